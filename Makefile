@@ -1,0 +1,65 @@
+# Two commands do all set-up on a fresh Debian machine:  make demo  |  make test
+# They create .venv, install the project, and install the Debian packages that are missing
+# (as root via apt-get, else via sudo -n); where neither works they stop and say what to install.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_OUT ?= out/demo
+# LibreOffice (writer, headless) with python3-uno for the warm converter, poppler for PDF checks,
+# the metric-compatible fonts Word documents expect, and PostgreSQL for the test suite.
+DEB_RUNTIME := libreoffice-writer-nogui python3-uno poppler-utils fonts-liberation fonts-crosextra-carlito fonts-crosextra-caladea
+DEB_TEST := postgresql
+
+.PHONY: demo test lint bench serve clean system-deps system-deps-test venv
+
+demo: system-deps $(VENV)/.installed
+	$(BIN)/naskah demo --out $(DEMO_OUT)
+
+test: system-deps system-deps-test $(VENV)/.installed lint
+	$(BIN)/pytest -q
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+bench: system-deps $(VENV)/.installed
+	$(BIN)/python bench/convert.py
+	$(BIN)/python bench/render.py
+
+serve: system-deps $(VENV)/.installed
+	$(BIN)/naskah serve
+
+system-deps:
+	@$(call apt_ensure,$(DEB_RUNTIME))
+
+system-deps-test:
+	@$(call apt_ensure,$(DEB_TEST))
+
+define apt_ensure
+missing=""; for p in $(1); do \
+  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+  echo "Installing missing Debian packages:$$missing"; \
+  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+    echo "ERROR: cannot install packages (not root, no passwordless sudo). Please run:"; \
+    echo "  sudo apt-get install -y --no-install-recommends$$missing"; exit 1; fi; \
+  export DEBIAN_FRONTEND=noninteractive; \
+  ( $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends $$missing ) > /tmp/naskah-apt.log 2>&1 || { \
+    tail -20 /tmp/naskah-apt.log; echo "ERROR: apt-get failed. Please install:$$missing"; exit 1; }; \
+fi
+endef
+
+$(VENV)/bin/python:
+	@$(PYTHON) -m venv $(VENV) || { echo "ERROR: cannot create a virtualenv: install python3-venv (sudo apt-get install python3-venv)"; exit 1; }
+
+$(VENV)/.installed: pyproject.toml $(VENV)/bin/python
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) var out .pytest_cache .ruff_cache

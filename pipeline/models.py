@@ -1,0 +1,193 @@
+"""Database tables (SQLModel).  One class per table; rules live in the workflow modules.
+
+Enumerated values are stored as plain strings (portable between SQLite and PostgreSQL,
+and easy to migrate); the enums in ``pipeline.lifecycle`` and below are the source of
+truth.  Times are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "ApiToken",
+    "JenisKerjaSama",
+    "JenisNaskah",
+    "KerjaSama",
+    "Naskah",
+    "NaskahNomor",
+    "Pihak",
+    "PihakKind",
+    "Revision",
+    "RevisionSource",
+    "RevisionState",
+    "User",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class JenisKerjaSama(StrEnum):
+    KSDD = "KSDD"  # dengan daerah lain
+    KSDPK = "KSDPK"  # dengan pihak ketiga
+    KSIV = "KSIV"  # dengan instansi vertikal
+
+
+class JenisNaskah(StrEnum):
+    KB = "KB"  # Kesepakatan Bersama
+    NK = "NK"  # Nota Kesepakatan (+ Rencana Kerja)
+    PKS = "PKS"  # Perjanjian Kerja Sama
+    SK = "SK"  # Surat Kuasa
+
+
+class PihakKind(StrEnum):
+    PEMDA = "pemda"  # a regional government (ours or another region)
+    PIHAK_KETIGA = "pihak_ketiga"  # company, university, NGO
+    INSTANSI_VERTIKAL = "instansi_vertikal"  # central-government office in the region
+
+
+class RevisionSource(StrEnum):
+    RENDERED = "rendered"
+    UPLOADED = "uploaded"
+
+
+class RevisionState(StrEnum):
+    PENDING = "pending"  # row written, objects not yet confirmed: invisible
+    COMPLETE = "complete"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    nama: str = Field(max_length=200)
+    jabatan: str = Field(max_length=200)
+    nip: str | None = Field(default=None, max_length=32)
+    roles: str = Field(default="", max_length=200)  # comma-separated Role values, sorted
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
+
+
+class ApiToken(SQLModel, table=True):
+    """Bearer tokens, stored only as their sha256: a database leak gives no usable token."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    label: str = Field(default="", max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class KerjaSama(SQLModel, table=True):
+    """A cooperation case: the offer's data (seed 000 "Kelengkapan") and its parties."""
+
+    __tablename__ = "kerja_sama"
+
+    id: int | None = Field(default=None, primary_key=True)
+    jenis: str = Field(max_length=8, index=True)  # JenisKerjaSama
+    judul: str = Field(max_length=500)
+    objek: str = Field(sa_type=sa.Text)
+    manfaat: str = Field(sa_type=sa.Text)
+    bentuk: str = Field(max_length=200)
+    tahun_anggaran_mulai: int
+    mulai: date
+    selesai: date
+    opd_teknis: str = Field(max_length=200)
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class Pihak(SQLModel, table=True):
+    """A party of the case, and the official who signs for it."""
+
+    __tablename__ = "pihak"
+    __table_args__ = (sa.UniqueConstraint("kerja_sama_id", "urutan"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kerja_sama_id: int = Field(foreign_key="kerja_sama.id", index=True)
+    urutan: int  # 1 = PIHAK KESATU, 2 = PIHAK KEDUA, ...
+    instansi: str = Field(max_length=300)
+    kind: str = Field(max_length=32)  # PihakKind
+    alamat: str | None = Field(default=None, max_length=500)
+    penandatangan_nama: str = Field(max_length=200)
+    penandatangan_jabatan: str = Field(max_length=200)
+    penandatangan_nip: str | None = Field(default=None, max_length=32)
+
+
+class Naskah(SQLModel, table=True):
+    """One document of a case (KB, NK, PKS or Surat Kuasa) and where it is in the lifecycle."""
+
+    __tablename__ = "naskah"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kerja_sama_id: int = Field(foreign_key="kerja_sama.id", index=True)
+    jenis: str = Field(max_length=8)  # JenisNaskah
+    template: str = Field(max_length=200)  # registry name, e.g. "kb/standar"
+    status: str = Field(max_length=32, index=True)  # lifecycle.Status
+    lock_version: int = 0  # optimistic lock: bumped by every state change
+    parent_id: int | None = Field(default=None, foreign_key="naskah.id")  # PKS -> KB, SK -> PKS
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)  # drafter's template fields
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class NaskahNomor(SQLModel, table=True):
+    """Each party numbers the naskah in its own register: one nomor per pihak."""
+
+    __tablename__ = "naskah_nomor"
+    __table_args__ = (sa.UniqueConstraint("naskah_id", "pihak_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    naskah_id: int = Field(foreign_key="naskah.id", index=True)
+    pihak_id: int = Field(foreign_key="pihak.id")
+    nomor: str = Field(max_length=200)
+
+
+class Revision(SQLModel, table=True):
+    """One revision: its DOCX and PDF/A in the object store, by key, version id and sha256.
+
+    Written in three steps (row pending -> objects put -> row complete) so that a crash
+    leaves at most an invisible pending row, which ``revisions.reconcile`` repairs.
+    """
+
+    __tablename__ = "revision"
+    __table_args__ = (sa.UniqueConstraint("naskah_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    naskah_id: int = Field(foreign_key="naskah.id", index=True)
+    number: int
+    state: str = Field(default=RevisionState.PENDING.value, max_length=16, index=True)
+    source: str = Field(max_length=16)  # RevisionSource
+    note: str = Field(default="", sa_type=sa.Text)
+    author_id: int = Field(foreign_key="users.id")
+    template_sha256: str | None = Field(default=None, max_length=64)
+    data: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)  # the exact fields rendered
+    docx_key: str = Field(max_length=512)
+    docx_version_id: str | None = Field(default=None, max_length=200)
+    docx_sha256: str = Field(max_length=64)
+    docx_size: int
+    pdf_key: str = Field(max_length=512)
+    pdf_version_id: str | None = Field(default=None, max_length=200)
+    pdf_sha256: str = Field(max_length=64)
+    pdf_size: int
+    pdf_pages: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    completed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
