@@ -1,0 +1,750 @@
+"""The versioned object store: every revision's DOCX and PDF, kept byte for byte, forever.
+
+Two backends behind one small protocol:
+
+* ``LocalObjectStore`` (the embedded default, ``file:./var/objects``): one directory per
+  key, one ``<version_id>.blob`` plus ``<version_id>.json`` per version, written
+  atomically so that a crash never leaves a half-written version visible;
+* ``S3ObjectStore`` (MinIO or S3, through the ``minio`` SDK) on a bucket with versioning
+  enabled, so a put never replaces what an earlier revision points at.
+
+Both record the sha256 of every object at put time and verify it on *every* read: the
+stored bytes are the legal record, so a silent change must raise, never be served.
+
+This module must not import ``pipeline`` (layering: api -> pipeline -> storage), so it
+has its own exception tree; ``pipeline/services.py`` translates it:
+
+    StoreError              anything else that went wrong (configuration, protocol)
+    ├── ObjectMissing       no such key or version
+    ├── StoreUnavailable    the store cannot be reached or used right now; retry later
+    └── ChecksumMismatch    the bytes read are not the bytes recorded at put time
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import certifi
+import minio
+import urllib3
+from minio.error import InvalidResponseError, S3Error, ServerError
+from minio.helpers import MAX_PART_SIZE, MIN_PART_SIZE
+from minio.versioningconfig import ENABLED, VersioningConfig
+
+__all__ = [
+    "ChecksumMismatch",
+    "LocalObjectStore",
+    "ObjectMissing",
+    "ObjectStore",
+    "S3ObjectStore",
+    "StoreError",
+    "StoreLocation",
+    "StoreUnavailable",
+    "StoredObject",
+    "make_client",
+    "open_store",
+    "parse_store_url",
+    "validate_key",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_KEY_LENGTH = 512
+MAX_SEGMENT_BYTES = 255  # NAME_MAX of common filesystems: each key segment is a directory locally
+LEFTOVER_AGE_S = 3600.0
+
+# ---------------------------------------------------------------------------- errors
+
+
+class StoreError(Exception):
+    """Base of every object-store failure; ``key``/``version_id`` say which object, when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str | None = None,
+        version_id: str | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.key = key
+        self.version_id = version_id
+        self.endpoint = endpoint
+        super().__init__(message)
+
+
+class ObjectMissing(StoreError):
+    """The key, or that version of it, is not in the store."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached (network, server down, disk) or used (bucket gone, access denied)."""
+
+
+class ChecksumMismatch(StoreError):
+    """The bytes read do not hash to the recorded (or requested) sha256: an integrity alarm."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str | None = None,
+        version_id: str | None = None,
+        endpoint: str | None = None,
+        expected: str | None = None,
+        actual: str | None = None,
+    ) -> None:
+        super().__init__(message, key=key, version_id=version_id, endpoint=endpoint)
+        self.expected = expected
+        self.actual = actual
+
+
+# ---------------------------------------------------------------------------- protocol
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One version of one key, as recorded at put time."""
+
+    key: str
+    version_id: str
+    sha256: str
+    size: int
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """What the pipeline needs from a store: append-only versions, verified reads."""
+
+    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> StoredObject:
+        """Store ``data`` as a NEW version of ``key``; earlier versions are never touched."""
+        ...
+
+    def get(self, key: str, version_id: str, *, sha256: str | None = None) -> bytes:
+        """The bytes of one version, verified against ``sha256`` (else the one recorded at put)."""
+        ...
+
+    def head(self, key: str, version_id: str) -> StoredObject | None:
+        """What was recorded for one version, or None when there is no such version."""
+        ...
+
+    def versions(self, key: str) -> list[StoredObject]:
+        """Every version of ``key``, oldest first; empty for an unknown key."""
+        ...
+
+    def check(self) -> None:
+        """Cheap reachability check; raises StoreUnavailable."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """Where the objects live, for logs (never contains secrets)."""
+        ...
+
+
+# ---------------------------------------------------------------------------- keys
+
+
+def validate_key(key: str) -> str:
+    """Reject keys that could escape the store root locally or mean different things on S3.
+
+    The same key must name the same object on both backends, so the rules are the
+    intersection: relative, ``/``-separated, no empty/``.``/``..`` segments, printable.
+    """
+    if not isinstance(key, str) or not key:
+        raise ValueError("object key must be a non-empty string")
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"object key is longer than {MAX_KEY_LENGTH} characters")
+    if not key.isprintable():
+        raise ValueError(f"object key contains non-printable characters: {key!r}")
+    if "\\" in key:
+        raise ValueError(f"object key must not contain backslashes: {key!r}")
+    if key.startswith("/"):
+        raise ValueError(f"object key must be relative (no leading '/'): {key!r}")
+    for segment in key.split("/"):
+        if segment in ("", ".", ".."):
+            raise ValueError(f"object key has an empty, '.' or '..' segment: {key!r}")
+        if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
+            raise ValueError(f"object key segment is longer than {MAX_SEGMENT_BYTES} bytes: {segment[:40]!r}...")
+    return key
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _verify(data: bytes, key: str, version_id: str, where: str, *, wanted: str | None, recorded: str | None) -> None:
+    """Raise ChecksumMismatch unless ``data`` matches both the wanted and the recorded sha256.
+
+    With neither known the bytes cannot be vouched for, which is treated as a mismatch
+    too: this store never hands out unverified bytes.
+    """
+    actual = _sha256(data)
+    for label, expected in (("requested", wanted), ("recorded", recorded)):
+        if expected is not None and expected.lower() != actual:
+            raise ChecksumMismatch(
+                f"sha256 mismatch for {key} version {version_id} in {where}: "
+                f"{label} {expected}, read {actual} ({len(data)} bytes)",
+                key=key,
+                version_id=version_id,
+                endpoint=where,
+                expected=expected,
+                actual=actual,
+            )
+    if wanted is None and recorded is None:
+        raise ChecksumMismatch(
+            f"no sha256 recorded for {key} version {version_id} in {where}; refusing unverified bytes",
+            key=key,
+            version_id=version_id,
+            endpoint=where,
+            actual=actual,
+        )
+
+
+# ---------------------------------------------------------------------------- local
+
+_VERSION_RE = re.compile(r"^[0-9]{20}-[0-9a-f]{8}$")
+_last_ns_lock = threading.Lock()
+_last_ns = 0
+
+
+def _new_version_id() -> str:
+    """Time-sortable and unique: nanoseconds (monotonic within this process) plus 32 random bits."""
+    global _last_ns
+    with _last_ns_lock:
+        ns = max(time.time_ns(), _last_ns + 1)
+        _last_ns = ns
+    return f"{ns:020d}-{secrets.token_hex(4)}"
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename/link in ``path`` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_new(final: Path, data: bytes) -> None:
+    """Write ``final`` atomically and only if it does not exist yet.
+
+    Temp file in the same directory (O_EXCL), fsync, then hard-link it into place, which
+    fails instead of replacing an existing file; where hard links are unsupported fall
+    back to check-then-``os.replace`` (version ids are unique, so that is still safe).
+    """
+    tmp = final.with_name(f".{final.name}.tmp-{secrets.token_hex(6)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            raise
+        except OSError:
+            if final.exists():
+                raise FileExistsError(final) from None
+            os.replace(tmp, final)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    _fsync_dir(final.parent)
+
+
+class LocalObjectStore:
+    """Versions as files under ``root``: ``<root>/<key>/<version_id>.blob`` and ``.json``.
+
+    The metadata file is written after the blob and is what makes a version exist, so a
+    crash at any point leaves either a complete version or an invisible leftover
+    (cleaned by ``cleanup``).  Safe for concurrent puts from threads and processes.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).expanduser().absolute()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(
+                f"cannot create object store directory {self.root}: {exc}", endpoint=self.description
+            ) from exc
+
+    @property
+    def description(self) -> str:
+        return f"local:{self.root}"
+
+    def __repr__(self) -> str:
+        return f"LocalObjectStore({str(self.root)!r})"
+
+    def _dir(self, key: str) -> Path:
+        return self.root.joinpath(*validate_key(key).split("/"))
+
+    @contextlib.contextmanager
+    def _os_errors(self, key: str, version_id: str | None = None) -> Iterator[None]:
+        """Disk full, permissions, I/O errors: the store is unusable right now."""
+        try:
+            yield
+        except OSError as exc:
+            raise StoreUnavailable(
+                f"object store {self.description} failed for {key}: {exc}",
+                key=key,
+                version_id=version_id,
+                endpoint=self.description,
+            ) from exc
+
+    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> StoredObject:
+        directory = self._dir(key)
+        digest = _sha256(data)
+        with self._os_errors(key):
+            directory.mkdir(parents=True, exist_ok=True)
+            while True:
+                version_id = _new_version_id()
+                try:
+                    _write_new(directory / f"{version_id}.blob", data)
+                    break
+                except FileExistsError:  # practically impossible; never overwrite, pick another id
+                    log.warning("version id collision for %s (%s); retrying", key, version_id)
+            meta = {
+                "key": key,
+                "version_id": version_id,
+                "sha256": digest,
+                "size": len(data),
+                "content_type": content_type,
+                "created": datetime.now(UTC).isoformat(),
+            }
+            _write_new(directory / f"{version_id}.json", json.dumps(meta, indent=1).encode())
+        return StoredObject(key=key, version_id=version_id, sha256=digest, size=len(data))
+
+    def _meta(self, key: str, version_id: str) -> dict[str, Any] | None:
+        if not _VERSION_RE.fullmatch(version_id):  # also keeps version_id from naming another path
+            return None
+        path = self._dir(key) / f"{version_id}.json"
+        with self._os_errors(key, version_id):
+            try:
+                raw = path.read_bytes()
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+        try:
+            meta = json.loads(raw)
+            return {**meta, "sha256": str(meta["sha256"]), "size": int(meta["size"])}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(
+                f"unreadable metadata {path}: {exc}", key=key, version_id=version_id, endpoint=self.description
+            ) from exc
+
+    def head(self, key: str, version_id: str) -> StoredObject | None:
+        meta = self._meta(key, version_id)
+        if meta is None:
+            return None
+        return StoredObject(key=key, version_id=version_id, sha256=meta["sha256"], size=meta["size"])
+
+    def get(self, key: str, version_id: str, *, sha256: str | None = None) -> bytes:
+        meta = self._meta(key, version_id)
+        if meta is None:
+            raise ObjectMissing(
+                f"{key} version {version_id} not found in {self.description}",
+                key=key,
+                version_id=version_id,
+                endpoint=self.description,
+            )
+        blob = self._dir(key) / f"{version_id}.blob"
+        with self._os_errors(key, version_id):
+            try:
+                data = blob.read_bytes()
+            except FileNotFoundError:
+                raise ObjectMissing(
+                    f"{key} version {version_id}: metadata present but blob missing in {self.description}",
+                    key=key,
+                    version_id=version_id,
+                    endpoint=self.description,
+                ) from None
+        _verify(data, key, version_id, self.description, wanted=sha256, recorded=meta["sha256"])
+        return data
+
+    def versions(self, key: str) -> list[StoredObject]:
+        directory = self._dir(key)
+        found: list[StoredObject] = []
+        with self._os_errors(key):
+            try:
+                names = sorted(p.name for p in directory.iterdir() if p.name.endswith(".json"))
+            except (FileNotFoundError, NotADirectoryError):
+                return []
+        for name in names:
+            obj = self.head(key, name.removesuffix(".json"))
+            if obj is not None:
+                found.append(obj)
+        return found
+
+    def check(self) -> None:
+        if not self.root.is_dir() or not os.access(self.root, os.W_OK | os.X_OK):
+            raise StoreUnavailable(
+                f"object store directory {self.root} is missing or not writable", endpoint=self.description
+            )
+
+    def cleanup(self, older_than: float = LEFTOVER_AGE_S) -> int:
+        """Remove crash leftovers older than ``older_than`` seconds; returns how many.
+
+        Leftovers are temp files and blobs whose metadata never got written; both are
+        invisible already, so this only reclaims space.  The age limit keeps it from
+        racing a put that is still in progress.
+        """
+        cutoff = time.time() - older_than
+        removed = 0
+        for dirpath, _dirs, files in os.walk(self.root):
+            names = set(files)
+            for name in files:
+                path = Path(dirpath, name)
+                is_tmp = name.startswith(".") and ".tmp-" in name
+                is_orphan = name.endswith(".blob") and f"{name.removesuffix('.blob')}.json" not in names
+                if not (is_tmp or is_orphan):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+                        log.info("removed object store leftover %s", path)
+        return removed
+
+
+# ---------------------------------------------------------------------------- S3
+
+
+def make_client(
+    endpoint: str,
+    access_key: str,
+    secret_key: str,
+    *,
+    secure: bool = True,
+    region: str | None = None,
+) -> minio.Minio:
+    """A MinIO client that fails fast when the server is down.
+
+    The SDK default (5-minute timeouts, 5 retries) turns an outage into a hung request;
+    here a refused connection fails within a second or two and is reported at once.
+    """
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=2.0, read=30.0),
+        maxsize=16,
+        cert_reqs="CERT_REQUIRED",
+        ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+        retries=urllib3.Retry(
+            total=1,
+            backoff_factor=0.2,
+            status_forcelist=(500, 502, 503, 504),
+            respect_retry_after_header=False,
+        ),
+    )
+    return minio.Minio(
+        endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region, http_client=http
+    )
+
+
+_MISSING_CODES = {"NoSuchKey", "NoSuchVersion"}
+_UNUSABLE_CODES = {
+    "NoSuchBucket",
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "SlowDown",
+    "ServiceUnavailable",
+    "InternalError",
+}
+
+
+class S3ObjectStore:
+    """Versions on an S3/MinIO bucket with versioning ENABLED (checked at start).
+
+    Every put sends the sha256 as ``x-amz-checksum-sha256`` (the server rejects a body
+    that does not match it) and as user metadata ``x-amz-meta-sha256`` (hex), which every
+    get verifies.  Build the client with ``make_client`` for short timeouts.
+    """
+
+    def __init__(self, client: minio.Minio, bucket: str, *, create: bool = True) -> None:
+        self.client = client
+        self.bucket = bucket
+        base = getattr(client, "_base_url", None)  # the SDK has no public accessor for the endpoint
+        self.endpoint: str = getattr(base, "host", "?")
+        self._secure: bool = bool(getattr(base, "is_https", True))
+        self._ensure_bucket(create)
+
+    @property
+    def description(self) -> str:
+        return f"{'s3' if self._secure else 's3+http'}://{self.endpoint}/{self.bucket}"
+
+    def __repr__(self) -> str:
+        return f"S3ObjectStore({self.description!r})"
+
+    @contextlib.contextmanager
+    def _errors(self, key: str | None = None, version_id: str | None = None) -> Iterator[None]:
+        """Map SDK and network failures onto this module's exceptions, naming the endpoint."""
+        where = self.description
+        try:
+            yield
+        except S3Error as exc:
+            status = getattr(exc.response, "status", 0) or 0
+            if exc.code in _MISSING_CODES or (version_id and exc.code in {"InvalidArgument", "BadRequest"}):
+                raise ObjectMissing(
+                    f"{key} version {version_id} not found in {where} ({exc.code})",
+                    key=key,
+                    version_id=version_id,
+                    endpoint=where,
+                ) from exc
+            if exc.code in _UNUSABLE_CODES or status >= 500:
+                raise StoreUnavailable(
+                    f"object store {where} refused the request: {exc.code}: {exc.message}",
+                    key=key,
+                    version_id=version_id,
+                    endpoint=where,
+                ) from exc
+            raise StoreError(
+                f"object store {where} error: {exc.code}: {exc.message}", key=key, version_id=version_id, endpoint=where
+            ) from exc
+        except (ServerError, InvalidResponseError, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StoreUnavailable(
+                f"object store {where} unreachable: {type(exc).__name__}: {exc}",
+                key=key,
+                version_id=version_id,
+                endpoint=where,
+            ) from exc
+
+    def _ensure_bucket(self, create: bool) -> None:
+        """Create the bucket (if allowed) and make sure versioning is on: without it a put would overwrite."""
+        with self._errors():
+            if not self.client.bucket_exists(self.bucket):
+                if not create:
+                    raise StoreUnavailable(f"bucket missing: {self.description}", endpoint=self.description)
+                try:
+                    self.client.make_bucket(self.bucket)
+                    log.info("created bucket %s", self.description)
+                except S3Error as exc:
+                    if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                        raise
+            status = self.client.get_bucket_versioning(self.bucket).status
+            if status != ENABLED and create:
+                self.client.set_bucket_versioning(self.bucket, VersioningConfig(ENABLED))
+                log.info("enabled versioning on %s", self.description)
+                status = self.client.get_bucket_versioning(self.bucket).status
+        if status != ENABLED:
+            raise StoreError(
+                f"versioning is not enabled on {self.description} (status {status!r}); "
+                "enable it (mc version enable ...) so that puts never overwrite",
+                endpoint=self.description,
+            )
+
+    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> StoredObject:
+        validate_key(key)
+        if len(data) > MAX_PART_SIZE:
+            raise ValueError(f"object too large for a single PUT: {len(data)} bytes")
+        digest = hashlib.sha256(data).digest()
+        headers = {
+            "x-amz-checksum-sha256": base64.b64encode(digest).decode("ascii"),
+            "x-amz-meta-sha256": digest.hex(),
+        }
+        with self._errors(key):
+            result = self.client.put_object(
+                self.bucket,
+                key,
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
+                metadata=headers,  # the SDK passes x-amz-* names through as headers
+                part_size=max(len(data), MIN_PART_SIZE),  # one PUT: the checksum header covers the whole body
+            )
+        if not result.version_id or result.version_id == "null":
+            raise StoreError(
+                f"{self.description} returned no version id for {key}: versioning is not on",
+                key=key,
+                endpoint=self.description,
+            )
+        return StoredObject(key=key, version_id=result.version_id, sha256=digest.hex(), size=len(data))
+
+    def get(self, key: str, version_id: str, *, sha256: str | None = None) -> bytes:
+        validate_key(key)
+        if not version_id:
+            raise ObjectMissing(f"{key}: empty version id", key=key, endpoint=self.description)
+        with self._errors(key, version_id):
+            response = self.client.get_object(self.bucket, key, version_id=version_id)
+            try:
+                data = response.read()
+                recorded = response.headers.get("x-amz-meta-sha256")
+            finally:
+                response.close()
+                response.release_conn()
+        _verify(data, key, version_id, self.description, wanted=sha256, recorded=recorded)
+        return data
+
+    def head(self, key: str, version_id: str) -> StoredObject | None:
+        validate_key(key)
+        if not version_id:
+            return None
+        try:
+            with self._errors(key, version_id):
+                stat = self.client.stat_object(self.bucket, key, version_id=version_id)
+        except ObjectMissing:
+            return None
+        return self._stored(key, stat)
+
+    def _stored(self, key: str, stat: Any) -> StoredObject:
+        meta = stat.metadata or {}
+        return StoredObject(
+            key=key,
+            version_id=str(stat.version_id),
+            sha256=str(meta.get("x-amz-meta-sha256") or ""),  # "" for objects not written by this store
+            size=int(stat.size or 0),
+        )
+
+    def versions(self, key: str) -> list[StoredObject]:
+        """All versions, oldest first: the listing is newest first, with second-resolution dates only.
+
+        The listing carries no user metadata, so each version is HEADed for its sha256
+        (revisions per key are few).
+        """
+        validate_key(key)
+        found: list[StoredObject] = []
+        with self._errors(key):
+            listed = [
+                obj
+                for obj in self.client.list_objects(self.bucket, prefix=key, recursive=True, include_version=True)
+                if obj.object_name == key and not obj.is_delete_marker and obj.version_id
+            ]
+            for obj in reversed(listed):
+                stat = self.client.stat_object(self.bucket, key, version_id=obj.version_id)
+                found.append(self._stored(key, stat))
+        return found
+
+    def check(self) -> None:
+        with self._errors():
+            exists = self.client.bucket_exists(self.bucket)
+        if not exists:
+            raise StoreUnavailable(f"bucket missing: {self.description}", endpoint=self.description)
+
+
+# ---------------------------------------------------------------------------- URLs
+
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """A parsed storage URL; ``secret_key`` is kept out of repr so it never reaches a log."""
+
+    kind: str  # "local" or "s3"
+    path: Path | None = None
+    endpoint: str = ""
+    bucket: str = ""
+    secure: bool = True
+    region: str | None = None
+    access_key: str = ""
+    secret_key: str = field(default="", repr=False)
+
+
+def _redact(url: str) -> str:
+    """The URL with the credentials replaced, for error messages."""
+    return re.sub(r"(://)[^@/]*@", r"\1***@", url)
+
+
+def parse_store_url(url: str) -> StoreLocation:
+    """Parse ``file:PATH``, ``file:///abs``, a plain path, ``s3://`` or ``s3+http://`` URLs.
+
+    Raises ValueError with the reason (and a redacted URL) for anything else.
+    """
+    text = url.strip()
+    if not text:
+        raise ValueError("storage URL is empty")
+    if text.startswith("file:"):
+        rest = text[len("file:") :]
+        if rest.startswith("//"):
+            parts = urlsplit(text)
+            if parts.netloc not in ("", "localhost"):
+                raise ValueError(f"file URL must not name a host: {text!r} (use file:///abs/path or file:rel/path)")
+            rest = unquote(parts.path)
+        if not rest:
+            raise ValueError(f"file URL has no path: {text!r}")
+        return StoreLocation(kind="local", path=Path(rest).expanduser())
+    if "://" not in text:
+        if _SCHEME_RE.match(text):
+            raise ValueError(f"unsupported storage URL {_redact(text)!r}: use file:PATH, s3:// or s3+http://")
+        return StoreLocation(kind="local", path=Path(text).expanduser())
+
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in ("s3", "s3+http"):
+        raise ValueError(
+            f"unsupported storage URL scheme {scheme!r} in {_redact(text)!r}: use file:, s3:// or s3+http://"
+        )
+    shown = _redact(text)
+    if parts.fragment:
+        raise ValueError(f"storage URL must not have a fragment: {shown!r}")
+    if not parts.username or parts.password is None:
+        raise ValueError(
+            f"storage URL needs credentials: {scheme}://ACCESS:SECRET@host:port/bucket "
+            f"(percent-encode '/', '@', ':' in them): {shown!r}"
+        )
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise ValueError(f"storage URL has an invalid port: {shown!r}") from exc
+    if not host:
+        raise ValueError(f"storage URL has no host: {shown!r}")
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    endpoint = f"{host}:{port}" if port else host
+    bucket = parts.path.strip("/")
+    if not bucket or "/" in bucket:
+        raise ValueError(f"storage URL must name exactly one bucket as its path: {shown!r}")
+    if not _BUCKET_RE.match(bucket) or ".." in bucket:
+        raise ValueError(f"invalid bucket name {bucket!r}: 3-63 lowercase letters, digits, '.' and '-' ({shown!r})")
+    query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=False)
+    unknown = set(query) - {"region"}
+    if unknown:
+        raise ValueError(f"unknown storage URL parameter(s) {sorted(unknown)} in {shown!r}; only 'region'")
+    region = query.get("region", [None])[-1] or None
+    return StoreLocation(
+        kind="s3",
+        endpoint=endpoint,
+        bucket=bucket,
+        secure=scheme == "s3",
+        region=region,
+        access_key=unquote(parts.username),
+        secret_key=unquote(parts.password),
+    )
+
+
+def open_store(url: str) -> ObjectStore:
+    """The store a ``NASKAH_STORAGE_URL`` names; S3 stores are checked (bucket, versioning) now."""
+    loc = parse_store_url(url)
+    if loc.kind == "local":
+        assert loc.path is not None
+        return LocalObjectStore(loc.path)
+    client = make_client(loc.endpoint, loc.access_key, loc.secret_key, secure=loc.secure, region=loc.region)
+    return S3ObjectStore(client, loc.bucket)
