@@ -1,0 +1,1125 @@
+"""Naskah templates: DOCX files with Jinja tags (docxtpl), each described by a TOML manifest.
+
+Layout on disk: ``<root>/<jenis>/<variant>.docx`` with ``<variant>.toml`` beside it (see
+``templates/naskah`` and ``templates/build.py``).  The manifest says which naskah the
+template produces, which jenis kerja sama it serves, where the per-page paraf marks go,
+and every field the template needs with its type.
+
+Templates come from people (a region may add its own directory), so a template is
+checked completely when it is loaded, not when a drafter first renders it:
+
+* the Jinja source is parsed with the very sandboxed environment used for rendering;
+  syntax errors, unknown filters, ``include``/``import`` and any reach for Python
+  internals (attributes or keys starting with ``_``) are refused;
+* the variables the template uses must be exactly the fields the manifest declares
+  (a field never used, or a variable never declared, is a mistake either way), and
+  sub-fields (``pihak_kesatu.nama``, ``r.lokasi`` in a table loop) must exist.
+
+Rendering always runs inside ``ImmutableSandboxedEnvironment`` with autoescape (data is
+XML-escaped, so ``&``, ``<`` and quotes come out literally) and ``StrictUndefined``; data is
+validated first against a pydantic model built from the manifest, so a drafter sees every
+missing or malformed field at once, named, in Indonesian.
+
+docxtpl notes (0.20): ``DocxTemplate.render(context, jinja_env, autoescape=False)`` leaves
+the environment's own ``autoescape`` alone unless ``autoescape=True`` is passed (then it
+*assigns* it on the env); every docxtpl entry point that is not given ``jinja_env`` falls
+back to a plain, unsandboxed ``jinja2.Environment`` (body, headers, footers, footnotes and
+the document properties author/title/subject/... are all rendered), so ``jinja_env`` is
+always passed.  ``get_undeclared_template_variables`` looks only at body, headers and
+footers; footnotes and document properties are analysed here as well.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import io
+import keyword
+import logging
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any
+
+import jinja2
+from docxtpl import DocxTemplate
+from jinja2 import meta, nodes
+from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import PydanticCustomError
+
+from pipeline.errors import NotFound, TemplateDataError, TemplateError
+from pipeline.terbilang import (
+    jangka_waktu,
+    parse_tanggal,
+    rupiah,
+    rupiah_terbilang,
+    tanggal,
+    tanggal_terbilang,
+    terbilang,
+)
+
+__all__ = [
+    "FIELD_TYPES",
+    "JENIS_NASKAH",
+    "PIHAK_ITEMS",
+    "FieldSpec",
+    "ParafBox",
+    "TemplateInfo",
+    "TemplateRegistry",
+    "default_template_root",
+    "load_template",
+    "make_environment",
+    "render_docx",
+    "sample_data",
+    "validate_data",
+]
+
+log = logging.getLogger(__name__)
+
+JENIS_NASKAH = ("KB", "NK", "PKS", "SK")
+JENIS_KERJA_SAMA = ("KSDD", "KSDPK", "KSIV")
+FIELD_TYPES = ("text", "integer", "rupiah", "date", "boolean", "text_list", "pihak", "table", "object", "any")
+CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]*")
+# Sub-field names that would resolve to a dict method in Jinja (``r.items`` is dict.items).
+_DICT_ATTRS = frozenset(n for n in dir(dict) if not n.startswith("_"))
+_RESERVED = frozenset({"loop", "self", "true", "false", "none", "True", "False", "None", *keyword.kwlist})
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # docxtpl turns \a and \f into paragraphs/pages
+_MAX_NUMBER = 10**18 - 1  # what terbilang can still write
+# Filters that mark data as markup and would let it write raw WordprocessingML.
+_REMOVED_FILTERS = ("safe", "urlize")
+_REMOVED_GLOBALS = ("lipsum", "cycler", "joiner")
+_MAX_SEQUENCE = 1_000_000
+
+
+# --- descriptions -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a template's data, as its manifest declares it."""
+
+    name: str
+    type: str
+    required: bool
+    description: str
+    items: tuple[FieldSpec, ...] = ()
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "required": self.required,
+            "description": self.description,
+            "items": [i.public() for i in self.items],
+        }
+
+
+# The type "pihak" is the same everywhere: one party to the naskah and its signer.
+PIHAK_ITEMS: tuple[FieldSpec, ...] = (
+    FieldSpec("instansi", "text", True, "Nama instansi/badan, mis. Pemerintah Kabupaten Paser"),
+    FieldSpec("nama", "text", True, "Nama penandatangan dengan gelar"),
+    FieldSpec("jabatan", "text", True, "Jabatan penandatangan, mis. Bupati Paser"),
+    FieldSpec("nomor", "text", True, "Nomor naskah dalam register pihak ini"),
+    FieldSpec("nip", "text", False, "NIP penandatangan (pejabat di bawah Kepala Daerah/Wakil/Sekda)"),
+    FieldSpec("alamat", "text", False, "Alamat kedudukan instansi"),
+)
+
+
+@dataclass(frozen=True)
+class ParafBox:
+    """Where the per-page paraf marks are stamped, in PDF points, relative to a page corner.
+
+    ``x`` and ``y`` are the distances from that corner's two page edges to the nearest
+    corner of the box (for "bottom-right": from the right edge to the box's right side
+    and from the bottom edge to its bottom side), so one box fits portrait and landscape
+    pages alike.
+    """
+
+    corner: str
+    x: float
+    y: float
+    width: float
+    height: float
+
+    def rect(self, page_width: float, page_height: float) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) in PDF user space (origin bottom-left) on a page of this size."""
+        x0 = page_width - self.x - self.width if self.corner.endswith("right") else self.x
+        y0 = page_height - self.y - self.height if self.corner.startswith("top") else self.y
+        return (x0, y0, x0 + self.width, y0 + self.height)
+
+    def public(self) -> dict[str, Any]:
+        return {"corner": self.corner, "x": self.x, "y": self.y, "width": self.width, "height": self.height}
+
+
+DEFAULT_PARAF = ParafBox("bottom-right", 36, 24, 160, 46)
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A loaded and validated template; ``sha256`` identifies the exact bytes rendered."""
+
+    name: str
+    jenis: str
+    title: str
+    description: str
+    serves: tuple[str, ...]
+    path: Path
+    sha256: str
+    fields: tuple[FieldSpec, ...]
+    paraf: ParafBox = DEFAULT_PARAF
+
+    def public(self) -> dict[str, Any]:
+        """What the API shows: no filesystem path."""
+        return {
+            "name": self.name,
+            "jenis": self.jenis,
+            "title": self.title,
+            "description": self.description,
+            "serves": list(self.serves),
+            "sha256": self.sha256,
+            "fields": [f.public() for f in self.fields],
+            "paraf": self.paraf.public(),
+        }
+
+
+# --- Jinja environment --------------------------------------------------------------
+
+
+class _NaskahSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, plus a cap on ``*`` and ``**`` so a template cannot exhaust memory."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
+            raise SecurityError("Pangkat terlalu besar di templat.")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > _MAX_SEQUENCE:
+                    raise SecurityError("Perkalian teks/daftar terlalu besar di templat.")
+        return super().call_binop(context, operator, left, right)
+
+
+def make_environment() -> ImmutableSandboxedEnvironment:
+    """A fresh sandboxed environment: autoescape (the output is XML), StrictUndefined, naskah filters.
+
+    Filters: terbilang, tanggal_terbilang, tanggal, rupiah, rupiah_terbilang and
+    ``mulai|jangka_waktu(selesai)`` ("5 (lima) tahun"); the date filters take ``date``
+    values and ISO strings alike.  ``safe``/``urlize`` are removed (they would let data
+    write raw XML) and so are the ``lipsum``/``cycler``/``joiner`` globals.
+
+    Fresh per call because docxtpl may assign ``autoescape`` on the env it is given.
+    """
+    env = _NaskahSandbox(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    for name in _REMOVED_FILTERS:
+        env.filters.pop(name, None)
+    for name in _REMOVED_GLOBALS:
+        env.globals.pop(name, None)
+    env.filters.update(
+        terbilang=terbilang,
+        tanggal_terbilang=tanggal_terbilang,
+        tanggal=tanggal,
+        rupiah=rupiah,
+        rupiah_terbilang=rupiah_terbilang,
+        jangka_waktu=jangka_waktu,
+    )
+    return env
+
+
+# --- reading the DOCX ---------------------------------------------------------------
+
+
+@dataclass
+class _Part:
+    label: str
+    source: str
+
+
+def _jinja_parts(tpl: DocxTemplate) -> list[_Part]:
+    """Every piece of the DOCX docxtpl renders, patched the way docxtpl patches it."""
+    doc = tpl.get_docx()
+    parts = [_Part("isi dokumen", tpl.patch_xml(tpl.get_xml()))]
+    for uri, label in ((tpl.HEADER_URI, "header"), (tpl.FOOTER_URI, "footer")):
+        for _rel, part in tpl.get_headers_footers(uri):
+            parts.append(_Part(label, tpl.patch_xml(tpl.get_part_xml(part))))
+    for part in doc.part.package.parts:
+        if part.content_type.endswith(".footnotes+xml"):
+            blob = part.blob.decode("utf-8") if isinstance(part.blob, bytes) else part.blob
+            parts.append(_Part("catatan kaki", tpl.patch_xml(blob)))
+    props = doc.core_properties
+    for prop in ("author", "comments", "identifier", "language", "subject", "title"):
+        parts.append(_Part(f"properti dokumen '{prop}'", getattr(props, prop) or ""))
+    # Same line structure as docxtpl's render_xml_part, so error line numbers are paragraphs.
+    for p in parts:
+        p.source = re.sub(r"<w:p([ >])", r"\n<w:p\1", p.source)
+    return parts
+
+
+def _line_text(source: str, lineno: int | None) -> str:
+    if not lineno:
+        return ""
+    lines = source.splitlines()
+    if not 0 < lineno <= len(lines):
+        return ""
+    text = re.sub(r"<[^>]+>", "", lines[lineno - 1]).strip()
+    return text[:120]
+
+
+def _where(node: nodes.Node) -> str:
+    # Each paragraph starts a new line of the patched XML, after the opening <w:body> line.
+    return f"paragraf ke-{max(node.lineno - 1, 1)}"
+
+
+def _unsafe_nodes(ast: nodes.Template, env: jinja2.Environment) -> list[str]:
+    """Constructs refused at load time; the sandbox would also stop most of them at render time."""
+    problems: list[str] = []
+    item_keys = {id(n.arg) for n in ast.find_all(nodes.Getitem)}
+    for node in ast.find_all(nodes.Node):
+        if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
+            problems.append(f"akses atribut internal '.{node.attr}' ({_where(node)})")
+        elif (
+            isinstance(node, nodes.Getitem)
+            and isinstance(node.arg, nodes.Const)
+            and isinstance(node.arg.value, str)
+            and node.arg.value.startswith("_")
+        ):
+            problems.append(f"akses internal ['{node.arg.value}'] ({_where(node)})")
+        elif (
+            isinstance(node, nodes.Const)
+            and isinstance(node.value, str)
+            and node.value.startswith("__")
+            and id(node) not in item_keys
+        ):
+            problems.append(f"nama internal '{node.value}' ({_where(node)})")
+        elif isinstance(node, nodes.Include | nodes.Import | nodes.FromImport | nodes.Extends):
+            problems.append(f"include/import/extends tidak diizinkan ({_where(node)})")
+        elif isinstance(node, nodes.Filter) and node.name not in env.filters:
+            problems.append(f"filter '{node.name}' tidak dikenal atau tidak diizinkan ({_where(node)})")
+        elif isinstance(node, nodes.Test) and node.name not in env.tests:
+            problems.append(f"uji '{node.name}' tidak dikenal ({_where(node)})")
+    return problems
+
+
+def _subfield_problems(ast: nodes.Template, fields: Iterable[FieldSpec]) -> list[str]:
+    """``pihak_kesatu.nmaa`` or ``r.lokasi`` in a loop over a table must name a declared sub-field."""
+    objects = {f.name: f for f in fields if f.type in ("pihak", "object")}
+    tables = {f.name: f for f in fields if f.type == "table"}
+    scoped = dict(objects)
+    for loop in ast.find_all(nodes.For):
+        if isinstance(loop.iter, nodes.Name) and loop.iter.name in tables and isinstance(loop.target, nodes.Name):
+            scoped[loop.target.name] = tables[loop.iter.name]
+    problems: list[str] = []
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        if not isinstance(node.node, nodes.Name) or node.node.name not in scoped:
+            continue
+        if isinstance(node, nodes.Getattr):
+            attr = node.attr
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            attr = node.arg.value
+        else:
+            continue
+        spec = scoped[node.node.name]
+        if attr not in {i.name for i in spec.items}:
+            problems.append(
+                f"'{node.node.name}.{attr}' tidak dikenal (isian '{spec.name}' hanya memiliki "
+                f"{', '.join(i.name for i in spec.items)}; {_where(node)})"
+            )
+    return problems
+
+
+@dataclass
+class _Analysis:
+    variables: set[str]
+    asts: list[nodes.Template]
+    problems: list[str]
+
+
+def _analyse(data: bytes) -> _Analysis:
+    """Parse every templated part of the DOCX with the rendering environment."""
+    env = make_environment()
+    try:
+        tpl = DocxTemplate(io.BytesIO(data))
+        parts = _jinja_parts(tpl)
+    except Exception as exc:  # whatever python-docx trips over, the file is not a usable DOCX
+        return _Analysis(set(), [], [f"bukan berkas DOCX yang dapat dibaca ({type(exc).__name__}: {exc})"])
+    variables: set[str] = set()
+    asts: list[nodes.Template] = []
+    problems: list[str] = []
+    for part in parts:
+        try:
+            ast = env.parse(part.source)
+            unsafe = _unsafe_nodes(ast, env)
+            if not unsafe:
+                env.compile(ast)  # catches what parsing alone does not (e.g. misplaced 'break')
+        except TemplateSyntaxError as exc:
+            near = _line_text(part.source, exc.lineno)
+            where = part.label
+            if exc.lineno and part.source.startswith("<"):
+                where += f", paragraf ke-{max(exc.lineno - 1, 1)}"
+            problems.append(
+                f"kesalahan sintaks Jinja di {where}: {exc.message}" + (f' (dekat "{near}")' if near else "")
+            )
+            continue
+        if unsafe:
+            problems += [f"{part.label}: {p}" for p in unsafe]
+            continue
+        asts.append(ast)
+        variables |= meta.find_undeclared_variables(ast)
+    if not problems:
+        # What docxtpl itself sees (body, headers, footers), with the same environment.
+        variables |= tpl.get_undeclared_template_variables(jinja_env=env)
+    variables -= set(env.globals)
+    return _Analysis(variables, asts, problems)
+
+
+# --- manifests ----------------------------------------------------------------------
+
+_TEMPLATE_KEYS = {"jenis", "title", "description", "serves"}
+_PARAF_KEYS = {"corner", "x", "y", "width", "height"}
+_FIELD_KEYS = {"name", "type", "required", "description", "items"}
+
+
+def _parse_fields(raw: Any, where: str, problems: list[str], *, nested: bool = False) -> tuple[FieldSpec, ...]:
+    if not isinstance(raw, list):
+        problems.append(f"{where} harus berupa daftar [[...]]")
+        return ()
+    specs: list[FieldSpec] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        here = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{here} harus berupa tabel")
+            continue
+        unknown = set(item) - _FIELD_KEYS
+        if unknown:
+            problems.append(f"{here}: kunci tidak dikenal {sorted(unknown)}")
+        name = item.get("name")
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            problems.append(f"{here}: 'name' harus huruf kecil/angka/garis bawah, diawali huruf ({name!r})")
+            continue
+        here = f"{where} '{name}'"
+        if name in seen:
+            problems.append(f"{here} dideklarasikan dua kali")
+        seen.add(name)
+        if name in _RESERVED or (nested and name in _DICT_ATTRS):
+            problems.append(f"{here}: nama ini dipakai Jinja/Python, pilih nama lain")
+        ftype = item.get("type")
+        if ftype not in FIELD_TYPES:
+            problems.append(f"{here}: 'type' harus salah satu dari {', '.join(FIELD_TYPES)} ({ftype!r})")
+            continue
+        required = item.get("required", False)
+        if not isinstance(required, bool):
+            problems.append(f"{here}: 'required' harus true/false")
+            required = False
+        description = item.get("description", "")
+        if not isinstance(description, str):
+            problems.append(f"{here}: 'description' harus teks")
+            description = ""
+        items: tuple[FieldSpec, ...] = ()
+        if ftype in ("table", "object"):
+            if nested:
+                problems.append(f"{here}: isian bertingkat lebih dari satu tingkat tidak didukung")
+            items = _parse_fields(item.get("items"), f"{here}.items", problems, nested=True)
+            if not items:
+                problems.append(f"{here}: tipe '{ftype}' memerlukan [[fields.items]]")
+        elif "items" in item:
+            problems.append(f"{here}: 'items' hanya untuk tipe table/object")
+        if ftype == "pihak":
+            if nested:
+                problems.append(f"{here}: tipe 'pihak' hanya untuk isian tingkat atas")
+            items = PIHAK_ITEMS
+        specs.append(FieldSpec(name, ftype, required, description, items))
+    return tuple(specs)
+
+
+@dataclass
+class _Manifest:
+    jenis: str
+    title: str
+    description: str
+    serves: tuple[str, ...]
+    paraf: ParafBox
+    fields: tuple[FieldSpec, ...]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def _read_manifest(path: Path, problems: list[str]) -> _Manifest | None:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problems.append(f"manifest {path.name} bukan TOML yang sah: {exc}")
+        return None
+    unknown = set(raw) - {"template", "paraf", "fields"}
+    if unknown:
+        problems.append(f"manifest: bagian tidak dikenal {sorted(unknown)}")
+    head = raw.get("template")
+    if not isinstance(head, dict):
+        problems.append("manifest: bagian [template] tidak ada")
+        return None
+    if set(head) - _TEMPLATE_KEYS:
+        problems.append(f"[template]: kunci tidak dikenal {sorted(set(head) - _TEMPLATE_KEYS)}")
+    jenis = head.get("jenis")
+    if jenis not in JENIS_NASKAH:
+        problems.append(f"[template] jenis harus salah satu dari {', '.join(JENIS_NASKAH)} ({jenis!r})")
+    title = head.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problems.append("[template] title wajib diisi")
+    description = head.get("description", "")
+    if not isinstance(description, str):
+        problems.append("[template] description harus teks")
+    serves = head.get("serves", [])
+    if not isinstance(serves, list) or any(s not in JENIS_KERJA_SAMA for s in serves):
+        problems.append(f"[template] serves harus daftar dari {', '.join(JENIS_KERJA_SAMA)} ({serves!r})")
+        serves = []
+    paraf_raw = raw.get("paraf")
+    paraf = DEFAULT_PARAF
+    if not isinstance(paraf_raw, dict):
+        problems.append("manifest: bagian [paraf] tidak ada")
+    else:
+        if set(paraf_raw) - _PARAF_KEYS:
+            problems.append(f"[paraf]: kunci tidak dikenal {sorted(set(paraf_raw) - _PARAF_KEYS)}")
+        corner = paraf_raw.get("corner")
+        dims = [paraf_raw.get(k) for k in ("x", "y", "width", "height")]
+        if corner not in CORNERS:
+            problems.append(f"[paraf] corner harus salah satu dari {', '.join(CORNERS)} ({corner!r})")
+        elif not all(_number(v) for v in dims) or not (dims[2] > 0 and dims[3] > 0):
+            problems.append("[paraf] x, y, width, height harus bilangan tidak negatif (width/height > 0), dalam poin")
+        else:
+            paraf = ParafBox(corner, *(float(v) for v in dims))
+    fields = _parse_fields(raw.get("fields", []), "[[fields]]", problems)
+    if problems:
+        return None
+    return _Manifest(jenis, title.strip(), description.strip(), tuple(serves), paraf, fields)
+
+
+# --- loading ------------------------------------------------------------------------
+
+# Validated template bytes by sha256: a render uses exactly the bytes that were checked,
+# even if someone edits the file on disk while the service runs.
+_BYTES: dict[str, bytes] = {}
+
+
+def default_template_root() -> Path:
+    """The templates shipped with the project: ``<repo>/templates/naskah``."""
+    return Path(__file__).resolve().parent.parent / "templates" / "naskah"
+
+
+def _fail(name: str, path: Path, problems: list[str]) -> TemplateError:
+    listing = "; ".join(problems)
+    return TemplateError(
+        f"Templat '{name}' ({path}) tidak dapat dipakai: {listing}.",
+        template=name,
+        path=str(path),
+        problems=problems,
+    )
+
+
+def load_template(path: Path, *, name: str | None = None) -> TemplateInfo:
+    """Load and validate one template.
+
+    With a sidecar ``.toml`` the manifest is checked against the DOCX.  Without one (for
+    ``naskah render some.docx``) every variable the template uses becomes a required
+    field of type "any".  ``name`` defaults to ``<folder>/<stem>``.
+    """
+    path = Path(path)
+    if name is None:
+        folder = path.parent.name
+        name = f"{folder}/{path.stem}" if folder.upper() in JENIS_NASKAH else path.stem
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TemplateError(f"Templat '{name}' ({path}) tidak dapat dibaca: {exc.strerror}.", template=name) from None
+    analysis = _analyse(data)
+    problems = list(analysis.problems)
+    sidecar = path.with_suffix(".toml")
+    if sidecar.is_file():
+        manifest = _read_manifest(sidecar, problems)
+        if manifest is None or problems:
+            raise _fail(name, path, problems)
+        declared = {f.name for f in manifest.fields}
+        undeclared = sorted(analysis.variables - declared)
+        unused = sorted(declared - analysis.variables)
+        if undeclared:
+            problems.append(f"variabel dipakai tetapi tidak dideklarasikan di manifest: {', '.join(undeclared)}")
+        if unused:
+            problems.append(f"isian dideklarasikan tetapi tidak dipakai di templat: {', '.join(unused)}")
+        for ast in analysis.asts:
+            problems += _subfield_problems(ast, manifest.fields)
+        if problems:
+            raise _fail(name, path, problems)
+        jenis, title, description = manifest.jenis, manifest.title, manifest.description
+        serves, paraf, fields = manifest.serves, manifest.paraf, manifest.fields
+    else:
+        if problems:
+            raise _fail(name, path, problems)
+        jenis = path.parent.name.upper() if path.parent.name.upper() in JENIS_NASKAH else ""
+        title, description, serves, paraf = (
+            path.stem,
+            "Templat tanpa manifest: semua variabel wajib diisi.",
+            (),
+            DEFAULT_PARAF,
+        )
+        fields = tuple(FieldSpec(v, "any", True, "") for v in sorted(analysis.variables))
+    sha256 = hashlib.sha256(data).hexdigest()
+    _BYTES[sha256] = data
+    return TemplateInfo(name, jenis, title, description, serves, path, sha256, fields, paraf)
+
+
+class TemplateRegistry:
+    """All templates of the shipped root and any region roots, validated at start-up."""
+
+    def __init__(self, templates: Mapping[str, TemplateInfo]) -> None:
+        self._templates = dict(sorted(templates.items()))
+
+    @classmethod
+    def load(cls, *roots: Path) -> TemplateRegistry:
+        """Scan ``<root>/<jenis>/<variant>.docx`` (each with its ``.toml``) in every root.
+
+        Every template is validated; all broken ones are reported together.  A later root
+        may add templates and may also replace one of the same name (logged), which is how
+        a region swaps in its own layout for, say, ``kb/standar``.
+        """
+        roots = roots or (default_template_root(),)
+        found: dict[str, TemplateInfo] = {}
+        errors: list[TemplateError] = []
+        for root in roots:
+            root = Path(root)
+            if not root.is_dir():
+                raise TemplateError(f"Folder templat '{root}' tidak ditemukan.", root=str(root))
+            docs = {p.with_suffix("") for p in root.glob("*/*.docx") if not p.name.startswith(("~$", "."))}
+            manifests = {p.with_suffix("") for p in root.glob("*/*.toml") if not p.name.startswith(".")}
+            for stem in sorted(docs | manifests):
+                name = f"{stem.parent.name}/{stem.name}"
+                docx = stem.with_suffix(".docx")
+                problems = []
+                if stem not in docs:
+                    problems.append("manifest .toml tanpa berkas .docx")
+                elif stem not in manifests:
+                    problems.append("berkas .docx tanpa manifest .toml di sebelahnya")
+                if not (_SEGMENT.fullmatch(stem.parent.name) and _SEGMENT.fullmatch(stem.name)):
+                    problems.append("nama folder dan berkas harus huruf kecil/angka/-/_ (mis. kb/standar.docx)")
+                if problems:
+                    errors.append(_fail(name, docx, problems))
+                    continue
+                try:
+                    info = load_template(docx, name=name)
+                except TemplateError as exc:
+                    errors.append(exc)
+                    continue
+                if info.jenis.lower() != stem.parent.name:
+                    errors.append(
+                        _fail(name, docx, [f"folder '{stem.parent.name}' tidak sesuai jenis manifest '{info.jenis}'"])
+                    )
+                    continue
+                if name in found:
+                    log.warning("template %s from %s replaces %s", name, docx, found[name].path)
+                found[name] = info
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise TemplateError(
+                f"{len(errors)} templat tidak dapat dipakai: " + " | ".join(e.message for e in errors),
+                templates=[e.detail for e in errors],
+            )
+        return cls(found)
+
+    def get(self, name: str) -> TemplateInfo:
+        key = name.strip().lower().removesuffix(".docx")
+        info = self._templates.get(key)
+        if info is None:
+            available = ", ".join(self._templates) or "(tidak ada)"
+            raise NotFound(
+                f"Templat '{name}' tidak ditemukan. Templat yang tersedia: {available}.",
+                template=name,
+                available=list(self._templates),
+            )
+        return info
+
+    def for_jenis(self, jenis: str) -> list[TemplateInfo]:
+        return [t for t in self._templates.values() if t.jenis == jenis.upper()]
+
+    def all(self) -> list[TemplateInfo]:
+        return list(self._templates.values())
+
+    def __len__(self) -> int:
+        return len(self._templates)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.strip().lower() in self._templates
+
+
+# --- data validation ----------------------------------------------------------------
+
+
+def _missing() -> PydanticCustomError:
+    return PydanticCustomError("missing_value", "wajib diisi")
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    return PydanticCustomError("naskah_invalid", message)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _optional(
+    required: bool, check: Callable[[Any], Any], empty: Callable[[], Any] = lambda: None
+) -> Callable[[Any], Any]:
+    """Wrap a type check: None is missing for a required field, and the type's empty value otherwise."""
+
+    def validate(value: Any) -> Any:
+        if value is None:
+            if required:
+                raise _missing()
+            return empty()
+        return check(value)
+
+    return validate
+
+
+def _text(required: bool) -> Callable[[Any], Any]:
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise _invalid(f"harus berupa teks, bukan {_show(value)}")
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        if _CONTROL.search(value):
+            raise _invalid("mengandung karakter kendali yang tidak boleh ada di dokumen")
+        if required and not value.strip():
+            raise _missing()
+        return value
+
+    return _optional(required, check, str)
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise _invalid(f"harus berupa bilangan bulat, bukan {_show(value)}")
+    if (isinstance(value, float) and value.is_integer()) or (
+        isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value)
+    ):
+        value = int(value)
+    if not isinstance(value, int):
+        raise _invalid(f"harus berupa bilangan bulat (mis. 2), bukan {_show(value)}")
+    if abs(value) > _MAX_NUMBER:
+        raise _invalid("bilangan terlalu besar")
+    return value
+
+
+def _rupiah(value: Any) -> int | Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise _invalid(f'harus berupa nilai rupiah (mis. 1250000 atau "1250000.50"), bukan {_show(value)}')
+    try:
+        amount = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value).strip())
+    except InvalidOperation:
+        raise _invalid(f"harus berupa nilai rupiah (mis. 1250000), bukan {_show(value)}") from None
+    if not amount.is_finite() or amount < 0:
+        raise _invalid("harus berupa nilai rupiah yang tidak negatif")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise _invalid("paling banyak dua angka di belakang koma (sen)")
+    if amount > _MAX_NUMBER:
+        raise _invalid("nilai terlalu besar")
+    return int(amount) if amount == amount.to_integral_value() else amount.quantize(Decimal("0.01"))
+
+
+def _date(value: Any) -> date:
+    try:
+        return parse_tanggal(value)
+    except ValueError as exc:
+        raise _invalid(str(exc)) from None
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _invalid(f"harus true atau false, bukan {_show(value)}")
+    return value
+
+
+def _list_of(required: bool) -> Callable[[Any], Any]:
+    def check(value: Any) -> list[Any]:
+        if not isinstance(value, list | tuple):
+            raise _invalid(f"harus berupa daftar, bukan {_show(value)}")
+        if required and not value:
+            raise _missing()
+        return list(value)
+
+    return _optional(required, check, list)
+
+
+def _mapping(required: bool) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, BaseModel):
+            return value
+        if not isinstance(value, Mapping):
+            raise _invalid(f"harus berupa objek {{...}}, bukan {_show(value)}")
+        return dict(value)
+
+    return _optional(required, check)
+
+
+def _annotation(spec: FieldSpec) -> Any:
+    req = spec.required
+    simple: dict[str, Callable[[Any], Any]] = {
+        "integer": _integer,
+        "rupiah": _rupiah,
+        "date": _date,
+        "any": lambda v: v,
+    }
+    if spec.type == "text":
+        return Annotated[Any, BeforeValidator(_text(req))]
+    if spec.type == "boolean":
+        return Annotated[Any, BeforeValidator(_optional(req, _boolean, bool))]
+    if spec.type in simple:
+        return Annotated[Any, BeforeValidator(_optional(req, simple[spec.type]))]
+    if spec.type == "text_list":
+        item = Annotated[Any, BeforeValidator(_text(True))]
+        return Annotated[list[item] | None, BeforeValidator(_list_of(req))]  # type: ignore[valid-type]
+    sub = _model_for(spec.items, spec.name)
+    if spec.type == "table":
+        row = Annotated[sub, BeforeValidator(_mapping(True))]  # type: ignore[valid-type]
+        return Annotated[list[row] | None, BeforeValidator(_list_of(req))]  # type: ignore[valid-type]
+    return Annotated[sub | None, BeforeValidator(_mapping(req))]  # type: ignore[valid-type]
+
+
+_EMPTY: dict[str, Callable[[], Any]] = {"text": str, "text_list": list, "table": list, "boolean": bool}
+
+
+@functools.lru_cache(maxsize=512)
+def _model_for(fields: tuple[FieldSpec, ...], model_name: str = "NaskahData") -> type[BaseModel]:
+    """The pydantic model of a manifest (cached: FieldSpec tuples are hashable).
+
+    Python-side attribute names are ``f0, f1, ...`` with the field name as alias, so no
+    manifest name can collide with pydantic's own attributes (``json``, ``copy``, ...).
+    Unknown keys are ignored: callers pass whole case contexts; ``validate_data`` returns
+    only the declared fields.
+    """
+    definitions: dict[str, Any] = {}
+    for i, spec in enumerate(fields):
+        if spec.required:
+            default = Field(..., alias=spec.name)
+        else:  # absent optional fields read as their empty value, so templates need no guards
+            default = Field(default_factory=_EMPTY.get(spec.type, lambda: None), alias=spec.name)
+        definitions[f"f{i}"] = (_annotation(spec), default)
+    config = ConfigDict(extra="ignore", populate_by_name=False, arbitrary_types_allowed=True)
+    return create_model(model_name, __config__=config, **definitions)
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# Date pairs that must be in order when a template declares both (start, end).
+_DATE_ORDER = (("mulai", "selesai"), ("tanggal", "berlaku_sampai"))
+
+
+def _order_problems(info: TemplateInfo, data: Mapping[str, Any]) -> list[dict[str, str]]:
+    types = {f.name: f.type for f in info.fields}
+    problems = []
+    for first, second in _DATE_ORDER:
+        if types.get(first) != "date" or types.get(second) != "date" or data.get(second) is None:
+            continue
+        try:
+            start, end = parse_tanggal(data.get(first)), parse_tanggal(data.get(second))
+        except ValueError:
+            continue  # reported by the field itself
+        if end < start:
+            problems.append({"field": second, "message": f"{tanggal(end)} mendahului {first} ({tanggal(start)})"})
+    return problems
+
+
+def validate_data(info: TemplateInfo, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The template's data, checked and coerced (dates, integers, rupiah), all fields present.
+
+    Optional fields absent (or None) come back empty: "" for text, [] for lists and tables,
+    False for booleans, None for dates, numbers and objects (StrictUndefined would otherwise
+    fail on ``{% if kuasa %}``, and None would print as "None").  Extra keys are ignored
+    (callers pass whole case contexts); only declared fields are returned.  ``selesai`` may
+    not precede ``mulai`` (nor ``berlaku_sampai`` the ``tanggal``).  On failure every
+    problem is reported at once: ``detail["missing"]`` lists field paths
+    (``pihak_kesatu.nama``, ``rencana_kerja[0].lokasi``), ``detail["invalid"]`` holds
+    ``{"field", "message"}``.
+    """
+    if not isinstance(data, Mapping):
+        raise TemplateDataError('Data templat harus berupa objek {"nama_isian": nilai, ...}.', template=info.name)
+    model = _model_for(info.fields)
+    missing: list[str] = []
+    invalid: list[dict[str, str]] = []
+    values: dict[str, Any] = {}
+    try:
+        values = model.model_validate(dict(data)).model_dump(by_alias=True)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            where = _path(tuple(err["loc"]))
+            if err["type"] in ("missing", "missing_value"):
+                missing.append(where)
+            elif err["type"] == "naskah_invalid":
+                invalid.append({"field": where, "message": err["msg"]})
+            else:
+                invalid.append({"field": where, "message": f"tidak sesuai ({err['msg']})"})
+    invalid += _order_problems(info, data)
+    if missing or invalid:
+        parts = []
+        if missing:
+            parts.append("belum diisi: " + ", ".join(missing))
+        if invalid:
+            parts.append("tidak sesuai: " + "; ".join(f"{i['field']} ({i['message']})" for i in invalid))
+        raise TemplateDataError(
+            f"Isian templat '{info.name}' belum lengkap atau tidak sesuai — " + "; ".join(parts) + ".",
+            template=info.name,
+            missing=missing,
+            invalid=invalid,
+        )
+    return values
+
+
+# --- rendering ----------------------------------------------------------------------
+
+
+def _template_bytes(info: TemplateInfo) -> bytes:
+    data = _BYTES.get(info.sha256)
+    if data is not None:
+        return data
+    try:
+        data = info.path.read_bytes()
+    except OSError as exc:
+        raise TemplateError(f"Templat '{info.name}' tidak dapat dibaca: {exc.strerror}.", template=info.name) from None
+    if hashlib.sha256(data).hexdigest() != info.sha256:
+        raise TemplateError(
+            f"Berkas templat '{info.name}' berubah sejak dimuat; muat ulang templat sebelum merender.",
+            template=info.name,
+        )
+    _BYTES[info.sha256] = data
+    return data
+
+
+def render_docx(info: TemplateInfo, data: Mapping[str, Any]) -> bytes:
+    """Validate ``data`` and render the template in the sandbox; returns the DOCX bytes."""
+    values = validate_data(info, data)
+    tpl = DocxTemplate(io.BytesIO(_template_bytes(info)))
+    try:
+        tpl.render(values, jinja_env=make_environment())
+    except SecurityError as exc:
+        raise TemplateError(
+            f"Templat '{info.name}' ditolak: mencoba mengakses bagian dalam sistem ({exc}).",
+            template=info.name,
+            reason="security",
+        ) from None
+    except UndefinedError as exc:
+        raise TemplateError(
+            f"Templat '{info.name}' memakai isian yang tidak ada: {exc.message}.",
+            template=info.name,
+            reason="undefined",
+        ) from None
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"Templat '{info.name}' gagal dirender: {exc}.", template=info.name) from None
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        # A filter applied to the wrong kind of field (terbilang on a text): the template's fault.
+        raise TemplateError(f"Templat '{info.name}' gagal dirender: {exc}", template=info.name) from None
+    out = io.BytesIO()
+    tpl.save(out)
+    return out.getvalue()
+
+
+# --- sample data (tests, demo, benchmarks) -------------------------------------------
+
+_PASER = {
+    "instansi": "Pemerintah Kabupaten Paser",
+    "nama": "dr. Fahmi Fadli",
+    "jabatan": "Bupati Paser",
+    "nomor": "100.3.7.1/123/Tapem/2026",
+    "nip": "",
+    "alamat": "Jalan Jenderal Sudirman Nomor 27, Tanah Grogot",
+}
+_BALIKPAPAN = {
+    "instansi": "Pemerintah Kota Balikpapan",
+    "nama": "H. Rahmad Mas'ud, S.E., M.E.",
+    "jabatan": "Wali Kota Balikpapan",
+    "nomor": "100.3.7.1/456/Pem/2026",
+    "nip": "",
+    "alamat": "Jalan Jenderal Sudirman Nomor 1, Balikpapan",
+}
+_DASAR_HUKUM = [
+    "Undang-Undang Nomor 23 Tahun 2014 tentang Pemerintahan Daerah sebagaimana telah beberapa kali diubah, "
+    "terakhir dengan Undang-Undang Nomor 6 Tahun 2023",
+    "Peraturan Pemerintah Nomor 28 Tahun 2018 tentang Kerja Sama Daerah",
+    "Peraturan Menteri Dalam Negeri Nomor 22 Tahun 2020 tentang Tata Cara Kerja Sama Daerah dengan Daerah Lain "
+    "dan Kerja Sama Daerah dengan Pihak Ketiga",
+]
+_SAMPAH = "Pengelolaan Sampah Regional dan Pengembangan Ekonomi Sirkular"
+
+_SAMPLES: dict[str, dict[str, Any]] = {
+    "KB": {
+        "judul": _SAMPAH,
+        "pihak_kesatu": _PASER,
+        "pihak_kedua": _BALIKPAPAN,
+        "tanggal": "2026-11-23",
+        "tempat": "Balikpapan",
+        "dasar_hukum": _DASAR_HUKUM,
+        "maksud": "sebagai pedoman bagi PARA PIHAK dalam melaksanakan kerja sama pengelolaan sampah regional",
+        "tujuan": (
+            "mewujudkan pengelolaan sampah yang terpadu, efektif dan berwawasan lingkungan serta mendorong "
+            "tumbuhnya ekonomi sirkular di kedua daerah"
+        ),
+        "objek": "pengelolaan sampah regional di Tempat Pemrosesan Akhir Sampah Regional Kuaro",
+        "ruang_lingkup": [
+            "pengurangan dan penanganan sampah dari sumbernya",
+            "pemanfaatan Tempat Pemrosesan Akhir Sampah Regional Kuaro",
+            "pengembangan bank sampah dan usaha daur ulang",
+            "peningkatan kapasitas sumber daya manusia pengelola sampah",
+        ],
+        "mulai": "2026-11-23",
+        "selesai": "2031-11-22",
+        "jumlah_rangkap": 2,
+        "bermeterai": False,
+    },
+    "NK": {
+        "judul": "Percepatan Pendaftaran Tanah dan Sertifikasi Barang Milik Daerah",
+        "pihak_kesatu": _PASER,
+        "pihak_kedua": {
+            "instansi": "Kantor Pertanahan Kabupaten Paser",
+            "nama": "Andi Pratama, S.H.",
+            "jabatan": "Kepala Kantor Pertanahan Kabupaten Paser",
+            "nomor": "MOU/12-64.01/XI/2026",
+            "nip": "19780512 200312 1 004",
+            "alamat": "Jalan Kusuma Bangsa Nomor 8, Tanah Grogot",
+        },
+        "tanggal": "2026-11-23",
+        "tempat": "Tanah Grogot",
+        "dasar_hukum": _DASAR_HUKUM[:2],
+        "maksud": "sebagai landasan bagi PARA PIHAK dalam percepatan pendaftaran tanah di Kabupaten Paser",
+        "tujuan": "terwujudnya kepastian hukum atas bidang tanah masyarakat dan barang milik daerah",
+        "objek": "pendaftaran tanah sistematis lengkap dan sertifikasi tanah barang milik daerah",
+        "ruang_lingkup": [
+            "pendaftaran tanah sistematis lengkap",
+            "sertifikasi tanah barang milik daerah",
+            "pertukaran data dan informasi pertanahan",
+        ],
+        "rencana_kerja": [
+            {
+                "program": "Sertifikasi tanah barang milik daerah",
+                "output": "150 bidang bersertifikat",
+                "lokasi": "Kecamatan Tanah Grogot & Kuaro",
+                "jadwal": "Januari – Juni 2027",
+                "pj_pihak_kesatu": "Badan Pengelolaan Keuangan dan Aset Daerah",
+                "pj_pihak_kedua": "Seksi Penetapan Hak dan Pendaftaran",
+                "sumber_dana": "APBD Kabupaten Paser",
+                "keterangan": "",
+            },
+            {
+                "program": "Pendaftaran tanah sistematis lengkap",
+                "output": "2.000 bidang terdaftar",
+                "lokasi": "Kecamatan Long Ikis",
+                "jadwal": "Februari – November 2027",
+                "pj_pihak_kesatu": "Bagian Tata Pemerintahan",
+                "pj_pihak_kedua": "Seksi Survei dan Pemetaan",
+                "sumber_dana": "APBN (DIPA Kantor Pertanahan)",
+                "keterangan": "dukungan aparat desa",
+            },
+        ],
+        "mulai": "2026-11-23",
+        "selesai": "2028-11-22",
+        "jumlah_rangkap": 2,
+        "bermeterai": False,
+    },
+    "PKS": {
+        "judul": "Pengangkutan dan Pengolahan Sampah di Tempat Pemrosesan Akhir Sampah Regional Kuaro",
+        "pihak_kesatu": {
+            "instansi": "Pemerintah Kabupaten Paser",
+            "nama": "Ir. Budi Santoso, M.Si.",
+            "jabatan": "Kepala Dinas Lingkungan Hidup Kabupaten Paser",
+            "nomor": "100.3.7.1/27/DLH/2027",
+            "nip": "19661211 198609 1 002",
+            "alamat": "Jalan Kesuma Bangsa Nomor 5, Tanah Grogot",
+        },
+        "pihak_kedua": {
+            "instansi": "Pemerintah Kota Balikpapan",
+            "nama": "Sudirman Djayaleksana, S.T., M.T.",
+            "jabatan": "Kepala Dinas Lingkungan Hidup Kota Balikpapan",
+            "nomor": "100.3.7.1/88/DLH/2027",
+            "nip": "19700305 199703 1 006",
+            "alamat": "Jalan Ruhui Rahayu Nomor 1, Balikpapan",
+        },
+        "tanggal": "2027-02-15",
+        "tempat": "Tanah Grogot",
+        "kb_judul": _SAMPAH,
+        "kb_nomor_pihak_kesatu": "100.3.7.1/123/Tapem/2026",
+        "kb_nomor_pihak_kedua": "100.3.7.1/456/Pem/2026",
+        "kb_tanggal": "2026-11-23",
+        "kuasa": {"nomor": "100.3.7.1/31/Tapem/2027", "tanggal": "2027-02-08", "pemberi_jabatan": "Bupati Paser"},
+        "dasar_hukum": _DASAR_HUKUM,
+        "maksud": "sebagai pedoman pelaksanaan pengangkutan dan pengolahan sampah Kota Balikpapan di TPA Regional",
+        "tujuan": "terkelolanya sampah Kota Balikpapan secara aman dan berwawasan lingkungan di TPA Regional Kuaro",
+        "objek": "pengangkutan dan pengolahan sampah di Tempat Pemrosesan Akhir Sampah Regional Kuaro",
+        "ruang_lingkup": [
+            "penerimaan sampah residu dari Kota Balikpapan paling banyak 50 ton per hari",
+            "pengolahan sampah dengan metode lahan urug saniter",
+            "pemantauan kualitas lingkungan di sekitar TPA Regional",
+        ],
+        "opd_teknis": "Dinas Lingkungan Hidup Kabupaten Paser",
+        "opd_teknis_pihak_kedua": "Dinas Lingkungan Hidup Kota Balikpapan",
+        "hak_pihak_kesatu": ["menerima kompensasi pengolahan sampah dari PIHAK KEDUA"],
+        "kewajiban_pihak_kesatu": [
+            "menyediakan lahan urug saniter di TPA Regional Kuaro",
+            "mengolah sampah yang diterima sesuai standar teknis",
+        ],
+        "hak_pihak_kedua": ["membuang sampah residu ke TPA Regional Kuaro sesuai kuota"],
+        "kewajiban_pihak_kedua": [
+            "mengangkut sampah residu ke TPA Regional Kuaro dengan kendaraan tertutup",
+            "membayar kompensasi pengolahan sampah kepada PIHAK KESATU",
+        ],
+        "nilai": 1250000000,
+        "sumber_dana": "Anggaran Pendapatan dan Belanja Daerah Kota Balikpapan",
+        "mulai": "2027-03-01",
+        "selesai": "2029-02-28",
+        "jumlah_rangkap": 2,
+        "bermeterai": True,
+    },
+    "SK": {
+        "nomor": "100.3.7.1/31/Tapem/2027",
+        "pihak_kesatu": _PASER,
+        "pihak_kedua": _BALIKPAPAN,
+        "penerima_kuasa": {
+            "nama": "Ir. Budi Santoso, M.Si.",
+            "jabatan": "Kepala Dinas Lingkungan Hidup Kabupaten Paser",
+            "pangkat": "Pembina Utama Muda (IV/c)",
+            "nip": "19661211 198609 1 002",
+        },
+        "pks_judul": "Pengangkutan dan Pengolahan Sampah di Tempat Pemrosesan Akhir Sampah Regional Kuaro",
+        "kb_nomor_pihak_kesatu": "100.3.7.1/123/Tapem/2026",
+        "kb_nomor_pihak_kedua": "100.3.7.1/456/Pem/2026",
+        "tempat": "Tanah Grogot",
+        "tanggal": "2027-02-08",
+        "berlaku_sampai": "2027-03-31",
+        "bermeterai": True,
+    },
+}
+
+
+def sample_data(jenis: str) -> dict[str, Any]:
+    """Complete, realistic, JSON-ready data for the standard template of ``jenis`` (a fresh copy).
+
+    Paser–Balikpapan regional waste cooperation (KB, PKS, Surat Kuasa) and a Nota
+    Kesepakatan with the Kantor Pertanahan (KSIV).  Used by tests, the demo and benchmarks.
+    """
+    try:
+        return copy.deepcopy(_SAMPLES[jenis.upper()])
+    except KeyError:
+        raise NotFound(
+            f"Tidak ada contoh data untuk jenis '{jenis}'. Pilih salah satu: {', '.join(_SAMPLES)}.", jenis=jenis
+        ) from None

@@ -1,0 +1,1036 @@
+"""Generate the standard naskah templates: ``templates/naskah/<jenis>/standar.docx`` + ``.toml``.
+
+Run ``.venv/bin/python templates/build.py`` after changing this file; the output is committed
+so that every template is reproducible and its sha256 stable (zip timestamps and document
+dates are fixed).  After writing, the script loads the directory with
+``pipeline.templates.TemplateRegistry`` so a template that its own loader would refuse is
+never committed.
+
+Layout conventions (Tata Naskah Dinas / DOMAIN.md): A4, Times New Roman 12 pt, justified
+body, bold centred headings, title block with both parties and one nomor per party, the
+opening sentence with the day and date in words, numbered PIHAK definitions, Pasal with
+headings, signatures side by side (PIHAK KEDUA left, PIHAK KESATU right) and a bordered
+"Paraf" box.  The bottom margin leaves room for the per-page paraf marks stamped later
+into the box the manifest's ``[paraf]`` section describes.
+
+Every Jinja tag is written inside one run (one ``add_run`` call): docxtpl can only see a
+tag that Word has not split across runs.  Paragraph-level tags (``{%p ... %}``) and row
+tags (``{%tr ... %}``) sit alone in their paragraph / first cell.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from docx import Document
+from docx.enum.section import WD_ORIENT, WD_SECTION
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+from docx.table import Table, _Cell
+from docx.text.paragraph import Paragraph
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "naskah"
+FONT = "Times New Roman"
+FIXED_TIME = datetime(2026, 1, 1, 0, 0, 0)
+JUSTIFY = WD_ALIGN_PARAGRAPH.JUSTIFY
+CENTER = WD_ALIGN_PARAGRAPH.CENTER
+LEFT = WD_ALIGN_PARAGRAPH.LEFT
+
+# Paraf marks: bottom-right corner, inside the bottom margin (3 cm = 85 pt) of every page.
+PARAF = {"corner": "bottom-right", "x": 36, "y": 24, "width": 160, "height": 46}
+
+
+# --- text segments ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seg:
+    """One run: text (possibly with Jinja tags, never split) and its formatting."""
+
+    text: str
+    bold: bool = False
+    underline: bool = False
+    size: float | None = None
+    grey: bool = False
+
+
+def B(text: str) -> Seg:
+    return Seg(text, bold=True)
+
+
+Text = str | Seg
+Lines = Sequence[Text | Sequence[Text]]
+SignBlock = tuple[Lines, Lines]  # (heading lines + signing space, name lines)
+
+
+def _check_tags(text: str) -> None:
+    """A tag split over two runs would silently stay in the document as literal text."""
+    for open_, close in (("{{", "}}"), ("{%", "%}"), ("{#", "#}")):
+        if text.count(open_) != text.count(close):
+            raise ValueError(f"unbalanced Jinja tag in one run: {text!r}")
+
+
+# --- the document builder -----------------------------------------------------------
+
+
+class Naskah:
+    """A python-docx document with the house style and helpers for naskah structure."""
+
+    def __init__(self, title: str) -> None:
+        self.doc = Document()
+        self.pasal_count = 0
+        self.pasal_numbers: dict[str, int] = {}
+        self._style()
+        self._page(self.doc.sections[0], landscape=False)
+        self._footer()
+        props = self.doc.core_properties
+        props.title = title
+        props.author = "templates/build.py"
+        props.subject = "Templat naskah kerja sama daerah"
+        props.comments = "Dibuat oleh templates/build.py; ubah di sana, bukan di Word."
+        props.language = "id-ID"
+        props.last_modified_by = "templates/build.py"
+        props.created = FIXED_TIME
+        props.modified = FIXED_TIME
+        props.revision = 1
+
+    # style and page ---------------------------------------------------------------
+
+    def _style(self) -> None:
+        style = self.doc.styles["Normal"]
+        style.font.name = FONT
+        style.font.size = Pt(12)
+        rpr = style.element.get_or_add_rPr()
+        fonts = rpr.get_or_add_rFonts()
+        for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+            fonts.set(qn(attr), FONT)
+        lang = OxmlElement("w:lang")
+        lang.set(qn("w:val"), "id-ID")
+        rpr.append(lang)
+        fmt = style.paragraph_format
+        fmt.alignment = JUSTIFY
+        fmt.space_before = Pt(0)
+        fmt.space_after = Pt(6)
+        fmt.line_spacing = 1.15
+        fmt.widow_control = True
+
+    @staticmethod
+    def _page(section: Any, *, landscape: bool) -> None:
+        long_side, short_side = Cm(29.7), Cm(21.0)
+        section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = (long_side, short_side) if landscape else (short_side, long_side)
+        section.top_margin = Cm(2.5)
+        section.bottom_margin = Cm(3.0)  # the paraf marks go into this margin
+        section.left_margin = Cm(2.5)
+        section.right_margin = Cm(2.5)
+        section.header_distance = Cm(1.25)
+        section.footer_distance = Cm(1.0)
+
+    def _footer(self) -> None:
+        """A centred page number: per-page paraf needs pages people can name."""
+        p = self.doc.sections[0].footer.paragraphs[0]
+        p.alignment = CENTER
+        field = OxmlElement("w:fldSimple")
+        field.set(qn("w:instr"), "PAGE")
+        run = OxmlElement("w:r")
+        text = OxmlElement("w:t")
+        text.text = "1"
+        run.append(text)
+        field.append(run)
+        p._p.append(field)
+
+    def landscape_section(self) -> None:
+        self._page(self.doc.add_section(WD_SECTION.NEW_PAGE), landscape=True)
+
+    # paragraphs -------------------------------------------------------------------
+
+    @staticmethod
+    def _runs(p: Paragraph, segments: Sequence[Text], size: float | None = None) -> Paragraph:
+        for seg in segments:
+            seg = Seg(seg) if isinstance(seg, str) else seg
+            _check_tags(seg.text)
+            run = p.add_run(seg.text)
+            run.bold = seg.bold or None
+            run.underline = seg.underline or None
+            if seg.size or size:
+                run.font.size = Pt(seg.size or size or 12)
+            if seg.grey:
+                run.font.color.rgb = RGBColor(0x80, 0x80, 0x80)
+        return p
+
+    def para(
+        self,
+        *segments: Text,
+        align: WD_ALIGN_PARAGRAPH = JUSTIFY,
+        left: float = 0.0,
+        hanging: float = 0.0,
+        after: float = 6,
+        keep: bool = False,
+        tabs: Sequence[float] = (),
+        container: Any = None,
+        size: float | None = None,
+    ) -> Paragraph:
+        p = (container or self.doc).add_paragraph()
+        fmt = p.paragraph_format
+        fmt.alignment = align
+        fmt.space_after = Pt(after)
+        if left or hanging:
+            fmt.left_indent = Cm(left + hanging)
+            fmt.first_line_indent = Cm(-hanging) if hanging else None
+        if hanging:
+            fmt.tab_stops.add_tab_stop(Cm(left + hanging))
+        for tab in tabs:
+            fmt.tab_stops.add_tab_stop(Cm(tab))
+        fmt.keep_with_next = keep or None
+        return self._runs(p, segments, size)
+
+    def heading(self, *segments: Text, after: float = 0, keep: bool = True) -> Paragraph:
+        return self.para(*[B(s) if isinstance(s, str) else s for s in segments], align=CENTER, after=after, keep=keep)
+
+    def tag(self, tag: str, container: Any = None) -> Paragraph:
+        """A paragraph holding only a ``{%p ... %}`` tag; docxtpl removes the whole paragraph."""
+        assert tag.startswith("{%p ") and tag.endswith("%}"), tag
+        return self.para(tag, after=0, container=container)
+
+    def blank(self, after: float = 0) -> Paragraph:
+        return self.para("", after=after)
+
+    def item(self, label: str, *segments: Text, left: float = 0.0, hanging: float = 0.8) -> Paragraph:
+        """A numbered item with a hanging indent: ``label<TAB>text``."""
+        return self.para(label + "\t", *segments, left=left, hanging=hanging)
+
+    def loop(self, list_name: str, var: str, body: str, *, left: float = 0.0, hanging: float = 0.8) -> None:
+        """One numbered paragraph per list element; the last ends with "." and the one before with "; dan"."""
+        ending = "{% if loop.revindex == 2 %}; dan{% elif not loop.last %};{% else %}.{% endif %}"
+        self.tag(f"{{%p for {var} in {list_name} %}}")
+        self.item("{{ loop.index }}.", body + ending, left=left, hanging=hanging)
+        self.tag("{%p endfor %}")
+
+    def pasal(self, title: str) -> None:
+        self.pasal_count += 1
+        self.pasal_numbers[title] = self.pasal_count
+        self.para("", after=0)
+        self.heading(f"Pasal {self.pasal_count}")
+        self.heading(title.upper(), after=6)
+
+    def ayat(self, n: int | None, *segments: Text) -> Paragraph:
+        if n is None:
+            return self.para(*segments)
+        return self.item(f"({n})", *segments, hanging=1.0)
+
+    def page_break(self) -> None:
+        self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+    # tables -----------------------------------------------------------------------
+
+    @staticmethod
+    def _borders(table: Table, value: str) -> None:
+        tbl_pr = table._tbl.tblPr
+        borders = OxmlElement("w:tblBorders")
+        for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+            el = OxmlElement(f"w:{edge}")
+            el.set(qn("w:val"), value)
+            if value != "nil":
+                el.set(qn("w:sz"), "4")
+                el.set(qn("w:space"), "0")
+                el.set(qn("w:color"), "000000")
+            borders.append(el)
+        tbl_pr.append(borders)
+
+    @staticmethod
+    def _fixed(table: Table, widths: Sequence[float]) -> None:
+        table.autofit = False
+        layout = OxmlElement("w:tblLayout")
+        layout.set(qn("w:type"), "fixed")
+        table._tbl.tblPr.append(layout)
+        for row in table.rows:
+            for cell, width in zip(row.cells, widths, strict=True):
+                cell.width = Cm(width)
+        for col, width in zip(table.columns, widths, strict=True):
+            col.width = Cm(width)
+
+    @staticmethod
+    def _cell(cell: _Cell, *segments: Text, align: WD_ALIGN_PARAGRAPH = CENTER, size: float | None = None) -> None:
+        p = cell.paragraphs[0]
+        p.paragraph_format.alignment = align
+        p.paragraph_format.space_after = Pt(0)
+        Naskah._runs(p, segments, size)
+
+    def signatures(self, left: SignBlock, right: SignBlock) -> None:
+        """Two signature blocks side by side in a borderless table, one paragraph per line.
+
+        Row 1 holds the heading lines and the signing space, row 2 the name and NIP, so the
+        names line up even when one jabatan wraps onto more lines than the other.
+        """
+        self.para("", after=0, keep=True)
+        table = self.doc.add_table(rows=2, cols=2)
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        self._borders(table, "nil")
+        self._fixed(table, (8.0, 8.0))
+        for col, block in enumerate((left, right)):
+            for row, lines in enumerate(block):
+                cell = table.cell(row, col)
+                for i, line in enumerate(lines):
+                    segments = [line] if isinstance(line, str | Seg) else list(line)
+                    p = cell.paragraphs[0] if i == 0 else cell.add_paragraph()
+                    p.paragraph_format.alignment = CENTER
+                    p.paragraph_format.space_after = Pt(0)
+                    p.paragraph_format.keep_with_next = True
+                    self._runs(p, segments)
+        for row in table.rows:  # never split a signature block over two pages
+            row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+
+    def paraf_box(self) -> None:
+        """A small bordered box for the hierarchical paraf (at most three officials), kept on one page."""
+        self.para("", after=0, keep=True)
+        table = self.doc.add_table(rows=2, cols=3)
+        table.alignment = WD_TABLE_ALIGNMENT.LEFT
+        self._borders(table, "single")
+        self._fixed(table, (1.6, 1.6, 1.6))
+        head = table.cell(0, 0).merge(table.cell(0, 2))
+        self._cell(head, B("Paraf"), size=10)
+        head.paragraphs[0].paragraph_format.keep_with_next = True
+        for tr in table.rows:
+            tr._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+        row = table.rows[1]
+        tr_pr = row._tr.get_or_add_trPr()
+        height = OxmlElement("w:trHeight")
+        height.set(qn("w:val"), str(int(Cm(1.2).twips)))
+        height.set(qn("w:hRule"), "exact")
+        tr_pr.append(height)
+        for cell in row.cells:
+            self._cell(cell, "")
+
+    def grid(self, header: Sequence[str], row: Sequence[str], widths: Sequence[float], loop: str) -> None:
+        """A bordered table: header row, then one row per element of ``loop`` (``{%tr for ... %}``)."""
+        table = self.doc.add_table(rows=4, cols=len(header))
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        self._borders(table, "single")
+        self._fixed(table, widths)
+        for cell, text in zip(table.rows[0].cells, header, strict=True):
+            self._cell(cell, B(text), size=10)
+        self._cell(table.rows[1].cells[0], f"{{%tr for {loop} %}}", size=10)
+        for i, (cell, text) in enumerate(zip(table.rows[2].cells, row, strict=True)):
+            self._cell(cell, text, align=CENTER if i == 0 else LEFT, size=10)
+        self._cell(table.rows[3].cells[0], "{%tr endfor %}", size=10)
+        head_pr = table.rows[0]._tr.get_or_add_trPr()
+        head_pr.append(OxmlElement("w:tblHeader"))  # repeat the header on every page
+
+    def rule(self) -> None:
+        """The double line under a kop surat."""
+        p = self.para("", after=12)
+        borders = OxmlElement("w:pBdr")
+        bottom = OxmlElement("w:bottom")
+        bottom.set(qn("w:val"), "thinThickSmallGap")
+        bottom.set(qn("w:sz"), "18")
+        bottom.set(qn("w:space"), "1")
+        bottom.set(qn("w:color"), "000000")
+        borders.append(bottom)
+        p._p.get_or_add_pPr().append(borders)
+
+    def save(self) -> bytes:
+        out = io.BytesIO()
+        self.doc.save(out)
+        return _normalise_zip(out.getvalue())
+
+
+def _normalise_zip(data: bytes) -> bytes:
+    """Same input, same bytes: fixed timestamps so the committed sha256 only changes with content."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()
+
+
+# --- fields (written to the manifests) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class F:
+    name: str
+    type: str
+    required: bool
+    description: str
+    items: tuple[F, ...] = ()
+
+
+PIHAK_KESATU = F("pihak_kesatu", "pihak", True, "PIHAK KESATU: Pemerintah Daerah sendiri dan penandatangannya")
+PIHAK_KEDUA = F("pihak_kedua", "pihak", True, "PIHAK KEDUA: mitra kerja sama dan penandatangannya")
+JUDUL = F("judul", "text", True, "Tentang apa kerja sama ini (judul naskah)")
+TANGGAL = F("tanggal", "date", True, "Tanggal penandatanganan (TTTT-BB-HH); hari dan tanggal ditulis dengan huruf")
+TEMPAT = F("tempat", "text", True, "Tempat penandatanganan, mis. Tanah Grogot")
+DASAR_HUKUM = F("dasar_hukum", "text_list", False, "Peraturan yang diperhatikan, satu per butir (boleh kosong)")
+MAKSUD = F(
+    "maksud", "text", True, "Maksud kerja sama, tanpa titik di akhir (mis. 'sebagai pedoman bagi PARA PIHAK ...')"
+)
+TUJUAN = F("tujuan", "text", True, "Tujuan kerja sama, tanpa titik di akhir")
+OBJEK = F("objek", "text", True, "Objek kerja sama, tanpa titik di akhir")
+RUANG_LINGKUP = F(
+    "ruang_lingkup", "text_list", True, "Ruang lingkup, satu kegiatan per butir, tanpa tanda baca di akhir"
+)
+MULAI = F("mulai", "date", True, "Awal jangka waktu (TTTT-BB-HH); lamanya dihitung dari mulai dan selesai")
+SELESAI = F("selesai", "date", True, "Akhir jangka waktu (TTTT-BB-HH)")
+RANGKAP = F("jumlah_rangkap", "integer", True, "Jumlah naskah asli, mis. 2")
+METERAI = F("bermeterai", "boolean", False, "true bila naskah asli dibubuhi meterai")
+
+RENCANA_ITEMS = (
+    F("program", "text", True, "Program/kegiatan"),
+    F("output", "text", True, "Output/target"),
+    F("lokasi", "text", True, "Lokasi"),
+    F("jadwal", "text", True, "Jadwal pelaksanaan"),
+    F("pj_pihak_kesatu", "text", True, "Penanggung jawab dari PIHAK KESATU"),
+    F("pj_pihak_kedua", "text", True, "Penanggung jawab dari PIHAK KEDUA"),
+    F("sumber_dana", "text", True, "Sumber dana"),
+    F("keterangan", "text", False, "Keterangan"),
+)
+KUASA_ITEMS = (
+    F("nomor", "text", True, "Nomor Surat Kuasa"),
+    F("tanggal", "date", True, "Tanggal Surat Kuasa (TTTT-BB-HH)"),
+    F("pemberi_jabatan", "text", True, "Jabatan pemberi kuasa, mis. Bupati Paser"),
+)
+PENERIMA_ITEMS = (
+    F("nama", "text", True, "Nama penerima kuasa dengan gelar"),
+    F("jabatan", "text", True, "Jabatan penerima kuasa (Kepala Perangkat Daerah teknis)"),
+    F("nip", "text", True, "NIP penerima kuasa, mis. 19661211 198609 1 002"),
+    F("pangkat", "text", False, "Pangkat/golongan, mis. Pembina Utama Muda (IV/c)"),
+)
+
+
+def _toml_str(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML basic strings
+
+
+def _toml_field(f: F, table: str) -> list[str]:
+    lines = [
+        f"[[{table}]]",
+        f"name = {_toml_str(f.name)}",
+        f"type = {_toml_str(f.type)}",
+        f"required = {'true' if f.required else 'false'}",
+        f"description = {_toml_str(f.description)}",
+    ]
+    for sub in f.items:
+        lines += ["", *_toml_field(sub, f"{table}.items")]
+    return lines
+
+
+def manifest(jenis: str, title: str, description: str, serves: Sequence[str], fields: Sequence[F]) -> str:
+    lines = [
+        "# Generated by templates/build.py — edit there, then run: .venv/bin/python templates/build.py",
+        "# Field types: text | integer | rupiah | date | boolean | text_list | pihak | table | object.",
+        "# 'pihak' = {instansi, nama, jabatan, nomor (wajib); nip, alamat (opsional)}: see pipeline/templates.py.",
+        "",
+        "[template]",
+        f"jenis = {_toml_str(jenis)}",
+        f"title = {_toml_str(title)}",
+        f"description = {_toml_str(description)}",
+        f"serves = [{', '.join(_toml_str(s) for s in serves)}]",
+        "",
+        "# Per-page paraf marks (PDF points): distances from the page corner's edges to the box.",
+        "[paraf]",
+        f"corner = {_toml_str(PARAF['corner'])}",
+        *(f"{k} = {PARAF[k]}" for k in ("x", "y", "width", "height")),
+    ]
+    for f in fields:
+        lines += ["", *_toml_field(f, "fields")]
+    return "\n".join(lines) + "\n"
+
+
+# --- shared parts of KB, NK and PKS ---------------------------------------------------
+
+
+def title_block(n: Naskah, kind: str) -> None:
+    n.heading(kind)
+    n.heading("ANTARA")
+    n.heading("{{ pihak_kesatu.instansi|upper }}")
+    n.heading("DENGAN")
+    n.heading("{{ pihak_kedua.instansi|upper }}")
+    n.heading("TENTANG")
+    n.heading("{{ judul|upper }}", after=12)
+    n.para("NOMOR : {{ pihak_kesatu.nomor }}", align=CENTER, after=0, keep=True)
+    n.para("NOMOR : {{ pihak_kedua.nomor }}", align=CENTER, after=18)
+
+
+def opening(n: Naskah) -> None:
+    n.para(
+        "Pada hari ini {{ tanggal|tanggal_terbilang }}, bertempat di {{ tempat }}, yang bertanda tangan di bawah ini:"
+    )
+
+
+def party(n: Naskah, number: int, key: str, label: str, acting: str | None = None) -> None:
+    acting = acting or f"dalam hal ini bertindak dalam jabatannya untuk dan atas nama {{{{ {key}.instansi }}}}"
+    n.item(
+        f"{number}.",
+        B(f"{{{{ {key}.nama }}}}"),
+        f" : {{{{ {key}.jabatan }}}}, {acting}"
+        f"{{% if {key}.alamat %}}, berkedudukan di {{{{ {key}.alamat }}}}{{% endif %}}, selanjutnya disebut ",
+        B(label),
+        ";" if number == 1 else ".",
+    )
+
+
+def para_pihak(n: Naskah, naskah_name: str, about: str) -> None:
+    n.para(
+        B("PIHAK KESATU"),
+        " dan ",
+        B("PIHAK KEDUA"),
+        " yang selanjutnya secara bersama-sama disebut ",
+        B("PARA PIHAK"),
+        f", sepakat untuk mengadakan {naskah_name} {about}"
+        "{% if dasar_hukum %} dengan memperhatikan ketentuan:{% else %} dengan ketentuan sebagai berikut:{% endif %}",
+    )
+    n.tag("{%p if dasar_hukum %}")
+    n.tag("{%p for d in dasar_hukum %}")
+    n.item("{{ loop.index }}.", "{{ d }}{% if not loop.last %};{% else %},{% endif %}")
+    n.tag("{%p endfor %}")
+    n.para("dengan ketentuan sebagai berikut:")
+    n.tag("{%p endif %}")
+
+
+def maksud_tujuan(n: Naskah, name: str) -> None:
+    n.pasal("Maksud dan Tujuan")
+    n.ayat(1, f"Maksud {name} ini adalah {{{{ maksud }}}}.")
+    n.ayat(2, f"Tujuan {name} ini adalah {{{{ tujuan }}}}.")
+
+
+def objek_ruang_lingkup(n: Naskah, name: str) -> None:
+    n.pasal("Objek dan Ruang Lingkup")
+    n.ayat(1, f"Objek {name} ini adalah {{{{ objek }}}}.")
+    n.ayat(2, f"Ruang lingkup {name} ini meliputi:")
+    n.loop("ruang_lingkup", "item", "{{ item }}", left=1.0)
+
+
+def jangka_waktu(n: Naskah, name: str) -> None:
+    n.pasal("Jangka Waktu")
+    n.ayat(
+        1,
+        f"{name} ini berlaku untuk jangka waktu {{{{ mulai|jangka_waktu(selesai) }}}} terhitung sejak tanggal "
+        "{{ mulai|tanggal }} sampai dengan tanggal {{ selesai|tanggal }}.",
+    )
+    n.ayat(
+        2,
+        f"{name} ini dapat diperpanjang atas kesepakatan ",
+        B("PARA PIHAK"),
+        " melalui proses kerja sama sesuai dengan ketentuan peraturan perundang-undangan.",
+    )
+
+
+def keadaan_kahar(n: Naskah, name: str) -> None:
+    n.pasal("Keadaan Kahar")
+    n.ayat(
+        1,
+        "Keadaan kahar adalah keadaan di luar kemampuan ",
+        B("PARA PIHAK"),
+        " yang tidak dapat diperkirakan sebelumnya, antara lain bencana alam, wabah penyakit, kebakaran, huru-hara, "
+        f"perang, serta kebijakan Pemerintah yang berakibat langsung terhadap pelaksanaan {name} ini.",
+    )
+    n.ayat(
+        2,
+        "Pihak yang mengalami keadaan kahar memberitahukan secara tertulis kepada pihak lainnya paling lambat "
+        "14 (empat belas) hari sejak terjadinya keadaan kahar.",
+    )
+    n.ayat(
+        3,
+        "Keterlambatan atau tidak terlaksananya kewajiban karena keadaan kahar tidak dianggap sebagai kelalaian, dan ",
+        B("PARA PIHAK"),
+        " bermusyawarah untuk menentukan langkah selanjutnya.",
+    )
+
+
+def perselisihan(n: Naskah, name: str) -> None:
+    n.pasal("Penyelesaian Perselisihan")
+    n.ayat(
+        1,
+        f"Apabila terjadi perselisihan dalam penafsiran dan pelaksanaan {name} ini, ",
+        B("PARA PIHAK"),
+        " sepakat menyelesaikannya secara musyawarah untuk mufakat.",
+    )
+    n.ayat(
+        2,
+        "Apabila musyawarah sebagaimana dimaksud pada ayat (1) tidak mencapai mufakat, perselisihan diselesaikan "
+        "sesuai dengan ketentuan peraturan perundang-undangan.",
+    )
+
+
+def perubahan(n: Naskah, name: str) -> None:
+    n.pasal("Perubahan")
+    n.ayat(
+        1,
+        f"Hal-hal yang belum diatur atau perubahan atas {name} ini diatur lebih lanjut oleh ",
+        B("PARA PIHAK"),
+        " dalam bentuk addendum atas kesepakatan ",
+        B("PARA PIHAK"),
+        ".",
+    )
+    n.ayat(2, f"Addendum sebagaimana dimaksud pada ayat (1) merupakan bagian yang tidak terpisahkan dari {name} ini.")
+
+
+def pengakhiran(n: Naskah, name: str) -> None:
+    n.pasal("Pengakhiran")
+    n.ayat(1, f"{name} ini berakhir apabila:")
+    for i, text in enumerate(
+        (
+            f"jangka waktu sebagaimana dimaksud dalam Pasal {n.pasal_numbers['Jangka Waktu']} berakhir;",
+            "disepakati oleh PARA PIHAK untuk diakhiri; atau",
+            "terdapat ketentuan peraturan perundang-undangan yang mengakibatkannya tidak dapat dilaksanakan.",
+        ),
+        start=1,
+    ):
+        n.item(f"{i}.", text, left=1.0)
+    n.ayat(
+        2,
+        f"Pihak yang bermaksud mengakhiri {name} ini sebelum jangka waktunya berakhir memberitahukan secara tertulis "
+        "kepada pihak lainnya paling lambat 3 (tiga) bulan sebelumnya.",
+    )
+    n.ayat(
+        3,
+        f"Berakhirnya {name} ini tidak mempengaruhi kegiatan yang sedang berjalan sampai dengan selesainya "
+        "kegiatan tersebut, kecuali disepakati lain oleh ",
+        B("PARA PIHAK"),
+        ".",
+    )
+
+
+def penutup(n: Naskah, name: str) -> None:
+    n.pasal("Penutup")
+    n.para(
+        f"{name} ini dibuat dan ditandatangani oleh ",
+        B("PARA PIHAK"),
+        " pada hari dan tanggal sebagaimana tersebut di atas, dalam rangkap {{ jumlah_rangkap }} "
+        "({{ jumlah_rangkap|terbilang }}) asli{% if bermeterai %}, masing-masing dibubuhi meterai cukup{% endif %}"
+        " dan mempunyai kekuatan hukum yang sama.",
+    )
+
+
+def sign_party(key: str, label: str) -> SignBlock:
+    return (
+        [
+            B(f"{label},"),
+            B(f"{{{{ {key}.jabatan|upper }}}},"),
+            "",
+            Seg("{% if bermeterai %}Meterai Rp10.000{% endif %}", size=9, grey=True),
+            "",
+            "",
+        ],
+        [
+            Seg(f"{{{{ {key}.nama }}}}", bold=True, underline=True),
+            f"{{% if {key}.nip %}}NIP. {{{{ {key}.nip }}}}{{% endif %}}",
+        ],
+    )
+
+
+def signature_block(n: Naskah) -> None:
+    n.signatures(sign_party("pihak_kedua", "PIHAK KEDUA"), sign_party("pihak_kesatu", "PIHAK KESATU"))
+    n.paraf_box()
+
+
+# --- the four templates ---------------------------------------------------------------
+
+Builder = Callable[[], tuple[Naskah, str]]
+
+
+def build_kb() -> tuple[Naskah, str]:
+    name = "Kesepakatan Bersama"
+    n = Naskah("Templat Kesepakatan Bersama (standar)")
+    title_block(n, "KESEPAKATAN BERSAMA")
+    opening(n)
+    party(n, 1, "pihak_kesatu", "PIHAK KESATU")
+    party(n, 2, "pihak_kedua", "PIHAK KEDUA")
+    para_pihak(n, name, "tentang {{ judul }}")
+    maksud_tujuan(n, name)
+    objek_ruang_lingkup(n, name)
+    n.pasal("Pelaksanaan")
+    n.ayat(
+        1,
+        f"Pelaksanaan {name} ini dijabarkan lebih lanjut dalam Perjanjian Kerja Sama yang disusun oleh Perangkat "
+        "Daerah/unit kerja teknis ",
+        B("PARA PIHAK"),
+        " sesuai dengan tugas dan fungsinya.",
+    )
+    n.ayat(
+        2,
+        f"Perjanjian Kerja Sama sebagaimana dimaksud pada ayat (1) mengacu pada {name} ini dan jangka waktunya "
+        f"tidak melebihi jangka waktu {name} ini.",
+    )
+    n.pasal("Pembiayaan")
+    n.para(
+        f"Biaya yang timbul dalam pelaksanaan {name} ini dibebankan pada anggaran masing-masing ",
+        B("PARA PIHAK"),
+        " dan/atau sumber lain yang sah dan tidak mengikat sesuai dengan ketentuan peraturan perundang-undangan.",
+    )
+    jangka_waktu(n, name)
+    keadaan_kahar(n, name)
+    perselisihan(n, name)
+    perubahan(n, name)
+    pengakhiran(n, name)
+    penutup(n, name)
+    signature_block(n)
+    fields = [JUDUL, PIHAK_KESATU, PIHAK_KEDUA, TANGGAL, TEMPAT, DASAR_HUKUM, MAKSUD, TUJUAN, OBJEK, RUANG_LINGKUP]
+    fields += [MULAI, SELESAI, RANGKAP, METERAI]
+    return n, manifest(
+        "KB",
+        "Kesepakatan Bersama (standar)",
+        "Kesepakatan Bersama antara Pemerintah Daerah dan daerah lain atau pihak ketiga: kerangka kerja sama "
+        "yang ditindaklanjuti dengan Perjanjian Kerja Sama. Ditandatangani Kepala Daerah.",
+        ["KSDD", "KSDPK"],
+        fields,
+    )
+
+
+def build_nk() -> tuple[Naskah, str]:
+    name = "Nota Kesepakatan"
+    n = Naskah("Templat Nota Kesepakatan dengan Rencana Kerja (standar)")
+    title_block(n, "NOTA KESEPAKATAN")
+    opening(n)
+    party(n, 1, "pihak_kesatu", "PIHAK KESATU")
+    party(n, 2, "pihak_kedua", "PIHAK KEDUA")
+    para_pihak(n, name, "tentang {{ judul }}")
+    maksud_tujuan(n, name)
+    objek_ruang_lingkup(n, name)
+    n.pasal("Pelaksanaan")
+    n.ayat(
+        1,
+        f"Pelaksanaan {name} ini dituangkan dalam Rencana Kerja sebagaimana tercantum dalam Lampiran yang "
+        f"merupakan bagian tidak terpisahkan dari {name} ini.",
+    )
+    n.ayat(
+        2,
+        "Rencana Kerja sebagaimana dimaksud pada ayat (1) dapat ditinjau setiap tahun atas kesepakatan ",
+        B("PARA PIHAK"),
+        ".",
+    )
+    n.pasal("Pembiayaan")
+    n.para(
+        f"Biaya yang timbul dalam pelaksanaan {name} ini dibebankan pada Anggaran Pendapatan dan Belanja Daerah, "
+        "Anggaran Pendapatan dan Belanja Negara sesuai dengan kewenangan masing-masing ",
+        B("PARA PIHAK"),
+        ", dan/atau sumber lain yang sah dan tidak mengikat sesuai dengan ketentuan peraturan perundang-undangan.",
+    )
+    jangka_waktu(n, name)
+    keadaan_kahar(n, name)
+    perselisihan(n, name)
+    perubahan(n, name)
+    pengakhiran(n, name)
+    penutup(n, name)
+    signature_block(n)
+
+    n.landscape_section()
+    n.para(B("LAMPIRAN"), align=LEFT, after=0)
+    n.para(
+        B("NOTA KESEPAKATAN ANTARA {{ pihak_kesatu.instansi|upper }} DENGAN {{ pihak_kedua.instansi|upper }}"),
+        align=LEFT,
+        after=0,
+    )
+    n.para("NOMOR : {{ pihak_kesatu.nomor }}", align=LEFT, after=0)
+    n.para("NOMOR : {{ pihak_kedua.nomor }}", align=LEFT, after=0)
+    n.para("TANGGAL : {{ tanggal|tanggal }}", align=LEFT, after=0)
+    n.para("TENTANG : {{ judul|upper }}", align=LEFT, after=12)
+    n.heading("RENCANA KERJA", after=6)
+    n.grid(
+        [
+            "No",
+            "Program/Kegiatan",
+            "Output/Target",
+            "Lokasi",
+            "Jadwal",
+            "Penanggung Jawab PIHAK KESATU",
+            "Penanggung Jawab PIHAK KEDUA",
+            "Sumber Dana",
+            "Keterangan",
+        ],
+        [
+            "{{ loop.index }}",
+            "{{ r.program }}",
+            "{{ r.output }}",
+            "{{ r.lokasi }}",
+            "{{ r.jadwal }}",
+            "{{ r.pj_pihak_kesatu }}",
+            "{{ r.pj_pihak_kedua }}",
+            "{{ r.sumber_dana }}",
+            "{{ r.keterangan }}",
+        ],
+        (1.0, 4.2, 3.0, 2.8, 2.6, 3.2, 3.2, 2.4, 2.3),
+        "r in rencana_kerja",
+    )
+    signature_block(n)
+    fields = [JUDUL, PIHAK_KESATU, PIHAK_KEDUA, TANGGAL, TEMPAT, DASAR_HUKUM, MAKSUD, TUJUAN, OBJEK, RUANG_LINGKUP]
+    fields += [
+        F("rencana_kerja", "table", True, "Rencana Kerja (lampiran): satu baris per kegiatan", RENCANA_ITEMS),
+        MULAI,
+        SELESAI,
+        RANGKAP,
+        METERAI,
+    ]
+    return n, manifest(
+        "NK",
+        "Nota Kesepakatan dengan Rencana Kerja (standar)",
+        "Nota Kesepakatan antara Pemerintah Daerah dan instansi vertikal, dengan Rencana Kerja sebagai lampiran. "
+        "Proses kerja sama selesai ketika Nota Kesepakatan ditandatangani (tanpa PKS).",
+        ["KSIV"],
+        fields,
+    )
+
+
+def build_pks() -> tuple[Naskah, str]:
+    name = "Perjanjian Kerja Sama"
+    n = Naskah("Templat Perjanjian Kerja Sama (standar)")
+    title_block(n, "PERJANJIAN KERJA SAMA")
+    opening(n)
+    party(
+        n,
+        1,
+        "pihak_kesatu",
+        "PIHAK KESATU",
+        acting=(
+            "{% if kuasa %}dalam hal ini bertindak dalam jabatannya berdasarkan Surat Kuasa "
+            "{{ kuasa.pemberi_jabatan }} Nomor {{ kuasa.nomor }} tanggal {{ kuasa.tanggal|tanggal }}, "
+            "untuk dan atas nama {{ pihak_kesatu.instansi }}{% else %}dalam hal ini bertindak dalam jabatannya "
+            "untuk dan atas nama {{ pihak_kesatu.instansi }}{% endif %}"
+        ),
+    )
+    party(n, 2, "pihak_kedua", "PIHAK KEDUA")
+    para_pihak(
+        n,
+        name,
+        "tentang {{ judul }} sebagai tindak lanjut Kesepakatan Bersama antara {{ pihak_kesatu.instansi }} dengan "
+        "{{ pihak_kedua.instansi }} Nomor {{ kb_nomor_pihak_kesatu }} dan Nomor {{ kb_nomor_pihak_kedua }}"
+        "{% if kb_tanggal %} tanggal {{ kb_tanggal|tanggal }}{% endif %} tentang {{ kb_judul }},",
+    )
+    maksud_tujuan(n, name)
+    objek_ruang_lingkup(n, name)
+    n.pasal("Pelaksanaan")
+    n.ayat(
+        1,
+        f"Pelaksanaan {name} ini dilakukan oleh {{{{ opd_teknis }}}} untuk ",
+        B("PIHAK KESATU"),
+        "{% if opd_teknis_pihak_kedua %} dan {{ opd_teknis_pihak_kedua }} untuk {% endif %}",
+        B("{% if opd_teknis_pihak_kedua %}PIHAK KEDUA{% endif %}"),
+        ".",
+    )
+    n.ayat(
+        2,
+        B("PARA PIHAK"),
+        f" melakukan pemantauan dan evaluasi atas pelaksanaan {name} ini paling sedikit 1 (satu) kali dalam "
+        "1 (satu) tahun.",
+    )
+    n.pasal("Hak dan Kewajiban")
+    for i, (what, key, label) in enumerate(
+        (
+            ("Hak", "hak_pihak_kesatu", "PIHAK KESATU"),
+            ("Kewajiban", "kewajiban_pihak_kesatu", "PIHAK KESATU"),
+            ("Hak", "hak_pihak_kedua", "PIHAK KEDUA"),
+            ("Kewajiban", "kewajiban_pihak_kedua", "PIHAK KEDUA"),
+        ),
+        start=1,
+    ):
+        n.ayat(i, f"{what} ", B(label), ":")
+        n.loop(key, "x", "{{ x }}", left=1.0)
+    n.pasal("Pembiayaan")
+    n.ayat(
+        1,
+        f"Biaya yang timbul dalam pelaksanaan {name} ini dibebankan pada "
+        "{% if sumber_dana %}{{ sumber_dana }}{% else %}anggaran masing-masing PARA PIHAK{% endif %}"
+        " dan/atau sumber lain yang sah dan tidak mengikat sesuai dengan ketentuan peraturan perundang-undangan.",
+    )
+    n.tag("{%p if nilai is not none %}")
+    n.ayat(
+        2,
+        f"Nilai {name} ini sebesar {{{{ nilai|rupiah }}}} ({{{{ nilai|rupiah_terbilang }}}}).",
+    )
+    n.tag("{%p endif %}")
+    jangka_waktu(n, name)
+    keadaan_kahar(n, name)
+    perselisihan(n, name)
+    perubahan(n, name)
+    pengakhiran(n, name)
+    penutup(n, name)
+    signature_block(n)
+    fields = [
+        JUDUL,
+        PIHAK_KESATU,
+        PIHAK_KEDUA,
+        TANGGAL,
+        TEMPAT,
+        F("kb_judul", "text", True, "Judul Kesepakatan Bersama yang ditindaklanjuti"),
+        F("kb_nomor_pihak_kesatu", "text", True, "Nomor Kesepakatan Bersama dalam register PIHAK KESATU"),
+        F("kb_nomor_pihak_kedua", "text", True, "Nomor Kesepakatan Bersama dalam register PIHAK KEDUA"),
+        F("kb_tanggal", "date", False, "Tanggal Kesepakatan Bersama (TTTT-BB-HH)"),
+        F(
+            "kuasa",
+            "object",
+            False,
+            "Isi bila penandatangan PIHAK KESATU bertindak berdasarkan Surat Kuasa Kepala Daerah",
+            KUASA_ITEMS,
+        ),
+        DASAR_HUKUM,
+        MAKSUD,
+        TUJUAN,
+        OBJEK,
+        RUANG_LINGKUP,
+        F("opd_teknis", "text", True, "Perangkat Daerah teknis pelaksana dari PIHAK KESATU"),
+        F("opd_teknis_pihak_kedua", "text", False, "Unit kerja pelaksana dari PIHAK KEDUA"),
+        F("hak_pihak_kesatu", "text_list", True, "Hak PIHAK KESATU, satu per butir"),
+        F("kewajiban_pihak_kesatu", "text_list", True, "Kewajiban PIHAK KESATU, satu per butir"),
+        F("hak_pihak_kedua", "text_list", True, "Hak PIHAK KEDUA, satu per butir"),
+        F("kewajiban_pihak_kedua", "text_list", True, "Kewajiban PIHAK KEDUA, satu per butir"),
+        F("nilai", "rupiah", False, "Nilai perjanjian dalam rupiah, bila ada (mis. 1250000000)"),
+        F("sumber_dana", "text", False, "Sumber dana, mis. Anggaran Pendapatan dan Belanja Daerah Kota Balikpapan"),
+        MULAI,
+        SELESAI,
+        RANGKAP,
+        METERAI,
+    ]
+    return n, manifest(
+        "PKS",
+        "Perjanjian Kerja Sama (standar)",
+        "Perjanjian Kerja Sama sebagai tindak lanjut Kesepakatan Bersama, disusun bersama Perangkat Daerah teknis; "
+        "dapat ditandatangani Kepala Perangkat Daerah berdasarkan Surat Kuasa.",
+        ["KSDD", "KSDPK"],
+        fields,
+    )
+
+
+def build_sk() -> tuple[Naskah, str]:
+    n = Naskah("Templat Surat Kuasa penandatanganan PKS (standar)")
+    n.heading("{{ pihak_kesatu.instansi|upper }}", keep=False)
+    n.para("{{ pihak_kesatu.alamat }}", align=CENTER, after=0)
+    n.rule()
+    n.heading(Seg("SURAT KUASA", bold=True, underline=True))
+    n.para("NOMOR : {{ nomor }}", align=CENTER, after=18)
+    n.para("Yang bertanda tangan di bawah ini:")
+    tabs = (1.0, 5.0, 5.5)
+
+    def line(label: str, value: str) -> None:
+        n.para(f"\t{label}\t:\t{value}", tabs=tabs, left=0, hanging=0, after=0, align=LEFT)
+
+    line("Nama", "{{ pihak_kesatu.nama }}")
+    line("Jabatan", "{{ pihak_kesatu.jabatan }}")
+    n.tag("{%p if pihak_kesatu.nip %}")
+    line("NIP", "{{ pihak_kesatu.nip }}")
+    n.tag("{%p endif %}")
+    n.para("")
+    n.para("selanjutnya disebut ", B("Pemberi Kuasa"), ", dengan ini memberi kuasa kepada:")
+    line("Nama", "{{ penerima_kuasa.nama }}")
+    n.tag("{%p if penerima_kuasa.pangkat %}")
+    line("Pangkat/Golongan", "{{ penerima_kuasa.pangkat }}")
+    n.tag("{%p endif %}")
+    line("NIP", "{{ penerima_kuasa.nip }}")
+    line("Jabatan", "{{ penerima_kuasa.jabatan }}")
+    n.para("")
+    n.para("selanjutnya disebut ", B("Penerima Kuasa"), ",")
+    n.para(B("untuk:"), after=6)
+    n.item(
+        "1.",
+        "menandatangani Perjanjian Kerja Sama antara {{ pihak_kesatu.instansi }} dengan {{ pihak_kedua.instansi }} "
+        "tentang {{ pks_judul }}, untuk dan atas nama {{ pihak_kesatu.instansi }}, sebagai tindak lanjut Kesepakatan "
+        "Bersama Nomor {{ kb_nomor_pihak_kesatu }}{% if kb_nomor_pihak_kedua %} dan Nomor {{ kb_nomor_pihak_kedua }}"
+        "{% endif %}; dan",
+    )
+    n.item(
+        "2.",
+        "melaporkan pelaksanaan kuasa ini kepada Pemberi Kuasa.",
+    )
+    n.para(
+        "Penerima Kuasa tidak dapat melimpahkan kuasa ini kepada pihak lain. Surat Kuasa ini berlaku sejak tanggal "
+        "ditetapkan sampai dengan {% if berlaku_sampai %}tanggal {{ berlaku_sampai|tanggal }}"
+        "{% else %}ditandatanganinya Perjanjian Kerja Sama dimaksud{% endif %}.",
+    )
+    n.para("Demikian Surat Kuasa ini dibuat untuk dipergunakan sebagaimana mestinya.")
+    n.signatures(
+        (
+            ["", "", B("Yang diberi kuasa,"), B("{{ penerima_kuasa.jabatan|upper }},"), "", "", "", ""],
+            [
+                Seg("{{ penerima_kuasa.nama }}", bold=True, underline=True),
+                "{{ penerima_kuasa.pangkat }}",
+                "NIP. {{ penerima_kuasa.nip }}",
+            ],
+        ),
+        (
+            [
+                "Ditetapkan di {{ tempat }}",
+                "pada tanggal {{ tanggal|tanggal }}",
+                B("Yang memberi kuasa,"),
+                B("{{ pihak_kesatu.jabatan|upper }},"),
+                "",
+                Seg("{% if bermeterai %}Meterai Rp10.000{% endif %}", size=9, grey=True),
+                "",
+                "",
+            ],
+            [
+                Seg("{{ pihak_kesatu.nama }}", bold=True, underline=True),
+                "{% if pihak_kesatu.nip %}NIP. {{ pihak_kesatu.nip }}{% endif %}",
+            ],
+        ),
+    )
+    n.paraf_box()
+    fields = [
+        F("nomor", "text", True, "Nomor Surat Kuasa dalam register Pemerintah Daerah"),
+        F(
+            "pihak_kesatu",
+            "pihak",
+            True,
+            "Pemerintah Daerah pemberi kuasa; nama/jabatan = Kepala Daerah (pemberi kuasa)",
+        ),
+        F(
+            "pihak_kedua",
+            "pihak",
+            True,
+            "Mitra dalam Perjanjian Kerja Sama yang dikuasakan (hanya instansi yang dipakai)",
+        ),
+        F("penerima_kuasa", "object", True, "Kepala Perangkat Daerah teknis yang diberi kuasa", PENERIMA_ITEMS),
+        F("pks_judul", "text", True, "Judul Perjanjian Kerja Sama yang dikuasakan penandatanganannya"),
+        F("kb_nomor_pihak_kesatu", "text", True, "Nomor Kesepakatan Bersama (register PIHAK KESATU)"),
+        F("kb_nomor_pihak_kedua", "text", False, "Nomor Kesepakatan Bersama (register PIHAK KEDUA)"),
+        TEMPAT,
+        F("tanggal", "date", True, "Tanggal Surat Kuasa ditetapkan (TTTT-BB-HH)"),
+        F("berlaku_sampai", "date", False, "Akhir masa berlaku; kosong = sampai PKS ditandatangani"),
+        F("bermeterai", "boolean", False, "true bila Surat Kuasa dibubuhi meterai"),
+    ]
+    return n, manifest(
+        "SK",
+        "Surat Kuasa penandatanganan PKS (standar)",
+        "Surat Kuasa Kepala Daerah kepada Kepala Perangkat Daerah teknis untuk menandatangani Perjanjian Kerja Sama "
+        "(hanya PKS, tidak untuk Kesepakatan Bersama atau Nota Kesepakatan).",
+        ["KSDD", "KSDPK"],
+        fields,
+    )
+
+
+BUILDERS: dict[str, Builder] = {"kb": build_kb, "nk": build_nk, "pks": build_pks, "sk": build_sk}
+
+
+def main(out: Path = OUT) -> int:
+    for jenis, build in BUILDERS.items():
+        naskah, toml = build()
+        folder = out / jenis
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "standar.docx").write_bytes(naskah.save())
+        (folder / "standar.toml").write_text(toml, encoding="utf-8")
+    # Refuse to leave behind anything the loader would refuse.
+    sys.path.insert(0, str(HERE.parent))
+    from pipeline.templates import TemplateRegistry
+
+    registry = TemplateRegistry.load(out)
+    for info in registry.all():
+        print(f"{info.name:<14} {info.jenis:<4} {info.sha256[:16]}  {len(info.fields)} isian  {info.title}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT))
