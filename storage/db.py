@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlmodel import Session
 
 __all__ = ["MIGRATIONS_DIR", "alembic_config", "make_engine", "session_scope", "upgrade"]
 

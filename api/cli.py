@@ -1,0 +1,220 @@
+"""The ``naskah`` command line: render, serve, users, maintenance and the demo.
+
+Every command prints an Indonesian message and exits non-zero on any error; the exit
+code comes from the same table as the HTTP status (``api/errors.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from api.config import Settings, build_services
+from api.errors import exit_code, validation_message
+from pipeline.errors import InvalidInput, NaskahError
+
+app = typer.Typer(help="Naskah kerja sama daerah: penyusunan, revisi, dan layanan API.", no_args_is_help=True)
+user_app = typer.Typer(help="Pengguna dan token API.", no_args_is_help=True)
+db_app = typer.Typer(help="Basis data.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(db_app, name="db")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int, detail: dict | None = None) -> None:
+    typer.secho(f"Galat: {message}", fg=typer.colors.RED, err=True)
+    if detail:
+        typer.echo(json.dumps(detail, ensure_ascii=False, indent=2, default=str), err=True)
+    raise typer.Exit(code)
+
+
+def friendly(func: F) -> F:
+    """Turn pipeline errors into a message and a non-zero exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NaskahError as exc:
+            fail(exc.message, exit_code(exc), exc.detail)
+        except ValidationError as exc:
+            message, fields = validation_message(list(exc.errors()))  # type: ignore[arg-type]
+            fail(message, 2, {"fields": fields})
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _logging(level: str = "WARNING") -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.WARNING), format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+@friendly
+def render(
+    template: Annotated[str, typer.Argument(help="nama templat (mis. kb/standar) atau path ke berkas .docx")],
+    data: Annotated[Path, typer.Option("--data", help="berkas JSON berisi isian templat")],
+    out: Annotated[Path, typer.Option("--out", help="folder tujuan DOCX dan PDF")],
+    converter: Annotated[str, typer.Option(help="auto | warm | cold")] = "auto",
+) -> None:
+    """Render satu templat dengan data JSON menjadi DOCX dan PDF/A-2b."""
+    from pipeline.convert import check_pdf, open_converter
+    from pipeline.templates import TemplateRegistry, load_template, render_docx
+
+    settings = Settings()
+    path = Path(template)
+    if path.suffix.lower() == ".docx" or path.exists():
+        if not path.is_file():
+            raise InvalidInput(f"Berkas templat '{template}' tidak ditemukan.", template=template)
+        info = load_template(path)
+    else:
+        info = TemplateRegistry.load(*settings.template_roots).get(template)
+    try:
+        payload = json.loads(data.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput(f"Berkas data '{data}' tidak ditemukan.", data=str(data)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"Berkas data '{data}' bukan JSON yang sah: {exc}.", data=str(data)) from None
+    if not isinstance(payload, dict):
+        raise InvalidInput('Data JSON harus berupa objek {"nama_isian": nilai, ...}.', data=str(data))
+    docx = render_docx(info, payload)
+    conv = open_converter(
+        converter if converter in ("auto", "warm", "cold") else "auto", timeout=settings.convert_timeout
+    )
+    try:
+        pdf = conv.to_pdf(docx)
+    finally:
+        conv.close()
+    pages = check_pdf(pdf).pages
+    out.mkdir(parents=True, exist_ok=True)
+    stem = info.name.replace("/", "-")
+    (out / f"{stem}.docx").write_bytes(docx)
+    (out / f"{stem}.pdf").write_bytes(pdf)
+    typer.echo(f"DOCX: {out / f'{stem}.docx'}\nPDF : {out / f'{stem}.pdf'} ({pages} halaman, PDF/A-2b)")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="alamat (bawaan NASKAH_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (bawaan NASKAH_PORT)")] = None,
+) -> None:
+    """Jalankan API HTTP (migrasi basis data diterapkan saat mulai)."""
+    import uvicorn
+
+    from api.main import create_app
+
+    settings = Settings()
+    _logging(settings.log_level)
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+def _engine(settings: Settings) -> Any:
+    from storage.db import make_engine, upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    return engine
+
+
+@user_app.command("add")
+@friendly
+def user_add(
+    username: Annotated[str, typer.Argument(help="nama pengguna, mis. analis.tapem")],
+    nama: Annotated[str, typer.Option(help="nama lengkap dengan gelar")],
+    jabatan: Annotated[str, typer.Option(help="jabatan")],
+    role: Annotated[list[str], typer.Option("--role", help="drafter, legal, paraf, signer, secretariat, admin")],
+    nip: Annotated[str | None, typer.Option(help="NIP (opsional)")] = None,
+) -> None:
+    """Tambah pengguna dan cetak token API-nya (hanya sekali ditampilkan)."""
+    from pipeline.auth import create_user, issue_token
+    from storage.db import session_scope
+
+    engine = _engine(Settings())
+    with session_scope(engine) as session:
+        user = create_user(session, username=username, nama=nama, jabatan=jabatan, roles=role, nip=nip)
+        token = issue_token(session, user, label="cli")
+    typer.echo(f"Pengguna '{username}' dibuat dengan peran {user.roles}.")
+    typer.echo("Token (simpan sekarang, tidak dapat ditampilkan lagi):")
+    typer.echo(token)
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade() -> None:
+    """Terapkan migrasi basis data sampai yang terbaru."""
+    _engine(Settings())
+    typer.echo("Basis data mutakhir.")
+
+
+@app.command()
+@friendly
+def reconcile(
+    older_than_minutes: Annotated[float, typer.Option(help="hanya baris tertunda yang lebih tua dari ini")] = 10.0,
+) -> None:
+    """Perbaiki revisi yang tertunda karena proses terhenti di tengah penyimpanan."""
+    from pipeline.revisions import reconcile as run
+
+    settings = Settings()
+    svc = build_services(settings, converter=_NoConverter())
+    try:
+        from storage.db import upgrade
+
+        upgrade(svc.engine)
+        results = run(svc, older_than=timedelta(minutes=older_than_minutes))
+    finally:
+        svc.close()
+    if not results:
+        typer.echo("Tidak ada revisi tertunda.")
+    for r in results:
+        typer.echo(f"naskah {r.naskah_id} revisi {r.number}: {r.outcome} ({r.reason})")
+
+
+class _NoConverter:
+    """Maintenance commands never convert; avoid starting LibreOffice for them."""
+
+    def to_pdf(self, docx: bytes) -> bytes:
+        raise RuntimeError("no converter in maintenance commands")
+
+    def close(self) -> None:
+        return None
+
+
+@app.command()
+@friendly
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="folder hasil demo")],
+    tanggal: Annotated[str | None, typer.Option(help="tanggal naskah YYYY-MM-DD (bawaan: hari ini)")] = None,
+) -> None:
+    """Jalankan contoh alur: kerja sama KSDD, KB dirender, dua revisi (satu diunggah), report.json."""
+    from api.demo import run_demo
+
+    try:
+        day = date.fromisoformat(tanggal) if tanggal else date.today()
+    except ValueError:
+        raise InvalidInput(f"Tanggal '{tanggal}' tidak sah; gunakan format YYYY-MM-DD.", tanggal=tanggal) from None
+    _logging("WARNING")
+    code = run_demo(out, day)
+    if code:
+        raise typer.Exit(code)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Settings from the environment (prefix ``NASKAH_``), with defaults that need no set-up.
+
+The only module that reads the environment.  Every setting is documented in README.md.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.convert import open_converter
+from pipeline.docxcheck import DocxLimits
+from pipeline.services import Services
+from pipeline.templates import TemplateRegistry, default_template_root
+from storage.db import make_engine
+from storage.objects import open_store
+
+__all__ = ["Settings", "build_services"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NASKAH_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./var/naskah.db",
+        description="SQLAlchemy URL; PostgreSQL: postgresql+psycopg://user:pass@host:5432/naskah",
+    )
+    storage_url: str = Field(
+        default="file:./var/objects",
+        description="file:PATH (local versioned store) or s3://KEY:SECRET@host:port/bucket (s3+http:// without TLS)",
+    )
+    converter: Literal["auto", "warm", "cold", "remote"] = Field(
+        default="auto", description="auto: warm unoserver with cold soffice fallback; remote: NASKAH_CONVERTER_URL"
+    )
+    converter_url: str = Field(default="", description="host:port of a unoserver, for converter=remote")
+    convert_timeout: float = Field(default=60.0, gt=0, description="seconds per DOCX->PDF conversion")
+    template_dirs: str = Field(
+        default="", description="extra template roots (a region's own), separated by ':'; added to templates/naskah"
+    )
+    max_upload_mb: float = Field(default=20.0, gt=0, description="largest DOCX accepted for upload")
+    migrate_on_start: bool = Field(default=True, description="apply database migrations when the API starts")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+
+    @field_validator("storage_url", "database_url")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v.strip()
+
+    @cached_property
+    def template_roots(self) -> list[Path]:
+        extra = [Path(p).expanduser() for p in self.template_dirs.split(os.pathsep) if p.strip()]
+        return [default_template_root(), *extra]
+
+    @property
+    def docx_limits(self) -> DocxLimits:
+        return DocxLimits(max_bytes=int(self.max_upload_mb * 1024 * 1024))
+
+
+def build_services(settings: Settings, *, converter: object | None = None) -> Services:
+    """Open the database engine, object store and converter, and load (validate) the templates."""
+    templates = TemplateRegistry.load(*settings.template_roots)
+    return Services(
+        engine=make_engine(settings.database_url),
+        store=open_store(settings.storage_url),
+        converter=converter
+        or open_converter(settings.converter, timeout=settings.convert_timeout, address=settings.converter_url),  # type: ignore[arg-type]
+        templates=templates,
+        docx_limits=settings.docx_limits,
+    )

@@ -1,0 +1,103 @@
+"""Naskah, their revisions (render / upload), downloads and diffs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+
+from api.deps import CurrentUser, ServicesDep, SessionDep
+from api.present import naskah_public, revision_public
+from api.schemas import DiffPublic, NaskahPublic, Page, RenderRequest, RevisionPublic
+from pipeline import cases, revisions
+from pipeline.errors import DocumentTooLarge
+
+router = APIRouter(prefix="/naskah", tags=["naskah"])
+
+MEDIA = {"docx": revisions.DOCX_TYPE, "pdf": revisions.PDF_TYPE}
+
+
+@router.get("/{naskah_id}", summary="Rincian naskah, status, dan tindakan yang tersedia")
+def get_naskah(naskah_id: int, session: SessionDep, user: CurrentUser) -> NaskahPublic:
+    return naskah_public(session, user, cases.get_naskah(session, user, naskah_id))
+
+
+@router.get("/{naskah_id}/revisions", summary="Semua revisi naskah, terlama dahulu")
+def list_revisions(naskah_id: int, session: SessionDep, user: CurrentUser) -> Page[RevisionPublic]:
+    rows = revisions.list_revisions(session, user, naskah_id)
+    return Page(data=[revision_public(session, r) for r in rows], count=len(rows))
+
+
+@router.post(
+    "/{naskah_id}/revisions/render",
+    status_code=status.HTTP_201_CREATED,
+    summary="Revisi baru dirender dari data kerja sama terkini dan isian yang diubah",
+)
+def render_revision(
+    naskah_id: int, body: RenderRequest, svc: ServicesDep, session: SessionDep, user: CurrentUser
+) -> RevisionPublic:
+    rev = revisions.render_revision(svc, user, naskah_id, body.data, body.note)
+    return revision_public(session, rev)
+
+
+@router.post(
+    "/{naskah_id}/revisions/upload",
+    status_code=status.HTTP_201_CREATED,
+    summary="Revisi baru dari berkas .docx yang disunting di Word",
+)
+def upload_revision(
+    naskah_id: int,
+    file: Annotated[UploadFile, File(description="Dokumen Word (.docx) tanpa makro")],
+    svc: ServicesDep,
+    session: SessionDep,
+    user: CurrentUser,
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> RevisionPublic:
+    limit = svc.docx_limits.max_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise DocumentTooLarge(
+            f"Berkas lebih besar dari batas {limit / 1024 / 1024:.0f} MB.", limit=limit, size_at_least=len(data)
+        )
+    rev = revisions.upload_revision(svc, user, naskah_id, data, note)
+    return revision_public(session, rev)
+
+
+@router.get("/{naskah_id}/revisions/{number}", summary="Rincian satu revisi")
+def get_revision(naskah_id: int, number: int, session: SessionDep, user: CurrentUser) -> RevisionPublic:
+    return revision_public(session, revisions.get_revision(session, user, naskah_id, number))
+
+
+@router.get(
+    "/{naskah_id}/revisions/{number}/{kind}",
+    summary="Unduh DOCX atau PDF/A sebuah revisi, sama persis byte demi byte",
+    response_class=Response,
+    responses={200: {"content": {MEDIA["docx"]: {}, MEDIA["pdf"]: {}}, "description": "Berkas revisi"}},
+)
+def download(
+    naskah_id: int, number: int, kind: Literal["docx", "pdf"], svc: ServicesDep, session: SessionDep, user: CurrentUser
+) -> Response:
+    rev = revisions.get_revision(session, user, naskah_id, number)
+    data = revisions.read_revision_file(svc, rev, kind)
+    sha = rev.docx_sha256 if kind == "docx" else rev.pdf_sha256
+    filename = f"naskah-{naskah_id}-r{number:03d}.{kind}"
+    return Response(
+        data,
+        media_type=MEDIA[kind],
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "ETag": f'"{sha}"',
+            "X-Content-SHA256": sha,
+        },
+    )
+
+
+@router.get("/{naskah_id}/diff", summary="Bandingkan teks dua revisi per paragraf")
+def diff(
+    naskah_id: int,
+    svc: ServicesDep,
+    user: CurrentUser,
+    a: Annotated[int, Query(ge=1, description="nomor revisi lama")],
+    b: Annotated[int, Query(ge=1, description="nomor revisi baru")],
+) -> DiffPublic:
+    return DiffPublic.model_validate(revisions.diff_revisions(svc, user, naskah_id, a, b))

@@ -1,0 +1,136 @@
+"""Response shapes of the HTTP API (request bodies reuse the pipeline's input models)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    count: int
+
+
+class UserPublic(BaseModel):
+    id: int
+    username: str
+    nama: str
+    jabatan: str
+    nip: str | None
+    roles: list[str]
+
+
+class PihakPublic(BaseModel):
+    id: int
+    urutan: int
+    instansi: str
+    kind: str
+    alamat: str | None
+    penandatangan_nama: str
+    penandatangan_jabatan: str
+    penandatangan_nip: str | None
+
+
+class RevisionPublic(BaseModel):
+    number: int
+    source: str = Field(description="rendered (dari templat) atau uploaded (diunggah dari Word)")
+    note: str
+    author: str
+    created_at: datetime
+    docx_sha256: str
+    docx_size: int
+    docx_version_id: str | None
+    pdf_sha256: str
+    pdf_size: int
+    pdf_pages: int
+    pdf_version_id: str | None
+    template_sha256: str | None
+    docx_url: str
+    pdf_url: str
+
+
+class NaskahPublic(BaseModel):
+    id: int
+    kerja_sama_id: int
+    jenis: str
+    template: str
+    status: str
+    status_label: str
+    lock_version: int
+    parent_id: int | None
+    nomor: dict[int, str] = Field(description="nomor naskah per urutan pihak")
+    data: dict[str, Any]
+    revision_count: int
+    latest_revision: RevisionPublic | None
+    available_actions: list[str] = Field(description="tindakan yang dapat Anda lakukan sekarang")
+
+
+class CasePublic(BaseModel):
+    id: int
+    jenis: str
+    judul: str
+    objek: str
+    manfaat: str
+    bentuk: str
+    tahun_anggaran_mulai: int
+    mulai: date
+    selesai: date
+    opd_teknis: str
+    created_at: datetime
+    pihak: list[PihakPublic]
+    naskah: list[NaskahPublic]
+
+
+class CaseSummary(BaseModel):
+    id: int
+    jenis: str
+    judul: str
+    opd_teknis: str
+    mulai: date
+    selesai: date
+
+
+class TemplateField(BaseModel):
+    name: str
+    type: str
+    required: bool
+    description: str
+    items: list[TemplateField] = []
+
+
+class TemplatePublic(BaseModel):
+    name: str
+    jenis: str
+    title: str
+    description: str
+    serves: list[str]
+    sha256: str
+    fields: list[TemplateField]
+
+
+class RenderRequest(BaseModel):
+    data: dict[str, Any] = Field(default_factory=dict, description="isian templat yang diubah; sisanya tetap")
+    note: str = Field(default="", max_length=2000, description="catatan revisi")
+
+
+class DiffHunk(BaseModel):
+    op: str
+    old_start: int
+    new_start: int
+    old: list[str]
+    new: list[str]
+    words: list[list[dict[str, str]]] | None = None
+
+
+class DiffPublic(BaseModel):
+    naskah_id: int
+    a: int
+    b: int
+    identical: bool
+    counts: dict[str, int]
+    changes: list[DiffHunk]
+    unified: str

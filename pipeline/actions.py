@@ -1,0 +1,61 @@
+"""Applying one lifecycle step: check the table, then move the naskah under an optimistic lock.
+
+``check`` answers "may this user do this now?" from ``lifecycle.TRANSITIONS``;
+``advance`` writes the new status only if nobody changed the naskah since it was read
+(``lock_version``), so two officials racing for the same step cannot both succeed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
+
+from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotPermitted
+from pipeline.lifecycle import ACTION_LABELS, STATUS_LABELS, Action, Status, Transition, available, resolve
+from pipeline.models import Naskah, User, utcnow
+
+__all__ = ["advance", "check"]
+
+
+def check(naskah: Naskah, user: User, action: Action, guards: Mapping[str, bool] | None = None) -> Transition:
+    status = Status(naskah.status)
+    try:
+        transition = resolve(status, action, guards)
+    except LookupError:
+        raise ActionNotAvailable(
+            f"Naskah berstatus '{STATUS_LABELS[status]}': tidak dapat {ACTION_LABELS[action]}.",
+            status=status.value,
+            action=action.value,
+            available=[a.value for a in available(status, [*user.role_set])],  # type: ignore[list-item]
+        ) from None
+    if not transition.roles & user.role_set:
+        names = ", ".join(sorted(r.value for r in transition.roles))
+        raise NotPermitted(
+            f"Untuk {ACTION_LABELS[action]} diperlukan peran: {names}.",
+            action=action.value,
+            needed=sorted(r.value for r in transition.roles),
+        )
+    return transition
+
+
+def require_note(transition: Transition, note: str | None) -> None:
+    if transition.note_required and not (note and note.strip()):
+        raise InvalidInput(f"Catatan wajib diisi untuk {ACTION_LABELS[transition.action]}.", field="note")
+
+
+def advance(session: Session, naskah: Naskah, transition: Transition, expected_version: int) -> None:
+    """Set the new status if ``lock_version`` is still ``expected_version`` (in the caller's transaction)."""
+    table = Naskah.__table__  # type: ignore[attr-defined]
+    result = session.execute(
+        sa.update(table)
+        .where(table.c.id == naskah.id, table.c.lock_version == expected_version)
+        .values(status=transition.target.value, lock_version=expected_version + 1, updated_at=utcnow())
+    )
+    if result.rowcount != 1:
+        raise Conflict(naskah_id=naskah.id)
+    # Reflect the row without marking the object dirty (the UPDATE above already wrote it).
+    set_committed_value(naskah, "status", transition.target.value)
+    set_committed_value(naskah, "lock_version", expected_version + 1)

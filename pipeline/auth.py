@@ -1,0 +1,129 @@
+"""Users, their roles, and bearer tokens (kept only as sha256 hashes).
+
+Who may do lifecycle steps is in ``pipeline.lifecycle``; the few permissions outside
+the lifecycle (reading, creating a case, managing users) are the table below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable
+
+from sqlmodel import Session, select
+
+from pipeline.errors import Conflict, InvalidInput, NotPermitted, Unauthenticated
+from pipeline.lifecycle import Role
+from pipeline.models import ApiToken, User, utcnow
+
+__all__ = [
+    "PERMISSIONS",
+    "authenticate",
+    "create_user",
+    "hash_token",
+    "issue_token",
+    "parse_roles",
+    "require",
+]
+
+# What each non-lifecycle operation needs (any one of the roles).
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "read": frozenset({Role.DRAFTER, Role.LEGAL, Role.PARAF, Role.SIGNER, Role.SECRETARIAT}),
+    "create_case": frozenset({Role.DRAFTER}),
+    "edit_case": frozenset({Role.DRAFTER}),
+    "create_naskah": frozenset({Role.DRAFTER}),
+    "manage_users": frozenset({Role.ADMIN}),
+}
+
+TOKEN_PREFIX = "nsk_"
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def parse_roles(roles: Iterable[str]) -> list[Role]:
+    out: list[Role] = []
+    for raw in roles:
+        for part in str(raw).split(","):
+            name = part.strip().lower()
+            if not name:
+                continue
+            try:
+                out.append(Role(name))
+            except ValueError:
+                valid = ", ".join(r.value for r in Role)
+                raise InvalidInput(f"Peran '{name}' tidak dikenal. Pilihan: {valid}.", role=name) from None
+    if not out:
+        raise InvalidInput("Setidaknya satu peran harus diberikan.")
+    return sorted(set(out))
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    nama: str,
+    jabatan: str,
+    roles: Iterable[str],
+    nip: str | None = None,
+) -> User:
+    if not _USERNAME.match(username):
+        raise InvalidInput(
+            "Nama pengguna hanya boleh huruf kecil, angka, titik, garis bawah atau strip (2-64 karakter).",
+            username=username,
+        )
+    if session.exec(select(User).where(User.username == username)).first():
+        raise Conflict(f"Pengguna '{username}' sudah ada.", username=username)
+    user = User(
+        username=username,
+        nama=nama.strip(),
+        jabatan=jabatan.strip(),
+        nip=nip,
+        roles=",".join(r.value for r in parse_roles(roles)),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def issue_token(session: Session, user: User, label: str = "") -> str:
+    """A new random token; only its hash is stored, so it is shown to the caller once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    assert user.id is not None
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), label=label))
+    session.flush()
+    return token
+
+
+def authenticate(session: Session, token: str | None) -> User:
+    if not token:
+        raise Unauthenticated()
+    row = session.exec(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+    ).first()
+    user = session.get(User, row.user_id) if row else None
+    if user is None or not user.active:
+        raise Unauthenticated()
+    return user
+
+
+def require(user: User, permission: str) -> None:
+    needed = PERMISSIONS[permission]
+    if not user.role_set & {r.value for r in needed}:
+        names = ", ".join(sorted(r.value for r in needed))
+        raise NotPermitted(
+            f"Tindakan ini memerlukan peran: {names}. Peran Anda: {user.roles or '-'}.",
+            needed=sorted(r.value for r in needed),
+            held=sorted(user.role_set),
+        )
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    rows = session.exec(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()  # type: ignore[union-attr]
+    for row in rows:
+        row.revoked_at = utcnow()
+        session.add(row)
+    return len(rows)

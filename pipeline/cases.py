@@ -1,0 +1,324 @@
+"""Kerja sama cases and the naskah they may have.
+
+The rules (DOMAIN.md, seed 002): a KB only for KSDD/KSDPK, an NK only for KSIV, a PKS
+only for KSDD/KSDPK and only after the case has a KB, and a Surat Kuasa names the PKS it
+empowers.  A kerja sama runs at most five years.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from sqlmodel import Session, col, func, select
+
+from pipeline.auth import require
+from pipeline.errors import InvalidInput, NotFound, RuleViolation
+from pipeline.lifecycle import INITIAL_STATE
+from pipeline.models import (
+    JenisKerjaSama,
+    JenisNaskah,
+    KerjaSama,
+    Naskah,
+    NaskahNomor,
+    Pihak,
+    PihakKind,
+    User,
+    utcnow,
+)
+
+__all__ = [
+    "ALLOWED_NASKAH",
+    "CaseInput",
+    "CaseUpdate",
+    "NaskahInput",
+    "PihakInput",
+    "check_naskah_allowed",
+    "create_case",
+    "get_case",
+    "get_naskah",
+    "list_cases",
+    "list_naskah",
+    "pihak_of",
+    "update_case",
+]
+
+MAX_YEARS = 5
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Nip = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9 ]{18,21}$")]
+
+# Which jenis naskah each jenis kerja sama may have.
+ALLOWED_NASKAH: dict[JenisKerjaSama, frozenset[JenisNaskah]] = {
+    JenisKerjaSama.KSDD: frozenset({JenisNaskah.KB, JenisNaskah.PKS, JenisNaskah.SK}),
+    JenisKerjaSama.KSDPK: frozenset({JenisNaskah.KB, JenisNaskah.PKS, JenisNaskah.SK}),
+    JenisKerjaSama.KSIV: frozenset({JenisNaskah.NK}),
+}
+
+# The kinds of counterparty (PIHAK KEDUA and further) each jenis kerja sama expects.
+COUNTERPARTY_KIND: dict[JenisKerjaSama, PihakKind] = {
+    JenisKerjaSama.KSDD: PihakKind.PEMDA,
+    JenisKerjaSama.KSDPK: PihakKind.PIHAK_KETIGA,
+    JenisKerjaSama.KSIV: PihakKind.INSTANSI_VERTIKAL,
+}
+
+NASKAH_NAMES = {
+    JenisNaskah.KB: "Kesepakatan Bersama",
+    JenisNaskah.NK: "Nota Kesepakatan",
+    JenisNaskah.PKS: "Perjanjian Kerja Sama",
+    JenisNaskah.SK: "Surat Kuasa",
+}
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PihakInput(_Input):
+    """A party; PIHAK KESATU (the first) is our own Pemda."""
+
+    instansi: Text
+    kind: PihakKind
+    alamat: Text | None = None
+    penandatangan_nama: Text
+    penandatangan_jabatan: Text
+    penandatangan_nip: Nip | None = None
+
+
+class CaseInput(_Input):
+    jenis: JenisKerjaSama
+    judul: Text
+    objek: LongText
+    manfaat: LongText
+    bentuk: Text
+    tahun_anggaran_mulai: int = Field(ge=2000, le=2100)
+    mulai: date
+    selesai: date
+    opd_teknis: Text
+    pihak: list[PihakInput] = Field(min_length=2, max_length=10)
+
+    @model_validator(mode="after")
+    def _dates(self) -> CaseInput:
+        check_jangka_waktu(self.mulai, self.selesai)
+        return self
+
+
+class CaseUpdate(_Input):
+    """Fields of a case that can be corrected while drafting; omitted fields stay."""
+
+    judul: Text | None = None
+    objek: LongText | None = None
+    manfaat: LongText | None = None
+    bentuk: Text | None = None
+    tahun_anggaran_mulai: int | None = Field(default=None, ge=2000, le=2100)
+    mulai: date | None = None
+    selesai: date | None = None
+    opd_teknis: Text | None = None
+
+
+class NaskahInput(_Input):
+    jenis: JenisNaskah
+    template: str | None = Field(default=None, description="Nama templat; kosong = templat standar jenis ini")
+    nomor: dict[int, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(
+        description="Nomor naskah per pihak: {urutan pihak: nomor}, mis. {1: '100.3.7.1/12/Tapem/2026'}"
+    )
+    parent_id: int | None = Field(default=None, description="PKS: KB induknya; Surat Kuasa: PKS yang dikuasakan")
+    data: dict[str, Any] = Field(default_factory=dict, description="Isian templat di luar data kerja sama")
+    note: str = Field(default="", max_length=2000)
+
+
+def check_jangka_waktu(mulai: date, selesai: date) -> None:
+    if selesai <= mulai:
+        raise ValueError("tanggal selesai harus sesudah tanggal mulai")
+    try:
+        limit = mulai.replace(year=mulai.year + MAX_YEARS)
+    except ValueError:  # 29 February
+        limit = mulai.replace(year=mulai.year + MAX_YEARS, day=28)
+    if selesai > limit:
+        raise ValueError(f"jangka waktu kerja sama paling lama {MAX_YEARS} tahun (selesai paling lambat {limit})")
+
+
+def _check_parties(jenis: JenisKerjaSama, pihak: list[PihakInput]) -> None:
+    if pihak[0].kind != PihakKind.PEMDA:
+        raise RuleViolation(
+            "PIHAK KESATU harus Pemerintah Daerah sendiri (jenis pihak 'pemda').", field="pihak[0].kind"
+        )
+    expected = COUNTERPARTY_KIND[jenis]
+    for i, p in enumerate(pihak[1:], start=1):
+        if p.kind != expected:
+            raise RuleViolation(
+                f"Untuk kerja sama {jenis.value}, pihak ke-{i + 1} harus berjenis '{expected.value}', "
+                f"bukan '{p.kind.value}'.",
+                field=f"pihak[{i}].kind",
+                expected=expected.value,
+            )
+
+
+def create_case(session: Session, user: User, data: CaseInput) -> KerjaSama:
+    require(user, "create_case")
+    _check_parties(data.jenis, data.pihak)
+    assert user.id is not None
+    case = KerjaSama(
+        jenis=data.jenis.value,
+        **data.model_dump(include={"judul", "objek", "manfaat", "bentuk", "tahun_anggaran_mulai", "mulai", "selesai"}),
+        opd_teknis=data.opd_teknis,
+        created_by=user.id,
+    )
+    session.add(case)
+    session.flush()
+    assert case.id is not None
+    for urutan, p in enumerate(data.pihak, start=1):
+        session.add(Pihak(kerja_sama_id=case.id, urutan=urutan, **p.model_dump(exclude={"kind"}), kind=p.kind.value))
+    session.flush()
+    return case
+
+
+def update_case(session: Session, user: User, case_id: int, patch: CaseUpdate) -> KerjaSama:
+    require(user, "edit_case")
+    case = get_case(session, user, case_id)
+    changes = patch.model_dump(exclude_unset=True, exclude_none=True)
+    mulai, selesai = changes.get("mulai", case.mulai), changes.get("selesai", case.selesai)
+    try:
+        check_jangka_waktu(mulai, selesai)
+    except ValueError as exc:
+        raise RuleViolation(f"Jangka waktu tidak valid: {exc}.", field="selesai") from None
+    for key, value in changes.items():
+        setattr(case, key, value)
+    case.updated_at = utcnow()
+    session.add(case)
+    session.flush()
+    return case
+
+
+def get_case(session: Session, user: User, case_id: int) -> KerjaSama:
+    require(user, "read")
+    case = session.get(KerjaSama, case_id)
+    if case is None:
+        raise NotFound(f"Kerja sama dengan id {case_id} tidak ditemukan.", kerja_sama_id=case_id)
+    return case
+
+
+def list_cases(
+    session: Session, user: User, *, jenis: str | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[KerjaSama], int]:
+    require(user, "read")
+    query = select(KerjaSama)
+    count = select(func.count()).select_from(KerjaSama)
+    if jenis:
+        query = query.where(KerjaSama.jenis == jenis)
+        count = count.where(KerjaSama.jenis == jenis)
+    rows = session.exec(query.order_by(col(KerjaSama.id).desc()).offset(offset).limit(limit)).all()
+    return list(rows), session.exec(count).one()
+
+
+def pihak_of(session: Session, case_id: int) -> list[Pihak]:
+    return list(session.exec(select(Pihak).where(Pihak.kerja_sama_id == case_id).order_by(col(Pihak.urutan))).all())
+
+
+def get_naskah(session: Session, user: User, naskah_id: int) -> Naskah:
+    require(user, "read")
+    naskah = session.get(Naskah, naskah_id)
+    if naskah is None:
+        raise NotFound(f"Naskah dengan id {naskah_id} tidak ditemukan.", naskah_id=naskah_id)
+    return naskah
+
+
+def list_naskah(session: Session, case_id: int) -> list[Naskah]:
+    return list(session.exec(select(Naskah).where(Naskah.kerja_sama_id == case_id).order_by(col(Naskah.id))).all())
+
+
+def nomor_of(session: Session, naskah_id: int) -> dict[int, str]:
+    """{pihak urutan: nomor} of a naskah."""
+    rows = session.exec(
+        select(Pihak.urutan, NaskahNomor.nomor)
+        .join(Pihak, Pihak.id == NaskahNomor.pihak_id)  # type: ignore[arg-type]
+        .where(NaskahNomor.naskah_id == naskah_id)
+    ).all()
+    return {urutan: nomor for urutan, nomor in rows}
+
+
+def check_naskah_allowed(session: Session, case: KerjaSama, jenis: JenisNaskah, parent_id: int | None) -> Naskah | None:
+    """Enforce which naskah a case may have; returns the parent naskah (KB of a PKS, PKS of a SK)."""
+    kind = JenisKerjaSama(case.jenis)
+    if jenis not in ALLOWED_NASKAH[kind]:
+        allowed = ", ".join(sorted(j.value for j in ALLOWED_NASKAH[kind]))
+        raise RuleViolation(
+            f"{NASKAH_NAMES[jenis]} ({jenis.value}) tidak dapat dibuat untuk kerja sama {kind.value}. "
+            f"Jenis naskah yang diperbolehkan: {allowed}.",
+            jenis=jenis.value,
+            jenis_kerja_sama=kind.value,
+            allowed=sorted(j.value for j in ALLOWED_NASKAH[kind]),
+        )
+    existing = list_naskah(session, case.id or 0)
+    if jenis == JenisNaskah.PKS:
+        kbs = [n for n in existing if n.jenis == JenisNaskah.KB and n.status != "cancelled"]
+        if not kbs:
+            raise RuleViolation(
+                "Perjanjian Kerja Sama hanya dapat disusun setelah kerja sama ini memiliki Kesepakatan Bersama.",
+                jenis=jenis.value,
+            )
+        return _pick_parent(kbs, parent_id, "Kesepakatan Bersama induk")
+    if jenis == JenisNaskah.SK:
+        pkss = [n for n in existing if n.jenis == JenisNaskah.PKS and n.status != "cancelled"]
+        if parent_id is None:
+            raise RuleViolation(
+                "Surat Kuasa harus menyebut Perjanjian Kerja Sama yang dikuasakan (parent_id).", field="parent_id"
+            )
+        return _pick_parent(pkss, parent_id, "Perjanjian Kerja Sama yang dikuasakan")
+    if parent_id is not None:
+        raise InvalidInput(f"{NASKAH_NAMES[jenis]} tidak memiliki naskah induk (parent_id).", field="parent_id")
+    return None
+
+
+def _pick_parent(candidates: list[Naskah], parent_id: int | None, what: str) -> Naskah:
+    if parent_id is None:
+        if len(candidates) == 1:
+            return candidates[0]
+        raise InvalidInput(f"Pilih {what} dengan parent_id (ada {len(candidates)} pilihan).", field="parent_id")
+    for n in candidates:
+        if n.id == parent_id:
+            return n
+    raise RuleViolation(
+        f"Naskah {parent_id} bukan {what} yang sah untuk kerja sama ini.",
+        field="parent_id",
+        choices=[n.id for n in candidates],
+    )
+
+
+def new_naskah(
+    session: Session, user: User, case: KerjaSama, data: NaskahInput, template: str, parent: Naskah | None
+) -> Naskah:
+    """Insert the naskah row and its nomor per pihak (no revision yet)."""
+    require(user, "create_naskah")
+    pihak = {p.urutan: p for p in pihak_of(session, case.id or 0)}
+    unknown = sorted(set(data.nomor) - set(pihak))
+    missing = sorted(set(pihak) - set(data.nomor))
+    if unknown or missing:
+        raise InvalidInput(
+            "Setiap pihak harus memiliki satu nomor naskah"
+            + (f"; pihak tanpa nomor: {missing}" if missing else "")
+            + (f"; pihak tidak dikenal: {unknown}" if unknown else "")
+            + ".",
+            field="nomor",
+            missing=missing,
+            unknown=unknown,
+        )
+    assert user.id is not None and case.id is not None
+    naskah = Naskah(
+        kerja_sama_id=case.id,
+        jenis=data.jenis.value,
+        template=template,
+        status=INITIAL_STATE.value,
+        parent_id=parent.id if parent else None,
+        data=dict(data.data),
+        created_by=user.id,
+    )
+    session.add(naskah)
+    session.flush()
+    assert naskah.id is not None
+    for urutan, nomor in data.nomor.items():
+        session.add(NaskahNomor(naskah_id=naskah.id, pihak_id=pihak[urutan].id or 0, nomor=nomor))
+    session.flush()
+    return naskah

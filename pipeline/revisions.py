@@ -1,0 +1,478 @@
+"""Revisions of a naskah: rendered from case data or uploaded from Word, never lost.
+
+Write order, so that a crash anywhere leaves nothing half-visible:
+
+1. the revision row is inserted as ``pending`` and committed (it holds the number, the
+   object keys and the sha256 of both files, computed before anything is stored);
+2. the DOCX and the PDF/A are put into the versioned object store;
+3. in one transaction the row becomes ``complete`` (with the version ids) and the
+   naskah moves along the lifecycle (``revise``) under its optimistic lock.
+
+Only complete rows are ever listed or served.  ``reconcile`` finds pending rows left by
+a crash and completes them (when both objects are in the store with the recorded hashes
+and the naskah may still be revised) or discards them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from pipeline import actions
+from pipeline.cases import (
+    NaskahInput,
+    check_naskah_allowed,
+    get_case,
+    get_naskah,
+    new_naskah,
+    nomor_of,
+    pihak_of,
+)
+from pipeline.convert import check_pdf
+from pipeline.diff import diff_paragraphs, docx_paragraphs
+from pipeline.docxcheck import check_docx
+from pipeline.errors import Conflict, InvalidInput, NaskahError, NotFound, RuleViolation
+from pipeline.lifecycle import Action
+from pipeline.models import (
+    JenisNaskah,
+    KerjaSama,
+    Naskah,
+    Revision,
+    RevisionSource,
+    RevisionState,
+    User,
+    utcnow,
+)
+from pipeline.services import Services
+from pipeline.templates import TemplateInfo, render_docx
+from storage.db import session_scope
+
+__all__ = [
+    "DOCX_TYPE",
+    "PDF_TYPE",
+    "build_context",
+    "create_naskah",
+    "diff_revisions",
+    "get_revision",
+    "list_revisions",
+    "read_revision_file",
+    "reconcile",
+    "render_revision",
+    "upload_revision",
+]
+
+log = logging.getLogger(__name__)
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PDF_TYPE = "application/pdf"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- template context ---------------------------------------------------------------
+
+
+def build_context(session: Session, case: KerjaSama, naskah: Naskah, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything a template may use: the case, its parties (with this naskah's nomor), the
+    parent naskah's nomor (the KB of a PKS, the PKS of a Surat Kuasa), then the drafter's
+    own fields, which win over the derived ones."""
+    pihak = pihak_of(session, case.id or 0)
+    nomor = nomor_of(session, naskah.id or 0)
+    ordinal = {1: "pihak_kesatu", 2: "pihak_kedua", 3: "pihak_ketiga", 4: "pihak_keempat"}
+    ctx: dict[str, Any] = {
+        "jenis_kerja_sama": case.jenis,
+        "judul": case.judul,
+        "objek": case.objek,
+        "manfaat": case.manfaat,
+        "bentuk": case.bentuk,
+        "tahun_anggaran_mulai": case.tahun_anggaran_mulai,
+        "mulai": case.mulai,
+        "selesai": case.selesai,
+        "opd_teknis": case.opd_teknis,
+        "nomor": nomor.get(1, ""),
+    }
+    for p in pihak:
+        key = ordinal.get(p.urutan)
+        if key is None:
+            continue
+        ctx[key] = {
+            "instansi": p.instansi,
+            "nama": p.penandatangan_nama,
+            "jabatan": p.penandatangan_jabatan,
+            "nip": p.penandatangan_nip or "",
+            "alamat": p.alamat or "",
+            "nomor": nomor.get(p.urutan, ""),
+        }
+    if naskah.parent_id:
+        parent = session.get(Naskah, naskah.parent_id)
+        if parent is not None:
+            parent_nomor = nomor_of(session, parent.id or 0)
+            prefix = {JenisNaskah.KB.value: "kb", JenisNaskah.PKS.value: "pks"}.get(parent.jenis)
+            if prefix:
+                ctx[f"{prefix}_nomor_pihak_kesatu"] = parent_nomor.get(1, "")
+                ctx[f"{prefix}_nomor_pihak_kedua"] = parent_nomor.get(2, "")
+                ctx[f"{prefix}_judul"] = parent.data.get("judul", case.judul)
+                if parent.data.get("tanggal"):
+                    ctx[f"{prefix}_tanggal"] = parent.data["tanggal"]
+    ctx.update(data)
+    return ctx
+
+
+def _template_fields(info: TemplateInfo, ctx: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the fields the template declares, JSON-ready (dates as ISO strings)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, Mapping):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    return {f.name: plain(ctx[f.name]) for f in info.fields if f.name in ctx}
+
+
+# --- creating naskah and revisions ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Files:
+    docx: bytes
+    pdf: bytes
+    pages: int
+
+
+def _convert(svc: Services, docx: bytes) -> _Files:
+    pdf = svc.converter.to_pdf(docx)
+    return _Files(docx=docx, pdf=pdf, pages=check_pdf(pdf).pages)
+
+
+def create_naskah(svc: Services, user: User, case_id: int, data: NaskahInput) -> tuple[Naskah, Revision]:
+    """A new naskah from a template, with its first (rendered) revision."""
+    with session_scope(svc.engine) as session:
+        case = get_case(session, user, case_id)
+        parent = check_naskah_allowed(session, case, data.jenis, data.parent_id)
+        info = _pick_template(svc, case, data.jenis, data.template)
+        naskah = new_naskah(session, user, case, data, info.name, parent)
+        fields = _template_fields(info, build_context(session, case, naskah, data.data))
+        files = _convert(svc, render_docx(info, fields))  # fails before anything is stored
+        naskah_id = naskah.id
+    assert naskah_id is not None
+    try:
+        revision = _store_revision(
+            svc, user, naskah_id, files, RevisionSource.RENDERED, data.note or "Rancangan awal", fields, info
+        )
+    except BaseException:
+        with session_scope(svc.engine) as session:  # no naskah without its first revision
+            _delete_naskah(session, naskah_id)
+        raise
+    with session_scope(svc.engine) as session:
+        return get_naskah(session, user, naskah_id), revision
+
+
+def _delete_naskah(session: Session, naskah_id: int) -> None:
+    from pipeline.models import NaskahNomor
+
+    for row in session.exec(select(NaskahNomor).where(NaskahNomor.naskah_id == naskah_id)).all():
+        session.delete(row)
+    for rev in session.exec(select(Revision).where(Revision.naskah_id == naskah_id)).all():
+        session.delete(rev)
+    session.flush()
+    naskah = session.get(Naskah, naskah_id)
+    if naskah is not None:
+        session.delete(naskah)
+
+
+def _pick_template(svc: Services, case: KerjaSama, jenis: JenisNaskah, name: str | None) -> TemplateInfo:
+    if name:
+        info = svc.templates.get(name)
+        if info.jenis != jenis.value:
+            raise RuleViolation(
+                f"Templat '{name}' untuk naskah {info.jenis}, bukan {jenis.value}.", template=name, jenis=jenis.value
+            )
+    else:
+        choices = svc.templates.for_jenis(jenis.value)
+        if not choices:
+            raise NotFound(f"Belum ada templat untuk naskah {jenis.value}.", jenis=jenis.value)
+        info = next((t for t in choices if t.name.endswith("/standar")), choices[0])
+    if info.serves and case.jenis not in info.serves:
+        raise RuleViolation(
+            f"Templat '{info.name}' tidak untuk kerja sama {case.jenis}.", template=info.name, serves=list(info.serves)
+        )
+    return info
+
+
+def render_revision(
+    svc: Services,
+    user: User,
+    naskah_id: int,
+    data: Mapping[str, Any] | None = None,
+    note: str = "",
+) -> Revision:
+    """A new revision rendered from the case data as it is now, plus updated template fields."""
+    with session_scope(svc.engine) as session:
+        naskah = get_naskah(session, user, naskah_id)
+        actions.check(naskah, user, Action.REVISE)
+        case = get_case(session, user, naskah.kerja_sama_id)
+        info = svc.templates.get(naskah.template)
+        merged = {**naskah.data, **(data or {})}
+        fields = _template_fields(info, build_context(session, case, naskah, merged))
+    files = _convert(svc, render_docx(info, fields))
+    return _store_revision(svc, user, naskah_id, files, RevisionSource.RENDERED, note, fields, info, merged)
+
+
+def upload_revision(svc: Services, user: User, naskah_id: int, docx: bytes, note: str = "") -> Revision:
+    """A new revision from a DOCX edited in Word; checked (size, macros, zip bombs) before anything else."""
+    check_docx(docx, svc.docx_limits)
+    with session_scope(svc.engine) as session:
+        naskah = get_naskah(session, user, naskah_id)
+        actions.check(naskah, user, Action.REVISE)
+    files = _convert(svc, docx)
+    return _store_revision(svc, user, naskah_id, files, RevisionSource.UPLOADED, note)
+
+
+def _store_revision(
+    svc: Services,
+    user: User,
+    naskah_id: int,
+    files: _Files,
+    source: RevisionSource,
+    note: str,
+    fields: dict[str, Any] | None = None,
+    info: TemplateInfo | None = None,
+    naskah_data: dict[str, Any] | None = None,
+) -> Revision:
+    assert user.id is not None
+    # 1. pending row (allocates the number; the unique constraint settles races)
+    for attempt in range(5):
+        try:
+            with session_scope(svc.engine) as session:
+                naskah = get_naskah(session, user, naskah_id)
+                expected_version = naskah.lock_version
+                number = _next_number(session, naskah_id)
+                base = f"naskah/{naskah_id}/r{number:03d}"
+                row = Revision(
+                    naskah_id=naskah_id,
+                    number=number,
+                    state=RevisionState.PENDING.value,
+                    source=source.value,
+                    note=note.strip(),
+                    author_id=user.id,
+                    template_sha256=info.sha256 if info else None,
+                    data=fields,
+                    docx_key=f"{base}.docx",
+                    docx_sha256=_sha256(files.docx),
+                    docx_size=len(files.docx),
+                    pdf_key=f"{base}.pdf",
+                    pdf_sha256=_sha256(files.pdf),
+                    pdf_size=len(files.pdf),
+                    pdf_pages=files.pages,
+                )
+                session.add(row)
+            break
+        except IntegrityError:
+            if attempt == 4:
+                raise Conflict("Revisi lain sedang disimpan bersamaan. Coba lagi.", naskah_id=naskah_id) from None
+    # 2. objects
+    try:
+        docx_obj = svc.put(row.docx_key, files.docx, DOCX_TYPE)
+        pdf_obj = svc.put(row.pdf_key, files.pdf, PDF_TYPE)
+    except BaseException:
+        _discard_pending(svc, row.id)
+        raise
+    # 3. complete + lifecycle step, atomically
+    try:
+        with session_scope(svc.engine) as session:
+            naskah = get_naskah(session, user, naskah_id)
+            transition = actions.check(naskah, user, Action.REVISE)
+            actions.advance(session, naskah, transition, expected_version)
+            if naskah_data is not None:
+                naskah.data = naskah_data
+                session.add(naskah)
+            done = session.get(Revision, row.id)
+            assert done is not None
+            done.docx_version_id = docx_obj.version_id
+            done.pdf_version_id = pdf_obj.version_id
+            done.state = RevisionState.COMPLETE.value
+            done.completed_at = utcnow()
+            session.add(done)
+        log.info(
+            "naskah %s revision %s stored (%s, docx %s, pdf %s)",
+            naskah_id,
+            number,
+            source.value,
+            row.docx_sha256[:12],
+            row.pdf_sha256[:12],
+        )
+        return done
+    except NaskahError:
+        _discard_pending(svc, row.id)
+        raise
+
+
+def _discard_pending(svc: Services, revision_id: int | None) -> None:
+    """Drop a pending row whose objects could not be confirmed (best effort; reconcile retries)."""
+    try:
+        with session_scope(svc.engine) as session:
+            row = session.get(Revision, revision_id)
+            if row is not None and row.state == RevisionState.PENDING.value:
+                session.delete(row)
+    except Exception:  # the database may be the thing that is down; reconcile will clean up
+        log.exception("could not discard pending revision %s", revision_id)
+
+
+def _next_number(session: Session, naskah_id: int) -> int:
+    current = session.exec(select(func.max(Revision.number)).where(Revision.naskah_id == naskah_id)).one()
+    return (current or 0) + 1
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def list_revisions(session: Session, user: User, naskah_id: int) -> list[Revision]:
+    get_naskah(session, user, naskah_id)
+    return list(
+        session.exec(
+            select(Revision)
+            .where(Revision.naskah_id == naskah_id, Revision.state == RevisionState.COMPLETE.value)
+            .order_by(col(Revision.number))
+        ).all()
+    )
+
+
+def get_revision(session: Session, user: User, naskah_id: int, number: int) -> Revision:
+    get_naskah(session, user, naskah_id)
+    row = session.exec(
+        select(Revision).where(
+            Revision.naskah_id == naskah_id,
+            Revision.number == number,
+            Revision.state == RevisionState.COMPLETE.value,
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"Revisi {number} dari naskah {naskah_id} tidak ditemukan.", naskah_id=naskah_id, number=number)
+    return row
+
+
+def latest_revision(session: Session, user: User, naskah_id: int) -> Revision | None:
+    rows = list_revisions(session, user, naskah_id)
+    return rows[-1] if rows else None
+
+
+def read_revision_file(svc: Services, revision: Revision, kind: str) -> bytes:
+    """The stored bytes, byte-identical, with the sha256 checked on the way out."""
+    if kind == "docx":
+        assert revision.docx_version_id is not None
+        return svc.get(revision.docx_key, revision.docx_version_id, revision.docx_sha256)
+    if kind == "pdf":
+        assert revision.pdf_version_id is not None
+        return svc.get(revision.pdf_key, revision.pdf_version_id, revision.pdf_sha256)
+    raise InvalidInput("Jenis berkas harus 'docx' atau 'pdf'.", kind=kind)
+
+
+def diff_revisions(svc: Services, user: User, naskah_id: int, a: int, b: int) -> dict[str, Any]:
+    """Paragraph-level comparison of the text of two revisions."""
+    with session_scope(svc.engine) as session:
+        rev_a = get_revision(session, user, naskah_id, a)
+        rev_b = get_revision(session, user, naskah_id, b)
+    old = docx_paragraphs(read_revision_file(svc, rev_a, "docx"))
+    new = docx_paragraphs(read_revision_file(svc, rev_b, "docx"))
+    result = diff_paragraphs(old, new)
+    return {"naskah_id": naskah_id, "a": a, "b": b, **result}
+
+
+# --- reconcile ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    revision_id: int
+    naskah_id: int
+    number: int
+    outcome: str  # "completed" | "discarded" | "skipped"
+    reason: str
+
+
+def reconcile(svc: Services, *, older_than: timedelta = timedelta(minutes=10)) -> list[ReconcileResult]:
+    """Repair pending revision rows left by a crash between the three write steps.
+
+    A pending row is completed when it is the newest row of its naskah, both objects are
+    in the store with the recorded sha256, and the naskah may still be revised; any other
+    pending row is discarded (its number is freed; stray object versions are harmless,
+    since only complete rows point at objects).
+    """
+    cutoff = utcnow() - older_than
+    results: list[ReconcileResult] = []
+    with session_scope(svc.engine) as session:
+        pending = session.exec(
+            select(Revision).where(Revision.state == RevisionState.PENDING.value).order_by(col(Revision.id))
+        ).all()
+        candidates = [r for r in pending if _aware(r.created_at) <= cutoff]
+    for row in candidates:
+        results.append(_reconcile_one(svc, row))
+    return results
+
+
+def _aware(ts: Any) -> Any:
+    from datetime import UTC
+
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def _find_version(svc: Services, key: str, sha256: str) -> str | None:
+    from pipeline.services import store_errors
+
+    with store_errors():
+        for obj in reversed(svc.store.versions(key)):
+            if obj.sha256 == sha256:
+                return obj.version_id
+    return None
+
+
+def _reconcile_one(svc: Services, row: Revision) -> ReconcileResult:
+    from pipeline.lifecycle import Status, resolve
+
+    def result(outcome: str, reason: str) -> ReconcileResult:
+        log.warning("reconcile revision %s (naskah %s r%s): %s, %s", row.id, row.naskah_id, row.number, outcome, reason)
+        return ReconcileResult(row.id or 0, row.naskah_id, row.number, outcome, reason)
+
+    docx_v = _find_version(svc, row.docx_key, row.docx_sha256)
+    pdf_v = _find_version(svc, row.pdf_key, row.pdf_sha256)
+    with session_scope(svc.engine) as session:
+        current = session.get(Revision, row.id)
+        if current is None or current.state != RevisionState.PENDING.value:
+            return result("skipped", "already handled")
+        naskah = session.get(Naskah, row.naskah_id)
+        newest = session.exec(select(func.max(Revision.number)).where(Revision.naskah_id == row.naskah_id)).one()
+        reason = ""
+        if docx_v is None or pdf_v is None:
+            reason = "objects missing from the store"
+        elif newest != row.number:
+            reason = "a newer revision exists"
+        elif naskah is None:
+            reason = "naskah missing"
+        else:
+            try:
+                transition = resolve(Status(naskah.status), Action.REVISE)
+            except LookupError:
+                reason = f"naskah is now {naskah.status}"
+        if reason:
+            session.delete(current)
+            return result("discarded", reason)
+        assert naskah is not None
+        actions.advance(session, naskah, transition, naskah.lock_version)
+        current.docx_version_id, current.pdf_version_id = docx_v, pdf_v
+        current.state = RevisionState.COMPLETE.value
+        current.completed_at = utcnow()
+        session.add(current)
+        return result("completed", "both objects found with matching sha256")

@@ -1,0 +1,69 @@
+"""The long-lived parts a workflow needs, in one bundle built by the entry points.
+
+Also the single place where storage exceptions become pipeline errors, so workflows
+never see ``storage``'s own exception types.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from pipeline.convert import Converter
+from pipeline.docxcheck import DocxLimits
+from pipeline.errors import IntegrityAlarm, NotFound, StorageUnavailable
+from pipeline.templates import TemplateRegistry
+from storage.objects import ChecksumMismatch, ObjectMissing, ObjectStore, StoredObject, StoreError, StoreUnavailable
+
+__all__ = ["Services", "store_errors"]
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Translate object-store failures into errors a person can act on."""
+    try:
+        yield
+    except StoreUnavailable as exc:
+        log.warning("object store unavailable: %s", exc)
+        raise StorageUnavailable() from exc
+    except ChecksumMismatch as exc:
+        log.critical("INTEGRITY ALARM: %s", exc)
+        raise IntegrityAlarm(key=getattr(exc, "key", None), version_id=getattr(exc, "version_id", None)) from exc
+    except ObjectMissing as exc:
+        log.error("object missing from store: %s", exc)
+        raise NotFound(
+            "Berkas revisi tidak ditemukan di penyimpanan. Laporkan kepada admin.",
+            key=getattr(exc, "key", None),
+        ) from exc
+    except StoreError as exc:  # anything else the store refuses: not the user's fault, maybe passing
+        log.error("object store error: %s", exc)
+        raise StorageUnavailable() from exc
+
+
+@dataclass
+class Services:
+    """Database engine, object store, converter and template registry, built once."""
+
+    engine: Engine
+    store: ObjectStore
+    converter: Converter
+    templates: TemplateRegistry
+    docx_limits: DocxLimits = field(default_factory=DocxLimits)
+
+    def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
+        with store_errors():
+            return self.store.put(key, data, content_type=content_type)
+
+    def get(self, key: str, version_id: str, sha256: str) -> bytes:
+        with store_errors():
+            return self.store.get(key, version_id, sha256=sha256)
+
+    def close(self) -> None:
+        self.converter.close()
+        self.engine.dispose()

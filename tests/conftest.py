@@ -1,0 +1,11 @@
+"""Test session set-up: real services, each started once per session (see tests/fixtures/).
+
+A missing tool (PostgreSQL, LibreOffice) fails the run; nothing is skipped silently.
+"""
+
+pytest_plugins = [
+    "tests.fixtures.converter",
+    "tests.fixtures.postgres",
+    "tests.fixtures.s3",
+    "tests.fixtures.app",
+]

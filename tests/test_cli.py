@@ -1,0 +1,100 @@
+"""The ``naskah`` command line: real files out, clear messages and non-zero exits on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from pipeline.diff import docx_paragraphs
+from pipeline.templates import sample_data
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("NASKAH_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    monkeypatch.setenv("NASKAH_STORAGE_URL", f"file:{tmp_path}/objects")
+    monkeypatch.setenv("NASKAH_CONVERTER", "cold")
+    return tmp_path
+
+
+def write_json(path: Path, data) -> Path:
+    path.write_text(json.dumps(data, ensure_ascii=False, default=str), encoding="utf-8")
+    return path
+
+
+def test_render_writes_docx_and_pdfa(env):
+    data = write_json(env / "kb.json", sample_data("KB"))
+    result = runner.invoke(
+        app, ["render", "kb/standar", "--data", str(data), "--out", str(env / "out"), "--converter", "cold"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (env / "out" / "kb-standar.docx").read_bytes().startswith(b"PK")
+    assert (env / "out" / "kb-standar.pdf").read_bytes().startswith(b"%PDF-")
+    assert "PDF/A-2b" in result.output
+
+
+def test_render_reports_missing_fields_and_exits_non_zero(env):
+    data = write_json(env / "kb.json", {"judul": "Sesuatu"})
+    result = runner.invoke(app, ["render", "kb/standar", "--data", str(data), "--out", str(env / "out")])
+    assert result.exit_code == 2
+    assert "Galat" in result.output and "tanggal" in result.output
+    assert not (env / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "text"),
+    [
+        (["render", "kb/tidakada", "--data", "{data}", "--out", "{out}"], 3, "tidak ditemukan"),
+        (["render", "{tmp}/tidakada.docx", "--data", "{data}", "--out", "{out}"], 2, "tidak ditemukan"),
+        (["render", "kb/standar", "--data", "{tmp}/nope.json", "--out", "{out}"], 2, "tidak ditemukan"),
+        (["render", "kb/standar", "--data", "{bad}", "--out", "{out}"], 2, "bukan JSON"),
+    ],
+)
+def test_render_bad_arguments_get_a_clear_message(env, args, code, text):
+    (env / "bad.json").write_text("{tidak json", encoding="utf-8")
+    write_json(env / "ok.json", sample_data("KB"))
+    fill = {"data": str(env / "ok.json"), "out": str(env / "out"), "tmp": str(env), "bad": str(env / "bad.json")}
+    result = runner.invoke(app, [a.format(**fill) for a in args])
+    assert result.exit_code == code, result.output
+    assert text in result.output
+
+
+def test_user_add_prints_a_token_once_and_refuses_duplicates(env):
+    args = ["user", "add", "analis.tapem", "--nama", "Rina", "--jabatan", "Analis", "--role", "drafter"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "nsk_" in result.output
+    again = runner.invoke(app, args)
+    assert again.exit_code != 0 and "sudah ada" in again.output
+    bad = runner.invoke(app, ["user", "add", "x.y", "--nama", "A", "--jabatan", "B", "--role", "raja"])
+    assert bad.exit_code == 2 and "tidak dikenal" in bad.output
+
+
+def test_console_script_is_installed():
+    exe = Path(sys.executable).parent / "naskah"
+    out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "render" in out.stdout and "demo" in out.stdout
+
+
+def test_demo_runs_and_writes_report(env):
+    out = env / "demo"
+    result = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", "2026-11-23"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    (kb,) = report["naskah"]
+    assert kb["jenis"] == "KB" and [r["n"] for r in kb["revisions"]] == [1, 2, 3]
+    assert [r["source"] for r in kb["revisions"]] == ["rendered", "rendered", "uploaded"]
+    assert (out / kb["final_pdf"]).read_bytes().startswith(b"%PDF-")
+    text = " ".join(docx_paragraphs((out / kb["revisions"][0]["docx"]).read_bytes()))
+    assert "Senin tanggal dua puluh tiga bulan November tahun dua ribu dua puluh enam" in text
+    assert (out / "naskah.db").exists() and (out / "objects").is_dir()
+    bad = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", "23-11-2026"])
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
