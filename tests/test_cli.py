@@ -98,3 +98,28 @@ def test_demo_runs_and_writes_report(env):
     assert (out / "naskah.db").exists() and (out / "objects").is_dir()
     bad = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", "23-11-2026"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+def test_render_refuses_a_template_that_reaches_python_internals(env):
+    from docx import Document
+
+    doc = Document()
+    doc.add_paragraph("{{ judul.__class__.__mro__ }}")
+    path = env / "jahat.docx"
+    doc.save(path)
+    data = write_json(env / "d.json", {"judul": "x"})
+    result = runner.invoke(app, ["render", str(path), "--data", str(data), "--out", str(env / "out")])
+    assert result.exit_code == 2, result.output
+    assert "Galat" in result.output and not (env / "out").exists()
+
+
+def test_render_refuses_a_template_with_a_syntax_error(env):
+    from docx import Document
+
+    doc = Document()
+    doc.add_paragraph("{% if judul %}tanpa penutup")
+    path = env / "rusak.docx"
+    doc.save(path)
+    data = write_json(env / "d.json", {"judul": "x"})
+    result = runner.invoke(app, ["render", str(path), "--data", str(data), "--out", str(env / "out")])
+    assert result.exit_code == 2 and "Galat" in result.output
