@@ -262,6 +262,25 @@ def _register_group(pgid: int) -> None:
         _live_groups.add(pgid)
 
 
+def _spawn_group(cmd: list[str], *, cwd: Path, tmpdir: Path, message: str, reason: str) -> subprocess.Popen[bytes]:
+    """Start a LibreOffice-side process in its own process group (so the whole group can be
+    killed), output merged into one pipe, registered for cleanup at exit."""
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env={**os.environ, "TMPDIR": str(tmpdir)},
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise _unavailable(message, reason=reason) from exc
+    _register_group(proc.pid)
+    return proc
+
+
 def _kill_group(pgid: int) -> None:
     """SIGKILL a whole process group.
 
@@ -360,22 +379,13 @@ class ColdConverter:
                 str(outdir),
                 str(source),
             ]
-            env = {**os.environ, "TMPDIR": str(workdir)}
-            try:
-                proc = subprocess.Popen(
-                    cmd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    cwd=workdir,
-                    env=env,
-                    start_new_session=True,
-                )
-            except OSError as exc:
-                raise _unavailable(
-                    "LibreOffice (soffice) tidak dapat dijalankan.", reason="soffice_not_startable"
-                ) from exc
-            _register_group(proc.pid)
+            proc = _spawn_group(
+                cmd,
+                cwd=workdir,
+                tmpdir=workdir,
+                message="LibreOffice (soffice) tidak dapat dijalankan.",
+                reason="soffice_not_startable",
+            )
             try:
                 output, _ = proc.communicate(timeout=self.timeout)
             except subprocess.TimeoutExpired:
@@ -585,21 +595,14 @@ class WarmConverter:
             "--executable",
             self.soffice,
         ]
-        env = {**os.environ, "TMPDIR": str(directory / "tmp")}
         started = time.monotonic()
-        try:
-            proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=directory,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise _unavailable("unoserver tidak dapat dijalankan.", reason="not_startable") from exc
-        _register_group(proc.pid)
+        proc = _spawn_group(
+            cmd,
+            cwd=directory,
+            tmpdir=directory / "tmp",
+            message="unoserver tidak dapat dijalankan.",
+            reason="not_startable",
+        )
         server = _ServerProcess(proc, port, directory)
         deadline = started + self.startup_timeout
         while time.monotonic() < deadline:
