@@ -8,9 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_OUT ?= out/demo
 # LibreOffice (writer, headless) with python3-uno for the warm converter, poppler for PDF checks,
-# the metric-compatible fonts Word documents expect, and PostgreSQL for the test suite.
+# the metric-compatible fonts Word documents expect; PostgreSQL and SoftHSM2 (PKCS#11) for the tests.
 DEB_RUNTIME := libreoffice-writer-nogui python3-uno poppler-utils fonts-liberation fonts-crosextra-carlito fonts-crosextra-caladea
-DEB_TEST := postgresql
+DEB_TEST := postgresql softhsm2
 
 .PHONY: demo test lint bench serve clean system-deps system-deps-test venv
 

@@ -135,14 +135,27 @@ def user_add(
     jabatan: Annotated[str, typer.Option(help="jabatan")],
     role: Annotated[list[str], typer.Option("--role", help="drafter, legal, paraf, signer, secretariat, admin")],
     nip: Annotated[str | None, typer.Option(help="NIP (opsional)")] = None,
+    posisi: Annotated[list[str] | None, typer.Option("--posisi", help="posisi di profil SOP, mis. sekda")] = None,
 ) -> None:
     """Tambah pengguna dan cetak token API-nya (hanya sekali ditampilkan)."""
     from pipeline.auth import create_user, issue_token
+    from pipeline.sop import load_profile
     from storage.db import session_scope
 
-    engine = _engine(Settings())
+    settings = Settings()
+    profile = load_profile(settings.sop_profile)
+    engine = _engine(settings)
     with session_scope(engine) as session:
-        user = create_user(session, username=username, nama=nama, jabatan=jabatan, roles=role, nip=nip)
+        user = create_user(
+            session,
+            username=username,
+            nama=nama,
+            jabatan=jabatan,
+            roles=role,
+            nip=nip,
+            posisi=posisi or [],
+            known_posisi=profile.positions.keys(),
+        )
         token = issue_token(session, user, label="cli")
     typer.echo(f"Pengguna '{username}' dibuat dengan peran {user.roles}.")
     typer.echo("Token (simpan sekarang, tidak dapat ditampilkan lagi):")

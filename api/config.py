@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pipeline.convert import open_converter
 from pipeline.docxcheck import DocxLimits
 from pipeline.services import Services
+from pipeline.sop import load_profile
 from pipeline.templates import TemplateRegistry, default_template_root
 from storage.db import make_engine
 from storage.objects import open_store
@@ -41,6 +42,9 @@ class Settings(BaseSettings):
     convert_timeout: float = Field(default=60.0, gt=0, description="seconds per DOCX->PDF conversion")
     template_dirs: str = Field(
         default="", description="extra template roots (a region's own), separated by ':'; added to templates/naskah"
+    )
+    sop_profile: str = Field(
+        default="paser", description="SOP profile (pipeline/profiles/NAME.yaml, or a path): paraf chain, signers, times"
     )
     max_upload_mb: float = Field(default=20.0, gt=0, description="largest DOCX accepted for upload")
     migrate_on_start: bool = Field(default=True, description="apply database migrations when the API starts")
@@ -75,4 +79,5 @@ def build_services(settings: Settings, *, converter: object | None = None) -> Se
         or open_converter(settings.converter, timeout=settings.convert_timeout, address=settings.converter_url),  # type: ignore[arg-type]
         templates=templates,
         docx_limits=settings.docx_limits,
+        profile=load_profile(settings.sop_profile),
     )

@@ -134,3 +134,48 @@ class DiffPublic(BaseModel):
     counts: dict[str, int]
     changes: list[DiffHunk]
     unified: str
+
+
+class NoteRequest(BaseModel):
+    note: str = Field(
+        default="", max_length=2000, description="catatan (wajib untuk pengembalian, penolakan, pembatalan)"
+    )
+
+
+class EventPublic(BaseModel):
+    action: str
+    from_status: str
+    to_status: str
+    actor: str
+    note: str
+    revision_number: int | None
+    created_at: datetime
+
+
+class ParafPublic(BaseModel):
+    urutan: int
+    posisi: str
+    nama: str
+    jabatan: str
+    singkatan: str
+    inisial: str
+    waktu: datetime
+    revision_number: int
+    revision_sha256: str
+    file_sha256: str | None
+
+
+class ParafStepPublic(BaseModel):
+    urutan: int
+    posisi: str
+    jabatan: str
+    singkatan: str
+    status: str = Field(description="sudah (diberikan) atau menunggu")
+    paraf: ParafPublic | None
+
+
+class ParafChainPublic(BaseModel):
+    naskah_id: int
+    status: str
+    steps: list[ParafStepPublic]
+    final_pdf_sha256: str | None = Field(description="sidik PDF final (semua paraf) bila rantai sudah lengkap")

@@ -15,9 +15,9 @@ from sqlmodel import Session
 
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotPermitted
 from pipeline.lifecycle import ACTION_LABELS, STATUS_LABELS, Action, Status, Transition, available, resolve
-from pipeline.models import Naskah, User, utcnow
+from pipeline.models import Naskah, NaskahEvent, User, utcnow
 
-__all__ = ["advance", "check"]
+__all__ = ["advance", "check", "perform", "require_note"]
 
 
 def check(naskah: Naskah, user: User, action: Action, guards: Mapping[str, bool] | None = None) -> Transition:
@@ -59,3 +59,35 @@ def advance(session: Session, naskah: Naskah, transition: Transition, expected_v
     # Reflect the row without marking the object dirty (the UPDATE above already wrote it).
     set_committed_value(naskah, "status", transition.target.value)
     set_committed_value(naskah, "lock_version", expected_version + 1)
+
+
+def perform(
+    session: Session,
+    naskah: Naskah,
+    user: User,
+    action: Action,
+    *,
+    guards: Mapping[str, bool] | None = None,
+    note: str | None = None,
+    revision_number: int | None = None,
+    expected_version: int | None = None,
+) -> Transition:
+    """One lifecycle step in the caller's transaction: check the table, require a note where the
+    table says so, move the naskah under its optimistic lock, and record the event."""
+    transition = check(naskah, user, action, guards)
+    require_note(transition, note)
+    source = naskah.status
+    advance(session, naskah, transition, naskah.lock_version if expected_version is None else expected_version)
+    assert naskah.id is not None and user.id is not None
+    session.add(
+        NaskahEvent(
+            naskah_id=naskah.id,
+            action=action.value,
+            from_status=source,
+            to_status=transition.target.value,
+            actor_id=user.id,
+            note=(note or "").strip(),
+            revision_number=revision_number,
+        )
+    )
+    return transition

@@ -69,7 +69,11 @@ def create_user(
     jabatan: str,
     roles: Iterable[str],
     nip: str | None = None,
+    posisi: Iterable[str] = (),
+    known_posisi: Iterable[str] | None = None,
 ) -> User:
+    """A new user.  ``posisi`` are SOP profile positions (e.g. ``sekda``) that decide whose turn a
+    paraf is; when ``known_posisi`` is given, unknown ones are refused."""
     if not _USERNAME.match(username):
         raise InvalidInput(
             "Nama pengguna hanya boleh huruf kecil, angka, titik, garis bawah atau strip (2-64 karakter).",
@@ -77,8 +81,17 @@ def create_user(
         )
     if session.exec(select(User).where(User.username == username)).first():
         raise Conflict(f"Pengguna '{username}' sudah ada.", username=username)
+    wanted = sorted({p.strip() for raw in posisi for p in str(raw).split(",") if p.strip()})
+    if known_posisi is not None:
+        unknown = sorted(set(wanted) - set(known_posisi))
+        if unknown:
+            choices = ", ".join(sorted(known_posisi))
+            raise InvalidInput(
+                f"Posisi {', '.join(unknown)} tidak ada di profil SOP. Pilihan: {choices}.", posisi=unknown
+            )
     user = User(
         username=username,
+        posisi=",".join(wanted),
         nama=nama.strip(),
         jabatan=jabatan.strip(),
         nip=nip,

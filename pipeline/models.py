@@ -20,12 +20,17 @@ __all__ = [
     "JenisNaskah",
     "KerjaSama",
     "Naskah",
+    "NaskahEvent",
+    "NaskahFile",
     "NaskahNomor",
+    "Paraf",
     "Pihak",
     "PihakKind",
     "Revision",
     "RevisionSource",
     "RevisionState",
+    "SignaturePlan",
+    "SignatureStep",
     "User",
     "utcnow",
 ]
@@ -73,12 +78,17 @@ class User(SQLModel, table=True):
     jabatan: str = Field(max_length=200)
     nip: str | None = Field(default=None, max_length=32)
     roles: str = Field(default="", max_length=200)  # comma-separated Role values, sorted
+    posisi: str = Field(default="", max_length=200)  # comma-separated SOP profile positions, e.g. "sekda"
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
     @property
     def role_set(self) -> frozenset[str]:
         return frozenset(r for r in self.roles.split(",") if r)
+
+    @property
+    def posisi_set(self) -> frozenset[str]:
+        return frozenset(p for p in self.posisi.split(",") if p)
 
 
 class ApiToken(SQLModel, table=True):
@@ -191,3 +201,93 @@ class Revision(SQLModel, table=True):
     pdf_pages: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     completed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class NaskahEvent(SQLModel, table=True):
+    """Every lifecycle step taken, with its note (a return by Bagian Hukum, a refused paraf)."""
+
+    __tablename__ = "naskah_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    naskah_id: int = Field(foreign_key="naskah.id", index=True)
+    action: str = Field(max_length=32)  # lifecycle.Action
+    from_status: str = Field(max_length=32)
+    to_status: str = Field(max_length=32)
+    actor_id: int = Field(foreign_key="users.id")
+    note: str = Field(default="", sa_type=sa.Text)
+    revision_number: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class NaskahFile(SQLModel, table=True):
+    """A PDF derived from a revision: after each paraf, the final (fully initialled) PDF,
+    each signed state, a file exported to or imported from the counterparty."""
+
+    __tablename__ = "naskah_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    naskah_id: int = Field(foreign_key="naskah.id", index=True)
+    kind: str = Field(max_length=16)  # paraf | final | signed | imported
+    revision_number: int
+    step: int = 0  # paraf urutan or signature urutan
+    key: str = Field(max_length=512)
+    version_id: str = Field(max_length=200)
+    sha256: str = Field(max_length=64)
+    size: int
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class Paraf(SQLModel, table=True):
+    """One official's paraf, bound to the sha256 of the revision PDF it was given on.
+
+    A new revision voids every paraf collected so far (``voided_at``)."""
+
+    __tablename__ = "paraf"
+
+    id: int | None = Field(default=None, primary_key=True)
+    naskah_id: int = Field(foreign_key="naskah.id", index=True)
+    revision_number: int
+    revision_sha256: str = Field(max_length=64)
+    urutan: int
+    posisi: str = Field(max_length=64)  # SOP profile position key
+    user_id: int = Field(foreign_key="users.id")
+    nama: str = Field(max_length=200)
+    jabatan: str = Field(max_length=200)
+    singkatan: str = Field(max_length=64)
+    inisial: str = Field(max_length=16)
+    waktu: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    file_id: int | None = Field(default=None, foreign_key="naskah_file.id")  # the stamped PDF after this paraf
+    voided_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class SignaturePlan(SQLModel, table=True):
+    """Who signs a naskah, in which order, and how (tatap muka or desk to desk)."""
+
+    __tablename__ = "signature_plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    naskah_id: int = Field(foreign_key="naskah.id", unique=True)
+    mode: str = Field(max_length=16)  # tatap_muka | desk
+    final_file_id: int = Field(foreign_key="naskah_file.id")  # the fully initialled PDF everyone signs
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class SignatureStep(SQLModel, table=True):
+    __tablename__ = "signature_step"
+    __table_args__ = (sa.UniqueConstraint("plan_id", "urutan"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="signature_plan.id", index=True)
+    urutan: int
+    pihak_urutan: int  # which party this signature is for
+    field_name: str = Field(max_length=64)
+    nama: str = Field(max_length=200)
+    jabatan: str = Field(max_length=200)
+    user_id: int | None = Field(default=None, foreign_key="users.id")  # None: the counterparty signs outside
+    external: bool = False  # desk to desk: signed in the counterparty's own system
+    kuasa_naskah_id: int | None = Field(default=None, foreign_key="naskah.id")  # Surat Kuasa for a delegate
+    signed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    signer_subject: str | None = Field(default=None, max_length=300)
+    file_id: int | None = Field(default=None, foreign_key="naskah_file.id")  # the PDF with this signature

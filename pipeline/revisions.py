@@ -44,6 +44,7 @@ from pipeline.models import (
     JenisNaskah,
     KerjaSama,
     Naskah,
+    Paraf,
     Revision,
     RevisionSource,
     RevisionState,
@@ -294,8 +295,16 @@ def _store_revision(
     try:
         with session_scope(svc.engine) as session:
             naskah = get_naskah(session, user, naskah_id)
-            transition = actions.check(naskah, user, Action.REVISE)
-            actions.advance(session, naskah, transition, expected_version)
+            actions.perform(
+                session,
+                naskah,
+                user,
+                Action.REVISE,
+                note=note,
+                revision_number=number,
+                expected_version=expected_version,
+            )
+            void_paraf(session, naskah_id)  # a new revision voids every paraf collected so far
             if naskah_data is not None:
                 naskah.data = naskah_data
                 session.add(naskah)
@@ -318,6 +327,16 @@ def _store_revision(
     except NaskahError:
         _discard_pending(svc, row.id)
         raise
+
+
+def void_paraf(session: Session, naskah_id: int) -> int:
+    """Mark every active paraf of the naskah void (they were given on an older text)."""
+    rows = session.exec(select(Paraf).where(Paraf.naskah_id == naskah_id, col(Paraf.voided_at).is_(None))).all()
+    now = utcnow()
+    for row in rows:
+        row.voided_at = now
+        session.add(row)
+    return len(rows)
 
 
 def _discard_pending(svc: Services, revision_id: int | None) -> None:
@@ -471,6 +490,7 @@ def _reconcile_one(svc: Services, row: Revision) -> ReconcileResult:
             return result("discarded", reason)
         assert naskah is not None
         actions.advance(session, naskah, transition, naskah.lock_version)
+        void_paraf(session, row.naskah_id)
         current.docx_version_id, current.pdf_version_id = docx_v, pdf_v
         current.state = RevisionState.COMPLETE.value
         current.completed_at = utcnow()

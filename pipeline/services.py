@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from pipeline.convert import Converter
 from pipeline.docxcheck import DocxLimits
 from pipeline.errors import IntegrityAlarm, NotFound, StorageUnavailable
+from pipeline.sop import Profile, load_profile
 from pipeline.templates import TemplateRegistry
 from storage.objects import ChecksumMismatch, ObjectMissing, ObjectStore, StoredObject, StoreError, StoreUnavailable
 
@@ -55,6 +56,8 @@ class Services:
     converter: Converter
     templates: TemplateRegistry
     docx_limits: DocxLimits = field(default_factory=DocxLimits)
+    profile: Profile = field(default_factory=lambda: load_profile("paser"))
+    """The SOP profile: paraf chain, reviewers, signers and standard times of this region."""
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
         with store_errors():

@@ -66,6 +66,7 @@ from pipeline.terbilang import (
 )
 
 __all__ = [
+    "CORNERS",
     "FIELD_TYPES",
     "JENIS_NASKAH",
     "PIHAK_ITEMS",

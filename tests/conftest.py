@@ -8,4 +8,6 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.s3",
     "tests.fixtures.app",
+    "tests.fixtures.signer_pki",
+    "tests.fixtures.softhsm",
 ]

@@ -1,0 +1,224 @@
+"""Paraf: officials initial the approved draft, in the SOP profile's order, on every page.
+
+Each paraf is bound to the sha256 of the revision PDF it was given on; a new revision
+voids them all (``revisions.void_paraf``).  Every paraf produces a new stamped PDF from
+the clean revision PDF with all marks so far (deterministic, so the chain can always be
+re-derived); the last one also creates the empty signature fields and becomes the FINAL
+document that every party signs.  Nothing is ever stamped onto a signed PDF.
+
+Order of writes: the stamped PDF is stored first, then the paraf row, the file row and
+the lifecycle step commit together under the naskah's optimistic lock, so two officials
+racing for the same turn cannot both succeed (the loser's object is an unreferenced
+version, harmless).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from pipeline import actions
+from pipeline.cases import get_naskah, pihak_of
+from pipeline.errors import ActionNotAvailable, NotPermitted
+from pipeline.lifecycle import Action, Status
+from pipeline.models import Naskah, NaskahFile, Paraf, Revision, User
+from pipeline.revisions import PDF_TYPE, latest_revision, read_revision_file, void_paraf
+from pipeline.services import Services
+from pipeline.sop import Position
+from pipeline.stamp import ParafMark, SignatureSlot, inisial_dari, prepare_signature_fields, stamp_paraf
+from storage.db import session_scope
+
+__all__ = [
+    "ParafStep",
+    "active_paraf",
+    "chain",
+    "field_name",
+    "final_file",
+    "give_paraf",
+    "refuse_paraf",
+    "signature_slots",
+]
+
+
+@dataclass(frozen=True)
+class ParafStep:
+    """One place in the paraf chain and, once given, who gave it."""
+
+    urutan: int
+    """1-based position in the chain."""
+    posisi: str
+    """SOP profile position key, e.g. ``kabag_pemerintahan``."""
+    jabatan: str
+    singkatan: str
+    given: Paraf | None
+    """The active paraf row, or None while it is still awaited."""
+
+
+def active_paraf(session: Session, naskah_id: int) -> list[Paraf]:
+    return list(
+        session.exec(
+            select(Paraf)
+            .where(Paraf.naskah_id == naskah_id, col(Paraf.voided_at).is_(None))
+            .order_by(col(Paraf.urutan))
+        ).all()
+    )
+
+
+def chain(svc: Services, session: Session, naskah: Naskah) -> list[ParafStep]:
+    given = {p.urutan: p for p in active_paraf(session, naskah.id or 0)}
+    return [
+        ParafStep(i, pos.key, pos.jabatan, pos.singkatan, given.get(i))
+        for i, pos in enumerate(svc.profile.paraf_chain(naskah.jenis), start=1)
+    ]
+
+
+def field_name(pihak_urutan: int) -> str:
+    """The signature field of a party's block (created up front with the final PDF)."""
+    return f"ttd_pihak_{pihak_urutan}"
+
+
+def signature_slots(session: Session, naskah: Naskah, revision: Revision) -> list[SignatureSlot]:
+    """Where each party signs: found by the printed name of its signer in the signature block."""
+    printed: dict[int, str] = {}
+    data: dict[str, Any] = revision.data or {}
+    for urutan, key in ((1, "pihak_kesatu"), (2, "pihak_kedua")):
+        value = data.get(key)
+        if isinstance(value, dict) and value.get("nama"):
+            printed[urutan] = value["nama"]
+    slots = []
+    for p in pihak_of(session, naskah.kerja_sama_id):
+        nama = printed.get(p.urutan, p.penandatangan_nama)
+        slots.append(SignatureSlot(field_name=field_name(p.urutan), pihak_urutan=p.urutan, nama=nama))
+    return slots
+
+
+def _mark(row: Paraf) -> ParafMark:
+    return ParafMark(
+        urutan=row.urutan,
+        nama=row.nama,
+        jabatan=row.jabatan,
+        singkatan=row.singkatan,
+        inisial=row.inisial,
+        waktu=row.waktu,
+    )
+
+
+def _whose_turn(svc: Services, naskah: Naskah, given: list[Paraf], user: User) -> tuple[int, Position]:
+    positions = svc.profile.paraf_chain(naskah.jenis)
+    if any(p.user_id == user.id for p in given):
+        raise ActionNotAvailable(
+            "Anda sudah memberi paraf pada revisi ini.", naskah_id=naskah.id, reason="already_given"
+        )
+    turn = len(given)
+    expected = positions[turn]
+    if expected.key not in user.posisi_set:
+        mine = [i for i, p in enumerate(positions) if p.key in user.posisi_set]
+        if mine and mine[0] > turn:
+            message = f"Belum giliran Anda. Paraf berikutnya adalah {expected.jabatan}."
+        elif mine:
+            message = "Paraf Anda pada rantai ini sudah tercatat."
+        else:
+            message = f"Anda tidak termasuk rantai paraf naskah ini. Paraf berikutnya adalah {expected.jabatan}."
+        raise NotPermitted(message, expected=expected.key, reason="not_your_turn")
+    return turn + 1, expected
+
+
+def give_paraf(svc: Services, user: User, naskah_id: int) -> Paraf:
+    """The official whose turn it is initials every page of the latest revision."""
+    with session_scope(svc.engine) as session:
+        naskah = get_naskah(session, user, naskah_id)
+        expected_version = naskah.lock_version
+        given = active_paraf(session, naskah_id)
+        positions = svc.profile.paraf_chain(naskah.jenis)
+        complete = len(given) + 1 >= len(positions)
+        guards = {"paraf_complete": complete, "paraf_remaining": not complete}
+        actions.check(naskah, user, Action.PARAF, guards)
+        urutan, position = _whose_turn(svc, naskah, given, user)
+        revision = latest_revision(session, user, naskah_id)
+        assert revision is not None
+        slots = signature_slots(session, naskah, revision) if complete else []
+        marks = [_mark(p) for p in given]
+    assert user.id is not None
+    new = Paraf(
+        naskah_id=naskah_id,
+        revision_number=revision.number,
+        revision_sha256=revision.pdf_sha256,
+        urutan=urutan,
+        posisi=position.key,
+        user_id=user.id,
+        nama=user.nama,
+        jabatan=position.jabatan,
+        singkatan=position.singkatan,
+        inisial=inisial_dari(user.nama),
+    )
+    box = svc.profile.paraf_box or svc.templates.get(naskah.template).paraf
+    stamped = stamp_paraf(read_revision_file(svc, revision, "pdf"), [*marks, _mark(new)], box, tz=svc.profile.tz)
+    kind = "final" if complete else "paraf"
+    if complete:
+        stamped = prepare_signature_fields(stamped, slots)
+    key = (
+        f"naskah/{naskah_id}/r{revision.number:03d}-paraf{urutan}.pdf"
+        if not complete
+        else (f"naskah/{naskah_id}/r{revision.number:03d}-final.pdf")
+    )
+    stored = svc.put(key, stamped, PDF_TYPE)
+    with session_scope(svc.engine) as session:
+        naskah = get_naskah(session, user, naskah_id)
+        if naskah.status != Status.PARAF.value or naskah.lock_version != expected_version:
+            raise ActionNotAvailable(
+                "Naskah berubah saat paraf diproses (paraf lain atau revisi baru). Muat ulang lalu coba lagi.",
+                naskah_id=naskah_id,
+                reason="changed",
+            )
+        file = NaskahFile(
+            naskah_id=naskah_id,
+            kind=kind,
+            revision_number=revision.number,
+            step=urutan,
+            key=stored.key,
+            version_id=stored.version_id,
+            sha256=stored.sha256,
+            size=stored.size,
+            created_by=user.id,
+        )
+        session.add(file)
+        session.flush()
+        new.file_id = file.id
+        session.add(new)
+        actions.perform(
+            session,
+            naskah,
+            user,
+            Action.PARAF,
+            guards=guards,
+            revision_number=revision.number,
+            expected_version=expected_version,
+        )
+    return new
+
+
+def refuse_paraf(svc: Services, user: User, naskah_id: int, note: str) -> Naskah:
+    """An official in the chain refuses, with a note; the naskah returns to drafting."""
+    with session_scope(svc.engine) as session:
+        naskah = get_naskah(session, user, naskah_id)
+        positions = {p.key for p in svc.profile.paraf_chain(naskah.jenis)}
+        if not positions & user.posisi_set:
+            raise NotPermitted("Anda tidak termasuk rantai paraf naskah ini.", reason="not_in_chain")
+        latest = latest_revision(session, user, naskah_id)
+        actions.perform(
+            session, naskah, user, Action.REFUSE_PARAF, note=note, revision_number=latest.number if latest else None
+        )
+        void_paraf(session, naskah_id)  # the chain starts again after the draft is reworked
+        return naskah
+
+
+def final_file(session: Session, naskah_id: int) -> NaskahFile | None:
+    """The fully initialled PDF of the current paraf chain (None until the chain is complete)."""
+    active = active_paraf(session, naskah_id)
+    if not active:
+        return None
+    last = active[-1]
+    file = session.get(NaskahFile, last.file_id) if last.file_id else None
+    return file if file is not None and file.kind == "final" else None
