@@ -28,6 +28,7 @@ lint: $(VENV)/.installed
 bench: system-deps $(VENV)/.installed
 	$(BIN)/python bench/convert.py
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/sign.py
 
 serve: system-deps $(VENV)/.installed
 	$(BIN)/naskah serve

@@ -205,6 +205,45 @@ class _NoConverter:
 
 @app.command()
 @friendly
+def verify(
+    file: Annotated[Path, typer.Argument(help="PDF yang diperiksa")],
+    trust: Annotated[list[Path] | None, typer.Option("--trust", help="PEM akar tepercaya (boleh berulang)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="keluaran JSON")] = False,
+) -> None:
+    """Periksa setiap tanda tangan: utuh, sah, tepercaya, cakupan, stempel waktu, level PAdES.
+
+    Kode keluar 0 hanya bila semua tanda tangan utuh, sah dan tepercaya, dan setelah tanda tangan
+    terakhir hanya ada data validasi atau stempel waktu dokumen.
+    """
+    from pipeline.verify import as_certificates, verify_pdf
+
+    if not file.is_file():
+        raise InvalidInput(f"Berkas '{file}' tidak ditemukan.", file=str(file))
+    roots = as_certificates(trust or []) or Settings().trust_root_certificates
+    if not roots:
+        raise InvalidInput("Sebutkan akar tepercaya dengan --trust FILE.pem (atau NASKAH_TRUST_ROOTS).")
+    report = verify_pdf(file.read_bytes(), roots)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(f"{file}: {len(report.signatures)} tanda tangan — {report.bottom_line}")
+        for s in report.signatures:
+            flags = f"utuh={'ya' if s.intact else 'TIDAK'} sah={'ya' if s.valid else 'TIDAK'} "
+            flags += f"tepercaya={'ya' if s.trusted else 'TIDAK'}"
+            typer.echo(f"  [{s.field}] {s.signer} — {s.signing_time} — {flags}")
+            typer.echo(
+                f"      cakupan={s.coverage} perubahan={s.modification_level} stempel_waktu={s.timestamp} "
+                f"PAdES={s.pades_level} => {s.bottom_line}"
+            )
+            for problem in s.problems:
+                typer.echo(f"      ! {problem}")
+        typer.echo(f"  setelah tanda tangan terakhir: {report.after_last_signature}")
+    if not report.ok:
+        raise typer.Exit(8)
+
+
+@app.command()
+@friendly
 def demo(
     out: Annotated[Path, typer.Option("--out", help="folder hasil demo")],
     tanggal: Annotated[str | None, typer.Option(help="tanggal naskah YYYY-MM-DD (bawaan: hari ini)")] = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +18,7 @@ from pipeline.docxcheck import DocxLimits
 from pipeline.services import Services
 from pipeline.sop import load_profile
 from pipeline.templates import TemplateRegistry, default_template_root
+from pipeline.verify import as_certificates
 from storage.db import make_engine
 from storage.objects import open_store
 
@@ -46,6 +47,10 @@ class Settings(BaseSettings):
     sop_profile: str = Field(
         default="paser", description="SOP profile (pipeline/profiles/NAME.yaml, or a path): paraf chain, signers, times"
     )
+    trust_roots: str = Field(
+        default="", description="PEM files of trusted root CAs (ours and counterparties'), separated by ':'"
+    )
+    tsa_url: str = Field(default="", description="RFC 3161 timestamp authority URL for PAdES B-T signatures")
     max_upload_mb: float = Field(default=20.0, gt=0, description="largest DOCX accepted for upload")
     migrate_on_start: bool = Field(default=True, description="apply database migrations when the API starts")
     host: str = "127.0.0.1"
@@ -65,6 +70,14 @@ class Settings(BaseSettings):
         return [default_template_root(), *extra]
 
     @property
+    def trust_root_certificates(self) -> list[Any]:
+        paths = [Path(p).expanduser() for p in self.trust_roots.split(os.pathsep) if p.strip()]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise ValueError(f"NASKAH_TRUST_ROOTS: file(s) not found: {', '.join(missing)}")
+        return as_certificates(paths)
+
+    @property
     def docx_limits(self) -> DocxLimits:
         return DocxLimits(max_bytes=int(self.max_upload_mb * 1024 * 1024))
 
@@ -80,4 +93,6 @@ def build_services(settings: Settings, *, converter: object | None = None) -> Se
         templates=templates,
         docx_limits=settings.docx_limits,
         profile=load_profile(settings.sop_profile),
+        trust_roots=settings.trust_root_certificates,
+        tsa_url=settings.tsa_url or None,
     )

@@ -166,9 +166,53 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
 
     files_dir = out / "naskah"
     files_dir.mkdir(exist_ok=True)
-    report_revs: list[dict[str, Any]] = []
-    with steps.step("unduh semua revisi dan periksa sha256 (byte demi byte)"), session_scope(svc.engine) as session:
-        for rev in revisions.list_revisions(session, drafter, naskah_id):
+    with steps.step("unduh semua revisi dan periksa sha256 (byte demi byte)"):
+        report_revs = _write_revisions(svc, drafter, naskah_id, files_dir, out)
+    with session_scope(svc.engine) as session:
+        nomor = cases.nomor_of(session, naskah_id)
+
+    signed = _review_paraf_sign(svc, out, steps, naskah_id, drafter)
+    revs_after = _write_revisions(svc, drafter, naskah_id, files_dir, out)
+    report = {
+        "tanggal": day.isoformat(),
+        "settings": {"NASKAH_DATABASE_URL": settings.database_url, "NASKAH_STORAGE_URL": settings.storage_url},
+        "trust_roots": "pki/roots.pem",
+        "naskah": [
+            {
+                "id": naskah_id,
+                "jenis": "KB",
+                "status": signed["status"],
+                "nomor": {str(k): v for k, v in nomor.items()},
+                "revisions": revs_after,
+                "paraf": signed["paraf"],
+                "signatures": signed["signatures"],
+                "final_pdf": signed["final_pdf"],
+                "sha256": signed["sha256"],
+                "verification": signed["verification"],
+                "diffs": {"1..2": diff12["counts"], "2..3": diff23["counts"]},
+            }
+        ],
+        "steps": steps.rows,
+    }
+    del report_revs
+    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    typer.echo("")
+    typer.echo(f"Revisi 1→2: {_summary(diff12)}")
+    typer.echo(f"Revisi 2→3: {_summary(diff23)}")
+    typer.echo(f"Naskah bertanda tangan: {out / signed['final_pdf']}  ({signed['verification']})")
+    typer.echo(f"Periksa sendiri: naskah verify {out / signed['final_pdf']} --trust {out / 'pki' / 'roots.pem'}")
+    typer.echo(f"Berkas: {files_dir}  Laporan: {out / 'report.json'}")
+    typer.echo("Pengaturan untuk memakai data demo ini:")
+    typer.echo(f"  export NASKAH_DATABASE_URL='{settings.database_url}'")
+    typer.echo(f"  export NASKAH_STORAGE_URL='{settings.storage_url}'")
+    return 0
+
+
+def _write_revisions(svc: Any, user: User, naskah_id: int, files_dir: Path, out: Path) -> list[dict[str, Any]]:
+    """Fetch every revision (sha256 checked on read) into ``files_dir``; the report's entries."""
+    entries: list[dict[str, Any]] = []
+    with session_scope(svc.engine) as session:
+        for rev in revisions.list_revisions(session, user, naskah_id):
             entry: dict[str, Any] = {
                 "n": rev.number,
                 "source": rev.source,
@@ -178,46 +222,130 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
                 "pdf_pages": rev.pdf_pages,
             }
             for kind in ("docx", "pdf"):
-                data = revisions.read_revision_file(svc, rev, kind)
                 path = files_dir / f"kb-r{rev.number:03d}.{kind}"
-                path.write_bytes(data)
+                path.write_bytes(revisions.read_revision_file(svc, rev, kind))
                 entry[kind] = str(path.relative_to(out))
-            report_revs.append(entry)
-        nomor = cases.nomor_of(session, naskah_id)
-        status = cases.get_naskah(session, drafter, naskah_id).status
+            entries.append(entry)
+    return entries
 
-    last = report_revs[-1]
-    report = {
-        "tanggal": day.isoformat(),
-        "settings": {"NASKAH_DATABASE_URL": settings.database_url, "NASKAH_STORAGE_URL": settings.storage_url},
-        "naskah": [
-            {
-                "id": naskah_id,
-                "jenis": "KB",
-                "status": status,
-                "nomor": {str(k): v for k, v in nomor.items()},
-                "revisions": report_revs,
-                "paraf": [],
-                "signatures": [],
-                "final_pdf": last["pdf"],
-                "sha256": last["sha256"],
-                "diffs": {
-                    "1..2": diff12["counts"],
-                    "2..3": diff23["counts"],
-                },
-            }
+
+OFFICIALS = {  # SOP profile position -> (nama, jabatan, role)
+    "kabag_hukum": ("Hj. Nurul Hidayah, S.H., M.H.", "Kepala Bagian Hukum", "legal"),
+    "kabag_pemerintahan": ("Andi Saputra, S.STP., M.Si.", "Kepala Bagian Pemerintahan", "paraf"),
+    "asisten_umum": ("Drs. H. Muhammad Rizal, M.AP.", "Asisten Umum", "paraf"),
+    "sekda": ("Dr. Katsul Wijaya, M.Si.", "Sekretaris Daerah", "paraf"),
+    "bupati": ("dr. Fahmi Fadli", "Bupati Paser", "signer"),
+}
+
+
+def _pki(directory: Path, name: str) -> Any:
+    from pipeline.devpki import DevPki
+
+    return DevPki.load(directory) if (directory / "pki.json").exists() else DevPki.generate(directory, name=name)
+
+
+def _review_paraf_sign(svc: Any, out: Path, steps: Steps, naskah_id: int, drafter: User) -> dict[str, Any]:
+    """Legal review (returned once), the profile's paraf chain, then desk to desk signing."""
+    from pipeline import paraf, review, signature_plan
+    from pipeline.signers import Pkcs12Backend
+    from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
+    from pipeline.verify import verify_pdf
+
+    with session_scope(svc.engine) as session:
+        people = {
+            key: _user(session, key.replace("_", "."), nama, jabatan, [role], posisi=[key])
+            for key, (nama, jabatan, role) in OFFICIALS.items()
+        }
+    legal = people["kabag_hukum"]
+    steps.run("ajukan ke Bagian Hukum", lambda: review.submit(svc, drafter, naskah_id))
+    steps.run(
+        "Bagian Hukum mengembalikan dengan catatan",
+        lambda: review.return_for_revision(svc, legal, naskah_id, "Pasal Penutup: sebutkan jumlah rangkap."),
+    )
+    steps.run(
+        "revisi 4: perbaikan sesuai catatan Bagian Hukum",
+        lambda: revisions.render_revision(svc, drafter, naskah_id, {"jumlah_rangkap": 2}, "Perbaikan catatan Hukum"),
+    )
+    steps.run("ajukan ulang", lambda: review.submit(svc, drafter, naskah_id))
+    steps.run("Bagian Hukum menyetujui rancangan final", lambda: review.approve(svc, legal, naskah_id))
+    for key in [p.key for p in svc.profile.paraf_chain("KB")]:
+        steps.run(
+            f"paraf {OFFICIALS[key][1]} (setiap halaman)", lambda k=key: paraf.give_paraf(svc, people[k], naskah_id)
+        )
+
+    pki_dir = out / "pki"
+    ours = steps.run("PKI pemda (CA, TSA, OCSP) dibuat", lambda: _pki(pki_dir / "pemda", "PSrE Pemda Demo"))
+    mitra = steps.run("PKI mitra (CA lain) dibuat", lambda: _pki(pki_dir / "mitra", "PSrE Mitra Demo"))
+    roots = [*ours.roots, *mitra.roots]
+    (pki_dir / "roots.pem").write_bytes(ours.roots_pem.read_bytes() + mitra.roots_pem.read_bytes())
+    svc.trust_roots, svc.tsa_url = roots, ours.tsa_url
+    with ours.serve(), mitra.serve():
+        steps.run(
+            "rencana tanda tangan: desk to desk",
+            lambda: signature_plan.create_plan(svc, drafter, naskah_id, signature_plan.PlanInput(mode="desk")),
+        )
+        exported = steps.run(
+            "ekspor PDF final untuk mitra", lambda: signature_plan.export_current(svc, drafter, naskah_id)
+        )
+        walikota = mitra.issue_person("H. Rahmad Mas'ud, S.E., M.E.")
+
+        def partner_signs() -> bytes:  # in the partner's own system: their CA, their TSA, plain pyHanko
+            with Pkcs12Backend(data=walikota.to_pkcs12("mitra")).open("mitra") as session:
+                return sign_pdf(
+                    exported,
+                    session.signer,
+                    SignatureAppearance(
+                        nama="H. Rahmad Mas'ud, S.E., M.E.",
+                        jabatan="Wali Kota Balikpapan",
+                        tanggal=date.today(),
+                        reference="naskah-mitra",
+                    ),
+                    SignOptions(field_name="ttd_pihak_2", location="Balikpapan"),
+                    timestamper=http_timestamper(mitra.tsa_url),
+                    validation_context=validation_context(mitra.roots),
+                )
+
+        returned = steps.run("mitra menandatangani di sistemnya (CA lain)", partner_signs)
+        steps.run(
+            "impor berkas mitra: hanya tanda tangan mitra yang ditambahkan",
+            lambda: signature_plan.import_signed(svc, drafter, naskah_id, returned),
+        )
+        bupati_cert = ours.issue_person(OFFICIALS["bupati"][0])
+        p12 = bupati_cert.to_pkcs12("demo-bupati")
+        steps.run(
+            "Bupati menandatangani (PKCS#12, B-LT, mengunci naskah)",
+            lambda: signature_plan.sign_step(
+                svc, people["bupati"], naskah_id, Pkcs12Backend(data=p12), "demo-bupati", location="Tanah Grogot"
+            ),
+        )
+        with session_scope(svc.engine) as session:
+            plan = signature_plan.get_plan(session, naskah_id)
+            assert plan is not None
+            current = signature_plan.current_file(session, plan)
+            plan_steps = signature_plan.steps_of(session, plan)
+            chain = paraf.active_paraf(session, naskah_id)
+            status = cases.get_naskah(session, drafter, naskah_id).status
+        signed_pdf = svc.get(current.key, current.version_id, current.sha256)
+        report = steps.run("verifikasi semua tanda tangan", lambda: verify_pdf(signed_pdf, roots))
+    final_path = out / "naskah" / "kb-ditandatangani.pdf"
+    final_path.write_bytes(signed_pdf)
+    return {
+        "status": status,
+        "paraf": [
+            {"nama": p.nama, "jabatan": p.jabatan, "inisial": p.inisial, "waktu": p.waktu.isoformat()} for p in chain
         ],
-        "steps": steps.rows,
+        "signatures": [
+            {
+                "signer": s.signer_subject or s.nama,
+                "waktu": s.signed_at.isoformat() if s.signed_at else None,
+                "mode": "desk" if s.external else "server",
+            }
+            for s in plan_steps
+        ],
+        "final_pdf": str(final_path.relative_to(out)),
+        "sha256": current.sha256,
+        "verification": report.bottom_line,
     }
-    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    typer.echo("")
-    typer.echo(f"Revisi 1→2: {_summary(diff12)}")
-    typer.echo(f"Revisi 2→3: {_summary(diff23)}")
-    typer.echo(f"Berkas: {files_dir}  Laporan: {out / 'report.json'}")
-    typer.echo("Pengaturan untuk memakai data demo ini:")
-    typer.echo(f"  export NASKAH_DATABASE_URL='{settings.database_url}'")
-    typer.echo(f"  export NASKAH_STORAGE_URL='{settings.storage_url}'")
-    return 0
 
 
 def _summary(diff: dict[str, Any]) -> str:
@@ -225,8 +353,12 @@ def _summary(diff: dict[str, Any]) -> str:
     return f"{c['insert']} paragraf ditambah, {c['delete']} dihapus, {c['replace']} diubah"
 
 
-def _user(session: Any, username: str, nama: str, jabatan: str, roles: list[str]) -> User:
+def _user(
+    session: Any, username: str, nama: str, jabatan: str, roles: list[str], posisi: list[str] | None = None
+) -> User:
     from sqlmodel import select
 
     existing = session.exec(select(User).where(User.username == username)).first()
-    return existing or create_user(session, username=username, nama=nama, jabatan=jabatan, roles=roles)
+    return existing or create_user(
+        session, username=username, nama=nama, jabatan=jabatan, roles=roles, posisi=posisi or []
+    )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from api import errors
 from api.config import Settings, build_services
-from api.routes import cases, naskah, templates, workflow
+from api.routes import cases, naskah, signing, templates, workflow
 from pipeline.services import Services
 from storage.db import upgrade
 
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     v1.include_router(cases.router)
     v1.include_router(naskah.router)
     v1.include_router(workflow.router)
+    v1.include_router(signing.router)
     v1.include_router(templates.router)
     app.include_router(v1)
 

@@ -179,3 +179,25 @@ class ParafChainPublic(BaseModel):
     status: str
     steps: list[ParafStepPublic]
     final_pdf_sha256: str | None = Field(description="sidik PDF final (semua paraf) bila rantai sudah lengkap")
+
+
+class SignatureStepPublic(BaseModel):
+    urutan: int
+    pihak_urutan: int
+    field_name: str
+    nama: str
+    jabatan: str
+    signer: str | None = Field(description="pengguna yang menandatangani di server; kosong = mitra (desk to desk)")
+    external: bool
+    status: str = Field(description="sudah atau menunggu")
+    signed_at: datetime | None
+    signer_subject: str | None
+    file_sha256: str | None
+
+
+class SignaturePlanPublic(BaseModel):
+    naskah_id: int
+    mode: str
+    final_pdf_sha256: str
+    steps: list[SignatureStepPublic]
+    next: int | None = Field(description="urutan langkah berikutnya; kosong bila lengkap")

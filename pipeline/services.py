@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -58,6 +59,10 @@ class Services:
     docx_limits: DocxLimits = field(default_factory=DocxLimits)
     profile: Profile = field(default_factory=lambda: load_profile("paser"))
     """The SOP profile: paraf chain, reviewers, signers and standard times of this region."""
+    trust_roots: list[Any] = field(default_factory=list)
+    """Trusted root certificates (ours and every counterparty CA we accept), asn1crypto objects."""
+    tsa_url: str | None = None
+    """RFC 3161 timestamp authority for PAdES B-T; None signs B-B only."""
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
         with store_errors():

@@ -68,6 +68,7 @@ __all__ = [
     "SignatureSlot",
     "find_signature_boxes",
     "inisial_dari",
+    "lock_signature_field",
     "prepare_signature_fields",
     "stamp_paraf",
 ]
@@ -711,6 +712,9 @@ def prepare_signature_fields(pdf: bytes, slots: Sequence[SignatureSlot]) -> byte
     form = root["/AcroForm"].get_object()
     if "/Fields" not in form:
         form[NameObject("/Fields")] = ArrayObject()
+    # As pyHanko's append_signature_field does: without /SigFlags here, the first signature
+    # adds the key and pyHanko's difference analysis reports the AcroForm as modified.
+    form.setdefault(NameObject("/SigFlags"), NumberObject(1))
     fields = form["/Fields"].get_object()
     for slot in slots:
         index, x1, y1, x2, y2 = boxes[slot.field_name]
@@ -744,4 +748,32 @@ def prepare_signature_fields(pdf: bytes, slots: Sequence[SignatureSlot]) -> byte
             page[NameObject("/Annots")] = ArrayObject()
         page["/Annots"].get_object().append(ref)
         fields.append(ref)
+    return _finish(writer)
+
+
+def lock_signature_field(pdf: bytes, field_name: str) -> bytes:
+    """Give one empty signature field a ``/Lock`` (all fields, ``/P 1``) before any signature.
+
+    The last signature of a plan must lock the document, and pyHanko only accepts a lock that
+    came with the field: added later it makes the earlier signatures look modified. The plan
+    decides who signs last, so it calls this while the document is still unsigned.
+    """
+    reader = PdfReader(io.BytesIO(pdf))
+    _refuse_signed(reader, "mengunci kolom tanda tangan")
+    writer = _writer(reader, pdf + b"lock:" + field_name.encode())
+    found = False
+    for annots in (page.get("/Annots") for page in writer.pages):
+        for ref in annots or []:
+            field = ref.get_object()
+            if field.get("/FT") == "/Sig" and field.get("/T") == field_name:
+                field[NameObject("/Lock")] = DictionaryObject(
+                    {
+                        NameObject("/Type"): NameObject("/SigFieldLock"),
+                        NameObject("/Action"): NameObject("/All"),
+                        NameObject("/P"): NumberObject(1),
+                    }
+                )
+                found = True
+    if not found:
+        raise InvalidInput(f"Kolom tanda tangan '{field_name}' tidak ada pada PDF final.", field=field_name)
     return _finish(writer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -90,9 +91,19 @@ def test_demo_runs_and_writes_report(env):
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     (kb,) = report["naskah"]
-    assert kb["jenis"] == "KB" and [r["n"] for r in kb["revisions"]] == [1, 2, 3]
-    assert [r["source"] for r in kb["revisions"]] == ["rendered", "rendered", "uploaded"]
-    assert (out / kb["final_pdf"]).read_bytes().startswith(b"%PDF-")
+    assert kb["jenis"] == "KB" and [r["n"] for r in kb["revisions"]] == [1, 2, 3, 4]
+    assert [r["source"] for r in kb["revisions"]] == ["rendered", "rendered", "uploaded", "rendered"]
+    assert [p["jabatan"] for p in kb["paraf"]] == ["Kepala Bagian Pemerintahan", "Asisten Umum", "Sekretaris Daerah"]
+    assert [s["mode"] for s in kb["signatures"]] == ["desk", "server"] and all(s["waktu"] for s in kb["signatures"])
+    assert kb["status"] == "signed" and kb["verification"] == "ok"
+    signed = (out / kb["final_pdf"]).read_bytes()
+    assert hashlib.sha256(signed).hexdigest() == kb["sha256"]
+    verified = runner.invoke(app, ["verify", str(out / kb["final_pdf"]), "--trust", str(out / "pki" / "roots.pem")])
+    assert verified.exit_code == 0 and "2 tanda tangan" in verified.output
+    untrusted = runner.invoke(
+        app, ["verify", str(out / kb["final_pdf"]), "--trust", str(out / "pki" / "mitra" / "roots.pem")]
+    )
+    assert untrusted.exit_code != 0
     text = " ".join(docx_paragraphs((out / kb["revisions"][0]["docx"]).read_bytes()))
     assert "Senin tanggal dua puluh tiga bulan November tahun dua ribu dua puluh enam" in text
     assert (out / "naskah.db").exists() and (out / "objects").is_dir()
