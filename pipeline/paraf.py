@@ -24,7 +24,7 @@ from pipeline.cases import get_naskah, pihak_of
 from pipeline.errors import ActionNotAvailable, NotPermitted
 from pipeline.lifecycle import Action, Status
 from pipeline.models import Naskah, NaskahFile, Paraf, Revision, User
-from pipeline.revisions import PDF_TYPE, latest_revision, read_revision_file, void_paraf
+from pipeline.revisions import PDF_TYPE, derived_file, latest_revision, read_revision_file, void_paraf
 from pipeline.services import Services
 from pipeline.sop import Position
 from pipeline.stamp import ParafMark, SignatureSlot, inisial_dari, prepare_signature_fields, stamp_paraf
@@ -172,17 +172,7 @@ def give_paraf(svc: Services, user: User, naskah_id: int) -> Paraf:
                 naskah_id=naskah_id,
                 reason="changed",
             )
-        file = NaskahFile(
-            naskah_id=naskah_id,
-            kind=kind,
-            revision_number=revision.number,
-            step=urutan,
-            key=stored.key,
-            version_id=stored.version_id,
-            sha256=stored.sha256,
-            size=stored.size,
-            created_by=user.id,
-        )
+        file = derived_file(naskah_id, kind, revision.number, urutan, stored, user.id)
         session.add(file)
         session.flush()
         new.file_id = file.id

@@ -44,6 +44,7 @@ from pipeline.models import (
     JenisNaskah,
     KerjaSama,
     Naskah,
+    NaskahFile,
     Paraf,
     Revision,
     RevisionSource,
@@ -54,12 +55,14 @@ from pipeline.models import (
 from pipeline.services import Services
 from pipeline.templates import TemplateInfo, render_docx
 from storage.db import session_scope
+from storage.objects import StoredObject
 
 __all__ = [
     "DOCX_TYPE",
     "PDF_TYPE",
     "build_context",
     "create_naskah",
+    "derived_file",
     "diff_revisions",
     "get_revision",
     "list_revisions",
@@ -327,6 +330,23 @@ def _store_revision(
     except NaskahError:
         _discard_pending(svc, row.id)
         raise
+
+
+def derived_file(
+    naskah_id: int, kind: str, revision_number: int, step: int, stored: StoredObject, user_id: int
+) -> NaskahFile:
+    """The row for a PDF derived from a revision (after a paraf, the final PDF, a signed state)."""
+    return NaskahFile(
+        naskah_id=naskah_id,
+        kind=kind,
+        revision_number=revision_number,
+        step=step,
+        key=stored.key,
+        version_id=stored.version_id,
+        sha256=stored.sha256,
+        size=stored.size,
+        created_by=user_id,
+    )
 
 
 def void_paraf(session: Session, naskah_id: int) -> int:

@@ -32,7 +32,7 @@ from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound
 from pipeline.lifecycle import Action, Role, Status
 from pipeline.models import Naskah, NaskahFile, SignaturePlan, SignatureStep, User, utcnow
 from pipeline.paraf import field_name, final_file
-from pipeline.revisions import PDF_TYPE
+from pipeline.revisions import PDF_TYPE, derived_file
 from pipeline.services import Services
 from pipeline.signers import DigestSignerBackend
 from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
@@ -179,17 +179,7 @@ def _locked_final(svc: Services, user: User, final: NaskahFile, last_field: str)
     pdf = lock_signature_field(svc.get(final.key, final.version_id, final.sha256), last_field)
     stored = svc.put(f"naskah/{final.naskah_id}/r{final.revision_number:03d}-final-{last_field}.pdf", pdf, PDF_TYPE)
     assert user.id is not None
-    return NaskahFile(
-        naskah_id=final.naskah_id,
-        kind="final",
-        revision_number=final.revision_number,
-        step=final.step,
-        key=stored.key,
-        version_id=stored.version_id,
-        sha256=stored.sha256,
-        size=stored.size,
-        created_by=user.id,
-    )
+    return derived_file(final.naskah_id, "final", final.revision_number, final.step, stored, user.id)
 
 
 def _default_steps(mode: str, ours: User) -> list[PlanStepInput]:
@@ -324,17 +314,7 @@ def _record(
         plan = session.get(SignaturePlan, step.plan_id)
         assert plan is not None
         final = session.get(NaskahFile, plan.final_file_id)
-        file = NaskahFile(
-            naskah_id=naskah_id,
-            kind=kind,
-            revision_number=final.revision_number if final else 0,
-            step=urutan,
-            key=stored.key,
-            version_id=stored.version_id,
-            sha256=stored.sha256,
-            size=stored.size,
-            created_by=user.id,
-        )
+        file = derived_file(naskah_id, kind, final.revision_number if final else 0, urutan, stored, user.id)
         session.add(file)
         session.flush()
         step.signed_at = utcnow()

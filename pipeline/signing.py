@@ -82,6 +82,7 @@ from pyhanko_certvalidator.errors import (
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
 from pipeline.errors import InvalidInput, ServiceUnavailable
+from pipeline.terbilang import tanggal
 from pipeline.verify import as_certificates, refuse_unreadable
 
 __all__ = [
@@ -106,20 +107,6 @@ SIGNER_KEY_USAGE = frozenset({"non_repudiation"})
 _CMS_OVERHEAD = 2048
 #: Room assumed for the certificates when a (remote) signer does not know its certificate yet.
 _UNKNOWN_CERTS_ALLOWANCE = 12288
-_BULAN = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 
 
 @dataclass(frozen=True)
@@ -484,7 +471,7 @@ class _AppearanceFontFactory(GlyphAccumulatorFactory):
 
 def format_tanggal(value: dt.date | dt.datetime) -> str:
     """``12 Maret 2025``: the date as Indonesian official documents write it."""
-    return f"{value.day} {_BULAN[value.month - 1]} {value.year}"
+    return tanggal(value.date() if isinstance(value, dt.datetime) else value)
 
 
 @functools.lru_cache(maxsize=256)
