@@ -99,3 +99,50 @@ def test_desk_to_desk_then_our_signature_all_valid(signing_api, dev_pki, counter
         "/api/v1/verify", files={"file": ("x.pdf", signed, "application/pdf")}, headers=api.auth("secretariat")
     )
     assert r.status_code == 200 and r.json()["ok"] is True
+
+
+def test_tatap_muka_both_sign_on_the_server_in_order(signing_api, dev_pki, counterparty_pki):
+    from pipeline.auth import create_user, issue_token
+    from storage.db import session_scope
+
+    api = signing_api
+    with session_scope(api.services.engine) as session:
+        walikota = create_user(
+            session, username="walikota", nama="H. Rahmad Mas'ud, S.E., M.E.", jabatan="Wali Kota", roles=["signer"]
+        )
+        api.tokens["walikota"] = issue_token(session, walikota)
+    nid = fully_initialled(api)
+    r = api.client.post(
+        f"/api/v1/naskah/{nid}/signature-plan", json={"mode": "tatap_muka"}, headers=api.auth("drafter")
+    )
+    assert r.status_code == 422 and "steps" in r.json()["message"]  # tatap muka names every signer
+    steps = [{"pihak_urutan": 2, "username": "walikota"}, {"pihak_urutan": 1, "username": "bupati"}]
+    r = api.client.post(
+        f"/api/v1/naskah/{nid}/signature-plan", json={"mode": "tatap_muka", "steps": steps}, headers=api.auth("drafter")
+    )
+    assert r.status_code == 201, r.text
+    assert api.client.get(f"/api/v1/naskah/{nid}/export", headers=api.auth("drafter")).status_code == 409
+
+    mitra_p12 = counterparty_pki.issue_person("H. Rahmad Mas'ud, S.E., M.E.").to_pkcs12("m")
+    bupati_p12 = dev_pki.issue_person("dr. Fahmi Fadli").to_pkcs12("b")
+
+    def sign(who: str, p12: bytes, passphrase: str):
+        return api.client.post(
+            f"/api/v1/naskah/{nid}/sign",
+            files={"p12": ("k.p12", p12, "application/x-pkcs12")},
+            data={"passphrase": passphrase},
+            headers=api.auth(who),
+        )
+
+    r = sign("bupati", bupati_p12, "b")
+    assert r.status_code == 403 and "Giliran" in r.json()["message"]  # the Wali Kota signs first
+    assert sign("walikota", mitra_p12, "m").status_code == 200
+    r = sign("bupati", bupati_p12, "b")
+    assert r.status_code == 200 and r.json()["next"] is None
+    assert sign("bupati", bupati_p12, "b").status_code == 409  # the plan is complete
+
+    signed = api.client.get(f"/api/v1/naskah/{nid}/signed.pdf", headers=api.auth("secretariat")).content
+    report = verify_pdf(signed, [*dev_pki.roots, *counterparty_pki.roots])
+    assert report.ok and [s.pades_level for s in report.signatures] == ["B-LT", "B-LT"]
+    history = api.client.get(f"/api/v1/naskah/{nid}/history", headers=api.auth("drafter")).json()["data"]
+    assert [e["action"] for e in history][-2:] == ["sign", "sign"] and history[-1]["to_status"] == "signed"
