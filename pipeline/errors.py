@@ -15,6 +15,7 @@ one table, looked up along this hierarchy; the CLI reuses it for exit codes.
     │   ├── RuleViolation             a domain rule (jenis naskah for this kerja sama, dates)
     │   ├── TemplateDataError         missing or wrongly typed template fields
     │   ├── TemplateError             a template that is broken or unsafe
+    │   ├── SigningRefused            wrong passphrase/PIN, expired/revoked certificate, locked document
     │   ├── DocumentRejected          an upload that is not a safe, plain DOCX
     │   │   └── DocumentTooLarge      over the configured size limit
     │   └── ConversionFailed          LibreOffice could not turn the DOCX into a PDF/A
@@ -42,6 +43,7 @@ __all__ = [
     "NotPermitted",
     "RuleViolation",
     "ServiceUnavailable",
+    "SigningRefused",
     "StorageUnavailable",
     "TemplateDataError",
     "TemplateError",
@@ -107,6 +109,13 @@ class TemplateDataError(InvalidInput):
 class TemplateError(InvalidInput):
     code = "template_invalid"
     default_message = "Templat naskah rusak atau tidak aman."
+
+
+class SigningRefused(InvalidInput):
+    """Nothing was signed; ``detail["reason"]`` says why (e.g. wrong_passphrase, certificate_expired)."""
+
+    code = "signing_refused"
+    default_message = "Penandatanganan ditolak; dokumen tidak ditandatangani."
 
 
 class DocumentRejected(InvalidInput):

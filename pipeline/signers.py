@@ -59,7 +59,7 @@ from pyhanko.sign.signers.csc_signer import (
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
-from pipeline.errors import InvalidInput, ServiceUnavailable
+from pipeline.errors import InvalidInput, ServiceUnavailable, SigningRefused
 
 __all__ = [
     "BsreBackend",
@@ -205,10 +205,10 @@ class _Session:
         self.close()
 
 
-def _refused(message: str, reason: str, backend: SignerBackend, **detail: Any) -> InvalidInput:
-    """An :class:`InvalidInput` with a reason code, logged without any secret."""
+def _refused(message: str, reason: str, backend: SignerBackend, **detail: Any) -> SigningRefused:
+    """A :class:`SigningRefused` with a reason code, logged without any secret."""
     logger.warning("signing refused (%s): %s", reason, backend.describe())
-    return InvalidInput(message, reason=reason, backend=backend.kind, **detail)
+    return SigningRefused(message, reason=reason, backend=backend.kind, **detail)
 
 
 def _unavailable(message: str, reason: str, backend: SignerBackend, **detail: Any) -> ServiceUnavailable:

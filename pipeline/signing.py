@@ -81,7 +81,7 @@ from pyhanko_certvalidator.errors import (
 )
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
-from pipeline.errors import InvalidInput, ServiceUnavailable
+from pipeline.errors import InvalidInput, ServiceUnavailable, SigningRefused
 from pipeline.terbilang import tanggal
 from pipeline.verify import as_certificates, refuse_unreadable
 
@@ -544,9 +544,8 @@ def _text_params(appearance: SignatureAppearance) -> dict[str, str]:
 # -- signing ------------------------------------------------------------------------------------
 
 
-def _refuse(message: str, reason: str, **detail: Any) -> InvalidInput:
-    # TODO(lead): raise SigningRefused(InvalidInput) once it exists in pipeline/errors.py.
-    return InvalidInput(message, reason=reason, **detail)
+def _refuse(message: str, reason: str, **detail: Any) -> SigningRefused:
+    return SigningRefused(message, reason=reason, **detail)
 
 
 def _check_validity_period(signer: signers.Signer, now: dt.datetime) -> None:

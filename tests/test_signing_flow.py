@@ -74,7 +74,8 @@ def test_desk_to_desk_then_our_signature_all_valid(signing_api, dev_pki, counter
     r = api.client.post(
         f"/api/v1/naskah/{nid}/sign", files=files, data={"passphrase": "salah"}, headers=api.auth("bupati")
     )
-    assert r.status_code == 422 and r.json()["detail"]["reason"] == "wrong_passphrase"
+    assert r.status_code == 422 and r.json()["code"] == "signing_refused"
+    assert r.json()["detail"]["reason"] == "wrong_passphrase"
     r = api.client.post(
         f"/api/v1/naskah/{nid}/sign", files=files, data={"passphrase": "rahasia-bupati"}, headers=api.auth("sekda")
     )
