@@ -166,13 +166,12 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
 
     files_dir = out / "naskah"
     files_dir.mkdir(exist_ok=True)
-    with steps.step("unduh semua revisi dan periksa sha256 (byte demi byte)"):
-        report_revs = _write_revisions(svc, drafter, naskah_id, files_dir, out)
     with session_scope(svc.engine) as session:
         nomor = cases.nomor_of(session, naskah_id)
 
     signed = _review_paraf_sign(svc, out, steps, naskah_id, drafter)
-    revs_after = _write_revisions(svc, drafter, naskah_id, files_dir, out)
+    with steps.step("unduh semua revisi dan periksa sha256 (byte demi byte)"):
+        report_revs = _write_revisions(svc, drafter, naskah_id, files_dir, out)
     report = {
         "tanggal": day.isoformat(),
         "settings": {"NASKAH_DATABASE_URL": settings.database_url, "NASKAH_STORAGE_URL": settings.storage_url},
@@ -183,7 +182,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
                 "jenis": "KB",
                 "status": signed["status"],
                 "nomor": {str(k): v for k, v in nomor.items()},
-                "revisions": revs_after,
+                "revisions": report_revs,
                 "paraf": signed["paraf"],
                 "signatures": signed["signatures"],
                 "final_pdf": signed["final_pdf"],
@@ -194,7 +193,6 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         ],
         "steps": steps.rows,
     }
-    del report_revs
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     typer.echo("")
     typer.echo(f"Revisi 1→2: {_summary(diff12)}")

@@ -5,8 +5,7 @@ honest: it fails (exit 1) when warm is less than 5x faster than cold.
 
     .venv/bin/python bench/convert.py [--n 10]
 
-The document is the real KB template rendered with its sample data when
-``pipeline.templates`` can do that, otherwise a 3-page naskah-like DOCX built here.
+The document is the real KB template rendered with its sample data.
 
 Last line: ``convert: warm_ms=<median> cold_ms=<median> ratio=<cold/warm>x``
 """
@@ -14,7 +13,6 @@ Last line: ``convert: warm_ms=<median> cold_ms=<median> ratio=<cold/warm>x``
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import time
@@ -23,54 +21,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from docx import Document
-from docx.enum.text import WD_BREAK
-
 from pipeline.convert import ColdConverter, WarmConverter, check_pdf
+from pipeline.templates import TemplateRegistry, default_template_root, render_docx, sample_data
 
 MIN_RATIO = 5.0
 
 
-def built_docx(pages: int = 3) -> bytes:
-    """A Kesepakatan Bersama-like DOCX: headings, a parties table, pasal text, page breaks."""
-    doc = Document()
-    doc.add_heading("KESEPAKATAN BERSAMA", level=0)
-    doc.add_paragraph("ANTARA PEMERINTAH KABUPATEN SUKAMAJU DAN PEMERINTAH KOTA HARAPAN JAYA")
-    table = doc.add_table(rows=3, cols=3)
-    table.style = "Table Grid"
-    rows = [
-        ("Pihak", "Nama", "Jabatan"),
-        ("PIHAK KESATU", "Drs. Budi Santoso, M.Si.", "Bupati Sukamaju"),
-        ("PIHAK KEDUA", "Ir. Siti Rahmawati, M.T.", "Wali Kota Harapan Jaya"),
-    ]
-    for r, cells in enumerate(rows):
-        for c, text in enumerate(cells):
-            table.cell(r, c).text = text
-    for page in range(1, pages + 1):
-        doc.add_heading(f"Pasal {page}", level=1)
-        for _ in range(4):
-            doc.add_paragraph(
-                "PARA PIHAK sepakat untuk melaksanakan kerja sama di bidang pendidikan, kesehatan, dan "
-                "pengembangan ekonomi daerah sesuai dengan ketentuan peraturan perundang-undangan."
-            )
-        if page < pages:
-            doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
-
-
 def naskah_docx() -> tuple[bytes, str]:
-    """The real KB template when it renders, else the built one; says which."""
-    try:
-        from pipeline.templates import TemplateRegistry, default_template_root, render_docx, sample_data
-    except ImportError as exc:
-        return built_docx(), f"built with python-docx (no pipeline.templates: {exc})"
-    try:
-        registry = TemplateRegistry.load(default_template_root())
-        return render_docx(registry.get("kb/standar"), sample_data("KB")), "template kb/standar"
-    except Exception as exc:  # any template problem: the benchmark is about conversion
-        return built_docx(), f"built with python-docx (KB template did not render: {type(exc).__name__}: {exc})"
+    """The real KB template with its sample data, and a word saying so."""
+    registry = TemplateRegistry.load(default_template_root())
+    return render_docx(registry.get("kb/standar"), sample_data("KB")), "template kb/standar"
 
 
 def timed(convert: Callable[[bytes], bytes], docx: bytes, n: int) -> list[float]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
-import io
 import shutil
 import statistics
 import subprocess
@@ -38,8 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
-from docx import Document
-from docx.enum.text import WD_BREAK
 
 from pipeline.convert import WarmConverter, check_pdf
 from pipeline.devpki import DevPki
@@ -52,31 +49,13 @@ from pipeline.signing import (
     validation_context,
 )
 from pipeline.verify import verify_pdf
+from tests.fixtures.converter import sample_docx
 
 MIN_VS_CLI = 40.0
 MAX_OVER_FLOOR = 50.0
 PAGES = 10
 BOX = (PAGES, 305.0, 60.0, 545.0, 140.0)
 CLI_FIELD = f"{PAGES}/305,60,545,140/ttd_pihak_kesatu"
-
-
-def naskah_docx(pages: int = PAGES) -> bytes:
-    """A Kesepakatan Bersama-like DOCX with ``pages`` pages of pasal text."""
-    doc = Document()
-    doc.add_heading("KESEPAKATAN BERSAMA", level=0)
-    doc.add_paragraph("ANTARA PEMERINTAH KABUPATEN PASER DAN PEMERINTAH KOTA BALIKPAPAN")
-    for page in range(1, pages + 1):
-        doc.add_heading(f"Pasal {page}", level=1)
-        for _ in range(5):
-            doc.add_paragraph(
-                "PARA PIHAK sepakat untuk melaksanakan kerja sama pengelolaan sampah regional sesuai dengan "
-                "ketentuan peraturan perundang-undangan, dengan pembiayaan dari APBD masing-masing PIHAK."
-            )
-        if page < pages:
-            doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
 
 
 def timed(action: Callable[[], object], n: int) -> list[float]:
@@ -111,7 +90,7 @@ def main() -> int:
         return 1
 
     with WarmConverter() as converter:
-        pdf = converter.to_pdf(naskah_docx())
+        pdf = converter.to_pdf(sample_docx(pages=PAGES))
     info = check_pdf(pdf)
     print(f"document: {info.pages} pages, PDF/A-{info.pdfa}, {len(pdf)} bytes")
 

@@ -206,10 +206,11 @@ def _open_step(session: Session, user: User, naskah_id: int) -> tuple[Naskah, Si
     return naskah, plan, step
 
 
-def _guards(session: Session, plan: SignaturePlan) -> dict[str, bool]:
-    remaining = [s for s in steps_of(session, plan) if s.signed_at is None]
-    last = len(remaining) == 1
-    return {"plan_complete": last, "signatures_remain": not last}
+def _guards(session: Session, plan: SignaturePlan, step: SignatureStep) -> dict[str, bool]:
+    """Lifecycle guards for signing ``step``: does it complete the plan?  The same answer before
+    and after the step is recorded, since ``step`` itself never counts as remaining."""
+    remaining = [s for s in steps_of(session, plan) if s.signed_at is None and s.id != step.id]
+    return {"plan_complete": not remaining, "signatures_remain": bool(remaining)}
 
 
 def sign_step(
@@ -218,7 +219,7 @@ def sign_step(
     """The signer whose turn it is signs on the server (tatap muka, or our step of desk to desk)."""
     with session_scope(svc.engine) as session:
         naskah, plan, step = _open_step(session, user, naskah_id)
-        guards = _guards(session, plan)
+        guards = _guards(session, plan, step)
         actions.check(naskah, user, Action.SIGN, guards)
         if step.external:
             raise ActionNotAvailable(
@@ -269,7 +270,7 @@ def import_signed(svc: Services, user: User, naskah_id: int, returned: bytes) ->
     """Accept the counterparty's signed file only if it is our document plus their signature."""
     with session_scope(svc.engine) as session:
         naskah, plan, step = _open_step(session, user, naskah_id)
-        guards = _guards(session, plan)
+        guards = _guards(session, plan, step)
         actions.check(naskah, user, Action.IMPORT_SIGNED, guards)
         if not step.external:
             raise ActionNotAvailable(
@@ -322,12 +323,7 @@ def _record(
         step.file_id = file.id
         session.add(step)
         actions.perform(
-            session, naskah, user, action, guards=_guards_after(session, plan, step), expected_version=expected_version
+            session, naskah, user, action, guards=_guards(session, plan, step), expected_version=expected_version
         )
         log.info("naskah %s: signature %s recorded (%s, %s)", naskah_id, urutan, kind, stored.sha256[:12])
         return step
-
-
-def _guards_after(session: Session, plan: SignaturePlan, just_signed: SignatureStep) -> dict[str, bool]:
-    remaining = [s for s in steps_of(session, plan) if s.signed_at is None and s.id != just_signed.id]
-    return {"plan_complete": not remaining, "signatures_remain": bool(remaining)}
