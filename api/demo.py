@@ -12,7 +12,8 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -88,7 +89,7 @@ class Steps:
         yield
         ms = (time.perf_counter() - start) * 1000
         self.rows.append({"step": name, "ms": round(ms, 1)})
-        typer.echo(f"  {len(self.rows):>2}. {name:<62} {ms:9.1f} ms")
+        typer.echo(f"  {len(self.rows):>2}. {name:<78} {ms:9.1f} ms")
 
     def run(self, name: str, func: Callable[[], T]) -> T:
         with self.step(name):
@@ -166,39 +167,36 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
 
     files_dir = out / "naskah"
     files_dir.mkdir(exist_ok=True)
-    with session_scope(svc.engine) as session:
-        nomor = cases.nomor_of(session, naskah_id)
-
-    signed = _review_paraf_sign(svc, out, steps, naskah_id, drafter)
-    with steps.step("unduh semua revisi dan periksa sha256 (byte demi byte)"):
-        report_revs = _write_revisions(svc, drafter, naskah_id, files_dir, out)
+    people = _officials(svc)
+    _review(svc, steps, naskah_id, drafter, people, return_once=True)
+    _paraf(svc, steps, naskah_id, people, "KB")
+    pki = _demo_pki(out / "pki", steps)
+    svc.trust_roots, svc.tsa_url = pki.roots, pki.ours.tsa_url
+    with pki.ours.serve(), pki.mitra.serve():
+        _sign_kb_desk_to_desk(svc, steps, naskah_id, drafter, people, pki)
+        with steps.step("KB: unduh semua revisi dan periksa sha256 (byte demi byte)"):
+            report_revs = _write_revisions(svc, drafter, naskah_id, files_dir, out)
+        kb = _entry(svc, out, drafter, naskah_id, "kb", pki.roots, steps)
+        kb.update(revisions=report_revs, diffs={"1..2": diff12["counts"], "2..3": diff23["counts"]})
+        pks_id, sk_id = _pks_under_kuasa(svc, steps, case_id, naskah_id, day, drafter, people, pki)
+        pks = _entry(svc, out, drafter, pks_id, "pks", pki.roots, steps)
+        sk = _entry(svc, out, drafter, sk_id, "sk", pki.roots, steps)
+        nk_id = _nota_kesepakatan(svc, steps, day, drafter, people, pki)
+        nk = _entry(svc, out, drafter, nk_id, "nk", pki.roots, steps)
     report = {
         "tanggal": day.isoformat(),
         "settings": {"NASKAH_DATABASE_URL": settings.database_url, "NASKAH_STORAGE_URL": settings.storage_url},
         "trust_roots": "pki/roots.pem",
-        "naskah": [
-            {
-                "id": naskah_id,
-                "jenis": "KB",
-                "status": signed["status"],
-                "nomor": {str(k): v for k, v in nomor.items()},
-                "revisions": report_revs,
-                "paraf": signed["paraf"],
-                "signatures": signed["signatures"],
-                "final_pdf": signed["final_pdf"],
-                "sha256": signed["sha256"],
-                "verification": signed["verification"],
-                "diffs": {"1..2": diff12["counts"], "2..3": diff23["counts"]},
-            }
-        ],
+        "naskah": [kb, sk, pks, nk],
         "steps": steps.rows,
     }
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     typer.echo("")
     typer.echo(f"Revisi 1→2: {_summary(diff12)}")
     typer.echo(f"Revisi 2→3: {_summary(diff23)}")
-    typer.echo(f"Naskah bertanda tangan: {out / signed['final_pdf']}  ({signed['verification']})")
-    typer.echo(f"Periksa sendiri: naskah verify {out / signed['final_pdf']} --trust {out / 'pki' / 'roots.pem'}")
+    for entry in report["naskah"]:
+        typer.echo(f"{entry['jenis']:<3} {out / entry['final_pdf']}  ({entry['verification']})")
+    typer.echo(f"Periksa sendiri: naskah verify {out / kb['final_pdf']} --trust {out / 'pki' / 'roots.pem'}")
     typer.echo(f"Berkas: {files_dir}  Laporan: {out / 'report.json'}")
     typer.echo("Pengaturan untuk memakai data demo ini:")
     typer.echo(f"  export NASKAH_DATABASE_URL='{settings.database_url}'")
@@ -236,99 +234,330 @@ OFFICIALS = {  # SOP profile position -> (nama, jabatan, role)
 }
 
 
-def _pki(directory: Path, name: str) -> Any:
+KEPALA_OPD = {  # signers outside the SOP profile's positions: username -> (nama, jabatan, nip, PKI)
+    "kadis.dlh": ("Ir. Budi Santoso, M.Si.", "Kepala Dinas Lingkungan Hidup Kabupaten Paser", "19661211 198609 1 002"),
+    "kadis.dlh.bpp": ("Sudirman Djayaleksana, S.T., M.T.", "Kepala Dinas Lingkungan Hidup Kota Balikpapan", None),
+    "kakantah": ("Andi Pratama, S.H.", "Kepala Kantor Pertanahan Kabupaten Paser", "19780512 200312 1 004"),
+}
+
+
+def demo_case_ksiv(day: date) -> cases.CaseInput:
+    """A KSIV case: the Pemkab with the Kantor Pertanahan (a vertical agency), by Nota Kesepakatan."""
+    base = demo_case(day).model_dump()
+    nama, jabatan, nip = KEPALA_OPD["kakantah"]
+    kantah = {
+        "instansi": "Kantor Pertanahan Kabupaten Paser",
+        "kind": "instansi_vertikal",
+        "alamat": "Jalan Kusuma Bangsa Nomor 8, Tanah Grogot",
+        "penandatangan_nama": nama,
+        "penandatangan_jabatan": jabatan,
+        "penandatangan_nip": nip,
+    }
+    return cases.CaseInput.model_validate(
+        {
+            **base,
+            "jenis": "KSIV",
+            "judul": "Percepatan Pendaftaran Tanah dan Sertifikasi Barang Milik Daerah",
+            "objek": "Pendaftaran tanah sistematis lengkap dan sertifikasi tanah barang milik daerah",
+            "manfaat": "Kepastian hukum atas bidang tanah masyarakat dan barang milik daerah",
+            "bentuk": "Nota Kesepakatan dengan Rencana Kerja",
+            "opd_teknis": "Badan Pengelolaan Keuangan dan Aset Daerah Kabupaten Paser",
+            "selesai": _plus_years(day, 2),
+            "pihak": [base["pihak"][0], kantah],
+        }
+    )
+
+
+def _plus_years(day: date, years: int) -> date:
+    return (
+        day.replace(year=day.year + years) if not (day.month == 2 and day.day == 29) else date(day.year + years, 2, 28)
+    )
+
+
+@dataclass
+class DemoPki:
+    """Our PSrE (CA, TSA, OCSP/CRL) and the partner's, an independent CA."""
+
+    ours: Any
+    mitra: Any
+
+    @property
+    def roots(self) -> list[Any]:
+        return [*self.ours.roots, *self.mitra.roots]
+
+
+def _demo_pki(directory: Path, steps: Steps) -> DemoPki:
     from pipeline.devpki import DevPki
 
-    return DevPki.load(directory) if (directory / "pki.json").exists() else DevPki.generate(directory, name=name)
+    def load(sub: str, name: str) -> DevPki:
+        path = directory / sub
+        return DevPki.load(path) if (path / "pki.json").exists() else DevPki.generate(path, name=name)
+
+    pki = DemoPki(
+        ours=steps.run("PKI pemda (CA, TSA, OCSP) dibuat", lambda: load("pemda", "PSrE Pemda Demo")),
+        mitra=steps.run("PKI mitra (CA lain) dibuat", lambda: load("mitra", "PSrE Mitra Demo")),
+    )
+    (directory / "roots.pem").write_bytes(pki.ours.roots_pem.read_bytes() + pki.mitra.roots_pem.read_bytes())
+    return pki
 
 
-def _review_paraf_sign(svc: Any, out: Path, steps: Steps, naskah_id: int, drafter: User) -> dict[str, Any]:
-    """Legal review (returned once), the profile's paraf chain, then desk to desk signing."""
-    from pipeline import paraf, review, signature_plan
-    from pipeline.signers import Pkcs12Backend
-    from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
-    from pipeline.verify import verify_pdf
-
+def _officials(svc: Any) -> dict[str, User]:
+    """The SOP profile's officials (by position) and the Kepala OPD / partner signers (by username)."""
     with session_scope(svc.engine) as session:
         people = {
             key: _user(session, key.replace("_", "."), nama, jabatan, [role], posisi=[key])
             for key, (nama, jabatan, role) in OFFICIALS.items()
         }
+        for username, (nama, jabatan, nip) in KEPALA_OPD.items():
+            people[username] = _user(session, username, nama, jabatan, ["signer"], nip=nip)
+    return people
+
+
+def _review(
+    svc: Any, steps: Steps, naskah_id: int, drafter: User, people: dict[str, User], *, return_once: bool = False
+) -> None:
+    from pipeline import review
+
     legal = people["kabag_hukum"]
-    steps.run("ajukan ke Bagian Hukum", lambda: review.submit(svc, drafter, naskah_id))
-    steps.run(
-        "Bagian Hukum mengembalikan dengan catatan",
-        lambda: review.return_for_revision(svc, legal, naskah_id, "Pasal Penutup: sebutkan jumlah rangkap."),
-    )
-    steps.run(
-        "revisi 4: perbaikan sesuai catatan Bagian Hukum",
-        lambda: revisions.render_revision(svc, drafter, naskah_id, {"jumlah_rangkap": 2}, "Perbaikan catatan Hukum"),
-    )
-    steps.run("ajukan ulang", lambda: review.submit(svc, drafter, naskah_id))
-    steps.run("Bagian Hukum menyetujui rancangan final", lambda: review.approve(svc, legal, naskah_id))
-    for key in [p.key for p in svc.profile.paraf_chain("KB")]:
+    label = _label(svc, naskah_id)
+    steps.run(f"{label}: ajukan ke Bagian Hukum", lambda: review.submit(svc, drafter, naskah_id))
+    if return_once:
         steps.run(
-            f"paraf {OFFICIALS[key][1]} (setiap halaman)", lambda k=key: paraf.give_paraf(svc, people[k], naskah_id)
+            f"{label}: Bagian Hukum mengembalikan dengan catatan",
+            lambda: review.return_for_revision(svc, legal, naskah_id, "Pasal Penutup: sebutkan jumlah rangkap."),
         )
-
-    pki_dir = out / "pki"
-    ours = steps.run("PKI pemda (CA, TSA, OCSP) dibuat", lambda: _pki(pki_dir / "pemda", "PSrE Pemda Demo"))
-    mitra = steps.run("PKI mitra (CA lain) dibuat", lambda: _pki(pki_dir / "mitra", "PSrE Mitra Demo"))
-    roots = [*ours.roots, *mitra.roots]
-    (pki_dir / "roots.pem").write_bytes(ours.roots_pem.read_bytes() + mitra.roots_pem.read_bytes())
-    svc.trust_roots, svc.tsa_url = roots, ours.tsa_url
-    with ours.serve(), mitra.serve():
         steps.run(
-            "rencana tanda tangan: desk to desk",
-            lambda: signature_plan.create_plan(svc, drafter, naskah_id, signature_plan.PlanInput(mode="desk")),
-        )
-        exported = steps.run(
-            "ekspor PDF final untuk mitra", lambda: signature_plan.export_current(svc, drafter, naskah_id)
-        )
-        walikota = mitra.issue_person("H. Rahmad Mas'ud, S.E., M.E.")
-
-        def partner_signs() -> bytes:  # in the partner's own system: their CA, their TSA, plain pyHanko
-            with Pkcs12Backend(data=walikota.to_pkcs12("mitra")).open("mitra") as session:
-                return sign_pdf(
-                    exported,
-                    session.signer,
-                    SignatureAppearance(
-                        nama="H. Rahmad Mas'ud, S.E., M.E.",
-                        jabatan="Wali Kota Balikpapan",
-                        tanggal=date.today(),
-                        reference="naskah-mitra",
-                    ),
-                    SignOptions(field_name="ttd_pihak_2", location="Balikpapan"),
-                    timestamper=http_timestamper(mitra.tsa_url),
-                    validation_context=validation_context(mitra.roots),
-                )
-
-        returned = steps.run("mitra menandatangani di sistemnya (CA lain)", partner_signs)
-        steps.run(
-            "impor berkas mitra: hanya tanda tangan mitra yang ditambahkan",
-            lambda: signature_plan.import_signed(svc, drafter, naskah_id, returned),
-        )
-        bupati_cert = ours.issue_person(OFFICIALS["bupati"][0])
-        p12 = bupati_cert.to_pkcs12("demo-bupati")
-        steps.run(
-            "Bupati menandatangani (PKCS#12, B-LT, mengunci naskah)",
-            lambda: signature_plan.sign_step(
-                svc, people["bupati"], naskah_id, Pkcs12Backend(data=p12), "demo-bupati", location="Tanah Grogot"
+            f"{label}: revisi 4, perbaikan sesuai catatan Bagian Hukum",
+            lambda: revisions.render_revision(
+                svc, drafter, naskah_id, {"jumlah_rangkap": 2}, "Perbaikan catatan Hukum"
             ),
         )
-        with session_scope(svc.engine) as session:
-            plan = signature_plan.get_plan(session, naskah_id)
-            assert plan is not None
-            current = signature_plan.current_file(session, plan)
-            plan_steps = signature_plan.steps_of(session, plan)
-            chain = paraf.active_paraf(session, naskah_id)
-            status = cases.get_naskah(session, drafter, naskah_id).status
-        signed_pdf = svc.get(current.key, current.version_id, current.sha256)
-        report = steps.run("verifikasi semua tanda tangan", lambda: verify_pdf(signed_pdf, roots))
-    final_path = out / "naskah" / "kb-ditandatangani.pdf"
-    final_path.write_bytes(signed_pdf)
+        steps.run(f"{label}: ajukan ulang", lambda: review.submit(svc, drafter, naskah_id))
+    steps.run(f"{label}: Bagian Hukum menyetujui rancangan final", lambda: review.approve(svc, legal, naskah_id))
+
+
+def _paraf(svc: Any, steps: Steps, naskah_id: int, people: dict[str, User], jenis: str) -> None:
+    from pipeline import paraf
+
+    label = _label(svc, naskah_id)
+    for key in [p.key for p in svc.profile.paraf_chain(jenis)]:
+        steps.run(
+            f"{label}: paraf {OFFICIALS[key][1]} (setiap halaman)",
+            lambda k=key: paraf.give_paraf(svc, people[k], naskah_id),
+        )
+
+
+def _label(svc: Any, naskah_id: int) -> str:
+    from pipeline.models import Naskah
+
+    with session_scope(svc.engine) as session:
+        naskah = session.get(Naskah, naskah_id)
+        return naskah.jenis if naskah else "?"
+
+
+def _p12(pki: Any, user: User, passphrase: str) -> bytes:
+    nip = "".join(ch for ch in user.nip or "" if ch.isdigit()) or None
+    return pki.issue_person(user.nama, nip=nip).to_pkcs12(passphrase)
+
+
+def _tatap_muka(
+    svc: Any, steps: Steps, naskah_id: int, drafter: User, signers: list[tuple[int, User, Any]], where: str
+) -> None:
+    """Everyone signs on the server, in one sitting, in the listed order (pihak, user, PKI)."""
+    from pipeline import signature_plan
+    from pipeline.signers import Pkcs12Backend
+
+    label = _label(svc, naskah_id)
+    plan = signature_plan.PlanInput(
+        mode="tatap_muka",
+        steps=[signature_plan.PlanStepInput(pihak_urutan=urutan, username=u.username) for urutan, u, _ in signers],
+    )
+    steps.run(
+        f"{label}: rencana tanda tangan tatap muka", lambda: signature_plan.create_plan(svc, drafter, naskah_id, plan)
+    )
+    for _urutan, user, pki in signers:
+        p12 = _p12(pki, user, "demo-rahasia")
+        steps.run(
+            f"{label}: {user.jabatan} menandatangani (PKCS#12, B-LT)",
+            lambda u=user, key=p12: signature_plan.sign_step(
+                svc, u, naskah_id, Pkcs12Backend(data=key), "demo-rahasia", location=where
+            ),
+        )
+
+
+def _sign_kb_desk_to_desk(
+    svc: Any, steps: Steps, naskah_id: int, drafter: User, people: dict[str, User], pki: DemoPki
+) -> None:
+    """The partner signs in its own system with its own CA; we import, then the Bupati locks it."""
+    from pipeline import signature_plan
+    from pipeline.signers import Pkcs12Backend
+    from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
+
+    steps.run(
+        "KB: rencana tanda tangan desk to desk",
+        lambda: signature_plan.create_plan(svc, drafter, naskah_id, signature_plan.PlanInput(mode="desk")),
+    )
+    exported = steps.run(
+        "KB: ekspor PDF final untuk mitra", lambda: signature_plan.export_current(svc, drafter, naskah_id)
+    )
+    walikota = pki.mitra.issue_person("H. Rahmad Mas'ud, S.E., M.E.")
+
+    def partner_signs() -> bytes:  # in the partner's own system: their CA, their TSA, plain pyHanko
+        with Pkcs12Backend(data=walikota.to_pkcs12("mitra")).open("mitra") as session:
+            return sign_pdf(
+                exported,
+                session.signer,
+                SignatureAppearance(
+                    nama="H. Rahmad Mas'ud, S.E., M.E.",
+                    jabatan="Wali Kota Balikpapan",
+                    tanggal=date.today(),
+                    reference="naskah-mitra",
+                ),
+                SignOptions(field_name="ttd_pihak_2", location="Balikpapan"),
+                timestamper=http_timestamper(pki.mitra.tsa_url),
+                validation_context=validation_context(pki.mitra.roots),
+            )
+
+    returned = steps.run("KB: mitra menandatangani di sistemnya (CA lain)", partner_signs)
+    steps.run(
+        "KB: impor berkas mitra, hanya tanda tangan mitra yang ditambahkan",
+        lambda: signature_plan.import_signed(svc, drafter, naskah_id, returned),
+    )
+    p12 = _p12(pki.ours, people["bupati"], "demo-bupati")
+    steps.run(
+        "KB: Bupati menandatangani (PKCS#12, B-LT, mengunci naskah)",
+        lambda: signature_plan.sign_step(
+            svc, people["bupati"], naskah_id, Pkcs12Backend(data=p12), "demo-bupati", location="Tanah Grogot"
+        ),
+    )
+
+
+def _pks_under_kuasa(
+    svc: Any,
+    steps: Steps,
+    case_id: int,
+    kb_id: int,
+    day: date,
+    drafter: User,
+    people: dict[str, User],
+    pki: DemoPki,
+) -> tuple[int, int]:
+    """The PKS, signed tatap muka by the Kepala Dinas under a Surat Kuasa of the Bupati."""
+    with session_scope(svc.engine) as session:
+        kb_nomor = cases.nomor_of(session, kb_id)
+    # The kuasa must be valid on the real day of signing, even when --tanggal is in the future.
+    sk_tanggal = min(day, date.today())
+    sk_nomor = f"100.3.7.1/{day.month:02d}3/Tapem/{day.year}"
+    pks_nomor = {1: f"100.3.7.1/{day.month:02d}4/DLH/{day.year}", 2: f"100.3.7.1/{day.month:02d}8/DLH/{day.year}"}
+    sample = sample_data("PKS")
+    data = {k: v for k, v in sample.items() if k not in CASE_FIELDS and not k.startswith("kb_")}
+    data.update(
+        judul=sample["judul"],
+        tanggal=day.isoformat(),
+        pihak_kesatu={**sample["pihak_kesatu"], "nomor": pks_nomor[1]},
+        pihak_kedua={**sample["pihak_kedua"], "nomor": pks_nomor[2]},
+        kuasa={"nomor": sk_nomor, "tanggal": sk_tanggal.isoformat(), "pemberi_jabatan": "Bupati Paser"},
+    )
+    pks, _ = steps.run(
+        "PKS: dirender dari templat (penanda tangan PIHAK KESATU: Kepala Dinas atas kuasa)",
+        lambda: revisions.create_naskah(
+            svc,
+            drafter,
+            case_id,
+            cases.NaskahInput(jenis="PKS", nomor=pks_nomor, parent_id=kb_id, data=data, note="Rancangan PKS"),
+        ),
+    )
+    pks_id = pks.id
+    assert pks_id is not None
+    _review(svc, steps, pks_id, drafter, people)
+    _paraf(svc, steps, pks_id, people, "PKS")
+
+    sk_data = {k: v for k, v in sample_data("SK").items() if k not in CASE_FIELDS}
+    sk_data.update(
+        tanggal=sk_tanggal.isoformat(),
+        berlaku_sampai=(max(day, date.today()) + timedelta(days=60)).isoformat(),
+        kb_nomor_pihak_kesatu=kb_nomor.get(1, ""),
+        kb_nomor_pihak_kedua=kb_nomor.get(2, ""),
+    )
+    sk_data.pop("pks_judul", None)  # from the PKS itself
+    sk, _ = steps.run(
+        "SK: Surat Kuasa Bupati kepada Kepala Dinas dirender",
+        lambda: revisions.create_naskah(
+            svc,
+            drafter,
+            case_id,
+            cases.NaskahInput(jenis="SK", nomor={1: sk_nomor}, parent_id=pks_id, data=sk_data, note="Surat Kuasa"),
+        ),
+    )
+    sk_id = sk.id
+    assert sk_id is not None
+    _review(svc, steps, sk_id, drafter, people)
+    _paraf(svc, steps, sk_id, people, "SK")
+    kadis = people["kadis.dlh"]
+    _tatap_muka(svc, steps, sk_id, drafter, [(2, kadis, pki.ours), (1, people["bupati"], pki.ours)], "Tanah Grogot")
+    _tatap_muka(
+        svc, steps, pks_id, drafter, [(2, people["kadis.dlh.bpp"], pki.mitra), (1, kadis, pki.ours)], "Tanah Grogot"
+    )
+    return pks_id, sk_id
+
+
+def _nota_kesepakatan(svc: Any, steps: Steps, day: date, drafter: User, people: dict[str, User], pki: DemoPki) -> int:
+    """A KSIV case with the Kantor Pertanahan: Nota Kesepakatan with its Rencana Kerja."""
+    with steps.step("NK: kerja sama KSIV Paser – Kantor Pertanahan"), session_scope(svc.engine) as session:
+        case = cases.create_case(session, drafter, demo_case_ksiv(day))
+        case_id = case.id
+    assert case_id is not None
+    data = {k: v for k, v in sample_data("NK").items() if k not in CASE_FIELDS}
+    data["tanggal"] = day.isoformat()
+    nomor = {1: f"100.3.7.1/{day.month:02d}5/Tapem/{day.year}", 2: f"MOU/{day.month:02d}-64.01/{day.year}"}
+    nk, _ = steps.run(
+        "NK: Nota Kesepakatan dengan Rencana Kerja dirender",
+        lambda: revisions.create_naskah(
+            svc, drafter, case_id, cases.NaskahInput(jenis="NK", nomor=nomor, data=data, note="Rancangan NK")
+        ),
+    )
+    nk_id = nk.id
+    assert nk_id is not None
+    _review(svc, steps, nk_id, drafter, people)
+    _paraf(svc, steps, nk_id, people, "NK")
+    _tatap_muka(
+        svc,
+        steps,
+        nk_id,
+        drafter,
+        [(2, people["kakantah"], pki.mitra), (1, people["bupati"], pki.ours)],
+        "Tanah Grogot",
+    )
+    return nk_id
+
+
+def _entry(
+    svc: Any, out: Path, user: User, naskah_id: int, name: str, roots: list[Any], steps: Steps
+) -> dict[str, Any]:
+    """The report entry of a signed naskah; writes its signed PDF and verifies it."""
+    from pipeline import paraf, signature_plan
+    from pipeline.verify import verify_pdf
+
+    with session_scope(svc.engine) as session:
+        naskah = cases.get_naskah(session, user, naskah_id)
+        plan = signature_plan.get_plan(session, naskah_id)
+        assert plan is not None
+        current = signature_plan.current_file(session, plan)
+        plan_steps = signature_plan.steps_of(session, plan)
+        chain = paraf.active_paraf(session, naskah_id)
+        revs = revisions.list_revisions(session, user, naskah_id)
+        nomor = cases.nomor_of(session, naskah_id)
+        jenis, status = naskah.jenis, naskah.status
+    signed_pdf = svc.get(current.key, current.version_id, current.sha256)
+    report = steps.run(f"{jenis}: verifikasi semua tanda tangan", lambda: verify_pdf(signed_pdf, roots))
+    path = out / "naskah" / f"{name}-ditandatangani.pdf"
+    path.write_bytes(signed_pdf)
     return {
+        "id": naskah_id,
+        "jenis": jenis,
         "status": status,
+        "nomor": {str(k): v for k, v in nomor.items()},
+        "revisions": [{"n": r.number, "sha256": r.pdf_sha256} for r in revs],
         "paraf": [
             {"nama": p.nama, "jabatan": p.jabatan, "inisial": p.inisial, "waktu": p.waktu.isoformat()} for p in chain
         ],
@@ -336,11 +565,12 @@ def _review_paraf_sign(svc: Any, out: Path, steps: Steps, naskah_id: int, drafte
             {
                 "signer": s.signer_subject or s.nama,
                 "waktu": s.signed_at.isoformat() if s.signed_at else None,
-                "mode": "desk" if s.external else "server",
+                "mode": "desk" if s.external else ("kuasa" if s.kuasa_naskah_id else "server"),
+                "plan": plan.mode,
             }
             for s in plan_steps
         ],
-        "final_pdf": str(final_path.relative_to(out)),
+        "final_pdf": str(path.relative_to(out)),
         "sha256": current.sha256,
         "verification": report.bottom_line,
     }
@@ -352,11 +582,17 @@ def _summary(diff: dict[str, Any]) -> str:
 
 
 def _user(
-    session: Any, username: str, nama: str, jabatan: str, roles: list[str], posisi: list[str] | None = None
+    session: Any,
+    username: str,
+    nama: str,
+    jabatan: str,
+    roles: list[str],
+    posisi: list[str] | None = None,
+    nip: str | None = None,
 ) -> User:
     from sqlmodel import select
 
     existing = session.exec(select(User).where(User.username == username)).first()
     return existing or create_user(
-        session, username=username, nama=nama, jabatan=jabatan, roles=roles, posisi=posisi or []
+        session, username=username, nama=nama, jabatan=jabatan, roles=roles, posisi=posisi or [], nip=nip
     )

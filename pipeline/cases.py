@@ -293,11 +293,17 @@ def new_naskah(
     """Insert the naskah row and its nomor per pihak (no revision yet)."""
     require(user, "create_naskah")
     pihak = {p.urutan: p for p in pihak_of(session, case.id or 0)}
+    # A Surat Kuasa is issued by the Pemerintah Daerah alone: only PIHAK KESATU numbers it.
+    needed = {1} if data.jenis == JenisNaskah.SK else set(pihak)
     unknown = sorted(set(data.nomor) - set(pihak))
-    missing = sorted(set(pihak) - set(data.nomor))
+    missing = sorted(needed - set(data.nomor))
     if unknown or missing:
         raise InvalidInput(
-            "Setiap pihak harus memiliki satu nomor naskah"
+            (
+                "Surat Kuasa harus memiliki nomor PIHAK KESATU"
+                if data.jenis == JenisNaskah.SK
+                else "Setiap pihak harus memiliki satu nomor naskah"
+            )
             + (f"; pihak tanpa nomor: {missing}" if missing else "")
             + (f"; pihak tidak dikenal: {unknown}" if unknown else "")
             + ".",

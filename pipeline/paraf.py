@@ -21,10 +21,10 @@ from sqlmodel import Session, col, select
 
 from pipeline import actions
 from pipeline.cases import get_naskah, pihak_of
-from pipeline.errors import ActionNotAvailable, NotPermitted
+from pipeline.errors import ActionNotAvailable, InvalidInput, NotPermitted
 from pipeline.lifecycle import Action, Status
 from pipeline.models import Naskah, NaskahFile, Paraf, Revision, User
-from pipeline.revisions import PDF_TYPE, derived_file, latest_revision, read_revision_file, void_paraf
+from pipeline.revisions import ORDINAL, PDF_TYPE, derived_file, latest_revision, read_revision_file, void_paraf
 from pipeline.services import Services
 from pipeline.sop import Position
 from pipeline.stamp import ParafMark, SignatureSlot, inisial_dari, prepare_signature_fields, stamp_paraf
@@ -32,6 +32,7 @@ from storage.db import session_scope
 
 __all__ = [
     "ParafStep",
+    "SigningParty",
     "active_paraf",
     "chain",
     "field_name",
@@ -39,6 +40,7 @@ __all__ = [
     "give_paraf",
     "refuse_paraf",
     "signature_slots",
+    "signing_parties",
 ]
 
 
@@ -79,19 +81,53 @@ def field_name(pihak_urutan: int) -> str:
     return f"ttd_pihak_{pihak_urutan}"
 
 
+@dataclass(frozen=True)
+class SigningParty:
+    """Who signs for a party, as the naskah prints it in its signature block."""
+
+    urutan: int
+    nama: str
+    jabatan: str
+    nip: str = ""
+
+
+def signing_parties(session: Session, naskah: Naskah, revision: Revision) -> dict[int, SigningParty]:
+    """The signers printed in ``revision``'s signature blocks, by party.
+
+    A Surat Kuasa is signed by the pemberi kuasa (1, the Kepala Daerah) and the penerima kuasa
+    (2, the Kepala OPD); any other naskah by the case's parties, with the name and jabatan the
+    naskah prints (a PKS's PIHAK KESATU may be a Kepala OPD acting under a Surat Kuasa).
+    """
+    data: dict[str, Any] = revision.data or {}
+    if naskah.jenis == "SK":
+        keys = {1: "pihak_kesatu", 2: "penerima_kuasa"}
+        parties = {}
+        for urutan, key in keys.items():
+            value = data.get(key)
+            if not (isinstance(value, dict) and value.get("nama")):
+                raise InvalidInput(f"Surat Kuasa belum memuat '{key}.nama' untuk kolom tanda tangan.", field=key)
+            parties[urutan] = SigningParty(urutan, value["nama"], value.get("jabatan", ""), value.get("nip") or "")
+        return parties
+    out = {}
+    for p in pihak_of(session, naskah.kerja_sama_id):
+        printed = data.get(ORDINAL.get(p.urutan, ""))
+        if isinstance(printed, dict) and printed.get("nama"):
+            out[p.urutan] = SigningParty(
+                p.urutan, printed["nama"], printed.get("jabatan") or p.penandatangan_jabatan, printed.get("nip") or ""
+            )
+        else:
+            out[p.urutan] = SigningParty(
+                p.urutan, p.penandatangan_nama, p.penandatangan_jabatan, p.penandatangan_nip or ""
+            )
+    return out
+
+
 def signature_slots(session: Session, naskah: Naskah, revision: Revision) -> list[SignatureSlot]:
     """Where each party signs: found by the printed name of its signer in the signature block."""
-    printed: dict[int, str] = {}
-    data: dict[str, Any] = revision.data or {}
-    for urutan, key in ((1, "pihak_kesatu"), (2, "pihak_kedua")):
-        value = data.get(key)
-        if isinstance(value, dict) and value.get("nama"):
-            printed[urutan] = value["nama"]
-    slots = []
-    for p in pihak_of(session, naskah.kerja_sama_id):
-        nama = printed.get(p.urutan, p.penandatangan_nama)
-        slots.append(SignatureSlot(field_name=field_name(p.urutan), pihak_urutan=p.urutan, nama=nama))
-    return slots
+    return [
+        SignatureSlot(field_name=field_name(p.urutan), pihak_urutan=p.urutan, nama=p.nama)
+        for p in signing_parties(session, naskah, revision).values()
+    ]
 
 
 def _mark(row: Paraf) -> ParafMark:

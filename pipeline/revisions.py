@@ -85,13 +85,16 @@ def _sha256(data: bytes) -> str:
 # --- template context ---------------------------------------------------------------
 
 
+#: Template key of each party by its order (1 = PIHAK KESATU).
+ORDINAL = {1: "pihak_kesatu", 2: "pihak_kedua", 3: "pihak_ketiga", 4: "pihak_keempat"}
+
+
 def build_context(session: Session, case: KerjaSama, naskah: Naskah, data: Mapping[str, Any]) -> dict[str, Any]:
     """Everything a template may use: the case, its parties (with this naskah's nomor), the
     parent naskah's nomor (the KB of a PKS, the PKS of a Surat Kuasa), then the drafter's
     own fields, which win over the derived ones."""
     pihak = pihak_of(session, case.id or 0)
     nomor = nomor_of(session, naskah.id or 0)
-    ordinal = {1: "pihak_kesatu", 2: "pihak_kedua", 3: "pihak_ketiga", 4: "pihak_keempat"}
     ctx: dict[str, Any] = {
         "jenis_kerja_sama": case.jenis,
         "judul": case.judul,
@@ -104,8 +107,10 @@ def build_context(session: Session, case: KerjaSama, naskah: Naskah, data: Mappi
         "opd_teknis": case.opd_teknis,
         "nomor": nomor.get(1, ""),
     }
+    parent = session.get(Naskah, naskah.parent_id) if naskah.parent_id else None
+    parent_nomor = nomor_of(session, parent.id or 0) if parent is not None else {}
     for p in pihak:
-        key = ordinal.get(p.urutan)
+        key = ORDINAL.get(p.urutan)
         if key is None:
             continue
         ctx[key] = {
@@ -114,19 +119,17 @@ def build_context(session: Session, case: KerjaSama, naskah: Naskah, data: Mappi
             "jabatan": p.penandatangan_jabatan,
             "nip": p.penandatangan_nip or "",
             "alamat": p.alamat or "",
-            "nomor": nomor.get(p.urutan, ""),
+            # A Surat Kuasa is numbered by PIHAK KESATU alone; the others keep the PKS's number.
+            "nomor": nomor.get(p.urutan) or parent_nomor.get(p.urutan, ""),
         }
-    if naskah.parent_id:
-        parent = session.get(Naskah, naskah.parent_id)
-        if parent is not None:
-            parent_nomor = nomor_of(session, parent.id or 0)
-            prefix = {JenisNaskah.KB.value: "kb", JenisNaskah.PKS.value: "pks"}.get(parent.jenis)
-            if prefix:
-                ctx[f"{prefix}_nomor_pihak_kesatu"] = parent_nomor.get(1, "")
-                ctx[f"{prefix}_nomor_pihak_kedua"] = parent_nomor.get(2, "")
-                ctx[f"{prefix}_judul"] = parent.data.get("judul", case.judul)
-                if parent.data.get("tanggal"):
-                    ctx[f"{prefix}_tanggal"] = parent.data["tanggal"]
+    if parent is not None:
+        prefix = {JenisNaskah.KB.value: "kb", JenisNaskah.PKS.value: "pks"}.get(parent.jenis)
+        if prefix:
+            ctx[f"{prefix}_nomor_pihak_kesatu"] = parent_nomor.get(1, "")
+            ctx[f"{prefix}_nomor_pihak_kedua"] = parent_nomor.get(2, "")
+            ctx[f"{prefix}_judul"] = parent.data.get("judul", case.judul)
+            if parent.data.get("tanggal"):
+                ctx[f"{prefix}_tanggal"] = parent.data["tanggal"]
     ctx.update(data)
     return ctx
 

@@ -20,19 +20,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from pipeline import actions
-from pipeline.cases import get_naskah, pihak_of
+from pipeline.cases import get_naskah
 from pipeline.desk import check_returned, export_for_counterparty
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, NotPermitted
+from pipeline.kuasa import Kuasa, check_certificate, find_kuasa, same_person
 from pipeline.lifecycle import Action, Role, Status
-from pipeline.models import Naskah, NaskahFile, SignaturePlan, SignatureStep, User, utcnow
-from pipeline.paraf import field_name, final_file
-from pipeline.revisions import PDF_TYPE, derived_file
+from pipeline.models import Naskah, NaskahFile, Revision, SignaturePlan, SignatureStep, User, utcnow
+from pipeline.paraf import SigningParty, field_name, final_file, signing_parties
+from pipeline.revisions import PDF_TYPE, derived_file, get_revision
 from pipeline.services import Services
 from pipeline.signers import DigestSignerBackend
 from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
@@ -61,6 +63,11 @@ class PlanStepInput(BaseModel):
     pihak_urutan: int = Field(ge=1, description="pihak yang ditandatangani (1 = PIHAK KESATU)")
     username: str | None = Field(default=None, description="pengguna yang menandatangani di server")
     external: bool = Field(default=False, description="desk to desk: pihak ini menandatangani di sistemnya sendiri")
+    kuasa_naskah_id: int | None = Field(
+        default=None,
+        description="PKS: id Surat Kuasa bila Kepala OPD menandatangani atas kuasa Kepala Daerah "
+        "(kosong = dicari otomatis bila penanda tangan bukan Kepala Daerah)",
+    )
 
 
 class PlanInput(BaseModel):
@@ -111,7 +118,12 @@ def _our_signer(session: Session, svc: Services, naskah: Naskah) -> User:
 
 
 def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> SignaturePlan:
-    """Fix who signs, in which order and how, once the final PDF exists (status ``signing``)."""
+    """Fix who signs, in which order and how, once the final PDF exists (status ``signing``).
+
+    Each server signer must be the person printed in that party's signature block; PIHAK
+    KESATU is signed by the profile's signer (the Kepala Daerah) or, for a PKS, by the Kepala
+    OPD under a valid Surat Kuasa, whose signed PDF is then embedded in the document.
+    """
     with session_scope(svc.engine) as session:
         naskah = get_naskah(session, user, naskah_id)
         if not ({Role.DRAFTER.value, Role.SECRETARIAT.value} & user.role_set):
@@ -132,51 +144,119 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
                 session.delete(s)
             session.delete(existing)
             session.flush()
-        pihak = {p.urutan: p for p in pihak_of(session, naskah.kerja_sama_id)}
+        revision = get_revision(session, user, naskah_id, final.revision_number)
+        parties = signing_parties(session, naskah, revision)
         ours = _our_signer(session, svc, naskah)
         steps = data.steps or _default_steps(data.mode, ours)
-        if sorted(s.pihak_urutan for s in steps) != sorted(pihak):
+        if sorted(s.pihak_urutan for s in steps) != sorted(parties):
             raise InvalidInput(
                 "Rencana harus memuat tepat satu penanda tangan untuk setiap pihak.",
-                pihak=sorted(pihak),
+                pihak=sorted(parties),
                 given=[s.pihak_urutan for s in steps],
             )
+        today = dt.datetime.now(svc.profile.tz).date()
+        rows: list[SignatureStep] = []
+        attachments: list[tuple[str, bytes]] = []
+        for urutan, step in enumerate(steps, start=1):
+            party = parties[step.pihak_urutan]
+            signer_user, kuasa = None, None
+            if step.external:
+                if data.mode != "desk":
+                    raise InvalidInput("Penanda tangan eksternal hanya untuk mode desk to desk.", urutan=urutan)
+                if step.kuasa_naskah_id is not None:
+                    raise InvalidInput("Surat Kuasa hanya untuk penanda tangan di server.", urutan=urutan)
+            else:
+                signer_user = _user_named(session, step.username) if step.username else ours
+                kuasa = _check_signer(svc, session, naskah, revision, party, signer_user, step, today)
+                if kuasa is not None:
+                    attachments.append(_signed_sk(svc, session, kuasa))
+            rows.append(
+                SignatureStep(
+                    plan_id=0,
+                    urutan=urutan,
+                    pihak_urutan=step.pihak_urutan,
+                    field_name=field_name(step.pihak_urutan),
+                    nama=party.nama,
+                    jabatan=party.jabatan,
+                    user_id=signer_user.id if signer_user else None,
+                    external=step.external,
+                    kuasa_naskah_id=kuasa.naskah_id if kuasa else None,
+                )
+            )
         assert user.id is not None and final.id is not None
-        locked = _locked_final(svc, user, final, field_name(steps[-1].pihak_urutan))
+        locked = _locked_final(svc, user, final, field_name(steps[-1].pihak_urutan), attachments)
         session.add(locked)
         session.flush()
         assert locked.id is not None
         plan = SignaturePlan(naskah_id=naskah_id, mode=data.mode, final_file_id=locked.id, created_by=user.id)
         session.add(plan)
         session.flush()
-        for urutan, step in enumerate(steps, start=1):
-            party = pihak[step.pihak_urutan]
-            signer_user = None
-            if step.external:
-                if data.mode != "desk":
-                    raise InvalidInput("Penanda tangan eksternal hanya untuk mode desk to desk.", urutan=urutan)
-            else:
-                signer_user = _user_named(session, step.username) if step.username else ours
-                if Role.SIGNER.value not in signer_user.role_set:
-                    raise InvalidInput(f"Pengguna '{signer_user.username}' tidak berperan signer.", urutan=urutan)
-            session.add(
-                SignatureStep(
-                    plan_id=plan.id or 0,
-                    urutan=urutan,
-                    pihak_urutan=step.pihak_urutan,
-                    field_name=field_name(step.pihak_urutan),
-                    nama=party.penandatangan_nama,
-                    jabatan=party.penandatangan_jabatan,
-                    user_id=signer_user.id if signer_user else None,
-                    external=step.external,
-                )
-            )
+        for row in rows:
+            row.plan_id = plan.id or 0
+            session.add(row)
         return plan
 
 
-def _locked_final(svc: Services, user: User, final: NaskahFile, last_field: str) -> NaskahFile:
-    """The document everyone signs: the final PDF with the last signer's field locking it."""
-    pdf = lock_signature_field(svc.get(final.key, final.version_id, final.sha256), last_field)
+def _check_signer(
+    svc: Services,
+    session: Session,
+    naskah: Naskah,
+    revision: Revision,
+    party: SigningParty,
+    signer: User,
+    step: PlanStepInput,
+    today: dt.date,
+) -> Kuasa | None:
+    """May ``signer`` sign for ``party`` on the server?  Returns the Surat Kuasa a delegate acts under."""
+    if Role.SIGNER.value not in signer.role_set:
+        raise InvalidInput(f"Pengguna '{signer.username}' tidak berperan signer.", username=signer.username)
+    position = svc.profile.signer(naskah.jenis)
+    delegate = (
+        party.urutan == 1
+        and naskah.jenis == "PKS"
+        and (step.kuasa_naskah_id is not None or position.key not in signer.posisi_set)
+    )
+    if delegate:
+        return find_kuasa(session, naskah, revision.data or {}, signer, step.kuasa_naskah_id, today)
+    if step.kuasa_naskah_id is not None:
+        raise InvalidInput(
+            "Surat Kuasa hanya berlaku untuk penanda tangan PIHAK KESATU sebuah Perjanjian Kerja Sama.",
+            field="kuasa_naskah_id",
+        )
+    if party.urutan == 1 and position.key not in signer.posisi_set:
+        raise InvalidInput(
+            f"PIHAK KESATU ditandatangani oleh {position.jabatan}; '{signer.username}' tidak memegang jabatan itu.",
+            username=signer.username,
+            posisi=position.key,
+            reason="not_the_signer",
+        )
+    if not same_person(signer.nama, party.nama):
+        raise InvalidInput(
+            f"Blok tanda tangan pihak {party.urutan} mencantumkan {party.nama}; '{signer.username}' "
+            f"({signer.nama}) tidak dapat menandatangani untuk pihak ini.",
+            username=signer.username,
+            pihak_urutan=party.urutan,
+            reason="not_the_printed_signer",
+        )
+    return None
+
+
+def _signed_sk(svc: Services, session: Session, kuasa: Kuasa) -> tuple[str, bytes]:
+    """The signed Surat Kuasa PDF to embed (its newest signed state, sha256 checked on read)."""
+    plan = get_plan(session, kuasa.naskah_id)
+    if plan is None:  # a signed SK always has one; belt and braces
+        raise ActionNotAvailable(f"{kuasa.describe()} tidak memiliki berkas bertanda tangan.")
+    file = current_file(session, plan)
+    safe = "".join(ch if ch.isalnum() else "-" for ch in kuasa.nomor).strip("-") or str(kuasa.naskah_id)
+    return f"surat-kuasa-{safe}.pdf", svc.get(file.key, file.version_id, file.sha256)
+
+
+def _locked_final(
+    svc: Services, user: User, final: NaskahFile, last_field: str, attachments: list[tuple[str, bytes]]
+) -> NaskahFile:
+    """The document everyone signs: the final PDF with the last signer's field locking it, and
+    any signed Surat Kuasa embedded (all before the first signature)."""
+    pdf = lock_signature_field(svc.get(final.key, final.version_id, final.sha256), last_field, attachments)
     stored = svc.put(f"naskah/{final.naskah_id}/r{final.revision_number:03d}-final-{last_field}.pdf", pdf, PDF_TYPE)
     assert user.id is not None
     return derived_file(final.naskah_id, "final", final.revision_number, final.step, stored, user.id)
@@ -213,10 +293,25 @@ def _guards(session: Session, plan: SignaturePlan, step: SignatureStep) -> dict[
     return {"plan_complete": not remaining, "signatures_remain": bool(remaining)}
 
 
-def sign_step(
-    svc: Services, user: User, naskah_id: int, backend: DigestSignerBackend, secret: str, *, location: str = ""
-) -> SignatureStep:
-    """The signer whose turn it is signs on the server (tatap muka, or our step of desk to desk)."""
+@dataclass(frozen=True)
+class StepContext:
+    """What one server-side signature needs, read under the naskah's lock."""
+
+    step_id: int
+    urutan: int
+    field_name: str
+    expected_version: int
+    source: NaskahFile
+    """The newest state of the document, which this signature extends."""
+    appearance: SignatureAppearance
+    reason: str
+    lock_document: bool
+    kuasa: Kuasa | None
+    """The Surat Kuasa a delegate signs under (checked again at this moment), else None."""
+
+
+def _server_step(svc: Services, user: User, naskah_id: int) -> StepContext:
+    """Check that ``user`` may sign now, on the server; everything the signature needs."""
     with session_scope(svc.engine) as session:
         naskah, plan, step = _open_step(session, user, naskah_id)
         guards = _guards(session, plan, step)
@@ -229,31 +324,56 @@ def sign_step(
             )
         if step.user_id != user.id:
             raise NotPermitted(f"Bukan giliran Anda. Giliran tanda tangan: {step.nama} ({step.jabatan}).")
-        expected_version = naskah.lock_version
-        source = current_file(session, plan)
         final = session.get(NaskahFile, plan.final_file_id)
-        assert final is not None
-        step_id, urutan, field = step.id, step.urutan, step.field_name
-        nama, jabatan = step.nama, step.jabatan
-    current = svc.get(source.key, source.version_id, source.sha256)
-    appearance = SignatureAppearance(
-        nama=nama,
-        jabatan=jabatan,
-        tanggal=dt.datetime.now(svc.profile.tz),
-        reference=f"naskah:{naskah_id}:{final.sha256[:16]}",
+        assert final is not None and step.id is not None
+        now = dt.datetime.now(svc.profile.tz)
+        kuasa = None
+        if step.kuasa_naskah_id is not None:  # validity is checked on the day of signing, not of planning
+            data = get_revision(session, user, naskah_id, final.revision_number).data or {}
+            kuasa = find_kuasa(session, naskah, data, user, step.kuasa_naskah_id, now.date())
+        return StepContext(
+            step_id=step.id,
+            urutan=step.urutan,
+            field_name=step.field_name,
+            expected_version=naskah.lock_version,
+            source=current_file(session, plan),
+            appearance=SignatureAppearance(
+                nama=step.nama,
+                jabatan=step.jabatan,
+                tanggal=now,
+                reference=f"naskah:{naskah_id}:{final.sha256[:16]}",
+                kuasa_line=kuasa.kuasa_line if kuasa else None,
+            ),
+            reason=kuasa.reason if kuasa else SignOptions.reason,
+            lock_document=guards["plan_complete"],
+            kuasa=kuasa,
+        )
+
+
+def sign_step(
+    svc: Services, user: User, naskah_id: int, backend: DigestSignerBackend, secret: str, *, location: str = ""
+) -> SignatureStep:
+    """The signer whose turn it is signs on the server (tatap muka, or our step of desk to desk)."""
+    ctx = _server_step(svc, user, naskah_id)
+    current = svc.get(ctx.source.key, ctx.source.version_id, ctx.source.sha256)
+    options = SignOptions(
+        field_name=ctx.field_name, lock_document=ctx.lock_document, location=location, reason=ctx.reason
     )
-    options = SignOptions(field_name=field, lock_document=guards["plan_complete"], location=location)
     with backend.open(secret) as signing:
+        if ctx.kuasa is not None:
+            check_certificate(ctx.kuasa, signing.certificate)
         signed = sign_pdf(
             current,
             signing.signer,
-            appearance,
+            ctx.appearance,
             options,
             timestamper=http_timestamper(svc.tsa_url) if svc.tsa_url else None,
             validation_context=validation_context(svc.trust_roots) if svc.trust_roots else None,
         )
         subject = signing.certificate.subject.human_friendly
-    return _record(svc, user, naskah_id, step_id, urutan, signed, "signed", subject, Action.SIGN, expected_version)
+    return _record(
+        svc, user, naskah_id, ctx.step_id, ctx.urutan, signed, "signed", subject, Action.SIGN, ctx.expected_version
+    )
 
 
 def export_current(svc: Services, user: User, naskah_id: int) -> bytes:
@@ -327,3 +447,7 @@ def _record(
         )
         log.info("naskah %s: signature %s recorded (%s, %s)", naskah_id, urutan, kind, stored.sha256[:12])
         return step
+
+
+# --------------------------------------------------------------------------------------------------
+# Whole-file services (BSrE) and the backend configured for a signer

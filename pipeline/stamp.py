@@ -751,16 +751,20 @@ def prepare_signature_fields(pdf: bytes, slots: Sequence[SignatureSlot]) -> byte
     return _finish(writer)
 
 
-def lock_signature_field(pdf: bytes, field_name: str) -> bytes:
+def lock_signature_field(pdf: bytes, field_name: str, attachments: Sequence[tuple[str, bytes]] = ()) -> bytes:
     """Give one empty signature field a ``/Lock`` (all fields, ``/P 1``) before any signature.
 
     The last signature of a plan must lock the document, and pyHanko only accepts a lock that
     came with the field: added later it makes the earlier signatures look modified. The plan
     decides who signs last, so it calls this while the document is still unsigned.
+
+    ``attachments`` (file name, PDF bytes) are embedded in the same rewrite, e.g. the signed
+    Surat Kuasa a delegate signs under: every signature then covers them.
     """
     reader = PdfReader(io.BytesIO(pdf))
     _refuse_signed(reader, "mengunci kolom tanda tangan")
-    writer = _writer(reader, pdf + b"lock:" + field_name.encode())
+    salt = pdf + b"lock:" + field_name.encode() + b"".join(hashlib.sha256(d).digest() for _, d in attachments)
+    writer = _writer(reader, salt)
     found = False
     for annots in (page.get("/Annots") for page in writer.pages):
         for ref in annots or []:
@@ -776,4 +780,11 @@ def lock_signature_field(pdf: bytes, field_name: str) -> bytes:
                 found = True
     if not found:
         raise InvalidInput(f"Kolom tanda tangan '{field_name}' tidak ada pada PDF final.", field=field_name)
+    for name, data in attachments:
+        if not data.startswith(b"%PDF-"):
+            raise InvalidInput(f"Lampiran '{name}' bukan PDF.", attachment=name)
+        embedded = writer.add_attachment(name, data)
+        embedded.subtype = NameObject("/application/pdf")  # written as /application#2Fpdf
+        embedded.alternative_name = TextStringObject(name)
+        embedded.description = TextStringObject(name.removesuffix(".pdf").replace("-", " ").capitalize())
     return _finish(writer)

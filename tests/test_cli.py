@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -90,7 +91,18 @@ def test_demo_runs_and_writes_report(env):
     result = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", "2026-11-23"])
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    (kb,) = report["naskah"]
+    kb, sk, pks, nk = report["naskah"]
+    assert [n["jenis"] for n in report["naskah"]] == ["KB", "SK", "PKS", "NK"]
+    for entry in report["naskah"]:
+        assert entry["status"] == "signed" and entry["verification"] == "ok", entry
+        assert len(entry["paraf"]) == 3 and entry["revisions"] and entry["nomor"]["1"]
+        assert hashlib.sha256((out / entry["final_pdf"]).read_bytes()).hexdigest() == entry["sha256"]
+    # the PKS is signed tatap muka, PIHAK KESATU by the Kepala Dinas under the signed Surat Kuasa
+    assert [(s["plan"], s["mode"]) for s in pks["signatures"]] == [("tatap_muka", "server"), ("tatap_muka", "kuasa")]
+    assert "Budi Santoso" in pks["signatures"][1]["signer"]
+    attached = PdfReader(out / pks["final_pdf"]).attachments
+    assert [data for data in attached.values()] == [[(out / sk["final_pdf"]).read_bytes()]]
+    assert nk["nomor"]["2"].startswith("MOU/")
     assert kb["jenis"] == "KB" and [r["n"] for r in kb["revisions"]] == [1, 2, 3, 4]
     assert [r["source"] for r in kb["revisions"]] == ["rendered", "rendered", "uploaded", "rendered"]
     assert [p["jabatan"] for p in kb["paraf"]] == ["Kepala Bagian Pemerintahan", "Asisten Umum", "Sekretaris Daerah"]
