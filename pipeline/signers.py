@@ -40,8 +40,6 @@ import httpx
 import pkcs11
 from asn1crypto import pkcs12 as asn1_pkcs12
 from asn1crypto import x509
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.config.pkcs11 import TokenCriteria
 from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1
@@ -56,10 +54,9 @@ from pyhanko.sign.signers.csc_signer import (
     CSCSigner,
     fetch_certs_in_csc_credential,
 )
-from pyhanko_certvalidator.registry import SimpleCertificateStore
-from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
 from pipeline.errors import InvalidInput, ServiceUnavailable, SigningRefused
+from pipeline.signing import ParsedKey, ParsedKeySigner
 
 __all__ = [
     "BsreBackend",
@@ -78,7 +75,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-_PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
 _SECRET_KEYS = frozenset({"secret", "passphrase", "pin", "user_pin", "otp", "totp"})
 
 
@@ -220,52 +216,14 @@ def _unavailable(message: str, reason: str, backend: SignerBackend, **detail: An
 # PKCS#12
 
 
-class _LoadedKeySigner(Signer):
-    """A pyHanko signer holding an already parsed key.
-
-    pyHanko's ``SimpleSigner`` re-parses its DER key on every raw signature (~27 ms, twice per
-    signature with size estimation, SIGNING_NOTES "Speed"); this one parses once per session.
-    ``forget_key()`` drops it when the session closes.
-    """
-
-    def __init__(self, key: _PrivateKey, certificate: x509.Certificate, others: list[x509.Certificate]) -> None:
-        registry = SimpleCertificateStore()
-        registry.register_multiple(others)
-        super().__init__(signing_cert=certificate, cert_registry=registry)
-        self._key: _PrivateKey | None = key
-
-    def forget_key(self) -> None:
-        self._key = None
-
-    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
-        return self.sign_raw(data, digest_algorithm)
-
-    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
-        key = self._key
-        if key is None:
-            raise SigningError("The signing session is closed; its key was dropped.")
-        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
-        try:
-            name = mechanism.signature_algo
-        except ValueError:
-            name = mechanism["algorithm"].native
-        if name == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
-            return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
-        if name == "rsassa_pss" and isinstance(key, rsa.RSAPrivateKey):
-            pss_padding, hash_algo = process_pss_params(mechanism["parameters"])
-            return key.sign(data, pss_padding, hash_algo)
-        if name == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
-            return key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
-        if name in ("ed25519", "ed448") and isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
-            return key.sign(data)
-        raise SigningError(f"Signature mechanism {name} does not fit a {type(key).__name__}.")
-
-
 @dataclass(frozen=True)
 class Pkcs12Backend:
     """A PKCS#12 (.p12/.pfx) file, read at each ``open()``; the passphrase is the secret.
 
-    Give ``path`` (read when a session opens, so a renewed file is picked up) or ``data``.
+    Give ``path`` (read when a session opens, so a renewed file is picked up) or ``data``.  A
+    session's signer is :class:`pipeline.signing.ParsedKeySigner`: the key is parsed once per
+    sitting (pyHanko's ``SimpleSigner`` re-parses it at every raw signature) and dropped with
+    ``forget_key()`` when the session closes, after which signing raises ``SigningError``.
     """
 
     path: Path | None = None
@@ -306,15 +264,15 @@ class Pkcs12Backend:
             raise _refused("Passphrase salah. Dokumen tidak ditandatangani.", "wrong_passphrase", self) from None
         if cert is None:
             raise _refused("Berkas PKCS#12 tidak memuat sertifikat penanda tangan.", "no_certificate", self)
-        if not isinstance(key, _PrivateKey):
+        if not isinstance(key, ParsedKey):
             raise _refused(
                 "Berkas PKCS#12 tidak memuat kunci privat yang dapat dipakai untuk tanda tangan.",
                 "no_private_key",
                 self,
             )
-        signer = _LoadedKeySigner(
-            key,
+        signer = ParsedKeySigner(
             translate_pyca_cryptography_cert_to_asn1(cert),
+            key,
             [translate_pyca_cryptography_cert_to_asn1(c) for c in extra],
         )
         return _Session(self, signer, signer.signing_cert, signer.forget_key)

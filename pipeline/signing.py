@@ -55,7 +55,7 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.generic import pdf_name
@@ -86,6 +86,7 @@ from pipeline.terbilang import tanggal
 from pipeline.verify import as_certificates, refuse_unreadable
 
 __all__ = [
+    "ParsedKey",
     "ParsedKeySigner",
     "SignOptions",
     "SignatureAppearance",
@@ -164,6 +165,13 @@ class SignOptions:
 # -- the signer speed fix ------------------------------------------------------------------
 
 
+#: The private keys :class:`ParsedKeySigner` signs with, without re-parsing.
+ParsedKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
+
+#: What signing with a :class:`ParsedKeySigner` raises after :meth:`~ParsedKeySigner.forget_key`.
+_KEY_DROPPED = "The signing session is closed; its key was dropped."
+
+
 class ParsedKeySigner(signers.SimpleSigner):
     """A ``SimpleSigner`` that keeps the private key parsed and its constant CMS attributes built.
 
@@ -171,12 +179,16 @@ class ParsedKeySigner(signers.SimpleSigner):
     ~27 ms for RSA-2048) on every raw signature, twice per PDF signature; and every
     signature rebuilds the same signing-certificate-v2 attribute (~12 ms, see
     :meth:`signed_attrs`).
+
+    The one signer for a key held in our memory: test and bench keys, a plain ``SimpleSigner``
+    swapped in by :func:`sign_pdf`, and a PKCS#12 sitting (``signers.Pkcs12Backend.open``),
+    which calls :meth:`forget_key` when the sitting closes.
     """
 
     def __init__(
         self,
         signing_cert: asn1_x509.Certificate,
-        private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+        private_key: ParsedKey,
         cert_registry: Iterable[asn1_x509.Certificate] = (),
         *,
         signature_mechanism: Any = None,
@@ -198,14 +210,14 @@ class ParsedKeySigner(signers.SimpleSigner):
             embed_roots=embed_roots,
             attribute_certs=attribute_certs,
         )
-        self._private_key = private_key
+        self._private_key: ParsedKey | None = private_key
         self._constant_attrs: tuple[bytes, bytes] | None = None
 
     @classmethod
     def from_simple_signer(cls, signer: signers.SimpleSigner) -> ParsedKeySigner:
         """Parse the key of a plain ``SimpleSigner`` once and carry over its settings."""
         key = serialization.load_der_private_key(signer.signing_key.dump(), password=None)
-        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        if not isinstance(key, ParsedKey):
             raise TypeError(f"unsupported key type for ParsedKeySigner: {type(key).__name__}")
         return cls(
             signer.signing_cert,
@@ -216,6 +228,15 @@ class ParsedKeySigner(signers.SimpleSigner):
             embed_roots=signer.embed_roots,
             attribute_certs=list(signer.attribute_certs),
         )
+
+    def forget_key(self) -> None:
+        """Drop the key, parsed and PKCS#8 alike, at the end of a sitting; idempotent.
+
+        Signing afterwards raises pyHanko's ``SigningError`` (the certificate stays, so a
+        closed session can still say who it was for).
+        """
+        self._private_key = None
+        self.signing_key = asn1_keys.PrivateKeyInfo()
 
     async def signed_attrs(
         self,
@@ -272,19 +293,25 @@ class ParsedKeySigner(signers.SimpleSigner):
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         """Same mechanisms as pyHanko's ``SimpleSigner.sign_raw``, with the key already parsed."""
+        key = self._private_key
+        if key is None:
+            raise SigningError(_KEY_DROPPED)
         mechanism_obj = self.get_signature_mechanism_for_digest(digest_algorithm)
         try:
             mechanism = mechanism_obj.signature_algo
         except ValueError:
             mechanism = mechanism_obj["algorithm"].native
-        key = self._private_key
-        if isinstance(key, rsa.RSAPrivateKey) and mechanism == "rsassa_pkcs1v15":
+        if mechanism == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
             return key.sign(data, padding.PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
-        if isinstance(key, rsa.RSAPrivateKey) and mechanism == "rsassa_pss":
+        if mechanism == "rsassa_pss" and isinstance(key, rsa.RSAPrivateKey):
             pss, hash_algo = process_pss_params(mechanism_obj["parameters"])
             return key.sign(data, pss, hash_algo)
-        if isinstance(key, ec.EllipticCurvePrivateKey) and mechanism == "ecdsa":
+        if mechanism == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
             return key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+        if mechanism in ("ed25519", "ed448") and isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+            return key.sign(data)
+        if mechanism in ("rsassa_pkcs1v15", "rsassa_pss", "ecdsa", "ed25519", "ed448"):
+            raise SigningError(f"Signature mechanism {mechanism} does not fit a {type(key).__name__}.")
         return super().sign_raw(data, digest_algorithm)
 
 
