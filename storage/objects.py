@@ -11,11 +11,20 @@ Two backends behind one small protocol:
 Both record the sha256 of every object at put time and verify it on *every* read: the
 stored bytes are the legal record, so a silent change must raise, never be served.
 
+Archived originals are also *immutable*: ``put(..., retain_until=...)`` locks the new
+version until that date.  On S3 that is object lock in COMPLIANCE mode (the server
+refuses to delete the version, not even the root account can shorten it; the bucket
+must have been created with object lock, ``object_lock=True``); locally the date is
+recorded in the version's metadata, both files are made read-only, ``delete`` refuses
+and ``cleanup`` leaves the version alone.  Overwriting is impossible on both by
+construction: every put makes a new version.
+
 This module must not import ``pipeline`` (layering: api -> pipeline -> storage), so it
 has its own exception tree; ``pipeline/services.py`` translates it:
 
     StoreError              anything else that went wrong (configuration, protocol)
     ├── ObjectMissing       no such key or version
+    ├── ObjectLocked        that version is under retention and cannot be deleted yet
     ├── StoreUnavailable    the store cannot be reached or used right now; retry later
     └── ChecksumMismatch    the bytes read are not the bytes recorded at put time
 """
@@ -35,7 +44,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -43,13 +52,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import certifi
 import minio
 import urllib3
+from minio.commonconfig import COMPLIANCE
 from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.helpers import MAX_PART_SIZE, MIN_PART_SIZE
+from minio.retention import Retention
 from minio.versioningconfig import ENABLED, VersioningConfig
 
 __all__ = [
     "ChecksumMismatch",
     "LocalObjectStore",
+    "ObjectLocked",
     "ObjectMissing",
     "ObjectStore",
     "S3ObjectStore",
@@ -68,6 +80,7 @@ log = logging.getLogger(__name__)
 MAX_KEY_LENGTH = 512
 MAX_SEGMENT_BYTES = 255  # NAME_MAX of common filesystems: each key segment is a directory locally
 LEFTOVER_AGE_S = 3600.0
+CLOCK_SKEW = timedelta(minutes=5)  # between us and an S3 server, when judging whether a lock has expired
 
 # ---------------------------------------------------------------------------- errors
 
@@ -92,6 +105,25 @@ class StoreError(Exception):
 
 class ObjectMissing(StoreError):
     """The key, or that version of it, is not in the store."""
+
+
+class ObjectLocked(StoreError):
+    """That version is under retention (object lock) until ``retain_until``: it cannot be deleted before.
+
+    ``retain_until`` is None only for an S3 legal hold, which has no date.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str | None = None,
+        version_id: str | None = None,
+        endpoint: str | None = None,
+        retain_until: datetime | None = None,
+    ) -> None:
+        super().__init__(message, key=key, version_id=version_id, endpoint=endpoint)
+        self.retain_until = retain_until
 
 
 class StoreUnavailable(StoreError):
@@ -133,8 +165,32 @@ class StoredObject:
 class ObjectStore(Protocol):
     """What the pipeline needs from a store: append-only versions, verified reads."""
 
-    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> StoredObject:
-        """Store ``data`` as a NEW version of ``key``; earlier versions are never touched."""
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        retain_until: datetime | None = None,
+    ) -> StoredObject:
+        """Store ``data`` as a NEW version of ``key``; earlier versions are never touched.
+
+        With ``retain_until`` (an aware datetime in the future) the new version is locked
+        until then: ``delete`` raises ObjectLocked.  A store that cannot lock raises
+        StoreError; a naive or past date raises ValueError.
+        """
+        ...
+
+    def retention(self, key: str, version_id: str) -> datetime | None:
+        """The retain-until date of one version (UTC), None when it was never locked.
+
+        The date recorded is returned even once it has passed; ObjectMissing when there is
+        no such version.
+        """
+        ...
+
+    def delete(self, key: str, version_id: str) -> None:
+        """Remove one version; ObjectLocked while it is retained, ObjectMissing when there is none."""
         ...
 
     def get(self, key: str, version_id: str, *, sha256: str | None = None) -> bytes:
@@ -218,6 +274,43 @@ def _verify(data: bytes, key: str, version_id: str, where: str, *, wanted: str |
         )
 
 
+def _check_retain_until(retain_until: datetime) -> datetime:
+    """The retain-until date in UTC; ValueError unless it is an aware datetime in the future.
+
+    A naive datetime would be read in whatever zone the server runs in, and a date in
+    the past would lock nothing (S3 refuses it too), so both are caller bugs.
+    """
+    if not isinstance(retain_until, datetime):
+        raise ValueError(f"retain_until must be a datetime, not {type(retain_until).__name__}")
+    if retain_until.tzinfo is None or retain_until.utcoffset() is None:
+        raise ValueError(f"retain_until must be timezone-aware: {retain_until.isoformat()}")
+    now = datetime.now(UTC)
+    if retain_until <= now:
+        raise ValueError(
+            f"retain_until {retain_until.isoformat()} is not in the future (now {now.isoformat(timespec='seconds')})"
+        )
+    return retain_until.astimezone(UTC)
+
+
+def _parse_utc(text: str) -> datetime:
+    """An ISO-8601 date from a header or metadata file, as an aware UTC datetime."""
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _locked(key: str, version_id: str, where: str, retain_until: datetime | None) -> ObjectLocked:
+    until = "under a legal hold" if retain_until is None else f"locked until {retain_until.isoformat()}"
+    return ObjectLocked(
+        f"{key} version {version_id} in {where} is {until}; it cannot be deleted before then",
+        key=key,
+        version_id=version_id,
+        endpoint=where,
+        retain_until=retain_until,
+    )
+
+
 # ---------------------------------------------------------------------------- local
 
 _VERSION_RE = re.compile(r"^[0-9]{20}-[0-9a-f]{8}$")
@@ -248,12 +341,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_new(final: Path, data: bytes) -> None:
+def _write_new(final: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write ``final`` atomically and only if it does not exist yet.
 
     Temp file in the same directory (O_EXCL), fsync, then hard-link it into place, which
     fails instead of replacing an existing file; where hard links are unsupported fall
     back to check-then-``os.replace`` (version ids are unique, so that is still safe).
+    ``mode`` is set before the file appears under its final name (0o444 for locked
+    versions, so they are never writable, not even for a moment).
     """
     tmp = final.with_name(f".{final.name}.tmp-{secrets.token_hex(6)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -263,6 +358,8 @@ def _write_new(final: Path, data: bytes) -> None:
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
+            if mode != 0o644:
+                os.fchmod(fd, mode)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -286,6 +383,14 @@ class LocalObjectStore:
     The metadata file is written after the blob and is what makes a version exist, so a
     crash at any point leaves either a complete version or an invisible leftover
     (cleaned by ``cleanup``).  Safe for concurrent puts from threads and processes.
+
+    A locked version (``retain_until``) records the date in its metadata and both files
+    are created read-only (0444).  That stops accidental writes by any process not
+    running as root; it is not a defence against root or against someone who removes
+    files by hand (the directory stays writable so that new versions can be added).
+    Every access through this class honours the lock: ``delete`` refuses and
+    ``cleanup`` never removes a read-only file.  Use S3 object lock where the archive
+    must resist an administrator.
     """
 
     def __init__(self, root: Path) -> None:
@@ -320,15 +425,24 @@ class LocalObjectStore:
                 endpoint=self.description,
             ) from exc
 
-    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> StoredObject:
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        retain_until: datetime | None = None,
+    ) -> StoredObject:
         directory = self._dir(key)
+        until = None if retain_until is None else _check_retain_until(retain_until)
+        mode = 0o644 if until is None else 0o444
         digest = _sha256(data)
         with self._os_errors(key):
             directory.mkdir(parents=True, exist_ok=True)
             while True:
                 version_id = _new_version_id()
                 try:
-                    _write_new(directory / f"{version_id}.blob", data)
+                    _write_new(directory / f"{version_id}.blob", data, mode=mode)
                     break
                 except FileExistsError:  # practically impossible; never overwrite, pick another id
                     log.warning("version id collision for %s (%s); retrying", key, version_id)
@@ -340,7 +454,9 @@ class LocalObjectStore:
                 "content_type": content_type,
                 "created": datetime.now(UTC).isoformat(),
             }
-            _write_new(directory / f"{version_id}.json", json.dumps(meta, indent=1).encode())
+            if until is not None:
+                meta["retain_until"] = until.isoformat()
+            _write_new(directory / f"{version_id}.json", json.dumps(meta, indent=1).encode(), mode=mode)
         return StoredObject(key=key, version_id=version_id, sha256=digest, size=len(data))
 
     def _meta(self, key: str, version_id: str) -> dict[str, Any] | None:
@@ -354,7 +470,13 @@ class LocalObjectStore:
                 return None
         try:
             meta = json.loads(raw)
-            return {**meta, "sha256": str(meta["sha256"]), "size": int(meta["size"])}
+            until = meta.get("retain_until")
+            return {
+                **meta,
+                "sha256": str(meta["sha256"]),
+                "size": int(meta["size"]),
+                "retain_until": None if until is None else _parse_utc(str(until)),
+            }
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreError(
                 f"unreadable metadata {path}: {exc}", key=key, version_id=version_id, endpoint=self.description
@@ -366,7 +488,7 @@ class LocalObjectStore:
             return None
         return StoredObject(key=key, version_id=version_id, sha256=meta["sha256"], size=meta["size"])
 
-    def get(self, key: str, version_id: str, *, sha256: str | None = None) -> bytes:
+    def _existing_meta(self, key: str, version_id: str) -> dict[str, Any]:
         meta = self._meta(key, version_id)
         if meta is None:
             raise ObjectMissing(
@@ -375,6 +497,26 @@ class LocalObjectStore:
                 version_id=version_id,
                 endpoint=self.description,
             )
+        return meta
+
+    def retention(self, key: str, version_id: str) -> datetime | None:
+        return self._existing_meta(key, version_id)["retain_until"]
+
+    def delete(self, key: str, version_id: str) -> None:
+        """Remove an unlocked (or expired) version: metadata first, so a crash leaves only a leftover blob."""
+        until = self._existing_meta(key, version_id)["retain_until"]
+        if until is not None and until > datetime.now(UTC):
+            raise _locked(key, version_id, self.description, until)
+        directory = self._dir(key)
+        with self._os_errors(key, version_id):
+            for suffix in (".json", ".blob"):
+                with contextlib.suppress(FileNotFoundError):
+                    (directory / f"{version_id}{suffix}").unlink()
+            _fsync_dir(directory)
+        log.info("deleted %s version %s from %s", key, version_id, self.description)
+
+    def get(self, key: str, version_id: str, *, sha256: str | None = None) -> bytes:
+        meta = self._existing_meta(key, version_id)
         blob = self._dir(key) / f"{version_id}.blob"
         with self._os_errors(key, version_id):
             try:
@@ -414,7 +556,9 @@ class LocalObjectStore:
 
         Leftovers are temp files and blobs whose metadata never got written; both are
         invisible already, so this only reclaims space.  The age limit keeps it from
-        racing a put that is still in progress.
+        racing a put that is still in progress.  Metadata files are never removed, and
+        neither is a read-only blob: that is a locked version's (whose metadata may have
+        been lost, which is for a person to look into, not for a sweep to finish off).
         """
         cutoff = time.time() - older_than
         removed = 0
@@ -427,7 +571,11 @@ class LocalObjectStore:
                 if not (is_tmp or is_orphan):
                     continue
                 with contextlib.suppress(FileNotFoundError):
-                    if path.stat().st_mtime < cutoff:
+                    st = path.stat()
+                    if is_orphan and not st.st_mode & 0o222:
+                        log.warning("leaving read-only blob %s alone: it belongs to a locked version", path)
+                        continue
+                    if st.st_mtime < cutoff:
                         path.unlink()
                         removed += 1
                         log.info("removed object store leftover %s", path)
@@ -478,6 +626,10 @@ _UNUSABLE_CODES = {
     "ServiceUnavailable",
     "InternalError",
 }
+# What S3 (AccessDenied), MinIO (AccessDenied or InvalidRequest "Object is WORM protected")
+# and moto (AccessDenied) answer when asked to delete a version under retention.
+_LOCK_REFUSAL_CODES = {"AccessDenied", "InvalidRequest", "ObjectLocked"}
+_NO_LOCK_CONFIG_CODES = {"ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration"}
 
 
 class S3ObjectStore:
@@ -486,15 +638,24 @@ class S3ObjectStore:
     Every put sends the sha256 as ``x-amz-checksum-sha256`` (the server rejects a body
     that does not match it) and as user metadata ``x-amz-meta-sha256`` (hex), which every
     get verifies.  Build the client with ``make_client`` for short timeouts.
+
+    With ``object_lock=True`` (the archive) the bucket must have object lock enabled,
+    which S3 and MinIO allow only when the bucket is created: a new bucket is made so,
+    an existing one without it is refused at start.  Only such a store accepts
+    ``put(..., retain_until=...)``, which locks the version in COMPLIANCE mode; the
+    server itself then refuses ``delete`` until that date.
     """
 
-    def __init__(self, client: minio.Minio, bucket: str, *, create: bool = True) -> None:
+    def __init__(self, client: minio.Minio, bucket: str, *, create: bool = True, object_lock: bool = False) -> None:
         self.client = client
         self.bucket = bucket
+        self.object_lock = object_lock
         base = getattr(client, "_base_url", None)  # the SDK has no public accessor for the endpoint
         self.endpoint: str = getattr(base, "host", "?")
         self._secure: bool = bool(getattr(base, "is_https", True))
         self._ensure_bucket(create)
+        if object_lock:
+            self._ensure_object_lock()
 
     @property
     def description(self) -> str:
@@ -543,8 +704,8 @@ class S3ObjectStore:
                 if not create:
                     raise StoreUnavailable(f"bucket missing: {self.description}", endpoint=self.description)
                 try:
-                    self.client.make_bucket(self.bucket)
-                    log.info("created bucket %s", self.description)
+                    self.client.make_bucket(self.bucket, object_lock=self.object_lock)
+                    log.info("created bucket %s%s", self.description, " with object lock" if self.object_lock else "")
                 except S3Error as exc:
                     if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                         raise
@@ -560,12 +721,49 @@ class S3ObjectStore:
                 endpoint=self.description,
             )
 
-    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> StoredObject:
+    def _ensure_object_lock(self) -> None:
+        """Refuse a bucket without object lock: retention could not be set, deletes would succeed."""
+        with self._errors():
+            try:
+                self.client.get_object_lock_config(self.bucket)  # raises unless the bucket has it
+                enabled = True
+            except S3Error as exc:
+                if exc.code not in _NO_LOCK_CONFIG_CODES:
+                    raise
+                enabled = False
+        if not enabled:
+            raise StoreError(
+                f"object lock is not enabled on {self.description}, which this archive store needs: "
+                "the bucket must be created with object lock (mc mb --with-lock ALIAS/BUCKET, or let this "
+                "store create it); MinIO cannot turn it on for an existing bucket, so use a new bucket",
+                endpoint=self.description,
+            )
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        retain_until: datetime | None = None,
+    ) -> StoredObject:
         validate_key(key)
         if len(data) > MAX_PART_SIZE:
             raise ValueError(f"object too large for a single PUT: {len(data)} bytes")
+        retention = None
+        if retain_until is not None:
+            retention = Retention(COMPLIANCE, _check_retain_until(retain_until))
+            if not self.object_lock:
+                raise StoreError(
+                    f"cannot lock {key}: {self.description} was opened without object lock "
+                    "(open it with object_lock=True, on a bucket created with object lock)",
+                    key=key,
+                    endpoint=self.description,
+                )
         digest = hashlib.sha256(data).digest()
         headers = {
+            # the algorithm header is what S3 (and moto) look for on puts to lock buckets
+            "x-amz-sdk-checksum-algorithm": "SHA256",
             "x-amz-checksum-sha256": base64.b64encode(digest).decode("ascii"),
             "x-amz-meta-sha256": digest.hex(),
         }
@@ -578,6 +776,7 @@ class S3ObjectStore:
                 content_type=content_type,
                 metadata=headers,  # the SDK passes x-amz-* names through as headers
                 part_size=max(len(data), MIN_PART_SIZE),  # one PUT: the checksum header covers the whole body
+                retention=retention,
             )
         if not result.version_id or result.version_id == "null":
             raise StoreError(
@@ -612,6 +811,47 @@ class S3ObjectStore:
         except ObjectMissing:
             return None
         return self._stored(key, stat)
+
+    def _stat(self, key: str, version_id: str) -> Any:
+        """HEAD one version; ObjectMissing when there is none."""
+        validate_key(key)
+        if not version_id:
+            raise ObjectMissing(f"{key}: empty version id", key=key, endpoint=self.description)
+        with self._errors(key, version_id):
+            return self.client.stat_object(self.bucket, key, version_id=version_id)
+
+    @staticmethod
+    def _lock_of(stat: Any) -> tuple[datetime | None, bool]:
+        """(retain-until date, legal hold) from a HEAD response.
+
+        HEAD is used rather than GetObjectRetention: S3 and MinIO both return the lock
+        headers on HEAD, while moto does not implement GET ?retention at all.
+        """
+        meta = stat.metadata or {}
+        until = meta.get("x-amz-object-lock-retain-until-date")
+        hold = str(meta.get("x-amz-object-lock-legal-hold") or "").upper() == "ON"
+        return (_parse_utc(until) if until else None), hold
+
+    def retention(self, key: str, version_id: str) -> datetime | None:
+        return self._lock_of(self._stat(key, version_id))[0]
+
+    def delete(self, key: str, version_id: str) -> None:
+        """Ask the server to remove one version; its refusal of a retained version becomes ObjectLocked.
+
+        The version is HEADed first, for ObjectMissing (S3 answers 204 to deleting a
+        version that does not exist) and for the date to name in the error.
+        """
+        until, hold = self._lock_of(self._stat(key, version_id))
+        with self._errors(key, version_id):
+            try:
+                self.client.remove_object(self.bucket, key, version_id=version_id)
+            except S3Error as exc:
+                # the server's clock decides; allow for some skew before calling a refusal "access denied"
+                retained = hold or (until is not None and until > datetime.now(UTC) - CLOCK_SKEW)
+                if exc.code in _LOCK_REFUSAL_CODES and retained:
+                    raise _locked(key, version_id, self.description, None if hold else until) from exc
+                raise
+        log.info("deleted %s version %s from %s", key, version_id, self.description)
 
     def _stored(self, key: str, stat: Any) -> StoredObject:
         meta = stat.metadata or {}
@@ -740,11 +980,15 @@ def parse_store_url(url: str) -> StoreLocation:
     )
 
 
-def open_store(url: str) -> ObjectStore:
-    """The store a ``NASKAH_STORAGE_URL`` names; S3 stores are checked (bucket, versioning) now."""
+def open_store(url: str, *, object_lock: bool = False) -> ObjectStore:
+    """The store a ``NASKAH_STORAGE_URL`` names; S3 stores are checked (bucket, versioning) now.
+
+    ``object_lock=True`` is for the archive: an S3 bucket must then have object lock
+    (StoreError otherwise).  The local store ignores it: it locks per version anyway.
+    """
     loc = parse_store_url(url)
     if loc.kind == "local":
         assert loc.path is not None
         return LocalObjectStore(loc.path)
     client = make_client(loc.endpoint, loc.access_key, loc.secret_key, secure=loc.secure, region=loc.region)
-    return S3ObjectStore(client, loc.bucket)
+    return S3ObjectStore(client, loc.bucket, object_lock=object_lock)
