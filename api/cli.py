@@ -20,13 +20,15 @@ from pydantic import ValidationError
 
 from api.config import Settings, build_services
 from api.errors import exit_code, validation_message
-from pipeline.errors import InvalidInput, NaskahError
+from pipeline.errors import IntegrityAlarm, InvalidInput, NaskahError
 
 app = typer.Typer(help="Naskah kerja sama daerah: penyusunan, revisi, dan layanan API.", no_args_is_help=True)
 user_app = typer.Typer(help="Pengguna dan token API.", no_args_is_help=True)
 db_app = typer.Typer(help="Basis data.", no_args_is_help=True)
+audit_app = typer.Typer(help="Jejak audit (rantai hash).", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -191,6 +193,37 @@ def reconcile(
         typer.echo("Tidak ada revisi tertunda.")
     for r in results:
         typer.echo(f"naskah {r.naskah_id} revisi {r.number}: {r.outcome} ({r.reason})")
+
+
+@audit_app.command("verify")
+@friendly
+def audit_verify(as_json: Annotated[bool, typer.Option("--json", help="keluaran JSON")] = False) -> None:
+    """Periksa rantai jejak audit di basis data NASKAH_DATABASE_URL: hitung ulang setiap sidik.
+
+    Kode keluar 0 bila rantai utuh (dicetak: jumlah entri dan sidik kepala); bila ada entri yang
+    diubah, dihapus atau diubah urutannya, kode keluar galat integritas dan entri pertama yang rusak.
+    """
+    from sqlmodel import Session
+
+    from pipeline.audit import verify_chain
+    from storage.db import make_engine
+
+    engine = make_engine(Settings().database_url)
+    try:
+        with Session(engine) as session:
+            report = verify_chain(session)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    elif report.broken is None:
+        typer.echo(f"Jejak audit utuh: {report.count} entri, kepala {report.head_hash}")
+    else:
+        b = report.broken
+        typer.secho(f"Jejak audit RUSAK pada entri {b.seq} ({b.problem}): {b.message}", fg=typer.colors.RED, err=True)
+        typer.echo(f"{report.count} entri pertama utuh, sampai kepala {report.head_hash}", err=True)
+    if not report.ok:
+        raise typer.Exit(exit_code(IntegrityAlarm()))
 
 
 class _NoConverter:

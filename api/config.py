@@ -16,11 +16,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pipeline.convert import open_converter
 from pipeline.docxcheck import DocxLimits
 from pipeline.services import Services
+from pipeline.signer_config import load_signers_file
 from pipeline.sop import load_profile
 from pipeline.templates import TemplateRegistry, default_template_root
 from pipeline.verify import as_certificates
 from storage.db import make_engine
-from storage.objects import open_store
+from storage.objects import open_store, parse_store_url
 
 __all__ = ["Settings", "build_services"]
 
@@ -51,6 +52,18 @@ class Settings(BaseSettings):
         default="", description="PEM files of trusted root CAs (ours and counterparties'), separated by ':'"
     )
     tsa_url: str = Field(default="", description="RFC 3161 timestamp authority URL for PAdES B-T signatures")
+    signers_file: str = Field(
+        default="",
+        description="YAML (or .toml) file: username -> signer backend (pkcs12/pkcs11/csc/bsre); no passphrase/PIN/OTP",
+    )
+    archive_storage_url: str = Field(
+        default="",
+        description="where archived originals are kept, locked: file:PATH or an S3 bucket created WITH object lock; "
+        "empty = next to NASKAH_STORAGE_URL (file:…/arsip, or the bucket '<bucket>-arsip')",
+    )
+    archive_retention_days: int = Field(
+        default=10957, ge=1, description="days each archived version stays locked against deletion (30 years)"
+    )
     max_upload_mb: float = Field(default=20.0, gt=0, description="largest DOCX accepted for upload")
     migrate_on_start: bool = Field(default=True, description="apply database migrations when the API starts")
     host: str = "127.0.0.1"
@@ -78,6 +91,26 @@ class Settings(BaseSettings):
         return as_certificates(paths)
 
     @property
+    def signer_backends(self) -> dict[str, dict[str, Any]]:
+        """The checked signers file (empty when none is configured); a bad file names the entry."""
+        if not self.signers_file.strip():
+            return {}
+        return load_signers_file(Path(self.signers_file.strip()).expanduser())
+
+    @property
+    def archive_url(self) -> str:
+        """The archive store's URL: as configured, or derived from the working store's."""
+        if self.archive_storage_url.strip():
+            return self.archive_storage_url.strip()
+        loc = parse_store_url(self.storage_url)
+        if loc.kind == "local":
+            assert loc.path is not None
+            return f"file:{loc.path.parent / 'arsip'}"
+        head, _, _bucket = self.storage_url.split("?")[0].rstrip("/").rpartition("/")
+        query = self.storage_url.partition("?")[2]
+        return f"{head}/{loc.bucket}-arsip" + (f"?{query}" if query else "")
+
+    @property
     def docx_limits(self) -> DocxLimits:
         return DocxLimits(max_bytes=int(self.max_upload_mb * 1024 * 1024))
 
@@ -85,6 +118,7 @@ class Settings(BaseSettings):
 def build_services(settings: Settings, *, converter: object | None = None) -> Services:
     """Open the database engine, object store and converter, and load (validate) the templates."""
     templates = TemplateRegistry.load(*settings.template_roots)
+    signer_backends = settings.signer_backends  # before anything is opened: a bad file stops the start-up
     return Services(
         engine=make_engine(settings.database_url),
         store=open_store(settings.storage_url),
@@ -95,4 +129,7 @@ def build_services(settings: Settings, *, converter: object | None = None) -> Se
         profile=load_profile(settings.sop_profile),
         trust_roots=settings.trust_root_certificates,
         tsa_url=settings.tsa_url or None,
+        signer_backends=signer_backends,
+        archive_store=open_store(settings.archive_url, object_lock=True),
+        archive_retention_days=settings.archive_retention_days,
     )

@@ -21,7 +21,7 @@ import typer
 from docx import Document
 
 from api.config import Settings, build_services
-from pipeline import cases, revisions
+from pipeline import audit, cases, revisions
 from pipeline.auth import create_user
 from pipeline.models import User
 from pipeline.templates import sample_data
@@ -183,11 +183,16 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         sk = _entry(svc, out, drafter, sk_id, "sk", pki.roots, steps)
         nk_id = _nota_kesepakatan(svc, steps, day, drafter, people, pki)
         nk = _entry(svc, out, drafter, nk_id, "nk", pki.roots, steps)
+        found = _archive_all(svc, out, steps, [kb, sk, pks, nk], people["sekretariat.tkksd"])
+    with session_scope(svc.engine) as session:
+        chain = steps.run("jejak audit: rantai hash diperiksa", lambda: audit.verify_chain(session))
     report = {
         "tanggal": day.isoformat(),
         "settings": {"NASKAH_DATABASE_URL": settings.database_url, "NASKAH_STORAGE_URL": settings.storage_url},
         "trust_roots": "pki/roots.pem",
         "naskah": [kb, sk, pks, nk],
+        "arsip_search": {"q": "sampah", **found},
+        "audit": chain.to_dict(),
         "steps": steps.rows,
     }
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -198,9 +203,16 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         typer.echo(f"{entry['jenis']:<3} {out / entry['final_pdf']}  ({entry['verification']})")
     typer.echo(f"Periksa sendiri: naskah verify {out / kb['final_pdf']} --trust {out / 'pki' / 'roots.pem'}")
     typer.echo(f"Berkas: {files_dir}  Laporan: {out / 'report.json'}")
+    typer.echo("")
+    typer.echo(f"Cari arsip 'sampah' ({found['count']} ditemukan):")
+    for row in found["data"]:
+        typer.echo(f"  #{row['id']:<3} {row['jenis']:<3} {row['tanggal_ttd']}  {row['judul'][:70]}")
+    typer.echo(f"Jejak audit: {chain.count} entri, rantai hash {chain.bottom_line} (naskah audit verify)")
     typer.echo("Pengaturan untuk memakai data demo ini:")
     typer.echo(f"  export NASKAH_DATABASE_URL='{settings.database_url}'")
     typer.echo(f"  export NASKAH_STORAGE_URL='{settings.storage_url}'")
+    typer.echo(f"  export NASKAH_ARCHIVE_STORAGE_URL='{settings.archive_url}'")
+    typer.echo(f"  export NASKAH_TRUST_ROOTS='{out / 'pki' / 'roots.pem'}'")
     return 0
 
 
@@ -308,6 +320,9 @@ def _officials(svc: Any) -> dict[str, User]:
             key: _user(session, key.replace("_", "."), nama, jabatan, [role], posisi=[key])
             for key, (nama, jabatan, role) in OFFICIALS.items()
         }
+        people["sekretariat.tkksd"] = _user(
+            session, "sekretariat.tkksd", "Dewi Lestari, S.Sos.", "Sekretariat TKKSD", ["secretariat"]
+        )
         for username, (nama, jabatan, nip) in KEPALA_OPD.items():
             people[username] = _user(session, username, nama, jabatan, ["signer"], nip=nip)
     return people
@@ -529,6 +544,44 @@ def _nota_kesepakatan(svc: Any, steps: Steps, day: date, drafter: User, people: 
         "Tanah Grogot",
     )
     return nk_id
+
+
+def _archive_all(svc: Any, out: Path, steps: Steps, entries: list[dict[str, Any]], secretariat: User) -> dict[str, Any]:
+    """The secretariat archives every signed naskah (B-LTA, locked), then searches the archive."""
+    from pipeline import archive
+
+    for entry in entries:
+        arsip = steps.run(
+            f"{entry['jenis']}: diarsipkan (B-LTA, object lock)",
+            lambda e=entry: archive.archive_naskah(svc, secretariat, e["id"]),
+        )
+        verified = steps.run(
+            f"{entry['jenis']}: verifikasi naskah asli di arsip",
+            lambda a=arsip: archive.verify_archived(svc, secretariat, a.id or 0),
+        )
+        path = out / "arsip" / f"{entry['jenis'].lower()}-asli.pdf"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(archive.read_original(svc, secretariat, arsip.id or 0)[1])
+        entry["status"] = "archived"
+        entry["arsip"] = {
+            "id": arsip.id,
+            "key": arsip.key,
+            "version_id": arsip.version_id,
+            "sha256": arsip.sha256,
+            "file": str(path.relative_to(out)),
+            "verification": verified.report.bottom_line,
+            "document_timestamps": verified.report.document_timestamps,
+        }
+    with session_scope(svc.engine) as session:
+        query = archive.ArsipQuery(q="sampah", sort="tanggal")
+        today = date.today()
+        rows, count = steps.run("cari arsip: 'sampah'", lambda: archive.search(session, secretariat, query, today))
+        return {
+            "count": count,
+            "data": [
+                {"id": a.id, "jenis": a.jenis, "tanggal_ttd": a.tanggal_ttd.isoformat(), "judul": a.judul} for a in rows
+            ],
+        }
 
 
 def _entry(

@@ -152,6 +152,17 @@ class EventPublic(BaseModel):
     created_at: datetime
 
 
+class AuditEntryPublic(BaseModel):
+    seq: int = Field(description="urutan di rantai audit (seluruh sistem)")
+    at: datetime
+    actor: str = Field(description="nama pengguna saat tindakan; 'system' untuk proses otomatis")
+    action: str
+    sha256: str | None = Field(description="sidik berkas yang dihasilkan atau disentuh tindakan ini")
+    detail: dict[str, Any]
+    prev_hash: str
+    entry_hash: str = Field(description="sha256 entri ini, termasuk prev_hash: rantai hash")
+
+
 class ParafPublic(BaseModel):
     urutan: int
     posisi: str
@@ -201,3 +212,41 @@ class SignaturePlanPublic(BaseModel):
     final_pdf_sha256: str
     steps: list[SignatureStepPublic]
     next: int | None = Field(description="urutan langkah berikutnya; kosong bila lengkap")
+
+
+class SignerPublic(BaseModel):
+    """Which signer backend is configured for the current user: what to ask for at signing."""
+
+    configured: bool = Field(description="ada penanda tangan yang dikonfigurasi admin; bila tidak, unggah PKCS#12")
+    kind: str | None = Field(default=None, description="pkcs12, pkcs11, csc atau bsre")
+    secret: str = Field(description="yang diminta saat menandatangani: passphrase, PIN atau OTP")
+    backend: dict[str, Any] = Field(default_factory=dict, description="keterangan penanda tangan, tanpa rahasia")
+    signer_id: str | None = Field(default=None, description="NIK/e-mail di layanan BSrE, disamarkan")
+    registered: bool | None = Field(default=None, description="BSrE (check=true): terdaftar di layanan")
+    has_certificate: bool | None = Field(default=None, description="BSrE (check=true): sertifikat aktif")
+
+
+class ArsipPublic(BaseModel):
+    """An archived original as the secretariat sees it."""
+
+    id: int
+    naskah_id: int
+    kerja_sama_id: int
+    jenis: str
+    jenis_kerja_sama: str
+    judul: str
+    pihak: list[dict[str, Any]]
+    nomor: dict[str, str]
+    opd_teknis: str
+    tanggal_ttd: date
+    mulai: date
+    selesai: date
+    status_masa: str = Field(description="berlaku atau kedaluwarsa, pada hari ini")
+    related: list[dict[str, Any]] = Field(description="naskah terkait: KB ↔ PKS ↔ Surat Kuasa")
+    sha256: str
+    key: str
+    version_id: str
+    size: int
+    retain_until: datetime
+    timestamp_expiry: datetime | None
+    archived_at: datetime

@@ -2,17 +2,20 @@
 
 ``check`` answers "may this user do this now?" from ``lifecycle.TRANSITIONS``;
 ``advance`` writes the new status only if nobody changed the naskah since it was read
-(``lock_version``), so two officials racing for the same step cannot both succeed.
+(``lock_version``), so two officials racing for the same step cannot both succeed;
+``perform`` does both and records the step (event and audit entry) in the same transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
+from pipeline import audit
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotPermitted
 from pipeline.lifecycle import ACTION_LABELS, STATUS_LABELS, Action, Status, Transition, available, resolve
 from pipeline.models import Naskah, NaskahEvent, User, utcnow
@@ -71,9 +74,12 @@ def perform(
     note: str | None = None,
     revision_number: int | None = None,
     expected_version: int | None = None,
+    sha256: str | None = None,
+    detail: Mapping[str, Any] | None = None,
 ) -> Transition:
     """One lifecycle step in the caller's transaction: check the table, require a note where the
-    table says so, move the naskah under its optimistic lock, and record the event."""
+    table says so, move the naskah under its optimistic lock, and record the event and the audit
+    entry (``sha256``: the file the step produced or acted on; ``detail``: extra facts for the entry)."""
     transition = check(naskah, user, action, guards)
     require_note(transition, note)
     source = naskah.status
@@ -89,5 +95,19 @@ def perform(
             note=(note or "").strip(),
             revision_number=revision_number,
         )
+    )
+    audit.record(
+        session,
+        user,
+        action.value,
+        naskah_id=naskah.id,
+        sha256=sha256,
+        **{
+            "from_status": source,
+            "to_status": transition.target.value,
+            "revision_number": revision_number,
+            "note": (note or "").strip() or None,
+            **(detail or {}),
+        },
     )
     return transition

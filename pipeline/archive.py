@@ -14,8 +14,10 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -23,12 +25,37 @@ from pyhanko.sign import signers
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.validation import ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
+from sqlalchemy import and_, func, or_, true
+from sqlmodel import Session, col, select
 
-from pipeline.errors import InvalidInput, ServiceUnavailable
+from pipeline import actions, audit
+from pipeline.auth import require
+from pipeline.cases import get_naskah, list_naskah, nomor_of, pihak_of
+from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, RuleViolation, ServiceUnavailable
+from pipeline.lifecycle import Action
+from pipeline.models import Arsip, ArsipVersion, KerjaSama, Naskah, User, utcnow
+from pipeline.revisions import PDF_TYPE, latest_revision
+from pipeline.services import Services
+from pipeline.signature_plan import current_file, get_plan, steps_of
 from pipeline.signing import http_timestamper, validation_context
-from pipeline.verify import refuse_unreadable
+from pipeline.verify import VerificationReport, refuse_unreadable, verify_pdf
+from storage.db import session_scope
 
-__all__ = ["add_document_timestamp", "last_timestamp_expiry"]
+__all__ = [
+    "ArchivedVerification",
+    "ArsipQuery",
+    "RenewResult",
+    "add_document_timestamp",
+    "archive_naskah",
+    "document_timestamp_times",
+    "get_arsip",
+    "last_timestamp_expiry",
+    "read_original",
+    "renew_timestamps",
+    "search",
+    "search_text",
+    "verify_archived",
+]
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +119,392 @@ def _not_after(cert: Any) -> dt.datetime | None:
         return None
     value = cert["tbs_certificate"]["validity"]["not_after"].native
     return value if isinstance(value, dt.datetime) else None
+
+
+def document_timestamp_times(pdf: bytes) -> list[dt.datetime]:
+    """The times the document timestamps of ``pdf`` prove, oldest first."""
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        embedded = sorted(reader.embedded_signatures, key=lambda s: s.signed_revision)
+        return [
+            sig.signed_data["encap_content_info"]["content"].parsed["gen_time"].native
+            for sig in embedded
+            if sig.sig_object_type == "/DocTimeStamp"
+        ]
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise refuse_unreadable(exc) from exc
+
+
+# -- archiving a signed naskah -------------------------------------------------------------
+
+
+def _related(session: Session, naskah: Naskah) -> list[dict[str, Any]]:
+    """The naskah linked to this one by parent links (KB ↔ PKS ↔ Surat Kuasa), both ways."""
+    siblings = {n.id: n for n in list_naskah(session, naskah.kerja_sama_id)}
+    linked: set[int] = set()
+    frontier = {naskah.id}
+    while frontier:
+        current = frontier.pop()
+        for n in siblings.values():
+            if n.id in linked or n.id == naskah.id:
+                continue
+            if n.parent_id == current or siblings[current].parent_id == n.id:  # type: ignore[index]
+                linked.add(n.id or 0)
+                frontier.add(n.id)
+    out = []
+    for nid in sorted(linked):
+        n = siblings[nid]
+        relation = "induk" if _is_ancestor(siblings, n, naskah) else "turunan"
+        out.append({"naskah_id": nid, "jenis": n.jenis, "hubungan": relation, "status": n.status})
+    return out
+
+
+def _is_ancestor(siblings: dict[int | None, Naskah], candidate: Naskah, naskah: Naskah) -> bool:
+    parent = siblings.get(naskah.parent_id) if naskah.parent_id else None
+    while parent is not None:
+        if parent.id == candidate.id:
+            return True
+        parent = siblings.get(parent.parent_id) if parent.parent_id else None
+    return False
+
+
+def _judul(session: Session, user: User, naskah: Naskah, case: KerjaSama) -> str:
+    """The title the naskah itself prints (a PKS has its own; a Surat Kuasa names its PKS)."""
+    revision = latest_revision(session, user, naskah.id or 0)
+    data: dict[str, Any] = (revision.data if revision is not None else None) or naskah.data or {}
+    if naskah.jenis == "SK":
+        return f"Surat Kuasa penandatanganan Perjanjian Kerja Sama {data.get('pks_judul') or case.judul}"
+    return str(data.get("judul") or case.judul)
+
+
+def search_text(*parts: Any) -> str:
+    """What free-text search looks in: lower case, single spaces."""
+    words: list[str] = []
+    for part in parts:
+        if isinstance(part, dict):
+            words.extend(str(v) for v in part.values() if v)
+        elif isinstance(part, list | tuple):
+            words.append(search_text(*part))
+        elif part:
+            words.append(str(part))
+    return " ".join(" ".join(words).casefold().split())
+
+
+def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
+    """Archive a fully signed naskah: verify it, make it B-LTA, store it locked, record it.
+
+    Order of writes: the locked object first, then (one transaction, under the naskah's lock)
+    the record, its first version row, the lifecycle step and the audit entry.  A crash in
+    between leaves the naskah ``signed`` and an unreferenced locked object; archiving again
+    writes a new version under the same key.
+    """
+    if svc.archive_store is None:
+        raise ActionNotAvailable("Penyimpanan arsip (NASKAH_ARCHIVE_STORAGE_URL) belum dikonfigurasi.")
+    with session_scope(svc.engine) as session:
+        naskah = get_naskah(session, user, naskah_id)
+        actions.check(naskah, user, Action.ARCHIVE, {})
+        expected_version = naskah.lock_version
+        plan = get_plan(session, naskah_id)
+        if plan is None:
+            raise ActionNotAvailable("Naskah ini belum ditandatangani.", naskah_id=naskah_id)
+        source = current_file(session, plan)
+        signed_steps = [s for s in steps_of(session, plan) if s.signed_at is not None]
+        case = session.get(KerjaSama, naskah.kerja_sama_id)
+        assert case is not None
+        pihak = [
+            {"urutan": p.urutan, "instansi": p.instansi, "penandatangan": s.nama, "jabatan": s.jabatan}
+            for p in pihak_of(session, case.id or 0)
+            for s in signed_steps
+            if s.pihak_urutan == p.urutan
+        ]
+        nomor = {str(k): v for k, v in nomor_of(session, naskah_id).items()}
+        last_signed = max(_aware(s.signed_at) for s in signed_steps if s.signed_at is not None)
+        judul = _judul(session, user, naskah, case)
+        fields: dict[str, Any] = {
+            "naskah_id": naskah_id,
+            "kerja_sama_id": case.id,
+            "jenis": naskah.jenis,
+            "jenis_kerja_sama": case.jenis,
+            "judul": judul,
+            "pihak": pihak,
+            "nomor": nomor,
+            "opd_teknis": case.opd_teknis,
+            "tanggal_ttd": last_signed.astimezone(svc.profile.tz).date(),
+            "mulai": case.mulai,
+            "selesai": case.selesai,
+            "related": _related(session, naskah),
+            "search_text": search_text(
+                judul,
+                [p["instansi"] for p in pihak],
+                [p["penandatangan"] for p in pihak],
+                nomor,
+                case.opd_teknis,
+                naskah.jenis,
+                case.jenis,
+            ),
+        }
+    signed = svc.get(source.key, source.version_id, source.sha256)
+    report = verify_pdf(signed, svc.trust_roots)
+    if not report.ok:
+        raise RuleViolation(
+            "Naskah bertanda tangan tidak lolos verifikasi, sehingga tidak diarsipkan: " + "; ".join(report.problems),
+            reason="not_verified",
+            problems=report.problems,
+        )
+    lta = add_document_timestamp(signed, svc.tsa_url or "", svc.trust_roots)
+    retain_until = utcnow() + dt.timedelta(days=svc.archive_retention_days)
+    key = f"arsip/{fields['tanggal_ttd'].year}/{naskah.jenis.lower()}-{naskah_id}.pdf"
+    stored = svc.put_archive(key, lta, PDF_TYPE, retain_until)
+    expiry = last_timestamp_expiry(lta)
+    with session_scope(svc.engine) as session:
+        naskah = get_naskah(session, user, naskah_id)
+        if naskah.lock_version != expected_version:
+            raise Conflict(
+                "Naskah berubah saat diarsipkan (permintaan lain). Muat ulang lalu periksa.", naskah_id=naskah_id
+            )
+        assert user.id is not None
+        arsip = Arsip(
+            **fields,
+            key=stored.key,
+            version_id=stored.version_id,
+            sha256=stored.sha256,
+            size=stored.size,
+            retain_until=retain_until,
+            timestamp_expiry=expiry,
+            archived_by=user.id,
+        )
+        session.add(arsip)
+        session.flush()
+        session.add(
+            ArsipVersion(
+                arsip_id=arsip.id or 0,
+                version_id=stored.version_id,
+                sha256=stored.sha256,
+                size=stored.size,
+                reason="archive",
+                timestamp_expiry=expiry,
+                created_by=user.id,
+            )
+        )
+        actions.perform(
+            session,
+            naskah,
+            user,
+            Action.ARCHIVE,
+            expected_version=expected_version,
+            sha256=stored.sha256,
+            detail={"key": stored.key, "version_id": stored.version_id},
+        )
+        log.info("naskah %s archived as %s@%s (%s)", naskah_id, stored.key, stored.version_id, stored.sha256[:12])
+        return arsip
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+# -- finding and reading archived originals --------------------------------------------------
+
+Masa = Literal["berlaku", "kedaluwarsa", "segera_berakhir"]
+SORTS = {
+    "tanggal": (Arsip.tanggal_ttd, Arsip.id),
+    "-tanggal": (col(Arsip.tanggal_ttd).desc(), col(Arsip.id).desc()),
+    "selesai": (Arsip.selesai, Arsip.id),
+    "-selesai": (col(Arsip.selesai).desc(), col(Arsip.id).desc()),
+    "judul": (Arsip.judul, Arsip.id),
+    "-judul": (col(Arsip.judul).desc(), col(Arsip.id).desc()),
+}
+
+
+class ArsipQuery(BaseModel):
+    """What the secretariat searches the archive by."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str = Field(
+        default="", max_length=200, description="kata kunci: judul, pihak, nomor, OPD (semua kata harus ada)"
+    )
+    jenis: Literal["KB", "NK", "PKS", "SK"] | None = None
+    jenis_kerja_sama: Literal["KSDD", "KSDPK", "KSIV"] | None = None
+    tahun: int | None = Field(default=None, ge=2000, le=2100, description="tahun penandatanganan")
+    opd: str | None = Field(default=None, max_length=200, description="OPD teknis (sebagian nama)")
+    masa: Masa | None = Field(default=None, description="berlaku, kedaluwarsa, atau segera_berakhir (dalam_hari)")
+    dalam_hari: int = Field(default=90, ge=1, le=3650, description="untuk masa=segera_berakhir")
+    sort: Literal["tanggal", "-tanggal", "selesai", "-selesai", "judul", "-judul"] = "-tanggal"
+    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=20, ge=1, le=200)
+
+
+def _like(text: str) -> str:
+    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(session: Session, user: User, query: ArsipQuery, today: dt.date) -> tuple[list[Arsip], int]:
+    """Archived originals matching ``query``, sorted and paginated, and the total count."""
+    require(user, "read")
+    conditions: list[Any] = []
+    for word in query.q.split():
+        conditions.append(col(Arsip.search_text).like(_like(word), escape="\\"))
+    if query.jenis:
+        conditions.append(Arsip.jenis == query.jenis)
+    if query.jenis_kerja_sama:
+        conditions.append(Arsip.jenis_kerja_sama == query.jenis_kerja_sama)
+    if query.tahun:
+        conditions.append(Arsip.tanggal_ttd >= dt.date(query.tahun, 1, 1))
+        conditions.append(Arsip.tanggal_ttd <= dt.date(query.tahun, 12, 31))
+    if query.opd:
+        conditions.append(func.lower(Arsip.opd_teknis).like(_like(query.opd), escape="\\"))
+    if query.masa == "berlaku":
+        conditions.append(Arsip.selesai >= today)
+    elif query.masa == "kedaluwarsa":
+        conditions.append(Arsip.selesai < today)
+    elif query.masa == "segera_berakhir":
+        conditions.append(Arsip.selesai >= today)
+        conditions.append(Arsip.selesai <= today + dt.timedelta(days=query.dalam_hari))
+    where = and_(*conditions) if conditions else true()
+    total = session.exec(select(func.count()).select_from(Arsip).where(where)).one()
+    rows = session.exec(
+        select(Arsip).where(where).order_by(*SORTS[query.sort]).offset(query.offset).limit(query.limit)
+    ).all()
+    return list(rows), int(total)
+
+
+def get_arsip(session: Session, user: User, arsip_id: int) -> Arsip:
+    require(user, "read")
+    arsip = session.get(Arsip, arsip_id)
+    if arsip is None:
+        raise NotFound(f"Arsip dengan id {arsip_id} tidak ditemukan.", arsip_id=arsip_id)
+    return arsip
+
+
+def read_original(svc: Services, user: User, arsip_id: int) -> tuple[Arsip, bytes]:
+    """The archived original, byte-identical (sha256 checked; a mismatch raises IntegrityAlarm)."""
+    with session_scope(svc.engine) as session:
+        arsip = get_arsip(session, user, arsip_id)
+        session.expunge(arsip)
+    data = svc.get_archive(arsip.key, arsip.version_id, arsip.sha256)
+    with session_scope(svc.engine) as session:
+        audit.record(
+            session,
+            user,
+            audit.AuditAction.DOWNLOAD,
+            naskah_id=arsip.naskah_id,
+            sha256=arsip.sha256,
+            what="arsip",
+            version_id=arsip.version_id,
+        )
+    return arsip, data
+
+
+@dataclass(frozen=True)
+class ArchivedVerification:
+    """The verification of an archived original, at the time its first document timestamp proves."""
+
+    arsip_id: int
+    sha256: str
+    moment: dt.datetime | None
+    report: VerificationReport
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "arsip_id": self.arsip_id,
+            "sha256": self.sha256,
+            "divalidasi_pada": self.moment.isoformat() if self.moment else None,
+            **self.report.to_dict(),
+        }
+
+
+def verify_archived(svc: Services, user: User, arsip_id: int) -> ArchivedVerification:
+    """The same checks as ``naskah verify``, with the embedded validation data, at the moment the
+    first document timestamp proves: so it still holds once the signers' certificates expired."""
+    arsip, data = read_original(svc, user, arsip_id)
+    times = document_timestamp_times(data)
+    moment = times[0] if times else None
+    report = verify_pdf(data, svc.trust_roots, moment=moment)
+    with session_scope(svc.engine) as session:
+        audit.record(
+            session,
+            user,
+            audit.AuditAction.VERIFY,
+            naskah_id=arsip.naskah_id,
+            sha256=arsip.sha256,
+            verdict=report.bottom_line,
+        )
+    return ArchivedVerification(arsip.id or 0, arsip.sha256, moment, report)
+
+
+# -- timestamp renewal ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenewResult:
+    arsip_id: int
+    naskah_id: int
+    old_expiry: dt.datetime | None
+    new_expiry: dt.datetime | None
+    version_id: str
+    sha256: str
+
+
+def due_for_renewal(session: Session, margin_days: int, now: dt.datetime) -> list[int]:
+    """Archive rows whose last document timestamp's TSA certificate expires within ``margin_days``."""
+    limit = now + dt.timedelta(days=margin_days)
+    rows = session.exec(
+        select(Arsip.id).where(or_(col(Arsip.timestamp_expiry).is_(None), col(Arsip.timestamp_expiry) <= limit))
+    ).all()
+    return [int(r) for r in rows if r is not None]
+
+
+def renew_timestamps(
+    svc: Services, *, margin_days: int, now: dt.datetime | None = None, user: User | None = None
+) -> list[RenewResult]:
+    """Add a fresh document timestamp to every archived original that needs one, as a new
+    locked object version; the old versions stay.  Each original is renewed on its own: one
+    failure (TSA down) stops the run with that error, the ones done before remain done."""
+    now = now or utcnow()
+    with session_scope(svc.engine) as session:
+        due = due_for_renewal(session, margin_days, now)
+    results = []
+    for arsip_id in due:
+        with session_scope(svc.engine) as session:
+            arsip = session.get(Arsip, arsip_id)
+            assert arsip is not None
+            key, version_id, sha256, old = arsip.key, arsip.version_id, arsip.sha256, arsip.timestamp_expiry
+            retain_until = arsip.retain_until
+        current = svc.get_archive(key, version_id, sha256)
+        renewed = add_document_timestamp(current, svc.tsa_url or "", svc.trust_roots)
+        expiry = last_timestamp_expiry(renewed)
+        stored = svc.put_archive(key, renewed, PDF_TYPE, max(_aware(retain_until), now + dt.timedelta(days=1)))
+        with session_scope(svc.engine) as session:
+            arsip = session.get(Arsip, arsip_id)
+            assert arsip is not None
+            if arsip.version_id != version_id:  # renewed meanwhile by another run: keep theirs
+                log.warning("arsip %s renewed concurrently; version %s left unreferenced", arsip_id, stored.version_id)
+                continue
+            arsip.version_id, arsip.sha256, arsip.size = stored.version_id, stored.sha256, stored.size
+            arsip.timestamp_expiry = expiry
+            session.add(arsip)
+            session.add(
+                ArsipVersion(
+                    arsip_id=arsip_id,
+                    version_id=stored.version_id,
+                    sha256=stored.sha256,
+                    size=stored.size,
+                    reason="renew",
+                    timestamp_expiry=expiry,
+                    created_by=user.id if user else None,
+                )
+            )
+            audit.record(
+                session,
+                user,
+                audit.AuditAction.RENEW,
+                naskah_id=arsip.naskah_id,
+                sha256=stored.sha256,
+                previous_sha256=sha256,
+                version_id=stored.version_id,
+            )
+            results.append(RenewResult(arsip_id, arsip.naskah_id, old, expiry, stored.version_id, stored.sha256))
+            log.info("arsip %s: document timestamp renewed (%s -> %s)", arsip_id, old, expiry)
+    return results

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlmodel import Session, col, func, select
 
+from pipeline import audit
 from pipeline.auth import require
 from pipeline.errors import InvalidInput, NotFound, RuleViolation
 from pipeline.lifecycle import INITIAL_STATE
@@ -171,7 +172,9 @@ def create_case(session: Session, user: User, data: CaseInput) -> KerjaSama:
     assert case.id is not None
     for urutan, p in enumerate(data.pihak, start=1):
         session.add(Pihak(kerja_sama_id=case.id, urutan=urutan, **p.model_dump(exclude={"kind"}), kind=p.kind.value))
-    session.flush()
+    audit.record(
+        session, user, audit.AuditAction.CREATE_CASE, kerja_sama_id=case.id, jenis=case.jenis, judul=case.judul
+    )
     return case
 
 
@@ -188,7 +191,7 @@ def update_case(session: Session, user: User, case_id: int, patch: CaseUpdate) -
         setattr(case, key, value)
     case.updated_at = utcnow()
     session.add(case)
-    session.flush()
+    audit.record(session, user, audit.AuditAction.EDIT_CASE, kerja_sama_id=case.id, fields=sorted(changes))
     return case
 
 

@@ -14,7 +14,9 @@ check proves, in this order:
 3. **Only signatures were added.**  pyHanko's difference analysis from our last revision
    to the end of the file allows signature fields being filled (and validation data /
    document timestamps) and nothing else: no content, page, annotation or other form field.
-   ``expected_fields`` narrows which signature fields the partner may fill.
+   ``expected_fields`` narrows which signature fields the partner may fill; with
+   ``allow_new_fields`` a signature in a field that did not exist in our file is accepted too
+   (BSrE's esign-client v1 creates and names its own field).
 4. **Every signature holds** (:func:`pipeline.verify.verify_pdf`): intact, valid and trusted
    under the configured roots — the partner's CA must be among them.
 
@@ -51,6 +53,7 @@ from pyhanko.sign.diff_analysis import (
     XrefStreamRule,
 )
 from pyhanko.sign.diff_analysis.constants import ACROFORM_EXEMPT_STRICT_COMPARISON
+from pyhanko.sign.fields import enumerate_sig_fields
 
 from pipeline.verify import SignatureCheck, VerificationReport, async_verify_pdf, refuse_unreadable
 
@@ -122,6 +125,12 @@ def _revisions(pdf: bytes) -> int:
         raise refuse_unreadable(exc) from exc
 
 
+def _sig_field_names(pdf: bytes) -> set[str]:
+    """Names of the signature fields (empty or filled) in ``pdf``."""
+    reader = PdfFileReader(BytesIO(pdf), strict=True)
+    return {str(name) for name, _value, _ref in enumerate_sig_fields(reader)}
+
+
 def _diff_after_base(returned: bytes, base_revisions: int) -> DiffResult | SuspiciousModification:
     reader = PdfFileReader(BytesIO(returned), strict=True)
     try:
@@ -141,6 +150,7 @@ async def async_check_returned(
     trust_roots: Sequence[Any],
     *,
     expected_fields: Sequence[str] | None = None,
+    allow_new_fields: bool = False,
     revocation_mode: str = "require",
     allow_fetching: bool = True,
     moment: dt.datetime | None = None,
@@ -187,6 +197,8 @@ async def async_check_returned(
         )
     if expected_fields is not None:
         unexpected = signed_fields - set(expected_fields)
+        if allow_new_fields:
+            unexpected &= _sig_field_names(final_pdf)  # a field the service created itself is expected
         if unexpected:
             return _refused(
                 f"Tanda tangan dibubuhkan pada kolom yang tidak diharapkan: {', '.join(sorted(unexpected))}.",
@@ -211,6 +223,7 @@ def check_returned(
     trust_roots: Sequence[Any],
     *,
     expected_fields: Sequence[str] | None = None,
+    allow_new_fields: bool = False,
     revocation_mode: str = "require",
     allow_fetching: bool = True,
     moment: dt.datetime | None = None,
@@ -218,6 +231,9 @@ def check_returned(
     """Check a file the counterparty (or a signing service) returned against ``final_pdf``.
 
     ``final_pdf`` is what :func:`export_for_counterparty` returned and we recorded.
+    ``expected_fields``: the signature fields that may be filled (None: any); with
+    ``allow_new_fields`` also any signature field that is not in ``final_pdf`` (a service that
+    names its own field), never another of our existing fields.
     ``trust_roots`` must include the counterparty's CA.  Fetching is allowed by default:
     a partner's B-B/B-T file carries no revocation data, and at import time a live check
     is the right one (archive verification stays offline).  Unreadable or encrypted
@@ -230,6 +246,7 @@ def check_returned(
             returned,
             trust_roots,
             expected_fields=expected_fields,
+            allow_new_fields=allow_new_fields,
             revocation_mode=revocation_mode,
             allow_fetching=allow_fetching,
             moment=moment,

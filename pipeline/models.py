@@ -16,6 +16,8 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "ApiToken",
+    "AuditEntry",
+    "AuditHead",
     "JenisKerjaSama",
     "JenisNaskah",
     "KerjaSama",
@@ -291,3 +293,82 @@ class SignatureStep(SQLModel, table=True):
     signed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     signer_subject: str | None = Field(default=None, max_length=300)
     file_id: int | None = Field(default=None, foreign_key="naskah_file.id")  # the PDF with this signature
+
+
+class AuditEntry(SQLModel, table=True):
+    """One link of the hash-chained audit trail (``pipeline.audit``): who did what, when, to which object.
+
+    ``entry_hash`` is the sha256 of every other field, ``prev_hash`` included, so editing,
+    removing or reordering an entry breaks the chain.  Rows are only ever inserted."""
+
+    __tablename__ = "audit_entry"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})  # 1, 2, 3, ...
+    naskah_id: int | None = Field(default=None, foreign_key="naskah.id", index=True)
+    kerja_sama_id: int | None = Field(default=None, foreign_key="kerja_sama.id", index=True)
+    action: str = Field(max_length=32)  # lifecycle.Action values, create_case, download, verify, ...
+    actor_id: int | None = Field(default=None, foreign_key="users.id")  # None: the system itself
+    actor: str = Field(max_length=64)  # username at the time (a snapshot)
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    object_sha256: str | None = Field(default=None, max_length=64)  # the file the action produced or touched
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    prev_hash: str = Field(max_length=64, unique=True)  # a second guard against a forked chain
+    entry_hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The one row (id 1) naming the newest audit entry: appends lock it, so the chain cannot fork,
+    and a removed newest entry is noticed."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = 0
+    entry_hash: str = Field(max_length=64)
+
+
+class Arsip(SQLModel, table=True):
+    """An archived signed original (PAdES B-LTA, locked in the archive store) and what the
+    secretariat finds it by.  Written once on archive; only a timestamp renewal moves it to a
+    newer object version (``ArsipVersion`` keeps every one)."""
+
+    __tablename__ = "arsip"
+
+    id: int | None = Field(default=None, primary_key=True)
+    naskah_id: int = Field(foreign_key="naskah.id", unique=True)
+    kerja_sama_id: int = Field(foreign_key="kerja_sama.id", index=True)
+    jenis: str = Field(max_length=8, index=True)  # KB, NK, PKS, SK
+    jenis_kerja_sama: str = Field(max_length=8, index=True)  # KSDD, KSDPK, KSIV
+    judul: str = Field(max_length=500)
+    pihak: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)  # urutan, instansi, penandatangan
+    nomor: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)  # {pihak urutan: nomor}
+    opd_teknis: str = Field(max_length=200, index=True)
+    tanggal_ttd: date = Field(index=True)  # the day the last signature was made (profile time zone)
+    mulai: date
+    selesai: date = Field(index=True)
+    related: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)  # KB <-> PKS <-> Surat Kuasa
+    search_text: str = Field(sa_type=sa.Text)  # lower-case judul, pihak, nomor, OPD for free-text search
+    key: str = Field(max_length=300)
+    version_id: str = Field(max_length=200)  # the current version (a renewal adds a newer one)
+    sha256: str = Field(max_length=64)
+    size: int
+    retain_until: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    timestamp_expiry: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    archived_by: int = Field(foreign_key="users.id")
+    archived_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), index=True)
+
+
+class ArsipVersion(SQLModel, table=True):
+    """Every stored version of an archived original: the first, and one per timestamp renewal."""
+
+    __tablename__ = "arsip_version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    arsip_id: int = Field(foreign_key="arsip.id", index=True)
+    version_id: str = Field(max_length=200)
+    sha256: str = Field(max_length=64)
+    size: int
+    reason: str = Field(max_length=16)  # archive | renew
+    timestamp_expiry: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    created_by: int | None = Field(default=None, foreign_key="users.id")  # None: the renewal job
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))

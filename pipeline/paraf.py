@@ -221,6 +221,8 @@ def give_paraf(svc: Services, user: User, naskah_id: int) -> Paraf:
             guards=guards,
             revision_number=revision.number,
             expected_version=expected_version,
+            sha256=stored.sha256,
+            detail={"urutan": urutan, "posisi": position.key, "kind": kind},
         )
     return new
 
@@ -234,7 +236,13 @@ def refuse_paraf(svc: Services, user: User, naskah_id: int, note: str) -> Naskah
             raise NotPermitted("Anda tidak termasuk rantai paraf naskah ini.", reason="not_in_chain")
         latest = latest_revision(session, user, naskah_id)
         actions.perform(
-            session, naskah, user, Action.REFUSE_PARAF, note=note, revision_number=latest.number if latest else None
+            session,
+            naskah,
+            user,
+            Action.REFUSE_PARAF,
+            note=note,
+            revision_number=latest.number if latest else None,
+            sha256=latest.pdf_sha256 if latest else None,
         )
         void_paraf(session, naskah_id)  # the chain starts again after the draft is reworked
         return naskah

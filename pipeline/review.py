@@ -23,7 +23,15 @@ def _step(svc: Services, user: User, naskah_id: int, action: Action, note: str |
     with session_scope(svc.engine) as session:
         naskah = get_naskah(session, user, naskah_id)
         latest = latest_revision(session, user, naskah_id)
-        actions.perform(session, naskah, user, action, note=note, revision_number=latest.number if latest else None)
+        actions.perform(
+            session,
+            naskah,
+            user,
+            action,
+            note=note,
+            revision_number=latest.number if latest else None,
+            sha256=latest.pdf_sha256 if latest else None,
+        )
         return naskah
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from pipeline import actions
+from pipeline import actions, audit
 from pipeline.cases import (
     NaskahInput,
     check_naskah_allowed,
@@ -301,6 +301,8 @@ def _store_revision(
     try:
         with session_scope(svc.engine) as session:
             naskah = get_naskah(session, user, naskah_id)
+            if number == 1:  # the naskah exists for good only now, with its first revision
+                _record_creation(session, user, naskah)
             actions.perform(
                 session,
                 naskah,
@@ -309,6 +311,8 @@ def _store_revision(
                 note=note,
                 revision_number=number,
                 expected_version=expected_version,
+                sha256=row.pdf_sha256,
+                detail={"docx_sha256": row.docx_sha256, "source": source.value},
             )
             void_paraf(session, naskah_id)  # a new revision voids every paraf collected so far
             if naskah_data is not None:
@@ -333,6 +337,19 @@ def _store_revision(
     except NaskahError:
         _discard_pending(svc, row.id)
         raise
+
+
+def _record_creation(session: Session, user: User | None, naskah: Naskah) -> None:
+    audit.record(
+        session,
+        user,
+        audit.AuditAction.CREATE_NASKAH,
+        naskah_id=naskah.id,
+        kerja_sama_id=naskah.kerja_sama_id,
+        jenis=naskah.jenis,
+        template=naskah.template,
+        parent_id=naskah.parent_id,
+    )
 
 
 def derived_file(
@@ -512,8 +529,25 @@ def _reconcile_one(svc: Services, row: Revision) -> ReconcileResult:
             session.delete(current)
             return result("discarded", reason)
         assert naskah is not None
+        source = naskah.status
         actions.advance(session, naskah, transition, naskah.lock_version)
         void_paraf(session, row.naskah_id)
+        author = session.get(User, current.author_id)
+        if current.number == 1:
+            _record_creation(session, author, naskah)
+        audit.record(
+            session,
+            author,
+            Action.REVISE.value,
+            naskah_id=naskah.id,
+            sha256=current.pdf_sha256,
+            from_status=source,
+            to_status=transition.target.value,
+            revision_number=current.number,
+            docx_sha256=current.docx_sha256,
+            source=current.source,
+            reconciled=True,
+        )
         current.docx_version_id, current.pdf_version_id = docx_v, pdf_v
         current.state = RevisionState.COMPLETE.value
         current.completed_at = utcnow()

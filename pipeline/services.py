@@ -10,16 +10,25 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from pipeline.convert import Converter
 from pipeline.docxcheck import DocxLimits
-from pipeline.errors import IntegrityAlarm, NotFound, StorageUnavailable
+from pipeline.errors import Conflict, IntegrityAlarm, NotFound, StorageUnavailable
 from pipeline.sop import Profile, load_profile
 from pipeline.templates import TemplateRegistry
-from storage.objects import ChecksumMismatch, ObjectMissing, ObjectStore, StoredObject, StoreError, StoreUnavailable
+from storage.objects import (
+    ChecksumMismatch,
+    ObjectLocked,
+    ObjectMissing,
+    ObjectStore,
+    StoredObject,
+    StoreError,
+    StoreUnavailable,
+)
 
 __all__ = ["Services", "store_errors"]
 
@@ -43,6 +52,13 @@ def store_errors() -> Iterator[None]:
             "Berkas revisi tidak ditemukan di penyimpanan. Laporkan kepada admin.",
             key=getattr(exc, "key", None),
         ) from exc
+    except ObjectLocked as exc:
+        log.warning("refused to change a locked object: %s", exc)
+        raise Conflict(
+            "Berkas arsip terkunci (object lock) dan tidak dapat diubah atau dihapus.",
+            key=getattr(exc, "key", None),
+            retain_until=str(getattr(exc, "retain_until", "")),
+        ) from exc
     except StoreError as exc:  # anything else the store refuses: not the user's fault, maybe passing
         log.error("object store error: %s", exc)
         raise StorageUnavailable() from exc
@@ -63,6 +79,12 @@ class Services:
     """Trusted root certificates (ours and every counterparty CA we accept), asn1crypto objects."""
     tsa_url: str | None = None
     """RFC 3161 timestamp authority for PAdES B-T; None signs B-B only."""
+    signer_backends: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Username -> signer backend configuration (``pipeline.signer_config``; no official's secret)."""
+    archive_store: ObjectStore | None = None
+    """Where archived originals go, each version locked (S3 object lock COMPLIANCE / local read-only)."""
+    archive_retention_days: int = 10957
+    """How long an archived version is locked against deletion (default 30 years)."""
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
         with store_errors():
@@ -71,6 +93,20 @@ class Services:
     def get(self, key: str, version_id: str, sha256: str) -> bytes:
         with store_errors():
             return self.store.get(key, version_id, sha256=sha256)
+
+    def put_archive(self, key: str, data: bytes, content_type: str, retain_until: datetime) -> StoredObject:
+        """Store a new locked version in the archive store."""
+        if self.archive_store is None:
+            raise StorageUnavailable("Penyimpanan arsip belum dikonfigurasi (NASKAH_ARCHIVE_STORAGE_URL).")
+        with store_errors():
+            return self.archive_store.put(key, data, content_type=content_type, retain_until=retain_until)
+
+    def get_archive(self, key: str, version_id: str, sha256: str) -> bytes:
+        """An archived original, byte-identical; a hash mismatch is an integrity alarm."""
+        if self.archive_store is None:
+            raise StorageUnavailable("Penyimpanan arsip belum dikonfigurasi (NASKAH_ARCHIVE_STORAGE_URL).")
+        with store_errors():
+            return self.archive_store.get(key, version_id, sha256=sha256)
 
     def close(self) -> None:
         self.converter.close()

@@ -21,22 +21,26 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from io import BytesIO
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pypdf import PdfReader
 from sqlmodel import Session, col, select
 
-from pipeline import actions
+from pipeline import actions, audit
 from pipeline.cases import get_naskah
 from pipeline.desk import check_returned, export_for_counterparty
-from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, NotPermitted
+from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, NotPermitted, SigningRefused
 from pipeline.kuasa import Kuasa, check_certificate, find_kuasa, same_person
 from pipeline.lifecycle import Action, Role, Status
 from pipeline.models import Naskah, NaskahFile, Revision, SignaturePlan, SignatureStep, User, utcnow
 from pipeline.paraf import SigningParty, field_name, final_file, signing_parties
 from pipeline.revisions import PDF_TYPE, derived_file, get_revision
 from pipeline.services import Services
-from pipeline.signers import DigestSignerBackend
+from pipeline.signer_config import configured_signer
+from pipeline.signers import DigestSignerBackend, RemoteSignRequest, WholeFileSignerBackend
 from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
 from pipeline.stamp import lock_signature_field
 from storage.db import session_scope
@@ -50,7 +54,9 @@ __all__ = [
     "get_plan",
     "import_signed",
     "next_step",
+    "sign_configured",
     "sign_step",
+    "sign_step_whole_file",
     "steps_of",
 ]
 
@@ -194,6 +200,9 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
         for row in rows:
             row.plan_id = plan.id or 0
             session.add(row)
+        audit.record(
+            session, user, audit.AuditAction.SIGNATURE_PLAN, naskah_id=naskah_id, sha256=locked.sha256, mode=data.mode
+        )
         return plan
 
 
@@ -443,7 +452,14 @@ def _record(
         step.file_id = file.id
         session.add(step)
         actions.perform(
-            session, naskah, user, action, guards=_guards(session, plan, step), expected_version=expected_version
+            session,
+            naskah,
+            user,
+            action,
+            guards=_guards(session, plan, step),
+            expected_version=expected_version,
+            sha256=stored.sha256,
+            detail={"urutan": urutan, "signer": subject},
         )
         log.info("naskah %s: signature %s recorded (%s, %s)", naskah_id, urutan, kind, stored.sha256[:12])
         return step
@@ -451,3 +467,123 @@ def _record(
 
 # --------------------------------------------------------------------------------------------------
 # Whole-file services (BSrE) and the backend configured for a signer
+
+
+def _field_box(pdf: bytes, name: str) -> tuple[int, tuple[float, float, float, float]]:
+    """The 1-based page and ``(x1, y1, x2, y2)`` rectangle of the EMPTY signature field ``name``."""
+    try:
+        reader = PdfReader(BytesIO(pdf))
+        for index, page in enumerate(reader.pages, start=1):
+            annots = page.get("/Annots")
+            for ref in annots.get_object() if annots is not None else []:
+                widget = ref.get_object()
+                parent = widget.get("/Parent")
+                owner = widget if "/T" in widget or parent is None else parent.get_object()
+                if owner.get("/FT") != "/Sig" or owner.get("/T") != name:
+                    continue
+                if owner.get("/V") is not None:
+                    raise SigningRefused(
+                        f"Kolom tanda tangan '{name}' sudah berisi tanda tangan.", reason="field_already_signed"
+                    )
+                x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
+                return index, (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InvalidInput(
+            f"Kolom tanda tangan '{name}' tidak dapat dibaca dari PDF.", field=name, reason="field_unreadable"
+        ) from exc
+    raise InvalidInput(f"Kolom tanda tangan '{name}' tidak ada pada PDF.", field=name, reason="field_missing")
+
+
+def _rejected_return(message: str, backend: WholeFileSignerBackend, **detail: object) -> SigningRefused:
+    log.warning("file returned by the %s service refused: %s", backend.kind, detail.get("reason"))
+    return SigningRefused(
+        f"Berkas yang dikembalikan layanan tanda tangan ditolak; tanda tangan tidak dicatat. {message}",
+        backend=backend.kind,
+        **detail,
+    )
+
+
+def sign_step_whole_file(
+    svc: Services,
+    user: User,
+    naskah_id: int,
+    backend: WholeFileSignerBackend,
+    signer_id: str,
+    secret: str,
+    *,
+    location: str = "",
+) -> SignatureStep:
+    """The signer whose turn it is signs through a whole-file service (BSrE's esign-client).
+
+    The current PDF goes out with the page and rectangle of the step's empty field; what comes
+    back is checked exactly like a desk-to-desk return (``desk.check_returned``): our bytes
+    unchanged, then ONE new signature, intact, valid and trusted, and nothing else.  BSrE v1
+    names its own field, so the signature may sit in a new field over our (still empty) one,
+    or in ours; never in another party's field.  A Surat Kuasa delegate's certificate is
+    checked as for the other backends.  The service cannot lock the document: when this is
+    the plan's last signature the document stays unlocked (only noted in the log).
+    """
+    ctx = _server_step(svc, user, naskah_id)
+    current = svc.get(ctx.source.key, ctx.source.version_id, ctx.source.sha256)
+    page, box = _field_box(current, ctx.field_name)
+    request = RemoteSignRequest(
+        signer_id=signer_id,
+        field_name=ctx.field_name,
+        page=page,
+        box=box,
+        reason=ctx.reason,
+        location=location,
+        visible=True,
+    )
+    returned = backend.sign_file(current, request, secret)
+    result = check_returned(current, returned, svc.trust_roots, expected_fields=[ctx.field_name], allow_new_fields=True)
+    if not result.ok:
+        raise _rejected_return(
+            result.reason or "",
+            backend,
+            reason="returned_file_rejected",
+            problems=list(result.report.to_dict().get("problems", [])) if result.report else [],
+        )
+    if len(result.new_signatures) != 1:
+        raise _rejected_return(
+            f"Diharapkan tepat satu tanda tangan baru, ternyata {len(result.new_signatures)}.",
+            backend,
+            reason="unexpected_signature_count",
+            count=len(result.new_signatures),
+        )
+    new_field = result.new_signatures[0].field
+    embedded = [e for e in PdfFileReader(BytesIO(returned)).embedded_regular_signatures if e.field_name == new_field]
+    certificate = embedded[0].signer_cert
+    if ctx.kuasa is not None:
+        check_certificate(ctx.kuasa, certificate)
+    if ctx.lock_document:
+        log.info("naskah %s: last signature made by the %s service; document not locked", naskah_id, backend.kind)
+    subject = certificate.subject.human_friendly
+    return _record(
+        svc, user, naskah_id, ctx.step_id, ctx.urutan, returned, "signed", subject, Action.SIGN, ctx.expected_version
+    )
+
+
+def sign_configured(svc: Services, user: User, naskah_id: int, secret: str, *, location: str = "") -> SignatureStep:
+    """Sign the step whose turn it is with the backend configured for ``user`` (``NASKAH_SIGNERS_FILE``).
+
+    ``secret`` is the passphrase, PIN or OTP that backend asks for; it is passed on, never kept.
+    """
+    configured = configured_signer(svc.signer_backends, user.username)
+    if configured is None:
+        raise InvalidInput(
+            "Belum ada penanda tangan yang dikonfigurasi untuk akun Anda. Unggah berkas sertifikat PKCS#12 "
+            "(.p12/.pfx) beserta passphrase-nya, atau minta admin mengonfigurasi penanda tangan (token, layanan "
+            "CSC atau BSrE) untuk akun Anda.",
+            reason="no_signer_configured",
+            field="p12",
+        )
+    backend = configured.backend
+    if isinstance(backend, WholeFileSignerBackend):
+        assert configured.signer_id is not None  # checked when the configuration was loaded
+        return sign_step_whole_file(svc, user, naskah_id, backend, configured.signer_id, secret, location=location)
+    if isinstance(backend, DigestSignerBackend):
+        return sign_step(svc, user, naskah_id, backend, secret, location=location)
+    raise InvalidInput(  # pragma: no cover - every kind open_backend builds is one of the two
+        "Jenis penanda tangan yang dikonfigurasi tidak didukung.", reason="invalid_signer_config", kind=backend.kind
+    )

@@ -94,7 +94,10 @@ def test_demo_runs_and_writes_report(env):
     kb, sk, pks, nk = report["naskah"]
     assert [n["jenis"] for n in report["naskah"]] == ["KB", "SK", "PKS", "NK"]
     for entry in report["naskah"]:
-        assert entry["status"] == "signed" and entry["verification"] == "ok", entry
+        assert entry["status"] == "archived" and entry["verification"] == "ok", entry
+        original = (out / entry["arsip"]["file"]).read_bytes()
+        assert hashlib.sha256(original).hexdigest() == entry["arsip"]["sha256"]
+        assert entry["arsip"]["verification"] == "ok" and entry["arsip"]["document_timestamps"] == 1
         assert len(entry["paraf"]) == 3 and entry["revisions"] and entry["nomor"]["1"]
         assert hashlib.sha256((out / entry["final_pdf"]).read_bytes()).hexdigest() == entry["sha256"]
     # the PKS is signed tatap muka, PIHAK KESATU by the Kepala Dinas under the signed Surat Kuasa
@@ -103,11 +106,13 @@ def test_demo_runs_and_writes_report(env):
     attached = PdfReader(out / pks["final_pdf"]).attachments
     assert [data for data in attached.values()] == [[(out / sk["final_pdf"]).read_bytes()]]
     assert nk["nomor"]["2"].startswith("MOU/")
+    assert report["audit"]["ok"] and report["audit"]["count"] > 50
+    assert report["arsip_search"]["count"] == 3  # KB, SK and PKS of the waste cooperation; not the NK
     assert kb["jenis"] == "KB" and [r["n"] for r in kb["revisions"]] == [1, 2, 3, 4]
     assert [r["source"] for r in kb["revisions"]] == ["rendered", "rendered", "uploaded", "rendered"]
     assert [p["jabatan"] for p in kb["paraf"]] == ["Kepala Bagian Pemerintahan", "Asisten Umum", "Sekretaris Daerah"]
     assert [s["mode"] for s in kb["signatures"]] == ["desk", "server"] and all(s["waktu"] for s in kb["signatures"])
-    assert kb["status"] == "signed" and kb["verification"] == "ok"
+    assert kb["verification"] == "ok"
     signed = (out / kb["final_pdf"]).read_bytes()
     assert hashlib.sha256(signed).hexdigest() == kb["sha256"]
     verified = runner.invoke(app, ["verify", str(out / kb["final_pdf"]), "--trust", str(out / "pki" / "roots.pem")])

@@ -142,6 +142,27 @@ def test_returned_file_is_refused_with_a_reason(
     assert check.reason is not None and words in check.reason, check.reason
 
 
+def test_a_signature_in_a_field_of_its_own_needs_allow_new_fields(
+    sent, both_roots, counterparty_pki, counterparty_person
+):
+    """A signing service that names its own field (BSrE v1): accepted only when the caller says so."""
+    candidate = partner_signs(sent, counterparty_pki, counterparty_person, field="BSrE_0a1b2c3d")
+
+    default = check_returned(sent, candidate, both_roots, expected_fields=[FIELD_KEDUA])
+    assert not default.ok and "tidak diharapkan" in default.reason
+
+    allowed = check_returned(sent, candidate, both_roots, expected_fields=[FIELD_KEDUA], allow_new_fields=True)
+    assert allowed.ok, allowed.reason
+    assert [c.field for c in allowed.new_signatures] == ["BSrE_0a1b2c3d"]
+
+
+def test_allow_new_fields_never_admits_another_party_s_existing_field(sent, returned, both_roots):
+    check = check_returned(sent, returned, both_roots, expected_fields=[FIELD_KESATU], allow_new_fields=True)
+
+    assert not check.ok
+    assert "tidak diharapkan" in check.reason and FIELD_KEDUA in check.reason
+
+
 def test_signature_from_a_ca_we_do_not_trust_is_refused(sent, returned, dev_pki):
     check = check_returned(sent, returned, dev_pki.roots)
 

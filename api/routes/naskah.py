@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from api.deps import CurrentUser, ServicesDep, SessionDep
 from api.present import naskah_public, revision_public
 from api.schemas import DiffPublic, NaskahPublic, Page, RenderRequest, RevisionPublic
-from pipeline import cases, revisions
+from pipeline import audit, cases, revisions
 from pipeline.errors import DocumentTooLarge
 
 router = APIRouter(prefix="/naskah", tags=["naskah"])
@@ -80,6 +80,9 @@ def download(
     rev = revisions.get_revision(session, user, naskah_id, number)
     data = revisions.read_revision_file(svc, rev, kind)
     sha = rev.docx_sha256 if kind == "docx" else rev.pdf_sha256
+    audit.record_now(
+        svc.engine, user, audit.AuditAction.DOWNLOAD, naskah_id=naskah_id, sha256=sha, file=f"r{number}.{kind}"
+    )
     filename = f"naskah-{naskah_id}-r{number:03d}.{kind}"
     return Response(
         data,

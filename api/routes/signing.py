@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from api.deps import CurrentUser, ServicesDep, SessionDep
-from api.schemas import SignaturePlanPublic, SignatureStepPublic
-from pipeline import cases, signature_plan
+from api.schemas import SignaturePlanPublic, SignatureStepPublic, SignerPublic
+from pipeline import audit, cases, signature_plan
 from pipeline.errors import DocumentTooLarge, InvalidInput, NotFound
 from pipeline.models import NaskahFile, SignaturePlan, User
-from pipeline.signers import Pkcs12Backend
+from pipeline.signer_config import configured_signer
+from pipeline.signers import BsreBackend, Pkcs12Backend
 from pipeline.verify import verify_pdf
 
 router = APIRouter(tags=["tanda tangan"])
@@ -79,19 +80,54 @@ def get_plan(naskah_id: int, session: SessionDep, user: CurrentUser) -> Signatur
     return _plan_public(session, _plan_or_404(session, user, naskah_id))
 
 
-@router.post("/naskah/{naskah_id}/sign", summary="Tanda tangani di server dengan PKCS#12 (kata sandi tidak disimpan)")
+@router.post(
+    "/naskah/{naskah_id}/sign",
+    summary="Tanda tangani di server: PKCS#12 yang diunggah, atau penanda tangan yang dikonfigurasi admin",
+    description="Dengan berkas `p12`: PKCS#12 + passphrase-nya. Tanpa `p12`: penanda tangan yang dikonfigurasi "
+    "untuk akun ini (token PKCS#11, layanan CSC, BSrE; lihat `GET /me/signer`), dengan PIN/passphrase/OTP-nya "
+    "di `passphrase`. Rahasia tidak disimpan dan tidak dicatat.",
+)
 def sign(
     naskah_id: int,
-    p12: Annotated[UploadFile, File(description="berkas PKCS#12 (.p12/.pfx) penanda tangan")],
-    passphrase: Annotated[str, Form(description="kata sandi PKCS#12; tidak disimpan dan tidak dicatat")],
+    passphrase: Annotated[
+        str, Form(description="passphrase PKCS#12/BSrE, PIN token/CSC, atau OTP; tidak disimpan dan tidak dicatat")
+    ],
     svc: ServicesDep,
     session: SessionDep,
     user: CurrentUser,
+    p12: Annotated[
+        UploadFile | None, File(description="berkas PKCS#12 (.p12/.pfx); kosong: yang dikonfigurasi")
+    ] = None,
     location: Annotated[str, Form(max_length=200)] = "",
 ) -> SignaturePlanPublic:
-    backend = Pkcs12Backend(data=_read(p12, 1024 * 1024))
-    signature_plan.sign_step(svc, user, naskah_id, backend, passphrase, location=location)
+    keystore = _read(p12, 1024 * 1024) if p12 is not None else b""  # an empty file input counts as none
+    if keystore:
+        signature_plan.sign_step(svc, user, naskah_id, Pkcs12Backend(data=keystore), passphrase, location=location)
+    else:
+        signature_plan.sign_configured(svc, user, naskah_id, passphrase, location=location)
     return _plan_public(session, _plan_or_404(session, user, naskah_id))
+
+
+@router.get("/me/signer", summary="Penanda tangan yang dikonfigurasi untuk saya, dan rahasia yang diminta")
+def my_signer(
+    svc: ServicesDep,
+    user: CurrentUser,
+    check: Annotated[bool, Query(description="BSrE: tanyakan status pendaftaran dan sertifikat ke layanan")] = False,
+) -> SignerPublic:
+    configured = configured_signer(svc.signer_backends, user.username)
+    if configured is None:
+        return SignerPublic(configured=False, secret="passphrase")
+    out = SignerPublic(
+        configured=True,
+        kind=configured.backend.kind,
+        secret=configured.secret,
+        backend=configured.backend.describe(),
+        signer_id=configured.masked_signer_id(),
+    )
+    if check and isinstance(configured.backend, BsreBackend) and configured.signer_id:
+        status = configured.backend.user_status(configured.signer_id)
+        out.registered, out.has_certificate = status.registered, status.has_certificate
+    return out
 
 
 @router.get(
@@ -102,6 +138,7 @@ def sign(
 )
 def export(naskah_id: int, svc: ServicesDep, user: CurrentUser) -> Response:
     data = signature_plan.export_current(svc, user, naskah_id)
+    audit.record_now(svc.engine, user, audit.AuditAction.EXPORT, naskah_id=naskah_id, sha256=audit.sha256_of(data))
     return Response(
         data,
         media_type="application/pdf",
@@ -131,6 +168,9 @@ def signed_pdf(naskah_id: int, svc: ServicesDep, session: SessionDep, user: Curr
     plan = _plan_or_404(session, user, naskah_id)
     file = signature_plan.current_file(session, plan)
     data = svc.get(file.key, file.version_id, file.sha256)
+    audit.record_now(
+        svc.engine, user, audit.AuditAction.DOWNLOAD, naskah_id=naskah_id, sha256=file.sha256, file="signed.pdf"
+    )
     return Response(data, media_type="application/pdf", headers={"X-Content-SHA256": file.sha256})
 
 
@@ -143,4 +183,7 @@ def verify(
     require(user, "read")
     if not svc.trust_roots:
         raise InvalidInput("Server belum dikonfigurasi dengan akar tepercaya (NASKAH_TRUST_ROOTS).")
-    return verify_pdf(_read(file), svc.trust_roots).to_dict()
+    data = _read(file)
+    report = verify_pdf(data, svc.trust_roots)
+    audit.record_verification(svc.engine, user, data, report.bottom_line)
+    return report.to_dict()

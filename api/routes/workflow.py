@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentUser, ServicesDep, SessionDep
 from api.present import naskah_public
-from api.schemas import EventPublic, NaskahPublic, NoteRequest, Page, ParafChainPublic, ParafPublic, ParafStepPublic
-from pipeline import cases, paraf, review
+from api.schemas import (
+    AuditEntryPublic,
+    EventPublic,
+    NaskahPublic,
+    NoteRequest,
+    Page,
+    ParafChainPublic,
+    ParafPublic,
+    ParafStepPublic,
+)
+from pipeline import audit, cases, paraf, review
 from pipeline.models import NaskahFile, Paraf, User
 from pipeline.services import Services
 
@@ -106,6 +116,9 @@ def final_pdf(naskah_id: int, svc: ServicesDep, session: SessionDep, user: Curre
     if final is None:
         raise NotFound("Naskah ini belum memiliki PDF final: rantai paraf belum lengkap.", naskah_id=naskah_id)
     data = svc.get(final.key, final.version_id, final.sha256)
+    audit.record_now(
+        svc.engine, user, audit.AuditAction.DOWNLOAD, naskah_id=naskah_id, sha256=final.sha256, file="final.pdf"
+    )
     return Response(
         data,
         media_type="application/pdf",
@@ -133,3 +146,28 @@ def history(naskah_id: int, session: SessionDep, user: CurrentUser) -> Page[Even
         for r in rows
     ]
     return Page(data=data, count=len(data))
+
+
+@router.get("/{naskah_id}/audit", summary="Jejak audit naskah (rantai hash), terlama dahulu")
+def audit_trail(
+    naskah_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[AuditEntryPublic]:
+    rows, count = audit.trail(session, user, naskah_id, offset=offset, limit=limit)
+    data = [
+        AuditEntryPublic(
+            seq=r.seq,
+            at=r.at,
+            actor=r.actor,
+            action=r.action,
+            sha256=r.object_sha256,
+            detail=r.detail,
+            prev_hash=r.prev_hash,
+            entry_hash=r.entry_hash,
+        )
+        for r in rows
+    ]
+    return Page(data=data, count=count)

@@ -17,8 +17,10 @@ Errors are JSON with a 4xx status, ``{"status_code": ..., "error": ...}``: 401 f
 codes were not checked, so clients must classify errors by their text.
 
 ``DIR/users.json``: ``{nik: {"email", "passphrase": hash record, "key": file|null, "chain": [files],
-"fail_with": status|null, "delay": seconds}}`` (``fail_with`` and ``delay`` let tests provoke a server
-error or a time-out).  Passphrases are stored only as salted scrypt hashes and never logged.  Every
+"fail_with": status|null, "delay": seconds, "misbehave": mode|null}}`` (``fail_with`` and ``delay`` let
+tests provoke a server error or a time-out; ``misbehave`` makes a sign call return a bad file with 200:
+``"tamper"`` paints over page 1 in the signing update, ``"foreign"`` signs another document instead,
+``"double"`` adds two signatures).  Passphrases are stored only as salted scrypt hashes and never logged.  Every
 request's path and body size goes to ``DIR/requests.jsonl``.
 """
 
@@ -37,10 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import load_cert_from_pemder, load_private_key_from_pemder
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pypdf import PdfWriter
 
 from tests.services import check_secret, log_request
 
@@ -55,6 +59,7 @@ class User:
     signer: signers.SimpleSigner | None
     fail_with: int | None
     delay: float
+    misbehave: str | None = None
 
 
 class BsreError(Exception):
@@ -85,6 +90,7 @@ def load_users(keys_dir: Path) -> dict[str, User]:
             signer=signer,
             fail_with=entry.get("fail_with"),
             delay=float(entry.get("delay", 0)),
+            misbehave=entry.get("misbehave"),
         )
     return users
 
@@ -121,13 +127,33 @@ async def _sign(user: User, pdf: bytes, form: dict[str, Any]) -> bytes:
         reason=form.get("reason") or None,
         location=form.get("location") or None,
     )
+    if user.misbehave == "foreign":
+        pdf, new_field_spec = _blank_pdf(), None
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     except Exception as exc:
         raise BsreError(400, 2000, "file is not a readable PDF") from exc
+    if user.misbehave == "tamper":
+        page_ref, _ = writer.find_page_for_modification(0)
+        first_page = page_ref.get_object()
+        first_page["/Contents"] = writer.add_object(generic.StreamObject(stream_data=b"q 1 1 1 rg 0 0 600 800 re f Q"))
+        writer.update_container(first_page)
     pdf_signer = signers.PdfSigner(meta, signer=user.signer, new_field_spec=new_field_spec)
-    out = await pdf_signer.async_sign_pdf(writer)
-    return out.getvalue()
+    out = (await pdf_signer.async_sign_pdf(writer)).getvalue()
+    if user.misbehave == "double":
+        again = signers.PdfSignatureMetadata(field_name=f"BSrE_{secrets.token_hex(4)}")
+        out = (
+            await signers.PdfSigner(again, signer=user.signer).async_sign_pdf(IncrementalPdfFileWriter(io.BytesIO(out)))
+        ).getvalue()
+    return out
+
+
+def _blank_pdf() -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 def make_app(keys_dir: Path, basic_user: str, basic_pass: str, users: dict[str, User]) -> web.Application:

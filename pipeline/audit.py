@@ -1,0 +1,333 @@
+"""The audit trail: every action appended to ONE hash chain, in the transaction of the action.
+
+Each entry records who did what, when, to which object (its sha256) and a small JSON detail;
+``entry_hash`` is the sha256 of a canonical serialisation of every other field, ``prev_hash``
+included, and the first entry's ``prev_hash`` is 64 zeros.  Editing, removing or reordering an
+entry therefore breaks the chain, and ``verify_chain`` names the first entry where it breaks.
+
+Appends are serialised so the chain cannot fork: ``record`` first updates the one-row
+``audit_head`` (a row lock on PostgreSQL, the write lock on SQLite), held until the caller's
+transaction ends; ``UNIQUE(prev_hash)`` is the second guard.  The head also names the newest
+entry, so removing the newest entries is noticed too.  Because the entry is written in the
+caller's transaction, a failed action leaves no entry and a committed action always has one.
+Call ``record`` last in a transaction: the head lock is then held for the shortest time.  Never
+append from a second session while a first one that has appended is still open (the second
+would wait for the first, i.e. for itself).
+
+Reads that change nothing in the database (downloads, verification) use ``record_now``, which
+commits the entry before the bytes are handed out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from pipeline.auth import require
+from pipeline.errors import IntegrityAlarm, NotFound, StorageUnavailable
+from pipeline.models import AuditEntry, AuditHead, Naskah, NaskahFile, User, utcnow
+from storage.db import session_scope
+
+__all__ = [
+    "GENESIS",
+    "AuditAction",
+    "ChainBreak",
+    "ChainReport",
+    "canonical",
+    "entry_hash",
+    "record",
+    "record_now",
+    "record_verification",
+    "sha256_of",
+    "trail",
+    "verify_chain",
+]
+
+GENESIS = "0" * 64
+"""The ``prev_hash`` of the first entry."""
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class AuditAction(StrEnum):
+    """Actions outside the lifecycle table (whose steps are recorded under ``lifecycle.Action``)."""
+
+    CREATE_CASE = "create_case"
+    EDIT_CASE = "edit_case"
+    CREATE_NASKAH = "create_naskah"
+    DOWNLOAD = "download"  # a revision file, the final or the signed PDF, an archived original
+    SIGNATURE_PLAN = "signature_plan"  # who signs, in which order, how; the locked final PDF
+    EXPORT = "export"  # desk to desk: the PDF sent to the counterparty
+    VERIFY = "verify"  # a PDF's signatures checked
+    RENEW = "renew"  # a fresh document timestamp on an archived original
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- the hash -----------------------------------------------------------------------------------
+
+
+def _utc(at: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones in its time zone."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _plain(detail: dict[str, Any]) -> dict[str, Any]:
+    """The detail exactly as it reads back from a JSON column (dates as text, tuples as lists)."""
+    return json.loads(json.dumps({k: v for k, v in detail.items() if v is not None}, default=str))
+
+
+def canonical(entry: AuditEntry) -> bytes:
+    """Every field except ``entry_hash``: sorted-key compact JSON, UTF-8, times in UTC to the microsecond."""
+    fields = {
+        "seq": entry.seq,
+        "naskah_id": entry.naskah_id,
+        "kerja_sama_id": entry.kerja_sama_id,
+        "action": entry.action,
+        "actor_id": entry.actor_id,
+        "actor": entry.actor,
+        "at": _utc(entry.at).strftime(TIME_FORMAT),
+        "object_sha256": entry.object_sha256,
+        "detail": entry.detail,
+        "prev_hash": entry.prev_hash,
+    }
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    return sha256_of(canonical(entry))
+
+
+# --- appending ----------------------------------------------------------------------------------
+
+
+def _take_head(session: Session) -> tuple[int, str]:
+    """Lock the head row until the transaction ends and return (newest seq, its hash).
+
+    A no-op UPDATE rather than SELECT … FOR UPDATE: it locks the row on PostgreSQL (and, in READ
+    COMMITTED, returns the row as the previous holder committed it) and takes SQLite's write lock
+    before the head is read.
+    """
+    head = AuditHead.__table__  # type: ignore[attr-defined]
+    row = session.execute(
+        sa.update(head).where(head.c.id == 1).values(seq=head.c.seq).returning(head.c.seq, head.c.entry_hash)
+    ).first()
+    if row is None:
+        raise IntegrityAlarm(
+            "PERINGATAN: kepala jejak audit (audit_head) hilang; tindakan tidak dapat dicatat. Laporkan kepada admin."
+        )
+    return int(row[0]), str(row[1])
+
+
+def record(
+    session: Session,
+    user: User | None,
+    action: str,
+    *,
+    naskah_id: int | None = None,
+    kerja_sama_id: int | None = None,
+    sha256: str | None = None,
+    at: datetime | None = None,
+    **detail: Any,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction (``user`` None: the system itself).
+
+    ``sha256`` is the hash of the object the action produced or touched (a revision PDF, a stamped
+    or signed PDF, a downloaded file); ``detail`` is a few JSON-able facts (statuses, a note).
+    """
+    if naskah_id is not None and kerja_sama_id is None:
+        naskah = session.get(Naskah, naskah_id)
+        kerja_sama_id = naskah.kerja_sama_id if naskah else None
+    session.flush()  # the action's own rows first, so the head lock is the last lock taken
+    seq, prev = _take_head(session)
+    entry = AuditEntry(
+        seq=seq + 1,
+        naskah_id=naskah_id,
+        kerja_sama_id=kerja_sama_id,
+        action=str(action),
+        actor_id=user.id if user else None,
+        actor=user.username if user else "system",
+        at=_utc(at or utcnow()),
+        object_sha256=sha256,
+        detail=_plain(detail),
+        prev_hash=prev,
+        entry_hash="",
+    )
+    entry.entry_hash = entry_hash(entry)
+    session.add(entry)
+    head = AuditHead.__table__  # type: ignore[attr-defined]
+    session.execute(sa.update(head).where(head.c.id == 1).values(seq=entry.seq, entry_hash=entry.entry_hash))
+    session.flush()
+    return entry
+
+
+def record_now(
+    engine: Engine,
+    user: User | None,
+    action: str,
+    *,
+    naskah_id: int | None = None,
+    sha256: str | None = None,
+    **detail: Any,
+) -> AuditEntry:
+    """Append one entry in a transaction of its own, committed on return (downloads, verification)."""
+    with session_scope(engine) as session:
+        return record(session, user, action, naskah_id=naskah_id, sha256=sha256, **detail)
+
+
+def record_verification(engine: Engine, user: User | None, pdf: bytes, verdict: str) -> AuditEntry:
+    """A PDF checked with ``POST /verify``: the file's hash and the verdict, attached to the naskah
+    when the file is one of ours (a paraf, final or signed state)."""
+    digest = sha256_of(pdf)
+    with session_scope(engine) as session:
+        file = session.exec(
+            select(NaskahFile).where(NaskahFile.sha256 == digest).order_by(col(NaskahFile.id).desc())
+        ).first()
+        naskah_id = file.naskah_id if file else None
+        return record(session, user, AuditAction.VERIFY, naskah_id=naskah_id, sha256=digest, verdict=verdict)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def trail(
+    session: Session, user: User, naskah_id: int, *, offset: int = 0, limit: int = 50
+) -> tuple[list[AuditEntry], int]:
+    """The entries of one naskah, oldest first, and how many there are."""
+    require(user, "read")
+    if session.get(Naskah, naskah_id) is None:
+        raise NotFound(f"Naskah dengan id {naskah_id} tidak ditemukan.", naskah_id=naskah_id)
+    where = AuditEntry.naskah_id == naskah_id
+    rows = session.exec(select(AuditEntry).where(where).order_by(col(AuditEntry.seq)).offset(offset).limit(limit))
+    count = session.exec(select(func.count()).select_from(AuditEntry).where(where)).one()
+    return list(rows.all()), count
+
+
+# --- verifying ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first entry where the chain does not hold."""
+
+    seq: int
+    problem: str
+    """``edited`` (contents no longer match the hash), ``missing_predecessor`` (the entry it was
+    chained to is gone or was rewritten), ``out_of_order`` (chained to an entry elsewhere in the
+    chain), ``missing`` (the newest entries are gone), ``head_mismatch`` (the head names another
+    newest entry)."""
+    message: str
+    """Indonesian, for the person who runs the check."""
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    count: int
+    """Entries verified (all of them when ``ok``)."""
+    head_seq: int
+    head_hash: str
+    """The newest verified entry's seq and hash (0 and GENESIS for an empty chain)."""
+    broken: ChainBreak | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None
+
+    @property
+    def bottom_line(self) -> str:
+        return "ok" if self.ok else "broken"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "bottom_line": self.bottom_line,
+            "count": self.count,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "broken": asdict(self.broken) if self.broken else None,
+        }
+
+
+def _entries(session: Session) -> Iterator[AuditEntry]:
+    query = select(AuditEntry).order_by(col(AuditEntry.seq)).execution_options(yield_per=500)
+    yield from session.execute(query).scalars()
+
+
+def _seq_with_hash(session: Session, digest: str) -> int | None:
+    return session.exec(select(AuditEntry.seq).where(AuditEntry.entry_hash == digest).limit(1)).first()
+
+
+def _edited(seq: int) -> ChainBreak:
+    return ChainBreak(seq, "edited", f"Entri {seq} diubah: isinya tidak cocok lagi dengan sidiknya.")
+
+
+def _link_break(session: Session, entry: AuditEntry, expected_seq: int, prev_seq: int, prev: str) -> ChainBreak:
+    """Why ``entry`` does not follow the last good entry (``prev_seq``, hash ``prev``)."""
+    seq = entry.seq
+    if entry.prev_hash == prev:  # chained to the right entry, but its seq was changed
+        return _edited(seq)
+    linked_to = 0 if entry.prev_hash == GENESIS else _seq_with_hash(session, entry.prev_hash)
+    if linked_to is not None and linked_to != seq:
+        after = f"entri {linked_to}" if linked_to else "awal rantai"
+        before = f"entri {prev_seq}" if prev_seq else "awal rantai"
+        return ChainBreak(seq, "out_of_order", f"Urutan diubah: entri {seq} tersambung ke {after}, bukan ke {before}.")
+    if seq > expected_seq:
+        gone = str(expected_seq) if seq == expected_seq + 1 else f"{expected_seq}–{seq - 1}"
+        return ChainBreak(seq, "missing_predecessor", f"Entri {gone} sebelum entri {seq} hilang.")
+    if entry_hash(entry) != entry.entry_hash:  # its own prev_hash was changed
+        return _edited(seq)
+    return ChainBreak(
+        seq,
+        "missing_predecessor",
+        f"Entri {seq} tidak tersambung ke entri {prev_seq}: entri sebelumnya hilang atau ditulis ulang.",
+    )
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Walk the chain in seq order, recompute every hash, and name the first broken entry."""
+    try:
+        if not sa.inspect(session.connection()).has_table(AuditEntry.__tablename__):
+            raise NotFound("Basis data ini belum memiliki jejak audit: jalankan `naskah db upgrade`.")
+        count, last_seq, prev = 0, 0, GENESIS
+        for entry in _entries(session):
+            expected_seq = last_seq + 1
+            if entry.seq != expected_seq or entry.prev_hash != prev:
+                return ChainReport(count, last_seq, prev, _link_break(session, entry, expected_seq, last_seq, prev))
+            if entry_hash(entry) != entry.entry_hash:
+                return ChainReport(count, last_seq, prev, _edited(entry.seq))
+            count, last_seq, prev = count + 1, entry.seq, entry.entry_hash
+        head = session.get(AuditHead, 1)
+    except sa.exc.OperationalError as exc:
+        raise StorageUnavailable("Basis data tidak dapat dihubungi.", error=str(exc.orig)) from None
+    return ChainReport(count, last_seq, prev, _head_break(head, last_seq, prev))
+
+
+def _head_break(head: AuditHead | None, last_seq: int, last_hash: str) -> ChainBreak | None:
+    """The head names the newest entry: entries removed from the end, or a rewritten last entry, show here."""
+    if head is None:
+        return ChainBreak(last_seq + 1, "head_mismatch", "Kepala rantai (audit_head) hilang.")
+    if head.seq > last_seq:
+        gone = str(head.seq) if head.seq == last_seq + 1 else f"{last_seq + 1}–{head.seq}"
+        return ChainBreak(
+            last_seq + 1, "missing", f"Entri {gone} di ujung rantai hilang (kepala rantai mencatat {head.seq})."
+        )
+    if head.seq < last_seq:
+        return ChainBreak(
+            head.seq + 1, "head_mismatch", f"Entri {head.seq + 1} dan sesudahnya ditambahkan di luar aplikasi."
+        )
+    if head.entry_hash != last_hash:
+        return ChainBreak(
+            last_seq, "head_mismatch", f"Entri {last_seq} ditulis ulang: sidiknya lain dari yang dicatat kepala rantai."
+        )
+    return None

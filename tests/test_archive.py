@@ -1,0 +1,152 @@
+"""The archive over the API: archive a signed naskah (B-LTA, locked), search, download, verify."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from pipeline.auth import create_user, issue_token
+from pipeline.verify import verify_pdf
+from storage.db import session_scope
+from storage.objects import LocalObjectStore, ObjectLocked
+from tests.test_signing_flow import fully_initialled
+
+
+@pytest.fixture
+def archive_api(api, dev_pki, counterparty_pki):
+    api.services.trust_roots = [*dev_pki.roots, *counterparty_pki.roots]
+    api.services.tsa_url = dev_pki.tsa_url
+    with session_scope(api.services.engine) as session:
+        walikota = create_user(
+            session, username="walikota", nama="H. Rahmad Mas'ud, S.E., M.E.", jabatan="Wali Kota", roles=["signer"]
+        )
+        api.tokens["walikota"] = issue_token(session, walikota)
+    return api
+
+
+def signed_kb(api, dev_pki, counterparty_pki) -> int:
+    """A KB signed tatap muka by the Wali Kota (partner CA) and the Bupati (our CA)."""
+    nid = fully_initialled(api)
+    steps = [{"pihak_urutan": 2, "username": "walikota"}, {"pihak_urutan": 1, "username": "bupati"}]
+    r = api.client.post(
+        f"/api/v1/naskah/{nid}/signature-plan", json={"mode": "tatap_muka", "steps": steps}, headers=api.auth("drafter")
+    )
+    assert r.status_code == 201, r.text
+    for who, pki, nama in (
+        ("walikota", counterparty_pki, "H. Rahmad Mas'ud, S.E., M.E."),
+        ("bupati", dev_pki, "dr. Fahmi Fadli"),
+    ):
+        r = api.client.post(
+            f"/api/v1/naskah/{nid}/sign",
+            files={"p12": ("k.p12", pki.issue_person(nama).to_pkcs12("k"), "application/x-pkcs12")},
+            data={"passphrase": "k"},
+            headers=api.auth(who),
+        )
+        assert r.status_code == 200, r.text
+    return nid
+
+
+def test_archive_search_download_and_verify(archive_api, dev_pki, counterparty_pki):
+    api = archive_api
+    nid = signed_kb(api, dev_pki, counterparty_pki)
+    signed = api.client.get(f"/api/v1/naskah/{nid}/signed.pdf", headers=api.auth("secretariat")).content
+
+    r = api.client.post(f"/api/v1/naskah/{nid}/archive", headers=api.auth("drafter"))
+    assert r.status_code == 403  # the secretariat archives
+    r = api.client.post(f"/api/v1/naskah/{nid}/archive", headers=api.auth("secretariat"))
+    assert r.status_code == 201, r.text
+    arsip = r.json()
+    assert arsip["jenis"] == "KB" and arsip["jenis_kerja_sama"] == "KSDD" and arsip["status_masa"] == "berlaku"
+    assert [p["instansi"] for p in arsip["pihak"]] == ["Pemerintah Kabupaten Paser", "Pemerintah Kota Balikpapan"]
+    assert set(arsip["nomor"]) == {"1", "2"}
+    assert api.client.get(f"/api/v1/naskah/{nid}", headers=api.auth("drafter")).json()["status"] == "archived"
+    r = api.client.post(f"/api/v1/naskah/{nid}/archive", headers=api.auth("secretariat"))
+    assert r.status_code == 409  # archived once, for good
+
+    # the original: byte-identical, B-LTA on top of the signed bytes, valid
+    r = api.client.get(f"/api/v1/arsip/{arsip['id']}/original.pdf", headers=api.auth("secretariat"))
+    assert r.status_code == 200 and r.headers["X-Content-SHA256"] == arsip["sha256"]
+    original = r.content
+    assert hashlib.sha256(original).hexdigest() == arsip["sha256"] and original.startswith(signed)
+    report = verify_pdf(original, api.services.trust_roots)
+    assert report.ok and report.document_timestamps == 1
+    assert [s.pades_level for s in report.signatures] == ["B-LTA", "B-LTA"]
+    r = api.client.get(f"/api/v1/arsip/{arsip['id']}/verify", headers=api.auth("secretariat"))
+    assert r.status_code == 200 and r.json()["ok"] is True and r.json()["divalidasi_pada"], r.text
+
+    # locked: the version cannot be deleted, on the local store as on S3 object lock
+    store = api.services.archive_store
+    assert store is not None
+    with pytest.raises(ObjectLocked):
+        store.delete(arsip["key"], arsip["version_id"])
+    assert store.get(arsip["key"], arsip["version_id"], sha256=arsip["sha256"]) == original
+
+    # search: free text over judul/pihak/nomor, filters, pagination
+    def search(**params) -> dict:
+        r = api.client.get("/api/v1/arsip", params=params, headers=api.auth("secretariat"))
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    assert search(q="sampah balikpapan")["count"] == 1
+    assert search(q=arsip["nomor"]["1"])["count"] == 1
+    assert search(q="sampah jakarta")["count"] == 0
+    assert search(jenis="KB", jenis_kerja_sama="KSDD", masa="berlaku")["count"] == 1
+    assert search(jenis="PKS")["count"] == 0 and search(masa="kedaluwarsa")["count"] == 0
+    year = dt.date.fromisoformat(arsip["tanggal_ttd"]).year
+    assert search(tahun=year)["count"] == 1 and search(tahun=year - 1)["count"] == 0
+    assert search(opd="lingkungan hidup")["count"] == 1
+    assert search(q="%")["count"] == 0  # LIKE wildcards are searched literally
+    assert search(limit=1, offset=1) == {"data": [], "count": 1}
+    r = api.client.get("/api/v1/arsip", params={"masa": "selamanya"}, headers=api.auth("secretariat"))
+    assert r.status_code == 422
+
+
+def test_archiving_refuses_an_unsigned_naskah_and_a_tampered_original_is_an_alarm(
+    archive_api, dev_pki, counterparty_pki
+):
+    api = archive_api
+    unsigned = fully_initialled(api)
+    r = api.client.post(f"/api/v1/naskah/{unsigned}/archive", headers=api.auth("secretariat"))
+    assert r.status_code == 409 and r.json()["code"] == "action_not_available"
+
+    nid = signed_kb(api, dev_pki, counterparty_pki)
+    arsip = api.client.post(f"/api/v1/naskah/{nid}/archive", headers=api.auth("secretariat")).json()
+    store = api.services.archive_store
+    if not isinstance(store, LocalObjectStore):
+        pytest.skip("the bytes of an S3 object cannot be changed in place")
+    blob = Path(store.root, *arsip["key"].split("/"), f"{arsip['version_id']}.blob")
+    os.chmod(blob, 0o644)  # what an intruder with file access would do
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    blob.write_bytes(bytes(data))
+    r = api.client.get(f"/api/v1/arsip/{arsip['id']}/original.pdf", headers=api.auth("secretariat"))
+    assert r.status_code == 500 and r.json()["code"] == "integrity_alarm"
+
+
+@pytest.mark.parametrize("services", ["sqlite-s3"], indirect=True)
+def test_timestamp_renewal_adds_a_locked_version_and_keeps_the_old_one(archive_api, dev_pki, counterparty_pki):
+    from pipeline.archive import renew_timestamps
+
+    api = archive_api
+    nid = signed_kb(api, dev_pki, counterparty_pki)
+    arsip = api.client.post(f"/api/v1/naskah/{nid}/archive", headers=api.auth("secretariat")).json()
+    assert renew_timestamps(api.services, margin_days=30) == []  # the TSA certificate is good for years
+
+    (done,) = renew_timestamps(api.services, margin_days=100 * 365)  # as if it were about to expire
+    assert done.arsip_id == arsip["id"] and done.version_id != arsip["version_id"]
+    store = api.services.archive_store
+    assert store is not None
+    old = store.get(arsip["key"], arsip["version_id"], sha256=arsip["sha256"])
+    new = api.client.get(f"/api/v1/arsip/{arsip['id']}/original.pdf", headers=api.auth("secretariat")).content
+    assert new.startswith(old) and len(new) > len(old)
+    report = verify_pdf(new, api.services.trust_roots)
+    assert report.ok and report.document_timestamps == 2
+    for version in (arsip["version_id"], done.version_id):
+        with pytest.raises(ObjectLocked):
+            store.delete(arsip["key"], version)
+    r = api.client.get(f"/api/v1/arsip/{arsip['id']}/verify", headers=api.auth("secretariat"))
+    assert r.json()["ok"] is True and r.json()["sha256"] == done.sha256
