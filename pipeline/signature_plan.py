@@ -26,6 +26,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import add_validation_info
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pypdf import PdfReader
 from sqlmodel import Session, col, select
 
@@ -559,9 +562,24 @@ def sign_step_whole_file(
     if ctx.lock_document:
         log.info("naskah %s: last signature made by the %s service; document not locked", naskah_id, backend.kind)
     subject = certificate.subject.human_friendly
+    returned = _with_validation_data(returned, embedded[0], svc)
     return _record(
         svc, user, naskah_id, ctx.step_id, ctx.urutan, returned, "signed", subject, Action.SIGN, ctx.expected_version
     )
+
+
+def _with_validation_data(pdf: bytes, signature: EmbeddedPdfSignature, svc: Services) -> bytes:
+    """PAdES B-LT for a signature made elsewhere: its certificates and OCSP/CRL go into the DSS
+    (an incremental update after it, which verification counts as validation data)."""
+    if not svc.trust_roots:
+        return pdf
+    try:
+        out = add_validation_info(signature, validation_context(svc.trust_roots), in_place=False)
+    except (PathBuildingError, PathValidationError, OSError, ValueError) as exc:
+        log.warning("validation data for a service-made signature could not be gathered: %s", exc)
+        return pdf
+    assert isinstance(out, BytesIO)
+    return out.getvalue()
 
 
 def sign_configured(svc: Services, user: User, naskah_id: int, secret: str, *, location: str = "") -> SignatureStep:

@@ -317,9 +317,11 @@ def test_bsre_signs_the_bupati_step_and_a_bad_returned_file_is_refused(
     assert api.client.get(f"/api/v1/naskah/{nid}", headers=api.auth("drafter")).json()["status"] == "signed"
 
     signed = api.client.get(f"/api/v1/naskah/{nid}/signed.pdf", headers=api.auth("secretariat")).content
-    # BSrE's signature is B-B without embedded revocation data: checked live against the OCSP responder
-    report = verify_pdf(signed, [*dev_pki.roots, *counterparty_pki.roots], allow_fetching=True)
+    # BSrE's signature comes back B-B; on acceptance its validation data is embedded (B-LT), so it
+    # verifies offline
+    report = verify_pdf(signed, [*dev_pki.roots, *counterparty_pki.roots])
     assert report.ok, report.to_dict()
+    assert report.after_last_signature == "validation data"
     assert [s.signer for s in report.signatures] == [WALIKOTA, BUPATI]
     assert report.signatures[0].field == "ttd_pihak_2" and report.signatures[1].field.startswith("BSrE_")
     # the service placed its field exactly over our (still empty) field of PIHAK KESATU
