@@ -6,21 +6,20 @@ code comes from the same table as the HTTP status (``api/errors.py``).
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import sys
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
+from api.cli_arsip import arsip_app, monitoring_command
+from api.cli_common import NoConverter, friendly
 from api.config import Settings, build_services
-from api.errors import exit_code, validation_message
-from pipeline.errors import IntegrityAlarm, InvalidInput, NaskahError
+from api.errors import exit_code
+from pipeline.errors import IntegrityAlarm, InvalidInput
 
 app = typer.Typer(help="Naskah kerja sama daerah: penyusunan, revisi, dan layanan API.", no_args_is_help=True)
 user_app = typer.Typer(help="Pengguna dan token API.", no_args_is_help=True)
@@ -29,31 +28,8 @@ audit_app = typer.Typer(help="Jejak audit (rantai hash).", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def fail(message: str, code: int, detail: dict | None = None) -> None:
-    typer.secho(f"Galat: {message}", fg=typer.colors.RED, err=True)
-    if detail:
-        typer.echo(json.dumps(detail, ensure_ascii=False, indent=2, default=str), err=True)
-    raise typer.Exit(code)
-
-
-def friendly(func: F) -> F:
-    """Turn pipeline errors into a message and a non-zero exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except NaskahError as exc:
-            fail(exc.message, exit_code(exc), exc.detail)
-        except ValidationError as exc:
-            message, fields = validation_message(list(exc.errors()))  # type: ignore[arg-type]
-            fail(message, 2, {"fields": fields})
-
-    return wrapper  # type: ignore[return-value]
+app.add_typer(arsip_app, name="arsip")
+app.command("monitoring")(monitoring_command)
 
 
 def _logging(level: str = "WARNING") -> None:
@@ -181,7 +157,7 @@ def reconcile(
     from pipeline.revisions import reconcile as run
 
     settings = Settings()
-    svc = build_services(settings, converter=_NoConverter())
+    svc = build_services(settings, converter=NoConverter())
     try:
         from storage.db import upgrade
 
@@ -224,16 +200,6 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json", help="keluaran 
         typer.echo(f"{report.count} entri pertama utuh, sampai kepala {report.head_hash}", err=True)
     if not report.ok:
         raise typer.Exit(exit_code(IntegrityAlarm()))
-
-
-class _NoConverter:
-    """Maintenance commands never convert; avoid starting LibreOffice for them."""
-
-    def to_pdf(self, docx: bytes) -> bytes:
-        raise RuntimeError("no converter in maintenance commands")
-
-    def close(self) -> None:
-        return None
 
 
 @app.command()

@@ -191,7 +191,8 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         "settings": {"NASKAH_DATABASE_URL": settings.database_url, "NASKAH_STORAGE_URL": settings.storage_url},
         "trust_roots": "pki/roots.pem",
         "naskah": [kb, sk, pks, nk],
-        "arsip_search": {"q": "sampah", **found},
+        "arsip_search": {"q": "sampah", "count": found["count"], "data": found["data"]},
+        "recap": found["recap"],
         "audit": chain.to_dict(),
         "steps": steps.rows,
     }
@@ -207,6 +208,9 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     typer.echo(f"Cari arsip 'sampah' ({found['count']} ditemukan):")
     for row in found["data"]:
         typer.echo(f"  #{row['id']:<3} {row['jenis']:<3} {row['tanggal_ttd']}  {row['judul'][:70]}")
+    typer.echo(f"Rekapitulasi kerja sama ({out / 'rekap.xlsx'}, {out / 'rekap.csv'}):")
+    for r in found["recap"]:
+        typer.echo(f"  {r['no']:>2}. {r['jenis_kerja_sama']:<5} {r['jenis']:<3} {r['judul'][:52]:<52} {r['status']}")
     typer.echo(f"Jejak audit: {chain.count} entri, rantai hash {chain.bottom_line} (naskah audit verify)")
     typer.echo("Pengaturan untuk memakai data demo ini:")
     typer.echo(f"  export NASKAH_DATABASE_URL='{settings.database_url}'")
@@ -572,16 +576,40 @@ def _archive_all(svc: Any, out: Path, steps: Steps, entries: list[dict[str, Any]
             "verification": verified.report.bottom_line,
             "document_timestamps": verified.report.document_timestamps,
         }
+    from pipeline import recap
+
+    today = date.today()
     with session_scope(svc.engine) as session:
         query = archive.ArsipQuery(q="sampah", sort="tanggal")
-        today = date.today()
         rows, count = steps.run("cari arsip: 'sampah'", lambda: archive.search(session, secretariat, query, today))
-        return {
-            "count": count,
-            "data": [
-                {"id": a.id, "jenis": a.jenis, "tanggal_ttd": a.tanggal_ttd.isoformat(), "judul": a.judul} for a in rows
-            ],
-        }
+        found = [
+            {"id": a.id, "jenis": a.jenis, "tanggal_ttd": a.tanggal_ttd.isoformat(), "judul": a.judul} for a in rows
+        ]
+        recap_rows = steps.run(
+            "rekapitulasi kerja sama (CSV dan XLSX)",
+            lambda: recap.recap_rows(session, secretariat, archive.ArsipQuery(sort="tanggal"), today),
+        )
+    (out / "rekap.csv").write_bytes(recap.to_csv(recap_rows))
+    (out / "rekap.xlsx").write_bytes(recap.to_xlsx(recap_rows, per_tanggal=today))
+    return {
+        "count": count,
+        "data": found,
+        "recap": [
+            {
+                "no": r.no,
+                "jenis_kerja_sama": r.jenis_kerja_sama,
+                "jenis": r.jenis,
+                "judul": r.judul,
+                "pihak": list(r.pihak),
+                "nomor": list(r.nomor),
+                "tanggal": r.tanggal_ttd.isoformat(),
+                "jangka_waktu": r.jangka_waktu,
+                "status": r.status_label,
+                "opd_teknis": r.opd_teknis,
+            }
+            for r in recap_rows
+        ],
+    }
 
 
 def _entry(

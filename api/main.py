@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from api import errors
 from api.config import Settings, build_services
-from api.routes import arsip, cases, naskah, signing, templates, workflow
+from api.routes import arsip, cases, monitoring, naskah, signing, templates, workflow
 from pipeline.services import Services
 from storage.db import upgrade
 
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     v1.include_router(workflow.router)
     v1.include_router(signing.router)
     v1.include_router(templates.router)
+    v1.include_router(monitoring.router)  # before arsip: /arsip/rekap.csv must not reach /arsip/{arsip_id}
     v1.include_router(arsip.router)
     app.include_router(v1)
 

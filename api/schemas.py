@@ -250,3 +250,45 @@ class ArsipPublic(BaseModel):
     retain_until: datetime
     timestamp_expiry: datetime | None
     archived_at: datetime
+
+
+class EndingPublic(BaseModel):
+    """An archived agreement that ends soon, or has ended (``kedaluwarsa``)."""
+
+    arsip_id: int
+    naskah_id: int
+    jenis: str
+    jenis_kerja_sama: str
+    judul: str
+    pihak: list[str] = Field(description="instansi tiap pihak, PIHAK KESATU lebih dulu")
+    nomor: dict[str, str] = Field(description="nomor naskah tiap pihak, menurut urutan pihak")
+    opd_teknis: str
+    mulai: date
+    selesai: date
+    sisa_hari: int = Field(description="hari sampai tanggal selesai: 0 = hari terakhir, negatif = sudah berakhir")
+    kedaluwarsa: bool
+    status: str = Field(description="segera_berakhir atau kedaluwarsa")
+
+
+class WaitingPublic(BaseModel):
+    """Where a naskah in progress waits, since when, against the SOP profile's standard time."""
+
+    naskah_id: int
+    kerja_sama_id: int
+    jenis: str
+    jenis_kerja_sama: str
+    judul: str
+    opd_teknis: str
+    status: str
+    langkah: str = Field(description="status, atau paraf.<posisi> untuk paraf berikutnya")
+    keterangan: str
+    menunggu: str = Field(description="giliran siapa: jabatan, penanda tangan berikutnya, penyusun, sekretariat")
+    sejak: datetime = Field(description="awal langkah ini: peristiwa terakhir yang membawa naskah ke sini")
+    lama_menit: int
+    lama: str = Field(description="lama menunggu, mis. '2 hari 3 jam'")
+    standar: str | None = Field(description="mutu baku waktu langkah ini menurut profil SOP (kosong: tidak ada)")
+    standar_menit: int | None
+    standar_dari: str | None = Field(description="kunci mutu_baku asal standar (mis. paraf.sekda)")
+    tenggat: datetime | None
+    terlambat: bool
+    lewat_menit: int | None = Field(description="menit melewati tenggat (kosong bila belum terlambat)")

@@ -108,6 +108,9 @@ def test_demo_runs_and_writes_report(env):
     assert nk["nomor"]["2"].startswith("MOU/")
     assert report["audit"]["ok"] and report["audit"]["count"] > 50
     assert report["arsip_search"]["count"] == 3  # KB, SK and PKS of the waste cooperation; not the NK
+    recap = [(r["jenis_kerja_sama"], r["jenis"]) for r in report["recap"]]
+    assert recap == [("KSDD", "KB"), ("KSDD", "PKS"), ("KSIV", "NK")]  # a Surat Kuasa is not an agreement
+    assert (out / "rekap.xlsx").read_bytes().startswith(b"PK") and (out / "rekap.csv").stat().st_size > 0
     assert kb["jenis"] == "KB" and [r["n"] for r in kb["revisions"]] == [1, 2, 3, 4]
     assert [r["source"] for r in kb["revisions"]] == ["rendered", "rendered", "uploaded", "rendered"]
     assert [p["jabatan"] for p in kb["paraf"]] == ["Kepala Bagian Pemerintahan", "Asisten Umum", "Sekretaris Daerah"]

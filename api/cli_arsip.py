@@ -1,0 +1,363 @@
+"""``naskah arsip …`` and ``naskah monitoring``: the archive from the command line.
+
+Mounted into ``api/cli.py``.  Like every ``naskah`` command: an Indonesian message and a non-zero
+exit code on any error, from the same table as the HTTP status (``api/errors.py``).
+
+Who acts: the command line runs on the server, by someone who already holds the database and
+store credentials, so it acts as the system (``system`` in the audit trail, as ``reconcile`` and
+the renewal job do) unless ``--sebagai USERNAME`` names the person: downloads and verifications
+are then recorded under that user, whose roles are checked as over the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from api.cli_common import NoConverter, friendly
+from api.config import Settings, build_services
+from pipeline import archive, monitoring, recap
+from pipeline.errors import InvalidInput, NotFound
+from pipeline.lifecycle import Role
+from pipeline.models import Arsip, User
+from pipeline.services import Services
+from pipeline.sop import Profile, load_profile
+from storage.db import make_engine, session_scope, upgrade
+
+__all__ = ["arsip_app", "monitoring_command"]
+
+arsip_app = typer.Typer(
+    help="Arsip naskah asli: cari, unduh, verifikasi, rekap, perbarui cap waktu.", no_args_is_help=True
+)
+
+VERIFY_FAILED = 8  # as ``naskah verify``: the file was read, but not every signature is ok
+
+
+@contextmanager
+def _database() -> Iterator[tuple[Engine, Profile]]:
+    """The migrated database and the SOP profile: all that search, recap and monitoring need."""
+    settings = Settings()
+    profile = load_profile(settings.sop_profile)
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        yield engine, profile
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _services() -> Iterator[Services]:
+    """Database, stores, trust roots and TSA, for the commands that read or renew originals."""
+    svc = build_services(Settings(), converter=NoConverter())
+    try:
+        upgrade(svc.engine)
+        yield svc
+    finally:
+        svc.close()
+
+
+def _actor(engine: Engine, sebagai: str | None) -> User:
+    """The named active user, or the system (never stored: ``system`` in the audit trail)."""
+    if not sebagai:
+        return User(username="system", nama="Sistem (baris perintah)", jabatan="-", roles=Role.SECRETARIAT.value)
+    with session_scope(engine) as session:
+        user = session.exec(select(User).where(User.username == sebagai)).first()
+    if user is None or not user.active:
+        raise NotFound(f"Pengguna '{sebagai}' tidak ditemukan atau tidak aktif.", username=sebagai)
+    return user
+
+
+def _today(profile: Profile, tanggal: str | None) -> dt.date:
+    if not tanggal:
+        return dt.datetime.now(profile.tz).date()
+    try:
+        return dt.date.fromisoformat(tanggal)
+    except ValueError:
+        raise InvalidInput(f"Tanggal '{tanggal}' tidak sah; gunakan format YYYY-MM-DD.", tanggal=tanggal) from None
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        raise InvalidInput(f"Berkas '{path}' tidak dapat ditulis: {exc.strerror or exc}.", out=str(path)) from None
+
+
+def _json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    typer.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    typer.echo("  ".join("-" * w for w in widths))
+    for row in rows:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _arsip_dict(a: Arsip, today: dt.date, dalam_hari: int) -> dict[str, Any]:
+    data = a.model_dump(mode="json", exclude={"search_text"})
+    data["status_masa"] = recap.masa(a.selesai, today, dalam_hari)
+    return data
+
+
+# The search filters, shared by ``cari`` and ``rekap`` (the same as GET /api/v1/arsip).
+Q = Annotated[str, typer.Option("--q", "-q", help="kata kunci: judul, pihak, nomor, OPD (semua kata harus ada)")]
+Jenis = Annotated[str | None, typer.Option(help="KB, NK, PKS atau SK")]
+JenisKS = Annotated[str | None, typer.Option("--jenis-kerja-sama", help="KSDD, KSDPK atau KSIV")]
+Tahun = Annotated[int | None, typer.Option(help="tahun penandatanganan")]
+Opd = Annotated[str | None, typer.Option(help="OPD teknis (sebagian nama)")]
+Masa = Annotated[str | None, typer.Option(help="berlaku, kedaluwarsa atau segera_berakhir")]
+DalamHari = Annotated[int, typer.Option("--dalam-hari", help="'segera berakhir' = berakhir dalam sekian hari")]
+Sort = Annotated[str, typer.Option(help="tanggal, -tanggal, selesai, -selesai, judul, -judul")]
+Sebagai = Annotated[
+    str | None, typer.Option("--sebagai", help="nama pengguna yang tercatat di jejak audit (bawaan: system)")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="keluaran JSON")]
+
+
+@arsip_app.command("cari")
+@friendly
+def cari(
+    q: Q = "",
+    jenis: Jenis = None,
+    jenis_kerja_sama: JenisKS = None,
+    tahun: Tahun = None,
+    opd: Opd = None,
+    masa: Masa = None,
+    dalam_hari: DalamHari = 90,
+    sort: Sort = "-tanggal",
+    offset: Annotated[int, typer.Option(help="lewati sekian hasil")] = 0,
+    limit: Annotated[int, typer.Option(help="paling banyak sekian hasil (1-200)")] = 20,
+    sebagai: Sebagai = None,
+    as_json: AsJson = False,
+) -> None:
+    """Cari arsip (saringan sama dengan GET /api/v1/arsip) dan cetak tabelnya."""
+    query = archive.ArsipQuery.model_validate(
+        {
+            "q": q,
+            "jenis": jenis,
+            "jenis_kerja_sama": jenis_kerja_sama,
+            "tahun": tahun,
+            "opd": opd,
+            "masa": masa,
+            "dalam_hari": dalam_hari,
+            "sort": sort,
+            "offset": offset,
+            "limit": limit,
+        }
+    )
+    with _database() as (engine, profile):
+        user = _actor(engine, sebagai)
+        today = _today(profile, None)
+        with session_scope(engine) as session:
+            rows, total = archive.search(session, user, query, today)
+    if as_json:
+        _json({"data": [_arsip_dict(a, today, query.dalam_hari) for a in rows], "count": total})
+        return
+    _table(
+        ["ID", "Jenis", "Kerja sama", "Tanggal", "Berakhir", "Status", "Nomor (PIHAK KESATU)", "Judul"],
+        [
+            [
+                str(a.id),
+                a.jenis,
+                a.jenis_kerja_sama,
+                a.tanggal_ttd.isoformat(),
+                a.selesai.isoformat(),
+                recap.masa(a.selesai, today, query.dalam_hari),
+                a.nomor.get("1", "-"),
+                _cut(a.judul, 60),
+            ]
+            for a in rows
+        ],
+    )
+    shown = f"{query.offset + 1}-{query.offset + len(rows)}" if rows else "0"
+    typer.echo(f"{shown} dari {total} arsip")
+
+
+@arsip_app.command("unduh")
+@friendly
+def unduh(
+    arsip_id: Annotated[int, typer.Argument(metavar="ID", help="id arsip")],
+    out: Annotated[Path, typer.Option("--out", help="berkas tujuan PDF")],
+    sebagai: Sebagai = None,
+) -> None:
+    """Unduh naskah asli yang diarsipkan, byte demi byte (sha256 diperiksa), dan cetak sha256-nya."""
+    with _services() as svc:
+        user = _actor(svc.engine, sebagai)
+        row, data = archive.read_original(svc, user, arsip_id)
+    _write(out, data)
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    typer.echo(f"{out}: {len(data)} byte, {row.jenis} naskah {row.naskah_id}")
+    typer.echo(f"sha256: {digest}")
+
+
+@arsip_app.command("verifikasi")
+@friendly
+def verifikasi(
+    arsip_id: Annotated[int, typer.Argument(metavar="ID", help="id arsip")],
+    sebagai: Sebagai = None,
+    as_json: AsJson = False,
+) -> None:
+    """Laporan verifikasi naskah asli (dengan data validasi tertanam, pada waktu cap waktu dokumen pertama).
+
+    Kode keluar 0 hanya bila semua tanda tangan utuh, sah dan tepercaya.
+    """
+    with _services() as svc:
+        user = _actor(svc.engine, sebagai)
+        result = archive.verify_archived(svc, user, arsip_id)
+    report = result.report
+    if as_json:
+        _json(result.to_dict())
+    else:
+        moment = result.moment.isoformat() if result.moment else "-"
+        typer.echo(f"arsip {result.arsip_id} (sha256 {result.sha256}): {report.bottom_line}")
+        typer.echo(f"  divalidasi pada {moment}; {report.document_timestamps} cap waktu dokumen")
+        for s in report.signatures:
+            typer.echo(f"  [{s.field}] {s.signer} — {s.signing_time} — PAdES {s.pades_level} => {s.bottom_line}")
+            for problem in s.problems:
+                typer.echo(f"      ! {problem}")
+        for problem in report.problems:
+            typer.echo(f"  ! {problem}")
+    if not report.ok:
+        raise typer.Exit(VERIFY_FAILED)
+
+
+@arsip_app.command("rekap")
+@friendly
+def rekap(
+    out: Annotated[Path, typer.Option("--out", help="berkas tujuan")],
+    fmt: Annotated[
+        Literal["csv", "xlsx"] | None, typer.Option("--format", help="csv atau xlsx (bawaan: dari --out)")
+    ] = None,
+    q: Q = "",
+    jenis: Jenis = None,
+    jenis_kerja_sama: JenisKS = None,
+    tahun: Tahun = None,
+    opd: Opd = None,
+    masa: Masa = None,
+    dalam_hari: DalamHari = 90,
+    sort: Sort = "-tanggal",
+    tanggal: Annotated[str | None, typer.Option(help="status pada tanggal YYYY-MM-DD (bawaan: hari ini)")] = None,
+    sebagai: Sebagai = None,
+) -> None:
+    """Rekapitulasi KSDD, KSDPK dan KSIV dari arsip, sebagai CSV (UTF-8 BOM, pemisah ';') atau XLSX."""
+    kind = fmt or out.suffix.lower().lstrip(".")
+    if kind not in ("csv", "xlsx"):
+        raise InvalidInput("Sebutkan --format csv atau xlsx (atau beri --out berakhiran .csv/.xlsx).", out=str(out))
+    query = archive.ArsipQuery.model_validate(
+        {
+            "q": q,
+            "jenis": jenis,
+            "jenis_kerja_sama": jenis_kerja_sama,
+            "tahun": tahun,
+            "opd": opd,
+            "masa": masa,
+            "dalam_hari": dalam_hari,
+            "sort": sort,
+        }
+    )
+    with _database() as (engine, profile):
+        user = _actor(engine, sebagai)
+        today = _today(profile, tanggal)
+        with session_scope(engine) as session:
+            rows = recap.recap_rows(session, user, query, today)
+    _write(out, recap.to_csv(rows) if kind == "csv" else recap.to_xlsx(rows, per_tanggal=today))
+    typer.echo(f"Rekap {len(rows)} naskah per {today.isoformat()} -> {out} ({kind})")
+
+
+@arsip_app.command("perbarui-cap-waktu")
+@friendly
+def perbarui_cap_waktu(
+    margin_hari: Annotated[
+        int,
+        typer.Option("--margin-hari", min=0, help="perbarui bila sertifikat TSA cap waktu terakhir habis dalam N hari"),
+    ] = 365,
+) -> None:
+    """Tambahkan cap waktu dokumen baru pada arsip yang cap waktunya hampir habis (versi baru; versi lama tetap)."""
+    with _services() as svc:
+        results = archive.renew_timestamps(svc, margin_days=margin_hari)
+    if not results:
+        typer.echo(f"Tidak ada arsip yang cap waktunya habis dalam {margin_hari} hari.")
+    for r in results:
+        old = r.old_expiry.date().isoformat() if r.old_expiry else "-"
+        new = r.new_expiry.date().isoformat() if r.new_expiry else "-"
+        typer.echo(
+            f"arsip {r.arsip_id} (naskah {r.naskah_id}): cap waktu berlaku s.d. {old} -> {new}, versi {r.version_id}"
+        )
+    if results:
+        typer.echo(f"{len(results)} arsip diperbarui.")
+
+
+@friendly
+def monitoring_command(
+    dalam_hari: Annotated[int, typer.Option("--dalam-hari", min=0, help="kerja sama yang berakhir dalam N hari")] = 90,
+    lewat_hari: Annotated[
+        int, typer.Option("--lewat-hari", min=0, help="sertakan yang sudah berakhir dalam N hari terakhir")
+    ] = 365,
+    sebagai: Sebagai = None,
+    as_json: AsJson = False,
+) -> None:
+    """Monitoring: kerja sama yang segera berakhir, dan naskah dalam proses terhadap mutu baku waktu SOP."""
+    with _database() as (engine, profile):
+        user = _actor(engine, sebagai)
+        now = dt.datetime.now(dt.UTC)
+        today = now.astimezone(profile.tz).date()
+        with session_scope(engine) as session:
+            ending = monitoring.expiring(session, user, today, dalam_hari=dalam_hari, lewat_hari=lewat_hari)
+            waiting = monitoring.in_progress(session, user, profile, now)
+    if as_json:
+        _json({"kedaluwarsa": [e.to_dict() for e in ending], "proses": [w.to_dict() for w in waiting]})
+        return
+    typer.echo(f"Kerja sama yang berakhir dalam {dalam_hari} hari (per {today.isoformat()}): {len(ending)}")
+    if ending:
+        _table(
+            ["ID", "Jenis", "Kerja sama", "Berakhir", "Sisa", "Nomor (PIHAK KESATU)", "Judul"],
+            [
+                [
+                    str(e.arsip_id),
+                    e.jenis,
+                    e.jenis_kerja_sama,
+                    e.selesai.isoformat(),
+                    "KEDALUWARSA" if e.kedaluwarsa else f"{e.sisa_hari} hari",
+                    e.nomor.get("1", "-"),
+                    _cut(e.judul, 50),
+                ]
+                for e in ending
+            ],
+        )
+    typer.echo("")
+    late = sum(1 for w in waiting if w.terlambat)
+    typer.echo(f"Naskah dalam proses: {len(waiting)} ({late} melewati mutu baku waktu)")
+    if waiting:
+        _table(
+            ["Naskah", "Jenis", "Langkah", "Menunggu", "Sejak", "Lama", "Mutu baku", ""],
+            [
+                [
+                    str(w.naskah_id),
+                    w.jenis,
+                    w.langkah,
+                    _cut(w.menunggu, 40),
+                    w.sejak.astimezone(profile.tz).strftime("%Y-%m-%d %H:%M"),
+                    monitoring.durasi(w.lama),
+                    w.standar.text if w.standar else "-",
+                    "TERLAMBAT" if w.terlambat else "",
+                ]
+                for w in waiting
+            ],
+        )

@@ -1,0 +1,52 @@
+"""What every ``naskah`` command shares: Indonesian error messages with the table's exit code,
+and a converter stand-in for commands that never convert (so LibreOffice is not started)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from api.errors import exit_code, validation_message
+from pipeline.errors import NaskahError
+
+__all__ = ["NoConverter", "fail", "friendly"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int, detail: dict | None = None) -> None:
+    typer.secho(f"Galat: {message}", fg=typer.colors.RED, err=True)
+    if detail:
+        typer.echo(json.dumps(detail, ensure_ascii=False, indent=2, default=str), err=True)
+    raise typer.Exit(code)
+
+
+def friendly(func: F) -> F:
+    """Turn pipeline errors and invalid options into a message and a non-zero exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NaskahError as exc:
+            fail(exc.message, exit_code(exc), exc.detail)
+        except ValidationError as exc:
+            message, fields = validation_message(list(exc.errors()))  # type: ignore[arg-type]
+            fail(message, 2, {"fields": fields})
+
+    return wrapper  # type: ignore[return-value]
+
+
+class NoConverter:
+    """Maintenance and archive commands never convert; LibreOffice is not started for them."""
+
+    def to_pdf(self, docx: bytes) -> bytes:
+        raise RuntimeError("no converter in maintenance commands")
+
+    def close(self) -> None:
+        return None

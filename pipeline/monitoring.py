@@ -1,0 +1,324 @@
+"""Monitoring: agreements that are ending, and where each naskah in progress waits against the SOP's time.
+
+Two lists for the TKKSD secretariat (seed 001, "Monitoring dan Evaluasi Kerja Sama Daerah"; the
+"Mutu Baku — Waktu" column of every seed SOP):
+
+* :func:`expiring` — archived agreements whose ``selesai`` falls within the coming ``dalam_hari``
+  days, soonest first, with those already ended (within the last ``lewat_hari`` days) flagged
+  ``kedaluwarsa`` at the top, so an extension can be prepared in time.
+* :func:`in_progress` — every naskah not yet archived or cancelled (a signed naskah waits for the
+  secretariat to archive it): the step it waits in, whose move it is, since when, the SOP
+  profile's standard time for that step, how long it has waited, overdue first.
+
+The step of a naskah is its lifecycle status, refined where the status has several steps:
+``paraf.<posisi>`` names whose paraf is next in the profile's chain, and in ``signing`` the next
+signer of the signature plan is named.  A step starts at the last lifecycle event that put the
+naskah there (a revision while drafting does not restart the clock; each paraf and each
+signature starts the next one); a naskah with no event yet waits since it was created.
+
+The standard time of a step is the profile's ``mutu_baku`` entry for it (for ``paraf.<posisi>``,
+the whole round's ``paraf`` when the position has none); the deadline places it on the region's
+calendar (``hari kerja`` skip weekends, see :meth:`pipeline.sop.Duration.deadline`).  A step the
+profile gives no time for is never overdue.
+
+Both are plain functions of the session, the profile and ``now``/``today``, so tests pass a fixed clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from pipeline.auth import require
+from pipeline.lifecycle import FINAL_STATES, STATUS_LABELS, Action, Status
+from pipeline.models import Arsip, KerjaSama, Naskah, NaskahEvent, Paraf, SignaturePlan, SignatureStep, User
+from pipeline.sop import Duration, Profile
+
+__all__ = ["Ending", "Waiting", "durasi", "expiring", "in_progress", "step_of"]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes (stored as UTC)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+# -- agreements ending -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ending:
+    """An archived agreement that ends soon or has ended."""
+
+    arsip_id: int
+    naskah_id: int
+    jenis: str
+    jenis_kerja_sama: str
+    judul: str
+    pihak: tuple[str, ...]
+    """Each party's instansi, PIHAK KESATU first."""
+    nomor: dict[str, str]
+    """Each party's nomor, by party order (``"1"``, ``"2"``)."""
+    opd_teknis: str
+    mulai: dt.date
+    selesai: dt.date
+    sisa_hari: int
+    """Days from today to ``selesai``: 0 on the last day, negative once ended."""
+    kedaluwarsa: bool
+    """True when ``selesai`` has passed."""
+
+    @property
+    def status(self) -> str:
+        return "kedaluwarsa" if self.kedaluwarsa else "segera_berakhir"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "arsip_id": self.arsip_id,
+            "naskah_id": self.naskah_id,
+            "jenis": self.jenis,
+            "jenis_kerja_sama": self.jenis_kerja_sama,
+            "judul": self.judul,
+            "pihak": list(self.pihak),
+            "nomor": self.nomor,
+            "opd_teknis": self.opd_teknis,
+            "mulai": self.mulai.isoformat(),
+            "selesai": self.selesai.isoformat(),
+            "sisa_hari": self.sisa_hari,
+            "kedaluwarsa": self.kedaluwarsa,
+            "status": self.status,
+        }
+
+
+def expiring(
+    session: Session, user: User, today: dt.date, *, dalam_hari: int = 90, lewat_hari: int | None = 365
+) -> list[Ending]:
+    """Archived agreements (KB, NK, PKS) ending within ``dalam_hari`` days of ``today``, and those that
+    ended within the last ``lewat_hari`` days (None: all that ended; 0: none), flagged; ordered by
+    ``selesai``, so the ended ones come first, then the soonest to end."""
+    require(user, "read")
+    if dalam_hari < 0 or (lewat_hari is not None and lewat_hari < 0):
+        raise ValueError("dalam_hari and lewat_hari must not be negative")
+    query = select(Arsip).where(Arsip.jenis != "SK", Arsip.selesai <= today + dt.timedelta(days=dalam_hari))
+    if lewat_hari is not None:
+        query = query.where(Arsip.selesai >= today - dt.timedelta(days=lewat_hari))
+    rows = session.exec(query.order_by(col(Arsip.selesai), col(Arsip.id))).all()
+    return [
+        Ending(
+            arsip_id=a.id or 0,
+            naskah_id=a.naskah_id,
+            jenis=a.jenis,
+            jenis_kerja_sama=a.jenis_kerja_sama,
+            judul=a.judul,
+            pihak=tuple(str(p.get("instansi") or "-") for p in sorted(a.pihak, key=lambda p: int(p.get("urutan", 0)))),
+            nomor=dict(a.nomor),
+            opd_teknis=a.opd_teknis,
+            mulai=a.mulai,
+            selesai=a.selesai,
+            sisa_hari=(a.selesai - today).days,
+            kedaluwarsa=a.selesai < today,
+        )
+        for a in rows
+    ]
+
+
+# -- naskah in progress ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Where one naskah in progress waits, since when, against which standard time."""
+
+    naskah_id: int
+    kerja_sama_id: int
+    jenis: str
+    jenis_kerja_sama: str
+    judul: str
+    opd_teknis: str
+    status: str
+    """The lifecycle status (``draft``, ``legal_review``, ``returned``, ``paraf``, ``signing``, ``signed``)."""
+    langkah: str
+    """The step: the status, or ``paraf.<posisi>`` for whose paraf is next."""
+    keterangan: str
+    """The step in words (``Pengumpulan paraf``)."""
+    menunggu: str
+    """Whose move it is: a jabatan, a signer's name and jabatan, the drafter, the secretariat."""
+    sejak: dt.datetime
+    """When the step started (UTC): the last lifecycle event that put the naskah there."""
+    lama: dt.timedelta
+    """How long it has waited, until ``now``."""
+    standar: Duration | None
+    """The SOP profile's standard time for the step; None when the SOP gives none."""
+    standar_dari: str | None
+    """The ``mutu_baku`` key the standard came from (``paraf.sekda``, or ``paraf`` for the round)."""
+    tenggat: dt.datetime | None
+    """When the step is due (region's calendar; hari kerja skip weekends)."""
+    terlambat: bool
+    """``now`` is past ``tenggat``."""
+
+    @property
+    def lewat(self) -> dt.timedelta | None:
+        """How far past the deadline (None while not overdue)."""
+        return self.lama - (self.tenggat - self.sejak) if self.terlambat and self.tenggat else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "naskah_id": self.naskah_id,
+            "kerja_sama_id": self.kerja_sama_id,
+            "jenis": self.jenis,
+            "jenis_kerja_sama": self.jenis_kerja_sama,
+            "judul": self.judul,
+            "opd_teknis": self.opd_teknis,
+            "status": self.status,
+            "langkah": self.langkah,
+            "keterangan": self.keterangan,
+            "menunggu": self.menunggu,
+            "sejak": self.sejak.isoformat(),
+            "lama_menit": int(self.lama.total_seconds() // 60),
+            "lama": durasi(self.lama),
+            "standar": self.standar.text if self.standar else None,
+            "standar_menit": int(self.standar.value.total_seconds() // 60) if self.standar else None,
+            "standar_dari": self.standar_dari,
+            "tenggat": self.tenggat.isoformat() if self.tenggat else None,
+            "terlambat": self.terlambat,
+            "lewat_menit": int(self.lewat.total_seconds() // 60) if self.lewat else None,
+        }
+
+
+def durasi(value: dt.timedelta) -> str:
+    """A wait as people say it: ``3 hari 4 jam``, ``2 jam 5 menit``, ``12 menit``."""
+    minutes = max(0, int(value.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{days} hari"] if days else []
+    if hours:
+        parts.append(f"{hours} jam")
+    if minutes and not days:
+        parts.append(f"{minutes} menit")
+    return " ".join(parts) or "0 menit"
+
+
+_DRAFTER = "Penyusun (Analis / Pengelola Kerja Sama)"
+_SECRETARIAT = "Sekretariat TKKSD (pengarsipan)"
+
+
+def step_of(
+    profile: Profile, naskah: Naskah, paraf_given: int, next_signer: SignatureStep | None, has_plan: bool
+) -> tuple[str, str]:
+    """The step key of ``naskah`` (its status, or ``paraf.<posisi>``) and whose move it is."""
+    status = naskah.status
+    if status == Status.PARAF:
+        chain = profile.paraf_chain(naskah.jenis)
+        if paraf_given < len(chain):
+            position = chain[paraf_given]
+            return f"paraf.{position.key}", position.jabatan
+        return "paraf", "-"
+    if status == Status.LEGAL_REVIEW:
+        return status, profile.reviewer.jabatan
+    if status == Status.SIGNING:
+        if not has_plan:
+            return status, f"{_DRAFTER}: rencana penandatanganan"
+        if next_signer is None:
+            return status, "-"
+        who = f"{next_signer.nama} ({next_signer.jabatan})"
+        return status, f"{who}, di sistem mitra (desk to desk)" if next_signer.external else who
+    if status == Status.SIGNED:
+        return status, _SECRETARIAT
+    return status, _DRAFTER  # draft, returned
+
+
+def _standard(profile: Profile, step: str) -> tuple[Duration | None, str | None]:
+    for key in (step, step.partition(".")[0]):
+        if key in profile.mutu_baku:
+            return profile.mutu_baku[key], key
+    return None, None
+
+
+def _starts(session: Session, ids: list[int]) -> dict[int, dt.datetime]:
+    """When each naskah entered its current step: its last event that moved it (a revision while
+    drafting, draft -> draft, does not restart the clock; a paraf or a signature does)."""
+    out: dict[int, dt.datetime] = {}
+    events = session.exec(
+        select(NaskahEvent)
+        .where(col(NaskahEvent.naskah_id).in_(ids))
+        .order_by(col(NaskahEvent.created_at), col(NaskahEvent.id))
+    ).all()
+    for event in events:
+        if event.action == Action.REVISE and event.from_status == event.to_status:
+            continue
+        out[event.naskah_id] = _aware(event.created_at)
+    return out
+
+
+def in_progress(session: Session, user: User, profile: Profile, now: dt.datetime) -> list[Waiting]:
+    """Every naskah not archived or cancelled, where it waits and for how long, against ``profile``'s
+    standard times: overdue first, then the longest waiting."""
+    require(user, "read")
+    now = _aware(now)
+    final = [s.value for s in FINAL_STATES]
+    pairs = session.exec(
+        select(Naskah, KerjaSama)
+        .join(KerjaSama, col(KerjaSama.id) == col(Naskah.kerja_sama_id))
+        .where(col(Naskah.status).notin_(final))
+        .order_by(col(Naskah.id))
+    ).all()
+    if not pairs:
+        return []
+    ids = [n.id or 0 for n, _ in pairs]
+    starts = _starts(session, ids)
+    paraf_counts = dict(
+        session.exec(
+            select(Paraf.naskah_id, func.count())
+            .where(col(Paraf.naskah_id).in_(ids), col(Paraf.voided_at).is_(None))
+            .group_by(col(Paraf.naskah_id))
+        ).all()
+    )
+    plans = {p.naskah_id: p for p in session.exec(select(SignaturePlan).where(col(SignaturePlan.naskah_id).in_(ids)))}
+    next_signer: dict[int, SignatureStep] = {}
+    if plans:
+        plan_naskah = {p.id: p.naskah_id for p in plans.values()}
+        pending = session.exec(
+            select(SignatureStep)
+            .where(col(SignatureStep.plan_id).in_(list(plan_naskah)), col(SignatureStep.signed_at).is_(None))
+            .order_by(col(SignatureStep.urutan))
+        ).all()
+        for step in pending:
+            next_signer.setdefault(plan_naskah[step.plan_id], step)
+
+    out = []
+    for naskah, case in pairs:
+        nid = naskah.id or 0
+        langkah, menunggu = step_of(profile, naskah, int(paraf_counts.get(nid, 0)), next_signer.get(nid), nid in plans)
+        since = starts.get(nid) or _aware(naskah.created_at)
+        standard, source = _standard(profile, langkah)
+        deadline = None
+        if standard is not None:
+            deadline = standard.deadline(since.astimezone(profile.tz)).astimezone(dt.UTC)
+        try:
+            label = STATUS_LABELS[Status(naskah.status)]
+        except ValueError:
+            label = naskah.status
+        out.append(
+            Waiting(
+                naskah_id=nid,
+                kerja_sama_id=case.id or 0,
+                jenis=naskah.jenis,
+                jenis_kerja_sama=case.jenis,
+                judul=str((naskah.data or {}).get("judul") or case.judul),
+                opd_teknis=case.opd_teknis,
+                status=naskah.status,
+                langkah=langkah,
+                keterangan=label,
+                menunggu=menunggu,
+                sejak=since.astimezone(dt.UTC),
+                lama=now - since,
+                standar=standard,
+                standar_dari=source,
+                tenggat=deadline,
+                terlambat=deadline is not None and now > deadline,
+            )
+        )
+    out.sort(key=lambda w: (not w.terlambat, -w.lama.total_seconds(), w.naskah_id))
+    return out

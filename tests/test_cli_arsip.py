@@ -1,0 +1,173 @@
+"""``naskah arsip …`` and ``naskah monitoring``: real database and stores, clear exits."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+
+import pytest
+import typer
+from openpyxl import load_workbook
+from sqlmodel import Session, col, select
+from typer.testing import CliRunner
+
+from api.cli_arsip import arsip_app, monitoring_command
+from pipeline.auth import create_user, issue_token
+from pipeline.models import AuditEntry
+from pipeline.sop import load_profile
+from storage.db import make_engine, session_scope, upgrade
+from tests.test_archive import signed_kb
+from tests.test_recap import add_case, add_naskah, seed_register
+
+runner = CliRunner()
+
+# Mounted as api/cli.py mounts them.
+cli = typer.Typer()
+cli.add_typer(arsip_app, name="arsip")
+cli.command("monitoring")(monitoring_command)
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A CLI environment on its own SQLite database, seeded with a small register."""
+    url = f"sqlite:///{tmp_path}/cli.db"
+    monkeypatch.setenv("NASKAH_DATABASE_URL", url)
+    monkeypatch.setenv("NASKAH_STORAGE_URL", f"file:{tmp_path}/objects")
+    monkeypatch.setenv("NASKAH_CONVERTER", "cold")
+    engine = make_engine(url)
+    upgrade(engine)
+    today = dt.datetime.now(load_profile("paser").tz).date()
+    ids = seed_register(engine, today)
+    add_naskah(engine, add_case(engine), status="legal_review")
+    with session_scope(engine) as session:
+        create_user(session, username="admin.saja", nama="Admin", jabatan="Admin", roles=["admin"])
+    engine.dispose()
+    return ids
+
+
+def invoke(*args: str):
+    return runner.invoke(cli, list(args))
+
+
+def test_cari_prints_a_table_or_json_with_the_search_filters(env):
+    r = invoke("arsip", "cari", "--q", "balikpapan sampah", "--sort", "tanggal")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0].split()[:4] == ["ID", "Jenis", "Kerja", "sama"]
+    assert "Pengelolaan Sampah Regional" in lines[2] and "Pengangkutan Sampah" in lines[3]
+    assert lines[-1] == "1-2 dari 2 arsip"
+
+    r = invoke("arsip", "cari", "--jenis-kerja-sama", "KSIV", "--json")
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.output)
+    assert body["count"] == 1 and body["data"][0]["id"] == env["ksiv"]
+    assert body["data"][0]["status_masa"] == "kedaluwarsa" and "search_text" not in body["data"][0]
+
+    r = invoke("arsip", "cari", "--masa", "segera_berakhir", "--json")
+    assert [a["id"] for a in json.loads(r.output)["data"]] == [env["ksdpk"]]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "text"),
+    [
+        (["arsip", "cari", "--jenis", "XX"], 2, "jenis"),
+        (["arsip", "cari", "--limit", "500"], 2, "limit"),
+        (["arsip", "cari", "--sebagai", "tidak.ada"], 3, "tidak ditemukan"),
+        (["arsip", "cari", "--sebagai", "admin.saja"], 4, "peran"),
+        (["arsip", "unduh", "9999", "--out", "{tmp}/x.pdf"], 3, "tidak ditemukan"),
+        (["arsip", "verifikasi", "9999"], 3, "tidak ditemukan"),
+        (["arsip", "rekap", "--out", "{tmp}/rekap.txt"], 2, "--format"),
+        (["arsip", "rekap", "--out", "{tmp}/r.csv", "--tanggal", "kemarin"], 2, "YYYY-MM-DD"),
+    ],
+)
+def test_bad_arguments_get_a_message_and_the_exit_code_of_the_error_table(env, tmp_path, args, code, text):
+    r = invoke(*[a.format(tmp=tmp_path) for a in args])
+    assert r.exit_code == code, r.output
+    assert "Galat" in r.output and text in r.output
+
+
+def test_rekap_writes_csv_and_xlsx(env, tmp_path):
+    r = invoke("arsip", "rekap", "--format", "csv", "--out", str(tmp_path / "rekap.csv"), "--tanggal", "2030-01-01")
+    assert r.exit_code == 0, r.output
+    assert "Rekap 5 naskah per 2030-01-01" in r.output
+    data = (tmp_path / "rekap.csv").read_bytes()
+    table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert table[0][:3] == ["No", "Jenis kerja sama", "Jenis naskah"] and len(table) == 6
+    assert [row[1] for row in table[1:]] == ["KSDD", "KSDD", "KSDD", "KSDPK", "KSIV"]
+
+    out = tmp_path / "sub" / "rekap.xlsx"
+    r = invoke("arsip", "rekap", "--out", str(out), "--jenis-kerja-sama", "KSDD")  # format from the suffix
+    assert r.exit_code == 0, r.output
+    ws = load_workbook(out).active
+    assert ws["A1"].value == "Rekapitulasi Kerja Sama Daerah"
+    assert len([row for row in ws.iter_rows(min_row=5, values_only=True) if isinstance(row[0], int)]) == 3
+
+
+def test_monitoring_prints_both_lists(env):
+    r = invoke("monitoring", "--dalam-hari", "60")
+    assert r.exit_code == 0, r.output
+    assert "Kerja sama yang berakhir dalam 60 hari" in r.output and "KEDALUWARSA" in r.output
+    assert "Naskah dalam proses: 1 (0 melewati mutu baku waktu)" in r.output and "Kepala Bagian Hukum" in r.output
+
+    r = invoke("monitoring", "--json", "--lewat-hari", "0")
+    body = json.loads(r.output)
+    assert [e["arsip_id"] for e in body["kedaluwarsa"]] == [env["ksdpk"]]
+    assert [(w["langkah"], w["standar"]) for w in body["proses"]] == [("legal_review", "30 menit")]
+
+
+def test_perbarui_cap_waktu_with_nothing_due(env):
+    r = invoke("arsip", "perbarui-cap-waktu", "--margin-hari", "30")
+    assert r.exit_code == 0, r.output
+    assert "Tidak ada arsip" in r.output
+
+
+@pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
+def test_unduh_verifikasi_and_renewal_on_a_real_archived_original(
+    api, dev_pki, counterparty_pki, tmp_path, monkeypatch
+):
+    """The CLI on the API's own database and stores: byte-identical download, verification, renewal."""
+    api.services.trust_roots = [*dev_pki.roots, *counterparty_pki.roots]
+    api.services.tsa_url = dev_pki.tsa_url
+    with session_scope(api.services.engine) as session:
+        walikota = create_user(
+            session, username="walikota", nama="H. Rahmad Mas'ud, S.E., M.E.", jabatan="Wali Kota", roles=["signer"]
+        )
+        api.tokens["walikota"] = issue_token(session, walikota)
+    nid = signed_kb(api, dev_pki, counterparty_pki)
+    arsip = api.client.post(f"/api/v1/naskah/{nid}/archive", headers=api.auth("secretariat")).json()
+    monkeypatch.setenv("NASKAH_DATABASE_URL", f"sqlite:///{tmp_path}/naskah.db")
+    monkeypatch.setenv("NASKAH_STORAGE_URL", f"file:{tmp_path}/objects")  # the archive: file:{tmp_path}/arsip
+    monkeypatch.setenv("NASKAH_TRUST_ROOTS", os.pathsep.join([str(dev_pki.roots_pem), str(counterparty_pki.roots_pem)]))
+    monkeypatch.setenv("NASKAH_TSA_URL", dev_pki.tsa_url)
+    monkeypatch.setenv("NASKAH_CONVERTER", "cold")
+
+    out = tmp_path / "asli.pdf"
+    r = invoke("arsip", "unduh", str(arsip["id"]), "--out", str(out), "--sebagai", "u-secretariat")
+    assert r.exit_code == 0, r.output
+    original = api.client.get(f"/api/v1/arsip/{arsip['id']}/original.pdf", headers=api.auth("secretariat")).content
+    assert out.read_bytes() == original
+    assert f"sha256: {arsip['sha256']}" in r.output and hashlib.sha256(original).hexdigest() == arsip["sha256"]
+
+    r = invoke("arsip", "verifikasi", str(arsip["id"]))
+    assert r.exit_code == 0, r.output
+    assert "ok" in r.output.splitlines()[0] and "B-LTA" in r.output
+    r = invoke("arsip", "verifikasi", str(arsip["id"]), "--json")
+    assert r.exit_code == 0 and json.loads(r.output)["ok"] is True
+
+    with Session(api.services.engine) as session:
+        entries = session.exec(
+            select(AuditEntry).where(col(AuditEntry.naskah_id) == nid).order_by(col(AuditEntry.seq))
+        ).all()
+    actions = [(e.action, e.actor) for e in entries]
+    assert ("download", "u-secretariat") in actions and ("verify", "system") in actions
+
+    r = invoke("arsip", "perbarui-cap-waktu", "--margin-hari", "36500")
+    assert r.exit_code == 0, r.output
+    assert f"arsip {arsip['id']} (naskah {nid})" in r.output and "1 arsip diperbarui." in r.output
+    renewed = tmp_path / "baru.pdf"
+    assert invoke("arsip", "unduh", str(arsip["id"]), "--out", str(renewed)).exit_code == 0
+    assert renewed.read_bytes().startswith(original) and len(renewed.read_bytes()) > len(original)
