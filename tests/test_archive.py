@@ -150,3 +150,39 @@ def test_timestamp_renewal_adds_a_locked_version_and_keeps_the_old_one(archive_a
             store.delete(arsip["key"], version)
     r = api.client.get(f"/api/v1/arsip/{arsip['id']}/verify", headers=api.auth("secretariat"))
     assert r.json()["ok"] is True and r.json()["sha256"] == done.sha256
+
+
+@pytest.mark.parametrize("services", ["postgres-local"], indirect=True)
+def test_an_archived_original_still_verifies_after_the_signer_certificate_expired(
+    archive_api, dev_pki, counterparty_pki
+):
+    import time
+
+    api = archive_api
+    nid = fully_initialled(api)
+    steps = [{"pihak_urutan": 2, "username": "walikota"}, {"pihak_urutan": 1, "username": "bupati"}]
+    r = api.client.post(
+        f"/api/v1/naskah/{nid}/signature-plan", json={"mode": "tatap_muka", "steps": steps}, headers=api.auth("drafter")
+    )
+    assert r.status_code == 201, r.text
+    walikota = counterparty_pki.issue_person("H. Rahmad Mas'ud, S.E., M.E.").to_pkcs12("k")
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=8)
+    bupati = dev_pki.issue_person("dr. Fahmi Fadli", not_after=expires).to_pkcs12("k")
+    for who, p12 in (("walikota", walikota), ("bupati", bupati)):
+        r = api.client.post(
+            f"/api/v1/naskah/{nid}/sign",
+            files={"p12": ("k.p12", p12, "application/x-pkcs12")},
+            data={"passphrase": "k"},
+            headers=api.auth(who),
+        )
+        assert r.status_code == 200, r.text
+    arsip = api.client.post(f"/api/v1/naskah/{nid}/archive", headers=api.auth("secretariat")).json()
+    time.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()) + 1)
+
+    original = api.client.get(f"/api/v1/arsip/{arsip['id']}/original.pdf", headers=api.auth("secretariat")).content
+    now = verify_pdf(original, api.services.trust_roots)
+    assert not now.ok  # checked "now", the Bupati's certificate has expired
+    r = api.client.get(f"/api/v1/arsip/{arsip['id']}/verify", headers=api.auth("secretariat"))
+    body = r.json()
+    assert r.status_code == 200 and body["ok"] is True, body  # at the time the document timestamp proves
+    assert dt.datetime.fromisoformat(body["divalidasi_pada"]) < expires
