@@ -33,7 +33,7 @@ from pipeline.auth import require
 from pipeline.cases import get_naskah, list_naskah, nomor_of, pihak_of
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, RuleViolation, ServiceUnavailable
 from pipeline.lifecycle import Action
-from pipeline.models import Arsip, ArsipVersion, KerjaSama, Naskah, User, utcnow
+from pipeline.models import MAX_ID, Arsip, ArsipVersion, KerjaSama, Naskah, User, utcnow
 from pipeline.revisions import PDF_TYPE, latest_revision
 from pipeline.services import Services
 from pipeline.signature_plan import current_file, get_plan, steps_of
@@ -331,7 +331,7 @@ class ArsipQuery(BaseModel):
     masa: Masa | None = Field(default=None, description="berlaku, kedaluwarsa, atau segera_berakhir (dalam_hari)")
     dalam_hari: int = Field(default=90, ge=1, le=3650, description="untuk masa=segera_berakhir")
     sort: Literal["tanggal", "-tanggal", "selesai", "-selesai", "judul", "-judul"] = "-tanggal"
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_ID)
     limit: int = Field(default=20, ge=1, le=200)
 
 
@@ -378,12 +378,16 @@ def get_arsip(session: Session, user: User, arsip_id: int) -> Arsip:
     return arsip
 
 
-def read_original(svc: Services, user: User, arsip_id: int) -> tuple[Arsip, bytes]:
-    """The archived original, byte-identical (sha256 checked; a mismatch raises IntegrityAlarm)."""
+def _fetch(svc: Services, user: User, arsip_id: int) -> tuple[Arsip, bytes]:
     with session_scope(svc.engine) as session:
         arsip = get_arsip(session, user, arsip_id)
         session.expunge(arsip)
-    data = svc.get_archive(arsip.key, arsip.version_id, arsip.sha256)
+    return arsip, svc.get_archive(arsip.key, arsip.version_id, arsip.sha256)
+
+
+def read_original(svc: Services, user: User, arsip_id: int) -> tuple[Arsip, bytes]:
+    """The archived original, byte-identical (sha256 checked; a mismatch raises IntegrityAlarm)."""
+    arsip, data = _fetch(svc, user, arsip_id)
     with session_scope(svc.engine) as session:
         audit.record(
             session,
@@ -418,7 +422,7 @@ class ArchivedVerification:
 def verify_archived(svc: Services, user: User, arsip_id: int) -> ArchivedVerification:
     """The same checks as ``naskah verify``, with the embedded validation data, at the moment the
     first document timestamp proves: so it still holds once the signers' certificates expired."""
-    arsip, data = read_original(svc, user, arsip_id)
+    arsip, data = _fetch(svc, user, arsip_id)
     times = document_timestamp_times(data)
     moment = times[0] if times else None
     report = verify_pdf(data, svc.trust_roots, moment=moment)
