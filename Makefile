@@ -25,10 +25,11 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-bench: system-deps $(VENV)/.installed
+bench: system-deps system-deps-test $(VENV)/.installed
 	$(BIN)/python bench/convert.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/sign.py
+	$(BIN)/python bench/archive_load.py
 
 serve: system-deps $(VENV)/.installed
 	$(BIN)/naskah serve
