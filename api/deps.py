@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from pipeline.auth import authenticate
-from pipeline.models import User
+from pipeline.models import MAX_ID, User
 from pipeline.services import Services
 
-__all__ = ["CurrentUser", "ServicesDep", "SessionDep"]
+__all__ = ["CurrentUser", "Id", "Offset", "ServicesDep", "SessionDep"]
 
 _bearer = HTTPBearer(auto_error=False, description="Token dari `naskah user add`")
 
@@ -46,3 +46,9 @@ def get_current_user(
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+# Ids and numbers in paths, offsets in queries: bounded by what an INTEGER column holds, so an absurd
+# value is a 422 that names the parameter, not a query the database refuses (a 500).
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]

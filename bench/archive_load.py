@@ -15,8 +15,13 @@ original; this benchmark keeps that fast with a realistic archive behind the rea
   ``NASKAH_*``), ``--workers`` processes on 127.0.0.1, converter ``cold`` (search and
   download never convert; ``cold`` only looks up soffice, it starts nothing).
 
-``--clients`` concurrent clients (default 32, one aiohttp connection each, no think time)
-then run three phases of ``--seconds`` each (default 15) after a 2 s warm-up:
+``--clients`` concurrent clients (default 32, one aiohttp connection each) then run three
+phases of ``--seconds`` each (default 15) after a 2 s warm-up.  Each client is a person at the
+secretariat working without pause: it sends its next request ``--think-ms`` (default 1000 ms,
+uniformly 0.5x-1.5x) after the last answer, so 32 clients offer about 30 requests/s.  A fourth
+phase repeats the search with no think time at all (closed loops back to back): that is the
+capacity of these cores, where latency is queueing (about clients / throughput), printed for
+context, not judged:
 
 * baseline: ``GET /api/v1/me`` (token check plus the framework: the floor of any call);
 * search: ``GET /api/v1/arsip`` with a mix of free text (1-2 words, a nomor), filters (jenis,
@@ -834,10 +839,18 @@ class Phase:
 
 
 async def drive(
-    base_url: str, token: str, clients: int, seconds: float, name: str, request: Request, check: Check
+    base_url: str,
+    token: str,
+    clients: int,
+    seconds: float,
+    name: str,
+    request: Request,
+    check: Check,
+    think_ms: float = 0.0,
 ) -> Phase:
-    """``clients`` closed loops (next request as soon as the last one is answered) for ``seconds``,
-    one keep-alive connection each.  aiohttp rather than httpx: the load generator shares the cores
+    """``clients`` closed loops for ``seconds``, one keep-alive connection each: each client sends
+    its next request ``think_ms`` (uniformly 0.5x-1.5x) after the last answer (0: at once).
+    aiohttp rather than httpx: the load generator shares the cores
     with the server, and httpx spent 4-8x more CPU per request here (2-4 ms against 0.3-0.6 ms)."""
     latencies: list[float] = []
     errors: list[str] = []
@@ -864,6 +877,8 @@ async def drive(
                 problem = check(path, reply)
                 if problem:
                     errors.append(f"{path}: {problem}")
+                if think_ms:
+                    await asyncio.sleep(rng.uniform(0.5, 1.5) * think_ms / 1000)
 
         cpu0, started = time.process_time(), time.perf_counter()
         deadline = started + seconds
@@ -880,11 +895,19 @@ class Target:
     db_pid: int  # the postmaster
 
 
-def run_phase(target: Target, clients: int, seconds: float, name: str, request: Request, check: Check) -> Phase:
+def run_phase(
+    target: Target,
+    clients: int,
+    seconds: float,
+    think_ms: float,
+    name: str,
+    request: Request,
+    check: Check,
+) -> Phase:
     """A warm-up, then the measured run, with the CPU the API and PostgreSQL spent on it."""
-    asyncio.run(drive(target.base_url, target.token, clients, WARMUP_S, name, request, check))
+    asyncio.run(drive(target.base_url, target.token, clients, WARMUP_S, name, request, check, think_ms))
     api0, db0, all0 = tree_cpu_s(target.api_pid), tree_cpu_s(target.db_pid), machine_cpu_s()
-    phase = asyncio.run(drive(target.base_url, target.token, clients, seconds, name, request, check))
+    phase = asyncio.run(drive(target.base_url, target.token, clients, seconds, name, request, check, think_ms))
     phase.api_cpu_s, phase.db_cpu_s = tree_cpu_s(target.api_pid) - api0, tree_cpu_s(target.db_pid) - db0
     phase.machine_cpu_s = machine_cpu_s() - all0
     return phase
@@ -930,6 +953,7 @@ class Results:
     baseline: Phase
     search: Phase
     download: Phase
+    saturation: Phase
     in_process_ms: list[float]
 
 
@@ -980,14 +1004,18 @@ def run(args: argparse.Namespace, server: PgServer) -> Results:
         with serve(env, args.workers, work / "uvicorn.log") as (base_url, api_pid):
             target = Target(base_url, seeded.token, api_pid, postmaster)
             print(
-                f"load: {args.clients} clients on loopback, uvicorn {args.workers} workers, "
-                f"{args.seconds:g} s per phase after {WARMUP_S:g} s warm-up, {os.cpu_count()} cores"
+                f"load: {args.clients} clients on loopback, each {args.think_ms:g} ms (0.5x-1.5x) between an "
+                f"answer and its next request; uvicorn {args.workers} workers, {args.seconds:g} s per phase "
+                f"after {WARMUP_S:g} s warm-up, {os.cpu_count()} cores"
             )
-            phase = functools.partial(run_phase, target, args.clients, args.seconds)
+            phase = functools.partial(run_phase, target, args.clients, args.seconds, args.think_ms)
             return Results(
                 baseline=phase("baseline GET /me", me, check_ok),
                 search=phase("search", search, check_search),
                 download=phase("download", download, check_download(seeded.downloads)),
+                saturation=run_phase(
+                    target, args.clients, args.seconds, 0.0, "search saturated (no think time)", search, check_search
+                ),
                 in_process_ms=in_process_ms,
             )
 
@@ -1001,12 +1029,13 @@ def report(r: Results) -> int:
     )
     print(r.search.line())
     print(r.download.line())
+    print(f"{r.saturation.line()}  (capacity: latency here is queueing, about clients / throughput)")
     print(
         f"context: search p50 = {r.search.pct(50) / r.baseline.pct(50):.1f}x the /me p50; "
         f"download {r.download.body_bytes / r.download.seconds / 1e6:.0f} MB/s"
     )
     cores = os.cpu_count() or 1
-    for phase in (r.baseline, r.search, r.download):
+    for phase in (r.baseline, r.search, r.download, r.saturation):
         n = max(len(phase.latencies_ms), 1)
         ours = phase.api_cpu_s + phase.db_cpu_s + phase.client_cpu_s
         api, db, client = (1000 * cpu / n for cpu in (phase.api_cpu_s, phase.db_cpu_s, phase.client_cpu_s))
@@ -1017,7 +1046,7 @@ def report(r: Results) -> int:
             f"other processes used {others:.2f} cores meanwhile"
         )
     failed = False
-    for phase in (r.baseline, r.search, r.download):
+    for phase in (r.baseline, r.search, r.download, r.saturation):
         if phase.errors:
             failed = True
             print(f"FAIL: {phase.name}: {len(phase.errors)} failed requests, e.g. {phase.errors[0]}")
@@ -1037,6 +1066,12 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=10_000, help="archived records to seed (default 10000)")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (default 32)")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per phase (default 15)")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=1000.0,
+        help="each client's pause between an answer and its next request, 0.5x-1.5x (default 1000; 0 = none)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2)")
     args = parser.parse_args()
     if args.records < 1 or args.clients < 1 or args.seconds <= 0 or args.workers < 1:

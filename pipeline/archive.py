@@ -26,6 +26,7 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.validation import ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from sqlalchemy import and_, func, or_, true
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from pipeline import actions, audit
@@ -258,10 +259,11 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
     expiry = last_timestamp_expiry(lta)
     with session_scope(svc.engine) as session:
         naskah = get_naskah(session, user, naskah_id)
+        changed = Conflict(
+            "Naskah berubah saat diarsipkan (permintaan lain). Muat ulang lalu periksa.", naskah_id=naskah_id
+        )
         if naskah.lock_version != expected_version:
-            raise Conflict(
-                "Naskah berubah saat diarsipkan (permintaan lain). Muat ulang lalu periksa.", naskah_id=naskah_id
-            )
+            raise changed
         assert user.id is not None
         arsip = Arsip(
             **fields,
@@ -274,7 +276,10 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
             archived_by=user.id,
         )
         session.add(arsip)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # a concurrent request archived it first (one record per naskah)
+            raise changed from None
         session.add(
             ArsipVersion(
                 arsip_id=arsip.id or 0,
@@ -354,7 +359,7 @@ def search(session: Session, user: User, query: ArsipQuery, today: dt.date) -> t
         conditions.append(Arsip.tanggal_ttd >= dt.date(query.tahun, 1, 1))
         conditions.append(Arsip.tanggal_ttd <= dt.date(query.tahun, 12, 31))
     if query.opd:
-        conditions.append(func.lower(Arsip.opd_teknis).like(_like(query.opd), escape="\\"))
+        conditions.append(col(Arsip.opd_teknis).ilike(_like(query.opd), escape="\\"))
     if query.masa == "berlaku":
         conditions.append(Arsip.selesai >= today)
     elif query.masa == "kedaluwarsa":
@@ -364,6 +369,8 @@ def search(session: Session, user: User, query: ArsipQuery, today: dt.date) -> t
         conditions.append(Arsip.selesai <= today + dt.timedelta(days=query.dalam_hari))
     where = and_(*conditions) if conditions else true()
     total = session.exec(select(func.count()).select_from(Arsip).where(where)).one()
+    if not total or query.offset >= total:
+        return [], int(total)
     rows = session.exec(
         select(Arsip).where(where).order_by(*SORTS[query.sort]).offset(query.offset).limit(query.limit)
     ).all()

@@ -18,6 +18,7 @@ from pipeline.auth import require
 from pipeline.errors import InvalidInput, NotFound, RuleViolation
 from pipeline.lifecycle import INITIAL_STATE
 from pipeline.models import (
+    MAX_ID,
     JenisKerjaSama,
     JenisNaskah,
     KerjaSama,
@@ -125,7 +126,9 @@ class NaskahInput(_Input):
     nomor: dict[int, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(
         description="Nomor naskah per pihak: {urutan pihak: nomor}, mis. {1: '100.3.7.1/12/Tapem/2026'}"
     )
-    parent_id: int | None = Field(default=None, description="PKS: KB induknya; Surat Kuasa: PKS yang dikuasakan")
+    parent_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="PKS: KB induknya; Surat Kuasa: PKS yang dikuasakan"
+    )
     data: dict[str, Any] = Field(default_factory=dict, description="Isian templat di luar data kerja sama")
     note: str = Field(default="", max_length=2000)
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "MAX_ID",
     "ApiToken",
     "AuditEntry",
     "AuditHead",
@@ -36,6 +37,11 @@ __all__ = [
     "User",
     "utcnow",
 ]
+
+
+MAX_ID = 2**31 - 1
+"""The largest id (or number, offset) an INTEGER column holds on PostgreSQL; inputs are bounded by it,
+since a larger one is not a missing row but a query the database refuses (or SQLite cannot bind)."""
 
 
 def utcnow() -> datetime:
@@ -333,6 +339,22 @@ class Arsip(SQLModel, table=True):
     newer object version (``ArsipVersion`` keeps every one)."""
 
     __tablename__ = "arsip"
+    # Free-text search is LIKE '%word%' on search_text: PostgreSQL answers it from a trigram index
+    # (migration 0005 creates the pg_trgm extension); elsewhere this is a plain index.
+    __table_args__ = (
+        sa.Index(
+            "ix_arsip_search_text_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+        sa.Index(
+            "ix_arsip_opd_teknis_trgm",
+            "opd_teknis",
+            postgresql_using="gin",
+            postgresql_ops={"opd_teknis": "gin_trgm_ops"},
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     naskah_id: int = Field(foreign_key="naskah.id", unique=True)

@@ -24,12 +24,14 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Literal
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import add_validation_info
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pypdf import PdfReader
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from pipeline import actions, audit
@@ -38,7 +40,7 @@ from pipeline.desk import check_returned, export_for_counterparty
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, NotPermitted, SigningRefused
 from pipeline.kuasa import Kuasa, check_certificate, find_kuasa, same_person
 from pipeline.lifecycle import Action, Role, Status
-from pipeline.models import Naskah, NaskahFile, Revision, SignaturePlan, SignatureStep, User, utcnow
+from pipeline.models import MAX_ID, Naskah, NaskahFile, Revision, SignaturePlan, SignatureStep, User, utcnow
 from pipeline.paraf import SigningParty, field_name, final_file, signing_parties
 from pipeline.revisions import PDF_TYPE, derived_file, get_revision
 from pipeline.services import Services
@@ -74,6 +76,8 @@ class PlanStepInput(BaseModel):
     external: bool = Field(default=False, description="desk to desk: pihak ini menandatangani di sistemnya sendiri")
     kuasa_naskah_id: int | None = Field(
         default=None,
+        ge=1,
+        le=MAX_ID,
         description="PKS: id Surat Kuasa bila Kepala OPD menandatangani atas kuasa Kepala Daerah "
         "(kosong = dicari otomatis bila penanda tangan bukan Kepala Daerah)",
     )
@@ -149,10 +153,11 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
         if existing is not None:
             if any(s.signed_at for s in steps_of(session, existing)):
                 raise Conflict("Rencana tidak dapat diubah: sudah ada tanda tangan.", naskah_id=naskah_id)
-            for s in steps_of(session, existing):
-                session.delete(s)
-            session.delete(existing)
-            session.flush()
+            # the steps before their plan (no ORM relationship orders the deletes); a plan that is gone
+            # by now was replaced by a concurrent request
+            session.execute(sa.delete(SignatureStep).where(col(SignatureStep.plan_id) == existing.id))
+            if session.execute(sa.delete(SignaturePlan).where(col(SignaturePlan.id) == existing.id)).rowcount != 1:
+                raise _planned_meanwhile(naskah_id)
         revision = get_revision(session, user, naskah_id, final.revision_number)
         parties = signing_parties(session, naskah, revision)
         ours = _our_signer(session, svc, naskah)
@@ -199,7 +204,10 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
         assert locked.id is not None
         plan = SignaturePlan(naskah_id=naskah_id, mode=data.mode, final_file_id=locked.id, created_by=user.id)
         session.add(plan)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # a concurrent request made the plan first (one plan per naskah)
+            raise _planned_meanwhile(naskah_id) from None
         for row in rows:
             row.plan_id = plan.id or 0
             session.add(row)
@@ -207,6 +215,12 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
             session, user, audit.AuditAction.SIGNATURE_PLAN, naskah_id=naskah_id, sha256=locked.sha256, mode=data.mode
         )
         return plan
+
+
+def _planned_meanwhile(naskah_id: int) -> Conflict:
+    return Conflict(
+        "Rencana tanda tangan baru saja disusun oleh permintaan lain. Muat ulang lalu periksa.", naskah_id=naskah_id
+    )
 
 
 def _check_signer(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import CurrentUser, ServicesDep, SessionDep
+from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.schemas import ArsipPublic, Page
 from pipeline import archive
 from pipeline.models import Arsip
@@ -22,7 +22,7 @@ def arsip_public(arsip: Arsip, today: dt.date) -> ArsipPublic:
 
 
 @router.post("/naskah/{naskah_id}/archive", status_code=201, summary="Arsipkan naskah yang sudah ditandatangani")
-def archive_naskah(naskah_id: int, svc: ServicesDep, user: CurrentUser) -> ArsipPublic:
+def archive_naskah(naskah_id: Id, svc: ServicesDep, user: CurrentUser) -> ArsipPublic:
     arsip = archive.archive_naskah(svc, user, naskah_id)
     return arsip_public(arsip, dt.datetime.now(svc.profile.tz).date())
 
@@ -37,7 +37,7 @@ def search(
 
 
 @router.get("/arsip/{arsip_id}", summary="Rincian arsip")
-def get_arsip(arsip_id: int, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> ArsipPublic:
+def get_arsip(arsip_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> ArsipPublic:
     return arsip_public(archive.get_arsip(session, user, arsip_id), dt.datetime.now(svc.profile.tz).date())
 
 
@@ -47,7 +47,7 @@ def get_arsip(arsip_id: int, svc: ServicesDep, session: SessionDep, user: Curren
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}, "description": "PDF asli (PAdES B-LTA)"}},
 )
-def original(arsip_id: int, svc: ServicesDep, user: CurrentUser) -> Response:
+def original(arsip_id: Id, svc: ServicesDep, user: CurrentUser) -> Response:
     arsip, data = archive.read_original(svc, user, arsip_id)
     name = f"{arsip.jenis.lower()}-{arsip.naskah_id}.pdf"
     return Response(
@@ -58,5 +58,5 @@ def original(arsip_id: int, svc: ServicesDep, user: CurrentUser) -> Response:
 
 
 @router.get("/arsip/{arsip_id}/verify", summary="Laporan verifikasi naskah asli yang diarsipkan")
-def verify(arsip_id: int, svc: ServicesDep, user: CurrentUser) -> dict[str, Any]:
+def verify(arsip_id: Id, svc: ServicesDep, user: CurrentUser) -> dict[str, Any]:
     return archive.verify_archived(svc, user, arsip_id).to_dict()

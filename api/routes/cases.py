@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import CurrentUser, ServicesDep, SessionDep
+from api.deps import CurrentUser, Id, Offset, ServicesDep, SessionDep
 from api.present import case_public, case_summary, naskah_public
 from api.schemas import CasePublic, CaseSummary, NaskahPublic, Page
 from pipeline import cases, revisions
@@ -26,7 +26,7 @@ def list_cases(
     session: SessionDep,
     user: CurrentUser,
     jenis: JenisKerjaSama | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[CaseSummary]:
     rows, count = cases.list_cases(session, user, jenis=jenis.value if jenis else None, offset=offset, limit=limit)
@@ -34,12 +34,12 @@ def list_cases(
 
 
 @router.get("/{case_id}", summary="Rincian kerja sama, para pihak dan naskahnya")
-def get_case(case_id: int, session: SessionDep, user: CurrentUser) -> CasePublic:
+def get_case(case_id: Id, session: SessionDep, user: CurrentUser) -> CasePublic:
     return case_public(session, user, cases.get_case(session, user, case_id))
 
 
 @router.patch("/{case_id}", summary="Perbaiki data kerja sama (dipakai pada revisi berikutnya)")
-def update_case(case_id: int, body: cases.CaseUpdate, session: SessionDep, user: CurrentUser) -> CasePublic:
+def update_case(case_id: Id, body: cases.CaseUpdate, session: SessionDep, user: CurrentUser) -> CasePublic:
     case = cases.update_case(session, user, case_id, body)
     return case_public(session, user, case)
 
@@ -50,7 +50,7 @@ def update_case(case_id: int, body: cases.CaseUpdate, session: SessionDep, user:
     summary="Susun naskah dari templat (revisi 1 dirender dan disimpan)",
 )
 def create_naskah(
-    case_id: int, body: cases.NaskahInput, svc: ServicesDep, session: SessionDep, user: CurrentUser
+    case_id: Id, body: cases.NaskahInput, svc: ServicesDep, session: SessionDep, user: CurrentUser
 ) -> NaskahPublic:
     naskah, _rev = revisions.create_naskah(svc, user, case_id, body)
     return naskah_public(session, user, naskah)

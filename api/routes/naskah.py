@@ -6,11 +6,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
-from api.deps import CurrentUser, ServicesDep, SessionDep
+from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.present import naskah_public, revision_public
 from api.schemas import DiffPublic, NaskahPublic, Page, RenderRequest, RevisionPublic
 from pipeline import audit, cases, revisions
 from pipeline.errors import DocumentTooLarge
+from pipeline.models import MAX_ID
 
 router = APIRouter(prefix="/naskah", tags=["naskah"])
 
@@ -18,12 +19,12 @@ MEDIA = {"docx": revisions.DOCX_TYPE, "pdf": revisions.PDF_TYPE}
 
 
 @router.get("/{naskah_id}", summary="Rincian naskah, status, dan tindakan yang tersedia")
-def get_naskah(naskah_id: int, session: SessionDep, user: CurrentUser) -> NaskahPublic:
+def get_naskah(naskah_id: Id, session: SessionDep, user: CurrentUser) -> NaskahPublic:
     return naskah_public(session, user, cases.get_naskah(session, user, naskah_id))
 
 
 @router.get("/{naskah_id}/revisions", summary="Semua revisi naskah, terlama dahulu")
-def list_revisions(naskah_id: int, session: SessionDep, user: CurrentUser) -> Page[RevisionPublic]:
+def list_revisions(naskah_id: Id, session: SessionDep, user: CurrentUser) -> Page[RevisionPublic]:
     rows = revisions.list_revisions(session, user, naskah_id)
     return Page(data=[revision_public(session, r) for r in rows], count=len(rows))
 
@@ -34,7 +35,7 @@ def list_revisions(naskah_id: int, session: SessionDep, user: CurrentUser) -> Pa
     summary="Revisi baru dirender dari data kerja sama terkini dan isian yang diubah",
 )
 def render_revision(
-    naskah_id: int, body: RenderRequest, svc: ServicesDep, session: SessionDep, user: CurrentUser
+    naskah_id: Id, body: RenderRequest, svc: ServicesDep, session: SessionDep, user: CurrentUser
 ) -> RevisionPublic:
     rev = revisions.render_revision(svc, user, naskah_id, body.data, body.note)
     return revision_public(session, rev)
@@ -46,7 +47,7 @@ def render_revision(
     summary="Revisi baru dari berkas .docx yang disunting di Word",
 )
 def upload_revision(
-    naskah_id: int,
+    naskah_id: Id,
     file: Annotated[UploadFile, File(description="Dokumen Word (.docx) tanpa makro")],
     svc: ServicesDep,
     session: SessionDep,
@@ -64,7 +65,7 @@ def upload_revision(
 
 
 @router.get("/{naskah_id}/revisions/{number}", summary="Rincian satu revisi")
-def get_revision(naskah_id: int, number: int, session: SessionDep, user: CurrentUser) -> RevisionPublic:
+def get_revision(naskah_id: Id, number: Id, session: SessionDep, user: CurrentUser) -> RevisionPublic:
     return revision_public(session, revisions.get_revision(session, user, naskah_id, number))
 
 
@@ -75,7 +76,7 @@ def get_revision(naskah_id: int, number: int, session: SessionDep, user: Current
     responses={200: {"content": {MEDIA["docx"]: {}, MEDIA["pdf"]: {}}, "description": "Berkas revisi"}},
 )
 def download(
-    naskah_id: int, number: int, kind: Literal["docx", "pdf"], svc: ServicesDep, session: SessionDep, user: CurrentUser
+    naskah_id: Id, number: Id, kind: Literal["docx", "pdf"], svc: ServicesDep, session: SessionDep, user: CurrentUser
 ) -> Response:
     rev = revisions.get_revision(session, user, naskah_id, number)
     data = revisions.read_revision_file(svc, rev, kind)
@@ -97,10 +98,10 @@ def download(
 
 @router.get("/{naskah_id}/diff", summary="Bandingkan teks dua revisi per paragraf")
 def diff(
-    naskah_id: int,
+    naskah_id: Id,
     svc: ServicesDep,
     user: CurrentUser,
-    a: Annotated[int, Query(ge=1, description="nomor revisi lama")],
-    b: Annotated[int, Query(ge=1, description="nomor revisi baru")],
+    a: Annotated[int, Query(ge=1, le=MAX_ID, description="nomor revisi lama")],
+    b: Annotated[int, Query(ge=1, le=MAX_ID, description="nomor revisi baru")],
 ) -> DiffPublic:
     return DiffPublic.model_validate(revisions.diff_revisions(svc, user, naskah_id, a, b))

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
-from api.deps import CurrentUser, ServicesDep, SessionDep
+from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.schemas import SignaturePlanPublic, SignatureStepPublic, SignerPublic
 from pipeline import audit, cases, signature_plan
 from pipeline.errors import DocumentTooLarge, InvalidInput, NotFound
@@ -69,14 +69,14 @@ def _plan_or_404(session: SessionDep, user: User, naskah_id: int) -> SignaturePl
 
 @router.post("/naskah/{naskah_id}/signature-plan", status_code=201, summary="Susun rencana tanda tangan")
 def create_plan(
-    naskah_id: int, body: signature_plan.PlanInput, svc: ServicesDep, session: SessionDep, user: CurrentUser
+    naskah_id: Id, body: signature_plan.PlanInput, svc: ServicesDep, session: SessionDep, user: CurrentUser
 ) -> SignaturePlanPublic:
     signature_plan.create_plan(svc, user, naskah_id, body)
     return _plan_public(session, _plan_or_404(session, user, naskah_id))
 
 
 @router.get("/naskah/{naskah_id}/signature-plan", summary="Rencana tanda tangan dan kemajuannya")
-def get_plan(naskah_id: int, session: SessionDep, user: CurrentUser) -> SignaturePlanPublic:
+def get_plan(naskah_id: Id, session: SessionDep, user: CurrentUser) -> SignaturePlanPublic:
     return _plan_public(session, _plan_or_404(session, user, naskah_id))
 
 
@@ -88,7 +88,7 @@ def get_plan(naskah_id: int, session: SessionDep, user: CurrentUser) -> Signatur
     "di `passphrase`. Rahasia tidak disimpan dan tidak dicatat.",
 )
 def sign(
-    naskah_id: int,
+    naskah_id: Id,
     passphrase: Annotated[
         str, Form(description="passphrase PKCS#12/BSrE, PIN token/CSC, atau OTP; tidak disimpan dan tidak dicatat")
     ],
@@ -136,7 +136,7 @@ def my_signer(
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}, "description": "PDF untuk mitra"}},
 )
-def export(naskah_id: int, svc: ServicesDep, user: CurrentUser) -> Response:
+def export(naskah_id: Id, svc: ServicesDep, user: CurrentUser) -> Response:
     data = signature_plan.export_current(svc, user, naskah_id)
     audit.record_now(svc.engine, user, audit.AuditAction.EXPORT, naskah_id=naskah_id, sha256=audit.sha256_of(data))
     return Response(
@@ -148,7 +148,7 @@ def export(naskah_id: int, svc: ServicesDep, user: CurrentUser) -> Response:
 
 @router.post("/naskah/{naskah_id}/import", summary="Desk to desk: impor PDF yang ditandatangani mitra")
 def import_signed(
-    naskah_id: int,
+    naskah_id: Id,
     file: Annotated[UploadFile, File(description="PDF yang dikembalikan mitra")],
     svc: ServicesDep,
     session: SessionDep,
@@ -164,7 +164,7 @@ def import_signed(
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}, "description": "PDF bertanda tangan"}},
 )
-def signed_pdf(naskah_id: int, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> Response:
+def signed_pdf(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> Response:
     plan = _plan_or_404(session, user, naskah_id)
     file = signature_plan.current_file(session, plan)
     data = svc.get(file.key, file.version_id, file.sha256)

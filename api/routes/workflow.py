@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import CurrentUser, ServicesDep, SessionDep
+from api.deps import CurrentUser, Id, Offset, ServicesDep, SessionDep
 from api.present import naskah_public
 from api.schemas import (
     AuditEntryPublic,
@@ -34,7 +34,7 @@ def _add_step(path: str, step: Callable[[Services, User, int, str], object], sum
     """One POST route per review step; they differ only in the pipeline function they call."""
 
     def endpoint(
-        naskah_id: int, body: NoteRequest, svc: ServicesDep, session: SessionDep, user: CurrentUser
+        naskah_id: Id, body: NoteRequest, svc: ServicesDep, session: SessionDep, user: CurrentUser
     ) -> NaskahPublic:
         step(svc, user, naskah_id, body.note)
         return _naskah(session, user, naskah_id)
@@ -69,7 +69,7 @@ def _paraf_public(session: SessionDep, row: Paraf) -> ParafPublic:
 
 
 @router.get("/{naskah_id}/paraf", summary="Rantai paraf: siapa sudah, siapa berikutnya")
-def paraf_chain(naskah_id: int, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> ParafChainPublic:
+def paraf_chain(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> ParafChainPublic:
     naskah = cases.get_naskah(session, user, naskah_id)
     steps = [
         ParafStepPublic(
@@ -89,14 +89,14 @@ def paraf_chain(naskah_id: int, svc: ServicesDep, session: SessionDep, user: Cur
 
 
 @router.post("/{naskah_id}/paraf", summary="Beri paraf (pejabat yang mendapat giliran); dibubuhkan di setiap halaman")
-def give_paraf(naskah_id: int, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> ParafPublic:
+def give_paraf(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> ParafPublic:
     row = paraf.give_paraf(svc, user, naskah_id)
     return _paraf_public(session, row)
 
 
 @router.post("/{naskah_id}/paraf/refuse", summary="Tolak memberi paraf dengan catatan; naskah kembali ke penyusunan")
 def refuse_paraf(
-    naskah_id: int, body: NoteRequest, svc: ServicesDep, session: SessionDep, user: CurrentUser
+    naskah_id: Id, body: NoteRequest, svc: ServicesDep, session: SessionDep, user: CurrentUser
 ) -> NaskahPublic:
     paraf.refuse_paraf(svc, user, naskah_id, body.note)
     return _naskah(session, user, naskah_id)
@@ -108,7 +108,7 @@ def refuse_paraf(
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}, "description": "PDF final"}},
 )
-def final_pdf(naskah_id: int, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> Response:
+def final_pdf(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> Response:
     from pipeline.errors import NotFound
 
     cases.get_naskah(session, user, naskah_id)
@@ -130,7 +130,7 @@ def final_pdf(naskah_id: int, svc: ServicesDep, session: SessionDep, user: Curre
 
 
 @router.get("/{naskah_id}/history", summary="Riwayat langkah naskah dengan catatannya")
-def history(naskah_id: int, session: SessionDep, user: CurrentUser) -> Page[EventPublic]:
+def history(naskah_id: Id, session: SessionDep, user: CurrentUser) -> Page[EventPublic]:
     rows = review.history(session, user, naskah_id)
     names = {u.id: u.username for u in [session.get(User, r.actor_id) for r in rows] if u}
     data = [
@@ -150,10 +150,10 @@ def history(naskah_id: int, session: SessionDep, user: CurrentUser) -> Page[Even
 
 @router.get("/{naskah_id}/audit", summary="Jejak audit naskah (rantai hash), terlama dahulu")
 def audit_trail(
-    naskah_id: int,
+    naskah_id: Id,
     session: SessionDep,
     user: CurrentUser,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[AuditEntryPublic]:
     rows, count = audit.trail(session, user, naskah_id, offset=offset, limit=limit)

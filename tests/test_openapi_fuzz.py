@@ -1,0 +1,122 @@
+"""schemathesis against the project's own OpenAPI document: no 5xx over the generated cases.
+
+Every operation of ``create_app(...).openapi()`` gets generated requests (valid ones and, for the
+same budget again, invalid ones) with a bearer token of a user holding every role, on SQLite with
+the local store and a few real records to hit (a KB in drafting, one awaiting paraf, one signed and
+archived, with the test PKIs as trust roots and TSA), so ids and states the generator picks often reach
+the pipeline and not only the 404 path.
+The run is derandomised (the same cases each time) and each server error is collected with its
+request, so one run names them all.  The number of cases is printed (``pytest -s``) and recorded
+as the test's ``schemathesis_cases`` property (in the JUnit XML report).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections import Counter
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+
+from pipeline.auth import create_user, issue_token
+from pipeline.lifecycle import Role
+from storage.db import session_scope
+from tests.test_api import create_case, create_naskah
+from tests.test_archive import archive_api, signed_kb  # noqa: F401 - archive_api: the API with both PKIs
+from tests.test_workflow import approved_kb
+
+MAX_EXAMPLES = 30  # per operation, valid and invalid requests mixed
+
+
+@pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
+def test_generated_requests_never_get_a_server_error(archive_api, dev_pki, counterparty_pki, record_property):  # noqa: F811
+    api = archive_api
+    with session_scope(api.services.engine) as session:
+        every_role = create_user(
+            session,
+            username="fuzz",
+            nama="Pengguna Uji Semua Peran",
+            jabatan="Penguji",
+            roles=[r.value for r in Role],
+            posisi=list(api.services.profile.positions),
+        )
+        token = issue_token(session, every_role)
+    create_naskah(api, create_case(api))  # naskah 1: drafting
+    approved_kb(api)  # naskah 2: paraf
+    archived = signed_kb(api, dev_pki, counterparty_pki)  # naskah 3: signed, then archived (arsip 1)
+    assert api.client.post(f"/api/v1/naskah/{archived}/archive", headers=api.auth("secretariat")).status_code == 201
+
+    app = api.client.app
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    headers = {"Authorization": f"Bearer {token}"}
+    settings = hypothesis.settings(
+        max_examples=MAX_EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],  # failures are collected, not shrunk
+        suppress_health_check=list(HealthCheck),
+    )
+    cases = 0
+    statuses: Counter[int] = Counter()
+    operations = 0
+    errors: dict[str, str] = {}  # what went wrong where -> the first request that showed it
+    started = time.monotonic()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+        strategy = st.one_of(
+            operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
+        )
+
+        @settings
+        @given(case=strategy)
+        def run(case) -> None:
+            nonlocal cases
+            cases += 1
+            try:
+                response = case.call(headers=headers)
+            except Exception as exc:  # the app raised instead of answering: a server error too
+                where = f"{case.operation.label}: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+                errors.setdefault(where, f"{case.as_curl_command()}\n{traceback.format_exc(limit=-8)}")
+                return
+            statuses[response.status_code] += 1
+            try:
+                case.validate_response(response, checks=[not_a_server_error])
+            except Exception:
+                where = f"{case.operation.label}: HTTP {response.status_code} {response.text[:200]}"
+                errors.setdefault(where, case.as_curl_command())
+
+        run()
+    elapsed = time.monotonic() - started
+    record_property("schemathesis_cases", cases)
+    record_property("schemathesis_operations", operations)
+    print(
+        f"\nschemathesis: {cases} cases over {operations} operations in {elapsed:.1f} s, "
+        f"{len(errors)} server errors; statuses: {dict(sorted(statuses.items()))}"
+    )
+    assert operations >= 30
+    assert not errors, "\n\n".join(f"{where}\n{example}" for where, example in errors.items())
+
+
+@pytest.mark.parametrize("services", ["sqlite-local", "postgres-local"], indirect=True)
+def test_ids_beyond_an_integer_column_are_invalid_input_not_a_server_error(api):
+    """What the fuzzing found first: ids past 2**31-1 were a 500 (SQLite cannot bind them, PostgreSQL refuses)."""
+    huge = 2**63
+    for method, path, body in (
+        ("GET", f"/api/v1/naskah/{huge}", None),
+        ("GET", f"/api/v1/naskah/1/revisions/{huge}/pdf", None),
+        ("GET", f"/api/v1/cases?offset={huge}", None),
+        ("GET", f"/api/v1/arsip?offset={huge}", None),
+        ("POST", "/api/v1/cases/1/naskah", {"jenis": "PKS", "nomor": {"1": "x"}, "parent_id": huge}),
+    ):
+        r = api.client.request(method, path, json=body, headers=api.auth("drafter"))
+        assert r.status_code == 422 and r.json()["code"] == "invalid_input", (path, r.text)
+    r = api.client.get(f"/api/v1/naskah/{2**31 - 1}", headers=api.auth("drafter"))
+    assert r.status_code == 404  # the largest id there can be is simply not found
