@@ -863,6 +863,8 @@ async def drive(
         async def one_client(index: int) -> None:
             nonlocal received
             rng = random.Random(index)
+            if think_ms:  # arrive spread over one think time, not as one burst of every client at once
+                await asyncio.sleep(rng.uniform(0, 1.5) * think_ms / 1000)
             while time.perf_counter() < deadline:
                 path = request(rng)
                 t0 = time.perf_counter()
