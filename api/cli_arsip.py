@@ -304,6 +304,24 @@ def perbarui_cap_waktu(
         typer.echo(f"{len(results)} arsip diperbarui.")
 
 
+@arsip_app.command("yatim")
+@friendly
+def yatim(as_json: AsJson = False) -> None:
+    """Versi terkunci di penyimpanan arsip yang tidak dirujuk catatan arsip mana pun (sisa proses terhenti)."""
+    with _services() as svc:
+        found = archive.orphans(svc)
+    if as_json:
+        typer.echo(json.dumps([{"key": k, "version_id": v} for k, v in found], ensure_ascii=False, indent=2))
+        return
+    for key, version_id in found:
+        typer.echo(f"{key}  versi {version_id}")
+    typer.echo(
+        f"{len(found)} versi tanpa catatan arsip (terkunci sampai masa retensinya; tidak mengubah arsip mana pun)."
+        if found
+        else "Tidak ada versi tanpa catatan arsip."
+    )
+
+
 @friendly
 def monitoring_command(
     dalam_hari: Annotated[int, typer.Option("--dalam-hari", min=0, help="kerja sama yang berakhir dalam N hari")] = 90,

@@ -36,7 +36,7 @@ from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound
 from pipeline.lifecycle import Action
 from pipeline.models import MAX_ID, Arsip, ArsipVersion, KerjaSama, Naskah, User, utcnow
 from pipeline.revisions import PDF_TYPE, latest_revision
-from pipeline.services import Services
+from pipeline.services import Services, store_errors
 from pipeline.signature_plan import current_file, get_plan, steps_of
 from pipeline.signing import http_timestamper, validation_context
 from pipeline.verify import VerificationReport, refuse_unreadable, verify_pdf
@@ -51,6 +51,7 @@ __all__ = [
     "document_timestamp_times",
     "get_arsip",
     "last_timestamp_expiry",
+    "orphans",
     "read_original",
     "renew_timestamps",
     "search",
@@ -519,3 +520,23 @@ def renew_timestamps(
             results.append(RenewResult(arsip_id, arsip.naskah_id, old, expiry, stored.version_id, stored.sha256))
             log.info("arsip %s: document timestamp renewed (%s -> %s)", arsip_id, old, expiry)
     return results
+
+
+def orphans(svc: Services) -> list[tuple[str, str]]:
+    """Locked versions in the archive store that no archive record points at.
+
+    An archive killed after storing its object, or one that lost a race, leaves one: harmless
+    (the naskah was not archived by it) but locked for the whole retention, so the secretariat
+    should know of it.  ``(key, version_id)`` pairs.
+    """
+    if svc.archive_store is None:
+        raise ActionNotAvailable("Penyimpanan arsip (NASKAH_ARCHIVE_STORAGE_URL) belum dikonfigurasi.")
+    with session_scope(svc.engine) as session:
+        known = set(
+            session.exec(
+                select(Arsip.key, ArsipVersion.version_id).join(ArsipVersion, ArsipVersion.arsip_id == Arsip.id)  # type: ignore[arg-type]
+            ).all()
+        )
+    with store_errors():
+        stored = svc.archive_store.listing("arsip/")
+    return [item for item in stored if item not in known]

@@ -205,6 +205,11 @@ class ObjectStore(Protocol):
         """Every version of ``key``, oldest first; empty for an unknown key."""
         ...
 
+    def listing(self, prefix: str) -> list[tuple[str, str]]:
+        """``(key, version_id)`` of every version of every key under ``prefix`` (an audit of what
+        the store holds, e.g. versions no record points at); no content is read."""
+        ...
+
     def check(self) -> None:
         """Cheap reachability check; raises StoreUnavailable."""
         ...
@@ -530,6 +535,20 @@ class LocalObjectStore:
                 ) from None
         _verify(data, key, version_id, self.description, wanted=sha256, recorded=meta["sha256"])
         return data
+
+    def listing(self, prefix: str) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        with self._os_errors(prefix):
+            for dirpath, _dirs, files in os.walk(self.root):
+                key = Path(dirpath).relative_to(self.root).as_posix()
+                if not key.startswith(prefix):
+                    continue
+                found.extend(
+                    (key, name.removesuffix(".json"))
+                    for name in files
+                    if name.endswith(".json") and _VERSION_RE.fullmatch(name.removesuffix(".json"))
+                )
+        return sorted(found)
 
     def versions(self, key: str) -> list[StoredObject]:
         directory = self._dir(key)
@@ -861,6 +880,14 @@ class S3ObjectStore:
             sha256=str(meta.get("x-amz-meta-sha256") or ""),  # "" for objects not written by this store
             size=int(stat.size or 0),
         )
+
+    def listing(self, prefix: str) -> list[tuple[str, str]]:
+        with self._errors(prefix):
+            return sorted(
+                (obj.object_name, str(obj.version_id))
+                for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True, include_version=True)
+                if not obj.is_delete_marker and obj.version_id and obj.object_name
+            )
 
     def versions(self, key: str) -> list[StoredObject]:
         """All versions, oldest first: the listing is newest first, with second-resolution dates only.

@@ -186,3 +186,22 @@ def test_an_archived_original_still_verifies_after_the_signer_certificate_expire
     body = r.json()
     assert r.status_code == 200 and body["ok"] is True, body  # at the time the document timestamp proves
     assert dt.datetime.fromisoformat(body["divalidasi_pada"]) < expires
+
+
+@pytest.mark.parametrize("services", ["sqlite-local", "sqlite-s3"], indirect=True)
+def test_locked_versions_no_record_points_at_are_reported(archive_api, dev_pki, counterparty_pki):
+    from pipeline.archive import orphans, renew_timestamps
+
+    api = archive_api
+    nid = signed_kb(api, dev_pki, counterparty_pki)
+    arsip = api.client.post(f"/api/v1/naskah/{nid}/archive", headers=api.auth("secretariat")).json()
+    renew_timestamps(api.services, margin_days=100 * 365)  # a second, recorded version of the same key
+    assert orphans(api.services) == []
+
+    # what an archive killed after storing its object leaves behind
+    retain = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    stray = api.services.put_archive("arsip/2026/kb-999.pdf", b"%PDF-1.7 sisa", "application/pdf", retain)
+    again = api.services.put_archive(arsip["key"], b"%PDF-1.7 kalah balapan", "application/pdf", retain)
+    assert sorted(orphans(api.services)) == sorted(
+        [("arsip/2026/kb-999.pdf", stray.version_id), (arsip["key"], again.version_id)]
+    )

@@ -171,3 +171,5 @@ def test_unduh_verifikasi_and_renewal_on_a_real_archived_original(
     renewed = tmp_path / "baru.pdf"
     assert invoke("arsip", "unduh", str(arsip["id"]), "--out", str(renewed)).exit_code == 0
     assert renewed.read_bytes().startswith(original) and len(renewed.read_bytes()) > len(original)
+    r = invoke("arsip", "yatim")  # every stored version is recorded: the original and its renewal
+    assert r.exit_code == 0 and "Tidak ada versi tanpa catatan arsip." in r.output, r.output
