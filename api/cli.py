@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from api.cli_arsip import arsip_app, monitoring_command
-from api.cli_common import NoConverter, friendly
+from api.cli_common import NoConverter, friendly, tanggal_option
 from api.config import Settings, build_services
 from api.errors import exit_code
 from pipeline.errors import IntegrityAlarm, InvalidInput
@@ -247,13 +247,10 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="folder hasil demo")],
     tanggal: Annotated[str | None, typer.Option(help="tanggal naskah YYYY-MM-DD (bawaan: hari ini)")] = None,
 ) -> None:
-    """Jalankan contoh alur: kerja sama KSDD, KB dirender, dua revisi (satu diunggah), report.json."""
+    """Jalankan seluruh alur contoh: KB (desk to desk), PKS atas Surat Kuasa, NK KSIV, arsip, report.json."""
     from api.demo import run_demo
 
-    try:
-        day = date.fromisoformat(tanggal) if tanggal else date.today()
-    except ValueError:
-        raise InvalidInput(f"Tanggal '{tanggal}' tidak sah; gunakan format YYYY-MM-DD.", tanggal=tanggal) from None
+    day = tanggal_option(tanggal) if tanggal else date.today()
     _logging("WARNING")
     code = run_demo(out, day)
     if code:

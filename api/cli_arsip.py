@@ -23,7 +23,7 @@ import typer
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from api.cli_common import NoConverter, friendly
+from api.cli_common import NoConverter, friendly, tanggal_option
 from api.config import Settings, build_services
 from pipeline import archive, monitoring, recap
 from pipeline.errors import InvalidInput, NotFound
@@ -78,12 +78,7 @@ def _actor(engine: Engine, sebagai: str | None) -> User:
 
 
 def _today(profile: Profile, tanggal: str | None) -> dt.date:
-    if not tanggal:
-        return dt.datetime.now(profile.tz).date()
-    try:
-        return dt.date.fromisoformat(tanggal)
-    except ValueError:
-        raise InvalidInput(f"Tanggal '{tanggal}' tidak sah; gunakan format YYYY-MM-DD.", tanggal=tanggal) from None
+    return tanggal_option(tanggal) if tanggal else dt.datetime.now(profile.tz).date()
 
 
 def _write(path: Path, data: bytes) -> None:

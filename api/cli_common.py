@@ -6,15 +6,16 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 
 from api.errors import exit_code, validation_message
-from pipeline.errors import NaskahError
+from pipeline.errors import InvalidInput, NaskahError
 
-__all__ = ["NoConverter", "fail", "friendly"]
+__all__ = ["NoConverter", "fail", "friendly", "tanggal_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,6 +41,14 @@ def friendly(func: F) -> F:
             fail(message, 2, {"fields": fields})
 
     return wrapper  # type: ignore[return-value]
+
+
+def tanggal_option(text: str) -> date:
+    """A ``--tanggal`` option's value: an ISO date, or a message saying how to write one."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"Tanggal '{text}' tidak sah; gunakan format YYYY-MM-DD.", tanggal=text) from None
 
 
 class NoConverter:

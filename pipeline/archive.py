@@ -34,7 +34,7 @@ from pipeline.auth import require
 from pipeline.cases import get_naskah, list_naskah, nomor_of, pihak_of
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, RuleViolation, ServiceUnavailable
 from pipeline.lifecycle import Action
-from pipeline.models import MAX_ID, Arsip, ArsipVersion, KerjaSama, Naskah, User, utcnow
+from pipeline.models import MAX_ID, Arsip, ArsipVersion, KerjaSama, Naskah, User, as_utc, utcnow
 from pipeline.revisions import PDF_TYPE, latest_revision
 from pipeline.services import Services, store_errors
 from pipeline.signature_plan import current_file, get_plan, steps_of
@@ -220,7 +220,7 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
             if s.pihak_urutan == p.urutan
         ]
         nomor = {str(k): v for k, v in nomor_of(session, naskah_id).items()}
-        last_signed = max(_aware(s.signed_at) for s in signed_steps if s.signed_at is not None)
+        last_signed = max(as_utc(s.signed_at) for s in signed_steps if s.signed_at is not None)
         judul = _judul(session, user, naskah, case)
         fields: dict[str, Any] = {
             "naskah_id": naskah_id,
@@ -303,10 +303,6 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
         )
         log.info("naskah %s archived as %s@%s (%s)", naskah_id, stored.key, stored.version_id, stored.sha256[:12])
         return arsip
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 # -- finding and reading archived originals --------------------------------------------------
@@ -487,7 +483,7 @@ def renew_timestamps(
         current = svc.get_archive(key, version_id, sha256)
         renewed = add_document_timestamp(current, svc.tsa_url or "", svc.trust_roots)
         expiry = last_timestamp_expiry(renewed)
-        stored = svc.put_archive(key, renewed, PDF_TYPE, max(_aware(retain_until), now + dt.timedelta(days=1)))
+        stored = svc.put_archive(key, renewed, PDF_TYPE, max(as_utc(retain_until), now + dt.timedelta(days=1)))
         with session_scope(svc.engine) as session:
             arsip = session.get(Arsip, arsip_id)
             assert arsip is not None

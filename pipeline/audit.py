@@ -24,7 +24,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -34,7 +34,7 @@ from sqlmodel import Session, col, func, select
 
 from pipeline.auth import require
 from pipeline.errors import IntegrityAlarm, NotFound, StorageUnavailable
-from pipeline.models import AuditEntry, AuditHead, Naskah, NaskahFile, User, utcnow
+from pipeline.models import AuditEntry, AuditHead, Naskah, NaskahFile, User, as_utc, utcnow
 from storage.db import session_scope
 
 __all__ = [
@@ -78,11 +78,6 @@ def sha256_of(data: bytes) -> str:
 # --- the hash -----------------------------------------------------------------------------------
 
 
-def _utc(at: datetime) -> datetime:
-    """SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones in its time zone."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 def _plain(detail: dict[str, Any]) -> dict[str, Any]:
     """The detail exactly as it reads back from a JSON column (dates as text, tuples as lists)."""
     return json.loads(json.dumps({k: v for k, v in detail.items() if v is not None}, default=str))
@@ -97,7 +92,7 @@ def canonical(entry: AuditEntry) -> bytes:
         "action": entry.action,
         "actor_id": entry.actor_id,
         "actor": entry.actor,
-        "at": _utc(entry.at).strftime(TIME_FORMAT),
+        "at": as_utc(entry.at).strftime(TIME_FORMAT),
         "object_sha256": entry.object_sha256,
         "detail": entry.detail,
         "prev_hash": entry.prev_hash,
@@ -158,7 +153,7 @@ def record(
         action=str(action),
         actor_id=user.id if user else None,
         actor=user.username if user else "system",
-        at=_utc(at or utcnow()),
+        at=as_utc(at or utcnow()),
         object_sha256=sha256,
         detail=_plain(detail),
         prev_hash=prev,

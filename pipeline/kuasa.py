@@ -28,7 +28,8 @@ from sqlmodel import Session, col, select
 from pipeline.cases import pihak_of
 from pipeline.errors import NotPermitted, SigningRefused
 from pipeline.lifecycle import Status
-from pipeline.models import Naskah, Revision, RevisionState, User
+from pipeline.models import Naskah, User
+from pipeline.revisions import latest_complete
 from pipeline.terbilang import parse_tanggal, tanggal
 
 __all__ = ["Kuasa", "check_certificate", "find_kuasa", "same_person"]
@@ -90,11 +91,7 @@ def _refuse(message: str, reason: str, **detail: Any) -> NotPermitted:
 
 
 def _sk_data(session: Session, sk: Naskah) -> dict[str, Any]:
-    revision = session.exec(
-        select(Revision)
-        .where(Revision.naskah_id == sk.id, Revision.state == RevisionState.COMPLETE.value)
-        .order_by(col(Revision.number).desc())
-    ).first()
+    revision = latest_complete(session, sk.id or 0)
     return dict(revision.data or {}) if revision is not None else {}
 
 

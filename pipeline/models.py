@@ -48,6 +48,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(at: datetime) -> datetime:
+    """A stored time in UTC: SQLite hands back naive datetimes (stored as UTC), PostgreSQL aware
+    ones in the session's time zone."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
 class JenisKerjaSama(StrEnum):
     KSDD = "KSDD"  # dengan daerah lain
     KSDPK = "KSDPK"  # dengan pihak ketiga

@@ -35,15 +35,20 @@ from sqlmodel import Session, col, select
 
 from pipeline.auth import require
 from pipeline.lifecycle import FINAL_STATES, STATUS_LABELS, Action, Status
-from pipeline.models import Arsip, KerjaSama, Naskah, NaskahEvent, Paraf, SignaturePlan, SignatureStep, User
+from pipeline.models import (
+    Arsip,
+    KerjaSama,
+    Naskah,
+    NaskahEvent,
+    Paraf,
+    SignaturePlan,
+    SignatureStep,
+    User,
+    as_utc,
+)
 from pipeline.sop import Duration, Profile
 
 __all__ = ["Ending", "Waiting", "durasi", "expiring", "in_progress", "step_of"]
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes (stored as UTC)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 # -- agreements ending -----------------------------------------------------------------------
@@ -248,7 +253,7 @@ def _starts(session: Session, ids: list[int]) -> dict[int, dt.datetime]:
     for event in events:
         if event.action == Action.REVISE and event.from_status == event.to_status:
             continue
-        out[event.naskah_id] = _aware(event.created_at)
+        out[event.naskah_id] = as_utc(event.created_at)
     return out
 
 
@@ -256,7 +261,7 @@ def in_progress(session: Session, user: User, profile: Profile, now: dt.datetime
     """Every naskah not archived or cancelled, where it waits and for how long, against ``profile``'s
     standard times: overdue first, then the longest waiting."""
     require(user, "read")
-    now = _aware(now)
+    now = as_utc(now)
     final = [s.value for s in FINAL_STATES]
     pairs = session.exec(
         select(Naskah, KerjaSama)
@@ -291,7 +296,7 @@ def in_progress(session: Session, user: User, profile: Profile, now: dt.datetime
     for naskah, case in pairs:
         nid = naskah.id or 0
         langkah, menunggu = step_of(profile, naskah, int(paraf_counts.get(nid, 0)), next_signer.get(nid), nid in plans)
-        since = starts.get(nid) or _aware(naskah.created_at)
+        since = starts.get(nid) or as_utc(naskah.created_at)
         standard, source = _standard(profile, langkah)
         deadline = None
         if standard is not None:

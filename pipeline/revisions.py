@@ -50,6 +50,7 @@ from pipeline.models import (
     RevisionSource,
     RevisionState,
     User,
+    as_utc,
     utcnow,
 )
 from pipeline.services import Services
@@ -409,6 +410,15 @@ def list_revisions(session: Session, user: User, naskah_id: int) -> list[Revisio
     )
 
 
+def latest_complete(session: Session, naskah_id: int) -> Revision | None:
+    """The newest complete revision of a naskah (no permission check: for the pipeline's own reads)."""
+    return session.exec(
+        select(Revision)
+        .where(Revision.naskah_id == naskah_id, Revision.state == RevisionState.COMPLETE.value)
+        .order_by(col(Revision.number).desc())
+    ).first()
+
+
 def get_revision(session: Session, user: User, naskah_id: int, number: int) -> Revision:
     get_naskah(session, user, naskah_id)
     row = session.exec(
@@ -424,8 +434,8 @@ def get_revision(session: Session, user: User, naskah_id: int, number: int) -> R
 
 
 def latest_revision(session: Session, user: User, naskah_id: int) -> Revision | None:
-    rows = list_revisions(session, user, naskah_id)
-    return rows[-1] if rows else None
+    get_naskah(session, user, naskah_id)
+    return latest_complete(session, naskah_id)
 
 
 def read_revision_file(svc: Services, revision: Revision, kind: str) -> bytes:
@@ -476,16 +486,10 @@ def reconcile(svc: Services, *, older_than: timedelta = timedelta(minutes=10)) -
         pending = session.exec(
             select(Revision).where(Revision.state == RevisionState.PENDING.value).order_by(col(Revision.id))
         ).all()
-        candidates = [r for r in pending if _aware(r.created_at) <= cutoff]
+        candidates = [r for r in pending if as_utc(r.created_at) <= cutoff]
     for row in candidates:
         results.append(_reconcile_one(svc, row))
     return results
-
-
-def _aware(ts: Any) -> Any:
-    from datetime import UTC
-
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def _find_version(svc: Services, key: str, sha256: str) -> str | None:
