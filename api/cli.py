@@ -208,11 +208,21 @@ def verify(
     file: Annotated[Path, typer.Argument(help="PDF yang diperiksa")],
     trust: Annotated[list[Path] | None, typer.Option("--trust", help="PEM akar tepercaya (boleh berulang)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="keluaran JSON")] = False,
+    arsip: Annotated[
+        bool,
+        typer.Option(
+            "--arsip",
+            help="naskah arsip (B-LTA): nilai sepanjang rantai cap waktu dengan data validasi tertanam, "
+            "bukan pada hari ini",
+        ),
+    ] = False,
 ) -> None:
     """Periksa setiap tanda tangan: utuh, sah, tepercaya, cakupan, stempel waktu, level PAdES.
 
     Kode keluar 0 hanya bila semua tanda tangan utuh, sah dan tepercaya, dan setelah tanda tangan
-    terakhir hanya ada data validasi atau stempel waktu dokumen.
+    terakhir hanya ada data validasi atau stempel waktu dokumen.  Dengan --arsip setiap tanda
+    tangan dinilai pada waktu cap waktunya dan setiap cap waktu dokumen pada waktu cap waktu
+    berikutnya, sehingga naskah arsip tetap terverifikasi setelah sertifikat penanda tangan berakhir.
     """
     from pipeline.verify import as_certificates, verify_pdf
 
@@ -221,7 +231,7 @@ def verify(
     roots = as_certificates(trust or []) or Settings().trust_root_certificates
     if not roots:
         raise InvalidInput("Sebutkan akar tepercaya dengan --trust FILE.pem (atau NASKAH_TRUST_ROOTS).")
-    report = verify_pdf(file.read_bytes(), roots)
+    report = verify_pdf(file.read_bytes(), roots, archival=arsip)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
@@ -237,6 +247,11 @@ def verify(
             for problem in s.problems:
                 typer.echo(f"      ! {problem}")
         typer.echo(f"  setelah tanda tangan terakhir: {report.after_last_signature}")
+        for t in report.timestamps:
+            at = t.validated_at.isoformat(timespec="seconds") if t.validated_at else "sekarang"
+            typer.echo(f"  [cap waktu dokumen {t.time}] {t.tsa} — dinilai pada {at} => {'ok' if t.ok else 'TIDAK'}")
+        for problem in report.problems:
+            typer.echo(f"  ! {problem}")
     if not report.ok:
         raise typer.Exit(8)
 

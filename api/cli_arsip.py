@@ -31,6 +31,7 @@ from pipeline.lifecycle import Role
 from pipeline.models import Arsip, User
 from pipeline.services import Services
 from pipeline.sop import Profile, load_profile
+from pipeline.verify import VerificationReport
 from storage.db import make_engine, session_scope, upgrade
 
 __all__ = ["arsip_app", "monitoring_command"]
@@ -202,6 +203,27 @@ def unduh(
     typer.echo(f"sha256: {digest}")
 
 
+def print_chain(report: VerificationReport) -> None:
+    """Signatures and document timestamps, each with the moment it was judged at."""
+
+    def at(moment: dt.datetime | None) -> str:
+        return moment.isoformat(timespec="seconds") if moment else "sekarang"
+
+    for s in report.signatures:
+        typer.echo(
+            f"  [{s.field}] {s.signer} — dinilai pada {at(s.validated_at)} — PAdES {s.pades_level} => {s.bottom_line}"
+        )
+        for problem in s.problems:
+            typer.echo(f"      ! {problem}")
+    for t in report.timestamps:
+        until = t.tsa_valid_until.date().isoformat() if t.tsa_valid_until else "-"
+        verdict = "ok" if t.ok else "TIDAK"
+        judged = at(t.validated_at)
+        typer.echo(f"  [cap waktu {at(t.time)}] {t.tsa} (berlaku s.d. {until}) — dinilai pada {judged} => {verdict}")
+    for problem in report.problems:
+        typer.echo(f"  ! {problem}")
+
+
 @arsip_app.command("verifikasi")
 @friendly
 def verifikasi(
@@ -209,7 +231,10 @@ def verifikasi(
     sebagai: Sebagai = None,
     as_json: AsJson = False,
 ) -> None:
-    """Laporan verifikasi naskah asli (dengan data validasi tertanam, pada waktu cap waktu dokumen pertama).
+    """Laporan verifikasi naskah asli dengan data validasi tertanam, sepanjang rantai cap waktu (B-LTA).
+
+    Setiap tanda tangan dinilai pada waktu cap waktunya, setiap cap waktu dokumen pada waktu cap
+    waktu berikutnya; sertifikat TSA cap waktu terakhir harus masih berlaku hari ini.
 
     Kode keluar 0 hanya bila semua tanda tangan utuh, sah dan tepercaya.
     """
@@ -222,13 +247,8 @@ def verifikasi(
     else:
         moment = result.moment.isoformat() if result.moment else "-"
         typer.echo(f"arsip {result.arsip_id} (sha256 {result.sha256}): {report.bottom_line}")
-        typer.echo(f"  divalidasi pada {moment}; {report.document_timestamps} cap waktu dokumen")
-        for s in report.signatures:
-            typer.echo(f"  [{s.field}] {s.signer} — {s.signing_time} — PAdES {s.pades_level} => {s.bottom_line}")
-            for problem in s.problems:
-                typer.echo(f"      ! {problem}")
-        for problem in report.problems:
-            typer.echo(f"  ! {problem}")
+        typer.echo(f"  terbukti tidak berubah sejak {moment}; {report.document_timestamps} cap waktu dokumen")
+        print_chain(report)
     if not report.ok:
         raise typer.Exit(VERIFY_FAILED)
 

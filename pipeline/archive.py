@@ -39,7 +39,7 @@ from pipeline.revisions import PDF_TYPE, latest_revision
 from pipeline.services import Services, store_errors
 from pipeline.signature_plan import current_file, get_plan, steps_of
 from pipeline.signing import http_timestamper, validation_context
-from pipeline.verify import VerificationReport, refuse_unreadable, verify_pdf
+from pipeline.verify import VerificationReport, certificate_expiry, refuse_unreadable, verify_pdf
 from storage.db import session_scope
 
 __all__ = [
@@ -48,7 +48,6 @@ __all__ = [
     "RenewResult",
     "add_document_timestamp",
     "archive_naskah",
-    "document_timestamp_times",
     "get_arsip",
     "last_timestamp_expiry",
     "orphans",
@@ -113,28 +112,7 @@ def last_timestamp_expiry(pdf: bytes) -> dt.datetime | None:
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise refuse_unreadable(exc) from exc
     stamps = [sig for sig in embedded if sig.sig_object_type == "/DocTimeStamp"]
-    return _not_after(stamps[-1].signer_cert) if stamps else None
-
-
-def _not_after(cert: Any) -> dt.datetime | None:
-    if cert is None:
-        return None
-    value = cert["tbs_certificate"]["validity"]["not_after"].native
-    return value if isinstance(value, dt.datetime) else None
-
-
-def document_timestamp_times(pdf: bytes) -> list[dt.datetime]:
-    """The times the document timestamps of ``pdf`` prove, oldest first."""
-    try:
-        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-        embedded = sorted(reader.embedded_signatures, key=lambda s: s.signed_revision)
-        return [
-            sig.signed_data["encap_content_info"]["content"].parsed["gen_time"].native
-            for sig in embedded
-            if sig.sig_object_type == "/DocTimeStamp"
-        ]
-    except (PdfError, ValueError, KeyError, TypeError) as exc:
-        raise refuse_unreadable(exc) from exc
+    return certificate_expiry(stamps[-1].signer_cert) if stamps else None
 
 
 # -- archiving a signed naskah -------------------------------------------------------------
@@ -407,7 +385,8 @@ def read_original(svc: Services, user: User, arsip_id: int) -> tuple[Arsip, byte
 
 @dataclass(frozen=True)
 class ArchivedVerification:
-    """The verification of an archived original, at the time its first document timestamp proves."""
+    """The verification of an archived original along its B-LTA chain; ``moment`` is the time its
+    first document timestamp proves (since then the file is proven unchanged)."""
 
     arsip_id: int
     sha256: str
@@ -423,13 +402,16 @@ class ArchivedVerification:
         }
 
 
-def verify_archived(svc: Services, user: User, arsip_id: int) -> ArchivedVerification:
-    """The same checks as ``naskah verify``, with the embedded validation data, at the moment the
-    first document timestamp proves: so it still holds once the signers' certificates expired."""
+def verify_archived(
+    svc: Services, user: User, arsip_id: int, *, now: dt.datetime | None = None
+) -> ArchivedVerification:
+    """The same checks as ``naskah verify`` with the embedded validation data, along the B-LTA
+    chain: each signature at the time its timestamp proves, each document timestamp at the time
+    the next one proves, and the newest TSA certificate unexpired ``now``.  So it still holds
+    after the signers' certificates (and older TSAs') expired, as long as renewals kept up."""
     arsip, data = _fetch(svc, user, arsip_id)
-    times = document_timestamp_times(data)
-    moment = times[0] if times else None
-    report = verify_pdf(data, svc.trust_roots, moment=moment)
+    report = verify_pdf(data, svc.trust_roots, archival=True, now=now)
+    moment = report.timestamps[0].time if report.timestamps else None
     with session_scope(svc.engine) as session:
         audit.record(
             session,
@@ -478,7 +460,8 @@ def renew_timestamps(
         with session_scope(svc.engine) as session:
             arsip = session.get(Arsip, arsip_id)
             assert arsip is not None
-            key, version_id, sha256, old = arsip.key, arsip.version_id, arsip.sha256, arsip.timestamp_expiry
+            key, version_id, sha256 = arsip.key, arsip.version_id, arsip.sha256
+            old = as_utc(arsip.timestamp_expiry) if arsip.timestamp_expiry else None
             retain_until = arsip.retain_until
         current = svc.get_archive(key, version_id, sha256)
         renewed = add_document_timestamp(current, svc.tsa_url or "", svc.trust_roots)

@@ -188,6 +188,8 @@ class DevPki:
         self._keys: dict[str, rsa.RSAPrivateKey] = {role: key for role, (_, key) in material.items()}
         self._crl_cache: dict[str, tuple[int, bytes]] = {}
         self._tsa = _TsaSigner(self._asn1("tsa"), self._keys["tsa"], [self._asn1("intermediate")])
+        #: Further TSAs by name (:meth:`issue_tsa`), kept in memory only: a test's successor TSA.
+        self._extra_tsas: dict[str, _TsaSigner] = {}
 
     # -- creation and loading -------------------------------------------------------------
 
@@ -379,6 +381,38 @@ class DevPki:
             self._save()
         return IssuedCert(certificate=_to_asn1(cert), key=key, chain=(self.intermediate, self.root))
 
+    def issue_tsa(
+        self, name: str, *, not_before: dt.datetime | None = None, not_after: dt.datetime | None = None
+    ) -> str:
+        """Another TSA under the intermediate CA, served at ``/tsa/<name>``; returns its URL.
+
+        How the archive tests model time: a TSA whose certificate ends in seconds (the archive
+        must renew before it does), or a successor TSA whose certificate was issued *after* the
+        first document timestamp.  Its key lives in memory only (not written, not reloaded by
+        :meth:`load`); OCSP and CRL answer for its certificate like for any other.
+        """
+        if not name.isidentifier():
+            raise InvalidInput("Nama TSA hanya huruf, angka dan garis bawah.", name=name)
+        start = not_before or _now() - dt.timedelta(minutes=10)
+        end = not_after or start + dt.timedelta(days=365)
+        if end <= start:
+            raise InvalidInput("Masa berlaku sertifikat tidak valid (berakhir sebelum mulai).")
+        key = rsa.generate_private_key(public_exponent=65537, key_size=int(self._state["rsa_bits"]))
+        cert = (
+            _issued(_subject(f"{self.name} TSA {name}", self.name), key, self._certs["intermediate"], start, end)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_ee_key_usage(), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+            .add_extension(_cdp(self.crl_url), critical=False)
+            .add_extension(_aia(self.ocsp_url), critical=False)
+            .sign(self._keys["intermediate"], hashes.SHA256())
+        )
+        with self._lock:
+            self._extra_tsas[name] = _TsaSigner(_to_asn1(cert), key, [self._asn1("intermediate")])
+            self._state["issued"][str(cert.serial_number)] = cert.subject.rfc4514_string()
+            self._save()
+        return f"{self.tsa_url}/{name}"
+
     def revoke(self, cert: IssuedCert | asn1_x509.Certificate | int, *, when: dt.datetime | None = None) -> None:
         """Revoke a person's (or the TSA's) certificate: the CRL and OCSP report it from now on."""
         serial = cert if isinstance(cert, int) else int(cert.serial_number)
@@ -476,8 +510,10 @@ class DevPki:
             builder = builder.add_extension(nonce, critical=False)
         return builder.sign(self._keys["ocsp"], hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
-    def timestamp_response(self, request_der: bytes) -> bytes:
-        """Answer an RFC 3161 TimeStampReq with a token signed by the TSA key (time in UTC)."""
+    def timestamp_response(self, request_der: bytes, tsa: str | None = None) -> bytes:
+        """Answer an RFC 3161 TimeStampReq with a token signed by the TSA key (time in UTC);
+        ``tsa`` names one of :meth:`issue_tsa`'s TSAs instead (KeyError when unknown)."""
+        signer = self._tsa if tsa is None else self._extra_tsas[tsa]
         try:
             req = tsp.TimeStampReq.load(request_der)
             req.native  # noqa: B018 - forces a full parse so garbage fails here
@@ -486,8 +522,8 @@ class DevPki:
                 {"status": tsp.PKIStatusInfo({"status": "rejection", "fail_info": {"bad_data_format"}})}
             ).dump()
         with self._lock:
-            self._tsa.fixed_dt = dt.datetime.now(dt.UTC)
-            return self._tsa.request_tsa_response(req).dump()
+            signer.fixed_dt = dt.datetime.now(dt.UTC)
+            return signer.request_tsa_response(req).dump()
 
     # -- serving ---------------------------------------------------------------------------
 
@@ -497,7 +533,7 @@ class DevPki:
 
 
 class DevPkiServer:
-    """One threaded HTTP server on 127.0.0.1 answering TSA (POST /tsa), OCSP (POST /ocsp, GET
+    """One threaded HTTP server on 127.0.0.1 answering TSA (POST /tsa, /tsa/<name>), OCSP (POST /ocsp, GET
     /ocsp/<base64>) and CRL (GET /crl/root.crl, /crl/intermediate.crl) requests for one PKI."""
 
     def __init__(self, pki: DevPki) -> None:
@@ -559,6 +595,13 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0].rstrip("/")
         if path == "/tsa":
             self._reply(self.pki.timestamp_response(self._body()), "application/timestamp-reply")
+        elif path.startswith("/tsa/"):
+            try:
+                reply = self.pki.timestamp_response(self._body(), path.removeprefix("/tsa/"))
+            except KeyError:
+                self._reply(b"no such TSA", "text/plain", HTTPStatus.NOT_FOUND)
+            else:
+                self._reply(reply, "application/timestamp-reply")
         elif path == "/ocsp":
             self._reply(self.pki.ocsp_response(self._body()), "application/ocsp-response")
         else:

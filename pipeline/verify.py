@@ -14,6 +14,14 @@ the policy to the caller.  Ours, for agreements that are archived for decades:
   count as a modification for us, even when no DocMDP forbids them (a comment or a sticker
   added after signing is not part of what was agreed).
 
+* **Archival mode (``archival=True``) walks the PAdES B-LTA chain.**  Years later the signers'
+  certificates have expired and the embedded OCSP responses are stale, so "valid now" is the
+  wrong question.  Each proof is checked at the time the next one proves: a signature (and its
+  signature timestamp) at the time of that timestamp, with the revocation data embedded for it;
+  document timestamp *i* at the time document timestamp *i+1* proves (its validation data was
+  embedded just before that one was made); the newest at its own time, and its TSA certificate
+  must still be unexpired today — the archive renews (``perbarui-cap-waktu``) before that day.
+
 ``bottom_line`` words, worst first: ``invalid`` (bytes or signature do not match),
 ``modified`` (a disallowed change after signing), ``untrusted`` (chain, revocation or
 timestamp not acceptable), ``ok``; the report also says ``unsigned`` when there is no
@@ -63,9 +71,11 @@ from pipeline.errors import InvalidInput
 
 __all__ = [
     "SignatureCheck",
+    "TimestampCheck",
     "VerificationReport",
     "as_certificates",
     "async_verify_pdf",
+    "certificate_expiry",
     "refuse_unreadable",
     "verify_pdf",
 ]
@@ -131,6 +141,35 @@ class SignatureCheck:
     signed_revision: int = -1
     """Index of the revision this signature signed (0 = the original file)."""
 
+    validated_at: dt.datetime | None = None
+    """The moment the certificates were judged at (None: now)."""
+
+
+@dataclass(frozen=True)
+class TimestampCheck:
+    """The verdict on one document timestamp (PAdES B-LTA), oldest first."""
+
+    field: str
+    """Name of the signature field holding the timestamp."""
+
+    tsa: str
+    """Subject CN of the TSA certificate."""
+
+    time: dt.datetime | None
+    """The time the timestamp proves (``genTime``)."""
+
+    tsa_valid_until: dt.datetime | None
+    """When the TSA certificate expires: the last timestamp must be renewed before then."""
+
+    validated_at: dt.datetime | None
+    """The moment the TSA's certificate was judged at (None: now)."""
+
+    ok: bool
+    """Intact, valid and from a TSA trusted at ``validated_at``."""
+
+    problems: list[str] = field(default_factory=list)
+    """What is wrong, in Indonesian."""
+
 
 @dataclass(frozen=True)
 class VerificationReport:
@@ -156,6 +195,9 @@ class VerificationReport:
 
     revisions: int = 0
     """Number of revisions (incremental updates + 1) in the file."""
+
+    timestamps: list[TimestampCheck] = field(default_factory=list)
+    """Every document timestamp, oldest first."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: datetimes as ISO 8601 strings."""
@@ -356,6 +398,7 @@ async def _check_signature(
     roots: list[asn1_x509.Certificate],
     dss: tuple[list[Any], list[Any], list[Any]],
     doc_ts_revisions: list[int],
+    moment: dt.datetime | None = None,
 ) -> SignatureCheck:
     name = str(emb.field_name)
     try:
@@ -425,6 +468,7 @@ async def _check_signature(
         bottom_line=bottom_line,
         problems=problems,
         signed_revision=emb.signed_revision,
+        validated_at=moment,
     )
 
 
@@ -445,6 +489,94 @@ def _embedded(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignature], list[S
     return found, broken
 
 
+def _context(
+    roots: list[asn1_x509.Certificate],
+    dss: tuple[list[Any], list[Any], list[Any]],
+    *,
+    moment: dt.datetime | None,
+    revocation_mode: str,
+    allow_fetching: bool,
+) -> ValidationContext:
+    return ValidationContext(
+        trust_roots=roots,
+        other_certs=dss[0],
+        ocsps=dss[1],
+        crls=dss[2],
+        allow_fetching=allow_fetching and moment is None,
+        revocation_mode=revocation_mode,
+        moment=moment,
+        # Validating at a past moment (the time a later timestamp proves) uses the OCSP/CRL
+        # embedded for it, which may have been issued a little after that moment.
+        retroactive_revinfo=moment is not None,
+    )
+
+
+def _token_time(signed_data: Any) -> dt.datetime | None:
+    try:
+        value = signed_data["encap_content_info"]["content"].parsed["gen_time"].native
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
+    return value if isinstance(value, dt.datetime) else None
+
+
+def _signature_timestamp_time(emb: EmbeddedPdfSignature) -> dt.datetime | None:
+    """The time the signature's own RFC 3161 timestamp (PAdES B-T) proves, without validating it."""
+    try:
+        attrs = emb.signer_info["unsigned_attrs"]
+        for attr in attrs if attrs.native is not None else []:
+            if attr["type"].native == "signature_time_stamp_token":
+                return _token_time(attr["values"][0]["content"])
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
+    return None
+
+
+def certificate_expiry(cert: asn1_x509.Certificate | None) -> dt.datetime | None:
+    """The certificate's notAfter (None for no certificate)."""
+    if cert is None:
+        return None
+    value = cert["tbs_certificate"]["validity"]["not_after"].native
+    return value if isinstance(value, dt.datetime) else None
+
+
+async def _check_timestamp(
+    emb: EmbeddedPdfSignature, vc: ValidationContext, moment: dt.datetime | None, *, newest: bool, now: dt.datetime
+) -> TimestampCheck:
+    name = str(emb.field_name)
+    problems: list[str] = []
+    try:
+        status = await async_validate_pdf_timestamp(emb, vc)
+        good = bool(status.intact and status.valid and status.trusted)
+        if not (status.intact and status.valid):
+            problems.append(f"Cap waktu dokumen '{name}' rusak atau tidak cocok dengan isi dokumen.")
+        elif not status.trusted:
+            problems.append(f"Sertifikat TSA cap waktu dokumen '{name}' tidak dipercaya pada waktu pemeriksaan.")
+    except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
+        log.info("document timestamp %s could not be validated: %s", name, exc)
+        good = False
+        problems.append(f"Cap waktu dokumen '{name}' tidak dapat diperiksa: {exc}")
+    try:
+        cert: asn1_x509.Certificate | None = emb.signer_cert
+    except (KeyError, ValueError, TypeError, AttributeError):
+        cert = None
+    expiry = certificate_expiry(cert)
+    if newest and moment is not None and expiry is not None and expiry <= now:
+        good = False
+        problems.append(
+            f"Sertifikat TSA cap waktu dokumen terakhir berakhir pada {expiry:%Y-%m-%d}: rantai bukti arsip "
+            "terputus karena cap waktu tidak diperbarui sebelum tanggal itu (naskah arsip perbarui-cap-waktu)."
+        )
+    return TimestampCheck(
+        field=name,
+        tsa=_cn(cert),
+        time=_token_time(emb.signed_data),
+        tsa_valid_until=expiry,
+        validated_at=moment,
+        ok=good,
+        problems=problems,
+    )
+
+
 async def async_verify_pdf(
     data: bytes,
     trust_roots: Sequence[Any],
@@ -452,6 +584,8 @@ async def async_verify_pdf(
     revocation_mode: str = "require",
     allow_fetching: bool = False,
     moment: dt.datetime | None = None,
+    archival: bool = False,
+    now: dt.datetime | None = None,
 ) -> VerificationReport:
     """:func:`verify_pdf` for callers inside an event loop."""
     reader = _open(data)
@@ -465,46 +599,59 @@ async def async_verify_pdf(
         raise refuse_unreadable(exc) from exc
     regular = [e for e in embedded if e.sig_object_type == "/Sig"]
     timestamps = [e for e in embedded if e.sig_object_type == "/DocTimeStamp"]
-    fetch = allow_fetching and moment is None
-    vc = ValidationContext(
-        trust_roots=roots,
-        other_certs=dss[0],
-        ocsps=dss[1],
-        crls=dss[2],
-        allow_fetching=fetch,
-        revocation_mode=revocation_mode,
-        moment=moment,
-        # Validating at a past moment (archive: the time the signature timestamp proves) uses
-        # the OCSP/CRL embedded right after signing, which were issued after that moment.
-        retroactive_revinfo=moment is not None,
-    )
+    now = now or dt.datetime.now(dt.UTC)
+    archival = archival and bool(timestamps)  # without a document timestamp nothing carries the proof on
+    ts_times = [_token_time(e.signed_data) for e in timestamps]
+
+    # The moment each signature / document timestamp is judged at (see the module docstring).
+    def signature_moment(emb: EmbeddedPdfSignature) -> dt.datetime | None:
+        if not archival:
+            return moment
+        return _signature_timestamp_time(emb) or ts_times[0]
+
+    def timestamp_moment(index: int) -> dt.datetime | None:
+        if not archival:
+            return moment
+        return ts_times[index + 1] if index + 1 < len(ts_times) else ts_times[index]
+
+    contexts: dict[dt.datetime | None, ValidationContext] = {}
+
+    def context(at: dt.datetime | None) -> ValidationContext:
+        if at not in contexts:
+            contexts[at] = _context(
+                roots, dss, moment=at, revocation_mode=revocation_mode, allow_fetching=allow_fetching
+            )
+        return contexts[at]
+
     problems: list[str] = []
     try:
         ts_revisions = [e.signed_revision for e in timestamps]
-        checks = [
-            await _check_signature(
-                emb,
-                vc,
-                offline_require=not fetch and revocation_mode == "require" and moment is None,
-                roots=roots,
-                dss=dss,
-                doc_ts_revisions=ts_revisions,
+        checks = []
+        for emb in regular:
+            at = signature_moment(emb)
+            checks.append(
+                await _check_signature(
+                    emb,
+                    context(at),
+                    offline_require=not allow_fetching and revocation_mode == "require" and at is None,
+                    roots=roots,
+                    dss=dss,
+                    doc_ts_revisions=ts_revisions,
+                    moment=at,
+                )
             )
-            for emb in regular
+        ts_checks = [
+            await _check_timestamp(
+                emb, context(timestamp_moment(i)), timestamp_moment(i), newest=i == len(timestamps) - 1, now=now
+            )
+            for i, emb in enumerate(timestamps)
         ]
-        timestamps_ok = True
-        for emb in timestamps:
-            try:
-                ts_status = await async_validate_pdf_timestamp(emb, vc)
-                good = ts_status.intact and ts_status.valid and ts_status.trusted
-            except (SignatureValidationError, PdfError, ValueError) as exc:
-                log.info("document timestamp %s could not be validated: %s", emb.field_name, exc)
-                good = False
-            if not good:
-                timestamps_ok = False
-                problems.append(f"Cap waktu dokumen '{emb.field_name}' tidak valid atau tidak dipercaya.")
     finally:
-        await vc.aclose()
+        for vc in contexts.values():
+            await vc.aclose()
+    timestamps_ok = all(t.ok for t in ts_checks)
+    for t in ts_checks:
+        problems.extend(t.problems)
 
     checks = sorted(checks + broken, key=lambda c: c.signed_revision)
     revisions = reader.xrefs.total_revisions
@@ -530,6 +677,7 @@ async def async_verify_pdf(
         bottom_line=bottom_line,
         problems=problems,
         revisions=revisions,
+        timestamps=ts_checks,
     )
 
 
@@ -559,6 +707,8 @@ def verify_pdf(
     revocation_mode: str = "require",
     allow_fetching: bool = False,
     moment: dt.datetime | None = None,
+    archival: bool = False,
+    now: dt.datetime | None = None,
 ) -> VerificationReport:
     """Check every signature of ``data`` against ``trust_roots`` (see the module docstring).
 
@@ -570,9 +720,20 @@ def verify_pdf(
     timestamp proves: embedded OCSP responses expire (nextUpdate, days), so validating
     years later "now" reports stale revocation data (untrusted) although the signature
     was fine when it was made; B-LTA document timestamps are what carries that proof on.
+
+    ``archival`` walks that chain instead, each proof at the time the next one proves (the
+    module docstring); ``moment`` is then ignored and ``now`` (default: the clock) is the day
+    the newest TSA certificate must outlive.  A file without document timestamps is checked as
+    without ``archival``.
     """
     return asyncio.run(
         async_verify_pdf(
-            data, trust_roots, revocation_mode=revocation_mode, allow_fetching=allow_fetching, moment=moment
+            data,
+            trust_roots,
+            revocation_mode=revocation_mode,
+            allow_fetching=allow_fetching,
+            moment=moment,
+            archival=archival,
+            now=now,
         )
     )

@@ -184,8 +184,77 @@ def test_an_archived_original_still_verifies_after_the_signer_certificate_expire
     assert not now.ok  # checked "now", the Bupati's certificate has expired
     r = api.client.get(f"/api/v1/arsip/{arsip['id']}/verify", headers=api.auth("secretariat"))
     body = r.json()
-    assert r.status_code == 200 and body["ok"] is True, body  # at the time the document timestamp proves
+    assert r.status_code == 200 and body["ok"] is True, __import__("json").dumps(
+        body, indent=1
+    )  # at the time the document timestamp proves
     assert dt.datetime.fromisoformat(body["divalidasi_pada"]) < expires
+
+
+@pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
+def test_the_archive_chain_judges_each_timestamp_at_the_time_the_next_one_proves(
+    archive_api, dev_pki, counterparty_pki, tmp_path
+):
+    """B-LTA over the years: the first TSA's certificate expires, the renewal's TSA got its
+    certificate after the first timestamp was made; the archive still verifies, and the version
+    that was not renewed in time says so."""
+    import time
+
+    from pipeline.archive import renew_timestamps
+
+    api = archive_api
+    nid = signed_kb(api, dev_pki, counterparty_pki)
+    short_end = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=12)
+    api.services.tsa_url = dev_pki.issue_tsa("singkat", not_after=short_end)
+    arsip = api.client.post(f"/api/v1/naskah/{nid}/archive", headers=api.auth("secretariat")).json()
+    time.sleep(2.5)  # whole seconds in certificates, 1 s tolerance in the validator: start clearly later
+    api.services.tsa_url = dev_pki.issue_tsa("penerus", not_before=dt.datetime.now(dt.UTC))
+    (done,) = renew_timestamps(api.services, margin_days=30)  # the short TSA ends within the margin
+    assert done.old_expiry is not None and done.old_expiry <= short_end
+    time.sleep(max(0.0, (short_end - dt.datetime.now(dt.UTC)).total_seconds()) + 1)
+
+    r = api.client.get(f"/api/v1/arsip/{arsip['id']}/verify", headers=api.auth("secretariat"))
+    body = r.json()
+    assert r.status_code == 200 and body["ok"] is True, body
+    first, second = body["timestamps"]
+    assert first["ok"] and second["ok"]
+    assert "singkat" in first["tsa"] and "penerus" in second["tsa"]
+    assert first["validated_at"] == second["time"]  # the first TSA is judged when the second proves
+    assert second["validated_at"] == second["time"] and dt.datetime.fromisoformat(second["tsa_valid_until"]) > (
+        dt.datetime.now(dt.UTC)
+    )
+    assert dt.datetime.fromisoformat(first["tsa_valid_until"]) < dt.datetime.now(dt.UTC)  # long expired now
+    for s in body["signatures"]:  # each signature at the time its own timestamp proves
+        assert s["bottom_line"] == "ok", s
+        assert s["validated_at"] == s["timestamp"]
+    assert body["divalidasi_pada"] == first["time"]
+
+    store = api.services.archive_store
+    assert store is not None
+    renewed = store.get(arsip["key"], done.version_id, sha256=done.sha256)
+    moment = dt.datetime.fromisoformat(first["time"])
+    at_first = verify_pdf(renewed, api.services.trust_roots, moment=moment)
+    assert not at_first.ok  # all at the first timestamp's time: the successor TSA was not valid yet
+    old = store.get(arsip["key"], arsip["version_id"], sha256=arsip["sha256"])
+    stale = verify_pdf(old, api.services.trust_roots, archival=True)
+    assert not stale.ok and stale.bottom_line == "untrusted"
+    assert all(s.bottom_line == "ok" for s in stale.signatures)  # the signatures were fine...
+    assert "perbarui-cap-waktu" in " ".join(stale.problems)  # ...but the proof was not renewed in time
+
+    # The same from the command line, for an original kept outside the system.
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    roots = [arg for pki in (dev_pki, counterparty_pki) for arg in ("--trust", str(pki.roots_pem))]
+    for name, data, code in (("baru.pdf", renewed, 0), ("lama.pdf", old, 8)):
+        path = tmp_path / name
+        path.write_bytes(data)
+        r = CliRunner().invoke(app, ["verify", str(path), *roots, "--arsip"])
+        assert r.exit_code == code, r.output
+        assert "cap waktu dokumen" in r.output
+    assert "perbarui-cap-waktu" in r.output  # the version that was not renewed
+    r = CliRunner().invoke(app, ["verify", str(tmp_path / "baru.pdf"), *roots])
+    assert r.exit_code == 8  # judged today, the first TSA's certificate has expired
 
 
 @pytest.mark.parametrize("services", ["sqlite-local", "sqlite-s3"], indirect=True)

@@ -155,6 +155,7 @@ def test_unduh_verifikasi_and_renewal_on_a_real_archived_original(
     r = invoke("arsip", "verifikasi", str(arsip["id"]))
     assert r.exit_code == 0, r.output
     assert "ok" in r.output.splitlines()[0] and "B-LTA" in r.output
+    assert "[cap waktu " in r.output and "dinilai pada" in r.output, r.output
     r = invoke("arsip", "verifikasi", str(arsip["id"]), "--json")
     assert r.exit_code == 0 and json.loads(r.output)["ok"] is True
 
