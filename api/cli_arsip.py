@@ -343,10 +343,15 @@ def monitoring_command(
     lewat_hari: Annotated[
         int, typer.Option("--lewat-hari", min=0, help="sertakan yang sudah berakhir dalam N hari terakhir")
     ] = 365,
+    cap_waktu_hari: Annotated[
+        int,
+        typer.Option("--cap-waktu-hari", min=0, help="arsip yang sertifikat TSA cap waktunya berakhir dalam N hari"),
+    ] = 365,
     sebagai: Sebagai = None,
     as_json: AsJson = False,
 ) -> None:
-    """Monitoring: kerja sama yang segera berakhir, dan naskah dalam proses terhadap mutu baku waktu SOP."""
+    """Monitoring: kerja sama yang segera berakhir, naskah dalam proses terhadap mutu baku waktu SOP,
+    dan naskah arsip yang cap waktu dokumennya perlu diperbarui."""
     with _database() as (engine, profile):
         user = _actor(engine, sebagai)
         now = dt.datetime.now(dt.UTC)
@@ -354,8 +359,15 @@ def monitoring_command(
         with session_scope(engine) as session:
             ending = monitoring.expiring(session, user, today, dalam_hari=dalam_hari, lewat_hari=lewat_hari)
             waiting = monitoring.in_progress(session, user, profile, now)
+            renew = monitoring.renewal_due(session, user, now, dalam_hari=cap_waktu_hari)
     if as_json:
-        _json({"kedaluwarsa": [e.to_dict() for e in ending], "proses": [w.to_dict() for w in waiting]})
+        _json(
+            {
+                "kedaluwarsa": [e.to_dict() for e in ending],
+                "proses": [w.to_dict() for w in waiting],
+                "cap_waktu": [r.to_dict() for r in renew],
+            }
+        )
         return
     typer.echo(f"Kerja sama yang berakhir dalam {dalam_hari} hari (per {today.isoformat()}): {len(ending)}")
     if ending:
@@ -394,3 +406,21 @@ def monitoring_command(
                 for w in waiting
             ],
         )
+    typer.echo("")
+    typer.echo(f"Cap waktu arsip yang perlu diperbarui dalam {cap_waktu_hari} hari: {len(renew)}")
+    if renew:
+        _table(
+            ["ID", "Jenis", "Cap waktu berakhir", "Sisa", "Nomor (PIHAK KESATU)", "Judul"],
+            [
+                [
+                    str(r.arsip_id),
+                    r.jenis,
+                    r.cap_waktu_berakhir.date().isoformat() if r.cap_waktu_berakhir else "-",
+                    "TERLAMBAT" if r.terlambat else f"{r.sisa_hari} hari",
+                    r.nomor.get("1", "-"),
+                    _cut(r.judul, 50),
+                ]
+                for r in renew
+            ],
+        )
+        typer.echo("Perbarui dengan: naskah arsip perbarui-cap-waktu --margin-hari " + str(cap_waktu_hari))

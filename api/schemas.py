@@ -270,6 +270,21 @@ class EndingPublic(BaseModel):
     status: str = Field(description="segera_berakhir atau kedaluwarsa")
 
 
+class RenewalDuePublic(BaseModel):
+    """An archived original whose last document timestamp must be renewed (``perbarui-cap-waktu``)."""
+
+    arsip_id: int
+    naskah_id: int
+    jenis: str
+    judul: str
+    nomor: dict[str, str] = Field(description="nomor naskah tiap pihak, menurut urutan pihak")
+    cap_waktu_berakhir: datetime | None = Field(
+        description="kapan sertifikat TSA cap waktu dokumen terakhir berakhir (null: tidak diketahui)"
+    )
+    sisa_hari: int | None = Field(description="hari sampai saat itu; negatif = sudah lewat")
+    terlambat: bool = Field(description="sudah lewat: rantai bukti arsip terputus sampai diperbarui")
+
+
 class WaitingPublic(BaseModel):
     """Where a naskah in progress waits, since when, against the SOP profile's standard time."""
 

@@ -1,6 +1,6 @@
 """Monitoring: agreements that are ending, and where each naskah in progress waits against the SOP's time.
 
-Two lists for the TKKSD secretariat (seed 001, "Monitoring dan Evaluasi Kerja Sama Daerah"; the
+Three lists for the TKKSD secretariat (seed 001, "Monitoring dan Evaluasi Kerja Sama Daerah"; the
 "Mutu Baku — Waktu" column of every seed SOP):
 
 * :func:`expiring` — archived agreements whose ``selesai`` falls within the coming ``dalam_hari``
@@ -9,6 +9,9 @@ Two lists for the TKKSD secretariat (seed 001, "Monitoring dan Evaluasi Kerja Sa
 * :func:`in_progress` — every naskah not yet archived or cancelled (a signed naskah waits for the
   secretariat to archive it): the step it waits in, whose move it is, since when, the SOP
   profile's standard time for that step, how long it has waited, overdue first.
+* :func:`renewal_due` — archived originals whose last document timestamp's TSA certificate
+  expires within ``dalam_hari`` days (or has expired: the proof chain is broken, most urgent),
+  soonest first: what ``naskah arsip perbarui-cap-waktu`` should be run for.
 
 The step of a naskah is its lifecycle status, refined where the status has several steps:
 ``paraf.<posisi>`` names whose paraf is next in the profile's chain, and in ``signing`` the next
@@ -48,7 +51,7 @@ from pipeline.models import (
 )
 from pipeline.sop import Duration, Profile
 
-__all__ = ["Ending", "Waiting", "durasi", "expiring", "in_progress", "step_of"]
+__all__ = ["Ending", "RenewalDue", "Waiting", "durasi", "expiring", "in_progress", "renewal_due", "step_of"]
 
 
 # -- agreements ending -----------------------------------------------------------------------
@@ -327,3 +330,66 @@ def in_progress(session: Session, user: User, profile: Profile, now: dt.datetime
         )
     out.sort(key=lambda w: (not w.terlambat, -w.lama.total_seconds(), w.naskah_id))
     return out
+
+
+# -- archive timestamps to renew -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenewalDue:
+    """An archived original whose last document timestamp must be renewed soon (or is overdue)."""
+
+    arsip_id: int
+    naskah_id: int
+    jenis: str
+    judul: str
+    nomor: dict[str, str]
+    cap_waktu_berakhir: dt.datetime | None
+    """When the last document timestamp's TSA certificate expires (None: unknown, renew)."""
+    sisa_hari: int | None
+    """Whole days left until then; negative once passed."""
+
+    @property
+    def terlambat(self) -> bool:
+        """The TSA certificate has expired: the archive's proof is no longer carried on."""
+        return self.cap_waktu_berakhir is None or self.sisa_hari is None or self.sisa_hari < 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "arsip_id": self.arsip_id,
+            "naskah_id": self.naskah_id,
+            "jenis": self.jenis,
+            "judul": self.judul,
+            "nomor": self.nomor,
+            "cap_waktu_berakhir": self.cap_waktu_berakhir.isoformat() if self.cap_waktu_berakhir else None,
+            "sisa_hari": self.sisa_hari,
+            "terlambat": self.terlambat,
+        }
+
+
+def renewal_due(session: Session, user: User, now: dt.datetime, *, dalam_hari: int = 365) -> list[RenewalDue]:
+    """Archived originals whose last document timestamp's TSA certificate expires within
+    ``dalam_hari`` days of ``now`` (those already expired and unknown ones first), soonest first."""
+    require(user, "read")
+    if dalam_hari < 0:
+        raise ValueError("dalam_hari must not be negative")
+    limit = now + dt.timedelta(days=dalam_hari)
+    expiry = col(Arsip.timestamp_expiry)
+    rows = session.exec(
+        select(Arsip).where(expiry.is_(None) | (expiry <= limit)).order_by(expiry.is_not(None), expiry, col(Arsip.id))
+    ).all()
+    result = []
+    for a in rows:
+        ends = as_utc(a.timestamp_expiry) if a.timestamp_expiry else None
+        result.append(
+            RenewalDue(
+                arsip_id=a.id or 0,
+                naskah_id=a.naskah_id,
+                jenis=a.jenis,
+                judul=a.judul,
+                nomor=dict(a.nomor),
+                cap_waktu_berakhir=ends,
+                sisa_hari=(ends - now).days if ends else None,
+            )
+        )
+    return result

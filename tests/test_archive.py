@@ -240,6 +240,15 @@ def test_the_archive_chain_judges_each_timestamp_at_the_time_the_next_one_proves
     assert all(s.bottom_line == "ok" for s in stale.signatures)  # the signatures were fine...
     assert "perbarui-cap-waktu" in " ".join(stale.problems)  # ...but the proof was not renewed in time
 
+    for data, ok in ((renewed, True), (old, False)):  # an uploaded copy, over the API
+        r = api.client.post(
+            "/api/v1/verify",
+            files={"file": ("asli.pdf", data, "application/pdf")},
+            data={"arsip": "true"},
+            headers=api.auth("secretariat"),
+        )
+        assert r.status_code == 200 and r.json()["ok"] is ok, r.text
+
     # The same from the command line, for an original kept outside the system.
     from typer.testing import CliRunner
 

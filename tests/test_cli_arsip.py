@@ -117,6 +117,10 @@ def test_monitoring_prints_both_lists(env):
     body = json.loads(r.output)
     assert [e["arsip_id"] for e in body["kedaluwarsa"]] == [env["ksdpk"]]
     assert [(w["langkah"], w["standar"]) for w in body["proses"]] == [("legal_review", "30 menit")]
+    assert body["cap_waktu"] == []  # the register's timestamps are good until 2040
+    r = invoke("monitoring", "--cap-waktu-hari", "36500")
+    assert f"Cap waktu arsip yang perlu diperbarui dalam 36500 hari: {len(env)}" in r.output, r.output
+    assert "perbarui-cap-waktu --margin-hari 36500" in r.output
 
 
 def test_perbarui_cap_waktu_with_nothing_due(env):

@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy.engine import Engine
 
-from pipeline.models import NaskahEvent, NaskahFile, Paraf, SignaturePlan, SignatureStep
-from pipeline.monitoring import durasi, expiring, in_progress
+from pipeline.models import Arsip, NaskahEvent, NaskahFile, Paraf, SignaturePlan, SignatureStep
+from pipeline.monitoring import durasi, expiring, in_progress, renewal_due
 from pipeline.sop import load_profile, parse_duration
 from storage.db import session_scope
 from tests.test_recap import TODAY, add_arsip, add_case, add_naskah, db, reader, seeder, with_monitoring_routes
@@ -227,3 +227,51 @@ def test_monitoring_over_the_api(api):
     assert item["terlambat"] is False and item["lewat_menit"] is None and 0 <= item["lama_menit"] < 30
     assert api.client.get("/api/v1/monitoring/proses").status_code == 401
     assert api.client.get("/api/v1/monitoring/proses", headers=api.auth("admin")).status_code == 403
+
+
+def _stamp_expiry(engine: Engine, arsip_id: int, when: dt.datetime | None) -> None:
+    with session_scope(engine) as session:
+        arsip = session.get(Arsip, arsip_id)
+        assert arsip is not None
+        arsip.timestamp_expiry = when
+        session.add(arsip)
+
+
+def test_renewal_due_lists_overdue_and_unknown_first_then_the_soonest(db):
+    now = NOW.astimezone(dt.UTC)
+    ids = {}
+    for serial, (name, ends) in enumerate(
+        (
+            ("far", now + dt.timedelta(days=2000)),
+            ("month", now + dt.timedelta(days=30, hours=1)),
+            ("lapsed", now - dt.timedelta(days=2)),
+            ("unknown", None),
+            ("week", now + dt.timedelta(days=7, hours=1)),
+        ),
+        start=1,
+    ):
+        ids[name], _ = add_arsip(db, judul=name, serial=serial)
+        _stamp_expiry(db, ids[name], ends)
+    with session_scope(db) as session:
+        rows = renewal_due(session, reader(db), now, dalam_hari=365)
+        none = renewal_due(session, reader(db), now, dalam_hari=0)
+    assert [r.judul for r in rows] == ["unknown", "lapsed", "week", "month"]
+    assert [(r.sisa_hari, r.terlambat) for r in rows] == [(None, True), (-2, True), (7, False), (30, False)]
+    assert [r.judul for r in none] == ["unknown", "lapsed"]
+    assert rows[2].to_dict()["cap_waktu_berakhir"].startswith((now + dt.timedelta(days=7)).date().isoformat())
+
+
+def test_renewal_due_over_the_api(api):
+    api = with_monitoring_routes(api)
+    engine = api.services.engine
+    soon, _ = add_arsip(engine, judul="Segera diperbarui", serial=1)
+    later, _ = add_arsip(engine, judul="Masih lama", serial=2)
+    _stamp_expiry(engine, soon, dt.datetime.now(dt.UTC) + dt.timedelta(days=40))
+    r = api.client.get("/api/v1/monitoring/cap-waktu", params={"dalam_hari": 90}, headers=api.auth("secretariat"))
+    assert r.status_code == 200, r.text
+    assert [(d["arsip_id"], d["terlambat"]) for d in r.json()["data"]] == [(soon, False)]
+    r = api.client.get("/api/v1/monitoring/cap-waktu", params={"dalam_hari": 36500}, headers=api.auth("secretariat"))
+    assert [d["arsip_id"] for d in r.json()["data"]] == [soon, later]
+    r = api.client.get("/api/v1/monitoring/cap-waktu", params={"dalam_hari": -1}, headers=api.auth("secretariat"))
+    assert r.status_code == 422
+    assert api.client.get("/api/v1/monitoring/cap-waktu").status_code == 401

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentUser, ServicesDep, SessionDep
-from api.schemas import EndingPublic, Page, WaitingPublic
+from api.schemas import EndingPublic, Page, RenewalDuePublic, WaitingPublic
 from pipeline import monitoring, recap
 from pipeline.archive import ArsipQuery
 
@@ -94,3 +94,19 @@ def kedaluwarsa(
 def proses(svc: ServicesDep, session: SessionDep, user: CurrentUser) -> Page[WaitingPublic]:
     rows = monitoring.in_progress(session, user, svc.profile, dt.datetime.now(dt.UTC))
     return Page(data=[WaitingPublic.model_validate(r.to_dict()) for r in rows], count=len(rows))
+
+
+@router.get(
+    "/monitoring/cap-waktu",
+    tags=["monitoring"],
+    summary="Naskah arsip yang cap waktu dokumennya perlu diperbarui (yang sudah lewat lebih dulu)",
+)
+def cap_waktu(
+    session: SessionDep,
+    user: CurrentUser,
+    dalam_hari: Annotated[
+        int, Query(ge=0, le=36500, description="sertifikat TSA cap waktu terakhir berakhir dalam sekian hari")
+    ] = 365,
+) -> Page[RenewalDuePublic]:
+    rows = monitoring.renewal_due(session, user, dt.datetime.now(dt.UTC), dalam_hari=dalam_hari)
+    return Page(data=[RenewalDuePublic.model_validate(r.to_dict()) for r in rows], count=len(rows))

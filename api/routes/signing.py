@@ -176,7 +176,16 @@ def signed_pdf(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: Curre
 
 @router.post("/verify", summary="Periksa semua tanda tangan sebuah PDF (utuh, sah, tepercaya)")
 def verify(
-    file: Annotated[UploadFile, File(description="PDF yang diperiksa")], svc: ServicesDep, user: CurrentUser
+    file: Annotated[UploadFile, File(description="PDF yang diperiksa")],
+    svc: ServicesDep,
+    user: CurrentUser,
+    arsip: Annotated[
+        bool,
+        Form(
+            description="Naskah arsip (B-LTA): nilai sepanjang rantai cap waktu dengan data validasi tertanam "
+            "(setiap tanda tangan pada waktu cap waktunya), bukan pada hari ini"
+        ),
+    ] = False,
 ) -> dict[str, Any]:
     from pipeline.auth import require
 
@@ -184,6 +193,6 @@ def verify(
     if not svc.trust_roots:
         raise InvalidInput("Server belum dikonfigurasi dengan akar tepercaya (NASKAH_TRUST_ROOTS).")
     data = _read(file)
-    report = verify_pdf(data, svc.trust_roots)
+    report = verify_pdf(data, svc.trust_roots, archival=arsip)
     audit.record_verification(svc.engine, user, data, report.bottom_line)
     return report.to_dict()
