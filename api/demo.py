@@ -575,6 +575,10 @@ def _archive_all(svc: Any, out: Path, steps: Steps, entries: list[dict[str, Any]
             "file": str(path.relative_to(out)),
             "verification": verified.report.bottom_line,
             "document_timestamps": verified.report.document_timestamps,
+            # the newest document timestamp carries the proof until its TSA certificate ends
+            "renew_before": next(
+                (t.tsa_valid_until.isoformat() for t in verified.report.timestamps[-1:] if t.tsa_valid_until), None
+            ),
         }
     from pipeline import recap
 

@@ -366,9 +366,12 @@ def _broken(name: str, problem: str, revision: int = -1) -> SignatureCheck:
 
 
 async def _has_ltv_data(
-    emb: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate], dss: tuple[list[Any], list[Any], list[Any]]
+    emb: EmbeddedPdfSignature,
+    roots: list[asn1_x509.Certificate],
+    dss: tuple[list[Any], list[Any], list[Any]],
+    moment: dt.datetime | None = None,
 ) -> bool:
-    """Does the DSS alone (no network) carry what validating the signer's chain needs?"""
+    """Does the DSS alone (no network) carry what validating the signer's chain (at ``moment``) needs?"""
     certs, ocsps, crls = dss
     if not (ocsps or crls):
         return False
@@ -379,6 +382,8 @@ async def _has_ltv_data(
         crls=crls,
         allow_fetching=False,
         revocation_mode="require",
+        moment=moment,
+        retroactive_revinfo=moment is not None,
     )
     validator = CertificateValidator(
         emb.signer_cert, intermediate_certs=emb.other_embedded_certs, validation_context=vc
@@ -444,7 +449,7 @@ async def _check_signature(
     pades = "B-B"
     if tst is not None:
         pades = "B-T"
-        ltv = status.trusted if offline_require else await _has_ltv_data(emb, roots, dss)
+        ltv = status.trusted if offline_require else await _has_ltv_data(emb, roots, dss, moment)
         if ltv and (dss[1] or dss[2]):
             pades = "B-LT"
             if any(rev > emb.signed_revision for rev in doc_ts_revisions):

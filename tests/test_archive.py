@@ -188,6 +188,8 @@ def test_an_archived_original_still_verifies_after_the_signer_certificate_expire
         body, indent=1
     )  # at the time the document timestamp proves
     assert dt.datetime.fromisoformat(body["divalidasi_pada"]) < expires
+    assert [s["pades_level"] for s in body["signatures"]] == ["B-LTA", "B-LTA"]
+    assert all(dt.datetime.fromisoformat(s["validated_at"]) < expires for s in body["signatures"])
 
 
 @pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
@@ -224,7 +226,7 @@ def test_the_archive_chain_judges_each_timestamp_at_the_time_the_next_one_proves
     )
     assert dt.datetime.fromisoformat(first["tsa_valid_until"]) < dt.datetime.now(dt.UTC)  # long expired now
     for s in body["signatures"]:  # each signature at the time its own timestamp proves
-        assert s["bottom_line"] == "ok", s
+        assert s["bottom_line"] == "ok" and s["pades_level"] == "B-LTA", s
         assert s["validated_at"] == s["timestamp"]
     assert body["divalidasi_pada"] == first["time"]
 

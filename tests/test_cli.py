@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import subprocess
@@ -98,6 +99,7 @@ def test_demo_runs_and_writes_report(env):
         original = (out / entry["arsip"]["file"]).read_bytes()
         assert hashlib.sha256(original).hexdigest() == entry["arsip"]["sha256"]
         assert entry["arsip"]["verification"] == "ok" and entry["arsip"]["document_timestamps"] == 1
+        assert entry["arsip"]["renew_before"] > dt.datetime.now(dt.UTC).isoformat()
         assert len(entry["paraf"]) == 3 and entry["revisions"] and entry["nomor"]["1"]
         assert hashlib.sha256((out / entry["final_pdf"]).read_bytes()).hexdigest() == entry["sha256"]
     # the PKS is signed tatap muka, PIHAK KESATU by the Kepala Dinas under the signed Surat Kuasa
