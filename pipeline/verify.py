@@ -17,7 +17,8 @@ the policy to the caller.  Ours, for agreements that are archived for decades:
 * **Archival mode (``archival=True``) walks the PAdES B-LTA chain.**  Years later the signers'
   certificates have expired and the embedded OCSP responses are stale, so "valid now" is the
   wrong question.  Each proof is checked at the time the next one proves: a signature (and its
-  signature timestamp) at the time of that timestamp, with the revocation data embedded for it;
+  signature timestamp) at the time its signature timestamp proves (the first document
+  timestamp's when it has none), with the revocation data embedded for it;
   document timestamp *i* at the time document timestamp *i+1* proves (its validation data was
   embedded just before that one was made); the newest at its own time, and its TSA certificate
   must still be unexpired today — the archive renews (``perbarui-cap-waktu``) before that day.
