@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from api.cli_arsip import arsip_app, monitoring_command
-from api.cli_common import NoConverter, friendly, tanggal_option
+from api.cli_common import NoConverter, echo_timestamps, friendly, tanggal_option
 from api.config import Settings, build_services
 from api.errors import exit_code
 from pipeline.errors import IntegrityAlarm, InvalidInput
@@ -247,11 +247,7 @@ def verify(
             for problem in s.problems:
                 typer.echo(f"      ! {problem}")
         typer.echo(f"  setelah tanda tangan terakhir: {report.after_last_signature}")
-        for t in report.timestamps:
-            at = t.validated_at.isoformat(timespec="seconds") if t.validated_at else "sekarang"
-            typer.echo(f"  [cap waktu dokumen {t.time}] {t.tsa} — dinilai pada {at} => {'ok' if t.ok else 'TIDAK'}")
-        for problem in report.problems:
-            typer.echo(f"  ! {problem}")
+        echo_timestamps(report)
     if not report.ok:
         raise typer.Exit(8)
 

@@ -23,7 +23,7 @@ import typer
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from api.cli_common import NoConverter, friendly, tanggal_option
+from api.cli_common import NoConverter, echo_timestamps, friendly, tanggal_option
 from api.config import Settings, build_services
 from pipeline import archive, monitoring, recap
 from pipeline.errors import InvalidInput, NotFound
@@ -31,7 +31,6 @@ from pipeline.lifecycle import Role
 from pipeline.models import Arsip, User
 from pipeline.services import Services
 from pipeline.sop import Profile, load_profile
-from pipeline.verify import VerificationReport
 from storage.db import make_engine, session_scope, upgrade
 
 __all__ = ["arsip_app", "monitoring_command"]
@@ -203,27 +202,6 @@ def unduh(
     typer.echo(f"sha256: {digest}")
 
 
-def print_chain(report: VerificationReport) -> None:
-    """Signatures and document timestamps, each with the moment it was judged at."""
-
-    def at(moment: dt.datetime | None) -> str:
-        return moment.isoformat(timespec="seconds") if moment else "sekarang"
-
-    for s in report.signatures:
-        typer.echo(
-            f"  [{s.field}] {s.signer} — dinilai pada {at(s.validated_at)} — PAdES {s.pades_level} => {s.bottom_line}"
-        )
-        for problem in s.problems:
-            typer.echo(f"      ! {problem}")
-    for t in report.timestamps:
-        until = t.tsa_valid_until.date().isoformat() if t.tsa_valid_until else "-"
-        verdict = "ok" if t.ok else "TIDAK"
-        judged = at(t.validated_at)
-        typer.echo(f"  [cap waktu {at(t.time)}] {t.tsa} (berlaku s.d. {until}) — dinilai pada {judged} => {verdict}")
-    for problem in report.problems:
-        typer.echo(f"  ! {problem}")
-
-
 @arsip_app.command("verifikasi")
 @friendly
 def verifikasi(
@@ -248,7 +226,14 @@ def verifikasi(
         moment = result.moment.isoformat() if result.moment else "-"
         typer.echo(f"arsip {result.arsip_id} (sha256 {result.sha256}): {report.bottom_line}")
         typer.echo(f"  terbukti tidak berubah sejak {moment}; {report.document_timestamps} cap waktu dokumen")
-        print_chain(report)
+        for sig in report.signatures:
+            judged = sig.validated_at.isoformat(timespec="seconds") if sig.validated_at else "sekarang"
+            typer.echo(
+                f"  [{sig.field}] {sig.signer} — dinilai pada {judged} — PAdES {sig.pades_level} => {sig.bottom_line}"
+            )
+            for problem in sig.problems:
+                typer.echo(f"      ! {problem}")
+        echo_timestamps(report)
     if not report.ok:
         raise typer.Exit(VERIFY_FAILED)
 

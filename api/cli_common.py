@@ -1,5 +1,6 @@
 """What every ``naskah`` command shares: Indonesian error messages with the table's exit code,
-and a converter stand-in for commands that never convert (so LibreOffice is not started)."""
+a converter stand-in for commands that never convert (so LibreOffice is not started), and the
+lines that show a verification report's document timestamps."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import functools
 import json
 from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -15,7 +16,10 @@ from pydantic import ValidationError
 from api.errors import exit_code, validation_message
 from pipeline.errors import InvalidInput, NaskahError
 
-__all__ = ["NoConverter", "fail", "friendly", "tanggal_option"]
+if TYPE_CHECKING:  # pyHanko loads only for the commands that verify
+    from pipeline.verify import VerificationReport
+
+__all__ = ["NoConverter", "echo_timestamps", "fail", "friendly", "tanggal_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,3 +63,16 @@ class NoConverter:
 
     def close(self) -> None:
         return None
+
+
+def echo_timestamps(report: VerificationReport) -> None:
+    """A verification report's document timestamps (each with the moment it was judged at), then
+    its document-level problems."""
+    for t in report.timestamps:
+        until = t.tsa_valid_until.date().isoformat() if t.tsa_valid_until else "-"
+        when = t.time.isoformat(timespec="seconds") if t.time else "-"
+        judged = t.validated_at.isoformat(timespec="seconds") if t.validated_at else "sekarang"
+        verdict = "ok" if t.ok else "TIDAK"
+        typer.echo(f"  [cap waktu dokumen {when}] {t.tsa} (berlaku s.d. {until}) — dinilai pada {judged} => {verdict}")
+    for problem in report.problems:
+        typer.echo(f"  ! {problem}")

@@ -437,13 +437,13 @@ class RenewResult:
     sha256: str
 
 
-def due_for_renewal(session: Session, margin_days: int, now: dt.datetime) -> list[int]:
-    """Archive rows whose last document timestamp's TSA certificate expires within ``margin_days``."""
+def due_for_renewal(session: Session, margin_days: int, now: dt.datetime) -> list[Arsip]:
+    """Archive rows whose last document timestamp's TSA certificate expires within ``margin_days``
+    of ``now``, most urgent first: unknown expiry, then the soonest (already expired ones lead)."""
     limit = now + dt.timedelta(days=margin_days)
-    rows = session.exec(
-        select(Arsip.id).where(or_(col(Arsip.timestamp_expiry).is_(None), col(Arsip.timestamp_expiry) <= limit))
-    ).all()
-    return [int(r) for r in rows if r is not None]
+    expiry = col(Arsip.timestamp_expiry)
+    query = select(Arsip).where(or_(expiry.is_(None), expiry <= limit))
+    return list(session.exec(query.order_by(expiry.is_not(None), expiry, col(Arsip.id))).all())
 
 
 def renew_timestamps(
@@ -454,7 +454,7 @@ def renew_timestamps(
     failure (TSA down) stops the run with that error, the ones done before remain done."""
     now = now or utcnow()
     with session_scope(svc.engine) as session:
-        due = due_for_renewal(session, margin_days, now)
+        due = [a.id for a in due_for_renewal(session, margin_days, now) if a.id is not None]
     results = []
     for arsip_id in due:
         with session_scope(svc.engine) as session:

@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from pipeline.archive import due_for_renewal
 from pipeline.auth import require
 from pipeline.lifecycle import FINAL_STATES, STATUS_LABELS, Action, Status
 from pipeline.models import (
@@ -347,12 +348,12 @@ class RenewalDue:
     cap_waktu_berakhir: dt.datetime | None
     """When the last document timestamp's TSA certificate expires (None: unknown, renew)."""
     sisa_hari: int | None
-    """Whole days left until then; negative once passed."""
+    """Whole days left until then; negative once passed (None with an unknown expiry)."""
 
     @property
     def terlambat(self) -> bool:
         """The TSA certificate has expired: the archive's proof is no longer carried on."""
-        return self.cap_waktu_berakhir is None or self.sisa_hari is None or self.sisa_hari < 0
+        return self.sisa_hari is None or self.sisa_hari < 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -373,13 +374,8 @@ def renewal_due(session: Session, user: User, now: dt.datetime, *, dalam_hari: i
     require(user, "read")
     if dalam_hari < 0:
         raise ValueError("dalam_hari must not be negative")
-    limit = now + dt.timedelta(days=dalam_hari)
-    expiry = col(Arsip.timestamp_expiry)
-    rows = session.exec(
-        select(Arsip).where(expiry.is_(None) | (expiry <= limit)).order_by(expiry.is_not(None), expiry, col(Arsip.id))
-    ).all()
     result = []
-    for a in rows:
+    for a in due_for_renewal(session, dalam_hari, now):
         ends = as_utc(a.timestamp_expiry) if a.timestamp_expiry else None
         result.append(
             RenewalDue(

@@ -376,16 +376,8 @@ async def _has_ltv_data(
     certs, ocsps, crls = dss
     if not (ocsps or crls):
         return False
-    vc = ValidationContext(
-        trust_roots=roots,
-        other_certs=certs + emb.other_embedded_certs,
-        ocsps=ocsps,
-        crls=crls,
-        allow_fetching=False,
-        revocation_mode="require",
-        moment=moment,
-        retroactive_revinfo=moment is not None,
-    )
+    material = (certs + emb.other_embedded_certs, ocsps, crls)
+    vc = _context(roots, material, moment=moment, revocation_mode="require", allow_fetching=False)
     validator = CertificateValidator(
         emb.signer_cert, intermediate_certs=emb.other_embedded_certs, validation_context=vc
     )
