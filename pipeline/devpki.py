@@ -231,14 +231,8 @@ class DevPki:
             .add_extension(_cdp(f"{base}/crl/root.crl"), critical=False)
             .sign(root_key, hashes.SHA256())
         )
-        tsa = (
-            _issued(_subject(f"{name} TSA", name), tsa_key, inter, now - dt.timedelta(days=1), ca_end)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_ee_key_usage(), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-            .add_extension(_cdp(f"{base}/crl/intermediate.crl"), critical=False)
-            .add_extension(_aia(f"{base}/ocsp"), critical=False)
-            .sign(inter_key, hashes.SHA256())
+        tsa = _tsa_certificate(
+            _subject(f"{name} TSA", name), tsa_key, inter, inter_key, now - dt.timedelta(days=1), ca_end, base
         )
         responder = (
             _issued(_subject(f"{name} OCSP Responder", name), ocsp_key, inter, now - dt.timedelta(days=1), ca_end)
@@ -398,15 +392,9 @@ class DevPki:
         if end <= start:
             raise InvalidInput("Masa berlaku sertifikat tidak valid (berakhir sebelum mulai).")
         key = rsa.generate_private_key(public_exponent=65537, key_size=int(self._state["rsa_bits"]))
-        cert = (
-            _issued(_subject(f"{self.name} TSA {name}", self.name), key, self._certs["intermediate"], start, end)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_ee_key_usage(), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-            .add_extension(_cdp(self.crl_url), critical=False)
-            .add_extension(_aia(self.ocsp_url), critical=False)
-            .sign(self._keys["intermediate"], hashes.SHA256())
-        )
+        subject = _subject(f"{self.name} TSA {name}", self.name)
+        issuer, issuer_key = self._certs["intermediate"], self._keys["intermediate"]
+        cert = _tsa_certificate(subject, key, issuer, issuer_key, start, end, self.base_url)
         with self._lock:
             self._extra_tsas[name] = _TsaSigner(_to_asn1(cert), key, [self._asn1("intermediate")])
             self._state["issued"][str(cert.serial_number)] = cert.subject.rfc4514_string()
@@ -668,6 +656,27 @@ def _ca_key_usage() -> x509.KeyUsage:
 
 def _ee_key_usage() -> x509.KeyUsage:
     return x509.KeyUsage(True, True, False, False, False, False, False, False, False)
+
+
+def _tsa_certificate(
+    subject: x509.Name,
+    key: rsa.RSAPrivateKey,
+    issuer: x509.Certificate,
+    issuer_key: rsa.RSAPrivateKey,
+    start: dt.datetime,
+    end: dt.datetime,
+    base_url: str,
+) -> x509.Certificate:
+    """A TSA certificate (EKU timeStamping) under the intermediate, with its CRL and OCSP URLs."""
+    return (
+        _issued(subject, key, issuer, start, end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_ee_key_usage(), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .add_extension(_cdp(f"{base_url}/crl/intermediate.crl"), critical=False)
+        .add_extension(_aia(f"{base_url}/ocsp"), critical=False)
+        .sign(issuer_key, hashes.SHA256())
+    )
 
 
 def _cdp(url: str) -> x509.CRLDistributionPoints:
