@@ -23,7 +23,7 @@ from docx import Document
 from api.config import Settings, build_services
 from pipeline import audit, cases, revisions
 from pipeline.auth import create_user
-from pipeline.models import User, as_utc
+from pipeline.models import User
 from pipeline.templates import sample_data
 from storage.db import session_scope, upgrade
 
@@ -576,7 +576,7 @@ def _archive_all(svc: Any, out: Path, steps: Steps, entries: list[dict[str, Any]
             "verification": verified.report.bottom_line,
             "document_timestamps": verified.report.document_timestamps,
             # the newest document timestamp carries the proof until its TSA certificate ends
-            "renew_before": as_utc(arsip.timestamp_expiry).isoformat() if arsip.timestamp_expiry else None,
+            "renew_before": arsip.timestamp_expiry.isoformat() if arsip.timestamp_expiry else None,
         }
     from pipeline import recap
 

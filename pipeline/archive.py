@@ -34,7 +34,7 @@ from pipeline.auth import require
 from pipeline.cases import get_naskah, list_naskah, nomor_of, pihak_of
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, RuleViolation, ServiceUnavailable
 from pipeline.lifecycle import Action
-from pipeline.models import MAX_ID, Arsip, ArsipVersion, KerjaSama, Naskah, User, as_utc, utcnow
+from pipeline.models import MAX_ID, Arsip, ArsipVersion, KerjaSama, Naskah, User, utcnow
 from pipeline.revisions import PDF_TYPE, latest_revision
 from pipeline.services import Services, store_errors
 from pipeline.signature_plan import current_file, get_plan, steps_of
@@ -198,7 +198,7 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
             if s.pihak_urutan == p.urutan
         ]
         nomor = {str(k): v for k, v in nomor_of(session, naskah_id).items()}
-        last_signed = max(as_utc(s.signed_at) for s in signed_steps if s.signed_at is not None)
+        last_signed = max(s.signed_at for s in signed_steps if s.signed_at is not None)
         judul = _judul(session, user, naskah, case)
         fields: dict[str, Any] = {
             "naskah_id": naskah_id,
@@ -461,12 +461,12 @@ def renew_timestamps(
             arsip = session.get(Arsip, arsip_id)
             assert arsip is not None
             key, version_id, sha256 = arsip.key, arsip.version_id, arsip.sha256
-            old = as_utc(arsip.timestamp_expiry) if arsip.timestamp_expiry else None
+            old = arsip.timestamp_expiry
             retain_until = arsip.retain_until
         current = svc.get_archive(key, version_id, sha256)
         renewed = add_document_timestamp(current, svc.tsa_url or "", svc.trust_roots)
         expiry = last_timestamp_expiry(renewed)
-        stored = svc.put_archive(key, renewed, PDF_TYPE, max(as_utc(retain_until), now + dt.timedelta(days=1)))
+        stored = svc.put_archive(key, renewed, PDF_TYPE, max(retain_until, now + dt.timedelta(days=1)))
         with session_scope(svc.engine) as session:
             arsip = session.get(Arsip, arsip_id)
             assert arsip is not None

@@ -24,7 +24,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -92,7 +92,7 @@ def canonical(entry: AuditEntry) -> bytes:
         "action": entry.action,
         "actor_id": entry.actor_id,
         "actor": entry.actor,
-        "at": as_utc(entry.at).strftime(TIME_FORMAT),
+        "at": entry.at.astimezone(UTC).strftime(TIME_FORMAT),
         "object_sha256": entry.object_sha256,
         "detail": entry.detail,
         "prev_hash": entry.prev_hash,

@@ -2,7 +2,10 @@
 
 Enumerated values are stored as plain strings (portable between SQLite and PostgreSQL,
 and easy to migrate); the enums in ``pipeline.lifecycle`` and below are the source of
-truth.  Times are UTC.
+truth.  Every point in time is a ``storage.types.UtcDateTime`` column: stored in UTC and read
+back timezone-aware (UTC) on SQLite and PostgreSQL alike; a naive datetime is refused on the way
+in.  Calendar days a person reads (a paraf mark's date, the signing date) are derived from these
+instants in the SOP profile's zone (``Profile.tz``: WIB, WITA or WIT), never from the UTC date.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
+
+from storage.types import UtcDateTime
 
 __all__ = [
     "MAX_ID",
@@ -49,8 +54,8 @@ def utcnow() -> datetime:
 
 
 def as_utc(at: datetime) -> datetime:
-    """A stored time in UTC: SQLite hands back naive datetimes (stored as UTC), PostgreSQL aware
-    ones in the session's time zone."""
+    """A caller-given time in UTC (a naive one is taken as UTC).  Times read from the database need
+    no such help: ``UtcDateTime`` columns come back aware in UTC on every database."""
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
@@ -94,7 +99,7 @@ class User(SQLModel, table=True):
     roles: str = Field(default="", max_length=200)  # comma-separated Role values, sorted
     posisi: str = Field(default="", max_length=200)  # comma-separated SOP profile positions, e.g. "sekda"
     active: bool = True
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
     @property
     def role_set(self) -> frozenset[str]:
@@ -114,8 +119,8 @@ class ApiToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True)
     token_hash: str = Field(max_length=64, unique=True, index=True)
     label: str = Field(default="", max_length=100)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
-    revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class KerjaSama(SQLModel, table=True):
@@ -134,8 +139,8 @@ class KerjaSama(SQLModel, table=True):
     selesai: date
     opd_teknis: str = Field(max_length=200)
     created_by: int = Field(foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class Pihak(SQLModel, table=True):
@@ -169,8 +174,8 @@ class Naskah(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="naskah.id")  # PKS -> KB, SK -> PKS
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)  # drafter's template fields
     created_by: int = Field(foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class NaskahNomor(SQLModel, table=True):
@@ -213,8 +218,8 @@ class Revision(SQLModel, table=True):
     pdf_sha256: str = Field(max_length=64)
     pdf_size: int
     pdf_pages: int = 0
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
-    completed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class NaskahEvent(SQLModel, table=True):
@@ -230,7 +235,7 @@ class NaskahEvent(SQLModel, table=True):
     actor_id: int = Field(foreign_key="users.id")
     note: str = Field(default="", sa_type=sa.Text)
     revision_number: int | None = None
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class NaskahFile(SQLModel, table=True):
@@ -249,7 +254,7 @@ class NaskahFile(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     size: int
     created_by: int = Field(foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class Paraf(SQLModel, table=True):
@@ -270,9 +275,9 @@ class Paraf(SQLModel, table=True):
     jabatan: str = Field(max_length=200)
     singkatan: str = Field(max_length=64)
     inisial: str = Field(max_length=16)
-    waktu: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    waktu: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     file_id: int | None = Field(default=None, foreign_key="naskah_file.id")  # the stamped PDF after this paraf
-    voided_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    voided_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class SignaturePlan(SQLModel, table=True):
@@ -285,7 +290,7 @@ class SignaturePlan(SQLModel, table=True):
     mode: str = Field(max_length=16)  # tatap_muka | desk
     final_file_id: int = Field(foreign_key="naskah_file.id")  # the fully initialled PDF everyone signs
     created_by: int = Field(foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class SignatureStep(SQLModel, table=True):
@@ -302,7 +307,7 @@ class SignatureStep(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="users.id")  # None: the counterparty signs outside
     external: bool = False  # desk to desk: signed in the counterparty's own system
     kuasa_naskah_id: int | None = Field(default=None, foreign_key="naskah.id")  # Surat Kuasa for a delegate
-    signed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    signed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     signer_subject: str | None = Field(default=None, max_length=300)
     file_id: int | None = Field(default=None, foreign_key="naskah_file.id")  # the PDF with this signature
 
@@ -321,7 +326,7 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=32)  # lifecycle.Action values, create_case, download, verify, ...
     actor_id: int | None = Field(default=None, foreign_key="users.id")  # None: the system itself
     actor: str = Field(max_length=64)  # username at the time (a snapshot)
-    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    at: datetime = Field(sa_type=UtcDateTime)
     object_sha256: str | None = Field(default=None, max_length=64)  # the file the action produced or touched
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     prev_hash: str = Field(max_length=64, unique=True)  # a second guard against a forked chain
@@ -380,10 +385,10 @@ class Arsip(SQLModel, table=True):
     version_id: str = Field(max_length=200)  # the current version (a renewal adds a newer one)
     sha256: str = Field(max_length=64)
     size: int
-    retain_until: datetime = Field(sa_type=sa.DateTime(timezone=True))
-    timestamp_expiry: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    retain_until: datetime = Field(sa_type=UtcDateTime)
+    timestamp_expiry: datetime | None = Field(default=None, sa_type=UtcDateTime)
     archived_by: int = Field(foreign_key="users.id")
-    archived_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), index=True)
+    archived_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
 
 
 class ArsipVersion(SQLModel, table=True):
@@ -397,6 +402,6 @@ class ArsipVersion(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     size: int
     reason: str = Field(max_length=16)  # archive | renew
-    timestamp_expiry: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    timestamp_expiry: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_by: int | None = Field(default=None, foreign_key="users.id")  # None: the renewal job
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -257,7 +257,7 @@ def _starts(session: Session, ids: list[int]) -> dict[int, dt.datetime]:
     for event in events:
         if event.action == Action.REVISE and event.from_status == event.to_status:
             continue
-        out[event.naskah_id] = as_utc(event.created_at)
+        out[event.naskah_id] = event.created_at
     return out
 
 
@@ -300,7 +300,7 @@ def in_progress(session: Session, user: User, profile: Profile, now: dt.datetime
     for naskah, case in pairs:
         nid = naskah.id or 0
         langkah, menunggu = step_of(profile, naskah, int(paraf_counts.get(nid, 0)), next_signer.get(nid), nid in plans)
-        since = starts.get(nid) or as_utc(naskah.created_at)
+        since = starts.get(nid) or naskah.created_at
         standard, source = _standard(profile, langkah)
         deadline = None
         if standard is not None:
@@ -376,7 +376,7 @@ def renewal_due(session: Session, user: User, now: dt.datetime, *, dalam_hari: i
         raise ValueError("dalam_hari must not be negative")
     result = []
     for a in due_for_renewal(session, dalam_hari, now):
-        ends = as_utc(a.timestamp_expiry) if a.timestamp_expiry else None
+        ends = a.timestamp_expiry
         result.append(
             RenewalDue(
                 arsip_id=a.id or 0,

@@ -23,7 +23,7 @@ from pipeline import actions
 from pipeline.cases import get_naskah, pihak_of
 from pipeline.errors import ActionNotAvailable, InvalidInput, NotPermitted
 from pipeline.lifecycle import Action, Status
-from pipeline.models import Naskah, NaskahFile, Paraf, Revision, User
+from pipeline.models import Naskah, NaskahFile, Paraf, Revision, User, utcnow
 from pipeline.revisions import ORDINAL, PDF_TYPE, derived_file, latest_revision, read_revision_file, void_paraf
 from pipeline.services import Services
 from pipeline.sop import Position
@@ -188,6 +188,7 @@ def give_paraf(svc: Services, user: User, naskah_id: int) -> Paraf:
         jabatan=position.jabatan,
         singkatan=position.singkatan,
         inisial=inisial_dari(user.nama),
+        waktu=utcnow(),
     )
     box = svc.profile.paraf_box or svc.templates.get(naskah.template).paraf
     stamped = stamp_paraf(read_revision_file(svc, revision, "pdf"), [*marks, _mark(new)], box, tz=svc.profile.tz)

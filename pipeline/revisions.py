@@ -50,7 +50,6 @@ from pipeline.models import (
     RevisionSource,
     RevisionState,
     User,
-    as_utc,
     utcnow,
 )
 from pipeline.services import Services
@@ -486,7 +485,7 @@ def reconcile(svc: Services, *, older_than: timedelta = timedelta(minutes=10)) -
         pending = session.exec(
             select(Revision).where(Revision.state == RevisionState.PENDING.value).order_by(col(Revision.id))
         ).all()
-        candidates = [r for r in pending if as_utc(r.created_at) <= cutoff]
+        candidates = [r for r in pending if r.created_at <= cutoff]
     for row in candidates:
         results.append(_reconcile_one(svc, row))
     return results

@@ -99,7 +99,8 @@ class ParafMark:
     inisial: str
     """E.g. ``AS``; empty means "derive it from ``nama``" (:func:`inisial_dari`)."""
     waktu: datetime
-    """When the paraf was given; printed as dd/mm/yyyy (in ``tz`` when stamp_paraf gets one)."""
+    """When the paraf was given, timezone-aware; printed as dd/mm/yyyy in ``tz`` when stamp_paraf gets
+    one (the region's clock), else in the zone it carries.  A naive datetime is refused."""
 
 
 @dataclass(frozen=True)
@@ -351,9 +352,12 @@ def _frame(rect: Rect, width: float = 0.5) -> str:
 
 
 def _tanggal(waktu: datetime, tz: tzinfo | None) -> str:
-    if tz is not None and waktu.tzinfo is not None:
-        waktu = waktu.astimezone(tz)
-    return waktu.strftime("%d/%m/%Y")
+    """dd/mm/yyyy of ``waktu`` on the region's clock: the same instant gives the same day on every page."""
+    if waktu.tzinfo is None or waktu.utcoffset() is None:
+        # A naive time does not say which day it was in the region; printing it as-is is how
+        # paraf given in the same second once carried different dates.
+        raise ValueError(f"paraf time {waktu.isoformat()} has no time zone")
+    return (waktu.astimezone(tz) if tz is not None else waktu).strftime("%d/%m/%Y")
 
 
 def _margin_mark(mark: ParafMark, rect: Rect, tz: tzinfo | None) -> list[str]:
@@ -511,9 +515,9 @@ def stamp_paraf(pdf: bytes, marks: Sequence[ParafMark], box: ParafBox, *, tz: tz
     """The clean revision ``pdf`` with ``marks`` on every page and in the signature page's Paraf table.
 
     Always start from the clean revision PDF and pass ALL marks so far: a PDF that already
-    carries paraf marks, or any signature, is refused (RuleViolation).  ``tz`` converts
-    timezone-aware ``waktu`` to the region's clock before the date is printed (see
-    ``Profile.tz``); naive datetimes are printed as they are.  Same input, same bytes.
+    carries paraf marks, or any signature, is refused (RuleViolation).  ``tz`` converts each
+    mark's (timezone-aware) ``waktu`` to the region's clock before its date is printed (see
+    ``Profile.tz``); without it the zone ``waktu`` carries is used.  Same input, same bytes.
     """
     ordered = sorted(marks, key=lambda m: m.urutan)
     if not ordered:

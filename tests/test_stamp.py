@@ -42,10 +42,17 @@ from tests.fixtures.converter import sample_docx
 
 MARKS = (
     ParafMark(
-        1, "Andi Saputra, S.STP., M.Si.", "Kepala Bagian Pemerintahan", "Kabag Pem", "AS", datetime(2027, 2, 1, 9)
+        1,
+        "Andi Saputra, S.STP., M.Si.",
+        "Kepala Bagian Pemerintahan",
+        "Kabag Pem",
+        "AS",
+        datetime(2027, 2, 1, 9, tzinfo=UTC),
     ),
-    ParafMark(2, "Drs. H. Muhammad Rizal, M.AP.", "Asisten Umum", "As. Umum", "MR", datetime(2027, 2, 2, 10)),
-    ParafMark(3, "Dr. Katsul Wijaya, M.Si.", "Sekretaris Daerah", "Sekda", "KW", datetime(2027, 2, 3, 14)),
+    ParafMark(
+        2, "Drs. H. Muhammad Rizal, M.AP.", "Asisten Umum", "As. Umum", "MR", datetime(2027, 2, 2, 10, tzinfo=UTC)
+    ),
+    ParafMark(3, "Dr. Katsul Wijaya, M.Si.", "Sekretaris Daerah", "Sekda", "KW", datetime(2027, 2, 3, 14, tzinfo=UTC)),
 )
 KB_SLOTS = (
     SignatureSlot("ttd_pihak_1", 1, "dr. Fahmi Fadli"),
@@ -216,9 +223,15 @@ def test_the_date_is_printed_on_the_regions_clock(kb_pdf: bytes, box, tmp_path: 
     assert "01/02/2027" in pdftotext(stamp_paraf(kb_pdf, [late], box), 1, tmp_path)
 
 
+def test_a_paraf_time_without_a_time_zone_is_refused(kb_pdf: bytes, box):
+    naive = ParafMark(1, "Andi Saputra", "Kabag", "Kabag Pem", "AS", datetime(2027, 2, 1, 23, 59))
+    with pytest.raises(ValueError, match="time zone"):
+        stamp_paraf(kb_pdf, [naive], box, tz=ZONA_WAKTU["WITA"])
+
+
 def test_special_characters_in_a_mark_are_printed_literally(kb_pdf: bytes, box, tmp_path: Path):
     odd = ParafMark(
-        1, "Hj. Siti 'Aisyah & Co <x>", "Kabag (Hukum) \\ <&>", "Kab(ag) \\ <&> é", "", datetime(2027, 2, 1)
+        1, "Hj. Siti 'Aisyah & Co <x>", "Kabag (Hukum) \\ <&>", "Kab(ag) \\ <&> é", "", datetime(2027, 2, 1, tzinfo=UTC)
     )
     stamped = stamp_paraf(kb_pdf, [odd], box)
     check_pdf(stamped)

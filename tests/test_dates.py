@@ -1,0 +1,112 @@
+"""Dates, times and time zones (issue 11 §3): stored times keep their zone on both databases, dates
+are printed on the SOP profile's clock (Paser: WITA, UTC+8), the signature plan holds the date the
+naskah states, and the jangka waktu rule agrees with the text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import StatementError
+from sqlmodel import col, select
+
+from pipeline.auth import create_user
+from pipeline.models import Paraf, User
+from storage.db import make_engine, session_scope, upgrade
+
+WITA = dt.timezone(dt.timedelta(hours=8), "WITA")
+UTC = dt.UTC
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path):
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path}/naskah.db")
+        upgrade(eng)
+    else:
+        pg = request.getfixturevalue("pg_server")
+        eng = make_engine(pg.url(pg.new_database(request.getfixturevalue("pg_template"))))
+    yield eng
+    eng.dispose()
+
+
+# --- stored times --------------------------------------------------------------------------
+
+
+def test_stored_times_come_back_timezone_aware_in_utc_on_both_databases(engine):
+    # 23:59:59 in Tanah Grogot is 15:59:59 UTC: the instant must survive, whatever zone it was given in
+    given = dt.datetime(2026, 12, 6, 23, 59, 59, 250000, tzinfo=WITA)
+    with session_scope(engine) as session:
+        user = create_user(session, username="a.b", nama="A B", jabatan="Analis", roles=["drafter"])
+        user.created_at = given
+        session.add(user)
+    with session_scope(engine) as session:
+        back = session.exec(select(User).where(User.username == "a.b")).one()
+        assert back.created_at.tzinfo is not None and back.created_at.utcoffset() == dt.timedelta(0)
+        assert back.created_at == given
+        assert back.created_at.astimezone(WITA).date() == dt.date(2026, 12, 6)
+        # comparisons in SQL see the same instant
+        found = session.exec(
+            select(User).where(col(User.created_at) > dt.datetime(2026, 12, 6, 15, 59, 59, tzinfo=UTC))
+        ).all()
+        assert [u.username for u in found] == ["a.b"]
+
+
+def test_a_naive_datetime_is_refused_on_the_way_in(engine):
+    with pytest.raises(StatementError, match="zona waktu"), session_scope(engine) as session:
+        user = create_user(session, username="c.d", nama="C D", jabatan="Analis", roles=["drafter"])
+        user.created_at = dt.datetime(2026, 12, 6, 23, 59, 59)
+        session.add(user)
+        session.flush()
+
+
+# --- paraf marks around midnight -----------------------------------------------------------
+
+
+def _dates_on_pages(pdf: bytes, tmp_path: Path) -> list[list[str]]:
+    path = tmp_path / "paraf.pdf"
+    path.write_bytes(pdf)
+    pages = int(
+        re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True).stdout)[1]
+    )
+    out = []
+    for page in range(1, pages + 1):
+        text = subprocess.run(
+            ["pdftotext", "-f", str(page), "-l", str(page), str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        out.append(sorted(re.findall(r"\b\d\d/\d\d/\d{4}\b", text)))
+    return out
+
+
+@pytest.mark.parametrize("services", ["sqlite-local", "postgres-local"], indirect=True)
+def test_paraf_given_around_midnight_carry_their_own_day_on_every_page(api, monkeypatch, tmp_path):
+    """Three paraf within two seconds of midnight WITA (15:59:59-16:00:01 UTC): the first is still
+    6 December in Tanah Grogot, the other two are 7 December, on every page, whatever the database."""
+    from pipeline import paraf as paraf_module
+    from tests.test_workflow import approved_kb, post
+
+    nid = approved_kb(api)
+    given = iter(
+        [
+            dt.datetime(2026, 12, 6, 15, 59, 59, 400000, tzinfo=UTC),
+            dt.datetime(2026, 12, 6, 16, 0, 0, 100000, tzinfo=UTC),
+            dt.datetime(2026, 12, 6, 16, 0, 0, 900000, tzinfo=UTC),
+        ]
+    )
+    monkeypatch.setattr(paraf_module, "utcnow", lambda: next(given))
+    for who in ("kabag_pemerintahan", "asisten_umum", "sekda"):
+        assert post(api, f"{nid}/paraf", who).status_code == 200
+    final = api.client.get(f"/api/v1/naskah/{nid}/final.pdf", headers=api.auth("drafter"))
+    assert final.status_code == 200
+    pages = _dates_on_pages(final.content, tmp_path)
+    assert len(pages) > 1
+    for i, dates in enumerate(pages, start=1):
+        # every page: the margin box; the last page also its Paraf table
+        expected = ["06/12/2026", "07/12/2026", "07/12/2026"]
+        assert dates in (expected, sorted(expected * 2)), f"halaman {i}: {dates}"
+    with session_scope(api.services.engine) as session:
+        rows = session.exec(select(Paraf).where(Paraf.naskah_id == nid).order_by(col(Paraf.urutan))).all()
+        assert [r.waktu.astimezone(WITA).day for r in rows] == [6, 7, 7]
