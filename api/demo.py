@@ -25,6 +25,7 @@ from pipeline import audit, cases, revisions
 from pipeline.auth import create_user
 from pipeline.models import User
 from pipeline.templates import sample_data
+from pipeline.terbilang import akhir_jangka_waktu
 from storage.db import session_scope, upgrade
 
 T = TypeVar("T")
@@ -56,7 +57,7 @@ def demo_case(day: date) -> cases.CaseInput:
         bentuk="Kesepakatan Bersama dilanjutkan Perjanjian Kerja Sama",
         tahun_anggaran_mulai=day.year + 1,
         mulai=day,
-        selesai=day.replace(year=day.year + 5) if not (day.month == 2 and day.day == 29) else date(day.year + 5, 2, 28),
+        selesai=akhir_jangka_waktu(day, 12 * 5),  # five years end the day before the same date
         opd_teknis="Dinas Lingkungan Hidup Kabupaten Paser",
         pihak=[
             cases.PihakInput(
@@ -278,15 +279,9 @@ def demo_case_ksiv(day: date) -> cases.CaseInput:
             "manfaat": "Kepastian hukum atas bidang tanah masyarakat dan barang milik daerah",
             "bentuk": "Nota Kesepakatan dengan Rencana Kerja",
             "opd_teknis": "Badan Pengelolaan Keuangan dan Aset Daerah Kabupaten Paser",
-            "selesai": _plus_years(day, 2),
+            "selesai": akhir_jangka_waktu(day, 12 * 2),
             "pihak": [base["pihak"][0], kantah],
         }
-    )
-
-
-def _plus_years(day: date, years: int) -> date:
-    return (
-        day.replace(year=day.year + years) if not (day.month == 2 and day.day == 29) else date(day.year + years, 2, 28)
     )
 
 

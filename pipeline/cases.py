@@ -29,6 +29,7 @@ from pipeline.models import (
     User,
     utcnow,
 )
+from pipeline.terbilang import akhir_jangka_waktu, tanggal
 
 __all__ = [
     "ALLOWED_NASKAH",
@@ -134,14 +135,20 @@ class NaskahInput(_Input):
 
 
 def check_jangka_waktu(mulai: date, selesai: date) -> None:
+    """A kerja sama runs at most five years; ``selesai`` is its last day.
+
+    Five years from ``mulai`` end the day before the same date five years later (6 December
+    2026 to 5 December 2031), as the naskah's text counts them (``terbilang.jangka_waktu``);
+    from 29 February they end on 28 February.  The message names the last allowed day.
+    """
     if selesai <= mulai:
         raise ValueError("tanggal selesai harus sesudah tanggal mulai")
-    try:
-        limit = mulai.replace(year=mulai.year + MAX_YEARS)
-    except ValueError:  # 29 February
-        limit = mulai.replace(year=mulai.year + MAX_YEARS, day=28)
+    limit = akhir_jangka_waktu(mulai, 12 * MAX_YEARS)
     if selesai > limit:
-        raise ValueError(f"jangka waktu kerja sama paling lama {MAX_YEARS} tahun (selesai paling lambat {limit})")
+        raise ValueError(
+            f"jangka waktu kerja sama paling lama {MAX_YEARS} tahun: dimulai {tanggal(mulai)}, "
+            f"selesai paling lambat {tanggal(limit)}"
+        )
 
 
 def _check_parties(jenis: JenisKerjaSama, pihak: list[PihakInput]) -> None:

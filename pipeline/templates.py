@@ -56,6 +56,7 @@ from pydantic_core import PydanticCustomError
 
 from pipeline.errors import NotFound, TemplateDataError, TemplateError
 from pipeline.terbilang import (
+    akhir_jangka_waktu,
     jangka_waktu,
     parse_tanggal,
     rupiah,
@@ -827,6 +828,9 @@ def _path(loc: tuple[int | str, ...]) -> str:
 
 # Date pairs that must be in order when a template declares both (start, end).
 _DATE_ORDER = (("mulai", "selesai"), ("tanggal", "berlaku_sampai"))
+# A kerja sama runs at most five years (PP 28/2018); the naskah's own jangka waktu too, counted as
+# its text counts it: ``selesai`` is the last day, five years end the day before the same date.
+_MAX_PERIOD = (("mulai", "selesai", 60),)
 
 
 def _order_problems(info: TemplateInfo, data: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -841,6 +845,22 @@ def _order_problems(info: TemplateInfo, data: Mapping[str, Any]) -> list[dict[st
             continue  # reported by the field itself
         if end < start:
             problems.append({"field": second, "message": f"{tanggal(end)} mendahului {first} ({tanggal(start)})"})
+    for first, second, months in _MAX_PERIOD:
+        if types.get(first) != "date" or types.get(second) != "date" or data.get(second) is None:
+            continue
+        try:
+            start, end = parse_tanggal(data.get(first)), parse_tanggal(data.get(second))
+            limit = akhir_jangka_waktu(start, months)
+        except ValueError:
+            continue  # reported by the field itself
+        if end > limit:
+            problems.append(
+                {
+                    "field": second,
+                    "message": f"jangka waktu paling lama {months // 12} tahun: dari {tanggal(start)} "
+                    f"paling lambat {tanggal(limit)}",
+                }
+            )
     return problems
 
 

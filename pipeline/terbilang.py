@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 __all__ = [
     "BULAN",
     "HARI",
+    "akhir_jangka_waktu",
     "jangka_waktu",
     "parse_tanggal",
     "rupiah",
@@ -155,36 +156,58 @@ def tanggal_terbilang(d: date | str) -> str:
     )
 
 
-def _add_months(day: date, months: int) -> date:
-    year, month = divmod(day.month - 1 + months, 12)
-    year += day.year
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+def akhir_jangka_waktu(mulai: date | str, bulan: int) -> date:
+    """The last day of a period of ``bulan`` whole months that starts on ``mulai``.
+
+    A period of N months runs up to and including the day before the same date N months
+    later: 6 December 2026 + 5 years ends on 5 December 2031 (ending on the 6th would be five
+    years and a day).  Where that date does not exist (31 April, 29 February of a common
+    year) the period ends on the last day of that month: 31 January + 1 month ends on
+    28 February, 29 February 2028 + 1 year on 28 February 2029.
+    """
+    start = parse_tanggal(mulai)
+    if isinstance(bulan, bool) or not isinstance(bulan, int) or bulan < 1:
+        raise ValueError(f"Jumlah bulan harus bilangan bulat positif, bukan {bulan!r}.")
+    year, month0 = divmod(start.month - 1 + bulan, 12)
+    year += start.year
+    last_day = calendar.monthrange(year, month0 + 1)[1]
+    if start.day > last_day:  # the same date does not exist: the month's last day
+        return date(year, month0 + 1, last_day)
+    return date(year, month0 + 1, start.day) - timedelta(days=1)
+
+
+def _lama(bulan: int) -> str:
+    tahun, sisa = divmod(bulan, 12)
+    parts = []
+    if tahun:
+        parts.append(f"{tahun} ({terbilang(tahun)}) tahun")
+    if sisa:
+        parts.append(f"{sisa} ({terbilang(sisa)}) bulan")
+    return " ".join(parts)
 
 
 def jangka_waktu(mulai: date | str, selesai: date | str) -> str:
-    """The length of a period as the naskah states it: "5 (lima) tahun", "18 (delapan belas) bulan".
+    """The length of a period as the naskah states it: "5 (lima) tahun", "1 (satu) tahun 6 (enam) bulan".
 
-    Computed from the two dates so the words can never disagree with them.  Both the
-    inclusive ("23 November 2026 sampai dengan 22 November 2031") and the anniversary
-    form ("... sampai dengan 23 November 2031") count as whole years or months; any other
-    period is stated in days, counting both ends.
+    Computed from the two dates so the words can never disagree with them.  ``selesai`` is
+    the last day of the period: whole years or months end the day before the same date
+    (:func:`akhir_jangka_waktu`), so 6 December 2026 to 5 December 2031 is "5 (lima) tahun"
+    and 1 January to 30 June "6 (enam) bulan"; any other period is counted in days, both
+    ends included ("45 (empat puluh lima) hari").  Ending on the anniversary itself is a
+    year and a day, so it is stated in days.
     """
     start, end = parse_tanggal(mulai), parse_tanggal(selesai)
     if end < start:
         raise ValueError(f"Tanggal selesai ({tanggal(end)}) mendahului tanggal mulai ({tanggal(start)}).")
-    months = 0
-    while True:
+    around = (end.year - start.year) * 12 + end.month - start.month
+    for bulan in (around, around + 1):  # a period ending in month M is M or M+1 months after the start's
+        if bulan < 1:
+            continue
         try:
-            step = _add_months(start, months + 1)
-        except ValueError:  # beyond year 9999
-            break
-        if step - timedelta(days=1) > end:
-            break
-        months += 1
-        if end in (step, step - timedelta(days=1)):
-            if months % 12 == 0:
-                return f"{months // 12} ({terbilang(months // 12)}) tahun"
-            return f"{months} ({terbilang(months)}) bulan"
+            if akhir_jangka_waktu(start, bulan) == end:
+                return _lama(bulan)
+        except (ValueError, OverflowError):  # beyond year 9999
+            continue
     days = (end - start).days + 1
     return f"{days} ({terbilang(days)}) hari"
 

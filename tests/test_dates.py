@@ -110,3 +110,54 @@ def test_paraf_given_around_midnight_carry_their_own_day_on_every_page(api, monk
     with session_scope(api.services.engine) as session:
         rows = session.exec(select(Paraf).where(Paraf.naskah_id == nid).order_by(col(Paraf.urutan))).all()
         assert [r.waktu.astimezone(WITA).day for r in rows] == [6, 7, 7]
+
+
+# --- jangka waktu ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mulai", "last_allowed"),
+    [
+        ("2026-12-06", "2031-12-05"),
+        ("2026-11-23", "2031-11-22"),
+        ("2028-02-29", "2033-02-28"),  # a leap day start
+        ("2027-02-28", "2032-02-27"),
+        ("2027-03-01", "2032-02-29"),  # ends on a leap day
+    ],
+)
+def test_a_kerja_sama_runs_at_most_five_years_ending_the_day_before_the_same_date(mulai: str, last_allowed: str):
+    from pipeline.cases import check_jangka_waktu
+    from pipeline.terbilang import jangka_waktu
+
+    start, last = dt.date.fromisoformat(mulai), dt.date.fromisoformat(last_allowed)
+    check_jangka_waktu(start, last)  # exactly five years
+    assert jangka_waktu(start, last) == "5 (lima) tahun"  # and the text says so
+    with pytest.raises(ValueError) as caught:
+        check_jangka_waktu(start, last + dt.timedelta(days=1))  # five years and a day
+    from pipeline.terbilang import tanggal
+
+    assert "5 tahun" in str(caught.value) and tanggal(last) in str(caught.value)
+
+
+def test_the_demo_case_is_a_valid_five_year_kerja_sama_on_any_day():
+    from api.demo import demo_case
+    from pipeline.terbilang import jangka_waktu
+
+    for day in (dt.date(2026, 12, 6), dt.date(2028, 2, 29), dt.date(2027, 3, 1), dt.date(2026, 1, 1)):
+        case = demo_case(day)
+        assert case.mulai == day and jangka_waktu(case.mulai, case.selesai) == "5 (lima) tahun"
+
+
+def test_a_naskah_whose_own_jangka_waktu_exceeds_five_years_is_refused(registry):
+    from pipeline.errors import TemplateDataError
+    from pipeline.templates import sample_data, validate_data
+
+    info = registry.get("pks/standar")
+    data = sample_data("PKS")
+    data.update(mulai="2027-03-01", selesai="2032-02-29")
+    validate_data(info, data)  # five years exactly
+    data["selesai"] = "2032-03-01"
+    with pytest.raises(TemplateDataError) as caught:
+        validate_data(info, data)
+    assert caught.value.detail["invalid"][0]["field"] == "selesai"
+    assert "29 Februari 2032" in caught.value.message

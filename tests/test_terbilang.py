@@ -10,6 +10,7 @@ import pytest
 from pipeline.terbilang import (
     BULAN,
     HARI,
+    akhir_jangka_waktu,
     jangka_waktu,
     parse_tanggal,
     rupiah,
@@ -190,12 +191,31 @@ def test_rupiah_rejects_non_amounts(bad: object):
 @pytest.mark.parametrize(
     ("mulai", "selesai", "text"),
     [
-        ("2026-11-23", "2031-11-22", "5 (lima) tahun"),  # inclusive form
-        ("2026-11-23", "2031-11-23", "5 (lima) tahun"),  # anniversary form
+        ("2026-11-23", "2031-11-22", "5 (lima) tahun"),  # N whole years end the day before the same date
+        ("2026-12-06", "2031-12-05", "5 (lima) tahun"),
+        ("2026-12-06", "2031-12-06", "1827 (seribu delapan ratus dua puluh tujuh) hari"),  # 5 years and a day
+        ("2026-11-23", "2031-11-23", "1827 (seribu delapan ratus dua puluh tujuh) hari"),
+        ("2026-01-01", "2028-12-31", "3 (tiga) tahun"),  # not "1096 (...) hari"
+        ("2026-01-01", "2026-12-31", "1 (satu) tahun"),
+        ("2026-01-01", "2027-01-01", "366 (tiga ratus enam puluh enam) hari"),
         ("2027-03-01", "2029-02-28", "2 (dua) tahun"),
-        ("2028-02-29", "2029-02-28", "1 (satu) tahun"),
-        ("2026-01-01", "2027-06-30", "18 (delapan belas) bulan"),
-        ("2026-01-31", "2026-02-28", "1 (satu) bulan"),
+        ("2028-02-29", "2029-02-28", "1 (satu) tahun"),  # from a leap day: 29 February 2029 does not exist
+        ("2028-03-01", "2029-02-28", "1 (satu) tahun"),
+        ("2027-03-01", "2028-02-29", "1 (satu) tahun"),  # ending on a leap day
+        ("2027-03-01", "2028-02-28", "365 (tiga ratus enam puluh lima) hari"),
+        ("2028-02-29", "2033-02-28", "5 (lima) tahun"),
+        ("2026-01-01", "2026-06-30", "6 (enam) bulan"),
+        ("2026-01-01", "2027-06-30", "1 (satu) tahun 6 (enam) bulan"),
+        ("2026-01-15", "2027-03-14", "1 (satu) tahun 2 (dua) bulan"),
+        ("2026-01-01", "2026-01-31", "1 (satu) bulan"),
+        ("2026-02-01", "2026-02-28", "1 (satu) bulan"),
+        ("2026-01-31", "2026-02-28", "1 (satu) bulan"),  # 31 February does not exist: the month's last day
+        ("2026-01-30", "2026-02-28", "1 (satu) bulan"),
+        ("2026-03-31", "2026-04-30", "1 (satu) bulan"),  # 31st -> 30th
+        ("2026-03-31", "2026-05-30", "2 (dua) bulan"),
+        ("2026-04-30", "2026-05-29", "1 (satu) bulan"),
+        ("2026-04-30", "2026-05-30", "31 (tiga puluh satu) hari"),
+        ("2026-01-01", "2026-02-14", "45 (empat puluh lima) hari"),
         ("2026-01-01", "2026-01-10", "10 (sepuluh) hari"),
         ("2026-11-23", "2026-11-23", "1 (satu) hari"),
     ],
@@ -203,6 +223,31 @@ def test_rupiah_rejects_non_amounts(bad: object):
 def test_jangka_waktu_is_computed_from_the_dates(mulai: str, selesai: str, text: str):
     assert jangka_waktu(mulai, selesai) == text
     assert jangka_waktu(date.fromisoformat(mulai), date.fromisoformat(selesai)) == text
+
+
+@pytest.mark.parametrize(
+    ("mulai", "months", "akhir"),
+    [
+        ("2026-12-06", 60, "2031-12-05"),
+        ("2026-11-23", 60, "2031-11-22"),
+        ("2028-02-29", 60, "2033-02-28"),
+        ("2028-02-29", 12, "2029-02-28"),
+        ("2027-02-28", 60, "2032-02-27"),
+        ("2027-03-01", 12, "2028-02-29"),
+        ("2026-01-31", 1, "2026-02-28"),
+        ("2028-01-31", 1, "2028-02-29"),
+        ("2026-03-31", 1, "2026-04-30"),
+        ("2026-01-01", 6, "2026-06-30"),
+        ("2026-12-31", 2, "2027-02-28"),
+    ],
+)
+def test_a_period_of_whole_months_ends_the_day_before_the_same_date(mulai: str, months: int, akhir: str):
+    assert akhir_jangka_waktu(date.fromisoformat(mulai), months) == date.fromisoformat(akhir)
+    assert jangka_waktu(mulai, akhir) == (
+        f"{months // 12} ({terbilang(months // 12)}) tahun"
+        if months % 12 == 0
+        else f"{months} ({terbilang(months)}) bulan"
+    )
 
 
 def test_jangka_waktu_refuses_an_end_before_the_start():
