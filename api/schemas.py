@@ -100,6 +100,7 @@ class TemplateField(BaseModel):
     required: bool
     description: str
     items: list[TemplateField] = []
+    choices: list[str] = Field(default=[], description="tipe choice: nilai yang boleh; yang pertama bawaan")
 
 
 class TemplatePublic(BaseModel):

@@ -87,7 +87,19 @@ log = logging.getLogger(__name__)
 
 JENIS_NASKAH = ("KB", "NK", "PKS", "SK")
 JENIS_KERJA_SAMA = ("KSDD", "KSDPK", "KSIV")
-FIELD_TYPES = ("text", "integer", "rupiah", "date", "boolean", "text_list", "pihak", "table", "object", "any")
+FIELD_TYPES = (
+    "text",
+    "integer",
+    "rupiah",
+    "date",
+    "boolean",
+    "choice",
+    "text_list",
+    "pihak",
+    "table",
+    "object",
+    "any",
+)
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -114,15 +126,20 @@ class FieldSpec:
     required: bool
     description: str
     items: tuple[FieldSpec, ...] = ()
+    choices: tuple[str, ...] = ()
+    """Type ``choice``: the allowed values; the first is the default when the field is optional and absent."""
 
     def public(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "type": self.type,
             "required": self.required,
             "description": self.description,
             "items": [i.public() for i in self.items],
         }
+        if self.choices:
+            out["choices"] = list(self.choices)
+        return out
 
 
 # The type "pihak" is the same everywhere: one party to the naskah and its signer.
@@ -387,7 +404,7 @@ def _analyse(data: bytes) -> _Analysis:
 
 _TEMPLATE_KEYS = {"jenis", "title", "description", "serves"}
 _PARAF_KEYS = {"corner", "x", "y", "width", "height"}
-_FIELD_KEYS = {"name", "type", "required", "description", "items"}
+_FIELD_KEYS = {"name", "type", "required", "description", "items", "choices"}
 
 
 def _parse_fields(raw: Any, where: str, problems: list[str], *, nested: bool = False) -> tuple[FieldSpec, ...]:
@@ -439,7 +456,21 @@ def _parse_fields(raw: Any, where: str, problems: list[str], *, nested: bool = F
             if nested:
                 problems.append(f"{here}: tipe 'pihak' hanya untuk isian tingkat atas")
             items = PIHAK_ITEMS
-        specs.append(FieldSpec(name, ftype, required, description, items))
+        choices: tuple[str, ...] = ()
+        if ftype == "choice":
+            raw_choices = item.get("choices")
+            if (
+                not isinstance(raw_choices, list)
+                or not raw_choices
+                or not all(isinstance(c, str) and c.strip() for c in raw_choices)
+                or len(set(raw_choices)) != len(raw_choices)
+            ):
+                problems.append(f"{here}: tipe 'choice' memerlukan 'choices', daftar teks yang berbeda-beda")
+            else:
+                choices = tuple(raw_choices)
+        elif "choices" in item:
+            problems.append(f"{here}: 'choices' hanya untuk tipe choice")
+        specs.append(FieldSpec(name, ftype, required, description, items, choices))
     return tuple(specs)
 
 
@@ -750,6 +781,15 @@ def _boolean(value: Any) -> bool:
     return value
 
 
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or value.strip() not in choices:
+            raise _invalid(f"harus salah satu dari {', '.join(choices)}, bukan {_show(value)}")
+        return value.strip()
+
+    return check
+
+
 def _list_of(required: bool) -> Callable[[Any], Any]:
     def check(value: Any) -> list[Any]:
         if not isinstance(value, list | tuple):
@@ -784,6 +824,8 @@ def _annotation(spec: FieldSpec) -> Any:
         return Annotated[Any, BeforeValidator(_text(req))]
     if spec.type == "boolean":
         return Annotated[Any, BeforeValidator(_optional(req, _boolean, bool))]
+    if spec.type == "choice":
+        return Annotated[Any, BeforeValidator(_optional(req, _choice(spec.choices), lambda: spec.choices[0]))]
     if spec.type in simple:
         return Annotated[Any, BeforeValidator(_optional(req, simple[spec.type]))]
     if spec.type == "text_list":
@@ -812,6 +854,8 @@ def _model_for(fields: tuple[FieldSpec, ...], model_name: str = "NaskahData") ->
     for i, spec in enumerate(fields):
         if spec.required:
             default = Field(..., alias=spec.name)
+        elif spec.type == "choice":  # absent: the first choice, the template's default
+            default = Field(default=spec.choices[0], alias=spec.name)
         else:  # absent optional fields read as their empty value, so templates need no guards
             default = Field(default_factory=_EMPTY.get(spec.type, lambda: None), alias=spec.name)
         definitions[f"f{i}"] = (_annotation(spec), default)
@@ -831,6 +875,26 @@ _DATE_ORDER = (("mulai", "selesai"), ("tanggal", "berlaku_sampai"))
 # A kerja sama runs at most five years (PP 28/2018); the naskah's own jangka waktu too, counted as
 # its text counts it: ``selesai`` is the last day, five years end the day before the same date.
 _MAX_PERIOD = (("mulai", "selesai", 60),)
+# Optional fields that become required when another field has a value: a naskah signed tatap muka
+# states where (``bertempat di ...``); one signed desk to desk is signed in each party's own office.
+_REQUIRED_WHEN = (("tempat", "cara_penandatanganan", "tatap_muka"),)
+
+
+def _conditional_missing(info: TemplateInfo, data: Mapping[str, Any]) -> list[str]:
+    specs = {f.name: f for f in info.fields}
+    missing = []
+    for name, other, value in _REQUIRED_WHEN:
+        spec, condition = specs.get(name), specs.get(other)
+        if spec is None or condition is None or spec.required:
+            continue
+        given = data.get(other)
+        if given is None and condition.type == "choice":
+            given = condition.choices[0]
+        if isinstance(given, str) and given.strip() == value:
+            current = data.get(name)
+            if current is None or (isinstance(current, str) and not current.strip()):
+                missing.append(name)
+    return missing
 
 
 def _order_problems(info: TemplateInfo, data: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -871,7 +935,8 @@ def validate_data(info: TemplateInfo, data: Mapping[str, Any]) -> dict[str, Any]
     False for booleans, None for dates, numbers and objects (StrictUndefined would otherwise
     fail on ``{% if kuasa %}``, and None would print as "None").  Extra keys are ignored
     (callers pass whole case contexts); only declared fields are returned.  ``selesai`` may
-    not precede ``mulai`` (nor ``berlaku_sampai`` the ``tanggal``).  On failure every
+    not precede ``mulai`` (nor ``berlaku_sampai`` the ``tanggal``), nor lie more than five years
+    after it; ``tempat`` is required when ``cara_penandatanganan`` is ``tatap_muka``.  On failure every
     problem is reported at once: ``detail["missing"]`` lists field paths
     (``pihak_kesatu.nama``, ``rencana_kerja[0].lokasi``), ``detail["invalid"]`` holds
     ``{"field", "message"}``.
@@ -894,6 +959,7 @@ def validate_data(info: TemplateInfo, data: Mapping[str, Any]) -> dict[str, Any]
             else:
                 invalid.append({"field": where, "message": f"tidak sesuai ({err['msg']})"})
     invalid += _order_problems(info, data)
+    missing += [m for m in _conditional_missing(info, data) if m not in missing]
     if missing or invalid:
         parts = []
         if missing:

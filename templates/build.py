@@ -369,13 +369,34 @@ class F:
     required: bool
     description: str
     items: tuple[F, ...] = ()
+    choices: tuple[str, ...] = ()
 
 
 PIHAK_KESATU = F("pihak_kesatu", "pihak", True, "PIHAK KESATU: Pemerintah Daerah sendiri dan penandatangannya")
 PIHAK_KEDUA = F("pihak_kedua", "pihak", True, "PIHAK KEDUA: mitra kerja sama dan penandatangannya")
 JUDUL = F("judul", "text", True, "Tentang apa kerja sama ini (judul naskah)")
-TANGGAL = F("tanggal", "date", True, "Tanggal penandatanganan (TTTT-BB-HH); hari dan tanggal ditulis dengan huruf")
-TEMPAT = F("tempat", "text", True, "Tempat penandatanganan, mis. Tanah Grogot")
+TANGGAL = F(
+    "tanggal",
+    "date",
+    True,
+    "Tanggal naskah (TTTT-BB-HH), ditulis dengan huruf pada kalimat pembuka: tatap muka ditandatangani pada "
+    "tanggal ini; desk to desk tanggal lain perlu konfirmasi dengan catatan",
+)
+TEMPAT = F(
+    "tempat",
+    "text",
+    False,
+    "Tempat penandatanganan tatap muka, mis. Tanah Grogot (wajib untuk tatap muka; naskah desk to desk tidak "
+    "menyebut satu tempat)",
+)
+CARA = F(
+    "cara_penandatanganan",
+    "choice",
+    False,
+    "tatap_muka (bawaan: PARA PIHAK menandatangani bersama di satu tempat) atau desk (desk to desk: setiap pihak "
+    "menandatangani secara elektronik di tempatnya sendiri); harus sama dengan mode rencana tanda tangan",
+    choices=("tatap_muka", "desk"),
+)
 DASAR_HUKUM = F("dasar_hukum", "text_list", False, "Peraturan yang diperhatikan, satu per butir (boleh kosong)")
 MAKSUD = F(
     "maksud", "text", True, "Maksud kerja sama, tanpa titik di akhir (mis. 'sebagai pedoman bagi PARA PIHAK ...')"
@@ -425,6 +446,8 @@ def _toml_field(f: F, table: str) -> list[str]:
         f"required = {'true' if f.required else 'false'}",
         f"description = {_toml_str(f.description)}",
     ]
+    if f.choices:
+        lines.append(f"choices = [{', '.join(_toml_str(c) for c in f.choices)}]")
     for sub in f.items:
         lines += ["", *_toml_field(sub, f"{table}.items")]
     return lines
@@ -468,8 +491,21 @@ def title_block(n: Naskah, kind: str) -> None:
 
 
 def opening(n: Naskah) -> None:
+    # Desk to desk: each party signs in its own office, so the text claims no one place.
     n.para(
-        "Pada hari ini {{ tanggal|tanggal_terbilang }}, bertempat di {{ tempat }}, yang bertanda tangan di bawah ini:"
+        "Pada hari ini {{ tanggal|tanggal_terbilang }}"
+        "{% if cara_penandatanganan == 'tatap_muka' %}, bertempat di {{ tempat }}{% endif %}"
+        ", yang bertanda tangan di bawah ini:"
+    )
+
+
+def penutup_tanggal(name: str) -> str:
+    """The PENUTUP's date/place phrase: tatap muka signs together on the stated day; desk to desk
+    signs electronically in each party's own place, the stated date being the naskah's date."""
+    return (
+        "{% if cara_penandatanganan == 'desk' %} secara elektronik di tempat kedudukan masing-masing, dengan hari "
+        f"dan tanggal sebagaimana tersebut di atas sebagai tanggal {name} ini"
+        "{% else %} pada hari dan tanggal sebagaimana tersebut di atas{% endif %}"
     )
 
 
@@ -612,7 +648,7 @@ def penutup(n: Naskah, name: str) -> None:
     n.para(
         f"{name} ini dibuat dan ditandatangani oleh ",
         B("PARA PIHAK"),
-        " pada hari dan tanggal sebagaimana tersebut di atas, dalam rangkap {{ jumlah_rangkap }} "
+        penutup_tanggal(name) + ", dalam rangkap {{ jumlah_rangkap }} "
         "({{ jumlah_rangkap|terbilang }}) asli{% if bermeterai %}, masing-masing dibubuhi meterai cukup{% endif %}"
         " dan mempunyai kekuatan hukum yang sama.",
     )
@@ -681,7 +717,19 @@ def build_kb() -> tuple[Naskah, str]:
     pengakhiran(n, name)
     penutup(n, name)
     signature_block(n)
-    fields = [JUDUL, PIHAK_KESATU, PIHAK_KEDUA, TANGGAL, TEMPAT, DASAR_HUKUM, MAKSUD, TUJUAN, OBJEK, RUANG_LINGKUP]
+    fields = [
+        JUDUL,
+        PIHAK_KESATU,
+        PIHAK_KEDUA,
+        TANGGAL,
+        TEMPAT,
+        CARA,
+        DASAR_HUKUM,
+        MAKSUD,
+        TUJUAN,
+        OBJEK,
+        RUANG_LINGKUP,
+    ]
     fields += [MULAI, SELESAI, RANGKAP, METERAI]
     return n, manifest(
         "KB",
@@ -769,7 +817,19 @@ def build_nk() -> tuple[Naskah, str]:
         "r in rencana_kerja",
     )
     signature_block(n)
-    fields = [JUDUL, PIHAK_KESATU, PIHAK_KEDUA, TANGGAL, TEMPAT, DASAR_HUKUM, MAKSUD, TUJUAN, OBJEK, RUANG_LINGKUP]
+    fields = [
+        JUDUL,
+        PIHAK_KESATU,
+        PIHAK_KEDUA,
+        TANGGAL,
+        TEMPAT,
+        CARA,
+        DASAR_HUKUM,
+        MAKSUD,
+        TUJUAN,
+        OBJEK,
+        RUANG_LINGKUP,
+    ]
     fields += [
         F("rencana_kerja", "table", True, "Rencana Kerja (lampiran): satu baris per kegiatan", RENCANA_ITEMS),
         MULAI,
@@ -867,6 +927,7 @@ def build_pks() -> tuple[Naskah, str]:
         PIHAK_KEDUA,
         TANGGAL,
         TEMPAT,
+        CARA,
         F("kb_judul", "text", True, "Judul Kesepakatan Bersama yang ditindaklanjuti"),
         F("kb_nomor_pihak_kesatu", "text", True, "Nomor Kesepakatan Bersama dalam register PIHAK KESATU"),
         F("kb_nomor_pihak_kedua", "text", True, "Nomor Kesepakatan Bersama dalam register PIHAK KEDUA"),
@@ -997,8 +1058,8 @@ def build_sk() -> tuple[Naskah, str]:
         F("pks_judul", "text", True, "Judul Perjanjian Kerja Sama yang dikuasakan penandatanganannya"),
         F("kb_nomor_pihak_kesatu", "text", True, "Nomor Kesepakatan Bersama (register PIHAK KESATU)"),
         F("kb_nomor_pihak_kedua", "text", False, "Nomor Kesepakatan Bersama (register PIHAK KEDUA)"),
-        TEMPAT,
-        F("tanggal", "date", True, "Tanggal Surat Kuasa ditetapkan (TTTT-BB-HH)"),
+        F("tempat", "text", True, "Tempat Surat Kuasa ditetapkan, mis. Tanah Grogot"),
+        F("tanggal", "date", True, "Tanggal Surat Kuasa ditetapkan (TTTT-BB-HH); ditandatangani pada tanggal ini"),
         F("berlaku_sampai", "date", False, "Akhir masa berlaku; kosong = sampai PKS ditandatangani"),
         F("bermeterai", "boolean", False, "true bila Surat Kuasa dibubuhi meterai"),
     ]

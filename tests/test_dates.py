@@ -161,3 +161,77 @@ def test_a_naskah_whose_own_jangka_waktu_exceeds_five_years_is_refused(registry)
         validate_data(info, data)
     assert caught.value.detail["invalid"][0]["field"] == "selesai"
     assert "29 Februari 2032" in caught.value.message
+
+
+# --- the text of a desk-to-desk naskah -------------------------------------------------------
+
+
+def _pdf_text(pdf: bytes, tmp_path: Path, name: str) -> str:
+    path = tmp_path / f"{name}.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return " ".join(text.split())  # lines joined: sentences wrap
+
+
+@pytest.mark.parametrize("jenis", ["KB", "NK", "PKS"])
+def test_a_desk_to_desk_naskah_claims_no_single_place_and_says_how_it_is_signed(jenis, registry, converter, tmp_path):
+    from pipeline.templates import render_docx, sample_data
+
+    info = registry.get(f"{jenis.lower()}/standar")
+    data = sample_data(jenis)
+    data.update(tanggal="2026-12-07", mulai="2026-12-07", selesai="2027-12-06")
+    tatap = _pdf_text(converter.to_pdf(render_docx(info, data)), tmp_path, "tatap")
+    data["cara_penandatanganan"] = "desk"
+    data.pop("tempat")  # not needed desk to desk
+    desk = _pdf_text(converter.to_pdf(render_docx(info, data)), tmp_path, "desk")
+    hari = "Senin tanggal tujuh bulan Desember tahun dua ribu dua puluh enam"
+
+    assert f"Pada hari ini {hari}, bertempat di {sample_data(jenis)['tempat']}, yang bertanda tangan" in tatap
+    assert "pada hari dan tanggal sebagaimana tersebut di atas" in tatap
+    assert f"Pada hari ini {hari}, yang bertanda tangan di bawah ini" in desk
+    assert "bertempat di" not in desk
+    assert "pada hari dan tanggal sebagaimana tersebut di atas" not in desk
+    assert "ditandatangani oleh PARA PIHAK secara elektronik di tempat kedudukan masing-masing" in desk
+    assert "dengan hari dan tanggal sebagaimana tersebut di atas sebagai tanggal" in desk
+    # the jangka waktu sentence agrees with its dates
+    assert "1 (satu) tahun terhitung sejak tanggal 7 Desember 2026 sampai dengan tanggal 6 Desember 2027" in tatap
+
+
+def test_a_tatap_muka_naskah_needs_its_place_and_the_mode_is_one_of_two(registry):
+    from pipeline.errors import TemplateDataError
+    from pipeline.templates import sample_data, validate_data
+
+    info = registry.get("kb/standar")
+    data = sample_data("KB")
+    del data["tempat"]
+    with pytest.raises(TemplateDataError) as caught:
+        validate_data(info, data)  # tatap muka by default
+    assert caught.value.detail["missing"] == ["tempat"]
+    assert validate_data(info, {**data, "cara_penandatanganan": "desk"})["tempat"] == ""
+    with pytest.raises(TemplateDataError) as caught:
+        validate_data(info, {**data, "cara_penandatanganan": "desk to desk"})
+    assert caught.value.detail["invalid"][0]["field"] == "cara_penandatanganan"
+    assert "tatap_muka, desk" in caught.value.detail["invalid"][0]["message"]
+    field = next(f for f in info.public()["fields"] if f["name"] == "cara_penandatanganan")
+    assert field["type"] == "choice" and field["choices"] == ["tatap_muka", "desk"] and not field["required"]
+
+
+def test_a_choice_field_needs_its_choices_in_the_manifest(tmp_path: Path):
+    from pipeline.errors import TemplateError
+    from pipeline.templates import load_template
+    from tests.test_templates import make_docx, write_manifest
+
+    path = make_docx(tmp_path / "kb" / "pilih.docx", "{% if cara == 'desk' %}desk{% endif %}")
+    for bad in ("", "choices = []\n", 'choices = ["a", "a"]\n'):
+        write_manifest(
+            tmp_path / "kb" / "pilih.toml",
+            f'[[fields]]\nname = "cara"\ntype = "choice"\nrequired = false\ndescription = "c"\n{bad}',
+        )
+        with pytest.raises(TemplateError, match="memerlukan 'choices'"):
+            load_template(path)
+    write_manifest(
+        tmp_path / "kb" / "pilih.toml",
+        '[[fields]]\nname = "cara"\ntype = "text"\nrequired = false\ndescription = "c"\nchoices = ["a"]\n',
+    )
+    with pytest.raises(TemplateError, match="hanya untuk tipe choice"):
+        load_template(path)
