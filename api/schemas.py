@@ -205,11 +205,22 @@ class SignatureStepPublic(BaseModel):
     signed_at: datetime | None
     signer_subject: str | None
     file_sha256: str | None
+    tanggal_ttd: date | None = Field(
+        default=None,
+        description="hari tanda tangan menurut zona waktu profil (mitra desk to desk: menurut cap waktunya)",
+    )
+    catatan_tanggal: str | None = Field(
+        default=None, description="desk to desk pada hari lain dari tanggal naskah: catatan yang dikonfirmasi"
+    )
 
 
 class SignaturePlanPublic(BaseModel):
     naskah_id: int
     mode: str
+    tanggal_naskah: date | None = Field(
+        default=None,
+        description="tanggal penandatanganan yang dinyatakan naskah; tatap muka hanya pada tanggal ini",
+    )
     final_pdf_sha256: str
     steps: list[SignatureStepPublic]
     next: int | None = Field(description="urutan langkah berikutnya; kosong bila lengkap")

@@ -34,11 +34,12 @@ from pipeline.auth import require
 from pipeline.cases import get_naskah, list_naskah, nomor_of, pihak_of
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, RuleViolation, ServiceUnavailable
 from pipeline.lifecycle import Action
-from pipeline.models import MAX_ID, Arsip, ArsipVersion, KerjaSama, Naskah, User, utcnow
+from pipeline.models import MAX_ID, Arsip, ArsipVersion, KerjaSama, Naskah, SignatureStep, User, utcnow
 from pipeline.revisions import PDF_TYPE, latest_revision
 from pipeline.services import Services, store_errors
 from pipeline.signature_plan import current_file, get_plan, steps_of
 from pipeline.signing import http_timestamper, validation_context
+from pipeline.signing_date import SigningDates, signing_dates
 from pipeline.verify import VerificationReport, certificate_expiry, refuse_unreadable, verify_pdf
 from storage.db import session_scope
 
@@ -192,13 +193,20 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
         case = session.get(KerjaSama, naskah.kerja_sama_id)
         assert case is not None
         pihak = [
-            {"urutan": p.urutan, "instansi": p.instansi, "penandatangan": s.nama, "jabatan": s.jabatan}
+            {
+                "urutan": p.urutan,
+                "instansi": p.instansi,
+                "penandatangan": s.nama,
+                "jabatan": s.jabatan,
+                **_signing_day(s, svc.profile.tz),
+            }
             for p in pihak_of(session, case.id or 0)
             for s in signed_steps
             if s.pihak_urutan == p.urutan
         ]
         nomor = {str(k): v for k, v in nomor_of(session, naskah_id).items()}
-        last_signed = max(s.signed_at for s in signed_steps if s.signed_at is not None)
+        # the day of the last signature: its own day (a counterparty's by its timestamp), in the profile's zone
+        last_day = max(day for s in signed_steps if (day := _day_of(s, svc.profile.tz)) is not None)
         judul = _judul(session, user, naskah, case)
         fields: dict[str, Any] = {
             "naskah_id": naskah_id,
@@ -209,7 +217,7 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
             "pihak": pihak,
             "nomor": nomor,
             "opd_teknis": case.opd_teknis,
-            "tanggal_ttd": last_signed.astimezone(svc.profile.tz).date(),
+            "tanggal_ttd": last_day,
             "mulai": case.mulai,
             "selesai": case.selesai,
             "related": _related(session, naskah),
@@ -281,6 +289,21 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
         )
         log.info("naskah %s archived as %s@%s (%s)", naskah_id, stored.key, stored.version_id, stored.sha256[:12])
         return arsip
+
+
+def _day_of(step: SignatureStep, tz: dt.tzinfo) -> dt.date | None:
+    """The day of a signature in the profile's zone (recorded with it; older rows: when it was recorded)."""
+    return step.tanggal_ttd or (step.signed_at.astimezone(tz).date() if step.signed_at else None)
+
+
+def _signing_day(step: SignatureStep, tz: dt.tzinfo) -> dict[str, Any]:
+    """The day of a signature and, if confirmed on another day than the naskah states, its date
+    note (kept in the record's ``pihak`` entries)."""
+    day = _day_of(step, tz)
+    out: dict[str, Any] = {"tanggal_ttd": day.isoformat() if day else None}
+    if step.catatan_tanggal:
+        out["catatan_tanggal"] = step.catatan_tanggal
+    return out
 
 
 # -- finding and reading archived originals --------------------------------------------------
@@ -392,6 +415,9 @@ class ArchivedVerification:
     sha256: str
     moment: dt.datetime | None
     report: VerificationReport
+    tanggal: SigningDates | None = None
+    """The date the naskah states and each signature's day, with the notes confirming a desk-to-desk
+    signature on another day (``pipeline.signing_date``); informational, not part of the verdict."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -399,6 +425,7 @@ class ArchivedVerification:
             "sha256": self.sha256,
             "divalidasi_pada": self.moment.isoformat() if self.moment else None,
             **self.report.to_dict(),
+            "tanggal_penandatanganan": self.tanggal.to_dict() if self.tanggal else None,
         }
 
 
@@ -413,6 +440,7 @@ def verify_archived(
     report = verify_pdf(data, svc.trust_roots, archival=True, now=now)
     moment = report.timestamps[0].time if report.timestamps else None
     with session_scope(svc.engine) as session:
+        tanggal = signing_dates(session, arsip.naskah_id)
         audit.record(
             session,
             user,
@@ -421,7 +449,7 @@ def verify_archived(
             sha256=arsip.sha256,
             verdict=report.bottom_line,
         )
-    return ArchivedVerification(arsip.id or 0, arsip.sha256, moment, report)
+    return ArchivedVerification(arsip.id or 0, arsip.sha256, moment, report, tanggal)
 
 
 # -- timestamp renewal ---------------------------------------------------------------------

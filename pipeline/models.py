@@ -289,6 +289,9 @@ class SignaturePlan(SQLModel, table=True):
     naskah_id: int = Field(foreign_key="naskah.id", unique=True)
     mode: str = Field(max_length=16)  # tatap_muka | desk
     final_file_id: int = Field(foreign_key="naskah_file.id")  # the fully initialled PDF everyone signs
+    # The signing date the naskah's text states ("Pada hari ini ... tanggal ...", SK "pada tanggal"), in
+    # the SOP profile's zone; None for a template that states none (then no day is checked).
+    tanggal_naskah: date | None = None
     created_by: int = Field(foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
@@ -310,6 +313,8 @@ class SignatureStep(SQLModel, table=True):
     signed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     signer_subject: str | None = Field(default=None, max_length=300)
     file_id: int | None = Field(default=None, foreign_key="naskah_file.id")  # the PDF with this signature
+    tanggal_ttd: date | None = None  # the day of this signature in the profile's zone (pipeline.signing_date)
+    catatan_tanggal: str | None = Field(default=None, sa_type=sa.Text)  # why it is not the naskah's date
 
 
 class AuditEntry(SQLModel, table=True):

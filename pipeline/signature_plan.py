@@ -34,7 +34,7 @@ from pypdf import PdfReader
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from pipeline import actions, audit
+from pipeline import actions, audit, signing_date
 from pipeline.cases import get_naskah
 from pipeline.desk import check_returned, export_for_counterparty
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, NotPermitted, SigningRefused
@@ -47,6 +47,7 @@ from pipeline.services import Services
 from pipeline.signer_config import configured_signer
 from pipeline.signers import DigestSignerBackend, RemoteSignRequest, WholeFileSignerBackend
 from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
+from pipeline.signing_date import KonfirmasiTanggal
 from pipeline.stamp import lock_signature_field
 from storage.db import session_scope
 
@@ -159,6 +160,9 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
             if session.execute(sa.delete(SignaturePlan).where(col(SignaturePlan.id) == existing.id)).rowcount != 1:
                 raise _planned_meanwhile(naskah_id)
         revision = get_revision(session, user, naskah_id, final.revision_number)
+        today = dt.datetime.now(svc.profile.tz).date()
+        stated = signing_date.stated_signing(session, revision, _declared_fields(svc, naskah))
+        signing_date.check_plan(stated, data.mode, today, svc.profile.tz)
         parties = signing_parties(session, naskah, revision)
         ours = _our_signer(session, svc, naskah)
         steps = data.steps or _default_steps(data.mode, ours)
@@ -168,7 +172,6 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
                 pihak=sorted(parties),
                 given=[s.pihak_urutan for s in steps],
             )
-        today = dt.datetime.now(svc.profile.tz).date()
         rows: list[SignatureStep] = []
         attachments: list[tuple[str, bytes]] = []
         for urutan, step in enumerate(steps, start=1):
@@ -202,7 +205,13 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
         session.add(locked)
         session.flush()
         assert locked.id is not None
-        plan = SignaturePlan(naskah_id=naskah_id, mode=data.mode, final_file_id=locked.id, created_by=user.id)
+        plan = SignaturePlan(
+            naskah_id=naskah_id,
+            mode=data.mode,
+            final_file_id=locked.id,
+            created_by=user.id,
+            tanggal_naskah=stated.tanggal,
+        )
         session.add(plan)
         try:
             session.flush()
@@ -215,6 +224,14 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
             session, user, audit.AuditAction.SIGNATURE_PLAN, naskah_id=naskah_id, sha256=locked.sha256, mode=data.mode
         )
         return plan
+
+
+def _declared_fields(svc: Services, naskah: Naskah) -> set[str]:
+    """The fields of the naskah's template (none when the template is no longer registered)."""
+    try:
+        return {f.name for f in svc.templates.get(naskah.template).fields}
+    except NotFound:
+        return set()
 
 
 def _planned_meanwhile(naskah_id: int) -> Conflict:
@@ -334,9 +351,13 @@ class StepContext:
     lock_document: bool
     kuasa: Kuasa | None
     """The Surat Kuasa a delegate signs under (checked again at this moment), else None."""
+    tanggal_ttd: dt.date | None = None
+    """The day of this signature in the profile's zone (the date its visible block prints)."""
+    catatan_tanggal: str | None = None
+    """Desk to desk on another day than the naskah states: the confirmed note (also in ``reason``)."""
 
 
-def _server_step(svc: Services, user: User, naskah_id: int) -> StepContext:
+def _server_step(svc: Services, user: User, naskah_id: int, konfirmasi: KonfirmasiTanggal | None = None) -> StepContext:
     """Check that ``user`` may sign now, on the server; everything the signature needs."""
     with session_scope(svc.engine) as session:
         naskah, plan, step = _open_step(session, user, naskah_id)
@@ -353,6 +374,8 @@ def _server_step(svc: Services, user: User, naskah_id: int) -> StepContext:
         final = session.get(NaskahFile, plan.final_file_id)
         assert final is not None and step.id is not None
         now = dt.datetime.now(svc.profile.tz)
+        label = signing_date.signer_label(step.pihak_urutan, step.nama)
+        catatan = signing_date.check_day(plan.tanggal_naskah, now.date(), plan.mode, label, svc.profile.tz, konfirmasi)
         kuasa = None
         if step.kuasa_naskah_id is not None:  # validity is checked on the day of signing, not of planning
             data = get_revision(session, user, naskah_id, final.revision_number).data or {}
@@ -370,17 +393,33 @@ def _server_step(svc: Services, user: User, naskah_id: int) -> StepContext:
                 reference=f"naskah:{naskah_id}:{final.sha256[:16]}",
                 kuasa_line=kuasa.kuasa_line if kuasa else None,
             ),
-            reason=kuasa.reason if kuasa else SignOptions.reason,
+            reason=_with_note(kuasa.reason if kuasa else SignOptions.reason, catatan),
             lock_document=guards["plan_complete"],
             kuasa=kuasa,
+            tanggal_ttd=now.date(),
+            catatan_tanggal=catatan,
         )
 
 
+def _with_note(reason: str, catatan: str | None) -> str:
+    """The signature's /Reason, with the date note of a desk-to-desk signature on another day."""
+    return f"{reason}; {catatan}" if catatan else reason
+
+
 def sign_step(
-    svc: Services, user: User, naskah_id: int, backend: DigestSignerBackend, secret: str, *, location: str = ""
+    svc: Services,
+    user: User,
+    naskah_id: int,
+    backend: DigestSignerBackend,
+    secret: str,
+    *,
+    location: str = "",
+    konfirmasi: KonfirmasiTanggal | None = None,
 ) -> SignatureStep:
-    """The signer whose turn it is signs on the server (tatap muka, or our step of desk to desk)."""
-    ctx = _server_step(svc, user, naskah_id)
+    """The signer whose turn it is signs on the server (tatap muka, or our step of desk to desk).
+
+    ``konfirmasi``: desk to desk on another day than the naskah states (``pipeline.signing_date``)."""
+    ctx = _server_step(svc, user, naskah_id, konfirmasi)
     current = svc.get(ctx.source.key, ctx.source.version_id, ctx.source.sha256)
     options = SignOptions(
         field_name=ctx.field_name, lock_document=ctx.lock_document, location=location, reason=ctx.reason
@@ -398,7 +437,18 @@ def sign_step(
         )
         subject = signing.certificate.subject.human_friendly
     return _record(
-        svc, user, naskah_id, ctx.step_id, ctx.urutan, signed, "signed", subject, Action.SIGN, ctx.expected_version
+        svc,
+        user,
+        naskah_id,
+        ctx.step_id,
+        ctx.urutan,
+        signed,
+        "signed",
+        subject,
+        Action.SIGN,
+        ctx.expected_version,
+        tanggal_ttd=ctx.tanggal_ttd,
+        catatan_tanggal=ctx.catatan_tanggal,
     )
 
 
@@ -412,8 +462,13 @@ def export_current(svc: Services, user: User, naskah_id: int) -> bytes:
     return export_for_counterparty(svc.get(source.key, source.version_id, source.sha256))
 
 
-def import_signed(svc: Services, user: User, naskah_id: int, returned: bytes) -> SignatureStep:
-    """Accept the counterparty's signed file only if it is our document plus their signature."""
+def import_signed(
+    svc: Services, user: User, naskah_id: int, returned: bytes, *, konfirmasi: KonfirmasiTanggal | None = None
+) -> SignatureStep:
+    """Accept the counterparty's signed file only if it is our document plus their signature.
+
+    Its day is its timestamp's (else its claimed signing time's) in the profile's zone; on another
+    day than the naskah states it needs ``konfirmasi`` with a note (``pipeline.signing_date``)."""
     with session_scope(svc.engine) as session:
         naskah, plan, step = _open_step(session, user, naskah_id)
         guards = _guards(session, plan, step)
@@ -425,6 +480,8 @@ def import_signed(svc: Services, user: User, naskah_id: int, returned: bytes) ->
         expected_version = naskah.lock_version
         source = current_file(session, plan)
         step_id, urutan, field = step.id, step.urutan, step.field_name
+        tanggal_naskah, mode = plan.tanggal_naskah, plan.mode
+        label = signing_date.signer_label(step.pihak_urutan, step.nama)
     ours = svc.get(source.key, source.version_id, source.sha256)
     result = check_returned(ours, returned, svc.trust_roots, expected_fields=[field])
     if not result.ok:
@@ -434,8 +491,27 @@ def import_signed(svc: Services, user: User, naskah_id: int, returned: bytes) ->
             problems=list(result.report.to_dict().get("problems", [])) if result.report else [],
         )
     subject = result.new_signatures[0].signer if result.new_signatures else None
+    theirs = result.new_signatures[0] if result.new_signatures else None
+    day = signing_date.day_of_signature(
+        theirs.timestamp if theirs else None,
+        theirs.signing_time if theirs else None,
+        svc.profile.tz,
+        dt.datetime.now(dt.UTC),
+    )
+    catatan = signing_date.check_day(tanggal_naskah, day, mode, label, svc.profile.tz, konfirmasi)
     return _record(
-        svc, user, naskah_id, step_id, urutan, returned, "imported", subject, Action.IMPORT_SIGNED, expected_version
+        svc,
+        user,
+        naskah_id,
+        step_id,
+        urutan,
+        returned,
+        "imported",
+        subject,
+        Action.IMPORT_SIGNED,
+        expected_version,
+        tanggal_ttd=day,
+        catatan_tanggal=catatan,
     )
 
 
@@ -450,6 +526,9 @@ def _record(
     subject: str | None,
     action: Action,
     expected_version: int,
+    *,
+    tanggal_ttd: dt.date | None = None,
+    catatan_tanggal: str | None = None,
 ) -> SignatureStep:
     stored = svc.put(f"naskah/{naskah_id}/ttd-{urutan}-{kind}.pdf", pdf, PDF_TYPE)
     with session_scope(svc.engine) as session:
@@ -467,6 +546,7 @@ def _record(
         step.signed_at = utcnow()
         step.signer_subject = subject
         step.file_id = file.id
+        step.tanggal_ttd, step.catatan_tanggal = tanggal_ttd, catatan_tanggal
         session.add(step)
         actions.perform(
             session,
@@ -474,9 +554,14 @@ def _record(
             user,
             action,
             guards=_guards(session, plan, step),
+            note=catatan_tanggal,  # the naskah's history shows why this signature is on another day
             expected_version=expected_version,
             sha256=stored.sha256,
-            detail={"urutan": urutan, "signer": subject},
+            detail={
+                "urutan": urutan,
+                "signer": subject,
+                "tanggal_ttd": tanggal_ttd.isoformat() if tanggal_ttd else None,
+            },
         )
         log.info("naskah %s: signature %s recorded (%s, %s)", naskah_id, urutan, kind, stored.sha256[:12])
         return step
@@ -529,6 +614,7 @@ def sign_step_whole_file(
     secret: str,
     *,
     location: str = "",
+    konfirmasi: KonfirmasiTanggal | None = None,
 ) -> SignatureStep:
     """The signer whose turn it is signs through a whole-file service (BSrE's esign-client).
 
@@ -540,7 +626,7 @@ def sign_step_whole_file(
     checked as for the other backends.  The service cannot lock the document: when this is
     the plan's last signature the document stays unlocked (only noted in the log).
     """
-    ctx = _server_step(svc, user, naskah_id)
+    ctx = _server_step(svc, user, naskah_id, konfirmasi)
     current = svc.get(ctx.source.key, ctx.source.version_id, ctx.source.sha256)
     page, box = _field_box(current, ctx.field_name)
     request = RemoteSignRequest(
@@ -578,7 +664,18 @@ def sign_step_whole_file(
     subject = certificate.subject.human_friendly
     returned = _with_validation_data(returned, embedded[0], svc)
     return _record(
-        svc, user, naskah_id, ctx.step_id, ctx.urutan, returned, "signed", subject, Action.SIGN, ctx.expected_version
+        svc,
+        user,
+        naskah_id,
+        ctx.step_id,
+        ctx.urutan,
+        returned,
+        "signed",
+        subject,
+        Action.SIGN,
+        ctx.expected_version,
+        tanggal_ttd=ctx.tanggal_ttd,
+        catatan_tanggal=ctx.catatan_tanggal,
     )
 
 
@@ -596,7 +693,15 @@ def _with_validation_data(pdf: bytes, signature: EmbeddedPdfSignature, svc: Serv
     return out.getvalue()
 
 
-def sign_configured(svc: Services, user: User, naskah_id: int, secret: str, *, location: str = "") -> SignatureStep:
+def sign_configured(
+    svc: Services,
+    user: User,
+    naskah_id: int,
+    secret: str,
+    *,
+    location: str = "",
+    konfirmasi: KonfirmasiTanggal | None = None,
+) -> SignatureStep:
     """Sign the step whose turn it is with the backend configured for ``user`` (``NASKAH_SIGNERS_FILE``).
 
     ``secret`` is the passphrase, PIN or OTP that backend asks for; it is passed on, never kept.
@@ -613,9 +718,11 @@ def sign_configured(svc: Services, user: User, naskah_id: int, secret: str, *, l
     backend = configured.backend
     if isinstance(backend, WholeFileSignerBackend):
         assert configured.signer_id is not None  # checked when the configuration was loaded
-        return sign_step_whole_file(svc, user, naskah_id, backend, configured.signer_id, secret, location=location)
+        return sign_step_whole_file(
+            svc, user, naskah_id, backend, configured.signer_id, secret, location=location, konfirmasi=konfirmasi
+        )
     if isinstance(backend, DigestSignerBackend):
-        return sign_step(svc, user, naskah_id, backend, secret, location=location)
+        return sign_step(svc, user, naskah_id, backend, secret, location=location, konfirmasi=konfirmasi)
     raise InvalidInput(  # pragma: no cover - every kind open_backend builds is one of the two
         "Jenis penanda tangan yang dikonfigurasi tidak didukung.", reason="invalid_signer_config", kind=backend.kind
     )

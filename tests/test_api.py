@@ -5,15 +5,21 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from docx import Document
 
 from api.demo import CASE_FIELDS, demo_case, edit_in_word
+from pipeline.sop import load_profile
 from pipeline.templates import sample_data
 
 DAY = date(2026, 11, 23)
+
+
+def hari_ini() -> date:
+    """Today in Tanah Grogot (the Paser profile's WITA): the day a naskah signed today must state."""
+    return datetime.now(load_profile("paser").tz).date()
 
 
 def case_body(jenis: str = "KSDD") -> dict:
@@ -27,8 +33,12 @@ def case_body(jenis: str = "KSDD") -> dict:
     return body
 
 
-def naskah_body(jenis: str, **extra) -> dict:
+def naskah_body(jenis: str, cara: str | None = None, **extra) -> dict:
+    """A naskah dated today (it is signed today in these tests), drafted for ``cara`` of signing."""
     data = {k: v for k, v in sample_data(jenis).items() if k not in CASE_FIELDS}
+    data["tanggal"] = hari_ini().isoformat()
+    if cara is not None:
+        data["cara_penandatanganan"] = cara
     body = {"jenis": jenis, "nomor": {"1": "100.3.7.1/11/Tapem/2026", "2": "100.3.7.1/27/Pem/2026"}, "data": data}
     body.update(extra)
     return body

@@ -235,3 +235,204 @@ def test_a_choice_field_needs_its_choices_in_the_manifest(tmp_path: Path):
     )
     with pytest.raises(TemplateError, match="hanya untuk tipe choice"):
         load_template(path)
+
+
+# --- the signing date the naskah states --------------------------------------------------------
+
+
+@pytest.fixture
+def dated_api(api, dev_pki, counterparty_pki):
+    """The API with both PKIs and the Wali Kota as a server signer."""
+    from pipeline.auth import issue_token
+
+    api.services.trust_roots = [*dev_pki.roots, *counterparty_pki.roots]
+    api.services.tsa_url = dev_pki.tsa_url
+    with session_scope(api.services.engine) as session:
+        walikota = create_user(
+            session, username="walikota", nama="H. Rahmad Mas'ud, S.E., M.E.", jabatan="Wali Kota", roles=["signer"]
+        )
+        api.tokens["walikota"] = issue_token(session, walikota)
+    return api
+
+
+def kb_dated(api, day: dt.date, cara: str | None = None) -> int:
+    """A KB stating ``day`` as its signing date, drafted for ``cara``, reviewed and fully initialled."""
+    from tests.test_api import create_case, naskah_body
+    from tests.test_workflow import post
+
+    body = naskah_body("KB", cara=cara)
+    body["data"]["tanggal"] = day.isoformat()
+    r = api.client.post(f"/api/v1/cases/{create_case(api)}/naskah", json=body, headers=api.auth("drafter"))
+    assert r.status_code == 201, r.text
+    nid = r.json()["id"]
+    assert post(api, f"{nid}/submit", "drafter").status_code == 200
+    assert post(api, f"{nid}/approve", "legal").status_code == 200
+    for who in ("kabag_pemerintahan", "asisten_umum", "sekda"):
+        assert post(api, f"{nid}/paraf", who).status_code == 200
+    return nid
+
+
+def plan_of(api, nid: int, mode: str, steps: list[dict] | None = None):
+    body: dict = {"mode": mode, **({"steps": steps} if steps else {})}
+    return api.client.post(f"/api/v1/naskah/{nid}/signature-plan", json=body, headers=api.auth("drafter"))
+
+
+def sign_as(api, nid: int, who: str, pki, nama: str, **form):
+    return api.client.post(
+        f"/api/v1/naskah/{nid}/sign",
+        files={"p12": ("k.p12", pki.issue_person(nama).to_pkcs12("k"), "application/x-pkcs12")},
+        data={"passphrase": "k", **form},
+        headers=api.auth(who),
+    )
+
+
+TATAP_MUKA = [{"pihak_urutan": 2, "username": "walikota"}, {"pihak_urutan": 1, "username": "bupati"}]
+
+
+@pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
+def test_a_tatap_muka_signature_on_another_day_than_the_naskah_states_is_refused(dated_api, dev_pki, counterparty_pki):
+    from tests.test_api import hari_ini
+
+    api = dated_api
+    today = hari_ini()
+    tomorrow = today + dt.timedelta(days=1)
+    nid = kb_dated(api, tomorrow)
+    r = plan_of(api, nid, "tatap_muka", TATAP_MUKA)
+    assert r.status_code == 201, r.text
+    assert r.json()["tanggal_naskah"] == tomorrow.isoformat()  # the plan holds the date the text states
+
+    r = sign_as(api, nid, "walikota", counterparty_pki, "H. Rahmad Mas'ud, S.E., M.E.")
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["detail"]["reason"] == "signing_date_mismatch"
+    assert body["detail"]["tanggal_naskah"] == tomorrow.isoformat() and body["detail"]["hari_ini"] == today.isoformat()
+    assert body["detail"]["zona_waktu"] == "WITA"
+    assert "tatap muka" in body["message"] and "revisi baru" in body["message"]
+    # a confirmation does not make a tatap muka signature on another day true
+    r = sign_as(
+        api,
+        nid,
+        "walikota",
+        counterparty_pki,
+        "H. Rahmad Mas'ud, S.E., M.E.",
+        konfirmasi_tanggal="true",
+        catatan_tanggal="Ditandatangani lebih awal",
+    )
+    assert r.status_code == 422 and r.json()["detail"]["reason"] == "signing_date_mismatch"
+    plan = api.client.get(f"/api/v1/naskah/{nid}/signature-plan", headers=api.auth("drafter")).json()
+    assert [s["status"] for s in plan["steps"]] == ["menunggu", "menunggu"]
+
+    # a naskah whose stated day has passed cannot get a tatap muka plan at all
+    yesterday = kb_dated(api, today - dt.timedelta(days=1))
+    r = plan_of(api, yesterday, "tatap_muka", TATAP_MUKA)
+    assert r.status_code == 422 and r.json()["detail"]["reason"] == "signing_date_passed", r.text
+
+    # on the stated day it signs, and every signature records that day and no note
+    same_day = kb_dated(api, today)
+    assert plan_of(api, same_day, "tatap_muka", TATAP_MUKA).status_code == 201
+    assert sign_as(api, same_day, "walikota", counterparty_pki, "H. Rahmad Mas'ud, S.E., M.E.").status_code == 200
+    r = sign_as(api, same_day, "bupati", dev_pki, "dr. Fahmi Fadli")
+    assert r.status_code == 200, r.text
+    assert [(s["tanggal_ttd"], s["catatan_tanggal"]) for s in r.json()["steps"]] == [(today.isoformat(), None)] * 2
+
+
+@pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
+def test_the_plan_must_be_signed_the_way_the_text_was_drafted(dated_api):
+    from tests.test_api import hari_ini
+
+    api = dated_api
+    tatap = kb_dated(api, hari_ini())
+    r = plan_of(api, tatap, "desk")
+    assert r.status_code == 422 and r.json()["detail"]["reason"] == "signing_mode_mismatch", r.text
+    assert "cara_penandatanganan 'desk'" in r.json()["message"] and "revisi baru" in r.json()["message"]
+    desk = kb_dated(api, hari_ini(), "desk")
+    r = plan_of(api, desk, "tatap_muka", TATAP_MUKA)
+    assert r.status_code == 422 and r.json()["detail"]["cara_penandatanganan"] == "desk", r.text
+    assert plan_of(api, desk, "desk").status_code == 201
+
+
+@pytest.mark.parametrize("services", ["sqlite-local", "postgres-s3"], indirect=True)
+def test_desk_to_desk_on_another_day_needs_a_confirmation_that_every_report_shows(
+    dated_api, dev_pki, counterparty_pki, counterparty_person
+):
+    import io
+
+    from pypdf import PdfReader
+
+    from pipeline.signing_date import signing_dates
+    from tests.test_api import hari_ini
+    from tests.test_signing_flow import counterparty_signs
+
+    api = dated_api
+    today = hari_ini()
+    stated = today - dt.timedelta(days=2)  # the text's date; both parties sign later, each in its office
+    nid = kb_dated(api, stated, "desk")
+    r = plan_of(api, nid, "desk")
+    assert r.status_code == 201 and r.json()["tanggal_naskah"] == stated.isoformat(), r.text
+    exported = api.client.get(f"/api/v1/naskah/{nid}/export", headers=api.auth("drafter")).content
+    returned = counterparty_signs(exported, counterparty_pki, counterparty_person)
+
+    def import_(**form):
+        return api.client.post(
+            f"/api/v1/naskah/{nid}/import",
+            files={"file": ("balik.pdf", returned, "application/pdf")},
+            data=form,
+            headers=api.auth("drafter"),
+        )
+
+    r = import_()
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail["reason"] == "signing_date_confirmation_required"
+    assert (detail["tanggal_naskah"], detail["tanggal_ttd"]) == (stated.isoformat(), today.isoformat())
+    assert detail["saran_catatan"].startswith("Ditandatangani PIHAK KEDUA (H. Rahmad Mas'ud")
+    assert "konfirmasi_tanggal" in r.json()["message"]
+    r = import_(konfirmasi_tanggal="true")
+    assert r.status_code == 422 and r.json()["detail"]["reason"] == "catatan_tanggal_missing"
+    mitra_note = f"Ditandatangani PIHAK KEDUA pada {_tanggal(today)} secara desk to desk"
+    r = import_(konfirmasi_tanggal="true", catatan_tanggal=mitra_note)
+    assert r.status_code == 200, r.text
+    assert (r.json()["steps"][0]["tanggal_ttd"], r.json()["steps"][0]["catatan_tanggal"]) == (
+        today.isoformat(),
+        mitra_note,
+    )
+
+    # our countersignature on another day too
+    r = sign_as(api, nid, "bupati", dev_pki, "dr. Fahmi Fadli")
+    assert r.status_code == 422 and r.json()["detail"]["reason"] == "signing_date_confirmation_required"
+    our_note = f"Ditandatangani PIHAK KESATU pada {_tanggal(today)} secara desk to desk"
+    r = sign_as(api, nid, "bupati", dev_pki, "dr. Fahmi Fadli", konfirmasi_tanggal="true", catatan_tanggal=our_note)
+    assert r.status_code == 200, r.text
+    assert [s["catatan_tanggal"] for s in r.json()["steps"]] == [mitra_note, our_note]
+
+    # the PDF carries our note in the signature's /Reason
+    signed = api.client.get(f"/api/v1/naskah/{nid}/signed.pdf", headers=api.auth("secretariat")).content
+    fields = {
+        f.get_object()["/T"]: f.get_object()
+        for f in PdfReader(io.BytesIO(signed)).trailer["/Root"]["/AcroForm"]["/Fields"]
+    }
+    assert fields["ttd_pihak_1"]["/V"]["/Reason"].endswith(our_note)
+    # the naskah's history
+    events = api.client.get(f"/api/v1/naskah/{nid}/history", headers=api.auth("secretariat")).json()["data"]
+    assert [(e["action"], e["note"]) for e in events[-2:]] == [("import_signed", mitra_note), ("sign", our_note)]
+    # the archive record and its verification report
+    r = api.client.post(f"/api/v1/naskah/{nid}/archive", headers=api.auth("secretariat"))
+    assert r.status_code == 201, r.text
+    arsip = r.json()
+    assert arsip["tanggal_ttd"] == today.isoformat()
+    assert sorted((p["urutan"], p["catatan_tanggal"]) for p in arsip["pihak"]) == [(1, our_note), (2, mitra_note)]
+    report = api.client.get(f"/api/v1/arsip/{arsip['id']}/verify", headers=api.auth("secretariat")).json()
+    assert report["ok"] is True
+    dates = report["tanggal_penandatanganan"]
+    assert dates["tanggal_naskah"] == stated.isoformat() and dates["catatan_tanggal"] == [mitra_note, our_note]
+    assert [s["tanggal_ttd"] for s in dates["tanda_tangan"]] == [today.isoformat()] * 2
+    # what a merged POST /verify joins in for a naskah the system knows
+    with session_scope(api.services.engine) as session:
+        known = signing_dates(session, nid)
+    assert known is not None and known.notes == [mitra_note, our_note] and known.mode == "desk"
+
+
+def _tanggal(day: dt.date) -> str:
+    from pipeline.terbilang import tanggal
+
+    return tanggal(day)

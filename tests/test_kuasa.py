@@ -18,7 +18,7 @@ from pipeline.revisions import latest_revision
 from pipeline.templates import sample_data
 from pipeline.verify import verify_pdf
 from storage.db import session_scope
-from tests.test_api import create_case, create_naskah
+from tests.test_api import create_case, create_naskah, hari_ini
 from tests.test_workflow import post
 
 KEPALA_DLH = "Ir. Budi Santoso, M.Si."
@@ -84,7 +84,8 @@ def sign(api, nid: int, who: str, p12: bytes):
 def pks_under_kuasa(api, case_id: int) -> int:
     """A PKS whose PIHAK KESATU block is the Kepala Dinas acting under Surat Kuasa SK_NOMOR."""
     data = {k: v for k, v in sample_data("PKS").items() if k not in CASE_FIELDS - {"pihak_kesatu", "pihak_kedua"}}
-    data["kuasa"] = {"nomor": SK_NOMOR, "tanggal": dt.date.today().isoformat(), "pemberi_jabatan": "Bupati Paser"}
+    data["tanggal"] = hari_ini().isoformat()  # signed tatap muka today: the PKS states today
+    data["kuasa"] = {"nomor": SK_NOMOR, "tanggal": hari_ini().isoformat(), "pemberi_jabatan": "Bupati Paser"}
     body = {"jenis": "PKS", "nomor": {"1": "100.3.7.1/40/DLH/2026", "2": "100.3.7.1/88/DLH/2026"}, "data": data}
     r = api.client.post(f"/api/v1/cases/{case_id}/naskah", json=body, headers=api.auth("drafter"))
     assert r.status_code == 201, r.text
@@ -103,7 +104,7 @@ def surat_kuasa(api, case_id: int, pks_id: int, *, mulai: dt.date, sampai: dt.da
 @pytest.mark.parametrize("services", ["postgres-s3"], indirect=True)
 def test_kepala_opd_signs_a_pks_under_a_signed_surat_kuasa(kuasa_api, dev_pki, counterparty_pki):
     api = kuasa_api
-    today = dt.date.today()
+    today = hari_ini()
     case_id = create_case(api)
     create_naskah(api, case_id, "KB")
     pks = pks_under_kuasa(api, case_id)
@@ -119,7 +120,7 @@ def test_kepala_opd_signs_a_pks_under_a_signed_surat_kuasa(kuasa_api, dev_pki, c
     assert r.status_code == 422 and r.json()["detail"]["reason"] == "not_the_printed_signer", r.text
 
     # the Surat Kuasa: drafted for this PKS, reviewed, initialled, signed by both (penerima, then the Bupati)
-    sk = surat_kuasa(api, case_id, pks, mulai=today - dt.timedelta(days=1), sampai=today + dt.timedelta(days=30))
+    sk = surat_kuasa(api, case_id, pks, mulai=today, sampai=today + dt.timedelta(days=30))
     through_paraf(api, sk)
     r = plan(api, pks, delegate_first)
     assert r.status_code == 403 and r.json()["detail"]["reason"] == "kuasa_missing"  # not signed yet
@@ -180,7 +181,7 @@ def test_kepala_opd_signs_a_pks_under_a_signed_surat_kuasa(kuasa_api, dev_pki, c
 def test_a_kuasa_is_valid_only_within_its_period_and_for_its_pks(kuasa_api, dev_pki):
     """``find_kuasa`` on the day of signing: before, during and after the validity period."""
     api = kuasa_api
-    today = dt.date.today()
+    today = hari_ini()
     case_id = create_case(api)
     create_naskah(api, case_id, "KB")
     pks = pks_under_kuasa(api, case_id)

@@ -153,7 +153,7 @@ def test_two_secretariat_users_archiving_at_once_make_one_archive_record(
 
 @pytest.mark.parametrize("services", ["postgres-local"], indirect=True)
 def test_signature_plans_made_at_once_or_replaced_leave_exactly_one_plan(api):
-    nid = fully_initialled(api)
+    nid = fully_initialled(api, "desk")
 
     def plans_at_once() -> list[int]:
         barrier = threading.Barrier(2)

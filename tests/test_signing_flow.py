@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
 from pipeline.verify import verify_pdf
 from tests.fixtures.pki import make_signer
+from tests.test_api import hari_ini
 from tests.test_workflow import approved_kb, post
 
 
@@ -19,8 +18,9 @@ def signing_api(api, dev_pki, counterparty_pki):
     return api
 
 
-def fully_initialled(api) -> int:
-    nid = approved_kb(api)
+def fully_initialled(api, cara: str | None = None) -> int:
+    """A KB dated today, drafted for ``cara`` of signing (default tatap muka), with every paraf."""
+    nid = approved_kb(api, cara)
     for who in ("kabag_pemerintahan", "asisten_umum", "sekda"):
         assert post(api, f"{nid}/paraf", who).status_code == 200
     return nid
@@ -32,7 +32,7 @@ def counterparty_signs(pdf: bytes, counterparty_pki, person) -> bytes:
         pdf,
         make_signer(person),
         SignatureAppearance(
-            nama="H. Rahmad Mas'ud, S.E., M.E.", jabatan="Wali Kota Balikpapan", tanggal=dt.date.today(), reference="x"
+            nama="H. Rahmad Mas'ud, S.E., M.E.", jabatan="Wali Kota Balikpapan", tanggal=hari_ini(), reference="x"
         ),
         SignOptions(field_name="ttd_pihak_2"),
         timestamper=http_timestamper(counterparty_pki.tsa_url),
@@ -42,7 +42,7 @@ def counterparty_signs(pdf: bytes, counterparty_pki, person) -> bytes:
 
 def test_desk_to_desk_then_our_signature_all_valid(signing_api, dev_pki, counterparty_pki, counterparty_person):
     api = signing_api
-    nid = fully_initialled(api)
+    nid = fully_initialled(api, "desk")
     r = api.client.post(f"/api/v1/naskah/{nid}/signature-plan", json={"mode": "desk"}, headers=api.auth("drafter"))
     assert r.status_code == 201, r.text
     plan = r.json()

@@ -18,8 +18,8 @@ def post(api, path: str, who: str, note: str | None = None):
     return api.client.post(f"/api/v1/naskah/{path}", json=body, headers=api.auth(who))
 
 
-def approved_kb(api) -> int:
-    nid = create_naskah(api, create_case(api))["id"]
+def approved_kb(api, cara: str | None = None) -> int:
+    nid = create_naskah(api, create_case(api), cara=cara)["id"]
     assert post(api, f"{nid}/submit", "drafter").status_code == 200
     r = post(api, f"{nid}/approve", "legal")
     assert r.status_code == 200 and r.json()["status"] == "paraf", r.text

@@ -13,6 +13,7 @@ from pipeline.errors import DocumentTooLarge, InvalidInput, NotFound
 from pipeline.models import NaskahFile, SignaturePlan, User
 from pipeline.signer_config import configured_signer
 from pipeline.signers import BsreBackend, Pkcs12Backend
+from pipeline.signing_date import KonfirmasiTanggal
 from pipeline.verify import verify_pdf
 
 router = APIRouter(tags=["tanda tangan"])
@@ -47,16 +48,40 @@ def _plan_public(session: SessionDep, plan: SignaturePlan) -> SignaturePlanPubli
                 signed_at=s.signed_at,
                 signer_subject=s.signer_subject,
                 file_sha256=file.sha256 if file else None,
+                tanggal_ttd=s.tanggal_ttd,
+                catatan_tanggal=s.catatan_tanggal,
             )
         )
     pending = [s.urutan for s in steps if s.signed_at is None]
     return SignaturePlanPublic(
         naskah_id=plan.naskah_id,
         mode=plan.mode,
+        tanggal_naskah=plan.tanggal_naskah,
         final_pdf_sha256=final.sha256 if final else "",
         steps=out,
         next=pending[0] if pending else None,
     )
+
+
+KonfirmasiForm = Annotated[
+    bool,
+    Form(
+        description="desk to desk: konfirmasi bahwa tanda tangan ini bertanggal lain dari tanggal yang dinyatakan "
+        "naskah (tatap muka tidak dapat dikonfirmasi)"
+    ),
+]
+CatatanForm = Annotated[
+    str,
+    Form(
+        max_length=500,
+        description="wajib bersama konfirmasi_tanggal, mis. 'Ditandatangani PIHAK KEDUA pada 9 Desember 2026 secara "
+        "desk to desk'; tampil pada riwayat, arsip, dan laporan verifikasi",
+    ),
+]
+
+
+def _konfirmasi(konfirmasi_tanggal: bool, catatan_tanggal: str) -> KonfirmasiTanggal | None:
+    return KonfirmasiTanggal(konfirmasi_tanggal, catatan_tanggal) if konfirmasi_tanggal or catatan_tanggal else None
 
 
 def _plan_or_404(session: SessionDep, user: User, naskah_id: int) -> SignaturePlan:
@@ -99,12 +124,17 @@ def sign(
         UploadFile | None, File(description="berkas PKCS#12 (.p12/.pfx); kosong: yang dikonfigurasi")
     ] = None,
     location: Annotated[str, Form(max_length=200)] = "",
+    konfirmasi_tanggal: KonfirmasiForm = False,
+    catatan_tanggal: CatatanForm = "",
 ) -> SignaturePlanPublic:
     keystore = _read(p12, 1024 * 1024) if p12 is not None else b""  # an empty file input counts as none
+    konfirmasi = _konfirmasi(konfirmasi_tanggal, catatan_tanggal)
     if keystore:
-        signature_plan.sign_step(svc, user, naskah_id, Pkcs12Backend(data=keystore), passphrase, location=location)
+        signature_plan.sign_step(
+            svc, user, naskah_id, Pkcs12Backend(data=keystore), passphrase, location=location, konfirmasi=konfirmasi
+        )
     else:
-        signature_plan.sign_configured(svc, user, naskah_id, passphrase, location=location)
+        signature_plan.sign_configured(svc, user, naskah_id, passphrase, location=location, konfirmasi=konfirmasi)
     return _plan_public(session, _plan_or_404(session, user, naskah_id))
 
 
@@ -153,8 +183,12 @@ def import_signed(
     svc: ServicesDep,
     session: SessionDep,
     user: CurrentUser,
+    konfirmasi_tanggal: KonfirmasiForm = False,
+    catatan_tanggal: CatatanForm = "",
 ) -> SignaturePlanPublic:
-    signature_plan.import_signed(svc, user, naskah_id, _read(file))
+    signature_plan.import_signed(
+        svc, user, naskah_id, _read(file), konfirmasi=_konfirmasi(konfirmasi_tanggal, catatan_tanggal)
+    )
     return _plan_public(session, _plan_or_404(session, user, naskah_id))
 
 
