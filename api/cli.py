@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -256,12 +256,18 @@ def verify(
 @friendly
 def demo(
     out: Annotated[Path, typer.Option("--out", help="folder hasil demo")],
-    tanggal: Annotated[str | None, typer.Option(help="tanggal naskah YYYY-MM-DD (bawaan: hari ini)")] = None,
+    tanggal: Annotated[
+        str | None,
+        typer.Option(
+            help="tanggal mulai kerja sama YYYY-MM-DD (bawaan: hari ini); naskah selalu bertanggal hari ini "
+            "(zona waktu profil) karena ditandatangani hari ini"
+        ),
+    ] = None,
 ) -> None:
     """Jalankan seluruh alur contoh: KB (desk to desk), PKS atas Surat Kuasa, NK KSIV, arsip, report.json."""
     from api.demo import run_demo
 
-    day = tanggal_option(tanggal) if tanggal else date.today()
+    day = tanggal_option(tanggal) if tanggal else None
     _logging("WARNING")
     code = run_demo(out, day)
     if code:

@@ -7,6 +7,7 @@ the API does (same functions, same checks), so a green demo means the real path 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import time
@@ -109,7 +110,11 @@ def edit_in_word(docx: bytes) -> bytes:
     return out.getvalue()
 
 
-def run_demo(out: Path, day: date) -> int:
+def run_demo(out: Path, day: date | None = None) -> int:
+    """The whole lifecycle on sample cases whose kerja sama starts on ``day`` (default: today).
+
+    Every naskah states today (in the SOP profile's zone) as its signing date and is signed
+    today: a naskah is signed on the date its text states."""
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     settings = Settings(
@@ -117,8 +122,10 @@ def run_demo(out: Path, day: date) -> int:
         storage_url=f"file:{out / 'objects'}",
     )
     steps = Steps()
-    typer.echo(f"Demo naskah kerja sama — tanggal {day.isoformat()} — hasil di {out}")
     svc = steps.run("siapkan basis data, penyimpanan, templat, LibreOffice", lambda: build_services(settings))
+    today = dt.datetime.now(svc.profile.tz).date()  # the signing day, on the region's clock
+    day = day or today
+    typer.echo(f"Demo naskah kerja sama — ditandatangani {today.isoformat()}, mulai {day.isoformat()} — hasil di {out}")
     try:
         return _run(svc, out, day, settings, steps)
     finally:
@@ -126,6 +133,7 @@ def run_demo(out: Path, day: date) -> int:
 
 
 def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> int:
+    today = _today(svc)
     steps.run("migrasi basis data", lambda: upgrade(svc.engine))
     with steps.step("pengguna: analis kerja sama (drafter)"), session_scope(svc.engine) as session:
         drafter = _user(session, "analis.tapem", "Rina Wulandari, S.H.", "Analis Kerja Sama", ["drafter"])
@@ -136,7 +144,9 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     assert case_id is not None
 
     kb_fields = {k: v for k, v in sample_data("KB").items() if k not in CASE_FIELDS}
-    kb_fields["tanggal"] = day.isoformat()
+    kb_fields["tanggal"] = today.isoformat()  # signed today: the text states today
+    kb_fields["cara_penandatanganan"] = "desk"  # Balikpapan signs in its own office: no one place claimed
+    kb_fields.pop("tempat", None)
     naskah_in = cases.NaskahInput(
         jenis="KB",
         nomor={1: f"100.3.7.1/{day.month:02d}1/Tapem/{day.year}", 2: f"100.3.7.1/{day.month:02d}7/Pem/{day.year}"},
@@ -179,16 +189,17 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
             report_revs = _write_revisions(svc, drafter, naskah_id, files_dir, out)
         kb = _entry(svc, out, drafter, naskah_id, "kb", pki.roots, steps)
         kb.update(revisions=report_revs, diffs={"1..2": diff12["counts"], "2..3": diff23["counts"]})
-        pks_id, sk_id = _pks_under_kuasa(svc, steps, case_id, naskah_id, day, drafter, people, pki)
+        pks_id, sk_id = _pks_under_kuasa(svc, steps, case_id, naskah_id, today, drafter, people, pki)
         pks = _entry(svc, out, drafter, pks_id, "pks", pki.roots, steps)
         sk = _entry(svc, out, drafter, sk_id, "sk", pki.roots, steps)
-        nk_id = _nota_kesepakatan(svc, steps, day, drafter, people, pki)
+        nk_id = _nota_kesepakatan(svc, steps, day, today, drafter, people, pki)
         nk = _entry(svc, out, drafter, nk_id, "nk", pki.roots, steps)
         found = _archive_all(svc, out, steps, [kb, sk, pks, nk], people["sekretariat.tkksd"])
     with session_scope(svc.engine) as session:
         chain = steps.run("jejak audit: rantai hash diperiksa", lambda: audit.verify_chain(session))
     report = {
-        "tanggal": day.isoformat(),
+        "tanggal": today.isoformat(),
+        "mulai": day.isoformat(),
         "settings": {"NASKAH_DATABASE_URL": settings.database_url, "NASKAH_STORAGE_URL": settings.storage_url},
         "trust_roots": "pki/roots.pem",
         "naskah": [kb, sk, pks, nk],
@@ -424,7 +435,7 @@ def _sign_kb_desk_to_desk(
                 SignatureAppearance(
                     nama="H. Rahmad Mas'ud, S.E., M.E.",
                     jabatan="Wali Kota Balikpapan",
-                    tanggal=date.today(),
+                    tanggal=_today(svc),
                     reference="naskah-mitra",
                 ),
                 SignOptions(field_name="ttd_pihak_2", location="Balikpapan"),
@@ -456,11 +467,11 @@ def _pks_under_kuasa(
     people: dict[str, User],
     pki: DemoPki,
 ) -> tuple[int, int]:
-    """The PKS, signed tatap muka by the Kepala Dinas under a Surat Kuasa of the Bupati."""
+    """The PKS, signed tatap muka by the Kepala Dinas under a Surat Kuasa of the Bupati, on ``day``
+    (today: both state it as their date)."""
     with session_scope(svc.engine) as session:
         kb_nomor = cases.nomor_of(session, kb_id)
-    # The kuasa must be valid on the real day of signing, even when --tanggal is in the future.
-    sk_tanggal = min(day, date.today())
+    sk_tanggal = day  # the Surat Kuasa is made and signed today too, before the PKS
     sk_nomor = f"100.3.7.1/{day.month:02d}3/Tapem/{day.year}"
     pks_nomor = {1: f"100.3.7.1/{day.month:02d}4/DLH/{day.year}", 2: f"100.3.7.1/{day.month:02d}8/DLH/{day.year}"}
     sample = sample_data("PKS")
@@ -489,7 +500,7 @@ def _pks_under_kuasa(
     sk_data = {k: v for k, v in sample_data("SK").items() if k not in CASE_FIELDS}
     sk_data.update(
         tanggal=sk_tanggal.isoformat(),
-        berlaku_sampai=(max(day, date.today()) + timedelta(days=60)).isoformat(),
+        berlaku_sampai=(day + timedelta(days=60)).isoformat(),
         kb_nomor_pihak_kesatu=kb_nomor.get(1, ""),
         kb_nomor_pihak_kedua=kb_nomor.get(2, ""),
     )
@@ -515,15 +526,17 @@ def _pks_under_kuasa(
     return pks_id, sk_id
 
 
-def _nota_kesepakatan(svc: Any, steps: Steps, day: date, drafter: User, people: dict[str, User], pki: DemoPki) -> int:
+def _nota_kesepakatan(
+    svc: Any, steps: Steps, day: date, today: date, drafter: User, people: dict[str, User], pki: DemoPki
+) -> int:
     """A KSIV case with the Kantor Pertanahan: Nota Kesepakatan with its Rencana Kerja."""
     with steps.step("NK: kerja sama KSIV Paser – Kantor Pertanahan"), session_scope(svc.engine) as session:
         case = cases.create_case(session, drafter, demo_case_ksiv(day))
         case_id = case.id
     assert case_id is not None
     data = {k: v for k, v in sample_data("NK").items() if k not in CASE_FIELDS}
-    data["tanggal"] = day.isoformat()
-    nomor = {1: f"100.3.7.1/{day.month:02d}5/Tapem/{day.year}", 2: f"MOU/{day.month:02d}-64.01/{day.year}"}
+    data["tanggal"] = today.isoformat()
+    nomor = {1: f"100.3.7.1/{today.month:02d}5/Tapem/{today.year}", 2: f"MOU/{today.month:02d}-64.01/{today.year}"}
     nk, _ = steps.run(
         "NK: Nota Kesepakatan dengan Rencana Kerja dirender",
         lambda: revisions.create_naskah(
@@ -575,7 +588,7 @@ def _archive_all(svc: Any, out: Path, steps: Steps, entries: list[dict[str, Any]
         }
     from pipeline import recap
 
-    today = date.today()
+    today = _today(svc)
     with session_scope(svc.engine) as session:
         query = archive.ArsipQuery(q="sampah", sort="tanggal")
         rows, count = steps.run("cari arsip: 'sampah'", lambda: archive.search(session, secretariat, query, today))
@@ -645,6 +658,8 @@ def _entry(
                 "waktu": s.signed_at.isoformat() if s.signed_at else None,
                 "mode": "desk" if s.external else ("kuasa" if s.kuasa_naskah_id else "server"),
                 "plan": plan.mode,
+                "tanggal_ttd": s.tanggal_ttd.isoformat() if s.tanggal_ttd else None,
+                "catatan_tanggal": s.catatan_tanggal,
             }
             for s in plan_steps
         ],
@@ -652,6 +667,11 @@ def _entry(
         "sha256": current.sha256,
         "verification": report.bottom_line,
     }
+
+
+def _today(svc: Any) -> date:
+    """Today on the region's clock (the SOP profile's WIB/WITA/WIT), not the machine's."""
+    return dt.datetime.now(svc.profile.tz).date()
 
 
 def _summary(diff: dict[str, Any]) -> str:

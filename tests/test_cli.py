@@ -15,7 +15,9 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from pipeline.diff import docx_paragraphs
+from pipeline.sop import load_profile
 from pipeline.templates import sample_data
+from pipeline.terbilang import tanggal_terbilang
 
 runner = CliRunner()
 
@@ -127,7 +129,12 @@ def test_demo_runs_and_writes_report(env):
     )
     assert untrusted.exit_code != 0
     text = " ".join(docx_paragraphs((out / kb["revisions"][0]["docx"]).read_bytes()))
-    assert "Senin tanggal dua puluh tiga bulan November tahun dua ribu dua puluh enam" in text
+    # signed today, so every naskah states today (WITA) as its date; the KB, desk to desk, claims no one place
+    today = dt.datetime.now(load_profile("paser").tz).date()
+    assert report["tanggal"] == today.isoformat() and report["mulai"] == "2026-11-23"
+    assert f"Pada hari ini {tanggal_terbilang(today)}, yang bertanda tangan di bawah ini:" in text
+    assert "bertempat di" not in text
+    assert all(s["tanggal_ttd"] == today.isoformat() and not s["catatan_tanggal"] for s in kb["signatures"])
     assert (out / "naskah.db").exists() and (out / "objects").is_dir()
     bad = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", "23-11-2026"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
