@@ -233,7 +233,14 @@ def verifikasi(
             )
             for problem in sig.problems:
                 typer.echo(f"      ! {problem}")
-        echo_timestamps(report)
+        if result.tanggal is not None:
+            stated = result.tanggal.tanggal_naskah.isoformat() if result.tanggal.tanggal_naskah else "-"
+            typer.echo(f"  tanggal naskah {stated} ({result.tanggal.mode})")
+            for s in result.tanggal.signatures:
+                day = s.tanggal_ttd.isoformat() if s.tanggal_ttd else "-"
+                note = f" — {s.catatan_tanggal}" if s.catatan_tanggal else ""
+                typer.echo(f"  ditandatangani {day} oleh {s.nama}{note}")
+        echo_timestamps(report, svc.profile.tz)
     if not report.ok:
         raise typer.Exit(VERIFY_FAILED)
 
@@ -295,8 +302,8 @@ def perbarui_cap_waktu(
     if not results:
         typer.echo(f"Tidak ada arsip yang cap waktunya habis dalam {margin_hari} hari.")
     for r in results:
-        old = r.old_expiry.date().isoformat() if r.old_expiry else "-"
-        new = r.new_expiry.date().isoformat() if r.new_expiry else "-"
+        old = r.old_expiry.astimezone(svc.profile.tz).date().isoformat() if r.old_expiry else "-"
+        new = r.new_expiry.astimezone(svc.profile.tz).date().isoformat() if r.new_expiry else "-"
         typer.echo(
             f"arsip {r.arsip_id} (naskah {r.naskah_id}): cap waktu berlaku s.d. {old} -> {new}, versi {r.version_id}"
         )
@@ -400,7 +407,7 @@ def monitoring_command(
                 [
                     str(r.arsip_id),
                     r.jenis,
-                    r.cap_waktu_berakhir.date().isoformat() if r.cap_waktu_berakhir else "-",
+                    r.cap_waktu_berakhir.astimezone(profile.tz).date().isoformat() if r.cap_waktu_berakhir else "-",
                     "TERLAMBAT" if r.terlambat else f"{r.sisa_hari} hari",
                     r.nomor.get("1", "-"),
                     _cut(r.judul, 50),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, tzinfo
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
@@ -65,11 +65,11 @@ class NoConverter:
         return None
 
 
-def echo_timestamps(report: VerificationReport) -> None:
+def echo_timestamps(report: VerificationReport, tz: tzinfo | None = None) -> None:
     """A verification report's document timestamps (each with the moment it was judged at), then
-    its document-level problems."""
+    its document-level problems; ``tz``: the region's clock for the dates printed (else UTC)."""
     for t in report.timestamps:
-        until = t.tsa_valid_until.date().isoformat() if t.tsa_valid_until else "-"
+        until = t.tsa_valid_until.astimezone(tz or UTC).date().isoformat() if t.tsa_valid_until else "-"
         when = t.time.isoformat(timespec="seconds") if t.time else "-"
         judged = t.validated_at.isoformat(timespec="seconds") if t.validated_at else "sekarang"
         verdict = "ok" if t.ok else "TIDAK"

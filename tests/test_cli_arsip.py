@@ -160,6 +160,10 @@ def test_unduh_verifikasi_and_renewal_on_a_real_archived_original(
     assert r.exit_code == 0, r.output
     assert "ok" in r.output.splitlines()[0] and "B-LTA" in r.output
     assert "[cap waktu " in r.output and "dinilai pada" in r.output, r.output
+    # the date the naskah states and the day of each signature (tatap muka: that very day)
+    today = dt.datetime.now(load_profile("paser").tz).date().isoformat()
+    assert f"tanggal naskah {today} (tatap_muka)" in r.output
+    assert f"ditandatangani {today} oleh dr. Fahmi Fadli" in r.output, r.output
     r = invoke("arsip", "verifikasi", str(arsip["id"]), "--json")
     assert r.exit_code == 0 and json.loads(r.output)["ok"] is True
 
