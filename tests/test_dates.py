@@ -436,3 +436,32 @@ def _tanggal(day: dt.date) -> str:
     from pipeline.terbilang import tanggal
 
     return tanggal(day)
+
+
+@pytest.mark.parametrize("services", ["postgres-local"], indirect=True)
+def test_a_naskah_last_edited_in_word_states_the_date_of_the_rendering_it_was_edited_from(dated_api):
+    from api.demo import edit_in_word
+    from tests.test_api import create_case, hari_ini, naskah_body
+    from tests.test_workflow import post
+
+    api = dated_api
+    tomorrow = hari_ini() + dt.timedelta(days=1)
+    body = naskah_body("KB")
+    body["data"]["tanggal"] = tomorrow.isoformat()
+    r = api.client.post(f"/api/v1/cases/{create_case(api)}/naskah", json=body, headers=api.auth("drafter"))
+    nid = r.json()["id"]
+    docx = api.client.get(f"/api/v1/naskah/{nid}/revisions/1/docx", headers=api.auth("drafter")).content
+    r = api.client.post(
+        f"/api/v1/naskah/{nid}/revisions/upload",
+        files={"file": ("kb.docx", edit_in_word(docx), "application/octet-stream")},
+        data={"note": "disunting di Word"},
+        headers=api.auth("drafter"),
+    )
+    assert r.status_code == 201, r.text  # revision 2, the final text, carries no data of its own
+    assert post(api, f"{nid}/submit", "drafter").status_code == 200
+    assert post(api, f"{nid}/approve", "legal").status_code == 200
+    for who in ("kabag_pemerintahan", "asisten_umum", "sekda"):
+        assert post(api, f"{nid}/paraf", who).status_code == 200
+    r = plan_of(api, nid, "tatap_muka", TATAP_MUKA)
+    assert r.status_code == 201, r.text
+    assert r.json()["tanggal_naskah"] == tomorrow.isoformat()

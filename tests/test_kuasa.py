@@ -127,6 +127,7 @@ def test_kepala_opd_signs_a_pks_under_a_signed_surat_kuasa(kuasa_api, dev_pki, c
     r = plan(api, sk, [{"pihak_urutan": 2, "username": "kadis_dlh"}, {"pihak_urutan": 1, "username": "bupati"}])
     assert r.status_code == 201, r.text
     assert [(s["nama"], s["pihak_urutan"]) for s in r.json()["steps"]] == [(KEPALA_DLH, 2), ("dr. Fahmi Fadli", 1)]
+    assert r.json()["tanggal_naskah"] == today.isoformat()  # "Ditetapkan ... pada tanggal": signed on that day
     r = plan(api, pks, [*delegate_first[:1], {"pihak_urutan": 1, "username": "kadis_dlh", "kuasa_naskah_id": sk}])
     assert r.status_code == 403 and r.json()["detail"]["reason"] == "kuasa_not_signed", r.text
 
