@@ -440,7 +440,7 @@ def test_environment_is_sandboxed_autoescaped_and_strict():
     assert env.autoescape is True
     assert env.from_string("{{ x }}").render(x="<a & b>") == "&lt;a &amp; b&gt;"
     assert env.from_string("{{ d|tanggal_terbilang }}").render(d="2026-11-23").startswith("Senin tanggal dua puluh")
-    assert env.from_string("{{ n|terbilang }} {{ n|rupiah }}").render(n=2026) == "dua ribu dua puluh enam Rp 2.026,00"
+    assert env.from_string("{{ n|terbilang }} {{ n|rupiah }}").render(n=2026) == "dua ribu dua puluh enam Rp2.026,00"
     assert "safe" not in env.filters and "cycler" not in env.globals
     with pytest.raises(Exception, match="undefined"):
         env.from_string("{{ nothing }}").render()
