@@ -100,7 +100,7 @@ def edit_in_word(docx: bytes) -> bytes:
     """What a drafter does in Word: correct a sentence of the Penutup and add one more."""
     doc = Document(io.BytesIO(docx))
     paragraphs = [p for p in doc.paragraphs if p.text.strip()]
-    target = next((p for p in paragraphs if "rangkap" in p.text), paragraphs[-1])
+    target = next((p for p in paragraphs if "naskah asli" in p.text), paragraphs[-1])
     target.add_run(" Salinan naskah ini disampaikan kepada Perangkat Daerah terkait.")
     doc.add_paragraph("Catatan koreksi: penulisan nama jabatan telah disesuaikan dengan Tata Naskah Dinas.")
     out = io.BytesIO()
@@ -133,6 +133,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         case = cases.create_case(session, drafter, demo_case(day))
         case_id = case.id
     assert case_id is not None
+    steps.run("lambang kedua pihak diunggah (PNG)", lambda: _upload_lambang(svc, drafter, case_id, "BPP"))
 
     kb_fields = {k: v for k, v in sample_data("KB").items() if k not in CASE_FIELDS}
     kb_fields["tanggal"] = day.isoformat()
@@ -343,13 +344,13 @@ def _review(
     if return_once:
         steps.run(
             f"{label}: Bagian Hukum mengembalikan dengan catatan",
-            lambda: review.return_for_revision(svc, legal, naskah_id, "Pasal Penutup: sebutkan jumlah rangkap."),
+            lambda: review.return_for_revision(
+                svc, legal, naskah_id, "Pasal Penutup: naskah asli elektronik dibubuhi meterai elektronik."
+            ),
         )
         steps.run(
             f"{label}: revisi 4, perbaikan sesuai catatan Bagian Hukum",
-            lambda: revisions.render_revision(
-                svc, drafter, naskah_id, {"jumlah_rangkap": 2}, "Perbaikan catatan Hukum"
-            ),
+            lambda: revisions.render_revision(svc, drafter, naskah_id, {"bermeterai": True}, "Perbaikan catatan Hukum"),
         )
         steps.run(f"{label}: ajukan ulang", lambda: review.submit(svc, drafter, naskah_id))
     steps.run(f"{label}: Bagian Hukum menyetujui rancangan final", lambda: review.approve(svc, legal, naskah_id))
@@ -476,6 +477,12 @@ def _pks_under_kuasa(
         pihak_kesatu={**sample["pihak_kesatu"], "nomor": pks_nomor[1]},
         pihak_kedua={**sample["pihak_kedua"], "nomor": pks_nomor[2]},
         kuasa={"nomor": sk_nomor, "tanggal": sk_tanggal.isoformat(), "pemberi_jabatan": "Bupati Paser"},
+        # The Kepala Dinas of Balikpapan signs under his Wali Kota's kuasa: cited, not verified by us.
+        kuasa_pihak_kedua={
+            "nomor": f"100.3.7.1/{day.month:02d}9/Pem/{day.year}",
+            "tanggal": sk_tanggal.isoformat(),
+            "pemberi_jabatan": "Wali Kota Balikpapan",
+        },
     )
     pks, _ = steps.run(
         "PKS: dirender dari templat (penanda tangan PIHAK KESATU: Kepala Dinas atas kuasa)",
@@ -526,6 +533,7 @@ def _nota_kesepakatan(svc: Any, steps: Steps, day: date, drafter: User, people: 
         case = cases.create_case(session, drafter, demo_case_ksiv(day))
         case_id = case.id
     assert case_id is not None
+    steps.run("NK: lambang kedua pihak diunggah (PNG)", lambda: _upload_lambang(svc, drafter, case_id, "ATR"))
     data = {k: v for k, v in sample_data("NK").items() if k not in CASE_FIELDS}
     data["tanggal"] = day.isoformat()
     nomor = {1: f"100.3.7.1/{day.month:02d}5/Tapem/{day.year}", 2: f"MOU/{day.month:02d}-64.01/{day.year}"}
@@ -657,6 +665,28 @@ def _entry(
         "sha256": current.sha256,
         "verification": report.bottom_line,
     }
+
+
+def lambang_png(text: str, fill: tuple[int, int, int]) -> bytes:
+    """A simple emblem drawn at run time (a shield with letters): the demo's stand-in for a real lambang."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (240, 280), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    shield = [(12, 12), (228, 12), (228, 168), (120, 268), (12, 168)]
+    draw.polygon(shield, fill=fill, outline=(40, 40, 40), width=4)
+    draw.polygon([(40, 40), (200, 40), (200, 156), (120, 232), (40, 156)], outline=(250, 210, 60), width=5)
+    draw.text((120, 118), text, fill=(255, 255, 255), anchor="mm", font_size=58)
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def _upload_lambang(svc: Any, drafter: User, case_id: int, mitra: str) -> None:
+    from pipeline import lambang
+
+    lambang.upload_lambang(svc, drafter, case_id, 1, lambang_png("PSR", (24, 110, 56)))
+    lambang.upload_lambang(svc, drafter, case_id, 2, lambang_png(mitra, (28, 64, 150)))
 
 
 def _summary(diff: dict[str, Any]) -> str:

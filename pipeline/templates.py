@@ -82,8 +82,8 @@ __all__ = [
     "ParafBox",
     "TemplateInfo",
     "TemplateRegistry",
-    "default_template_root",
     "dasar_hukum_baku",
+    "default_template_root",
     "huruf",
     "image_type",
     "load_template",
@@ -116,7 +116,7 @@ FIELD_TYPES = (
 #: What an "image" field holds (a lambang): PNG or JPEG bytes, by their magic numbers.
 IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 #: Height of an image field in the document (a lambang above the title or the kop).
-IMAGE_HEIGHT = Cm(2.0)
+IMAGE_HEIGHT = Cm(1.8)
 NAMA_NASKAH = {
     "KB": "Kesepakatan Bersama",
     "NK": "Nota Kesepakatan",
@@ -1041,7 +1041,6 @@ class DocProperties:
     """The Pemda that issues it: PIHAK KESATU's instansi (``/Author``, ``dc:creator``)."""
     subject: str
     """Jenis and nomor, e.g. "Kesepakatan Bersama Nomor 100.3.7.1/121/Tapem/2026 dan ..." (``dc:description``)."""
-    keywords: str = ""
     language: str = "id-ID"
 
 
@@ -1057,6 +1056,7 @@ def naskah_properties(jenis: str, data: Mapping[str, Any]) -> DocProperties:
 
     Title = the judul (a Surat Kuasa: the PKS it empowers), author = PIHAK KESATU's instansi,
     subject = the jenis and each party's nomor.  Fields a template does not have are left out.
+    No keywords: LibreOffice splits them into single words.
     """
     nama = NAMA_NASKAH.get(jenis.upper(), jenis)
     instansi = [_pihak_value(data, k, "instansi") for k in ("pihak_kesatu", "pihak_kedua")]
@@ -1068,8 +1068,7 @@ def naskah_properties(jenis: str, data: Mapping[str, Any]) -> DocProperties:
         nomor = [_pihak_value(data, k, "nomor") for k in ("pihak_kesatu", "pihak_kedua")]
     nomor = [n for n in nomor if n]
     subject = f"{nama} Nomor {' dan '.join(nomor)}" if nomor else nama
-    keywords = ", ".join(dict.fromkeys(k for k in ["naskah kerja sama", nama, *instansi] if k))
-    return DocProperties(title=title.strip() or nama, author=instansi[0], subject=subject, keywords=keywords)
+    return DocProperties(title=title.strip() or nama, author=instansi[0], subject=subject)
 
 
 def _apply_properties(document: Any, props: DocProperties) -> None:
@@ -1078,7 +1077,7 @@ def _apply_properties(document: Any, props: DocProperties) -> None:
     core.title = props.title
     core.author = props.author
     core.subject = props.subject
-    core.keywords = props.keywords
+    core.keywords = ""
     core.language = props.language
     core.comments = ""
     core.last_modified_by = props.author
@@ -1300,7 +1299,9 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "maksud": (
             "sebagai pedoman bagi PARA PIHAK dalam pengangkutan dan pengolahan sampah Kota Balikpapan di " + _TPA
         ),
-        "tujuan": "terkelolanya sampah Kota Balikpapan secara aman dan berwawasan lingkungan di TPA Sampah Regional Kuaro",
+        "tujuan": (
+            "terkelolanya sampah Kota Balikpapan secara aman dan berwawasan lingkungan di TPA Sampah Regional Kuaro"
+        ),
         "objek": "pengangkutan dan pengolahan sampah di TPA Sampah Regional Kuaro",
         "ruang_lingkup": [
             "penerimaan sampah residu dari Kota Balikpapan paling banyak 50 ton per hari",

@@ -245,9 +245,7 @@ class Naskah:
     def blank(self, after: float = 0) -> Paragraph:
         return self.para("", after=after)
 
-    def item(
-        self, label: str, *segments: Text, left: float = 0.0, hanging: float = 0.8, after: float = 6
-    ) -> Paragraph:
+    def item(self, label: str, *segments: Text, left: float = 0.0, hanging: float = 0.8, after: float = 6) -> Paragraph:
         """A numbered item with a hanging indent: ``label<TAB>text``."""
         return self.para(label + "\t", *segments, left=left, hanging=hanging, after=after)
 
@@ -331,13 +329,19 @@ class Naskah:
         p.paragraph_format.space_after = Pt(0)
         Naskah._runs(p, segments, size)
 
-    def signatures(self, left: SignBlock, right: SignBlock) -> None:
+    def spacer(self, points: float) -> None:
+        """An empty paragraph exactly ``points`` high that keeps with what follows."""
+        p = self.para("", after=0, keep=True)
+        p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        p.paragraph_format.line_spacing = Pt(points)
+
+    def signatures(self, left: SignBlock, right: SignBlock, *, gap: float = 14) -> None:
         """Two signature blocks side by side in a borderless table, one paragraph per line.
 
         Row 1 holds the heading lines and the signing space, row 2 the name and NIP, so the
         names line up even when one jabatan wraps onto more lines than the other.
         """
-        self.para("", after=0, keep=True)
+        self.spacer(gap)
         table = self.doc.add_table(rows=2, cols=2)
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         self._borders(table, "nil")
@@ -355,8 +359,12 @@ class Naskah:
                         p.paragraph_format.line_spacing = Pt(line.points)
                         p.paragraph_format.space_after = Pt(0)
                         p.paragraph_format.keep_with_next = True
+                        # Not empty: LibreOffice drops an empty last paragraph after a nested table.
+                        p.add_run(" ")
                         continue
-                    segments = [line.text] if isinstance(line, Tag) else [line] if isinstance(line, str | Seg) else list(line)
+                    segments = (
+                        [line.text] if isinstance(line, Tag) else [line] if isinstance(line, str | Seg) else list(line)
+                    )
                     p = cell.paragraphs[0] if i == 0 else cell.add_paragraph()
                     p.paragraph_format.alignment = CENTER
                     p.paragraph_format.space_after = Pt(0)
@@ -366,14 +374,14 @@ class Naskah:
             row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
 
     def _meterai_box(self, cell: _Cell, box: MeteraiBox) -> None:
-        """A bordered 2.4 x 2.0 cm box, centred in the block, for the (e-)meterai stamped before signing."""
+        """A bordered 2.4 x 1.8 cm box, centred in the block, for the (e-)meterai stamped before signing."""
         inner = cell.add_table(rows=1, cols=1)
         inner.alignment = WD_TABLE_ALIGNMENT.CENTER
         self._borders(inner, "single")
         self._fixed(inner, (2.4,))
         tr_pr = inner.rows[0]._tr.get_or_add_trPr()
         height = OxmlElement("w:trHeight")
-        height.set(qn("w:val"), str(int(Cm(2.0).twips)))
+        height.set(qn("w:val"), str(int(Cm(1.8).twips)))
         height.set(qn("w:hRule"), "exact")
         tr_pr.append(height)
         tr_pr.append(OxmlElement("w:cantSplit"))
@@ -382,13 +390,16 @@ class Naskah:
         v_align.set(qn("w:val"), "center")
         box_cell._tc.get_or_add_tcPr().append(v_align)
         self._cell(box_cell, box.label, size=7)
-        # python-docx adds an empty paragraph after a nested table; the block's own lines follow instead.
-        trailing = cell.paragraphs[-1]._p
-        trailing.getparent().remove(trailing)
+        # python-docx adds an empty paragraph after a nested table (Word wants one); keep it tiny.
+        trailing = cell.paragraphs[-1].paragraph_format
+        trailing.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        trailing.line_spacing = Pt(1)
+        trailing.space_after = Pt(0)
+        trailing.keep_with_next = True
 
-    def paraf_box(self) -> None:
+    def paraf_box(self, gap: float = 14) -> None:
         """A small bordered box for the hierarchical paraf (at most three officials), kept on one page."""
-        self.para("", after=0, keep=True)
+        self.spacer(gap)
         table = self.doc.add_table(rows=2, cols=3)
         table.alignment = WD_TABLE_ALIGNMENT.LEFT
         self._borders(table, "single")
@@ -1079,14 +1090,15 @@ def build_sk() -> tuple[Naskah, str]:
     that the usual text fits one page with both blocks side by side."""
     n = Naskah("Templat Surat Kuasa penandatanganan PKS (standar)")
     n.doc.styles["Normal"].paragraph_format.line_spacing = 1.0  # compact: the usual Surat Kuasa is one page
+    n.doc.sections[0].top_margin = Cm(2.0)  # the kop stands at the top of the sheet
     n.tag("{%p if lambang_pihak_kesatu %}")
     n.para("{{ lambang_pihak_kesatu }}", align=CENTER, after=2)
     n.tag("{%p endif %}")
     # Kop naskah dinas of the Kepala Daerah: the jabatan, not the Pemerintah Daerah with its address.
     n.heading(Seg("{{ pihak_kesatu.jabatan|upper }}", bold=True, size=14), keep=False)
-    n.rule(after=8)
+    n.rule(after=4)
     n.heading(Seg("SURAT KUASA", bold=True, underline=True))
-    n.para("NOMOR : {{ nomor }}", align=CENTER, after=10)
+    n.para("NOMOR : {{ nomor }}", align=CENTER, after=8)
     n.para("Yang bertanda tangan di bawah ini:", after=2)
     tabs = (1.0, 5.0, 5.5)
 
@@ -1149,8 +1161,9 @@ def build_sk() -> tuple[Naskah, str]:
                 "{% if pihak_kesatu.nip %}NIP. {{ pihak_kesatu.nip }}{% endif %}",
             ],
         ),
+        gap=6,
     )
-    n.paraf_box()
+    n.paraf_box(gap=6)
     fields = [
         F("nomor", "text", True, "Nomor Surat Kuasa dalam register Pemerintah Daerah"),
         F(
