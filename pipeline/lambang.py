@@ -73,7 +73,11 @@ def check_lambang(data: bytes) -> str:
                     )
                 image.load()  # decodes the whole image: a truncated or corrupt file fails here
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise _reject(f"Berkas lambang rusak dan tidak dapat dibaca ({type(exc).__name__}).", "unreadable") from None
+        raise _reject(
+            "Berkas lambang rusak dan tidak dapat dibaca; simpan ulang sebagai PNG atau JPEG.",
+            "unreadable",
+            diagnostic=f"{type(exc).__name__}: {exc}",
+        ) from None
     except Image.DecompressionBombWarning:
         raise _reject("Ukuran gambar lambang tidak wajar.", "bad_size") from None
     return mime

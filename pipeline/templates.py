@@ -1161,8 +1161,9 @@ def render_docx(
     except Exception as exc:  # an image python-docx cannot place (corrupt PNG behind a valid magic)
         if any(s.type == "image" for s in info.fields) and images:
             raise TemplateDataError(
-                f"Gambar lambang tidak dapat dipasang pada templat '{info.name}': {type(exc).__name__}.",
+                f"Gambar lambang tidak dapat dipasang pada templat '{info.name}'; unggah ulang lambang sebagai PNG.",
                 template=info.name,
+                diagnostic=f"{type(exc).__name__}: {exc}",
             ) from None
         raise
     _apply_properties(tpl.docx, properties or naskah_properties(info.jenis, values))
