@@ -51,7 +51,8 @@ def demo_case(day: date) -> cases.CaseInput:
     return cases.CaseInput(
         jenis="KSDD",
         judul="Pengelolaan Sampah Regional dan Pengembangan Ekonomi Sirkular",
-        objek="Pengelolaan sampah regional di Tempat Pemrosesan Akhir Sampah Regional Kuaro",
+        # printed mid-sentence ("Objek ... ini adalah ..."): lower case, the abbreviation defined at first use
+        objek="pengelolaan sampah regional di Tempat Pemrosesan Akhir (TPA) Sampah Regional Kuaro",
         manfaat="Berkurangnya timbulan sampah yang tidak terkelola dan tumbuhnya usaha daur ulang di kedua daerah",
         bentuk="Kesepakatan Bersama dilanjutkan Perjanjian Kerja Sama",
         tahun_anggaran_mulai=day.year + 1,
@@ -275,7 +276,7 @@ def demo_case_ksiv(day: date) -> cases.CaseInput:
             **base,
             "jenis": "KSIV",
             "judul": "Percepatan Pendaftaran Tanah dan Sertifikasi Barang Milik Daerah",
-            "objek": "Pendaftaran tanah sistematis lengkap dan sertifikasi tanah barang milik daerah",
+            "objek": "pendaftaran tanah sistematis lengkap dan sertifikasi tanah barang milik daerah",
             "manfaat": "Kepastian hukum atas bidang tanah masyarakat dan barang milik daerah",
             "bentuk": "Nota Kesepakatan dengan Rencana Kerja",
             "opd_teknis": "Badan Pengelolaan Keuangan dan Aset Daerah Kabupaten Paser",

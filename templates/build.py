@@ -591,17 +591,23 @@ def lambang_row(n: Naskah, keys: Sequence[str]) -> None:
     n.para("", after=6)
 
 
-def nomor_block(n: Naskah, *, align: WD_TABLE_ALIGNMENT = WD_TABLE_ALIGNMENT.CENTER, after: float = 18) -> None:
+def nomor_block(
+    n: Naskah,
+    *,
+    align: WD_TABLE_ALIGNMENT = WD_TABLE_ALIGNMENT.CENTER,
+    after: float = 18,
+    widths: tuple[float, float] = (8.0, 8.0),
+) -> None:
     """Each party's own nomor, labelled with the party: "PEMERINTAH KABUPATEN PASER   NOMOR : ..."."""
     table = n.doc.add_table(rows=2, cols=2)
     table.alignment = align
     n._borders(table, "nil")
-    n._fixed(table, (8.0, 8.0))
+    n._fixed(table, widths)
     for row, key in zip(table.rows, ("pihak_kesatu", "pihak_kedua"), strict=True):
         n._cell(row.cells[0], f"{{{{ {key}.instansi|upper }}}}", align=LEFT)
         n._cell(row.cells[1], f"NOMOR : {{{{ {key}.nomor }}}}", align=LEFT)
         row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
-    n.para("", after=after)
+    n.spacer(after)
 
 
 def title_block(n: Naskah, kind: str) -> None:
@@ -922,7 +928,7 @@ def build_nk() -> tuple[Naskah, str]:
         align=LEFT,
         after=0,
     )
-    nomor_block(n, align=WD_TABLE_ALIGNMENT.LEFT, after=0)
+    nomor_block(n, align=WD_TABLE_ALIGNMENT.LEFT, after=1, widths=(12.0, 12.0))
     n.para("TANGGAL : {{ tanggal|tanggal }}", align=LEFT, after=0)
     n.para("TENTANG : {{ judul|upper }}", align=LEFT, after=12)
     n.heading("RENCANA KERJA", after=6)
