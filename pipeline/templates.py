@@ -18,7 +18,11 @@ checked completely when it is loaded, not when a drafter first renders it:
 Rendering always runs inside ``ImmutableSandboxedEnvironment`` with autoescape (data is
 XML-escaped, so ``&``, ``<`` and quotes come out literally) and ``StrictUndefined``; data is
 validated first against a pydantic model built from the manifest, so a drafter sees every
-missing or malformed field at once, named, in Indonesian.
+missing or malformed field at once, named, in Indonesian.  "image" fields (a party's lambang)
+take PNG/JPEG bytes that the pipeline read from the store and passes to :func:`render_docx`;
+they become docxtpl ``InlineImage`` objects there, so template code never opens a file.  The
+rendered DOCX carries the naskah's own properties (:func:`naskah_properties`: judul, the
+Pemda, jenis and nomor, id-ID), which LibreOffice writes into the PDF's Info and XMP.
 
 docxtpl notes (0.20): ``DocxTemplate.render(context, jinja_env, autoescape=False)`` leaves
 the environment's own ``autoescape`` alone unless ``autoescape=True`` is passed (then it
