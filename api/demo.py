@@ -474,6 +474,7 @@ def _pks_under_kuasa(
     data = {k: v for k, v in sample.items() if k not in CASE_FIELDS and not k.startswith("kb_")}
     data.update(
         judul=sample["judul"],
+        objek=sample["objek"],  # the PKS's own objek (TPA is defined in its maksud), not the case's
         tanggal=day.isoformat(),
         pihak_kesatu={**sample["pihak_kesatu"], "nomor": pks_nomor[1]},
         pihak_kedua={**sample["pihak_kedua"], "nomor": pks_nomor[2]},
