@@ -53,7 +53,8 @@ def demo_case(day: date) -> cases.CaseInput:
     return cases.CaseInput(
         jenis="KSDD",
         judul="Pengelolaan Sampah Regional dan Pengembangan Ekonomi Sirkular",
-        objek="Pengelolaan sampah regional di Tempat Pemrosesan Akhir Sampah Regional Kuaro",
+        # printed mid-sentence ("Objek ... ini adalah ..."): lower case, the abbreviation defined at first use
+        objek="pengelolaan sampah regional di Tempat Pemrosesan Akhir (TPA) Sampah Regional Kuaro",
         manfaat="Berkurangnya timbulan sampah yang tidak terkelola dan tumbuhnya usaha daur ulang di kedua daerah",
         bentuk="Kesepakatan Bersama dilanjutkan Perjanjian Kerja Sama",
         tahun_anggaran_mulai=day.year + 1,
@@ -102,7 +103,7 @@ def edit_in_word(docx: bytes) -> bytes:
     """What a drafter does in Word: correct a sentence of the Penutup and add one more."""
     doc = Document(io.BytesIO(docx))
     paragraphs = [p for p in doc.paragraphs if p.text.strip()]
-    target = next((p for p in paragraphs if "rangkap" in p.text), paragraphs[-1])
+    target = next((p for p in paragraphs if "naskah asli" in p.text), paragraphs[-1])
     target.add_run(" Salinan naskah ini disampaikan kepada Perangkat Daerah terkait.")
     doc.add_paragraph("Catatan koreksi: penulisan nama jabatan telah disesuaikan dengan Tata Naskah Dinas.")
     out = io.BytesIO()
@@ -142,6 +143,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         case = cases.create_case(session, drafter, demo_case(day))
         case_id = case.id
     assert case_id is not None
+    steps.run("lambang kedua pihak diunggah (PNG)", lambda: _upload_lambang(svc, drafter, case_id, "BPP"))
 
     kb_fields = {k: v for k, v in sample_data("KB").items() if k not in CASE_FIELDS}
     kb_fields["tanggal"] = today.isoformat()  # signed today: the text states today
@@ -286,7 +288,7 @@ def demo_case_ksiv(day: date) -> cases.CaseInput:
             **base,
             "jenis": "KSIV",
             "judul": "Percepatan Pendaftaran Tanah dan Sertifikasi Barang Milik Daerah",
-            "objek": "Pendaftaran tanah sistematis lengkap dan sertifikasi tanah barang milik daerah",
+            "objek": "pendaftaran tanah sistematis lengkap dan sertifikasi tanah barang milik daerah",
             "manfaat": "Kepastian hukum atas bidang tanah masyarakat dan barang milik daerah",
             "bentuk": "Nota Kesepakatan dengan Rencana Kerja",
             "opd_teknis": "Badan Pengelolaan Keuangan dan Aset Daerah Kabupaten Paser",
@@ -349,13 +351,13 @@ def _review(
     if return_once:
         steps.run(
             f"{label}: Bagian Hukum mengembalikan dengan catatan",
-            lambda: review.return_for_revision(svc, legal, naskah_id, "Pasal Penutup: sebutkan jumlah rangkap."),
+            lambda: review.return_for_revision(
+                svc, legal, naskah_id, "Pasal Penutup: naskah asli elektronik dibubuhi meterai elektronik."
+            ),
         )
         steps.run(
             f"{label}: revisi 4, perbaikan sesuai catatan Bagian Hukum",
-            lambda: revisions.render_revision(
-                svc, drafter, naskah_id, {"jumlah_rangkap": 2}, "Perbaikan catatan Hukum"
-            ),
+            lambda: revisions.render_revision(svc, drafter, naskah_id, {"bermeterai": True}, "Perbaikan catatan Hukum"),
         )
         steps.run(f"{label}: ajukan ulang", lambda: review.submit(svc, drafter, naskah_id))
     steps.run(f"{label}: Bagian Hukum menyetujui rancangan final", lambda: review.approve(svc, legal, naskah_id))
@@ -478,10 +480,17 @@ def _pks_under_kuasa(
     data = {k: v for k, v in sample.items() if k not in CASE_FIELDS and not k.startswith("kb_")}
     data.update(
         judul=sample["judul"],
+        objek=sample["objek"],  # the PKS's own objek (TPA is defined in its maksud), not the case's
         tanggal=day.isoformat(),
         pihak_kesatu={**sample["pihak_kesatu"], "nomor": pks_nomor[1]},
         pihak_kedua={**sample["pihak_kedua"], "nomor": pks_nomor[2]},
         kuasa={"nomor": sk_nomor, "tanggal": sk_tanggal.isoformat(), "pemberi_jabatan": "Bupati Paser"},
+        # The Kepala Dinas of Balikpapan signs under his Wali Kota's kuasa: cited, not verified by us.
+        kuasa_pihak_kedua={
+            "nomor": f"100.3.7.1/{day.month:02d}9/Pem/{day.year}",
+            "tanggal": sk_tanggal.isoformat(),
+            "pemberi_jabatan": "Wali Kota Balikpapan",
+        },
     )
     pks, _ = steps.run(
         "PKS: dirender dari templat (penanda tangan PIHAK KESATU: Kepala Dinas atas kuasa)",
@@ -534,6 +543,7 @@ def _nota_kesepakatan(
         case = cases.create_case(session, drafter, demo_case_ksiv(day))
         case_id = case.id
     assert case_id is not None
+    steps.run("NK: lambang kedua pihak diunggah (PNG)", lambda: _upload_lambang(svc, drafter, case_id, "ATR"))
     data = {k: v for k, v in sample_data("NK").items() if k not in CASE_FIELDS}
     data["tanggal"] = today.isoformat()
     nomor = {1: f"100.3.7.1/{today.month:02d}5/Tapem/{today.year}", 2: f"MOU/{today.month:02d}-64.01/{today.year}"}
@@ -672,6 +682,28 @@ def _entry(
 def _today(svc: Any) -> date:
     """Today on the region's clock (the SOP profile's WIB/WITA/WIT), not the machine's."""
     return dt.datetime.now(svc.profile.tz).date()
+
+
+def lambang_png(text: str, fill: tuple[int, int, int]) -> bytes:
+    """A simple emblem drawn at run time (a shield with letters): the demo's stand-in for a real lambang."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (240, 280), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    shield = [(12, 12), (228, 12), (228, 168), (120, 268), (12, 168)]
+    draw.polygon(shield, fill=fill, outline=(40, 40, 40), width=4)
+    draw.polygon([(40, 40), (200, 40), (200, 156), (120, 232), (40, 156)], outline=(250, 210, 60), width=5)
+    draw.text((120, 118), text, fill=(255, 255, 255), anchor="mm", font_size=58)
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def _upload_lambang(svc: Any, drafter: User, case_id: int, mitra: str) -> None:
+    from pipeline import lambang
+
+    lambang.upload_lambang(svc, drafter, case_id, 1, lambang_png("PSR", (24, 110, 56)))
+    lambang.upload_lambang(svc, drafter, case_id, 2, lambang_png(mitra, (28, 64, 150)))
 
 
 def _summary(diff: dict[str, Any]) -> str:

@@ -33,6 +33,8 @@ class PihakPublic(BaseModel):
     penandatangan_nama: str
     penandatangan_jabatan: str
     penandatangan_nip: str | None
+    lambang_type: str | None = Field(default=None, description="image/png atau image/jpeg bila lambang sudah diunggah")
+    lambang_sha256: str | None = None
 
 
 class RevisionPublic(BaseModel):
@@ -111,6 +113,10 @@ class TemplatePublic(BaseModel):
     serves: list[str]
     sha256: str
     fields: list[TemplateField]
+    dasar_hukum_baku: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="dasar hukum yang dipakai per jenis kerja sama bila isian dasar_hukum dikosongkan",
+    )
 
 
 class RenderRequest(BaseModel):

@@ -11,6 +11,13 @@ The delegate's signature then follows the convention for signing under a kuasa: 
 signature block shows "a.n. <pemberi kuasa>" with the SK's number, the signature's
 ``/Reason`` says "Untuk dan atas nama … berdasarkan Surat Kuasa Nomor … tanggal …", and the
 signed SK is embedded in the PKS (``signature_plan`` attaches it with the final PDF).
+The printed block heading reads "a.n. BUPATI PASER" above the delegate's jabatan (the PKS
+template's ``kuasa`` field).
+
+The counterparty may sign under a kuasa of its own (the PKS template's ``kuasa_pihak_kedua``:
+nomor, tanggal, pemberi jabatan, from the naskah data): it is only CITED, in PIHAK KEDUA's
+identity paragraph and block heading.  Nothing here verifies it: their Surat Kuasa is their
+register's document, which we neither hold nor can check; the counterparty answers for it.
 """
 
 from __future__ import annotations

@@ -158,6 +158,11 @@ class Pihak(SQLModel, table=True):
     penandatangan_nama: str = Field(max_length=200)
     penandatangan_jabatan: str = Field(max_length=200)
     penandatangan_nip: str | None = Field(default=None, max_length=32)
+    # The party's lambang (PNG/JPEG in the object store), printed at the head of its naskah.
+    lambang_key: str | None = Field(default=None, max_length=300)
+    lambang_version_id: str | None = Field(default=None, max_length=200)
+    lambang_sha256: str | None = Field(default=None, max_length=64)
+    lambang_type: str | None = Field(default=None, max_length=32)
 
 
 class Naskah(SQLModel, table=True):

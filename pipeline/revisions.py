@@ -46,6 +46,7 @@ from pipeline.models import (
     Naskah,
     NaskahFile,
     Paraf,
+    Pihak,
     Revision,
     RevisionSource,
     RevisionState,
@@ -53,7 +54,7 @@ from pipeline.models import (
     utcnow,
 )
 from pipeline.services import Services
-from pipeline.templates import TemplateInfo, render_docx
+from pipeline.templates import TemplateInfo, dasar_hukum_baku, naskah_properties, render_docx, set_properties
 from storage.db import session_scope
 from storage.objects import StoredObject
 
@@ -92,7 +93,9 @@ ORDINAL = {1: "pihak_kesatu", 2: "pihak_kedua", 3: "pihak_ketiga", 4: "pihak_kee
 def build_context(session: Session, case: KerjaSama, naskah: Naskah, data: Mapping[str, Any]) -> dict[str, Any]:
     """Everything a template may use: the case, its parties (with this naskah's nomor), the
     parent naskah's nomor (the KB of a PKS, the PKS of a Surat Kuasa), then the drafter's
-    own fields, which win over the derived ones."""
+    own fields, which win over the derived ones.  A naskah cites at least one dasar hukum:
+    when the drafter lists none, the defaults of the case's jenis kerja sama
+    (``pipeline.templates.DASAR_HUKUM_BAKU``)."""
     pihak = pihak_of(session, case.id or 0)
     nomor = nomor_of(session, naskah.id or 0)
     ctx: dict[str, Any] = {
@@ -131,7 +134,26 @@ def build_context(session: Session, case: KerjaSama, naskah: Naskah, data: Mappi
             if parent.data.get("tanggal"):
                 ctx[f"{prefix}_tanggal"] = parent.data["tanggal"]
     ctx.update(data)
+    if not ctx.get("dasar_hukum"):
+        ctx["dasar_hukum"] = dasar_hukum_baku(case.jenis)
     return ctx
+
+
+def lambang_images(svc: Services, pihak: list[Pihak]) -> dict[str, bytes]:
+    """``{"lambang_pihak_kesatu": png, ...}`` for the parties that have a lambang (sha256 checked on read)."""
+    images: dict[str, bytes] = {}
+    for p in pihak:
+        key = ORDINAL.get(p.urutan)
+        if key and p.lambang_key and p.lambang_version_id and p.lambang_sha256:
+            images[f"lambang_{key}"] = svc.get(p.lambang_key, p.lambang_version_id, p.lambang_sha256)
+    return images
+
+
+def _render(svc: Services, info: TemplateInfo, fields: dict[str, Any], pihak: list[Pihak]) -> bytes:
+    """The template rendered with the parties' lambang (only the image fields it declares)."""
+    wanted = {f.name for f in info.fields if f.type == "image"}
+    images = {k: v for k, v in lambang_images(svc, pihak).items() if k in wanted} if wanted else {}
+    return render_docx(info, fields, images=images)
 
 
 def _template_fields(info: TemplateInfo, ctx: Mapping[str, Any]) -> dict[str, Any]:
@@ -146,7 +168,8 @@ def _template_fields(info: TemplateInfo, ctx: Mapping[str, Any]) -> dict[str, An
             return [plain(v) for v in value]
         return value
 
-    return {f.name: plain(ctx[f.name]) for f in info.fields if f.name in ctx}
+    # Images (a lambang) are passed apart: the stored fields stay JSON.
+    return {f.name: plain(ctx[f.name]) for f in info.fields if f.name in ctx and f.type != "image"}
 
 
 # --- creating naskah and revisions ---------------------------------------------------
@@ -172,7 +195,7 @@ def create_naskah(svc: Services, user: User, case_id: int, data: NaskahInput) ->
         info = _pick_template(svc, case, data.jenis, data.template)
         naskah = new_naskah(session, user, case, data, info.name, parent)
         fields = _template_fields(info, build_context(session, case, naskah, data.data))
-        files = _convert(svc, render_docx(info, fields))  # fails before anything is stored
+        files = _convert(svc, _render(svc, info, fields, pihak_of(session, case.id or 0)))  # before anything is stored
         naskah_id = naskah.id
     assert naskah_id is not None
     try:
@@ -234,7 +257,8 @@ def render_revision(
         info = svc.templates.get(naskah.template)
         merged = {**naskah.data, **(data or {})}
         fields = _template_fields(info, build_context(session, case, naskah, merged))
-    files = _convert(svc, render_docx(info, fields))
+        pihak = pihak_of(session, case.id or 0)
+    files = _convert(svc, _render(svc, info, fields, pihak))
     return _store_revision(svc, user, naskah_id, files, RevisionSource.RENDERED, note, fields, info, merged)
 
 
@@ -244,7 +268,27 @@ def upload_revision(svc: Services, user: User, naskah_id: int, docx: bytes, note
     with session_scope(svc.engine) as session:
         naskah = get_naskah(session, user, naskah_id)
         actions.check(naskah, user, Action.REVISE)
-    files = _convert(svc, docx)
+        rendered = session.exec(
+            select(Revision)
+            .where(
+                Revision.naskah_id == naskah_id,
+                Revision.state == RevisionState.COMPLETE.value,
+                col(Revision.data).is_not(None),
+            )
+            .order_by(col(Revision.number).desc())
+        ).first()
+        fields = dict(rendered.data or {}) if rendered is not None else {}
+        jenis = naskah.jenis
+    # The PDF says what the naskah is (title, Pemda, nomor, id-ID), whatever the Word file's own
+    # properties say; the DOCX is stored exactly as uploaded.
+    pdf_source = docx
+    if fields:
+        try:
+            pdf_source = set_properties(docx, naskah_properties(jenis, fields))
+        except Exception:  # python-docx cannot rewrite it: convert it as it is (checked DOCX either way)
+            log.warning("naskah %s: properties not applied to the uploaded DOCX", naskah_id, exc_info=True)
+    files = _convert(svc, pdf_source)
+    files = _Files(docx=docx, pdf=files.pdf, pages=files.pages)
     return _store_revision(svc, user, naskah_id, files, RevisionSource.UPLOADED, note)
 
 

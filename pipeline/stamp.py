@@ -635,14 +635,14 @@ def find_signature_boxes(
     The signer's name is searched on the pages from the last one backwards (the signature
     block closes the naskah; the opening paragraph may repeat the names) and, on that page,
     its lowest occurrence is taken.  The field (about 170 x 60 pt) is centred over the name
-    and sits just above it, lowered when the line above (the jabatan) is closer than 60 pt
-    (grey placeholder text such as "Meterai Rp10.000" is signed over, so it does not count),
-    and is kept inside the page.
+    and sits just above it, below anything printed above the name within its width: text
+    (the jabatan) and ruled graphics alike (the meterai box), so a signature never covers
+    either; it is lowered (down to 24 pt high) when the space is short, and kept inside the page.
     """
     _check_slots(slots)
     found: dict[str, tuple[int, float, float, float, float]] = {}
     with pdfplumber.open(io.BytesIO(pdf)) as plumber:
-        words_cache: dict[int, list[dict[str, Any]]] = {}
+        printed_cache: dict[int, list[dict[str, Any]]] = {}
         for slot in slots:
             pattern = _name_pattern(slot.nama)
             for index in range(len(plumber.pages) - 1, -1, -1):
@@ -651,13 +651,9 @@ def find_signature_boxes(
                 if not matches:
                     continue
                 name = max(matches, key=lambda m: (m["top"], m["x0"]))
-                if index not in words_cache:
-                    words_cache[index] = [
-                        w
-                        for w in page.extract_words(extra_attrs=["non_stroking_color"])
-                        if not _placeholder(w.get("non_stroking_color"))
-                    ]
-                found[slot.field_name] = (index, *_field_rect(name, words_cache[index], page))
+                if index not in printed_cache:
+                    printed_cache[index] = _printed(page)
+                found[slot.field_name] = (index, *_field_rect(name, printed_cache[index], page))
                 break
             else:
                 raise InvalidInput(
@@ -670,21 +666,21 @@ def find_signature_boxes(
     return found
 
 
-def _placeholder(color: Any) -> bool:
-    """Light text (the grey "Meterai Rp10.000") marks where one signs over, not a line to keep clear."""
-    if not isinstance(color, tuple | list) or len(color) not in (1, 3):
-        return False
-    return all(isinstance(c, int | float) for c in color) and min(color) >= 0.3
+def _printed(page: Any) -> list[dict[str, Any]]:
+    """Everything printed on a page that a signature must not cover: words and ruled lines/boxes."""
+    words = [{k: w[k] for k in ("x0", "x1", "top", "bottom")} for w in page.extract_words()]
+    edges = [{k: float(e[k]) for k in ("x0", "x1", "top", "bottom")} for e in page.edges]
+    return words + edges
 
 
-def _field_rect(name: dict[str, Any], words: list[dict[str, Any]], page: Any) -> Rect:
+def _field_rect(name: dict[str, Any], printed: list[dict[str, Any]], page: Any) -> Rect:
     page_w, page_h = float(page.width), float(page.height)
     width = min(FIELD_WIDTH, page_w)
     cx = (name["x0"] + name["x1"]) / 2
     fx0 = min(max(cx - width / 2, 0.0), page_w - width)
     fx1 = fx0 + width
     gap_bottom = name["top"] - 2  # just above the name (top-down coordinates)
-    above = [w["bottom"] for w in words if w["bottom"] <= name["top"] - 1 and w["x1"] > fx0 and w["x0"] < fx1]
+    above = [w["bottom"] for w in printed if w["bottom"] <= name["top"] - 1 and w["x1"] > fx0 and w["x0"] < fx1]
     ceiling = max(above, default=0.0) + 2
     height = min(FIELD_HEIGHT, max(FIELD_MIN_HEIGHT, gap_bottom - ceiling))
     top = max(gap_bottom - height, 0.0)
@@ -698,6 +694,11 @@ def prepare_signature_fields(pdf: bytes, slots: Sequence[SignatureSlot]) -> byte
     Done once, on the fully initialled PDF, before anyone signs.  Refuses a PDF that is
     already signed (the rewrite would break the signature) or that has a field of the same
     name.  Same input, same bytes.
+
+    The document info loses its ``/Producer`` here (the XMP keeps LibreOffice's): every
+    pyHanko update sets the XMP producer to "pyHanko x.y" but APPENDS "; pyHanko x.y" to an
+    info producer it finds, which would leave the signed original's Info and XMP disagreeing
+    (PDF/A-2b requires them equal); with none to append to, both say the same.
     """
     _check_slots(slots)
     reader = _open(pdf)
@@ -710,6 +711,8 @@ def prepare_signature_fields(pdf: bytes, slots: Sequence[SignatureSlot]) -> byte
         )
     boxes = find_signature_boxes(pdf, slots)
     writer = _writer(reader, pdf + repr([(s.field_name, s.pihak_urutan, s.nama) for s in slots]).encode())
+    if writer._info is not None:
+        writer._info.get_object().pop(NameObject("/Producer"), None)
     root = writer.root_object
     if "/AcroForm" not in root:
         root[NameObject("/AcroForm")] = writer._add_object(DictionaryObject({NameObject("/Fields"): ArrayObject()}))

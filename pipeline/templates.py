@@ -18,7 +18,11 @@ checked completely when it is loaded, not when a drafter first renders it:
 Rendering always runs inside ``ImmutableSandboxedEnvironment`` with autoescape (data is
 XML-escaped, so ``&``, ``<`` and quotes come out literally) and ``StrictUndefined``; data is
 validated first against a pydantic model built from the manifest, so a drafter sees every
-missing or malformed field at once, named, in Indonesian.
+missing or malformed field at once, named, in Indonesian.  "image" fields (a party's lambang)
+take PNG/JPEG bytes that the pipeline read from the store and passes to :func:`render_docx`;
+they become docxtpl ``InlineImage`` objects there, so template code never opens a file.  The
+rendered DOCX carries the naskah's own properties (:func:`naskah_properties`: judul, the
+Pemda, jenis and nomor, id-ID), which LibreOffice writes into the PDF's Info and XMP.
 
 docxtpl notes (0.20): ``DocxTemplate.render(context, jinja_env, autoescape=False)`` leaves
 the environment's own ``autoescape`` alone unless ``autoescape=True`` is passed (then it
@@ -47,10 +51,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import jinja2
-from docxtpl import DocxTemplate
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm
+from docxtpl import DocxTemplate, InlineImage
 from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup, escape
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import PydanticCustomError
 
@@ -68,18 +76,28 @@ from pipeline.terbilang import (
 
 __all__ = [
     "CORNERS",
+    "DASAR_HUKUM_BAKU",
     "FIELD_TYPES",
+    "IMAGE_TYPES",
     "JENIS_NASKAH",
+    "NAMA_NASKAH",
     "PIHAK_ITEMS",
+    "DocProperties",
     "FieldSpec",
     "ParafBox",
     "TemplateInfo",
     "TemplateRegistry",
+    "dasar_hukum_baku",
     "default_template_root",
+    "huruf",
+    "image_type",
     "load_template",
     "make_environment",
+    "naskah_properties",
+    "pihak_tebal",
     "render_docx",
     "sample_data",
+    "set_properties",
     "validate_data",
 ]
 
@@ -98,8 +116,43 @@ FIELD_TYPES = (
     "pihak",
     "table",
     "object",
+    "image",
     "any",
 )
+#: What an "image" field holds (a lambang): PNG or JPEG bytes, by their magic numbers.
+IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+#: Height of an image field in the document (a lambang above the title or the kop).
+IMAGE_HEIGHT = Cm(1.8)
+NAMA_NASKAH = {
+    "KB": "Kesepakatan Bersama",
+    "NK": "Nota Kesepakatan",
+    "PKS": "Perjanjian Kerja Sama",
+    "SK": "Surat Kuasa",
+}
+_UU_PEMDA = (
+    "Undang-Undang Nomor 23 Tahun 2014 tentang Pemerintahan Daerah sebagaimana telah beberapa kali diubah, "
+    "terakhir dengan Undang-Undang Nomor 6 Tahun 2023 tentang Penetapan Peraturan Pemerintah Pengganti "
+    "Undang-Undang Nomor 2 Tahun 2022 tentang Cipta Kerja menjadi Undang-Undang"
+)
+_PP_KERJA_SAMA = "Peraturan Pemerintah Nomor 28 Tahun 2018 tentang Kerja Sama Daerah"
+_PERMENDAGRI_22 = (
+    "Peraturan Menteri Dalam Negeri Nomor 22 Tahun 2020 tentang Tata Cara Kerja Sama Daerah dengan Daerah Lain "
+    "dan Kerja Sama Daerah dengan Pihak Ketiga"
+)
+_UU_ADMINISTRASI = "Undang-Undang Nomor 30 Tahun 2014 tentang Administrasi Pemerintahan"
+DASAR_HUKUM_BAKU: dict[str, tuple[str, ...]] = {
+    "KSDD": (_UU_PEMDA, _PP_KERJA_SAMA, _PERMENDAGRI_22),
+    "KSDPK": (_UU_PEMDA, _PP_KERJA_SAMA, _PERMENDAGRI_22),
+    # With an instansi vertikal: the cooperation between government bodies of UU 30/2014
+    # (bantuan kedinasan), and Permendagri 22/2020 for the procedure the SOPs follow.
+    "KSIV": (_UU_PEMDA, _UU_ADMINISTRASI, _PP_KERJA_SAMA, _PERMENDAGRI_22),
+}
+"""The dasar hukum a naskah cites when the drafter gives none, per jenis kerja sama.
+
+A naskah must cite at least one (Tata Naskah Dinas); these defaults are the national rules every
+naskah of that jenis rests on, offered by ``pipeline.revisions.build_context`` and shown by
+``GET /templates`` (``dasar_hukum_baku``). A drafter who lists the dasar hukum replaces them.
+"""
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -207,7 +260,15 @@ class TemplateInfo:
             "sha256": self.sha256,
             "fields": [f.public() for f in self.fields],
             "paraf": self.paraf.public(),
+            "dasar_hukum_baku": {jenis: list(DASAR_HUKUM_BAKU[jenis]) for jenis in self.serves}
+            if any(f.name == "dasar_hukum" for f in self.fields)
+            else {},
         }
+
+
+def dasar_hukum_baku(jenis_kerja_sama: str) -> list[str]:
+    """The default dasar hukum of a jenis kerja sama (a fresh list; empty for an unknown jenis)."""
+    return list(DASAR_HUKUM_BAKU.get(jenis_kerja_sama, ()))
 
 
 # --- Jinja environment --------------------------------------------------------------
@@ -228,12 +289,51 @@ class _NaskahSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
+def huruf(n: int) -> str:
+    """The letter of the n-th item of a list under an ayat: 1 -> "a", 26 -> "z", 27 -> "aa"."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"Nomor huruf harus bilangan bulat positif, bukan {n!r}.")
+    letters = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return letters
+
+
+# The defined terms of a naskah (not "Pihak Ketiga": that is also the name of a jenis kerja sama).
+_PIHAK_TERMS = re.compile(r"\b(?:para\s+pihak|pihak\s+kesatu|pihak\s+kedua)\b", re.IGNORECASE)
+_BOLD_OPEN = '</w:t></w:r><w:r><w:rPr><w:b/></w:rPr><w:t xml:space="preserve">'
+_BOLD_CLOSE = '</w:t></w:r><w:r><w:t xml:space="preserve">'
+
+
+def pihak_tebal(text: Any) -> Markup:
+    """Drafter text with PARA PIHAK, PIHAK KESATU and PIHAK KEDUA in capitals and bold, as the template's own text.
+
+    The defined terms are written the same way wherever they stand, also inside text a
+    drafter typed ("sebagai pedoman bagi Para Pihak ..."), so the filter splits the run
+    around each term.  Everything else is XML-escaped here (the result is markup); use it
+    only in a run without its own formatting (body text), since the text after a term
+    continues in a plain run.  "Pihak Ketiga" is left alone: it is also the name of a jenis
+    kerja sama ("Kerja Sama Daerah dengan Pihak Ketiga").
+    """
+    value = "" if text is None else str(text)
+    out: list[str] = []
+    last = 0
+    for match in _PIHAK_TERMS.finditer(value):
+        out.append(str(escape(value[last : match.start()])))
+        out.append(f"{_BOLD_OPEN}{' '.join(match.group(0).upper().split())}{_BOLD_CLOSE}")
+        last = match.end()
+    out.append(str(escape(value[last:])))
+    return Markup("".join(out))
+
+
 def make_environment() -> ImmutableSandboxedEnvironment:
     """A fresh sandboxed environment: autoescape (the output is XML), StrictUndefined, naskah filters.
 
-    Filters: terbilang, tanggal_terbilang, tanggal, rupiah, rupiah_terbilang and
-    ``mulai|jangka_waktu(selesai)`` ("5 (lima) tahun"); the date filters take ``date``
-    values and ISO strings alike.  ``safe``/``urlize`` are removed (they would let data
+    Filters: terbilang, tanggal_terbilang, tanggal, rupiah, rupiah_terbilang,
+    ``mulai|jangka_waktu(selesai)`` ("5 (lima) tahun"), ``loop.index|huruf`` (a, b, c for the
+    items under an ayat) and ``text|pihak_tebal`` (the defined party terms in bold); the date
+    filters take ``date`` values and ISO strings alike.  ``safe``/``urlize`` are removed (they would let data
     write raw XML) and so are the ``lipsum``/``cycler``/``joiner`` globals.
 
     Fresh per call because docxtpl may assign ``autoescape`` on the env it is given.
@@ -250,6 +350,8 @@ def make_environment() -> ImmutableSandboxedEnvironment:
         rupiah=rupiah,
         rupiah_terbilang=rupiah_terbilang,
         jangka_waktu=jangka_waktu,
+        huruf=huruf,
+        pihak_tebal=pihak_tebal,
     )
     return env
 
@@ -775,6 +877,18 @@ def _date(value: Any) -> date:
         raise _invalid(str(exc)) from None
 
 
+def image_type(data: bytes) -> str | None:
+    """The MIME type of PNG or JPEG bytes (by magic number), else None."""
+    return next((mime for magic, mime in IMAGE_TYPES.items() if data.startswith(magic)), None)
+
+
+def _image(value: Any) -> bytes:
+    """An image field takes PNG/JPEG bytes the pipeline read from the store (never a path or URL)."""
+    if not isinstance(value, bytes) or image_type(value) is None:
+        raise _invalid("harus berupa gambar PNG atau JPEG (diisi oleh sistem dari lambang pihak)")
+    return value
+
+
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise _invalid(f"harus true atau false, bukan {_show(value)}")
@@ -818,6 +932,7 @@ def _annotation(spec: FieldSpec) -> Any:
         "integer": _integer,
         "rupiah": _rupiah,
         "date": _date,
+        "image": _image,
         "any": lambda v: v,
     }
     if spec.type == "text":
@@ -995,12 +1110,116 @@ def _template_bytes(info: TemplateInfo) -> bytes:
     return data
 
 
-def render_docx(info: TemplateInfo, data: Mapping[str, Any]) -> bytes:
-    """Validate ``data`` and render the template in the sandbox; returns the DOCX bytes."""
-    values = validate_data(info, data)
+@dataclass(frozen=True)
+class DocProperties:
+    """The document properties of a naskah: LibreOffice writes them into the PDF's Info and XMP alike."""
+
+    title: str
+    """The naskah's judul (``/Title``, ``dc:title``)."""
+    author: str
+    """The Pemda that issues it: PIHAK KESATU's instansi (``/Author``, ``dc:creator``)."""
+    subject: str
+    """Jenis and nomor, e.g. "Kesepakatan Bersama Nomor 100.3.7.1/121/Tapem/2026 dan ..." (``dc:description``)."""
+    language: str = "id-ID"
+
+
+def _pihak_value(values: Mapping[str, Any], key: str, sub: str) -> str:
+    value = values.get(key)
+    if isinstance(value, BaseModel):
+        value = value.model_dump(by_alias=True)
+    return str(value.get(sub) or "").strip() if isinstance(value, Mapping) else ""
+
+
+def naskah_properties(jenis: str, data: Mapping[str, Any]) -> DocProperties:
+    """Title, author, subject and keywords of a naskah of ``jenis`` from its template data.
+
+    Title = the judul (a Surat Kuasa: the PKS it empowers), author = PIHAK KESATU's instansi,
+    subject = the jenis and each party's nomor.  Fields a template does not have are left out.
+    No keywords: LibreOffice splits them into single words.
+    """
+    nama = NAMA_NASKAH.get(jenis.upper(), jenis)
+    instansi = [_pihak_value(data, k, "instansi") for k in ("pihak_kesatu", "pihak_kedua")]
+    if jenis.upper() == "SK":
+        title = f"Surat Kuasa penandatanganan Perjanjian Kerja Sama {str(data.get('pks_judul') or '').strip()}"
+        nomor = [str(data.get("nomor") or "").strip()]
+    else:
+        title = str(data.get("judul") or "").strip()
+        nomor = [_pihak_value(data, k, "nomor") for k in ("pihak_kesatu", "pihak_kedua")]
+    nomor = [n for n in nomor if n]
+    subject = f"{nama} Nomor {' dan '.join(nomor)}" if nomor else nama
+    return DocProperties(title=title.strip() or nama, author=instansi[0], subject=subject)
+
+
+def _apply_properties(document: Any, props: DocProperties) -> None:
+    """Core properties and the document's default language (``w:docDefaults``: LibreOffice's ``/Lang``)."""
+    core = document.core_properties
+    core.title = props.title
+    core.author = props.author
+    core.subject = props.subject
+    core.keywords = ""
+    core.language = props.language
+    core.comments = ""
+    core.last_modified_by = props.author
+    styles = document.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    if defaults is None:
+        defaults = OxmlElement("w:docDefaults")
+        styles.insert(0, defaults)
+    rpr_default = defaults.find(qn("w:rPrDefault"))
+    if rpr_default is None:
+        rpr_default = OxmlElement("w:rPrDefault")
+        defaults.insert(0, rpr_default)
+    rpr = rpr_default.find(qn("w:rPr"))
+    if rpr is None:
+        rpr = OxmlElement("w:rPr")
+        rpr_default.append(rpr)
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:val"), props.language)
+    # The Normal style may name a language of its own, which would win over the default.
+    for style_lang in styles.iterfind(f"{qn('w:style')}/{qn('w:rPr')}/{qn('w:lang')}"):
+        style_lang.set(qn("w:val"), props.language)
+
+
+def set_properties(docx: bytes, props: DocProperties) -> bytes:
+    """``docx`` with the naskah's properties and language (for a DOCX uploaded from Word).
+
+    Used on the copy that is converted to PDF, so every revision's PDF says what the naskah
+    is, whatever the uploaded file's own properties said.
+    """
+    from docx import Document
+
+    document = Document(io.BytesIO(docx))
+    _apply_properties(document, props)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def render_docx(
+    info: TemplateInfo,
+    data: Mapping[str, Any],
+    *,
+    images: Mapping[str, bytes] | None = None,
+    properties: DocProperties | None = None,
+) -> bytes:
+    """Validate ``data`` and render the template in the sandbox; returns the DOCX bytes.
+
+    ``images`` fills the template's "image" fields (a party's lambang, PNG/JPEG bytes the
+    pipeline read from the store): they become docxtpl ``InlineImage`` objects here, so
+    template code never loads a file.  The document properties are those of the naskah
+    (``properties``, else :func:`naskah_properties` of the data), not the template's.
+    """
+    values = validate_data(info, {**data, **(images or {})})
     tpl = DocxTemplate(io.BytesIO(_template_bytes(info)))
+    context = dict(values)
+    for spec in info.fields:
+        if spec.type == "image" and context.get(spec.name) is not None:
+            context[spec.name] = InlineImage(tpl, io.BytesIO(context[spec.name]), height=IMAGE_HEIGHT)
     try:
-        tpl.render(values, jinja_env=make_environment())
+        tpl.render(context, jinja_env=make_environment())
     except SecurityError as exc:
         raise TemplateError(
             f"Templat '{info.name}' ditolak: mencoba mengakses bagian dalam sistem ({exc}).",
@@ -1018,6 +1237,15 @@ def render_docx(info: TemplateInfo, data: Mapping[str, Any]) -> bytes:
     except (TypeError, ValueError, ArithmeticError) as exc:
         # A filter applied to the wrong kind of field (terbilang on a text): the template's fault.
         raise TemplateError(f"Templat '{info.name}' gagal dirender: {exc}", template=info.name) from None
+    except Exception as exc:  # an image python-docx cannot place (corrupt PNG behind a valid magic)
+        if any(s.type == "image" for s in info.fields) and images:
+            raise TemplateDataError(
+                f"Gambar lambang tidak dapat dipasang pada templat '{info.name}'; unggah ulang lambang sebagai PNG.",
+                template=info.name,
+                diagnostic=f"{type(exc).__name__}: {exc}",
+            ) from None
+        raise
+    _apply_properties(tpl.docx, properties or naskah_properties(info.jenis, values))
     out = io.BytesIO()
     tpl.save(out)
     return out.getvalue()
@@ -1041,13 +1269,8 @@ _BALIKPAPAN = {
     "nip": "",
     "alamat": "Jalan Jenderal Sudirman Nomor 1, Balikpapan",
 }
-_DASAR_HUKUM = [
-    "Undang-Undang Nomor 23 Tahun 2014 tentang Pemerintahan Daerah sebagaimana telah beberapa kali diubah, "
-    "terakhir dengan Undang-Undang Nomor 6 Tahun 2023",
-    "Peraturan Pemerintah Nomor 28 Tahun 2018 tentang Kerja Sama Daerah",
-    "Peraturan Menteri Dalam Negeri Nomor 22 Tahun 2020 tentang Tata Cara Kerja Sama Daerah dengan Daerah Lain "
-    "dan Kerja Sama Daerah dengan Pihak Ketiga",
-]
+_DASAR_HUKUM = list(DASAR_HUKUM_BAKU["KSDD"])
+_TPA = "Tempat Pemrosesan Akhir (TPA) Sampah Regional Kuaro"  # the abbreviation is defined where first used
 _SAMPAH = "Pengelolaan Sampah Regional dan Pengembangan Ekonomi Sirkular"
 
 _SAMPLES: dict[str, dict[str, Any]] = {
@@ -1063,16 +1286,15 @@ _SAMPLES: dict[str, dict[str, Any]] = {
             "mewujudkan pengelolaan sampah yang terpadu, efektif dan berwawasan lingkungan serta mendorong "
             "tumbuhnya ekonomi sirkular di kedua daerah"
         ),
-        "objek": "pengelolaan sampah regional di Tempat Pemrosesan Akhir Sampah Regional Kuaro",
+        "objek": f"pengelolaan sampah regional di {_TPA}",
         "ruang_lingkup": [
             "pengurangan dan penanganan sampah dari sumbernya",
-            "pemanfaatan Tempat Pemrosesan Akhir Sampah Regional Kuaro",
+            "pemanfaatan TPA Sampah Regional Kuaro",
             "pengembangan bank sampah dan usaha daur ulang",
             "peningkatan kapasitas sumber daya manusia pengelola sampah",
         ],
         "mulai": "2026-11-23",
         "selesai": "2031-11-22",
-        "jumlah_rangkap": 2,
         "bermeterai": False,
     },
     "NK": {
@@ -1088,7 +1310,7 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         },
         "tanggal": "2026-11-23",
         "tempat": "Tanah Grogot",
-        "dasar_hukum": _DASAR_HUKUM[:2],
+        "dasar_hukum": list(DASAR_HUKUM_BAKU["KSIV"]),
         "maksud": "sebagai landasan bagi PARA PIHAK dalam percepatan pendaftaran tanah di Kabupaten Paser",
         "tujuan": "terwujudnya kepastian hukum atas bidang tanah masyarakat dan barang milik daerah",
         "objek": "pendaftaran tanah sistematis lengkap dan sertifikasi tanah barang milik daerah",
@@ -1115,13 +1337,12 @@ _SAMPLES: dict[str, dict[str, Any]] = {
                 "jadwal": "Februari – November 2027",
                 "pj_pihak_kesatu": "Bagian Tata Pemerintahan",
                 "pj_pihak_kedua": "Seksi Survei dan Pemetaan",
-                "sumber_dana": "APBN (DIPA Kantor Pertanahan)",
+                "sumber_dana": "APBN Kantor Pertanahan Kabupaten Paser",
                 "keterangan": "dukungan aparat desa",
             },
         ],
         "mulai": "2026-11-23",
         "selesai": "2028-11-22",
-        "jumlah_rangkap": 2,
         "bermeterai": False,
     },
     "PKS": {
@@ -1149,32 +1370,40 @@ _SAMPLES: dict[str, dict[str, Any]] = {
         "kb_nomor_pihak_kedua": "100.3.7.1/456/Pem/2026",
         "kb_tanggal": "2026-11-23",
         "kuasa": {"nomor": "100.3.7.1/31/Tapem/2027", "tanggal": "2027-02-08", "pemberi_jabatan": "Bupati Paser"},
+        "kuasa_pihak_kedua": {
+            "nomor": "100.3.7.1/14/Pem/2027",
+            "tanggal": "2027-02-10",
+            "pemberi_jabatan": "Wali Kota Balikpapan",
+        },
         "dasar_hukum": _DASAR_HUKUM,
-        "maksud": "sebagai pedoman pelaksanaan pengangkutan dan pengolahan sampah Kota Balikpapan di TPA Regional",
-        "tujuan": "terkelolanya sampah Kota Balikpapan secara aman dan berwawasan lingkungan di TPA Regional Kuaro",
-        "objek": "pengangkutan dan pengolahan sampah di Tempat Pemrosesan Akhir Sampah Regional Kuaro",
+        "maksud": (
+            "sebagai pedoman bagi PARA PIHAK dalam pengangkutan dan pengolahan sampah Kota Balikpapan di " + _TPA
+        ),
+        "tujuan": (
+            "terkelolanya sampah Kota Balikpapan secara aman dan berwawasan lingkungan di TPA Sampah Regional Kuaro"
+        ),
+        "objek": "pengangkutan dan pengolahan sampah di TPA Sampah Regional Kuaro",
         "ruang_lingkup": [
             "penerimaan sampah residu dari Kota Balikpapan paling banyak 50 ton per hari",
             "pengolahan sampah dengan metode lahan urug saniter",
-            "pemantauan kualitas lingkungan di sekitar TPA Regional",
+            "pemantauan kualitas lingkungan di sekitar TPA Sampah Regional Kuaro",
         ],
         "opd_teknis": "Dinas Lingkungan Hidup Kabupaten Paser",
         "opd_teknis_pihak_kedua": "Dinas Lingkungan Hidup Kota Balikpapan",
         "hak_pihak_kesatu": ["menerima kompensasi pengolahan sampah dari PIHAK KEDUA"],
         "kewajiban_pihak_kesatu": [
-            "menyediakan lahan urug saniter di TPA Regional Kuaro",
+            "menyediakan lahan urug saniter di TPA Sampah Regional Kuaro",
             "mengolah sampah yang diterima sesuai standar teknis",
         ],
-        "hak_pihak_kedua": ["membuang sampah residu ke TPA Regional Kuaro sesuai kuota"],
+        "hak_pihak_kedua": ["membuang sampah residu ke TPA Sampah Regional Kuaro sesuai kuota"],
         "kewajiban_pihak_kedua": [
-            "mengangkut sampah residu ke TPA Regional Kuaro dengan kendaraan tertutup",
+            "mengangkut sampah residu ke TPA Sampah Regional Kuaro dengan kendaraan tertutup",
             "membayar kompensasi pengolahan sampah kepada PIHAK KESATU",
         ],
         "nilai": 1250000000,
         "sumber_dana": "Anggaran Pendapatan dan Belanja Daerah Kota Balikpapan",
         "mulai": "2027-03-01",
         "selesai": "2029-02-28",
-        "jumlah_rangkap": 2,
         "bermeterai": True,
     },
     "SK": {

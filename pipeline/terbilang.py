@@ -2,7 +2,7 @@
 
 A naskah states the signing day and date in words ("Pada hari ini Senin tanggal dua puluh
 tiga bulan November tahun dua ribu dua puluh enam") and amounts twice ("2 (dua)",
-"Rp 1.250.000,00 (satu juta dua ratus lima puluh ribu rupiah)"), so a typo in one form
+"Rp1.250.000,00 (satu juta dua ratus lima puluh ribu rupiah)"), so a typo in one form
 is caught by the other.  These functions are the Jinja filters of the templates
 (``pipeline.templates.make_environment``); they accept what JSON data carries (ISO date
 strings) as well as Python values, and refuse anything else loudly instead of printing a
@@ -231,12 +231,13 @@ def _amount(n: int | Decimal | float | str) -> Decimal:
 
 
 def rupiah(n: int | Decimal) -> str:
-    """ "Rp 1.250.000,00": thousands separated by '.', two decimals after ','."""
+    """ "Rp1.250.000,00": no space after "Rp" (Tata Naskah Dinas, as in "Rp10.000,00"), thousands
+    separated by '.', two decimals after ','."""
     value = _amount(n)
     sign = "-" if value < 0 else ""
     rupiahs, sen = divmod(abs(value) * 100, 100)
     grouped = f"{int(rupiahs):,}".replace(",", ".")
-    return f"{sign}Rp {grouped},{int(sen):02d}"
+    return f"{sign}Rp{grouped},{int(sen):02d}"
 
 
 def rupiah_terbilang(n: int | Decimal) -> str:

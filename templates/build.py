@@ -7,11 +7,20 @@ dates are fixed).  After writing, the script loads the directory with
 never committed.
 
 Layout conventions (Tata Naskah Dinas / DOMAIN.md): A4, Times New Roman 12 pt, justified
-body, bold centred headings, title block with both parties and one nomor per party, the
-opening sentence with the day and date in words, numbered PIHAK definitions, Pasal with
-headings, signatures side by side (PIHAK KEDUA left, PIHAK KESATU right) and a bordered
-"Paraf" box.  The bottom margin leaves room for the per-page paraf marks stamped later
-into the box the manifest's ``[paraf]`` section describes.
+body, bold centred headings; the parties' lambang side by side above the title block (both
+parties, then each party's nomor labelled with the party's name); the opening sentence with
+the day and date in words, numbered PIHAK definitions; Pasal -> ayat (1), (2) -> huruf a., b.
+(a drafter's list of one item becomes a sentence, a pasal of one paragraph has no ayat
+number); PARA PIHAK / PIHAK KESATU / PIHAK KEDUA bold everywhere (``pihak_tebal`` for drafter
+text); a PENUTUP that states what is done (one electronic original, signed electronically)
+and keeps with the signature blocks, so no signature page is without text; signatures side by
+side (PIHAK KEDUA left, PIHAK KESATU right; "a.n. <pemberi kuasa>" above the jabatan of a
+signer under a kuasa; the meterai's own box, when ``bermeterai``, between the jabatan and the
+signing space, never where a signature goes) and a bordered "Paraf" box.  The Nota
+Kesepakatan prints its blocks once (its Rencana Kerja is part of the same signed file); the
+Surat Kuasa is compact (one page for the usual text) under the Kepala Daerah's own kop.  The
+bottom margin leaves room for the per-page paraf marks stamped later into the box the
+manifest's ``[paraf]`` section describes.
 
 Every Jinja tag is written inside one run (one ``add_run`` call): docxtpl can only see a
 tag that Word has not split across runs.  Paragraph-level tags (``{%p ... %}``) and row
@@ -33,7 +42,7 @@ from typing import Any
 from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
@@ -70,9 +79,37 @@ def B(text: str) -> Seg:
     return Seg(text, bold=True)
 
 
+@dataclass(frozen=True)
+class Tag:
+    """A paragraph-level tag (``{%p ... %}``) inside a signature block."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class MeteraiBox:
+    """The (e-)meterai's own bordered box in a signature block, printed only when ``bermeterai``.
+
+    It stands between the jabatan and the signing space, so neither the printed text nor the
+    signature field (placed above the name, below anything printed) overlaps it.
+    """
+
+    label: str = "Meterai elektronik"
+
+
+@dataclass(frozen=True)
+class Space:
+    """An empty paragraph of exactly ``points`` height: the signing space above the name."""
+
+    points: float
+
+
 Text = str | Seg
-Lines = Sequence[Text | Sequence[Text]]
+Line = Text | Sequence[Text] | Tag | MeteraiBox | Space
+Lines = Sequence[Line]
 SignBlock = tuple[Lines, Lines]  # (heading lines + signing space, name lines)
+# Above the name: the signature field (60 pt, see pipeline.stamp) fits below anything printed.
+SIGNING_SPACE = Space(64)
 
 
 def _check_tags(text: str) -> None:
@@ -119,6 +156,13 @@ class Naskah:
         lang = OxmlElement("w:lang")
         lang.set(qn("w:val"), "id-ID")
         rpr.append(lang)
+        # The document's default language (LibreOffice writes it as the PDF's /Lang).
+        defaults = self.doc.styles.element.find(qn("w:docDefaults"))
+        default_lang = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:lang')}")
+        if default_lang is None:
+            default_lang = OxmlElement("w:lang")
+            defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}").append(default_lang)
+        default_lang.set(qn("w:val"), "id-ID")
         fmt = style.paragraph_format
         fmt.alignment = JUSTIFY
         fmt.space_before = Pt(0)
@@ -177,6 +221,7 @@ class Naskah:
         left: float = 0.0,
         hanging: float = 0.0,
         after: float = 6,
+        before: float = 0,
         keep: bool = False,
         tabs: Sequence[float] = (),
         container: Any = None,
@@ -186,6 +231,8 @@ class Naskah:
         fmt = p.paragraph_format
         fmt.alignment = align
         fmt.space_after = Pt(after)
+        if before:
+            fmt.space_before = Pt(before)
         if left or hanging:
             fmt.left_indent = Cm(left + hanging)
             fmt.first_line_indent = Cm(-hanging) if hanging else None
@@ -207,16 +254,39 @@ class Naskah:
     def blank(self, after: float = 0) -> Paragraph:
         return self.para("", after=after)
 
-    def item(self, label: str, *segments: Text, left: float = 0.0, hanging: float = 0.8) -> Paragraph:
+    def item(self, label: str, *segments: Text, left: float = 0.0, hanging: float = 0.8, after: float = 6) -> Paragraph:
         """A numbered item with a hanging indent: ``label<TAB>text``."""
-        return self.para(label + "\t", *segments, left=left, hanging=hanging)
+        return self.para(label + "\t", *segments, left=left, hanging=hanging, after=after)
 
-    def loop(self, list_name: str, var: str, body: str, *, left: float = 0.0, hanging: float = 0.8) -> None:
-        """One numbered paragraph per list element; the last ends with "." and the one before with "; dan"."""
-        ending = "{% if loop.revindex == 2 %}; dan{% elif not loop.last %};{% else %}.{% endif %}"
+    def loop(
+        self,
+        list_name: str,
+        var: str,
+        body: str,
+        *,
+        left: float = 0.0,
+        hanging: float = 0.8,
+        label: str = "huruf",
+        ending: str = "{% if loop.revindex == 2 %}; dan{% elif not loop.last %};{% else %}.{% endif %}",
+    ) -> None:
+        """One paragraph per list element, lettered (a., b., c.: under an ayat) or numbered
+        (``label="angka"``: a top-level list); by default the last ends with "." and the one before with "; dan"."""
+        number = "{{ loop.index|huruf }}." if label == "huruf" else "{{ loop.index }}."
         self.tag(f"{{%p for {var} in {list_name} %}}")
-        self.item("{{ loop.index }}.", body + ending, left=left, hanging=hanging)
+        self.item(number, body + ending, left=left, hanging=hanging)
         self.tag("{%p endfor %}")
+
+    def ayat_list(self, n: int, intro: Sequence[Text], list_name: str) -> None:
+        """Ayat ``n`` introducing a drafter's list: items lettered a., b., c.; one item is a sentence.
+
+        Tata Naskah Dinas writes no list of a single item: "(2) Ruang lingkup ... meliputi X."
+        """
+        self.tag(f"{{%p if {list_name}|length == 1 %}}")
+        self.ayat(n, *intro, " ", f"{{{{ {list_name}|first|pihak_tebal }}}}", ".")
+        self.tag("{%p else %}")
+        self.ayat(n, *intro, ":")
+        self.loop(list_name, "x", "{{ x|pihak_tebal }}", left=1.0)
+        self.tag("{%p endif %}")
 
     def pasal(self, title: str) -> None:
         self.pasal_count += 1
@@ -268,13 +338,19 @@ class Naskah:
         p.paragraph_format.space_after = Pt(0)
         Naskah._runs(p, segments, size)
 
-    def signatures(self, left: SignBlock, right: SignBlock) -> None:
+    def spacer(self, points: float) -> None:
+        """An empty paragraph exactly ``points`` high that keeps with what follows."""
+        p = self.para("", after=0, keep=True)
+        p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        p.paragraph_format.line_spacing = Pt(points)
+
+    def signatures(self, left: SignBlock, right: SignBlock, *, gap: float = 14) -> None:
         """Two signature blocks side by side in a borderless table, one paragraph per line.
 
         Row 1 holds the heading lines and the signing space, row 2 the name and NIP, so the
         names line up even when one jabatan wraps onto more lines than the other.
         """
-        self.para("", after=0, keep=True)
+        self.spacer(gap)
         table = self.doc.add_table(rows=2, cols=2)
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         self._borders(table, "nil")
@@ -283,7 +359,21 @@ class Naskah:
             for row, lines in enumerate(block):
                 cell = table.cell(row, col)
                 for i, line in enumerate(lines):
-                    segments = [line] if isinstance(line, str | Seg) else list(line)
+                    if isinstance(line, MeteraiBox):
+                        self._meterai_box(cell, line)
+                        continue
+                    if isinstance(line, Space):
+                        p = cell.paragraphs[0] if i == 0 else cell.add_paragraph()
+                        p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+                        p.paragraph_format.line_spacing = Pt(line.points)
+                        p.paragraph_format.space_after = Pt(0)
+                        p.paragraph_format.keep_with_next = True
+                        # Not empty: LibreOffice drops an empty last paragraph after a nested table.
+                        p.add_run(" ")
+                        continue
+                    segments = (
+                        [line.text] if isinstance(line, Tag) else [line] if isinstance(line, str | Seg) else list(line)
+                    )
                     p = cell.paragraphs[0] if i == 0 else cell.add_paragraph()
                     p.paragraph_format.alignment = CENTER
                     p.paragraph_format.space_after = Pt(0)
@@ -292,9 +382,33 @@ class Naskah:
         for row in table.rows:  # never split a signature block over two pages
             row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
 
-    def paraf_box(self) -> None:
+    def _meterai_box(self, cell: _Cell, box: MeteraiBox) -> None:
+        """A bordered 2.4 x 1.8 cm box, centred in the block, for the (e-)meterai stamped before signing."""
+        inner = cell.add_table(rows=1, cols=1)
+        inner.alignment = WD_TABLE_ALIGNMENT.CENTER
+        self._borders(inner, "single")
+        self._fixed(inner, (2.4,))
+        tr_pr = inner.rows[0]._tr.get_or_add_trPr()
+        height = OxmlElement("w:trHeight")
+        height.set(qn("w:val"), str(int(Cm(1.8).twips)))
+        height.set(qn("w:hRule"), "exact")
+        tr_pr.append(height)
+        tr_pr.append(OxmlElement("w:cantSplit"))
+        box_cell = inner.cell(0, 0)
+        v_align = OxmlElement("w:vAlign")
+        v_align.set(qn("w:val"), "center")
+        box_cell._tc.get_or_add_tcPr().append(v_align)
+        self._cell(box_cell, box.label, size=7)
+        # python-docx adds an empty paragraph after a nested table (Word wants one); keep it tiny.
+        trailing = cell.paragraphs[-1].paragraph_format
+        trailing.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        trailing.line_spacing = Pt(1)
+        trailing.space_after = Pt(0)
+        trailing.keep_with_next = True
+
+    def paraf_box(self, gap: float = 14) -> None:
         """A small bordered box for the hierarchical paraf (at most three officials), kept on one page."""
-        self.para("", after=0, keep=True)
+        self.spacer(gap)
         table = self.doc.add_table(rows=2, cols=3)
         table.alignment = WD_TABLE_ALIGNMENT.LEFT
         self._borders(table, "single")
@@ -328,9 +442,9 @@ class Naskah:
         head_pr = table.rows[0]._tr.get_or_add_trPr()
         head_pr.append(OxmlElement("w:tblHeader"))  # repeat the header on every page
 
-    def rule(self) -> None:
+    def rule(self, after: float = 12) -> None:
         """The double line under a kop surat."""
-        p = self.para("", after=12)
+        p = self.para("", after=after)
         borders = OxmlElement("w:pBdr")
         bottom = OxmlElement("w:bottom")
         bottom.set(qn("w:val"), "thinThickSmallGap")
@@ -397,7 +511,13 @@ CARA = F(
     "menandatangani secara elektronik di tempatnya sendiri); harus sama dengan mode rencana tanda tangan",
     choices=("tatap_muka", "desk"),
 )
-DASAR_HUKUM = F("dasar_hukum", "text_list", False, "Peraturan yang diperhatikan, satu per butir (boleh kosong)")
+DASAR_HUKUM = F(
+    "dasar_hukum",
+    "text_list",
+    True,
+    "Peraturan yang diperhatikan, satu per butir (paling sedikit satu; kosong = dasar hukum baku jenis kerja sama, "
+    "lihat dasar_hukum_baku)",
+)
 MAKSUD = F(
     "maksud", "text", True, "Maksud kerja sama, tanpa titik di akhir (mis. 'sebagai pedoman bagi PARA PIHAK ...')"
 )
@@ -408,8 +528,16 @@ RUANG_LINGKUP = F(
 )
 MULAI = F("mulai", "date", True, "Awal jangka waktu (TTTT-BB-HH); lamanya dihitung dari mulai dan selesai")
 SELESAI = F("selesai", "date", True, "Akhir jangka waktu (TTTT-BB-HH)")
-RANGKAP = F("jumlah_rangkap", "integer", True, "Jumlah naskah asli, mis. 2")
-METERAI = F("bermeterai", "boolean", False, "true bila naskah asli dibubuhi meterai")
+METERAI = F(
+    "bermeterai",
+    "boolean",
+    False,
+    "true bila naskah asli elektronik dibubuhi meterai elektronik (kotak meterai di blok tanda tangan PIHAK KEDUA)",
+)
+LAMBANG = [
+    F(f"lambang_{key}", "image", False, f"Lambang {label} (diisi sistem dari lambang yang diunggah untuk pihak ini)")
+    for key, label in (("pihak_kesatu", "PIHAK KESATU"), ("pihak_kedua", "PIHAK KEDUA"))
+]
 
 RENCANA_ITEMS = (
     F("program", "text", True, "Program/kegiatan"),
@@ -456,7 +584,7 @@ def _toml_field(f: F, table: str) -> list[str]:
 def manifest(jenis: str, title: str, description: str, serves: Sequence[str], fields: Sequence[F]) -> str:
     lines = [
         "# Generated by templates/build.py — edit there, then run: .venv/bin/python templates/build.py",
-        "# Field types: text | integer | rupiah | date | boolean | text_list | pihak | table | object.",
+        "# Field types: text | integer | rupiah | date | boolean | text_list | pihak | table | object | image.",
         "# 'pihak' = {instansi, nama, jabatan, nomor (wajib); nip, alamat (opsional)}: see pipeline/templates.py.",
         "",
         "[template]",
@@ -478,7 +606,44 @@ def manifest(jenis: str, title: str, description: str, serves: Sequence[str], fi
 # --- shared parts of KB, NK and PKS ---------------------------------------------------
 
 
+def lambang_row(n: Naskah, keys: Sequence[str]) -> None:
+    """The parties' lambang side by side (PIHAK KESATU first), each only when the case gives one.
+
+    The images come from the pipeline (``lambang_pihak_*`` "image" fields, docxtpl
+    InlineImage); without any lambang the row is left out altogether.
+    """
+    n.tag("{%p if " + " or ".join(f"lambang_{k}" for k in keys) + " %}")
+    table = n.doc.add_table(rows=1, cols=len(keys))
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    n._borders(table, "nil")
+    n._fixed(table, [16.0 / len(keys)] * len(keys))
+    for cell, key in zip(table.rows[0].cells, keys, strict=True):
+        n._cell(cell, f"{{% if lambang_{key} %}}{{{{ lambang_{key} }}}}{{% endif %}}")
+    n.tag("{%p endif %}")
+    n.para("", after=6)
+
+
+def nomor_block(
+    n: Naskah,
+    *,
+    align: WD_TABLE_ALIGNMENT = WD_TABLE_ALIGNMENT.CENTER,
+    after: float = 18,
+    widths: tuple[float, float] = (8.0, 8.0),
+) -> None:
+    """Each party's own nomor, labelled with the party: "PEMERINTAH KABUPATEN PASER   NOMOR : ..."."""
+    table = n.doc.add_table(rows=2, cols=2)
+    table.alignment = align
+    n._borders(table, "nil")
+    n._fixed(table, widths)
+    for row, key in zip(table.rows, ("pihak_kesatu", "pihak_kedua"), strict=True):
+        n._cell(row.cells[0], f"{{{{ {key}.instansi|upper }}}}", align=LEFT)
+        n._cell(row.cells[1], f"NOMOR : {{{{ {key}.nomor }}}}", align=LEFT)
+        row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    n.spacer(after)
+
+
 def title_block(n: Naskah, kind: str) -> None:
+    lambang_row(n, ("pihak_kesatu", "pihak_kedua"))
     n.heading(kind)
     n.heading("ANTARA")
     n.heading("{{ pihak_kesatu.instansi|upper }}")
@@ -486,8 +651,7 @@ def title_block(n: Naskah, kind: str) -> None:
     n.heading("{{ pihak_kedua.instansi|upper }}")
     n.heading("TENTANG")
     n.heading("{{ judul|upper }}", after=12)
-    n.para("NOMOR : {{ pihak_kesatu.nomor }}", align=CENTER, after=0, keep=True)
-    n.para("NOMOR : {{ pihak_kedua.nomor }}", align=CENTER, after=18)
+    nomor_block(n)
 
 
 def opening(n: Naskah) -> None:
@@ -503,9 +667,19 @@ def penutup_tanggal(name: str) -> str:
     """The PENUTUP's date/place phrase: tatap muka signs together on the stated day; desk to desk
     signs electronically in each party's own place, the stated date being the naskah's date."""
     return (
-        "{% if cara_penandatanganan == 'desk' %} secara elektronik di tempat kedudukan masing-masing, dengan hari "
+        "{% if cara_penandatanganan == 'desk' %} di tempat kedudukan masing-masing, dengan hari "
         f"dan tanggal sebagaimana tersebut di atas sebagai tanggal {name} ini"
         "{% else %} pada hari dan tanggal sebagaimana tersebut di atas{% endif %}"
+    )
+
+
+def acting_under(key: str, kuasa: str) -> str:
+    """How a party's signer acts: in his jabatan, or under a Surat Kuasa cited by nomor and date."""
+    return (
+        f"{{% if {kuasa} %}}dalam hal ini bertindak dalam jabatannya berdasarkan Surat Kuasa "
+        f"{{{{ {kuasa}.pemberi_jabatan }}}} Nomor {{{{ {kuasa}.nomor }}}} tanggal {{{{ {kuasa}.tanggal|tanggal }}}}, "
+        f"untuk dan atas nama {{{{ {key}.instansi }}}}{{% else %}}dalam hal ini bertindak dalam jabatannya "
+        f"untuk dan atas nama {{{{ {key}.instansi }}}}{{% endif %}}"
     )
 
 
@@ -522,34 +696,34 @@ def party(n: Naskah, number: int, key: str, label: str, acting: str | None = Non
 
 
 def para_pihak(n: Naskah, naskah_name: str, about: str) -> None:
-    n.para(
+    """PARA PIHAK agree ... with regard to the dasar hukum (required: one is a sentence, more a list)."""
+    agree: list[Text] = [
         B("PIHAK KESATU"),
         " dan ",
         B("PIHAK KEDUA"),
         " yang selanjutnya secara bersama-sama disebut ",
         B("PARA PIHAK"),
-        f", sepakat untuk mengadakan {naskah_name} {about}"
-        "{% if dasar_hukum %} dengan memperhatikan ketentuan:{% else %} dengan ketentuan sebagai berikut:{% endif %}",
-    )
-    n.tag("{%p if dasar_hukum %}")
-    n.tag("{%p for d in dasar_hukum %}")
-    n.item("{{ loop.index }}.", "{{ d }}{% if not loop.last %};{% else %},{% endif %}")
-    n.tag("{%p endfor %}")
+        f", sepakat untuk mengadakan {naskah_name} {about}",
+    ]
+    n.tag("{%p if dasar_hukum|length == 1 %}")
+    n.para(*agree, " dengan memperhatikan {{ dasar_hukum|first }}, dengan ketentuan sebagai berikut:")
+    n.tag("{%p else %}")
+    n.para(*agree, " dengan memperhatikan ketentuan:")
+    n.loop("dasar_hukum", "d", "{{ d }}", label="angka", ending="{% if not loop.last %};{% else %},{% endif %}")
     n.para("dengan ketentuan sebagai berikut:")
     n.tag("{%p endif %}")
 
 
 def maksud_tujuan(n: Naskah, name: str) -> None:
     n.pasal("Maksud dan Tujuan")
-    n.ayat(1, f"Maksud {name} ini adalah {{{{ maksud }}}}.")
-    n.ayat(2, f"Tujuan {name} ini adalah {{{{ tujuan }}}}.")
+    n.ayat(1, f"Maksud {name} ini adalah ", "{{ maksud|pihak_tebal }}", ".")
+    n.ayat(2, f"Tujuan {name} ini adalah ", "{{ tujuan|pihak_tebal }}", ".")
 
 
 def objek_ruang_lingkup(n: Naskah, name: str) -> None:
     n.pasal("Objek dan Ruang Lingkup")
-    n.ayat(1, f"Objek {name} ini adalah {{{{ objek }}}}.")
-    n.ayat(2, f"Ruang lingkup {name} ini meliputi:")
-    n.loop("ruang_lingkup", "item", "{{ item }}", left=1.0)
+    n.ayat(1, f"Objek {name} ini adalah ", "{{ objek|pihak_tebal }}", ".")
+    n.ayat_list(2, [f"Ruang lingkup {name} ini meliputi"], "ruang_lingkup")
 
 
 def jangka_waktu(n: Naskah, name: str) -> None:
@@ -620,15 +794,13 @@ def perubahan(n: Naskah, name: str) -> None:
 def pengakhiran(n: Naskah, name: str) -> None:
     n.pasal("Pengakhiran")
     n.ayat(1, f"{name} ini berakhir apabila:")
-    for i, text in enumerate(
-        (
-            f"jangka waktu sebagaimana dimaksud dalam Pasal {n.pasal_numbers['Jangka Waktu']} berakhir;",
-            "disepakati oleh PARA PIHAK untuk diakhiri; atau",
-            "terdapat ketentuan peraturan perundang-undangan yang mengakibatkannya tidak dapat dilaksanakan.",
-        ),
-        start=1,
-    ):
-        n.item(f"{i}.", text, left=1.0)
+    items: Sequence[Sequence[Text]] = (
+        [f"jangka waktu sebagaimana dimaksud dalam Pasal {n.pasal_numbers['Jangka Waktu']} berakhir;"],
+        ["disepakati oleh ", B("PARA PIHAK"), " untuk diakhiri; atau"],
+        ["terdapat ketentuan peraturan perundang-undangan yang mengakibatkannya tidak dapat dilaksanakan."],
+    )
+    for letter, text in zip("abc", items, strict=True):
+        n.item(f"{letter}.", *text, left=1.0)
     n.ayat(
         2,
         f"Pihak yang bermaksud mengakhiri {name} ini sebelum jangka waktunya berakhir memberitahukan secara tertulis "
@@ -644,26 +816,42 @@ def pengakhiran(n: Naskah, name: str) -> None:
 
 
 def penutup(n: Naskah, name: str) -> None:
+    """What is really done: ONE electronic original, signed electronically, the same file kept by each party.
+
+    The paragraph keeps with the signature blocks (keep-with-next), so the blocks never stand on
+    a page without the agreement's text.
+    """
     n.pasal("Penutup")
     n.para(
-        f"{name} ini dibuat dan ditandatangani oleh ",
+        f"{name} ini dibuat dalam 1 (satu) naskah asli berupa dokumen elektronik yang ditandatangani secara "
+        "elektronik oleh ",
         B("PARA PIHAK"),
-        penutup_tanggal(name) + ", dalam rangkap {{ jumlah_rangkap }} "
-        "({{ jumlah_rangkap|terbilang }}) asli{% if bermeterai %}, masing-masing dibubuhi meterai cukup{% endif %}"
-        " dan mempunyai kekuatan hukum yang sama.",
+        penutup_tanggal(name),
+        "{% if bermeterai %} dan dibubuhi meterai elektronik{% endif %}. Masing-masing pihak menyimpan dokumen "
+        "elektronik yang sama, yang berlaku sebagai naskah asli dan mempunyai kekuatan hukum yang sama.",
+        keep=True,
     )
 
 
-def sign_party(key: str, label: str) -> SignBlock:
+def sign_party(key: str, label: str, *, kuasa: str | None = None, meterai: bool = False) -> SignBlock:
+    """A party's block: PIHAK …, (a.n. the pemberi kuasa,) the jabatan, the meterai box, the signing space, the name.
+
+    ``kuasa`` names the object field of the Surat Kuasa the signer may act under: its
+    pemberi kuasa then heads the jabatan as "a.n. BUPATI PASER" (Tata Naskah Dinas).
+    """
+    heading: list[Line] = [B(f"{label},")]
+    if kuasa:
+        heading += [
+            Tag(f"{{%p if {kuasa} %}}"),
+            B(f"a.n. {{{{ {kuasa}.pemberi_jabatan|upper }}}}"),
+            Tag("{%p endif %}"),
+        ]
+    heading.append(B(f"{{{{ {key}.jabatan|upper }}}},"))
+    if meterai:
+        heading += [Tag("{%p if bermeterai %}"), MeteraiBox(), Tag("{%p endif %}")]
+    heading.append(SIGNING_SPACE)
     return (
-        [
-            B(f"{label},"),
-            B(f"{{{{ {key}.jabatan|upper }}}},"),
-            "",
-            Seg("{% if bermeterai %}Meterai Rp10.000{% endif %}", size=9, grey=True),
-            "",
-            "",
-        ],
+        heading,
         [
             Seg(f"{{{{ {key}.nama }}}}", bold=True, underline=True),
             f"{{% if {key}.nip %}}NIP. {{{{ {key}.nip }}}}{{% endif %}}",
@@ -671,8 +859,13 @@ def sign_party(key: str, label: str) -> SignBlock:
     )
 
 
-def signature_block(n: Naskah) -> None:
-    n.signatures(sign_party("pihak_kedua", "PIHAK KEDUA"), sign_party("pihak_kesatu", "PIHAK KESATU"))
+def signature_block(n: Naskah, *, kuasa: bool = False) -> None:
+    """PIHAK KEDUA left, PIHAK KESATU right, then the Paraf box; the one meterai box (when
+    ``bermeterai``: one electronic original bears one meterai) in PIHAK KEDUA's block."""
+    n.signatures(
+        sign_party("pihak_kedua", "PIHAK KEDUA", kuasa="kuasa_pihak_kedua" if kuasa else None, meterai=True),
+        sign_party("pihak_kesatu", "PIHAK KESATU", kuasa="kuasa" if kuasa else None),
+    )
     n.paraf_box()
 
 
@@ -717,20 +910,8 @@ def build_kb() -> tuple[Naskah, str]:
     pengakhiran(n, name)
     penutup(n, name)
     signature_block(n)
-    fields = [
-        JUDUL,
-        PIHAK_KESATU,
-        PIHAK_KEDUA,
-        TANGGAL,
-        TEMPAT,
-        CARA,
-        DASAR_HUKUM,
-        MAKSUD,
-        TUJUAN,
-        OBJEK,
-        RUANG_LINGKUP,
-    ]
-    fields += [MULAI, SELESAI, RANGKAP, METERAI]
+    fields = [JUDUL, PIHAK_KESATU, PIHAK_KEDUA, *LAMBANG, TANGGAL, TEMPAT, CARA, DASAR_HUKUM, MAKSUD, TUJUAN]
+    fields += [OBJEK, RUANG_LINGKUP, MULAI, SELESAI, METERAI]
     return n, manifest(
         "KB",
         "Kesepakatan Bersama (standar)",
@@ -765,8 +946,8 @@ def build_nk() -> tuple[Naskah, str]:
     )
     n.pasal("Pembiayaan")
     n.para(
-        f"Biaya yang timbul dalam pelaksanaan {name} ini dibebankan pada Anggaran Pendapatan dan Belanja Daerah, "
-        "Anggaran Pendapatan dan Belanja Negara sesuai dengan kewenangan masing-masing ",
+        f"Biaya yang timbul dalam pelaksanaan {name} ini dibebankan pada Anggaran Pendapatan dan Belanja Daerah "
+        "(APBD), Anggaran Pendapatan dan Belanja Negara (APBN) sesuai dengan kewenangan masing-masing ",
         B("PARA PIHAK"),
         ", dan/atau sumber lain yang sah dan tidak mengikat sesuai dengan ketentuan peraturan perundang-undangan.",
     )
@@ -778,6 +959,8 @@ def build_nk() -> tuple[Naskah, str]:
     penutup(n, name)
     signature_block(n)
 
+    # The Rencana Kerja is part of the one signed file: it carries no signature blocks of its own,
+    # so each party signs once, where the PENUTUP prints the blocks (every printed block is signed).
     n.landscape_section()
     n.para(B("LAMPIRAN"), align=LEFT, after=0)
     n.para(
@@ -785,8 +968,7 @@ def build_nk() -> tuple[Naskah, str]:
         align=LEFT,
         after=0,
     )
-    n.para("NOMOR : {{ pihak_kesatu.nomor }}", align=LEFT, after=0)
-    n.para("NOMOR : {{ pihak_kedua.nomor }}", align=LEFT, after=0)
+    nomor_block(n, align=WD_TABLE_ALIGNMENT.LEFT, after=1, widths=(12.0, 12.0))
     n.para("TANGGAL : {{ tanggal|tanggal }}", align=LEFT, after=0)
     n.para("TENTANG : {{ judul|upper }}", align=LEFT, after=12)
     n.heading("RENCANA KERJA", after=6)
@@ -816,25 +998,13 @@ def build_nk() -> tuple[Naskah, str]:
         (1.0, 4.2, 3.0, 2.8, 2.6, 3.2, 3.2, 2.4, 2.3),
         "r in rencana_kerja",
     )
-    signature_block(n)
-    fields = [
-        JUDUL,
-        PIHAK_KESATU,
-        PIHAK_KEDUA,
-        TANGGAL,
-        TEMPAT,
-        CARA,
-        DASAR_HUKUM,
-        MAKSUD,
-        TUJUAN,
-        OBJEK,
-        RUANG_LINGKUP,
-    ]
+    fields = [JUDUL, PIHAK_KESATU, PIHAK_KEDUA, *LAMBANG, TANGGAL, TEMPAT, CARA, DASAR_HUKUM, MAKSUD, TUJUAN]
+    fields += [OBJEK]
     fields += [
+        RUANG_LINGKUP,
         F("rencana_kerja", "table", True, "Rencana Kerja (lampiran): satu baris per kegiatan", RENCANA_ITEMS),
         MULAI,
         SELESAI,
-        RANGKAP,
         METERAI,
     ]
     return n, manifest(
@@ -852,19 +1022,8 @@ def build_pks() -> tuple[Naskah, str]:
     n = Naskah("Templat Perjanjian Kerja Sama (standar)")
     title_block(n, "PERJANJIAN KERJA SAMA")
     opening(n)
-    party(
-        n,
-        1,
-        "pihak_kesatu",
-        "PIHAK KESATU",
-        acting=(
-            "{% if kuasa %}dalam hal ini bertindak dalam jabatannya berdasarkan Surat Kuasa "
-            "{{ kuasa.pemberi_jabatan }} Nomor {{ kuasa.nomor }} tanggal {{ kuasa.tanggal|tanggal }}, "
-            "untuk dan atas nama {{ pihak_kesatu.instansi }}{% else %}dalam hal ini bertindak dalam jabatannya "
-            "untuk dan atas nama {{ pihak_kesatu.instansi }}{% endif %}"
-        ),
-    )
-    party(n, 2, "pihak_kedua", "PIHAK KEDUA")
+    party(n, 1, "pihak_kesatu", "PIHAK KESATU", acting=acting_under("pihak_kesatu", "kuasa"))
+    party(n, 2, "pihak_kedua", "PIHAK KEDUA", acting=acting_under("pihak_kedua", "kuasa_pihak_kedua"))
     para_pihak(
         n,
         name,
@@ -892,27 +1051,26 @@ def build_pks() -> tuple[Naskah, str]:
     n.pasal("Hak dan Kewajiban")
     for i, (what, key, label) in enumerate(
         (
-            ("Hak", "hak_pihak_kesatu", "PIHAK KESATU"),
-            ("Kewajiban", "kewajiban_pihak_kesatu", "PIHAK KESATU"),
-            ("Hak", "hak_pihak_kedua", "PIHAK KEDUA"),
-            ("Kewajiban", "kewajiban_pihak_kedua", "PIHAK KEDUA"),
+            ("berhak", "hak_pihak_kesatu", "PIHAK KESATU"),
+            ("berkewajiban", "kewajiban_pihak_kesatu", "PIHAK KESATU"),
+            ("berhak", "hak_pihak_kedua", "PIHAK KEDUA"),
+            ("berkewajiban", "kewajiban_pihak_kedua", "PIHAK KEDUA"),
         ),
         start=1,
     ):
-        n.ayat(i, f"{what} ", B(label), ":")
-        n.loop(key, "x", "{{ x }}", left=1.0)
+        n.ayat_list(i, [B(label), f" {what}"], key)
     n.pasal("Pembiayaan")
-    n.ayat(
-        1,
+    biaya: list[Text] = [
         f"Biaya yang timbul dalam pelaksanaan {name} ini dibebankan pada "
-        "{% if sumber_dana %}{{ sumber_dana }}{% else %}anggaran masing-masing PARA PIHAK{% endif %}"
+        "{% if sumber_dana %}{{ sumber_dana }}{% else %}anggaran masing-masing {% endif %}",
+        B("{% if not sumber_dana %}PARA PIHAK{% endif %}"),
         " dan/atau sumber lain yang sah dan tidak mengikat sesuai dengan ketentuan peraturan perundang-undangan.",
-    )
-    n.tag("{%p if nilai is not none %}")
-    n.ayat(
-        2,
-        f"Nilai {name} ini sebesar {{{{ nilai|rupiah }}}} ({{{{ nilai|rupiah_terbilang }}}}).",
-    )
+    ]
+    n.tag("{%p if nilai is not none %}")  # a pasal of one paragraph has no ayat (1)
+    n.ayat(1, *biaya)
+    n.ayat(2, f"Nilai {name} ini sebesar {{{{ nilai|rupiah }}}} ({{{{ nilai|rupiah_terbilang }}}}).")
+    n.tag("{%p else %}")
+    n.para(*biaya)
     n.tag("{%p endif %}")
     jangka_waktu(n, name)
     keadaan_kahar(n, name)
@@ -920,11 +1078,12 @@ def build_pks() -> tuple[Naskah, str]:
     perubahan(n, name)
     pengakhiran(n, name)
     penutup(n, name)
-    signature_block(n)
+    signature_block(n, kuasa=True)
     fields = [
         JUDUL,
         PIHAK_KESATU,
         PIHAK_KEDUA,
+        *LAMBANG,
         TANGGAL,
         TEMPAT,
         CARA,
@@ -937,6 +1096,14 @@ def build_pks() -> tuple[Naskah, str]:
             "object",
             False,
             "Isi bila penandatangan PIHAK KESATU bertindak berdasarkan Surat Kuasa Kepala Daerah",
+            KUASA_ITEMS,
+        ),
+        F(
+            "kuasa_pihak_kedua",
+            "object",
+            False,
+            "Isi bila penandatangan PIHAK KEDUA bertindak berdasarkan surat kuasa pimpinannya (dikutip dari "
+            "surat kuasa mitra; tidak diverifikasi sistem)",
             KUASA_ITEMS,
         ),
         DASAR_HUKUM,
@@ -954,7 +1121,6 @@ def build_pks() -> tuple[Naskah, str]:
         F("sumber_dana", "text", False, "Sumber dana, mis. Anggaran Pendapatan dan Belanja Daerah Kota Balikpapan"),
         MULAI,
         SELESAI,
-        RANGKAP,
         METERAI,
     ]
     return n, manifest(
@@ -968,13 +1134,20 @@ def build_pks() -> tuple[Naskah, str]:
 
 
 def build_sk() -> tuple[Naskah, str]:
+    """The Surat Kuasa: the Kepala Daerah's own kop (his lambang, "BUPATI PASER"), compact so
+    that the usual text fits one page with both blocks side by side."""
     n = Naskah("Templat Surat Kuasa penandatanganan PKS (standar)")
-    n.heading("{{ pihak_kesatu.instansi|upper }}", keep=False)
-    n.para("{{ pihak_kesatu.alamat }}", align=CENTER, after=0)
-    n.rule()
+    n.doc.styles["Normal"].paragraph_format.line_spacing = 1.0  # compact: the usual Surat Kuasa is one page
+    n.doc.sections[0].top_margin = Cm(2.0)  # the kop stands at the top of the sheet
+    n.tag("{%p if lambang_pihak_kesatu %}")
+    n.para("{{ lambang_pihak_kesatu }}", align=CENTER, after=2)
+    n.tag("{%p endif %}")
+    # Kop naskah dinas of the Kepala Daerah: the jabatan, not the Pemerintah Daerah with its address.
+    n.heading(Seg("{{ pihak_kesatu.jabatan|upper }}", bold=True, size=14), keep=False)
+    n.rule(after=4)
     n.heading(Seg("SURAT KUASA", bold=True, underline=True))
-    n.para("NOMOR : {{ nomor }}", align=CENTER, after=18)
-    n.para("Yang bertanda tangan di bawah ini:")
+    n.para("NOMOR : {{ nomor }}", align=CENTER, after=8)
+    n.para("Yang bertanda tangan di bawah ini:", after=2)
     tabs = (1.0, 5.0, 5.5)
 
     def line(label: str, value: str) -> None:
@@ -985,37 +1158,37 @@ def build_sk() -> tuple[Naskah, str]:
     n.tag("{%p if pihak_kesatu.nip %}")
     line("NIP", "{{ pihak_kesatu.nip }}")
     n.tag("{%p endif %}")
-    n.para("")
-    n.para("selanjutnya disebut ", B("Pemberi Kuasa"), ", dengan ini memberi kuasa kepada:")
+    n.para("selanjutnya disebut ", B("Pemberi Kuasa"), ", dengan ini memberi kuasa kepada:", after=2, before=4)
     line("Nama", "{{ penerima_kuasa.nama }}")
     n.tag("{%p if penerima_kuasa.pangkat %}")
     line("Pangkat/Golongan", "{{ penerima_kuasa.pangkat }}")
     n.tag("{%p endif %}")
     line("NIP", "{{ penerima_kuasa.nip }}")
     line("Jabatan", "{{ penerima_kuasa.jabatan }}")
-    n.para("")
-    n.para("selanjutnya disebut ", B("Penerima Kuasa"), ",")
-    n.para(B("untuk:"), after=6)
+    n.para("selanjutnya disebut ", B("Penerima Kuasa"), ",", after=2, before=4)
+    n.para(B("untuk:"), after=2)
     n.item(
         "1.",
         "menandatangani Perjanjian Kerja Sama antara {{ pihak_kesatu.instansi }} dengan {{ pihak_kedua.instansi }} "
         "tentang {{ pks_judul }}, untuk dan atas nama {{ pihak_kesatu.instansi }}, sebagai tindak lanjut Kesepakatan "
         "Bersama Nomor {{ kb_nomor_pihak_kesatu }}{% if kb_nomor_pihak_kedua %} dan Nomor {{ kb_nomor_pihak_kedua }}"
         "{% endif %}; dan",
+        after=2,
     )
-    n.item(
-        "2.",
-        "melaporkan pelaksanaan kuasa ini kepada Pemberi Kuasa.",
-    )
+    n.item("2.", "melaporkan pelaksanaan kuasa ini kepada Pemberi Kuasa.", after=4)
     n.para(
         "Penerima Kuasa tidak dapat melimpahkan kuasa ini kepada pihak lain. Surat Kuasa ini berlaku sejak tanggal "
         "ditetapkan sampai dengan {% if berlaku_sampai %}tanggal {{ berlaku_sampai|tanggal }}"
         "{% else %}ditandatanganinya Perjanjian Kerja Sama dimaksud{% endif %}.",
+        after=4,
     )
-    n.para("Demikian Surat Kuasa ini dibuat untuk dipergunakan sebagaimana mestinya.")
+    n.para("Demikian Surat Kuasa ini dibuat untuk dipergunakan sebagaimana mestinya.", after=6, keep=True)
+    # Place and date above both blocks, on the side of the pemberi kuasa.
+    n.para("Ditetapkan di {{ tempat }}", align=LEFT, left=9.0, after=0, keep=True)
+    n.para("pada tanggal {{ tanggal|tanggal }}", align=LEFT, left=9.0, after=0, keep=True)
     n.signatures(
         (
-            ["", "", B("Yang diberi kuasa,"), B("{{ penerima_kuasa.jabatan|upper }},"), "", "", "", ""],
+            [B("Yang diberi kuasa,"), B("{{ penerima_kuasa.jabatan|upper }},"), SIGNING_SPACE],
             [
                 Seg("{{ penerima_kuasa.nama }}", bold=True, underline=True),
                 "{{ penerima_kuasa.pangkat }}",
@@ -1024,22 +1197,21 @@ def build_sk() -> tuple[Naskah, str]:
         ),
         (
             [
-                "Ditetapkan di {{ tempat }}",
-                "pada tanggal {{ tanggal|tanggal }}",
                 B("Yang memberi kuasa,"),
                 B("{{ pihak_kesatu.jabatan|upper }},"),
-                "",
-                Seg("{% if bermeterai %}Meterai Rp10.000{% endif %}", size=9, grey=True),
-                "",
-                "",
+                Tag("{%p if bermeterai %}"),
+                MeteraiBox(),
+                Tag("{%p endif %}"),
+                SIGNING_SPACE,
             ],
             [
                 Seg("{{ pihak_kesatu.nama }}", bold=True, underline=True),
                 "{% if pihak_kesatu.nip %}NIP. {{ pihak_kesatu.nip }}{% endif %}",
             ],
         ),
+        gap=6,
     )
-    n.paraf_box()
+    n.paraf_box(gap=6)
     fields = [
         F("nomor", "text", True, "Nomor Surat Kuasa dalam register Pemerintah Daerah"),
         F(
@@ -1054,6 +1226,7 @@ def build_sk() -> tuple[Naskah, str]:
             True,
             "Mitra dalam Perjanjian Kerja Sama yang dikuasakan (hanya instansi yang dipakai)",
         ),
+        LAMBANG[0],
         F("penerima_kuasa", "object", True, "Kepala Perangkat Daerah teknis yang diberi kuasa", PENERIMA_ITEMS),
         F("pks_judul", "text", True, "Judul Perjanjian Kerja Sama yang dikuasakan penandatanganannya"),
         F("kb_nomor_pihak_kesatu", "text", True, "Nomor Kesepakatan Bersama (register PIHAK KESATU)"),
@@ -1061,7 +1234,12 @@ def build_sk() -> tuple[Naskah, str]:
         F("tempat", "text", True, "Tempat Surat Kuasa ditetapkan, mis. Tanah Grogot"),
         F("tanggal", "date", True, "Tanggal Surat Kuasa ditetapkan (TTTT-BB-HH); ditandatangani pada tanggal ini"),
         F("berlaku_sampai", "date", False, "Akhir masa berlaku; kosong = sampai PKS ditandatangani"),
-        F("bermeterai", "boolean", False, "true bila Surat Kuasa dibubuhi meterai"),
+        F(
+            "bermeterai",
+            "boolean",
+            False,
+            "true bila Surat Kuasa dibubuhi meterai elektronik (kotak meterai di blok pemberi kuasa)",
+        ),
     ]
     return n, manifest(
         "SK",

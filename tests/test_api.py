@@ -275,3 +275,83 @@ def test_templates_are_listed(api):
     kb = api.client.get("/api/v1/templates/kb/standar", headers=api.auth("drafter")).json()
     assert any(f["name"] == "tanggal" for f in kb["fields"])
     assert api.client.get("/api/v1/templates/kb/tidakada", headers=api.auth("drafter")).status_code == 404
+
+
+def _png(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (24, 110, 56)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _pdf_info(pdf: bytes) -> dict:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    return {**{k: str(v) for k, v in reader.metadata.items()}, "/Lang": str(reader.trailer["/Root"].get("/Lang"))}
+
+
+def test_a_partys_lambang_is_uploaded_checked_and_heads_its_naskah(api):
+    case_id = create_case(api)
+    url = f"/api/v1/cases/{case_id}/pihak/%d/lambang"
+    lambang = _png(120, 140)
+    r = api.client.put(url % 1, files={"file": ("paser.png", lambang, "image/png")}, headers=api.auth("drafter"))
+    assert r.status_code == 200, r.text
+    assert r.json()["urutan"] == 1 and r.json()["lambang_type"] == "image/png"
+    assert r.json()["lambang_sha256"] == hashlib.sha256(lambang).hexdigest()
+    refused = {
+        "not_an_image": b"%PDF-1.7 bukan gambar",
+        "unreadable": b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+        "bad_size": _png(8, 8),
+        "too_large": b"\x89PNG\r\n\x1a\n" + b"\x00" * (2 * 1024 * 1024 + 1),
+    }
+    for reason, data in refused.items():
+        r = api.client.put(url % 2, files={"file": ("x.png", data, "image/png")}, headers=api.auth("drafter"))
+        assert r.status_code in (413, 422) and r.json()["detail"]["reason"] == reason, (reason, r.text)
+        assert r.json()["message"] and "Error" not in r.json()["message"]
+    r = api.client.put(url % 7, files={"file": ("x.png", lambang, "image/png")}, headers=api.auth("drafter"))
+    assert r.status_code == 404
+    r = api.client.put(url % 1, files={"file": ("x.png", lambang, "image/png")}, headers=api.auth("legal"))
+    assert r.status_code == 403
+    pihak = api.client.get(f"/api/v1/cases/{case_id}", headers=api.auth("drafter")).json()["pihak"]
+    assert [p["lambang_type"] for p in pihak] == ["image/png", None]
+
+    # the naskah: PIHAK KESATU's lambang at its head, none for PIHAK KEDUA (no broken image); the
+    # dasar hukum left empty are the defaults of the jenis kerja sama
+    body = naskah_body("KB")
+    body["data"].pop("dasar_hukum")
+    naskah = create_naskah(api, case_id, **{"data": body["data"]})
+    rev = api.client.get(f"/api/v1/naskah/{naskah['id']}/revisions/1", headers=api.auth("drafter")).json()
+    docx = api.client.get(rev["docx_url"], headers=api.auth("drafter")).content
+    doc = Document(io.BytesIO(docx))
+    assert [p.blob for p in doc.part.package.image_parts] == [lambang]
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "Peraturan Menteri Dalam Negeri Nomor 22 Tahun 2020" in text
+    pdf = api.client.get(rev["pdf_url"], headers=api.auth("drafter")).content
+    info = _pdf_info(pdf)
+    assert info["/Title"] == case_body()["judul"] and info["/Author"] == "Pemerintah Kabupaten Paser"
+    assert info["/Subject"] == "Kesepakatan Bersama Nomor 100.3.7.1/11/Tapem/2026 dan 100.3.7.1/27/Pem/2026"
+    assert info["/Lang"] == "id-ID"
+
+    # a Word upload whose own properties say something else: the PDF still names the naskah
+    doc.core_properties.title, doc.core_properties.author = "Dokumen1", "Operator"
+    out = io.BytesIO()
+    doc.save(out)
+    r = api.client.post(
+        f"/api/v1/naskah/{naskah['id']}/revisions/upload",
+        files={"file": ("kb.docx", out.getvalue(), "application/octet-stream")},
+        headers=api.auth("drafter"),
+    )
+    assert r.status_code == 201, r.text
+    uploaded = api.client.get(r.json()["docx_url"], headers=api.auth("drafter")).content
+    assert uploaded == out.getvalue()  # stored exactly as uploaded
+    info = _pdf_info(api.client.get(r.json()["pdf_url"], headers=api.auth("drafter")).content)
+    assert info["/Title"] == case_body()["judul"] and info["/Author"] == "Pemerintah Kabupaten Paser"
+
+
+def test_templates_api_shows_the_default_dasar_hukum_per_jenis(api):
+    r = api.client.get("/api/v1/templates/kb/standar", headers=api.auth("drafter"))
+    baku = r.json()["dasar_hukum_baku"]
+    assert set(baku) == {"KSDD", "KSDPK"}
+    assert any("Nomor 22 Tahun 2020" in law for law in baku["KSDD"])

@@ -191,7 +191,7 @@ def test_a_desk_to_desk_naskah_claims_no_single_place_and_says_how_it_is_signed(
     assert f"Pada hari ini {hari}, yang bertanda tangan di bawah ini" in desk
     assert "bertempat di" not in desk
     assert "pada hari dan tanggal sebagaimana tersebut di atas" not in desk
-    assert "ditandatangani oleh PARA PIHAK secara elektronik di tempat kedudukan masing-masing" in desk
+    assert "ditandatangani secara elektronik oleh PARA PIHAK di tempat kedudukan masing-masing" in desk
     assert "dengan hari dan tanggal sebagaimana tersebut di atas sebagai tanggal" in desk
     # the jangka waktu sentence agrees with its dates
     assert "1 (satu) tahun terhitung sejak tanggal 7 Desember 2026 sampai dengan tanggal 6 Desember 2027" in tatap

@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import re
 import sys
 from datetime import date
 from decimal import Decimal
@@ -128,7 +129,7 @@ def test_shared_field_names_have_the_same_type_in_every_template(registry: Templ
             types.setdefault(spec.name, set()).add(spec.type)
     assert {k: v for k, v in types.items() if len(v) > 1} == {}
     common = {"judul", "tanggal", "tempat", "maksud", "tujuan", "objek", "ruang_lingkup", "mulai", "selesai"}
-    common |= {"jumlah_rangkap", "bermeterai", "dasar_hukum", "pihak_kesatu", "pihak_kedua"}
+    common |= {"bermeterai", "dasar_hukum", "pihak_kesatu", "pihak_kedua", "lambang_pihak_kesatu"}
     for jenis in ("KB", "NK", "PKS"):
         assert common <= {f.name for f in standard(registry, jenis).fields}, jenis
 
@@ -142,13 +143,17 @@ def test_sample_data_renders_the_conventional_layout(registry: TemplateRegistry,
     assert "{{" not in text and "{%" not in text and "None" not in text
     if jenis == "SK":
         assert "SURAT KUASA" in lines and f"NOMOR : {data['nomor']}" in lines
-        assert "PEMERINTAH KABUPATEN PASER" in lines
+        assert lines[0] == "BUPATI PASER"  # the Kepala Daerah's own kop, not the Pemda's with its address
+        assert "PEMERINTAH KABUPATEN PASER" not in lines and data["pihak_kesatu"]["alamat"] not in text
         assert "Yang bertanda tangan di bawah ini:" in lines
         assert "Yang diberi kuasa," in lines and "Yang memberi kuasa," in lines
         assert f"tentang {data['pks_judul']}" in text
         assert "sebagai tindak lanjut Kesepakatan Bersama Nomor 100.3.7.1/123/Tapem/2026" in text
         assert "berlaku sejak tanggal ditetapkan sampai dengan tanggal 31 Maret 2027" in text
-        assert "NIP. 19661211 198609 1 002" in lines and "Meterai Rp10.000" in lines
+        assert "NIP. 19661211 198609 1 002" in lines
+        pemberi = Document(io.BytesIO(docx)).tables[0].cell(0, 1)
+        assert [c.text for t in pemberi.tables for c in t._cells] == ["Meterai elektronik"]
+        assert "Ditetapkan di Tanah Grogot" in lines and "pada tanggal 8 Februari 2027" in lines
         return
     title = {"KB": "KESEPAKATAN BERSAMA", "NK": "NOTA KESEPAKATAN", "PKS": "PERJANJIAN KERJA SAMA"}[jenis]
     start = lines.index(title)
@@ -161,8 +166,12 @@ def test_sample_data_renders_the_conventional_layout(registry: TemplateRegistry,
         "TENTANG",
         data["judul"].upper(),
     ]
-    assert f"NOMOR : {data['pihak_kesatu']['nomor']}" in lines
-    assert f"NOMOR : {data['pihak_kedua']['nomor']}" in lines
+    # each nomor labelled with its party (the party's name beside its own register number)
+    nomor = Document(io.BytesIO(docx)).tables[0]
+    assert [[c.text for c in row.cells] for row in nomor.rows] == [
+        [data["pihak_kesatu"]["instansi"].upper(), f"NOMOR : {data['pihak_kesatu']['nomor']}"],
+        [data["pihak_kedua"]["instansi"].upper(), f"NOMOR : {data['pihak_kedua']['nomor']}"],
+    ]
     opening = {
         "KB": "Senin tanggal dua puluh tiga bulan November tahun dua ribu dua puluh enam",
         "NK": "Senin tanggal dua puluh tiga bulan November tahun dua ribu dua puluh enam",
@@ -173,20 +182,22 @@ def test_sample_data_renders_the_conventional_layout(registry: TemplateRegistry,
     assert "secara bersama-sama disebut PARA PIHAK" in text
     assert f"{data['pihak_kesatu']['nama']} : {data['pihak_kesatu']['jabatan']}" in text
     assert "MAKSUD DAN TUJUAN" in lines and "PENUTUP" in lines and "KEADAAN KAHAR" in lines
-    for item in data["ruang_lingkup"]:
+    for letter, item in zip("abc", data["ruang_lingkup"], strict=False):
         assert any(
-            line.endswith(item + ";") or line.endswith(item + "; dan") or line.endswith(item + ".") for line in lines
-        )
+            line.startswith(f"{letter}.\t") and line.endswith((item + ";", item + "; dan", item + "."))
+            for line in lines
+        ), item
     years = {"KB": "5 (lima) tahun", "NK": "2 (dua) tahun", "PKS": "2 (dua) tahun"}[jenis]
     assert f"berlaku untuk jangka waktu {years} terhitung sejak tanggal" in text
-    assert "rangkap 2 (dua) asli" in text
+    assert "dibuat dalam 1 (satu) naskah asli berupa dokumen elektronik" in text and "rangkap" not in text
     # signature block: PIHAK KEDUA on the left, PIHAK KESATU on the right, then the paraf box
     doc = Document(io.BytesIO(docx))
-    sign = doc.tables[0]
+    sign = next(t for t in doc.tables if t.cell(0, 0).paragraphs[0].text == "PIHAK KEDUA,")
     assert sign.cell(0, 0).paragraphs[0].text == "PIHAK KEDUA,"
     assert sign.cell(0, 1).paragraphs[0].text == "PIHAK KESATU,"
     assert sign.cell(1, 1).paragraphs[0].text == data["pihak_kesatu"]["nama"]
-    assert doc.tables[1].cell(0, 0).text == "Paraf"
+    after = [t._tbl for t in doc.tables].index(sign._tbl) + 1
+    assert doc.tables[after].cell(0, 0).text == "Paraf"
 
 
 def test_nota_kesepakatan_has_one_rencana_kerja_row_per_activity(registry: TemplateRegistry):
@@ -214,9 +225,9 @@ def test_pks_refers_to_its_kb_and_states_the_value_in_words(registry: TemplateRe
         "sebagai tindak lanjut Kesepakatan Bersama antara Pemerintah Kabupaten Paser dengan Pemerintah Kota "
         "Balikpapan Nomor 100.3.7.1/123/Tapem/2026 dan Nomor 100.3.7.1/456/Pem/2026 tanggal 23 November 2026"
     ) in text
-    assert "sebesar Rp 1.250.000.000,00 (satu miliar dua ratus lima puluh juta rupiah)" in text
-    assert "Hak PIHAK KESATU:" in text and "Kewajiban PIHAK KEDUA:" in text
-    assert "membayar kompensasi pengolahan sampah kepada PIHAK KESATU." in text
+    assert "sebesar Rp1.250.000.000,00 (satu miliar dua ratus lima puluh juta rupiah)" in text
+    assert "PIHAK KESATU berhak menerima kompensasi" in text and "PIHAK KEDUA berkewajiban:" in text
+    assert "b.\tmembayar kompensasi pengolahan sampah kepada PIHAK KESATU." in text
 
 
 def test_pks_kuasa_clause_appears_only_when_the_signer_holds_a_surat_kuasa(registry: TemplateRegistry):
@@ -227,20 +238,29 @@ def test_pks_kuasa_clause_appears_only_when_the_signer_holds_a_surat_kuasa(regis
         "tanggal 8 Februari 2027, untuk dan atas nama Pemerintah Kabupaten Paser"
     ) in with_kuasa
     data = sample_data("PKS")
-    del data["kuasa"], data["nilai"], data["sumber_dana"]
+    del data["kuasa"], data["kuasa_pihak_kedua"], data["nilai"], data["sumber_dana"]
     without = doc_text(render_docx(info, data))
-    assert "Surat Kuasa" not in without
+    assert "Surat Kuasa" not in without and "a.n." not in without
     assert "dalam hal ini bertindak dalam jabatannya untuk dan atas nama Pemerintah Kabupaten Paser" in without
-    assert "Rp " not in without and "anggaran masing-masing PARA PIHAK" in without
+    assert "Rp" not in without and "anggaran masing-masing PARA PIHAK" in without
 
 
-def test_meterai_sentence_follows_bermeterai(registry: TemplateRegistry):
+def test_meterai_sentence_and_box_follow_bermeterai(registry: TemplateRegistry):
     info = standard(registry, "KB")
     data = sample_data("KB")
     assert "meterai" not in doc_text(render_docx(info, data)).lower()
     data["bermeterai"] = True
-    text = doc_text(render_docx(info, data))
-    assert "masing-masing dibubuhi meterai cukup" in text and "Meterai Rp10.000" in text
+    docx = render_docx(info, data)
+    text = doc_text(docx)
+    assert (
+        "secara elektronik oleh PARA PIHAK pada hari dan tanggal sebagaimana tersebut di atas dan dibubuhi meterai "
+        "elektronik." in text
+    )
+    assert "Meterai Rp10.000" not in text and "meterai cukup" not in text
+    # one box, of its own, in PIHAK KEDUA's block (a nested table), never text in the signing space
+    sign = next(t for t in Document(io.BytesIO(docx)).tables if t.cell(0, 0).paragraphs[0].text == "PIHAK KEDUA,")
+    assert [c.text for t in sign.cell(0, 0).tables for c in t._cells] == ["Meterai elektronik"]
+    assert sign.cell(0, 1).tables == [] and "eterai" not in sign.cell(0, 1).text
 
 
 def test_nip_line_appears_only_when_given(registry: TemplateRegistry):
@@ -318,22 +338,23 @@ def test_render_with_missing_fields_fails_before_rendering(registry: TemplateReg
     with pytest.raises(TemplateDataError) as caught:
         render_docx(standard(registry, "NK"), {})
     assert {"judul", "pihak_kesatu", "pihak_kedua", "rencana_kerja", "tanggal"} <= set(caught.value.detail["missing"])
-    assert "dasar_hukum" not in caught.value.detail["missing"]  # optional
+    assert "dasar_hukum" in caught.value.detail["missing"]  # a naskah cites at least one
 
 
 def test_wrong_types_name_the_fields(registry: TemplateRegistry):
     data = sample_data("PKS")
-    data.update(tanggal="kemarin", jumlah_rangkap="dua", bermeterai="ya", nilai="satu juta", ruang_lingkup="semua")
+    data.update(tanggal="kemarin", bermeterai="ya", nilai="satu juta", ruang_lingkup="semua")
+    data["lambang_pihak_kesatu"] = "/etc/passwd"  # an image field takes image bytes only, never a path
     data["rencana"] = "ignored"
     data["kuasa"]["tanggal"] = "2027-13-45"
     with pytest.raises(TemplateDataError) as caught:
         validate_data(standard(registry, "PKS"), data)
     invalid = {i["field"]: i["message"] for i in caught.value.detail["invalid"]}
-    assert set(invalid) == {"tanggal", "jumlah_rangkap", "bermeterai", "nilai", "ruang_lingkup", "kuasa.tanggal"}
+    assert set(invalid) == {"tanggal", "bermeterai", "nilai", "ruang_lingkup", "kuasa.tanggal", "lambang_pihak_kesatu"}
     assert "kemarin" in invalid["tanggal"] and "TTTT-BB-HH" in invalid["tanggal"]
-    assert "bilangan bulat" in invalid["jumlah_rangkap"]
+    assert "PNG atau JPEG" in invalid["lambang_pihak_kesatu"]
     assert caught.value.detail["missing"] == []
-    assert "tanggal" in caught.value.message and "jumlah_rangkap" in caught.value.message
+    assert "tanggal" in caught.value.message and "bermeterai" in caught.value.message
 
 
 def test_table_rows_are_checked_cell_by_cell(registry: TemplateRegistry):
@@ -349,11 +370,11 @@ def test_table_rows_are_checked_cell_by_cell(registry: TemplateRegistry):
 
 def test_values_are_coerced_from_json(registry: TemplateRegistry):
     data = sample_data("PKS")
-    data.update(jumlah_rangkap=3.0, nilai="1250000.50")
+    data.update(nilai="1250000.50")
     data["kuasa"]["nomor"] = "12"
     values = validate_data(standard(registry, "PKS"), data)
     assert values["tanggal"] == date(2027, 2, 15) and values["kuasa"]["tanggal"] == date(2027, 2, 8)
-    assert values["jumlah_rangkap"] == 3 and values["kuasa"]["nomor"] == "12"
+    assert values["kuasa"]["nomor"] == "12"
     assert values["nilai"] == Decimal("1250000.50")
     assert "(satu juta dua ratus lima puluh ribu rupiah lima puluh sen)" in doc_text(
         render_docx(standard(registry, "PKS"), data)
@@ -361,12 +382,14 @@ def test_values_are_coerced_from_json(registry: TemplateRegistry):
 
 
 @pytest.mark.parametrize("bad", [True, 2.5, "2.0", "", [2]])
-def test_integer_fields_refuse_bools_fractions_and_words(registry: TemplateRegistry, bad: object):
-    data = sample_data("KB")
-    data["jumlah_rangkap"] = bad
+def test_integer_fields_refuse_bools_fractions_and_words(tmp_path: Path, bad: object):
+    path = make_docx(tmp_path / "kb" / "angka.docx", "{{ jumlah }} lembar")
+    write_manifest(path.with_suffix(".toml"), '[[fields]]\nname = "jumlah"\ntype = "integer"\nrequired = true\n')
+    info = load_template(path)
+    assert validate_data(info, {"jumlah": 3.0})["jumlah"] == 3
     with pytest.raises(TemplateDataError) as caught:
-        validate_data(standard(registry, "KB"), data)
-    assert [i["field"] for i in caught.value.detail["invalid"]] == ["jumlah_rangkap"]
+        validate_data(info, {"jumlah": bad})
+    assert [i["field"] for i in caught.value.detail["invalid"]] == ["jumlah"]
 
 
 @pytest.mark.parametrize("bad", [-1, "1.005", True, "Rp 1.000"])
@@ -388,13 +411,14 @@ def test_control_characters_in_text_are_refused(registry: TemplateRegistry):
 
 def test_absent_optional_fields_read_as_empty_and_extra_keys_are_dropped(registry: TemplateRegistry):
     data = sample_data("PKS")
-    for key in ("kuasa", "nilai", "kb_tanggal", "dasar_hukum", "sumber_dana", "bermeterai"):
+    for key in ("kuasa", "kuasa_pihak_kedua", "nilai", "kb_tanggal", "sumber_dana", "bermeterai"):
         del data[key]
     data["pihak_kesatu"]["nip"] = None
     data["bukan_isian"] = "diabaikan"
     values = validate_data(standard(registry, "PKS"), data)
     assert values["kuasa"] is None and values["nilai"] is None and values["kb_tanggal"] is None
-    assert values["dasar_hukum"] == [] and values["sumber_dana"] == "" and values["bermeterai"] is False
+    assert values["lambang_pihak_kesatu"] is None and values["kuasa_pihak_kedua"] is None
+    assert values["sumber_dana"] == "" and values["bermeterai"] is False
     assert values["pihak_kesatu"]["nip"] == ""
     assert "bukan_isian" not in values
     assert set(values) == {f.name for f in standard(registry, "PKS").fields}
@@ -440,7 +464,7 @@ def test_environment_is_sandboxed_autoescaped_and_strict():
     assert env.autoescape is True
     assert env.from_string("{{ x }}").render(x="<a & b>") == "&lt;a &amp; b&gt;"
     assert env.from_string("{{ d|tanggal_terbilang }}").render(d="2026-11-23").startswith("Senin tanggal dua puluh")
-    assert env.from_string("{{ n|terbilang }} {{ n|rupiah }}").render(n=2026) == "dua ribu dua puluh enam Rp 2.026,00"
+    assert env.from_string("{{ n|terbilang }} {{ n|rupiah }}").render(n=2026) == "dua ribu dua puluh enam Rp2.026,00"
     assert "safe" not in env.filters and "cycler" not in env.globals
     with pytest.raises(Exception, match="undefined"):
         env.from_string("{{ nothing }}").render()
@@ -680,3 +704,200 @@ def test_paraf_box_is_placed_from_its_corner():
     box = ParafBox("bottom-right", 36, 24, 160, 46)
     assert box.rect(595.0, 842.0) == (399.0, 24.0, 559.0, 70.0)
     assert ParafBox("top-left", 10, 20, 100, 30).rect(842.0, 595.0) == (10.0, 545.0, 110.0, 575.0)
+
+
+# --- drafting per Tata Naskah Dinas (issue 11 §4) ---------------------------------------------
+
+
+def bold_runs(docx: bytes) -> list[tuple[str, bool]]:
+    """(text, bold) of every run of the body's paragraphs with text."""
+    doc = Document(io.BytesIO(docx))
+    return [(r.text, bool(r.bold)) for p in doc.paragraphs for r in p.runs if r.text.strip()]
+
+
+def paragraph(docx: bytes, start: str) -> str:
+    return next(line for line in doc_lines(docx) if line.startswith(start))
+
+
+def test_lists_under_an_ayat_are_lettered_and_a_single_item_is_a_sentence(registry: TemplateRegistry):
+    data = sample_data("PKS")
+    data["ruang_lingkup"] = ["pengolahan sampah dengan metode lahan urug saniter"]
+    lines = doc_lines(render_docx(standard(registry, "PKS"), data))
+    assert (
+        "(2)\tRuang lingkup Perjanjian Kerja Sama ini meliputi pengolahan sampah dengan metode lahan urug saniter."
+        in lines
+    )
+    assert "(1)\tPIHAK KESATU berhak menerima kompensasi pengolahan sampah dari PIHAK KEDUA." in lines
+    assert "(2)\tPIHAK KESATU berkewajiban:" in lines
+    assert "a.\tmenyediakan lahan urug saniter di TPA Sampah Regional Kuaro; dan" in lines
+    assert "b.\tmengolah sampah yang diterima sesuai standar teknis." in lines
+    # pengakhiran: a. b. c. under ayat (1); top-level lists (dasar hukum) keep 1. 2. 3.
+    assert any(line.startswith("a.\tjangka waktu sebagaimana dimaksud dalam Pasal") for line in lines)
+    assert "b.\tdisepakati oleh PARA PIHAK untuk diakhiri; atau" in lines
+    assert any(line.startswith("1.\tUndang-Undang Nomor 23 Tahun 2014") for line in lines)
+    assert not any(line.startswith(("1.\tpengolahan", "1.\tmenerima", "1.\tjangka")) for line in lines)
+
+
+def test_a_pasal_of_one_paragraph_has_no_ayat_number(registry: TemplateRegistry):
+    info = standard(registry, "PKS")
+    with_nilai = doc_lines(render_docx(info, sample_data("PKS")))
+    assert any(line.startswith("(1)\tBiaya yang timbul") for line in with_nilai)
+    assert any(
+        line.startswith("(2)\tNilai Perjanjian Kerja Sama ini sebesar Rp1.250.000.000,00") for line in with_nilai
+    )
+    data = sample_data("PKS")
+    del data["nilai"]
+    without = doc_lines(render_docx(info, data))
+    assert any(line.startswith("Biaya yang timbul dalam pelaksanaan") for line in without)
+    assert not any(line.startswith("(1)\tBiaya") for line in without)
+
+
+def test_one_dasar_hukum_is_written_as_a_sentence(registry: TemplateRegistry):
+    data = sample_data("KB")
+    data["dasar_hukum"] = ["Peraturan Pemerintah Nomor 28 Tahun 2018 tentang Kerja Sama Daerah"]
+    text = doc_text(render_docx(standard(registry, "KB"), data))
+    assert (
+        "dengan memperhatikan Peraturan Pemerintah Nomor 28 Tahun 2018 tentang Kerja Sama Daerah, dengan ketentuan "
+        "sebagai berikut:"
+    ) in text
+    assert "1.\tPeraturan" not in text
+
+
+def test_party_terms_are_capitals_and_bold_also_in_drafter_text(registry: TemplateRegistry):
+    data = sample_data("KB")
+    data["maksud"] = "sebagai pedoman bagi Para Pihak dalam kerja sama dengan pihak ketiga"
+    data["ruang_lingkup"] = ["koordinasi pihak kedua & PIHAK KESATU <segera>", "pertukaran data"]
+    docx = render_docx(standard(registry, "KB"), data)
+    runs = bold_runs(docx)
+    for term in ("PARA PIHAK", "PIHAK KEDUA", "PIHAK KESATU"):
+        assert all(bold for text, bold in runs if term in text), term
+    assert ("PARA PIHAK", True) in runs and ("PIHAK KEDUA", True) in runs
+    assert (
+        "(1)\tMaksud Kesepakatan Bersama ini adalah sebagai pedoman bagi PARA PIHAK dalam kerja sama dengan pihak "
+        "ketiga." in doc_lines(docx)
+    )
+    assert any("koordinasi PIHAK KEDUA & PIHAK KESATU <segera>; dan" in line for line in doc_lines(docx))
+    # the pengakhiran's PARA PIHAK was plain text before
+    assert ("disepakati oleh ", False) in runs and (" untuk diakhiri; atau", False) in runs
+
+
+@pytest.mark.parametrize("jenis", ["KB", "NK", "PKS"])
+def test_abbreviations_are_defined_where_first_used(registry: TemplateRegistry, jenis: str):
+    """An abbreviation (TPA, APBD) first appears as "Nama Lengkap (SINGKATAN)", in the body and the lampiran."""
+    lines = doc_lines(render_docx(standard(registry, jenis), sample_data(jenis)))
+    # headings, the title and the signature headings ("a.n. BUPATI PASER") are capitals throughout
+    body = [line for line in lines if line != line.upper() and not line.startswith("a.n. ")]
+    allowed = {"PIHAK", "PARA", "KESATU", "KEDUA", "NIP", "NOMOR", "TANGGAL", "TENTANG", "LAMPIRAN", "RENCANA"}
+    seen: set[str] = set()
+    for line in body:
+        for match in re.finditer(r"(\(?)\b([A-Z]{2,6})\b(\)?)", line):
+            abbr = match.group(2)
+            if abbr in allowed or abbr in seen:
+                continue
+            assert match.group(1) == "(" and match.group(3) == ")", f"{abbr} used before it is defined: {line}"
+            seen.add(abbr)
+
+
+def test_pks_signers_under_a_kuasa_read_a_n_in_the_printed_block(registry: TemplateRegistry):
+    data = sample_data("PKS")
+    docx = render_docx(standard(registry, "PKS"), data)
+    text = doc_text(docx)
+    sign = next(t for t in Document(io.BytesIO(docx)).tables if t.cell(0, 0).paragraphs[0].text == "PIHAK KEDUA,")
+    assert [p.text for p in sign.cell(0, 1).paragraphs if p.text][:3] == [
+        "PIHAK KESATU,",
+        "a.n. BUPATI PASER",
+        "KEPALA DINAS LINGKUNGAN HIDUP KABUPATEN PASER,",
+    ]
+    assert [p.text for p in sign.cell(0, 0).paragraphs if p.text][:3] == [
+        "PIHAK KEDUA,",
+        "a.n. WALI KOTA BALIKPAPAN",
+        "KEPALA DINAS LINGKUNGAN HIDUP KOTA BALIKPAPAN,",
+    ]
+    assert (
+        "dalam hal ini bertindak dalam jabatannya berdasarkan Surat Kuasa Wali Kota Balikpapan Nomor "
+        "100.3.7.1/14/Pem/2027 tanggal 10 Februari 2027, untuk dan atas nama Pemerintah Kota Balikpapan"
+    ) in text
+    # without its kuasa, PIHAK KEDUA signs in his own jabatan: no a.n.
+    del data["kuasa_pihak_kedua"]
+    sign = next(
+        t
+        for t in Document(io.BytesIO(render_docx(standard(registry, "PKS"), data))).tables
+        if t.cell(0, 0).paragraphs[0].text == "PIHAK KEDUA,"
+    )
+    assert [p.text for p in sign.cell(0, 0).paragraphs if p.text][:2] == [
+        "PIHAK KEDUA,",
+        "KEPALA DINAS LINGKUNGAN HIDUP KOTA BALIKPAPAN,",
+    ]
+
+
+def test_nota_kesepakatan_prints_its_signature_blocks_once(registry: TemplateRegistry):
+    """The Rencana Kerja is part of the one signed file: no second set of blocks nobody would sign."""
+    doc = Document(io.BytesIO(render_docx(standard(registry, "NK"), sample_data("NK"))))
+    blocks = [t for t in doc.tables if t.cell(0, 0).paragraphs[0].text == "PIHAK KEDUA,"]
+    paraf = [t for t in doc.tables if t.cell(0, 0).text == "Paraf"]
+    assert len(blocks) == 1 and len(paraf) == 1
+    lines = doc_lines(render_docx(standard(registry, "NK"), sample_data("NK")))
+    assert "Anggaran Pendapatan dan Belanja Daerah (APBD)" in "\n".join(lines)
+
+
+def png(width: int = 64, height: int = 80, color: tuple[int, int, int] = (20, 110, 50)) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_each_partys_lambang_heads_the_naskah_and_none_leaves_no_trace(registry: TemplateRegistry):
+    info = standard(registry, "KB")
+    images = {"lambang_pihak_kesatu": png(), "lambang_pihak_kedua": png(color=(30, 60, 160))}
+    doc = Document(io.BytesIO(render_docx(info, sample_data("KB"), images=images)))
+    heading = doc.tables[0]
+    assert len(heading.rows) == 1 and len(heading.columns) == 2
+    assert [len(c._tc.xpath(".//pic:pic")) for c in heading.rows[0].cells] == [1, 1]
+    assert sorted(p.blob for p in doc.part.package.image_parts) == sorted(images.values())
+    # the title follows the lambang
+    assert doc.paragraphs[[p.text for p in doc.paragraphs].index("KESEPAKATAN BERSAMA")].text
+    plain = Document(io.BytesIO(render_docx(info, sample_data("KB"))))
+    assert not plain.inline_shapes and plain.tables[0].cell(0, 1).text.startswith("NOMOR")  # no empty row
+    # a Surat Kuasa: the Kepala Daerah's lambang above his kop
+    sk = Document(io.BytesIO(render_docx(standard(registry, "SK"), sample_data("SK"), images=images)))
+    assert len(sk.inline_shapes) == 1 and sk.paragraphs[1].text == "BUPATI PASER"
+
+
+def test_dasar_hukum_defaults_per_jenis_include_permendagri_22_2020(registry: TemplateRegistry):
+    from pipeline.templates import DASAR_HUKUM_BAKU
+
+    for jenis in ("KSDD", "KSDPK", "KSIV"):
+        laws = DASAR_HUKUM_BAKU[jenis]
+        assert any(law.startswith("Undang-Undang Nomor 23 Tahun 2014 tentang Pemerintahan Daerah") for law in laws)
+        assert "Peraturan Pemerintah Nomor 28 Tahun 2018 tentang Kerja Sama Daerah" in laws
+        assert any(law.startswith("Peraturan Menteri Dalam Negeri Nomor 22 Tahun 2020") for law in laws)
+    public = standard(registry, "NK").public()
+    assert public["dasar_hukum_baku"] == {"KSIV": list(DASAR_HUKUM_BAKU["KSIV"])}
+    assert set(standard(registry, "KB").public()["dasar_hukum_baku"]) == {"KSDD", "KSDPK"}
+    assert next(f for f in public["fields"] if f["name"] == "dasar_hukum")["required"] is True
+
+
+def test_rendered_docx_carries_the_naskahs_properties_and_language(registry: TemplateRegistry):
+    data = sample_data("KB")
+    doc = Document(io.BytesIO(render_docx(standard(registry, "KB"), data)))
+    props = doc.core_properties
+    assert props.title == data["judul"]
+    assert props.author == "Pemerintah Kabupaten Paser"
+    assert props.subject == "Kesepakatan Bersama Nomor 100.3.7.1/123/Tapem/2026 dan 100.3.7.1/456/Pem/2026"
+    assert props.language == "id-ID" and "templates/build.py" not in (props.author, props.comments)
+    default_lang = doc.styles.element.xpath("w:docDefaults/w:rPrDefault/w:rPr/w:lang/@w:val")
+    assert default_lang == ["id-ID"]
+    sk = Document(io.BytesIO(render_docx(standard(registry, "SK"), sample_data("SK")))).core_properties
+    assert sk.subject == "Surat Kuasa Nomor 100.3.7.1/31/Tapem/2027" and sk.title.startswith("Surat Kuasa")
+
+
+def test_huruf_and_pihak_tebal_filters():
+    from pipeline.templates import huruf, pihak_tebal
+
+    assert [huruf(n) for n in (1, 2, 26, 27, 28)] == ["a", "b", "z", "aa", "ab"]
+    with pytest.raises(ValueError):
+        huruf(0)
+    out = str(pihak_tebal("bagi para  pihak & <Pihak Ketiga>"))
+    assert "PARA PIHAK" in out and "&amp; &lt;Pihak Ketiga&gt;" in out and "<w:b/>" in out

@@ -149,19 +149,19 @@ def test_parse_tanggal_accepts_dates_datetimes_and_iso_strings():
 @pytest.mark.parametrize(
     ("value", "text"),
     [
-        (1_250_000, "Rp 1.250.000,00"),
-        (10_000, "Rp 10.000,00"),
-        (0, "Rp 0,00"),
-        (999, "Rp 999,00"),
-        (1_000, "Rp 1.000,00"),
-        (Decimal("1250000.5"), "Rp 1.250.000,50"),
-        (Decimal("0.05"), "Rp 0,05"),
-        (Decimal("12.345"), "Rp 12,35"),
-        (7_500_000_000, "Rp 7.500.000.000,00"),
-        (-1_000, "-Rp 1.000,00"),
+        (1_250_000, "Rp1.250.000,00"),
+        (10_000, "Rp10.000,00"),
+        (0, "Rp0,00"),
+        (999, "Rp999,00"),
+        (1_000, "Rp1.000,00"),
+        (Decimal("1250000.5"), "Rp1.250.000,50"),
+        (Decimal("0.05"), "Rp0,05"),
+        (Decimal("12.345"), "Rp12,35"),
+        (7_500_000_000, "Rp7.500.000.000,00"),
+        (-1_000, "-Rp1.000,00"),
     ],
 )
-def test_rupiah_groups_thousands_with_dots_and_sen_with_comma(value: int | Decimal, text: str):
+def test_rupiah_is_written_without_a_space_thousands_with_dots_and_sen_with_comma(value: int | Decimal, text: str):
     assert rupiah(value) == text
 
 

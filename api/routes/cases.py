@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, File, Path, Query, UploadFile, status
 
 from api.deps import CurrentUser, Id, Offset, ServicesDep, SessionDep
 from api.present import case_public, case_summary, naskah_public
-from api.schemas import CasePublic, CaseSummary, NaskahPublic, Page
-from pipeline import cases, revisions
+from api.schemas import CasePublic, CaseSummary, NaskahPublic, Page, PihakPublic
+from pipeline import cases, lambang, revisions
+from pipeline.errors import DocumentTooLarge
 from pipeline.models import JenisKerjaSama
 
 router = APIRouter(prefix="/cases", tags=["kerja sama"])
@@ -54,3 +55,26 @@ def create_naskah(
 ) -> NaskahPublic:
     naskah, _rev = revisions.create_naskah(svc, user, case_id, body)
     return naskah_public(session, user, naskah)
+
+
+@router.put(
+    "/{case_id}/pihak/{urutan}/lambang",
+    summary="Unggah lambang pihak (PNG/JPEG, paling besar 2 MB), dicetak di kepala naskahnya",
+)
+def upload_lambang(
+    case_id: Id,
+    urutan: Annotated[int, Path(ge=1, le=10, description="urutan pihak: 1 = PIHAK KESATU")],
+    file: Annotated[UploadFile, File(description="Lambang pihak: gambar PNG atau JPEG")],
+    svc: ServicesDep,
+    user: CurrentUser,
+) -> PihakPublic:
+    limit = lambang.MAX_LAMBANG_BYTES
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise DocumentTooLarge(
+            f"Berkas lambang lebih besar dari batas {limit / 1024 / 1024:.0f} MB.",
+            reason="too_large",
+            limit=limit,
+            size_at_least=len(data),
+        )
+    return PihakPublic.model_validate(lambang.upload_lambang(svc, user, case_id, urutan, data), from_attributes=True)
