@@ -204,6 +204,11 @@ class SignatureStepPublic(BaseModel):
     signed_at: datetime | None
     signer_subject: str | None
     file_sha256: str | None
+    signed_field: str | None = Field(
+        default=None, description="desk to desk: kolom yang memuat tanda tangan mitra (kolom kita atau kolom buatannya)"
+    )
+    signed_page: int | None = Field(default=None, description="halaman (mulai 1) tempat tanda tangan mitra berada")
+    signed_visible: bool | None = Field(default=None, description="tanda tangan mitra tampak pada halaman")
 
 
 class SignaturePlanPublic(BaseModel):

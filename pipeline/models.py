@@ -305,6 +305,10 @@ class SignatureStep(SQLModel, table=True):
     signed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     signer_subject: str | None = Field(default=None, max_length=300)
     file_id: int | None = Field(default=None, foreign_key="naskah_file.id")  # the PDF with this signature
+    # Desk to desk: where the counterparty's signature sits (its own field or ours), 1-based page, shown or not.
+    signed_field: str | None = Field(default=None, max_length=128)
+    signed_page: int | None = None
+    signed_visible: bool | None = None
 
 
 class AuditEntry(SQLModel, table=True):

@@ -47,6 +47,9 @@ def _plan_public(session: SessionDep, plan: SignaturePlan) -> SignaturePlanPubli
                 signed_at=s.signed_at,
                 signer_subject=s.signer_subject,
                 file_sha256=file.sha256 if file else None,
+                signed_field=s.signed_field,
+                signed_page=s.signed_page,
+                signed_visible=s.signed_visible,
             )
         )
     pending = [s.urutan for s in steps if s.signed_at is None]
