@@ -511,6 +511,7 @@ async def async_check_returned(
 ) -> ImportCheck:
     """:func:`check_returned` for callers inside an event loop."""
     base_revisions = _revisions(final_pdf)
+    reader = open_reader(returned)  # bytes that are no PDF at all: InvalidInput, as for any upload
     if len(returned) < len(final_pdf) or returned[: len(final_pdf)] != final_pdf:
         return _refused(
             "not_our_document",
@@ -519,7 +520,6 @@ async def async_check_returned(
             None,
             [],
         )
-    reader = open_reader(returned)
     report = await async_verify_pdf(
         returned, trust_roots, revocation_mode=revocation_mode, allow_fetching=allow_fetching, moment=moment
     )

@@ -308,7 +308,11 @@ def test_a_content_stream_replaced_under_another_generation_is_refused(sent, ret
     check = check_returned(sent, candidate, roots, expected_fields=[THEIR_FIELD], allow_new_fields=True)
 
     assert not check.ok and "diubah" in check.reason, check.reason
+    assert "re-generated or freed" in check.diagnostic, check.diagnostic  # caught as a hidden replacement
     assert_indonesian(check.reason)
+    # and the verifier, reading the same file leniently, calls the partner's signature modified
+    report = verify_pdf(candidate, roots, allow_fetching=True)
+    assert report.signatures[0].bottom_line == "modified" and not report.ok
 
 
 def test_an_object_freed_while_the_document_still_uses_it_is_refused(sent, returned, roots):
@@ -320,6 +324,7 @@ def test_an_object_freed_while_the_document_still_uses_it_is_refused(sent, retur
     )
 
     assert not check.ok and "diubah" in check.reason, check.reason
+    assert "re-generated or freed" in check.diagnostic, check.diagnostic
 
 
 def test_two_signatures_in_one_return_are_refused(sent, returned, partner_nss, workdir, roots):
