@@ -47,7 +47,16 @@ log = logging.getLogger(__name__)
 #: Numbers that differ by at most this much are the same number written by another writer.
 NUMBER_TOLERANCE = 1e-5
 #: What reading a damaged or hostile file may raise besides pyHanko's own errors.
-READ_ERRORS = (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError)
+READ_ERRORS = (
+    PdfError,
+    ValueError,
+    KeyError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    RecursionError,
+    NotImplementedError,
+)
 
 
 def refuse_unreadable(exc: BaseException | None, *, encrypted: bool = False) -> InvalidInput:
