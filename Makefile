@@ -8,9 +8,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_OUT ?= out/demo
 # LibreOffice (writer, headless) with python3-uno for the warm converter, poppler for PDF checks,
-# the metric-compatible fonts Word documents expect; PostgreSQL and SoftHSM2 (PKCS#11) for the tests.
+# the metric-compatible fonts Word documents expect; PostgreSQL and SoftHSM2 (PKCS#11) for the tests;
+# libnss3-tools (certutil, pk12util) for the NSS database of poppler's pdfsig, a counterparty's signer in the
+# desk-to-desk tests.
 DEB_RUNTIME := libreoffice-writer-nogui python3-uno poppler-utils fonts-liberation fonts-crosextra-carlito fonts-crosextra-caladea
-DEB_TEST := postgresql softhsm2
+DEB_TEST := postgresql softhsm2 libnss3-tools
 
 .PHONY: demo test lint bench serve clean system-deps system-deps-test venv
 

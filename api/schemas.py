@@ -218,6 +218,11 @@ class SignatureStepPublic(BaseModel):
     catatan_tanggal: str | None = Field(
         default=None, description="desk to desk pada hari lain dari tanggal naskah: catatan yang dikonfirmasi"
     )
+    signed_field: str | None = Field(
+        default=None, description="desk to desk: kolom yang memuat tanda tangan mitra (kolom kita atau kolom buatannya)"
+    )
+    signed_page: int | None = Field(default=None, description="halaman (mulai 1) tempat tanda tangan mitra berada")
+    signed_visible: bool | None = Field(default=None, description="tanda tangan mitra tampak pada halaman")
 
 
 class SignaturePlanPublic(BaseModel):

@@ -234,10 +234,16 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
     signed = svc.get(source.key, source.version_id, source.sha256)
     report = verify_pdf(signed, svc.trust_roots)
     if not report.ok:
+        problems = report.all_problems()  # every signature's problems by name, then the document's
         raise RuleViolation(
-            "Naskah bertanda tangan tidak lolos verifikasi, sehingga tidak diarsipkan: " + "; ".join(report.problems),
+            "Naskah bertanda tangan tidak lolos verifikasi, sehingga tidak diarsipkan: " + " ".join(problems),
             reason="not_verified",
-            problems=report.problems,
+            problems=problems,
+            signatures=[
+                {"field": c.field, "signer": c.signer, "bottom_line": c.bottom_line, "problems": c.problems}
+                for c in report.signatures
+            ],
+            diagnostic="; ".join(report.diagnostics()) or None,
         )
     lta = add_document_timestamp(signed, svc.tsa_url or "", svc.trust_roots)
     retain_until = utcnow() + dt.timedelta(days=svc.archive_retention_days)

@@ -320,6 +320,10 @@ class SignatureStep(SQLModel, table=True):
     file_id: int | None = Field(default=None, foreign_key="naskah_file.id")  # the PDF with this signature
     tanggal_ttd: date | None = None  # the day of this signature in the profile's zone (pipeline.signing_date)
     catatan_tanggal: str | None = Field(default=None, sa_type=sa.Text)  # why it is not the naskah's date
+    # Desk to desk: where the counterparty's signature sits (its own field or ours), 1-based page, shown or not.
+    signed_field: str | None = Field(default=None, max_length=128)
+    signed_page: int | None = None
+    signed_visible: bool | None = None
 
 
 class AuditEntry(SQLModel, table=True):

@@ -26,22 +26,25 @@ from typing import Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import add_validation_info
-from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pypdf import PdfReader
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from pipeline import actions, audit, signing_date
 from pipeline.cases import get_naskah
-from pipeline.desk import check_returned, export_for_counterparty
+from pipeline.desk import (
+    ImportCheck,
+    SignaturePlacement,
+    check_returned,
+    embed_validation_data,
+    export_for_counterparty,
+)
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, NotPermitted, SigningRefused
 from pipeline.kuasa import Kuasa, check_certificate, find_kuasa, same_person
 from pipeline.lifecycle import Action, Role, Status
 from pipeline.models import MAX_ID, Naskah, NaskahFile, Revision, SignaturePlan, SignatureStep, User, utcnow
 from pipeline.paraf import SigningParty, field_name, final_file, signing_parties
+from pipeline.pdfread import open_reader
 from pipeline.revisions import PDF_TYPE, derived_file, get_revision
 from pipeline.services import Services
 from pipeline.signer_config import configured_signer
@@ -483,13 +486,11 @@ def import_signed(
         tanggal_naskah, mode = plan.tanggal_naskah, plan.mode
         label = signing_date.signer_label(step.pihak_urutan, step.nama)
     ours = svc.get(source.key, source.version_id, source.sha256)
-    result = check_returned(ours, returned, svc.trust_roots, expected_fields=[field])
-    if not result.ok:
-        raise InvalidInput(
-            f"Berkas dari mitra ditolak: {result.reason}",
-            reason="returned_file_rejected",
-            problems=list(result.report.to_dict().get("problems", [])) if result.report else [],
-        )
+    # The partner may sign our prepared field or one its software creates (desk module docstring).
+    result = check_returned(ours, returned, svc.trust_roots, expected_fields=[field], allow_new_fields=True)
+    if not result.ok or result.placement is None:
+        raise _refused_import(result)
+    placement = result.placement
     subject = result.new_signatures[0].signer if result.new_signatures else None
     theirs = result.new_signatures[0] if result.new_signatures else None
     day = signing_date.day_of_signature(
@@ -499,19 +500,33 @@ def import_signed(
         dt.datetime.now(dt.UTC),
     )
     catatan = signing_date.check_day(tanggal_naskah, day, mode, label, svc.profile.tz, konfirmasi)
+    completed = embed_validation_data(returned, svc.trust_roots, placement.field)  # after the cheap checks
     return _record(
         svc,
         user,
         naskah_id,
         step_id,
         urutan,
-        returned,
+        completed,
         "imported",
         subject,
         Action.IMPORT_SIGNED,
         expected_version,
         tanggal_ttd=day,
         catatan_tanggal=catatan,
+        placement=placement,
+        note=placement.describe(field),
+    )
+
+
+def _refused_import(result: ImportCheck) -> InvalidInput:
+    """The 4xx for a returned file: Indonesian reason, every problem found, pyHanko's words apart."""
+    return InvalidInput(
+        f"Berkas dari mitra ditolak: {result.reason}",
+        reason="revocation_unavailable" if result.code == "revocation_unavailable" else "returned_file_rejected",
+        cause=result.code,
+        problems=result.problems(),
+        diagnostic=result.diagnostics(),
     )
 
 
@@ -529,6 +544,8 @@ def _record(
     *,
     tanggal_ttd: dt.date | None = None,
     catatan_tanggal: str | None = None,
+    placement: SignaturePlacement | None = None,
+    note: str | None = None,
 ) -> SignatureStep:
     stored = svc.put(f"naskah/{naskah_id}/ttd-{urutan}-{kind}.pdf", pdf, PDF_TYPE)
     with session_scope(svc.engine) as session:
@@ -547,6 +564,12 @@ def _record(
         step.signer_subject = subject
         step.file_id = file.id
         step.tanggal_ttd, step.catatan_tanggal = tanggal_ttd, catatan_tanggal
+        if placement is not None:
+            step.signed_field, step.signed_page, step.signed_visible = (
+                placement.field,
+                placement.page,
+                placement.visible,
+            )
         session.add(step)
         actions.perform(
             session,
@@ -554,13 +577,15 @@ def _record(
             user,
             action,
             guards=_guards(session, plan, step),
-            note=catatan_tanggal,  # the naskah's history shows why this signature is on another day
+            # the history shows where a partner's signature sits and why a signature is on another day
+            note="\n".join(part for part in (note, catatan_tanggal) if part),
             expected_version=expected_version,
             sha256=stored.sha256,
             detail={
                 "urutan": urutan,
                 "signer": subject,
                 "tanggal_ttd": tanggal_ttd.isoformat() if tanggal_ttd else None,
+                **({"field": placement.field, "page": placement.page} if placement is not None else {}),
             },
         )
         log.info("naskah %s: signature %s recorded (%s, %s)", naskah_id, urutan, kind, stored.sha256[:12])
@@ -644,25 +669,24 @@ def sign_step_whole_file(
         raise _rejected_return(
             result.reason or "",
             backend,
-            reason="returned_file_rejected",
-            problems=list(result.report.to_dict().get("problems", [])) if result.report else [],
-        )
-    if len(result.new_signatures) != 1:
-        raise _rejected_return(
-            f"Diharapkan tepat satu tanda tangan baru, ternyata {len(result.new_signatures)}.",
-            backend,
-            reason="unexpected_signature_count",
+            reason="unexpected_signature_count" if result.code == "several_signatures" else "returned_file_rejected",
+            cause=result.code,
             count=len(result.new_signatures),
+            problems=result.problems(),
+            diagnostic=result.diagnostics(),
         )
     new_field = result.new_signatures[0].field
-    embedded = [e for e in PdfFileReader(BytesIO(returned)).embedded_regular_signatures if e.field_name == new_field]
+    embedded = [e for e in open_reader(returned).embedded_regular_signatures if e.field_name == new_field]
     certificate = embedded[0].signer_cert
     if ctx.kuasa is not None:
         check_certificate(ctx.kuasa, certificate)
     if ctx.lock_document:
         log.info("naskah %s: last signature made by the %s service; document not locked", naskah_id, backend.kind)
     subject = certificate.subject.human_friendly
-    returned = _with_validation_data(returned, embedded[0], svc)
+    try:
+        returned = embed_validation_data(returned, svc.trust_roots, new_field)
+    except InvalidInput as exc:
+        raise _rejected_return(exc.message, backend, **exc.detail) from exc
     return _record(
         svc,
         user,
@@ -677,20 +701,6 @@ def sign_step_whole_file(
         tanggal_ttd=ctx.tanggal_ttd,
         catatan_tanggal=ctx.catatan_tanggal,
     )
-
-
-def _with_validation_data(pdf: bytes, signature: EmbeddedPdfSignature, svc: Services) -> bytes:
-    """PAdES B-LT for a signature made elsewhere: its certificates and OCSP/CRL go into the DSS
-    (an incremental update after it, which verification counts as validation data)."""
-    if not svc.trust_roots:
-        return pdf
-    try:
-        out = add_validation_info(signature, validation_context(svc.trust_roots), in_place=False)
-    except (PathBuildingError, PathValidationError, OSError, ValueError) as exc:
-        log.warning("validation data for a service-made signature could not be gathered: %s", exc)
-        return pdf
-    assert isinstance(out, BytesIO)
-    return out.getvalue()
 
 
 def sign_configured(

@@ -60,7 +60,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.misc import PdfError, PdfStrictReadError
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import init_xobject_dictionary
 from pyhanko.sign import fields, signers
@@ -82,8 +82,9 @@ from pyhanko_certvalidator.errors import (
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
 from pipeline.errors import InvalidInput, ServiceUnavailable, SigningRefused
+from pipeline.pdfread import refuse_unreadable
 from pipeline.terbilang import tanggal
-from pipeline.verify import as_certificates, refuse_unreadable
+from pipeline.verify import as_certificates
 
 __all__ = [
     "ParsedKey",
@@ -670,9 +671,21 @@ async def _reservation(signer: signers.Signer, timestamper: TimeStamper | None) 
 
 
 def _open_writer(pdf: bytes) -> IncrementalPdfFileWriter:
+    """An incremental writer on ``pdf``: strict when the file allows it, else lenient.
+
+    The counterparty's signer may write its update in a way pyHanko's strict reader refuses
+    (poppler's generation-1 objects, ``pipeline.pdfread``); the import has judged that update
+    already, so our signature is appended to it as to any other file.
+    """
+    if b"%PDF-" not in pdf[:1024]:
+        raise refuse_unreadable(ValueError("no %PDF- header"))
     try:
-        writer = IncrementalPdfFileWriter(BytesIO(pdf))
-    except Exception as exc:
+        try:
+            writer = IncrementalPdfFileWriter(BytesIO(pdf))
+        except PdfStrictReadError as strict_exc:
+            log.info("PDF not writable strictly (%s); appending to it leniently", strict_exc)
+            writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+    except Exception as exc:  # whatever a damaged file makes the parser raise is bad input, never a 500
         raise refuse_unreadable(exc) from exc
     if writer.prev.encrypted:
         raise refuse_unreadable(None, encrypted=True)

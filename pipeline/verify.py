@@ -14,6 +14,19 @@ the policy to the caller.  Ours, for agreements that are archived for decades:
   count as a modification for us, even when no DocMDP forbids them (a comment or a sticker
   added after signing is not part of what was agreed).
 
+* **Read leniently, judge strictly.**  A file another signer wrote (poppler's ``pdfsig``
+  re-uses an object number under generation 1) is read with pyHanko's lenient reader when the
+  strict one refuses it (``pipeline.pdfread``); an object re-generated or freed after a
+  signature while the document still refers to it then counts as a change after that
+  signature, since a viewer that ignores generations would show the new object.
+* **A later signer may set ``/SigFlags``.**  pyHanko's default difference analysis calls a
+  change of the form's ``/SigFlags`` (1 -> 3, "signatures exist, append only") a modification
+  of every earlier signature; poppler's ``pdfsig`` leaves it at 1 and pyHanko (our own
+  countersignature) sets 3, so the counterparty's signature would read "modified" for a flag
+  no person sees.  :data:`VERIFY_DIFF_POLICY` is pyHanko's default with that one key exempt.
+* **Indonesian for people, English for support.**  ``problems`` are Indonesian sentences a
+  person can act on; pyHanko's own (English) words about a failure go to ``diagnostic``.
+
 * **Archival mode (``archival=True``) walks the PAdES B-LTA chain.**  Years later the signers'
   certificates have expired and the embedded OCSP responses are stale, so "valid now" is the
   wrong question.  Each proof is checked at the time the next one proves: a signature (and its
@@ -35,8 +48,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
-from io import BytesIO
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +58,16 @@ from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
-from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.diff_analysis import (
+    DEFAULT_DIFF_POLICY,
+    FormUpdatingRule,
+    GenericFieldModificationRule,
+    ModificationLevel,
+    SigFieldCreationRule,
+    SigFieldModificationRule,
+    StandardDiffPolicy,
+)
+from pyhanko.sign.diff_analysis.constants import ACROFORM_EXEMPT_STRICT_COMPARISON
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import (
     DocumentSecurityStore,
@@ -69,8 +90,10 @@ from pyhanko_certvalidator.errors import (
 )
 
 from pipeline.errors import InvalidInput
+from pipeline.pdfread import hidden_replacements, open_reader, refuse_unreadable
 
 __all__ = [
+    "NO_REVOCATION",
     "SignatureCheck",
     "TimestampCheck",
     "VerificationReport",
@@ -88,6 +111,21 @@ SIGNER_KEY_USAGE = KeyUsageConstraints(key_usage={"non_repudiation", "digital_si
 #: Modification levels after a signature that we accept (the next parties' signatures, DSS, timestamps).
 _ACCEPTED_LEVELS = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING)
 _SEVERITY = {"ok": 0, "untrusted": 1, "modified": 2, "invalid": 3}
+#: pyHanko's DEFAULT_DIFF_POLICY, except that a later signature may set the form's /SigFlags (module docstring).
+VERIFY_DIFF_POLICY = StandardDiffPolicy(
+    global_rules=DEFAULT_DIFF_POLICY.global_rules,
+    form_rule=FormUpdatingRule(
+        field_rules=[SigFieldCreationRule(), SigFieldModificationRule(), GenericFieldModificationRule()],
+        ignored_acroform_keys=ACROFORM_EXEMPT_STRICT_COMPARISON | {"/SigFlags"},
+    ),
+)
+#: The problem of a signer whose revocation status (OCSP/CRL) could be had neither from the file nor online.
+NO_REVOCATION = "Status pencabutan sertifikat (OCSP/CRL) tidak tersedia di dokumen maupun dari layanan."
+#: The problem of a signature after which an object was swapped under another generation or freed.
+HIDDEN_REPLACEMENT = (
+    "Setelah tanda tangan ini, bagian dokumen diganti secara tersembunyi (nomor objek PDF dipakai ulang "
+    "atau dibebaskan padahal masih dipakai dokumen)."
+)
 
 
 @dataclass(frozen=True)
@@ -145,6 +183,9 @@ class SignatureCheck:
     validated_at: dt.datetime | None = None
     """The moment the certificates were judged at (None: now)."""
 
+    diagnostic: str | None = None
+    """pyHanko's own (English) words about what failed, for support staff; never shown as the message."""
+
 
 @dataclass(frozen=True)
 class TimestampCheck:
@@ -170,6 +211,9 @@ class TimestampCheck:
 
     problems: list[str] = field(default_factory=list)
     """What is wrong, in Indonesian."""
+
+    diagnostic: str | None = None
+    """pyHanko's own (English) words about what failed, for support staff."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +244,26 @@ class VerificationReport:
     timestamps: list[TimestampCheck] = field(default_factory=list)
     """Every document timestamp, oldest first."""
 
+    def all_problems(self) -> list[str]:
+        """Every problem found, in Indonesian: each signature's (naming its field and signer), then the
+        document's.  Never empty for a report that is not ``ok``."""
+        found: list[str] = []
+        for check in self.signatures:
+            who = f"'{check.field}'" + (f" ({check.signer})" if check.signer else "")
+            found.extend(f"Tanda tangan {who}: {problem}" for problem in check.problems)
+            if check.bottom_line != "ok" and not check.problems:
+                found.append(f"Tanda tangan {who}: {_VERDICT[check.bottom_line]}")
+        found.extend(self.problems)
+        if not self.ok and not found:
+            found.append(f"Verifikasi gagal: {_VERDICT.get(self.bottom_line, self.bottom_line)}.")
+        return found
+
+    def diagnostics(self) -> list[str]:
+        """pyHanko's English diagnostics of every failing signature and timestamp (for ``detail.diagnostic``)."""
+        items = [f"{c.field}: {c.diagnostic}" for c in self.signatures if c.diagnostic]
+        items.extend(f"{t.field}: {t.diagnostic}" for t in self.timestamps if t.diagnostic)
+        return items
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: datetimes as ISO 8601 strings."""
 
@@ -213,6 +277,16 @@ class VerificationReport:
             return value
 
         return convert(asdict(self))
+
+
+#: The one-word verdicts in Indonesian, for a problem list that would otherwise say nothing.
+_VERDICT = {
+    "ok": "sah",
+    "untrusted": "tidak dipercaya",
+    "modified": "dokumen diubah setelah ditandatangani",
+    "invalid": "tidak sah (isi atau nilai tanda tangan tidak cocok)",
+    "unsigned": "dokumen tidak bertanda tangan",
+}
 
 
 # -- inputs --------------------------------------------------------------------------------
@@ -240,33 +314,9 @@ def as_certificates(items: Iterable[Any]) -> list[asn1_x509.Certificate]:
     return result
 
 
-def refuse_unreadable(exc: BaseException | None, *, encrypted: bool = False) -> InvalidInput:
-    """The error for bytes that are not a PDF we can check (or sign)."""
-    if encrypted:
-        return InvalidInput(
-            "Berkas PDF terenkripsi (berkata sandi); kirim PDF tanpa enkripsi agar tanda tangannya dapat diperiksa.",
-            reason="pdf_encrypted",
-        )
-    return InvalidInput(
-        "Berkas bukan PDF yang dapat dibaca.",
-        reason="pdf_unreadable",
-        error=f"{type(exc).__name__}: {exc}" if exc is not None else None,
-    )
-
-
 def _open(data: bytes) -> PdfFileReader:
-    if b"%PDF-" not in data[:1024]:
-        raise refuse_unreadable(ValueError("no %PDF- header"))
-    try:
-        reader = PdfFileReader(BytesIO(data), strict=True)
-        encrypted = reader.encrypted
-        if not encrypted:
-            reader.root  # noqa: B018 - forces the catalog to be read
-    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-        raise refuse_unreadable(exc) from exc
-    if encrypted:
-        raise refuse_unreadable(None, encrypted=True)
-    return reader
+    """Strictly when the file allows it, else leniently (``pipeline.pdfread``)."""
+    return open_reader(data)
 
 
 def _dss_material(reader: PdfFileReader) -> tuple[list[asn1_x509.Certificate], list[Any], list[Any]]:
@@ -303,12 +353,12 @@ def _trust_problem(status: PdfSignatureStatus) -> str:
     if indic in (AdESFailure.NOT_YET_VALID, AdESIndeterminate.NOT_YET_VALID):
         return "Sertifikat penanda tangan belum berlaku pada waktu pemeriksaan."
     if indic in (AdESIndeterminate.TRY_LATER, AdESIndeterminate.REVOCATION_OUT_OF_BOUNDS_NO_POE):
-        return "Status pencabutan sertifikat (OCSP/CRL) tidak tersedia di dokumen maupun dari layanan."
+        return NO_REVOCATION
     if indic == AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND or status.validation_path is None:
         return "Sertifikat penanda tangan tidak berantai ke CA yang dipercaya."
     if indic == AdESIndeterminate.CHAIN_CONSTRAINTS_FAILURE:
         return "Sertifikat penanda tangan tidak boleh dipakai untuk tanda tangan (key usage)."
-    return f"Sertifikat penanda tangan tidak dipercaya ({getattr(indic, 'name', indic)})."
+    return "Sertifikat penanda tangan tidak dipercaya."
 
 
 def _is_vague(status: PdfSignatureStatus) -> bool:
@@ -324,28 +374,29 @@ def _is_vague(status: PdfSignatureStatus) -> bool:
     )
 
 
-async def _diagnose(emb: EmbeddedPdfSignature, vc: ValidationContext) -> str:
+async def _diagnose(emb: EmbeddedPdfSignature, vc: ValidationContext) -> tuple[str, str | None]:
     """pyHanko folds missing revocation data, an expired CA and more into one AdES
-    indication; rerun the path validation to tell people which one it is."""
+    indication; rerun the path validation to tell people which one it is (and support staff
+    pyHanko's words)."""
     validator = CertificateValidator(
         emb.signer_cert, intermediate_certs=emb.other_embedded_certs, validation_context=vc
     )
     try:
         await validator.async_validate_usage(set())
-    except InsufficientRevinfoError:
-        return "Status pencabutan sertifikat (OCSP/CRL) tidak tersedia di dokumen maupun dari layanan."
-    except RevokedError:
-        return "Sertifikat dalam rantai penanda tangan telah dicabut (revoked)."
-    except ExpiredError:
-        return "Sertifikat dalam rantai penanda tangan sudah kedaluwarsa pada waktu pemeriksaan."
-    except PathBuildingError:
-        return "Sertifikat penanda tangan tidak berantai ke CA yang dipercaya."
+    except InsufficientRevinfoError as exc:
+        return NO_REVOCATION, str(exc)
+    except RevokedError as exc:
+        return "Sertifikat dalam rantai penanda tangan telah dicabut (revoked).", str(exc)
+    except ExpiredError as exc:
+        return "Sertifikat dalam rantai penanda tangan sudah kedaluwarsa pada waktu pemeriksaan.", str(exc)
+    except PathBuildingError as exc:
+        return "Sertifikat penanda tangan tidak berantai ke CA yang dipercaya.", str(exc)
     except (PathValidationError, ValidationError) as exc:
-        return f"Sertifikat penanda tangan tidak dapat divalidasi: {exc}"
-    return "Sertifikat penanda tangan tidak memenuhi syarat penggunaan kunci (key usage) untuk tanda tangan."
+        return "Sertifikat penanda tangan tidak dapat divalidasi terhadap CA yang dipercaya.", str(exc)
+    return "Sertifikat penanda tangan tidak memenuhi syarat penggunaan kunci (key usage) untuk tanda tangan.", None
 
 
-def _broken(name: str, problem: str, revision: int = -1) -> SignatureCheck:
+def _broken(name: str, problem: str, revision: int = -1, diagnostic: str | None = None) -> SignatureCheck:
     return SignatureCheck(
         field=name,
         signer="",
@@ -363,6 +414,7 @@ def _broken(name: str, problem: str, revision: int = -1) -> SignatureCheck:
         bottom_line="invalid",
         problems=[problem],
         signed_revision=revision,
+        diagnostic=diagnostic,
     )
 
 
@@ -400,12 +452,20 @@ async def _check_signature(
 ) -> SignatureCheck:
     name = str(emb.field_name)
     try:
-        status = await async_validate_pdf_signature(emb, vc, vc, key_usage_settings=SIGNER_KEY_USAGE)
+        status = await async_validate_pdf_signature(
+            emb, vc, vc, diff_policy=VERIFY_DIFF_POLICY, key_usage_settings=SIGNER_KEY_USAGE
+        )
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
         log.info("signature %s could not be validated: %s", name, exc)
-        return _broken(name, f"Tanda tangan tidak dapat diperiksa: {exc}", emb.signed_revision)
+        return _broken(
+            name,
+            "Tanda tangan tidak dapat diperiksa: strukturnya rusak atau tidak didukung.",
+            emb.signed_revision,
+            f"{type(exc).__name__}: {exc}",
+        )
 
     problems: list[str] = []
+    diagnostic: str | None = None
     coverage = status.coverage or SignatureCoverageLevel.UNCLEAR
     level = status.modification_level or ModificationLevel.OTHER
     tst = status.timestamp_validity
@@ -426,7 +486,11 @@ async def _check_signature(
         modified = True
         problems.append("Perubahan setelah tanda tangan ini melanggar kunci dokumen (DocMDP/Lock).")
     if not status.trusted:
-        problems.append(await _diagnose(emb, vc) if _is_vague(status) else _trust_problem(status))
+        if _is_vague(status):
+            problem, diagnostic = await _diagnose(emb, vc)
+        else:
+            problem, diagnostic = _trust_problem(status), getattr(status.trust_problem_indic, "name", None)
+        problems.append(problem)
     if tst is not None and not timestamp_valid:
         problems.append("Cap waktu (timestamp) tanda tangan tidak valid atau TSA-nya tidak dipercaya.")
 
@@ -467,6 +531,7 @@ async def _check_signature(
         problems=problems,
         signed_revision=emb.signed_revision,
         validated_at=moment,
+        diagnostic=diagnostic,
     )
 
 
@@ -482,7 +547,13 @@ def _embedded(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignature], list[S
         try:
             found.append(EmbeddedPdfSignature(reader, field_ref, name))
         except (PdfError, ValueError, KeyError, TypeError) as exc:
-            broken.append(_broken(str(name), f"Data tanda tangan pada kolom '{name}' rusak: {exc}"))
+            broken.append(
+                _broken(
+                    str(name),
+                    f"Data tanda tangan pada kolom '{name}' rusak.",
+                    diagnostic=f"{type(exc).__name__}: {exc}",
+                )
+            )
     found.sort(key=lambda emb: emb.signed_revision)
     return found, broken
 
@@ -542,6 +613,7 @@ async def _check_timestamp(
 ) -> TimestampCheck:
     name = str(emb.field_name)
     problems: list[str] = []
+    diagnostic: str | None = None
     try:
         status = await async_validate_pdf_timestamp(emb, vc)
         good = bool(status.intact and status.valid and status.trusted)
@@ -552,7 +624,8 @@ async def _check_timestamp(
     except (SignatureValidationError, PdfError, ValueError, KeyError, TypeError) as exc:
         log.info("document timestamp %s could not be validated: %s", name, exc)
         good = False
-        problems.append(f"Cap waktu dokumen '{name}' tidak dapat diperiksa: {exc}")
+        problems.append(f"Cap waktu dokumen '{name}' tidak dapat diperiksa: strukturnya rusak atau tidak didukung.")
+        diagnostic = f"{type(exc).__name__}: {exc}"
     try:
         cert: asn1_x509.Certificate | None = emb.signer_cert
     except (KeyError, ValueError, TypeError, AttributeError):
@@ -572,6 +645,7 @@ async def _check_timestamp(
         validated_at=moment,
         ok=good,
         problems=problems,
+        diagnostic=diagnostic,
     )
 
 
@@ -653,6 +727,8 @@ async def async_verify_pdf(
 
     checks = sorted(checks + broken, key=lambda c: c.signed_revision)
     revisions = reader.xrefs.total_revisions
+    if not reader.strict:
+        checks = _with_hidden_replacements(reader, checks, revisions)
     after = _after_last_signature(regular, checks, timestamps, revisions)
     if after == "changes":
         problems.append("Ada perubahan pada dokumen setelah tanda tangan terakhir.")
@@ -677,6 +753,36 @@ async def async_verify_pdf(
         revisions=revisions,
         timestamps=ts_checks,
     )
+
+
+def _with_hidden_replacements(
+    reader: PdfFileReader, checks: list[SignatureCheck], revisions: int
+) -> list[SignatureCheck]:
+    """A leniently read file: every signature followed by a revision that swaps an object the
+    document still uses (``pdfread.hidden_replacements``) counts as modified."""
+    signed = [c.signed_revision for c in checks if c.signed_revision >= 0]
+    if not signed:
+        return checks
+    try:
+        hiding = [r for r in range(min(signed) + 1, revisions) if hidden_replacements(reader, r)]
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise refuse_unreadable(exc) from exc
+    if not hiding:
+        return checks
+    log.info("revisions %s swap objects the document still uses", hiding)
+    out = []
+    for check in checks:
+        if check.signed_revision >= 0 and any(r > check.signed_revision for r in hiding):
+            worse = "invalid" if check.bottom_line == "invalid" else "modified"
+            check = replace(
+                check,
+                bottom_line=worse,
+                modification_level="OTHER",
+                problems=[*check.problems, HIDDEN_REPLACEMENT],
+                diagnostic=check.diagnostic or f"object re-generated or freed while in use in revisions {hiding}",
+            )
+        out.append(check)
+    return out
 
 
 def _after_last_signature(

@@ -35,7 +35,14 @@ from pipeline.stamp import ParafMark, SignatureSlot, prepare_signature_fields, s
 from pipeline.templates import TemplateRegistry, render_docx, sample_data
 
 MARKS = (
-    ParafMark(1, "Andi Saputra, S.STP., M.Si.", "Kepala Bagian Pemerintahan", "Kabag Pem", "AS", datetime(2027, 2, 1, tzinfo=UTC)),
+    ParafMark(
+        1,
+        "Andi Saputra, S.STP., M.Si.",
+        "Kepala Bagian Pemerintahan",
+        "Kabag Pem",
+        "AS",
+        datetime(2027, 2, 1, tzinfo=UTC),
+    ),
     ParafMark(2, "Drs. H. Muhammad Rizal, M.AP.", "Asisten Umum", "As. Umum", "MR", datetime(2027, 2, 2, tzinfo=UTC)),
     ParafMark(3, "Dr. Katsul Wijaya, M.Si.", "Sekretaris Daerah", "Sekda", "KW", datetime(2027, 2, 3, tzinfo=UTC)),
 )

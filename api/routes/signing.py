@@ -50,6 +50,9 @@ def _plan_public(session: SessionDep, plan: SignaturePlan) -> SignaturePlanPubli
                 file_sha256=file.sha256 if file else None,
                 tanggal_ttd=s.tanggal_ttd,
                 catatan_tanggal=s.catatan_tanggal,
+                signed_field=s.signed_field,
+                signed_page=s.signed_page,
+                signed_visible=s.signed_visible,
             )
         )
     pending = [s.urutan for s in steps if s.signed_at is None]
