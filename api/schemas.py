@@ -21,6 +21,7 @@ class UserPublic(BaseModel):
     nama: str
     jabatan: str
     nip: str | None
+    nik: str | None = None
     roles: list[str]
 
 
@@ -33,6 +34,7 @@ class PihakPublic(BaseModel):
     penandatangan_nama: str
     penandatangan_jabatan: str
     penandatangan_nip: str | None
+    penandatangan_nik: str | None = None
 
 
 class RevisionPublic(BaseModel):
@@ -203,6 +205,9 @@ class SignatureStepPublic(BaseModel):
     status: str = Field(description="sudah atau menunggu")
     signed_at: datetime | None
     signer_subject: str | None
+    signed_field: str | None = Field(
+        default=None, description="kolom yang memuat tanda tangan (layanan seperti BSrE dapat membuat kolomnya sendiri)"
+    )
     file_sha256: str | None
 
 
@@ -212,6 +217,10 @@ class SignaturePlanPublic(BaseModel):
     final_pdf_sha256: str
     steps: list[SignatureStepPublic]
     next: int | None = Field(description="urutan langkah berikutnya; kosong bila lengkap")
+    pades_level: str = Field(
+        description="level PAdES yang wajib dicapai setiap tanda tangan naskah ini (NASKAH_PADES_LEVEL): B-LT = "
+        "dengan cap waktu dan data validasi"
+    )
 
 
 class SignerPublic(BaseModel):

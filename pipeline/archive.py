@@ -10,6 +10,7 @@ step is an incremental update, so every earlier signature and timestamp stays va
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import logging
@@ -37,7 +38,7 @@ from pipeline.lifecycle import Action
 from pipeline.models import MAX_ID, Arsip, ArsipVersion, KerjaSama, Naskah, User, as_utc, utcnow
 from pipeline.revisions import PDF_TYPE, latest_revision
 from pipeline.services import Services, store_errors
-from pipeline.signature_plan import current_file, get_plan, steps_of
+from pipeline.signature_plan import current_file, expected_signers, get_plan, steps_of
 from pipeline.signing import http_timestamper, validation_context
 from pipeline.verify import VerificationReport, certificate_expiry, refuse_unreadable, verify_pdf
 from storage.db import session_scope
@@ -188,6 +189,7 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
         if plan is None:
             raise ActionNotAvailable("Naskah ini belum ditandatangani.", naskah_id=naskah_id)
         source = current_file(session, plan)
+        expected = expected_signers(session, naskah_id)
         signed_steps = [s for s in steps_of(session, plan) if s.signed_at is not None]
         case = session.get(KerjaSama, naskah.kerja_sama_id)
         assert case is not None
@@ -224,7 +226,7 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
             ),
         }
     signed = svc.get(source.key, source.version_id, source.sha256)
-    report = verify_pdf(signed, svc.trust_roots)
+    report = verify_pdf(signed, svc.trust_roots, expected_signers=expected or None)
     if not report.ok:
         raise RuleViolation(
             "Naskah bertanda tangan tidak lolos verifikasi, sehingga tidak diarsipkan: " + "; ".join(report.problems),
@@ -410,7 +412,10 @@ def verify_archived(
     the next one proves, and the newest TSA certificate unexpired ``now``.  So it still holds
     after the signers' certificates (and older TSAs') expired, as long as renewals kept up."""
     arsip, data = _fetch(svc, user, arsip_id)
-    report = verify_pdf(data, svc.trust_roots, archival=True, now=now)
+    with session_scope(svc.engine) as session:
+        expected = expected_signers(session, arsip.naskah_id)
+    report = verify_pdf(data, svc.trust_roots, archival=True, now=now, expected_signers=expected or None)
+    report = dataclasses.replace(report, naskah_id=arsip.naskah_id)
     moment = report.timestamps[0].time if report.timestamps else None
     with session_scope(svc.engine) as session:
         audit.record(

@@ -35,6 +35,7 @@ __all__ = [
     "SignaturePlan",
     "SignatureStep",
     "User",
+    "UserCertificate",
     "utcnow",
 ]
 
@@ -91,6 +92,7 @@ class User(SQLModel, table=True):
     nama: str = Field(max_length=200)
     jabatan: str = Field(max_length=200)
     nip: str | None = Field(default=None, max_length=32)
+    nik: str | None = Field(default=None, max_length=32)  # officials who are not civil servants (a Bupati)
     roles: str = Field(default="", max_length=200)  # comma-separated Role values, sorted
     posisi: str = Field(default="", max_length=200)  # comma-separated SOP profile positions, e.g. "sekda"
     active: bool = True
@@ -103,6 +105,23 @@ class User(SQLModel, table=True):
     @property
     def posisi_set(self) -> frozenset[str]:
         return frozenset(p for p in self.posisi.split(",") if p)
+
+
+class UserCertificate(SQLModel, table=True):
+    """A signing certificate an admin registered as a user's (by its sha256): it then belongs to that
+    official whatever its subject says (``pipeline.identity``).  Only the fingerprint and what a
+    person recognises the certificate by are kept; removing it keeps the row (``removed_at``)."""
+
+    __tablename__ = "user_certificate"
+    __table_args__ = (sa.UniqueConstraint("user_id", "sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    sha256: str = Field(max_length=64, index=True)
+    subject: str = Field(default="", max_length=500)
+    not_after: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    removed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 class ApiToken(SQLModel, table=True):
@@ -153,6 +172,7 @@ class Pihak(SQLModel, table=True):
     penandatangan_nama: str = Field(max_length=200)
     penandatangan_jabatan: str = Field(max_length=200)
     penandatangan_nip: str | None = Field(default=None, max_length=32)
+    penandatangan_nik: str | None = Field(default=None, max_length=32)  # a signer who is not a civil servant
 
 
 class Naskah(SQLModel, table=True):
@@ -304,6 +324,7 @@ class SignatureStep(SQLModel, table=True):
     kuasa_naskah_id: int | None = Field(default=None, foreign_key="naskah.id")  # Surat Kuasa for a delegate
     signed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     signer_subject: str | None = Field(default=None, max_length=300)
+    signed_field: str | None = Field(default=None, max_length=128)  # the field carrying it (a service names its own)
     file_id: int | None = Field(default=None, foreign_key="naskah_file.id")  # the PDF with this signature
 
 

@@ -22,25 +22,33 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import add_validation_info
-from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pypdf import PdfReader
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from pipeline import actions, audit
-from pipeline.cases import get_naskah
+from pipeline.cases import get_naskah, pihak_of
+from pipeline.certpolicy import check_for_signing, static_problems
 from pipeline.desk import check_returned, export_for_counterparty
-from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, NotPermitted, SigningRefused
-from pipeline.kuasa import Kuasa, check_certificate, find_kuasa, same_person
+from pipeline.errors import (
+    ActionNotAvailable,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+    ServiceUnavailable,
+    SigningRefused,
+)
+from pipeline.identity import Official, official_for_user, require_belongs, same_person
+from pipeline.kuasa import Kuasa, check_certificate, find_kuasa
 from pipeline.lifecycle import Action, Role, Status
-from pipeline.models import MAX_ID, Naskah, NaskahFile, Revision, SignaturePlan, SignatureStep, User, utcnow
+from pipeline.models import MAX_ID, Naskah, NaskahFile, Pihak, Revision, SignaturePlan, SignatureStep, User, utcnow
+from pipeline.pades import raise_to_level, require_reachable, require_reached
 from pipeline.paraf import SigningParty, field_name, final_file, signing_parties
 from pipeline.revisions import PDF_TYPE, derived_file, get_revision
 from pipeline.services import Services
@@ -55,6 +63,7 @@ __all__ = [
     "PlanStepInput",
     "create_plan",
     "current_file",
+    "expected_signers",
     "export_current",
     "get_plan",
     "import_signed",
@@ -334,6 +343,8 @@ class StepContext:
     lock_document: bool
     kuasa: Kuasa | None
     """The Surat Kuasa a delegate signs under (checked again at this moment), else None."""
+    official: Official
+    """The person printed in this signature block: the certificate must be theirs (``pipeline.identity``)."""
 
 
 def _server_step(svc: Services, user: User, naskah_id: int) -> StepContext:
@@ -342,6 +353,7 @@ def _server_step(svc: Services, user: User, naskah_id: int) -> StepContext:
         naskah, plan, step = _open_step(session, user, naskah_id)
         guards = _guards(session, plan, step)
         actions.check(naskah, user, Action.SIGN, guards)
+        require_reachable(svc.pades_level, tsa_url=svc.tsa_url, trust_roots=svc.trust_roots)
         if step.external:
             raise ActionNotAvailable(
                 f"Giliran tanda tangan {step.nama} ({step.jabatan}) di sistemnya sendiri: impor berkas yang "
@@ -373,6 +385,7 @@ def _server_step(svc: Services, user: User, naskah_id: int) -> StepContext:
             reason=kuasa.reason if kuasa else SignOptions.reason,
             lock_document=guards["plan_complete"],
             kuasa=kuasa,
+            official=_step_official(session, naskah, step, kuasa),
         )
 
 
@@ -386,8 +399,8 @@ def sign_step(
         field_name=ctx.field_name, lock_document=ctx.lock_document, location=location, reason=ctx.reason
     )
     with backend.open(secret) as signing:
-        if ctx.kuasa is not None:
-            check_certificate(ctx.kuasa, signing.certificate)
+        check_for_signing(signing.certificate, signing.signer.cert_registry)
+        _check_identity(ctx, signing.certificate)
         signed = sign_pdf(
             current,
             signing.signer,
@@ -397,9 +410,64 @@ def sign_step(
             validation_context=validation_context(svc.trust_roots) if svc.trust_roots else None,
         )
         subject = signing.certificate.subject.human_friendly
+    require_reached(signed, ctx.field_name, svc.pades_level, svc.trust_roots)
     return _record(
         svc, user, naskah_id, ctx.step_id, ctx.urutan, signed, "signed", subject, Action.SIGN, ctx.expected_version
     )
+
+
+def _check_identity(ctx: StepContext, certificate: Any) -> None:
+    """The certificate must be the printed official's; a delegate's, the penerima kuasa's."""
+    if ctx.kuasa is not None:
+        check_certificate(ctx.kuasa, certificate, fingerprints=ctx.official.fingerprints)
+    else:
+        require_belongs(certificate, ctx.official)
+
+
+def _step_official(session: Session, naskah: Naskah, step: SignatureStep, kuasa: Kuasa | None = None) -> Official:
+    """The official printed in ``step``'s block, with the NIP/NIK and registered certificates the
+    system knows: a server signer's account (and the case's pihak), a counterparty's case data."""
+    pihak = _pihak(session, naskah, step.pihak_urutan)
+    nip = pihak.penandatangan_nip if pihak else None
+    nik = pihak.penandatangan_nik if pihak else None
+    if kuasa is not None:
+        nip, nik = kuasa.penerima_nip or None, None
+    user = session.get(User, step.user_id) if step.user_id is not None else None
+    if user is not None:
+        return official_for_user(session, user, nama=step.nama, jabatan=step.jabatan, nip=nip, nik=nik)
+    return Official(nama=step.nama, jabatan=step.jabatan, nip=nip or None, nik=nik or None)
+
+
+def _pihak(session: Session, naskah: Naskah, urutan: int) -> Pihak | None:
+    """The case's party ``urutan`` whose official signs this block (a Surat Kuasa's blocks are
+    the pemberi and the penerima kuasa, not the case's parties)."""
+    if naskah.jenis == "SK":
+        return None
+    return next((p for p in pihak_of(session, naskah.kerja_sama_id) if p.urutan == urutan), None)
+
+
+def expected_signers(session: Session, naskah_id: int) -> dict[str, Official]:
+    """Signature field -> the official printed in that block, for every step of the naskah's plan
+    (the field a service really signed in, when it named its own).  Empty without a plan."""
+    naskah = session.get(Naskah, naskah_id)
+    plan = get_plan(session, naskah_id)
+    if naskah is None or plan is None:
+        return {}
+    out: dict[str, Official] = {}
+    for step in steps_of(session, plan):
+        kuasa = _recorded_kuasa(session, step)
+        out[step.signed_field or step.field_name] = _step_official(session, naskah, step, kuasa)
+    return out
+
+
+def _recorded_kuasa(session: Session, step: SignatureStep) -> Kuasa | None:
+    """The Surat Kuasa a delegate's step was planned under, read without today's validity checks
+    (verification asks whose certificate it is, not whether the kuasa is valid today)."""
+    if step.kuasa_naskah_id is None:
+        return None
+    from pipeline.kuasa import read_kuasa
+
+    return read_kuasa(session, step.kuasa_naskah_id)
 
 
 def export_current(svc: Services, user: User, naskah_id: int) -> bytes:
@@ -425,6 +493,7 @@ def import_signed(svc: Services, user: User, naskah_id: int, returned: bytes) ->
         expected_version = naskah.lock_version
         source = current_file(session, plan)
         step_id, urutan, field = step.id, step.urutan, step.field_name
+        official = _step_official(session, naskah, step)
     ours = svc.get(source.key, source.version_id, source.sha256)
     result = check_returned(ours, returned, svc.trust_roots, expected_fields=[field])
     if not result.ok:
@@ -434,9 +503,55 @@ def import_signed(svc: Services, user: User, naskah_id: int, returned: bytes) ->
             problems=list(result.report.to_dict().get("problems", [])) if result.report else [],
         )
     subject = result.new_signatures[0].signer if result.new_signatures else None
+    signed_field = result.new_signatures[0].field if result.new_signatures else field
+    returned = _imported_signer_and_level(svc, returned, signed_field, official)
     return _record(
-        svc, user, naskah_id, step_id, urutan, returned, "imported", subject, Action.IMPORT_SIGNED, expected_version
+        svc,
+        user,
+        naskah_id,
+        step_id,
+        urutan,
+        returned,
+        "imported",
+        subject,
+        Action.IMPORT_SIGNED,
+        expected_version,
+        signed_field=signed_field,
     )
+
+
+def _imported_signer_and_level(svc: Services, pdf: bytes, signed_field: str, official: Official) -> bytes:
+    """The counterparty's certificate must be fit to sign and be the official named for that party
+    (refused with the reason otherwise); then its signature is raised to the level the naskah
+    needs (``pipeline.pades``: validation data, a document timestamp if it has none)."""
+    certificate, chain = _signature_certificate(pdf, signed_field)
+    problems = static_problems(certificate, chain)
+    if problems:
+        raise SigningRefused(
+            f"Berkas dari mitra ditolak: {problems[0].message}",
+            reason=problems[0].reason,
+            subject=certificate.subject.human_friendly,
+            problems=[{"reason": p.reason, "message": p.message} for p in problems],
+        )
+    require_belongs(
+        certificate,
+        official,
+        context="Berkas dari mitra tidak diterima; minta pejabat yang namanya tercantum menandatanganinya.",
+    )
+    raised = raise_to_level(pdf, signed_field, svc.pades_level, tsa_url=svc.tsa_url, trust_roots=svc.trust_roots)
+    try:
+        require_reached(raised, signed_field, svc.pades_level, svc.trust_roots)
+    except ServiceUnavailable:
+        require_reachable(svc.pades_level, tsa_url=svc.tsa_url, trust_roots=svc.trust_roots)  # names the setting
+        raise
+    return raised
+
+
+def _signature_certificate(pdf: bytes, field: str) -> tuple[Any, list[Any]]:
+    """The signer certificate (and the other certificates) of the signature in ``field``."""
+    reader = PdfFileReader(BytesIO(pdf), strict=False)
+    emb = next(e for e in reader.embedded_regular_signatures if str(e.field_name) == field)
+    return emb.signer_cert, list(emb.other_embedded_certs)
 
 
 def _record(
@@ -450,6 +565,8 @@ def _record(
     subject: str | None,
     action: Action,
     expected_version: int,
+    *,
+    signed_field: str | None = None,
 ) -> SignatureStep:
     stored = svc.put(f"naskah/{naskah_id}/ttd-{urutan}-{kind}.pdf", pdf, PDF_TYPE)
     with session_scope(svc.engine) as session:
@@ -466,6 +583,7 @@ def _record(
         session.flush()
         step.signed_at = utcnow()
         step.signer_subject = subject
+        step.signed_field = signed_field or step.field_name
         step.file_id = file.id
         session.add(step)
         actions.perform(
@@ -569,31 +687,31 @@ def sign_step_whole_file(
             count=len(result.new_signatures),
         )
     new_field = result.new_signatures[0].field
-    embedded = [e for e in PdfFileReader(BytesIO(returned)).embedded_regular_signatures if e.field_name == new_field]
-    certificate = embedded[0].signer_cert
-    if ctx.kuasa is not None:
-        check_certificate(ctx.kuasa, certificate)
+    certificate, chain = _signature_certificate(returned, new_field)
+    try:
+        check_for_signing(certificate, chain)
+        _check_identity(ctx, certificate)
+    except SigningRefused as exc:
+        raise _rejected_return(exc.message, backend, **exc.detail) from exc
     if ctx.lock_document:
         log.info("naskah %s: last signature made by the %s service; document not locked", naskah_id, backend.kind)
     subject = certificate.subject.human_friendly
-    returned = _with_validation_data(returned, embedded[0], svc)
+    # the service's signature comes back B-B: validation data, and a document timestamp over it (pipeline.pades)
+    returned = raise_to_level(returned, new_field, svc.pades_level, tsa_url=svc.tsa_url, trust_roots=svc.trust_roots)
+    require_reached(returned, new_field, svc.pades_level, svc.trust_roots)
     return _record(
-        svc, user, naskah_id, ctx.step_id, ctx.urutan, returned, "signed", subject, Action.SIGN, ctx.expected_version
+        svc,
+        user,
+        naskah_id,
+        ctx.step_id,
+        ctx.urutan,
+        returned,
+        "signed",
+        subject,
+        Action.SIGN,
+        ctx.expected_version,
+        signed_field=new_field,
     )
-
-
-def _with_validation_data(pdf: bytes, signature: EmbeddedPdfSignature, svc: Services) -> bytes:
-    """PAdES B-LT for a signature made elsewhere: its certificates and OCSP/CRL go into the DSS
-    (an incremental update after it, which verification counts as validation data)."""
-    if not svc.trust_roots:
-        return pdf
-    try:
-        out = add_validation_info(signature, validation_context(svc.trust_roots), in_place=False)
-    except (PathBuildingError, PathValidationError, OSError, ValueError) as exc:
-        log.warning("validation data for a service-made signature could not be gathered: %s", exc)
-        return pdf
-    assert isinstance(out, BytesIO)
-    return out.getvalue()
 
 
 def sign_configured(svc: Services, user: User, naskah_id: int, secret: str, *, location: str = "") -> SignatureStep:

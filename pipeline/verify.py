@@ -23,10 +23,24 @@ the policy to the caller.  Ours, for agreements that are archived for decades:
   embedded just before that one was made); the newest at its own time, and its TSA certificate
   must still be unexpired today — the archive renews (``perbarui-cap-waktu``) before that day.
 
+* **Whose signature is it?**  For a naskah the system knows, the caller passes
+  ``expected_signers`` (signature field -> the official printed in that block, found by
+  ``pipeline.verification`` from the signature plan); each signature then says whether its
+  certificate belongs to that official (``belongs_to_signer``, the one rule of
+  ``pipeline.identity``: registered fingerprint, NIP/NIK, name).  A signature in a field the
+  plan does not have belongs to no one.  Without expectations (a PDF the system does not
+  know) ``belongs_to_signer`` is None: nobody can say.
+
+* **PAdES level.**  B-T needs a timestamp proving when the signature existed: its own
+  signature timestamp, or a document timestamp over it (ETSI EN 319 142-1 accepts either;
+  ``pipeline.pades`` adds one over a B-B signature from a service).  B-LT adds the
+  validation data in the DSS, B-LTA a (further) document timestamp over that.
+
 ``bottom_line`` words, worst first: ``invalid`` (bytes or signature do not match),
-``modified`` (a disallowed change after signing), ``untrusted`` (chain, revocation or
-timestamp not acceptable), ``ok``; the report also says ``unsigned`` when there is no
-signature at all.
+``modified`` (a disallowed change after signing), ``wrong_signer`` (intact, valid, but the
+certificate is not the person printed in the block: the agreement is not signed by the
+party's official), ``untrusted`` (chain, revocation or timestamp not acceptable), ``ok``;
+the report also says ``unsigned`` when there is no signature at all.
 """
 
 from __future__ import annotations
@@ -34,7 +48,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -69,6 +83,7 @@ from pyhanko_certvalidator.errors import (
 )
 
 from pipeline.errors import InvalidInput
+from pipeline.identity import Official, match
 
 __all__ = [
     "SignatureCheck",
@@ -87,7 +102,7 @@ log = logging.getLogger(__name__)
 SIGNER_KEY_USAGE = KeyUsageConstraints(key_usage={"non_repudiation", "digital_signature"}, match_all_key_usages=False)
 #: Modification levels after a signature that we accept (the next parties' signatures, DSS, timestamps).
 _ACCEPTED_LEVELS = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING)
-_SEVERITY = {"ok": 0, "untrusted": 1, "modified": 2, "invalid": 3}
+_SEVERITY = {"ok": 0, "untrusted": 1, "wrong_signer": 2, "modified": 3, "invalid": 4}
 
 
 @dataclass(frozen=True)
@@ -134,7 +149,7 @@ class SignatureCheck:
     """``/Reason`` given by the signer."""
 
     bottom_line: str
-    """``ok``, ``invalid``, ``untrusted`` or ``modified``."""
+    """``ok``, ``invalid``, ``untrusted``, ``wrong_signer`` or ``modified``."""
 
     problems: list[str] = field(default_factory=list)
     """What is wrong, in Indonesian, for people."""
@@ -144,6 +159,19 @@ class SignatureCheck:
 
     validated_at: dt.datetime | None = None
     """The moment the certificates were judged at (None: now)."""
+
+    certificate_subject: str = ""
+    """The signer certificate's whole subject (CN, serialNumber with NIK/NIP, O, ...)."""
+
+    belongs_to_signer: bool | None = None
+    """The certificate belongs to the official printed in this signature block; None when the
+    document is not a naskah the system knows (nobody told us whom to expect)."""
+
+    expected_signer: dict[str, Any] | None = None
+    """The official printed in this block (nama, jabatan, nip, nik), for a known naskah."""
+
+    identity_basis: str | None = None
+    """What showed the certificate is theirs: ``fingerprint`` (registered), ``nip``, ``nik`` or ``nama``."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +217,7 @@ class VerificationReport:
     """At least one signature, all ``ok``, and only validation data/document timestamps after the last one."""
 
     bottom_line: str
-    """``ok``, ``unsigned``, ``invalid``, ``modified`` or ``untrusted`` (the worst finding)."""
+    """``ok``, ``unsigned``, ``invalid``, ``modified``, ``wrong_signer`` or ``untrusted`` (the worst finding)."""
 
     problems: list[str] = field(default_factory=list)
     """Document-level problems, in Indonesian (per-signature ones are in each check)."""
@@ -199,6 +227,9 @@ class VerificationReport:
 
     timestamps: list[TimestampCheck] = field(default_factory=list)
     """Every document timestamp, oldest first."""
+
+    naskah_id: int | None = None
+    """The naskah this file is a state of, when the system knows it (``pipeline.verification``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: datetimes as ISO 8601 strings."""
@@ -397,7 +428,12 @@ async def _check_signature(
     dss: tuple[list[Any], list[Any], list[Any]],
     doc_ts_revisions: list[int],
     moment: dt.datetime | None = None,
+    known: bool = False,
+    expected: Official | None = None,
 ) -> SignatureCheck:
+    """One signature's verdict; with ``known`` (a naskah the system knows) also whether its
+    certificate belongs to ``expected``, the official printed in its block (None: the plan has
+    no signer for this field)."""
     name = str(emb.field_name)
     try:
         status = await async_validate_pdf_signature(emb, vc, vc, key_usage_settings=SIGNER_KEY_USAGE)
@@ -430,22 +466,37 @@ async def _check_signature(
     if tst is not None and not timestamp_valid:
         problems.append("Cap waktu (timestamp) tanda tangan tidak valid atau TSA-nya tidak dipercaya.")
 
+    belongs, basis, expected_dict = None, None, None
+    if known:
+        belongs, basis, expected_dict, identity_problem = _identity(status.signing_cert, expected, name)
+        if identity_problem:
+            problems.append(identity_problem)
+
     if not (status.intact and status.valid):
         bottom_line = "invalid"
     elif modified:
         bottom_line = "modified"
+    elif belongs is False:
+        bottom_line = "wrong_signer"
     elif not status.trusted or (tst is not None and not timestamp_valid):
         bottom_line = "untrusted"
     else:
         bottom_line = "ok"
 
+    # B-T: a signature timestamp, or else a document timestamp made after this signature
+    later_doc_ts = sorted(rev for rev in doc_ts_revisions if rev > emb.signed_revision)
+    if tst is None and later_doc_ts:
+        later_doc_ts = later_doc_ts[1:]  # the first one stands in for the signature timestamp
+        timestamped = True
+    else:
+        timestamped = tst is not None
     pades = "B-B"
-    if tst is not None:
+    if timestamped:
         pades = "B-T"
         ltv = status.trusted if offline_require else await _has_ltv_data(emb, roots, dss, moment)
         if ltv and (dss[1] or dss[2]):
             pades = "B-LT"
-            if any(rev > emb.signed_revision for rev in doc_ts_revisions):
+            if later_doc_ts:
                 pades = "B-LTA"
 
     reason = emb.sig_object.get("/Reason")
@@ -467,7 +518,29 @@ async def _check_signature(
         problems=problems,
         signed_revision=emb.signed_revision,
         validated_at=moment,
+        certificate_subject=status.signing_cert.subject.human_friendly if status.signing_cert is not None else "",
+        belongs_to_signer=belongs,
+        expected_signer=expected_dict,
+        identity_basis=basis,
     )
+
+
+def _identity(
+    cert: asn1_x509.Certificate | None, expected: Official | None, field_name: str
+) -> tuple[bool, str | None, dict[str, Any] | None, str | None]:
+    """(belongs, basis, expected official, problem) for a signature of a known naskah."""
+    if expected is None:
+        return (
+            False,
+            None,
+            None,
+            f"Kolom tanda tangan '{field_name}' tidak ada dalam rencana tanda tangan naskah ini: tanda tangan ini "
+            "bukan tanda tangan pejabat salah satu pihak.",
+        )
+    if cert is None:
+        return False, None, expected.to_dict(), "Sertifikat penanda tangan tidak ada pada tanda tangan ini."
+    check = match(cert, expected)
+    return check.belongs, check.basis, expected.to_dict(), check.problem
 
 
 # -- the document ------------------------------------------------------------------------------
@@ -584,6 +657,7 @@ async def async_verify_pdf(
     moment: dt.datetime | None = None,
     archival: bool = False,
     now: dt.datetime | None = None,
+    expected_signers: Mapping[str, Official] | None = None,
 ) -> VerificationReport:
     """:func:`verify_pdf` for callers inside an event loop."""
     reader = _open(data)
@@ -605,7 +679,8 @@ async def async_verify_pdf(
     def signature_moment(emb: EmbeddedPdfSignature) -> dt.datetime | None:
         if not archival:
             return moment
-        return _signature_timestamp_time(emb) or ts_times[0]
+        later = [t for e, t in zip(timestamps, ts_times, strict=True) if e.signed_revision > emb.signed_revision]
+        return _signature_timestamp_time(emb) or (later[0] if later else ts_times[-1])
 
     def timestamp_moment(index: int) -> dt.datetime | None:
         if not archival:
@@ -636,6 +711,8 @@ async def async_verify_pdf(
                     dss=dss,
                     doc_ts_revisions=ts_revisions,
                     moment=at,
+                    known=expected_signers is not None,
+                    expected=(expected_signers or {}).get(str(emb.field_name)),
                 )
             )
         ts_checks = [
@@ -707,6 +784,7 @@ def verify_pdf(
     moment: dt.datetime | None = None,
     archival: bool = False,
     now: dt.datetime | None = None,
+    expected_signers: Mapping[str, Official] | None = None,
 ) -> VerificationReport:
     """Check every signature of ``data`` against ``trust_roots`` (see the module docstring).
 
@@ -723,6 +801,10 @@ def verify_pdf(
     module docstring); ``moment`` is then ignored and ``now`` (default: the clock) is the day
     the newest TSA certificate must outlive.  A file without document timestamps is checked as
     without ``archival``.
+
+    ``expected_signers`` (signature field -> the official printed in that block) is given for a
+    naskah the system knows: each signature then says whether its certificate belongs to that
+    official, and one that does not makes the bottom line ``wrong_signer``.
     """
     return asyncio.run(
         async_verify_pdf(
@@ -733,5 +815,6 @@ def verify_pdf(
             moment=moment,
             archival=archival,
             now=now,
+            expected_signers=expected_signers,
         )
     )

@@ -13,7 +13,7 @@ from pipeline.errors import DocumentTooLarge, InvalidInput, NotFound
 from pipeline.models import NaskahFile, SignaturePlan, User
 from pipeline.signer_config import configured_signer
 from pipeline.signers import BsreBackend, Pkcs12Backend
-from pipeline.verify import verify_pdf
+from pipeline.verification import verify_known
 
 router = APIRouter(tags=["tanda tangan"])
 
@@ -27,7 +27,7 @@ def _read(upload: UploadFile, limit: int = MAX_PDF) -> bytes:
     return data
 
 
-def _plan_public(session: SessionDep, plan: SignaturePlan) -> SignaturePlanPublic:
+def _plan_public(session: SessionDep, plan: SignaturePlan, pades_level: str) -> SignaturePlanPublic:
     steps = signature_plan.steps_of(session, plan)
     final = session.get(NaskahFile, plan.final_file_id)
     out = []
@@ -46,6 +46,7 @@ def _plan_public(session: SessionDep, plan: SignaturePlan) -> SignaturePlanPubli
                 status="sudah" if s.signed_at else "menunggu",
                 signed_at=s.signed_at,
                 signer_subject=s.signer_subject,
+                signed_field=s.signed_field,
                 file_sha256=file.sha256 if file else None,
             )
         )
@@ -56,6 +57,7 @@ def _plan_public(session: SessionDep, plan: SignaturePlan) -> SignaturePlanPubli
         final_pdf_sha256=final.sha256 if final else "",
         steps=out,
         next=pending[0] if pending else None,
+        pades_level=pades_level,
     )
 
 
@@ -72,12 +74,12 @@ def create_plan(
     naskah_id: Id, body: signature_plan.PlanInput, svc: ServicesDep, session: SessionDep, user: CurrentUser
 ) -> SignaturePlanPublic:
     signature_plan.create_plan(svc, user, naskah_id, body)
-    return _plan_public(session, _plan_or_404(session, user, naskah_id))
+    return _plan_public(session, _plan_or_404(session, user, naskah_id), svc.pades_level)
 
 
 @router.get("/naskah/{naskah_id}/signature-plan", summary="Rencana tanda tangan dan kemajuannya")
-def get_plan(naskah_id: Id, session: SessionDep, user: CurrentUser) -> SignaturePlanPublic:
-    return _plan_public(session, _plan_or_404(session, user, naskah_id))
+def get_plan(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> SignaturePlanPublic:
+    return _plan_public(session, _plan_or_404(session, user, naskah_id), svc.pades_level)
 
 
 @router.post(
@@ -105,7 +107,7 @@ def sign(
         signature_plan.sign_step(svc, user, naskah_id, Pkcs12Backend(data=keystore), passphrase, location=location)
     else:
         signature_plan.sign_configured(svc, user, naskah_id, passphrase, location=location)
-    return _plan_public(session, _plan_or_404(session, user, naskah_id))
+    return _plan_public(session, _plan_or_404(session, user, naskah_id), svc.pades_level)
 
 
 @router.get("/me/signer", summary="Penanda tangan yang dikonfigurasi untuk saya, dan rahasia yang diminta")
@@ -155,7 +157,7 @@ def import_signed(
     user: CurrentUser,
 ) -> SignaturePlanPublic:
     signature_plan.import_signed(svc, user, naskah_id, _read(file))
-    return _plan_public(session, _plan_or_404(session, user, naskah_id))
+    return _plan_public(session, _plan_or_404(session, user, naskah_id), svc.pades_level)
 
 
 @router.get(
@@ -193,6 +195,6 @@ def verify(
     if not svc.trust_roots:
         raise InvalidInput("Server belum dikonfigurasi dengan akar tepercaya (NASKAH_TRUST_ROOTS).")
     data = _read(file)
-    report = verify_pdf(data, svc.trust_roots, archival=arsip)
+    report = verify_known(svc.engine, data, svc.trust_roots, archival=arsip)
     audit.record_verification(svc.engine, user, data, report.bottom_line)
     return report.to_dict()
