@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from api.cli_arsip import arsip_app, monitoring_command
-from api.cli_common import NoConverter, echo_timestamps, friendly, tanggal_option
+from api.cli_common import NoConverter, belongs_line, echo_timestamps, friendly, tanggal_option
 from api.config import Settings, build_services
 from api.errors import exit_code
 from pipeline.errors import IntegrityAlarm, InvalidInput
@@ -296,7 +296,7 @@ def verify(
             flags = f"utuh={'ya' if s.intact else 'TIDAK'} sah={'ya' if s.valid else 'TIDAK'} "
             flags += f"tepercaya={'ya' if s.trusted else 'TIDAK'}"
             typer.echo(f"  [{s.field}] {s.signer} — {s.signing_time} — {flags}")
-            typer.echo(f"      {_belongs_line(s)}")
+            typer.echo(f"      {belongs_line(s)}")
             typer.echo(
                 f"      cakupan={s.coverage} perubahan={s.modification_level} stempel_waktu={s.timestamp} "
                 f"PAdES={s.pades_level} => {s.bottom_line}"
@@ -325,16 +325,6 @@ def _existing_database(settings: Settings) -> Any:
     if url.get_backend_name() == "sqlite" and (not url.database or not Path(url.database).expanduser().is_file()):
         return None
     return make_engine(settings.database_url)
-
-
-def _belongs_line(check: Any) -> str:
-    """Whether a signature's certificate is the printed official's, as a line of ``naskah verify``."""
-    expected = check.expected_signer or {}
-    if check.belongs_to_signer is None:
-        return "milik_penanda_tangan=tidak diketahui"
-    if check.belongs_to_signer:
-        return f"milik_penanda_tangan=ya ({expected.get('nama')}, dicocokkan dengan {check.identity_basis})"
-    return f"milik_penanda_tangan=TIDAK (blok tanda tangan: {expected.get('nama') or '-'})"
 
 
 @app.command()

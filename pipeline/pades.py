@@ -124,14 +124,17 @@ def reached_level(pdf: bytes, field: str, trust_roots: Sequence[Any]) -> str:
             if check.field == field:
                 return check.pades_level
         return "B-B"
+    emb = _signature(pdf, field)
+    return "B-T" if emb is not None and _has_signature_timestamp(emb) else "B-B"
+
+
+def _signature(pdf: bytes, field: str) -> Any:
+    """The embedded signature in ``field`` (None when there is none)."""
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-        for emb in reader.embedded_regular_signatures:
-            if str(emb.field_name) == field:
-                return "B-T" if emb.sig_object.get("/Contents") and _has_signature_timestamp(emb) else "B-B"
+        return next((e for e in reader.embedded_regular_signatures if str(e.field_name) == field), None)
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise refuse_unreadable(exc) from exc
-    return "B-B"
 
 
 def _has_signature_timestamp(emb: Any) -> bool:
@@ -162,26 +165,21 @@ def require_reached(pdf: bytes, field: str, required: str, trust_roots: Sequence
 def raise_to_level(pdf: bytes, field: str, required: str, *, tsa_url: str | None, trust_roots: Sequence[Any]) -> bytes:
     """``pdf`` with the signature in ``field`` (made elsewhere) raised to ``required``: its
     validation data embedded, then a document timestamp when it has no timestamp of its own
-    (see the module docstring).  Returns ``pdf`` unchanged when it is there already."""
-    if not at_least(required, "B-T") and not trust_roots:
-        return pdf
-    try:
-        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-        found = [e for e in reader.embedded_regular_signatures if str(e.field_name) == field]
-    except (PdfError, ValueError, KeyError, TypeError) as exc:
-        raise refuse_unreadable(exc) from exc
-    if not found:
+    (see the module docstring).  Returns ``pdf`` unchanged when it is there already (a partner's
+    B-LT file is kept byte for byte)."""
+    emb = _signature(pdf, field)
+    if emb is None or at_least(reached_level(pdf, field, trust_roots), required):
         return pdf
     out = pdf
     if trust_roots:
         try:
-            written = add_validation_info(found[0], validation_context(trust_roots), in_place=False)
+            written = add_validation_info(emb, validation_context(trust_roots), in_place=False)
             assert isinstance(written, io.BytesIO)
             out = written.getvalue()
         except (PathBuildingError, ValidationError, OSError, ValueError) as exc:
             # what is missing shows in the level check that follows, with its reason
             log.warning("validation data for the signature in %s could not be gathered: %s", field, exc)
-    if at_least(required, "B-T") and tsa_url and not _has_signature_timestamp(found[0]):
+    if at_least(required, "B-T") and tsa_url and not _has_signature_timestamp(emb):
         out = _document_timestamp(out, tsa_url, trust_roots)
     return out
 

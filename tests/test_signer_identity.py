@@ -367,3 +367,89 @@ def test_the_pades_level_setting_is_checked(monkeypatch):
     monkeypatch.setenv("NASKAH_PADES_LEVEL", "B-LTA")
     with pytest.raises(ValueError, match="pades_level"):
         Settings()
+
+
+# -- every backend: the same rule ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bsre_officials(dev_pki):
+    """tests/services/bsre_server with two users: one whose certificate names someone else, and one
+    whose certificate carries only a NIK (as BSrE issues them to officials who are not civil servants)."""
+    import secrets
+    import tempfile
+
+    from tests.services import ServiceProcess, hash_secret
+    from tests.test_signing_backends import Service, _write_key_and_chain
+
+    certificates = {
+        "6401011203800007": dev_pki.issue_person("Orang Lain"),
+        "6401011203800001": dev_pki.issue_person("PEJABAT 0001", serial_number="NIK:6401011203800001"),
+    }
+    with tempfile.TemporaryDirectory(prefix="bsre-identitas-") as tmp:
+        directory = Path(tmp)
+        users = {}
+        for nik, issued in certificates.items():
+            files = _write_key_and_chain(directory, f"u{nik}", issued)
+            users[nik] = {**files, "email": "", "passphrase": hash_secret("Rahasia-BSrE-1"), "misbehave": None}
+        (directory / "users.json").write_text(json.dumps(users), encoding="utf-8")
+        user, password = "naskah-app", secrets.token_urlsafe(16)
+        args = ["--keys", tmp, f"--basic-user={user}", f"--basic-pass={password}"]
+        process = ServiceProcess("tests.services.bsre_server", directory, args).start()
+        try:
+            yield Service(process.base_url, directory, {"username": user, "password": password}, certificates)
+        finally:
+            process.stop()
+
+
+@one_backend
+def test_a_bsre_signature_by_someone_else_is_refused_and_a_nik_certificate_is_accepted(
+    identity_api, bsre_officials, counterparty_pki
+):
+    from tests.test_signing_backends import configure
+
+    api = identity_api
+    nid = fully_initialled(api)
+    plan(api, nid)
+    assert upload_sign(api, nid, "walikota", counterparty_pki.issue_person(WALIKOTA).to_pkcs12("k")).status_code == 200
+    before = state(api, nid)
+    bsre = {"kind": "bsre", "base_url": bsre_officials.base_url, **bsre_officials.credentials}
+
+    configure(api, bupati={**bsre, "signer_id": "6401011203800007"})
+    r = api.client.post(f"/api/v1/naskah/{nid}/sign", data={"passphrase": "Rahasia-BSrE-1"}, headers=api.auth("bupati"))
+    assert r.status_code == 422 and r.json()["detail"]["reason"] == "certificate_not_signer", r.text
+    assert "Orang Lain" in r.json()["message"] and "tidak dicatat" in r.json()["message"]
+    assert state(api, nid) == before
+
+    # the certificate names no one we know, but carries the Bupati's NIK
+    configure(api, bupati={**bsre, "signer_id": "6401011203800001"})
+    r = api.client.post(f"/api/v1/naskah/{nid}/sign", data={"passphrase": "Rahasia-BSrE-1"}, headers=api.auth("bupati"))
+    assert r.status_code == 422 and r.json()["detail"]["reason"] == "certificate_not_signer", r.text
+    with session_scope(api.services.engine) as session:
+        bupati = session.exec(select(User).where(User.username == "bupati")).one()
+        bupati.nik = "6401011203800001"
+        session.add(bupati)
+    r = api.client.post(f"/api/v1/naskah/{nid}/sign", data={"passphrase": "Rahasia-BSrE-1"}, headers=api.auth("bupati"))
+    assert r.status_code == 200, r.text
+    signed = api.client.get(f"/api/v1/naskah/{nid}/signed.pdf", headers=api.auth("secretariat")).content
+    report = verify_api(api, signed)
+    assert report["ok"] and [s["identity_basis"] for s in report["signatures"]] == ["nama", "nik"]
+    assert report["signatures"][1]["field"] == r.json()["steps"][1]["signed_field"] != "ttd_pihak_1"
+
+
+@one_backend
+def test_a_csc_credential_of_someone_else_is_refused_before_anything_is_signed(identity_api, csc_service):
+    from tests.test_signing_backends import configure
+
+    api = identity_api
+    nid = fully_initialled(api)
+    plan(api, nid)
+    csc = {"kind": "csc", "base_url": csc_service.base_url, "auth_token": csc_service.token}
+    configure(api, walikota={**csc, "credential_id": "pejabat-1"})
+    before = state(api, nid)
+    r = api.client.post(
+        f"/api/v1/naskah/{nid}/sign", data={"passphrase": csc_service.pins["pejabat-1"]}, headers=api.auth("walikota")
+    )
+    assert r.status_code == 422 and r.json()["detail"]["reason"] == "certificate_not_signer", r.text
+    assert "Penandatangan CSC pejabat-1" in r.json()["message"] and WALIKOTA in r.json()["message"]
+    assert state(api, nid) == before
