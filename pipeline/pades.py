@@ -50,7 +50,7 @@ from pyhanko_certvalidator.errors import PathBuildingError, ValidationError
 
 from pipeline.errors import ServiceUnavailable
 from pipeline.signing import http_timestamper, validation_context
-from pipeline.verify import refuse_unreadable, verify_pdf
+from pipeline.verify import refuse_unreadable, signature_level
 
 __all__ = [
     "DEFAULT_LEVEL",
@@ -113,19 +113,9 @@ def require_reachable(required: str, *, tsa_url: str | None, trust_roots: Sequen
 
 
 def reached_level(pdf: bytes, field: str, trust_roots: Sequence[Any]) -> str:
-    """The PAdES level the signature in ``field`` reaches, as verification reads it offline.
-
-    Without trust roots nothing can be validated: B-T when it carries a signature timestamp,
-    else B-B.
-    """
-    if trust_roots:
-        report = verify_pdf(pdf, trust_roots)
-        for check in report.signatures:
-            if check.field == field:
-                return check.pades_level
-        return "B-B"
-    emb = _signature(pdf, field)
-    return "B-T" if emb is not None and _has_signature_timestamp(emb) else "B-B"
+    """The PAdES level the signature in ``field`` reaches, read from the file offline
+    (:func:`pipeline.verify.signature_level`; without trust roots at most B-T)."""
+    return signature_level(pdf, field, trust_roots)
 
 
 def _signature(pdf: bytes, field: str) -> Any:

@@ -550,7 +550,11 @@ def _imported_signer_and_level(svc: Services, pdf: bytes, signed_field: str, off
 def _signature_certificate(pdf: bytes, field: str) -> tuple[Any, list[Any]]:
     """The signer certificate (and the other certificates) of the signature in ``field``."""
     reader = PdfFileReader(BytesIO(pdf), strict=False)
-    emb = next(e for e in reader.embedded_regular_signatures if str(e.field_name) == field)
+    emb = next((e for e in reader.embedded_regular_signatures if str(e.field_name) == field), None)
+    if emb is None:  # the check that found it read the same bytes: belt and braces
+        raise InvalidInput(
+            f"Tanda tangan pada kolom '{field}' tidak ditemukan.", reason="signature_missing", field=field
+        )
     return emb.signer_cert, list(emb.other_embedded_certs)
 
 

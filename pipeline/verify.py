@@ -93,6 +93,7 @@ __all__ = [
     "async_verify_pdf",
     "certificate_expiry",
     "refuse_unreadable",
+    "signature_level",
     "verify_pdf",
 ]
 
@@ -773,6 +774,50 @@ def _after_last_signature(
     if any(ts.signed_revision > last.signed_revision for ts in timestamps):
         return "document timestamp"
     return "validation data"
+
+
+def signature_level(data: bytes, field_name: str, trust_roots: Sequence[Any]) -> str:
+    """The PAdES level the signature in ``field_name`` reaches, offline, without the rest of the report.
+
+    The same definition as :class:`SignatureCheck` ``pades_level`` (a signature or document
+    timestamp for B-T, the DSS validating the signer's chain with revocation required for B-LT,
+    a further document timestamp for B-LTA), but neither the signature bytes nor the changes after
+    it are checked: for reading back a signature just made (``pipeline.pades``), where the full
+    verification's difference analysis would cost ten times more.
+    """
+    return asyncio.run(_signature_level(data, field_name, as_certificates(trust_roots)))
+
+
+async def _signature_level(data: bytes, field_name: str, roots: list[asn1_x509.Certificate]) -> str:
+    try:  # read leniently: the file was already judged (or just made); this only reads what it carries
+        reader = PdfFileReader(BytesIO(data), strict=False)
+        embedded, _broken_fields = _embedded(reader)
+        dss = _dss_material(reader)
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise refuse_unreadable(exc) from exc
+    emb = next((e for e in embedded if e.sig_object_type == "/Sig" and str(e.field_name) == field_name), None)
+    if emb is None:
+        return "B-B"
+    later_doc_ts = [
+        e.signed_revision
+        for e in embedded
+        if e.sig_object_type == "/DocTimeStamp" and e.signed_revision > emb.signed_revision
+    ]
+    if not _has_signature_timestamp_token(emb):
+        if not later_doc_ts:
+            return "B-B"
+        later_doc_ts = later_doc_ts[1:]
+    if not roots or not (dss[1] or dss[2]) or not await _has_ltv_data(emb, roots, dss):
+        return "B-T"
+    return "B-LTA" if later_doc_ts else "B-LT"
+
+
+def _has_signature_timestamp_token(emb: EmbeddedPdfSignature) -> bool:
+    try:
+        attrs = emb.signer_info["unsigned_attrs"]
+        return any(attr["type"].native == "signature_time_stamp_token" for attr in attrs or [])
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return False
 
 
 def verify_pdf(
