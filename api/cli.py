@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from api.cli_arsip import arsip_app, monitoring_command
-from api.cli_common import NoConverter, echo_timestamps, friendly, tanggal_option
+from api.cli_common import NoConverter, belongs_line, echo_timestamps, friendly, tanggal_option
 from api.config import Settings, build_services
 from api.errors import exit_code
 from pipeline.errors import IntegrityAlarm, InvalidInput
@@ -114,6 +114,7 @@ def user_add(
     role: Annotated[list[str], typer.Option("--role", help="drafter, legal, paraf, signer, secretariat, admin")],
     nip: Annotated[str | None, typer.Option(help="NIP (opsional)")] = None,
     posisi: Annotated[list[str] | None, typer.Option("--posisi", help="posisi di profil SOP, mis. sekda")] = None,
+    nik: Annotated[str | None, typer.Option(help="NIK (16 digit) bila bukan PNS, mis. Kepala Daerah")] = None,
 ) -> None:
     """Tambah pengguna dan cetak token API-nya (hanya sekali ditampilkan)."""
     from pipeline.auth import create_user, issue_token
@@ -133,11 +134,56 @@ def user_add(
             nip=nip,
             posisi=posisi or [],
             known_posisi=profile.positions.keys(),
+            nik=nik,
         )
         token = issue_token(session, user, label="cli")
     typer.echo(f"Pengguna '{username}' dibuat dengan peran {user.roles}.")
     typer.echo("Token (simpan sekarang, tidak dapat ditampilkan lagi):")
     typer.echo(token)
+
+
+@user_app.command("sertifikat")
+@friendly
+def user_certificate(
+    username: Annotated[str, typer.Argument(help="nama pengguna pejabat penanda tangan")],
+    pem: Annotated[
+        Path | None, typer.Option("--pem", help="sertifikat penanda tangan (PEM atau DER) yang didaftarkan")
+    ] = None,
+    sha256: Annotated[str | None, typer.Option("--sha256", help="atau sidik SHA-256 sertifikat itu")] = None,
+    hapus: Annotated[
+        str | None, typer.Option("--hapus", help="sidik SHA-256 sertifikat yang dicabut pendaftarannya")
+    ] = None,
+) -> None:
+    """Daftarkan sertifikat sebagai milik pejabat ini (menang atas nama/NIP pada sertifikat), lalu tampilkan
+    daftarnya.  Tanpa opsi: hanya menampilkan sertifikat yang terdaftar."""
+    from sqlmodel import select
+
+    from pipeline.errors import NotFound
+    from pipeline.identity import list_certificates, register_certificate, remove_certificate
+    from pipeline.models import User
+    from storage.db import session_scope
+
+    engine = _engine(Settings())
+    with session_scope(engine) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            raise NotFound(f"Pengguna '{username}' tidak ditemukan.", username=username)
+        if pem is not None:
+            if not pem.is_file():
+                raise InvalidInput(f"Berkas '{pem}' tidak ditemukan.", file=str(pem))
+            row = register_certificate(session, user, pem.read_bytes())
+            typer.echo(f"Terdaftar untuk {user.nama}: {row.sha256} ({row.subject})")
+        elif sha256:
+            row = register_certificate(session, user, sha256=sha256)
+            typer.echo(f"Terdaftar untuk {user.nama}: {row.sha256}")
+        if hapus:
+            row = remove_certificate(session, user, hapus)
+            typer.echo(f"Pendaftaran dicabut: {row.sha256}")
+        rows = list_certificates(session, user)
+    typer.echo(f"Sertifikat terdaftar untuk '{username}': {len(rows)}")
+    for r in rows:
+        until = r.not_after.date().isoformat() if r.not_after else "-"
+        typer.echo(f"  {r.sha256}  berlaku s.d. {until}  {r.subject}")
 
 
 @db_app.command("upgrade")
@@ -223,15 +269,25 @@ def verify(
     terakhir hanya ada data validasi atau stempel waktu dokumen.  Dengan --arsip setiap tanda
     tangan dinilai pada waktu cap waktunya dan setiap cap waktu dokumen pada waktu cap waktu
     berikutnya, sehingga naskah arsip tetap terverifikasi setelah sertifikat penanda tangan berakhir.
+
+    Bila basis data NASKAH_DATABASE_URL mengenal naskah ini, setiap tanda tangan juga diperiksa:
+    apakah sertifikatnya milik pejabat yang tercantum pada blok tanda tangannya (milik_penanda_tangan).
     """
-    from pipeline.verify import as_certificates, verify_pdf
+    from pipeline.verification import verify_known
+    from pipeline.verify import as_certificates
 
     if not file.is_file():
         raise InvalidInput(f"Berkas '{file}' tidak ditemukan.", file=str(file))
-    roots = as_certificates(trust or []) or Settings().trust_root_certificates
+    settings = Settings()
+    roots = as_certificates(trust or []) or settings.trust_root_certificates
     if not roots:
         raise InvalidInput("Sebutkan akar tepercaya dengan --trust FILE.pem (atau NASKAH_TRUST_ROOTS).")
-    report = verify_pdf(file.read_bytes(), roots, archival=arsip)
+    engine = _existing_database(settings)
+    try:
+        report = verify_known(engine, file.read_bytes(), roots, archival=arsip)
+    finally:
+        if engine is not None:
+            engine.dispose()
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
@@ -240,6 +296,7 @@ def verify(
             flags = f"utuh={'ya' if s.intact else 'TIDAK'} sah={'ya' if s.valid else 'TIDAK'} "
             flags += f"tepercaya={'ya' if s.trusted else 'TIDAK'}"
             typer.echo(f"  [{s.field}] {s.signer} — {s.signing_time} — {flags}")
+            typer.echo(f"      {belongs_line(s)}")
             typer.echo(
                 f"      cakupan={s.coverage} perubahan={s.modification_level} stempel_waktu={s.timestamp} "
                 f"PAdES={s.pades_level} => {s.bottom_line}"
@@ -247,9 +304,27 @@ def verify(
             for problem in s.problems:
                 typer.echo(f"      ! {problem}")
         typer.echo(f"  setelah tanda tangan terakhir: {report.after_last_signature}")
+        if report.naskah_id is None:
+            typer.echo(
+                "  naskah tidak dikenal basis data: pemilik sertifikat tidak dapat dicocokkan dengan blok tanda tangan"
+            )
+        else:
+            typer.echo(f"  naskah {report.naskah_id} (dikenal basis data)")
         echo_timestamps(report)
     if not report.ok:
         raise typer.Exit(8)
+
+
+def _existing_database(settings: Settings) -> Any:
+    """An engine on the configured database when it exists (a SQLite file is never created here)."""
+    import sqlalchemy as sa
+
+    from storage.db import make_engine
+
+    url = sa.engine.make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and (not url.database or not Path(url.database).expanduser().is_file()):
+        return None
+    return make_engine(settings.database_url)
 
 
 @app.command()

@@ -23,7 +23,7 @@ import typer
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from api.cli_common import NoConverter, echo_timestamps, friendly, tanggal_option
+from api.cli_common import NoConverter, belongs_line, echo_timestamps, friendly, tanggal_option
 from api.config import Settings, build_services
 from pipeline import archive, monitoring, recap
 from pipeline.errors import InvalidInput, NotFound
@@ -231,6 +231,7 @@ def verifikasi(
             typer.echo(
                 f"  [{sig.field}] {sig.signer} — dinilai pada {judged} — PAdES {sig.pades_level} => {sig.bottom_line}"
             )
+            typer.echo(f"      {belongs_line(sig)}")
             for problem in sig.problems:
                 typer.echo(f"      ! {problem}")
         if result.tanggal is not None:

@@ -19,7 +19,7 @@ from pipeline.errors import InvalidInput, NaskahError
 if TYPE_CHECKING:  # pyHanko loads only for the commands that verify
     from pipeline.verify import VerificationReport
 
-__all__ = ["NoConverter", "echo_timestamps", "fail", "friendly", "tanggal_option"]
+__all__ = ["NoConverter", "belongs_line", "echo_timestamps", "fail", "friendly", "tanggal_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,6 +63,16 @@ class NoConverter:
 
     def close(self) -> None:
         return None
+
+
+def belongs_line(check: Any) -> str:
+    """Whether a signature's certificate is the printed official's, as a line of the verify commands."""
+    expected = check.expected_signer or {}
+    if check.belongs_to_signer is None:
+        return "milik_penanda_tangan=tidak diketahui"
+    if check.belongs_to_signer:
+        return f"milik_penanda_tangan=ya ({expected.get('nama')}, dicocokkan dengan {check.identity_basis})"
+    return f"milik_penanda_tangan=TIDAK (blok tanda tangan: {expected.get('nama') or '-'})"
 
 
 def echo_timestamps(report: VerificationReport, tz: tzinfo | None = None) -> None:

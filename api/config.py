@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.convert import open_converter
 from pipeline.docxcheck import DocxLimits
+from pipeline.pades import DEFAULT_LEVEL, PadesLevel
 from pipeline.services import Services
 from pipeline.signer_config import load_signers_file
 from pipeline.sop import load_profile
@@ -52,6 +53,11 @@ class Settings(BaseSettings):
         default="", description="PEM files of trusted root CAs (ours and counterparties'), separated by ':'"
     )
     tsa_url: str = Field(default="", description="RFC 3161 timestamp authority URL for PAdES B-T signatures")
+    pades_level: PadesLevel = Field(
+        default=DEFAULT_LEVEL,
+        description="PAdES level every signature must reach: B-LT (default: timestamp + validation data, needs "
+        "NASKAH_TSA_URL and NASKAH_TRUST_ROOTS), B-T (needs NASKAH_TSA_URL), or B-B (only if chosen on purpose)",
+    )
     signers_file: str = Field(
         default="",
         description="YAML (or .toml) file: username -> signer backend (pkcs12/pkcs11/csc/bsre); no passphrase/PIN/OTP",
@@ -129,6 +135,7 @@ def build_services(settings: Settings, *, converter: object | None = None) -> Se
         profile=load_profile(settings.sop_profile),
         trust_roots=settings.trust_root_certificates,
         tsa_url=settings.tsa_url or None,
+        pades_level=settings.pades_level,
         signer_backends=signer_backends,
         archive_store=open_store(settings.archive_url, object_lock=True),
         archive_retention_days=settings.archive_retention_days,

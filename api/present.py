@@ -21,6 +21,7 @@ def user_public(user: User) -> UserPublic:
         nama=user.nama,
         jabatan=user.jabatan,
         nip=user.nip,
+        nik=user.nik,
         roles=sorted(user.role_set),
     )
 

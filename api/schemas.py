@@ -21,6 +21,7 @@ class UserPublic(BaseModel):
     nama: str
     jabatan: str
     nip: str | None
+    nik: str | None = None
     roles: list[str]
 
 
@@ -35,6 +36,7 @@ class PihakPublic(BaseModel):
     penandatangan_nip: str | None
     lambang_type: str | None = Field(default=None, description="image/png atau image/jpeg bila lambang sudah diunggah")
     lambang_sha256: str | None = None
+    penandatangan_nik: str | None = None
 
 
 class RevisionPublic(BaseModel):
@@ -219,7 +221,9 @@ class SignatureStepPublic(BaseModel):
         default=None, description="desk to desk pada hari lain dari tanggal naskah: catatan yang dikonfirmasi"
     )
     signed_field: str | None = Field(
-        default=None, description="desk to desk: kolom yang memuat tanda tangan mitra (kolom kita atau kolom buatannya)"
+        default=None,
+        description="kolom yang memuat tanda tangan: kolom yang kami siapkan, atau kolom buatan perangkat lunak mitra "
+        "(desk to desk) atau layanan seperti BSrE",
     )
     signed_page: int | None = Field(default=None, description="halaman (mulai 1) tempat tanda tangan mitra berada")
     signed_visible: bool | None = Field(default=None, description="tanda tangan mitra tampak pada halaman")
@@ -235,6 +239,10 @@ class SignaturePlanPublic(BaseModel):
     final_pdf_sha256: str
     steps: list[SignatureStepPublic]
     next: int | None = Field(description="urutan langkah berikutnya; kosong bila lengkap")
+    pades_level: str = Field(
+        description="level PAdES yang wajib dicapai setiap tanda tangan naskah ini (NASKAH_PADES_LEVEL): B-LT = "
+        "dengan cap waktu dan data validasi"
+    )
 
 
 class SignerPublic(BaseModel):

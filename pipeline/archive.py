@@ -10,6 +10,8 @@ step is an incremental update, so every earlier signature and timestamp stays va
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 import io
 import logging
@@ -23,7 +25,8 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.general import SigningError
-from pyhanko.sign.validation import ValidationContext
+from pyhanko.sign.validation import DocumentSecurityStore, ValidationContext
+from pyhanko.sign.validation.ades import ades_timestamp_validation_internal
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from sqlalchemy import and_, func, or_, true
 from sqlalchemy.exc import IntegrityError
@@ -37,7 +40,7 @@ from pipeline.lifecycle import Action
 from pipeline.models import MAX_ID, Arsip, ArsipVersion, KerjaSama, Naskah, SignatureStep, User, utcnow
 from pipeline.revisions import PDF_TYPE, latest_revision
 from pipeline.services import Services, store_errors
-from pipeline.signature_plan import current_file, get_plan, steps_of
+from pipeline.signature_plan import current_file, expected_signers, get_plan, steps_of
 from pipeline.signing import http_timestamper, validation_context
 from pipeline.signing_date import SigningDates, signing_dates
 from pipeline.verify import VerificationReport, certificate_expiry, refuse_unreadable, verify_pdf
@@ -79,11 +82,7 @@ def add_document_timestamp(pdf: bytes, tsa_url: str, trust_roots: Sequence[Any])
     stamper = signers.PdfTimeStamper(http_timestamper(tsa_url))
     vc: ValidationContext = validation_context(trust_roots)
     try:
-        if has_timestamp:
-            out = stamper.update_archival_timestamp_chain(reader, vc, in_place=False)
-        else:
-            writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-            out = stamper.timestamp_pdf(writer, "sha256", validation_context=vc, in_place=False)
+        out = asyncio.run(_extend_timestamp_chain(stamper, reader, pdf, vc, renew=has_timestamp))
     except (PathBuildingError, PathValidationError) as exc:
         raise InvalidInput(
             "Rantai sertifikat cap waktu tidak dapat divalidasi dengan akar tepercaya yang dikonfigurasi.",
@@ -100,6 +99,46 @@ def add_document_timestamp(pdf: bytes, tsa_url: str, trust_roots: Sequence[Any])
     data = out.getvalue()
     log.info("document timestamp added (%d -> %d bytes, renewal=%s)", len(pdf), len(data), has_timestamp)
     return data
+
+
+async def _extend_timestamp_chain(
+    stamper: signers.PdfTimeStamper, reader: PdfFileReader, pdf: bytes, vc: ValidationContext, *, renew: bool
+) -> io.BytesIO:
+    """A new document timestamp over ``pdf``; on a renewal the last timestamp's validation data first.
+
+    pyHanko's ``update_archival_timestamp_chain`` does the same, but writes through a STRICT
+    incremental writer, which refuses files whose earlier updates another signer wrote its own way
+    (poppler's orphaned generations: ``pdfread``); this writer reads leniently.  The bytes already
+    there are judged elsewhere (``verify_pdf``); here only new ones are appended.
+    """
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        md_algorithm = "sha256"
+        if renew:
+            last = reader.embedded_timestamp_signatures[-1]
+            status = await ades_timestamp_validation_internal(
+                last.signed_data,
+                validation_context=vc,
+                expected_tst_imprint=last.compute_digest,
+                ts_qualification_requirements=None,
+            )
+            api_status = status.api_status
+            if api_status is None or api_status.validation_path is None:
+                raise InvalidInput(
+                    "Rantai sertifikat cap waktu dokumen terakhir tidak dapat divalidasi dengan akar tepercaya yang "
+                    "dikonfigurasi; cap waktu baru tidak dibuat.",
+                    reason="timestamp_chain_invalid",
+                    diagnostic=str(status.ades_subindic),
+                )
+            md_algorithm = api_status.md_algorithm
+            DocumentSecurityStore.supply_dss_in_writer(
+                writer, last.pkcs7_content, paths=(api_status.validation_path,), validation_context=vc
+            )
+        out = io.BytesIO()
+        await stamper.async_timestamp_pdf(writer, md_algorithm, vc, output=out)
+        return out
+    finally:
+        await vc.aclose()
 
 
 def last_timestamp_expiry(pdf: bytes) -> dt.datetime | None:
@@ -189,6 +228,7 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
         if plan is None:
             raise ActionNotAvailable("Naskah ini belum ditandatangani.", naskah_id=naskah_id)
         source = current_file(session, plan)
+        expected = expected_signers(session, naskah_id)
         signed_steps = [s for s in steps_of(session, plan) if s.signed_at is not None]
         case = session.get(KerjaSama, naskah.kerja_sama_id)
         assert case is not None
@@ -232,7 +272,7 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
             ),
         }
     signed = svc.get(source.key, source.version_id, source.sha256)
-    report = verify_pdf(signed, svc.trust_roots)
+    report = verify_pdf(signed, svc.trust_roots, expected_signers=expected or None)
     if not report.ok:
         problems = report.all_problems()  # every signature's problems by name, then the document's
         raise RuleViolation(
@@ -443,7 +483,10 @@ def verify_archived(
     the next one proves, and the newest TSA certificate unexpired ``now``.  So it still holds
     after the signers' certificates (and older TSAs') expired, as long as renewals kept up."""
     arsip, data = _fetch(svc, user, arsip_id)
-    report = verify_pdf(data, svc.trust_roots, archival=True, now=now)
+    with session_scope(svc.engine) as session:
+        expected = expected_signers(session, arsip.naskah_id)
+    report = verify_pdf(data, svc.trust_roots, archival=True, now=now, expected_signers=expected or None)
+    report = dataclasses.replace(report, naskah_id=arsip.naskah_id)
     moment = report.timestamps[0].time if report.timestamps else None
     with session_scope(svc.engine) as session:
         tanggal = signing_dates(session, arsip.naskah_id)

@@ -71,9 +71,11 @@ def create_user(
     nip: str | None = None,
     posisi: Iterable[str] = (),
     known_posisi: Iterable[str] | None = None,
+    nik: str | None = None,
 ) -> User:
     """A new user.  ``posisi`` are SOP profile positions (e.g. ``sekda``) that decide whose turn a
-    paraf is; when ``known_posisi`` is given, unknown ones are refused."""
+    paraf is; when ``known_posisi`` is given, unknown ones are refused.  ``nip`` (civil servants) and
+    ``nik`` (officials who are not, e.g. a Bupati) are matched against signing certificates."""
     if not _USERNAME.match(username):
         raise InvalidInput(
             "Nama pengguna hanya boleh huruf kecil, angka, titik, garis bawah atau strip (2-64 karakter).",
@@ -95,11 +97,21 @@ def create_user(
         nama=nama.strip(),
         jabatan=jabatan.strip(),
         nip=nip,
+        nik=_nik(nik),
         roles=",".join(r.value for r in parse_roles(roles)),
     )
     session.add(user)
     session.flush()
     return user
+
+
+def _nik(nik: str | None) -> str | None:
+    if not nik or not nik.strip():
+        return None
+    value = nik.strip()
+    if not (len(value) == 16 and value.isdigit()):
+        raise InvalidInput("NIK harus 16 digit angka.", field="nik")
+    return value
 
 
 def issue_token(session: Session, user: User, label: str = "") -> str:

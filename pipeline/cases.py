@@ -52,6 +52,9 @@ MAX_YEARS = 5
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 Nip = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9 ]{18,21}$")]
+#: NIK (Nomor Induk Kependudukan): 16 digits.  The signer of a party who is not a civil servant (a
+#: company director, an elected Kepala Daerah) has one; PSrE certificates carry it (pipeline.identity).
+Nik = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{16}$")]
 
 # Which jenis naskah each jenis kerja sama may have.
 ALLOWED_NASKAH: dict[JenisKerjaSama, frozenset[JenisNaskah]] = {
@@ -88,6 +91,9 @@ class PihakInput(_Input):
     penandatangan_nama: Text
     penandatangan_jabatan: Text
     penandatangan_nip: Nip | None = None
+    penandatangan_nik: Nik | None = Field(
+        default=None, description="NIK penanda tangan (16 digit) bila bukan PNS; dicocokkan dengan sertifikatnya"
+    )
 
 
 class CaseInput(_Input):

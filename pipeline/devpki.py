@@ -33,13 +33,13 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 from urllib.parse import unquote
 
 from asn1crypto import cms, core, tsp
@@ -47,7 +47,7 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509 import ocsp
@@ -73,6 +73,10 @@ _CA_VALIDITY = dt.timedelta(days=15 * 365)
 #: validation time when it is created, and revocation info issued after that time is not used.
 _REVINFO_BACKDATE = dt.timedelta(minutes=5)
 _REVINFO_VALIDITY = dt.timedelta(days=7)
+
+
+#: The keys a person's certificate may be issued for.
+PersonKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
 def _now() -> dt.datetime:
@@ -110,7 +114,7 @@ class IssuedCert:
     certificate: asn1_x509.Certificate
     """The end-entity certificate, as ``asn1crypto`` (the type pyHanko's signers and validator use)."""
 
-    key: rsa.RSAPrivateKey = field(repr=False)
+    key: PersonKey = field(repr=False)
     """The private key, already parsed (``cryptography``): signers keep it to avoid re-parsing per signature."""
 
     chain: tuple[asn1_x509.Certificate, ...]
@@ -342,34 +346,55 @@ class DevPki:
         not_before: dt.datetime | None = None,
         not_after: dt.datetime | None = None,
         rsa_bits: int | None = None,
+        serial_number: str | None = None,
+        key: PersonKey | None = None,
+        key_usage: x509.KeyUsage | Literal["default"] | None = "default",
+        extended_key_usage: Sequence[x509.ObjectIdentifier] | None = None,
+        signature_hash: Literal["sha256", "sha384", "sha512", "sha1"] = "sha256",
     ) -> IssuedCert:
-        """Issue a signing certificate (KeyUsage digitalSignature + nonRepudiation).
+        """Issue a signing certificate (KeyUsage digitalSignature + nonRepudiation, no EKU).
 
         ``not_before``/``not_after`` override ``valid_days``; pass a ``not_after`` in the past
-        for an already-expired certificate.  The NIP goes into the subject's serialNumber.
+        for an already-expired certificate.  The NIP goes into the subject's serialNumber;
+        ``serial_number`` puts any text there instead (a PSrE's ``NIK:3520…``).
+
+        The other options make the shapes of certificate a PSrE or a careless CA hands out, for
+        trying what signing accepts: ``key`` (an EC key, a short RSA key), ``key_usage`` (None:
+        no extension at all), ``extended_key_usage``, and ``signature_hash="sha1"`` (a
+        certificate signed with SHA-1, which ``cryptography`` no longer makes: re-signed here).
         """
         start = not_before or _now() - dt.timedelta(minutes=10)
         end = not_after or start + dt.timedelta(days=valid_days)
         if end <= start:
             raise InvalidInput("Masa berlaku sertifikat tidak valid (berakhir sebelum mulai).")
-        key = rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits or int(self._state["rsa_bits"]))
+        if key is None:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits or int(self._state["rsa_bits"]))
         attrs = [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.name),
         ]
         attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
-        if nip:
-            attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, nip))
+        if serial_number or nip:
+            attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial_number or nip or ""))
         builder = (
             _issued(x509.Name(attrs), key, self._certs["intermediate"], start, end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_ee_key_usage(), critical=True)
             .add_extension(_cdp(self.crl_url), critical=False)
             .add_extension(_aia(self.ocsp_url), critical=False)
         )
+        usage = _ee_key_usage() if key_usage == "default" else key_usage
+        if usage is not None:
+            builder = builder.add_extension(usage, critical=True)
+        if extended_key_usage:
+            builder = builder.add_extension(x509.ExtendedKeyUsage(list(extended_key_usage)), critical=False)
         if email:
             builder = builder.add_extension(x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=False)
-        cert = builder.sign(self._keys["intermediate"], hashes.SHA256())
+        issuer_key = self._keys["intermediate"]
+        if signature_hash == "sha1":
+            cert = _resigned_sha1(builder.sign(issuer_key, hashes.SHA256()), issuer_key)
+        else:
+            algorithm = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
+            cert = builder.sign(issuer_key, algorithm[signature_hash])
         with self._lock:
             self._state["issued"][str(cert.serial_number)] = cert.subject.rfc4514_string()
             self._save()
@@ -677,6 +702,21 @@ def _tsa_certificate(
         .add_extension(_aia(f"{base_url}/ocsp"), critical=False)
         .sign(issuer_key, hashes.SHA256())
     )
+
+
+def _resigned_sha1(cert: x509.Certificate, issuer_key: rsa.RSAPrivateKey) -> x509.Certificate:
+    """The same certificate signed with sha1WithRSAEncryption (``cryptography`` refuses to make one)."""
+    from asn1crypto import algos
+
+    parsed = _to_asn1(cert)
+    tbs = parsed["tbs_certificate"]
+    algorithm = algos.SignedDigestAlgorithm({"algorithm": "sha1_rsa"})
+    tbs["signature"] = algorithm
+    signature = issuer_key.sign(tbs.dump(force=True), PKCS1v15(), hashes.SHA1())
+    der = asn1_x509.Certificate(
+        {"tbs_certificate": tbs, "signature_algorithm": algorithm, "signature_value": signature}
+    ).dump()
+    return x509.load_der_x509_certificate(der)
 
 
 def _cdp(url: str) -> x509.CRLDistributionPoints:

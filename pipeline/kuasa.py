@@ -22,24 +22,23 @@ register's document, which we neither hold nor can check; the counterparty answe
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from sqlmodel import Session, col, select
 
 from pipeline.cases import pihak_of
-from pipeline.errors import NotPermitted, SigningRefused
+from pipeline.errors import NotPermitted
+from pipeline.identity import Official, digits, require_belongs, same_person
 from pipeline.lifecycle import Status
 from pipeline.models import Naskah, User
 from pipeline.revisions import latest_complete
 from pipeline.terbilang import parse_tanggal, tanggal
 
-__all__ = ["Kuasa", "check_certificate", "find_kuasa", "same_person"]
+__all__ = ["Kuasa", "check_certificate", "find_kuasa", "read_kuasa", "same_person"]
 
 #: An SK counts once its own signature plan is complete.
 SIGNED_STATES = frozenset({Status.SIGNED.value, Status.ARCHIVED.value})
@@ -73,24 +72,6 @@ class Kuasa:
 
     def describe(self) -> str:
         return f"Surat Kuasa Nomor {self.nomor}"
-
-
-_TITLE = re.compile(r"^[^\W\d_]{1,4}\.$")  # Ir., dr., Drs., H., Hj., Dr.
-
-
-def same_person(a: str, b: str) -> bool:
-    """Do two written names denote the same person, ignoring academic and religious titles?
-
-    "Ir. Budi Santoso, M.Si." and "BUDI SANTOSO" (a certificate's CN) are the same; the
-    degrees after the first comma and the short titles ending in a dot are left out.
-    """
-
-    def core(name: str) -> tuple[str, ...]:
-        words = name.split(",")[0].replace("\u00a0", " ").split()
-        return tuple(w.casefold() for w in words if not _TITLE.match(w))
-
-    ca, cb = core(a), core(b)
-    return bool(ca) and ca == cb
 
 
 def _refuse(message: str, reason: str, **detail: Any) -> NotPermitted:
@@ -160,16 +141,7 @@ def find_kuasa(
             kuasa_naskah_id=sk.id,
             status=sk.status,
         )
-    kuasa = Kuasa(
-        naskah_id=sk.id or 0,
-        nomor=nomor,
-        tanggal=parse_tanggal(data["tanggal"]),
-        berlaku_sampai=parse_tanggal(data["berlaku_sampai"]) if data.get("berlaku_sampai") else None,
-        pemberi_nama=str(data.get("pihak_kesatu", {}).get("nama", "")),
-        pemberi_jabatan=str(data.get("pihak_kesatu", {}).get("jabatan", "")),
-        penerima_nama=str(data.get("penerima_kuasa", {}).get("nama", "")),
-        penerima_nip=str(data.get("penerima_kuasa", {}).get("nip") or ""),
-    )
+    kuasa = _kuasa(sk, data)
     if today < kuasa.tanggal:
         raise _refuse(
             f"{label} baru berlaku sejak {tanggal(kuasa.tanggal)}.", "kuasa_not_yet_valid", kuasa_naskah_id=sk.id
@@ -190,7 +162,7 @@ def find_kuasa(
             kuasa_naskah_id=sk.id,
         )
     if not same_person(kuasa.penerima_nama, delegate.nama) or (
-        kuasa.penerima_nip and delegate.nip and _digits(kuasa.penerima_nip) != _digits(delegate.nip)
+        kuasa.penerima_nip and delegate.nip and digits(kuasa.penerima_nip) != digits(delegate.nip)
     ):
         raise _refuse(
             f"{label} memberi kuasa kepada {kuasa.penerima_nama}, bukan kepada {delegate.nama}.",
@@ -215,34 +187,38 @@ def find_kuasa(
     return kuasa
 
 
-def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
-
-
-def check_certificate(kuasa: Kuasa, certificate: asn1_x509.Certificate | x509.Certificate) -> None:
-    """The signing certificate must belong to the penerima kuasa (CN, and NIP when both carry one).
-
-    Takes pyHanko's (asn1crypto) or a ``cryptography`` certificate.
-    """
-    if isinstance(certificate, x509.Certificate):
-        certificate = asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
-    subject = certificate.subject.native
-    names = _values(subject.get("common_name"))
-    serials = _values(subject.get("serial_number"))
-    shown = names[0] if names else certificate.subject.human_friendly
-    nip_ok = not (serials and kuasa.penerima_nip) or any(
-        _digits(s) == _digits(kuasa.penerima_nip) for s in serials if _digits(s)
+def check_certificate(
+    kuasa: Kuasa, certificate: asn1_x509.Certificate | x509.Certificate, *, fingerprints: frozenset[str] = frozenset()
+) -> None:
+    """The signing certificate must belong to the penerima kuasa: the one rule of ``pipeline.identity``
+    (a certificate registered for the delegate's account, else NIP, else the name), refused with
+    ``certificate_not_penerima_kuasa``.  Takes pyHanko's (asn1crypto) or a ``cryptography`` certificate."""
+    penerima = Official(nama=kuasa.penerima_nama, nip=kuasa.penerima_nip or None, fingerprints=fingerprints)
+    require_belongs(
+        certificate,
+        penerima,
+        reason="certificate_not_penerima_kuasa",
+        context=f"Penerima kuasa menurut {kuasa.describe()}: {kuasa.penerima_nama}.",
     )
-    if not any(same_person(n, kuasa.penerima_nama) for n in names) or not nip_ok:
-        raise SigningRefused(
-            f"Sertifikat penanda tangan atas nama {shown}, bukan penerima kuasa {kuasa.penerima_nama} "
-            f"({kuasa.describe()}).",
-            reason="certificate_not_penerima_kuasa",
-            subject=shown,
-        )
 
 
-def _values(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+def read_kuasa(session: Session, sk_id: int) -> Kuasa | None:
+    """The Surat Kuasa ``sk_id`` as recorded, without the checks of :func:`find_kuasa` (for
+    verification, which asks whose certificate signed, not whether the kuasa holds today)."""
+    sk = session.get(Naskah, sk_id)
+    if sk is None or sk.jenis != "SK":
+        return None
+    return _kuasa(sk, _sk_data(session, sk))
+
+
+def _kuasa(sk: Naskah, data: dict[str, Any]) -> Kuasa:
+    return Kuasa(
+        naskah_id=sk.id or 0,
+        nomor=str(data.get("nomor") or ""),
+        tanggal=parse_tanggal(data["tanggal"]),
+        berlaku_sampai=parse_tanggal(data["berlaku_sampai"]) if data.get("berlaku_sampai") else None,
+        pemberi_nama=str(data.get("pihak_kesatu", {}).get("nama", "")),
+        pemberi_jabatan=str(data.get("pihak_kesatu", {}).get("jabatan", "")),
+        penerima_nama=str(data.get("penerima_kuasa", {}).get("nama", "")),
+        penerima_nip=str(data.get("penerima_kuasa", {}).get("nip") or ""),
+    )

@@ -40,6 +40,7 @@ __all__ = [
     "SignaturePlan",
     "SignatureStep",
     "User",
+    "UserCertificate",
     "utcnow",
 ]
 
@@ -96,6 +97,7 @@ class User(SQLModel, table=True):
     nama: str = Field(max_length=200)
     jabatan: str = Field(max_length=200)
     nip: str | None = Field(default=None, max_length=32)
+    nik: str | None = Field(default=None, max_length=32)  # officials who are not civil servants (a Bupati)
     roles: str = Field(default="", max_length=200)  # comma-separated Role values, sorted
     posisi: str = Field(default="", max_length=200)  # comma-separated SOP profile positions, e.g. "sekda"
     active: bool = True
@@ -108,6 +110,23 @@ class User(SQLModel, table=True):
     @property
     def posisi_set(self) -> frozenset[str]:
         return frozenset(p for p in self.posisi.split(",") if p)
+
+
+class UserCertificate(SQLModel, table=True):
+    """A signing certificate an admin registered as a user's (by its sha256): it then belongs to that
+    official whatever its subject says (``pipeline.identity``).  Only the fingerprint and what a
+    person recognises the certificate by are kept; removing it keeps the row (``removed_at``)."""
+
+    __tablename__ = "user_certificate"
+    __table_args__ = (sa.UniqueConstraint("user_id", "sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    sha256: str = Field(max_length=64, index=True)
+    subject: str = Field(default="", max_length=500)
+    not_after: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    removed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class ApiToken(SQLModel, table=True):
@@ -163,6 +182,7 @@ class Pihak(SQLModel, table=True):
     lambang_version_id: str | None = Field(default=None, max_length=200)
     lambang_sha256: str | None = Field(default=None, max_length=64)
     lambang_type: str | None = Field(default=None, max_length=32)
+    penandatangan_nik: str | None = Field(default=None, max_length=32)  # a signer who is not a civil servant
 
 
 class Naskah(SQLModel, table=True):
@@ -320,7 +340,8 @@ class SignatureStep(SQLModel, table=True):
     file_id: int | None = Field(default=None, foreign_key="naskah_file.id")  # the PDF with this signature
     tanggal_ttd: date | None = None  # the day of this signature in the profile's zone (pipeline.signing_date)
     catatan_tanggal: str | None = Field(default=None, sa_type=sa.Text)  # why it is not the naskah's date
-    # Desk to desk: where the counterparty's signature sits (its own field or ours), 1-based page, shown or not.
+    # Where the signature sits: our prepared field, or one the partner's software or a service (BSrE) created;
+    # 1-based page, shown or not (recorded for a desk-to-desk import).
     signed_field: str | None = Field(default=None, max_length=128)
     signed_page: int | None = None
     signed_visible: bool | None = None

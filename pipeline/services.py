@@ -78,7 +78,10 @@ class Services:
     trust_roots: list[Any] = field(default_factory=list)
     """Trusted root certificates (ours and every counterparty CA we accept), asn1crypto objects."""
     tsa_url: str | None = None
-    """RFC 3161 timestamp authority for PAdES B-T; None signs B-B only."""
+    """RFC 3161 timestamp authority for PAdES B-T (``pades_level`` B-T or B-LT needs it)."""
+    pades_level: str = "B-LT"
+    """The PAdES level every signature of a naskah must reach (``pipeline.pades``): B-LT by default;
+    signing that cannot reach it is refused, naming the setting to fix."""
     signer_backends: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Username -> signer backend configuration (``pipeline.signer_config``; no official's secret)."""
     archive_store: ObjectStore | None = None

@@ -22,7 +22,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,18 +31,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from pipeline import actions, audit, signing_date
-from pipeline.cases import get_naskah
-from pipeline.desk import (
-    ImportCheck,
-    SignaturePlacement,
-    check_returned,
-    embed_validation_data,
-    export_for_counterparty,
+from pipeline.cases import get_naskah, pihak_of
+from pipeline.certpolicy import check_for_signing, static_problems
+from pipeline.desk import ImportCheck, SignaturePlacement, check_returned, export_for_counterparty
+from pipeline.errors import (
+    ActionNotAvailable,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+    ServiceUnavailable,
+    SigningRefused,
 )
-from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, NotPermitted, SigningRefused
-from pipeline.kuasa import Kuasa, check_certificate, find_kuasa, same_person
+from pipeline.identity import Official, official_for_user, require_belongs, same_person
+from pipeline.kuasa import Kuasa, check_certificate, find_kuasa
 from pipeline.lifecycle import Action, Role, Status
-from pipeline.models import MAX_ID, Naskah, NaskahFile, Revision, SignaturePlan, SignatureStep, User, utcnow
+from pipeline.models import MAX_ID, Naskah, NaskahFile, Pihak, Revision, SignaturePlan, SignatureStep, User, utcnow
+from pipeline.pades import raise_to_level, require_reachable, require_reached
 from pipeline.paraf import SigningParty, field_name, final_file, signing_parties
 from pipeline.pdfread import open_reader
 from pipeline.revisions import PDF_TYPE, derived_file, get_revision
@@ -59,6 +64,7 @@ __all__ = [
     "PlanStepInput",
     "create_plan",
     "current_file",
+    "expected_signers",
     "export_current",
     "get_plan",
     "import_signed",
@@ -354,6 +360,8 @@ class StepContext:
     lock_document: bool
     kuasa: Kuasa | None
     """The Surat Kuasa a delegate signs under (checked again at this moment), else None."""
+    official: Official
+    """The person printed in this signature block: the certificate must be theirs (``pipeline.identity``)."""
     tanggal_ttd: dt.date | None = None
     """The day of this signature in the profile's zone (the date its visible block prints)."""
     catatan_tanggal: str | None = None
@@ -366,6 +374,7 @@ def _server_step(svc: Services, user: User, naskah_id: int, konfirmasi: Konfirma
         naskah, plan, step = _open_step(session, user, naskah_id)
         guards = _guards(session, plan, step)
         actions.check(naskah, user, Action.SIGN, guards)
+        require_reachable(svc.pades_level, tsa_url=svc.tsa_url, trust_roots=svc.trust_roots)
         if step.external:
             raise ActionNotAvailable(
                 f"Giliran tanda tangan {step.nama} ({step.jabatan}) di sistemnya sendiri: impor berkas yang "
@@ -399,6 +408,7 @@ def _server_step(svc: Services, user: User, naskah_id: int, konfirmasi: Konfirma
             reason=_with_note(kuasa.reason if kuasa else SignOptions.reason, catatan),
             lock_document=guards["plan_complete"],
             kuasa=kuasa,
+            official=_step_official(session, naskah, step, kuasa),
             tanggal_ttd=now.date(),
             catatan_tanggal=catatan,
         )
@@ -428,8 +438,8 @@ def sign_step(
         field_name=ctx.field_name, lock_document=ctx.lock_document, location=location, reason=ctx.reason
     )
     with backend.open(secret) as signing:
-        if ctx.kuasa is not None:
-            check_certificate(ctx.kuasa, signing.certificate)
+        check_for_signing(signing.certificate, signing.signer.cert_registry)
+        _check_identity(ctx, signing.certificate)
         signed = sign_pdf(
             current,
             signing.signer,
@@ -439,6 +449,7 @@ def sign_step(
             validation_context=validation_context(svc.trust_roots) if svc.trust_roots else None,
         )
         subject = signing.certificate.subject.human_friendly
+    require_reached(signed, ctx.field_name, svc.pades_level, svc.trust_roots)
     return _record(
         svc,
         user,
@@ -453,6 +464,60 @@ def sign_step(
         tanggal_ttd=ctx.tanggal_ttd,
         catatan_tanggal=ctx.catatan_tanggal,
     )
+
+
+def _check_identity(ctx: StepContext, certificate: Any) -> None:
+    """The certificate must be the printed official's; a delegate's, the penerima kuasa's."""
+    if ctx.kuasa is not None:
+        check_certificate(ctx.kuasa, certificate, fingerprints=ctx.official.fingerprints)
+    else:
+        require_belongs(certificate, ctx.official)
+
+
+def _step_official(session: Session, naskah: Naskah, step: SignatureStep, kuasa: Kuasa | None = None) -> Official:
+    """The official printed in ``step``'s block, with the NIP/NIK and registered certificates the
+    system knows: a server signer's account (and the case's pihak), a counterparty's case data."""
+    pihak = _pihak(session, naskah, step.pihak_urutan)
+    nip = pihak.penandatangan_nip if pihak else None
+    nik = pihak.penandatangan_nik if pihak else None
+    if kuasa is not None:
+        nip, nik = kuasa.penerima_nip or None, None
+    user = session.get(User, step.user_id) if step.user_id is not None else None
+    if user is not None:
+        return official_for_user(session, user, nama=step.nama, jabatan=step.jabatan, nip=nip, nik=nik)
+    return Official(nama=step.nama, jabatan=step.jabatan, nip=nip or None, nik=nik or None)
+
+
+def _pihak(session: Session, naskah: Naskah, urutan: int) -> Pihak | None:
+    """The case's party ``urutan`` whose official signs this block (a Surat Kuasa's blocks are
+    the pemberi and the penerima kuasa, not the case's parties)."""
+    if naskah.jenis == "SK":
+        return None
+    return next((p for p in pihak_of(session, naskah.kerja_sama_id) if p.urutan == urutan), None)
+
+
+def expected_signers(session: Session, naskah_id: int) -> dict[str, Official]:
+    """Signature field -> the official printed in that block, for every step of the naskah's plan
+    (the field a service really signed in, when it named its own).  Empty without a plan."""
+    naskah = session.get(Naskah, naskah_id)
+    plan = get_plan(session, naskah_id)
+    if naskah is None or plan is None:
+        return {}
+    out: dict[str, Official] = {}
+    for step in steps_of(session, plan):
+        kuasa = _recorded_kuasa(session, step)
+        out[step.signed_field or step.field_name] = _step_official(session, naskah, step, kuasa)
+    return out
+
+
+def _recorded_kuasa(session: Session, step: SignatureStep) -> Kuasa | None:
+    """The Surat Kuasa a delegate's step was planned under, read without today's validity checks
+    (verification asks whose certificate it is, not whether the kuasa is valid today)."""
+    if step.kuasa_naskah_id is None:
+        return None
+    from pipeline.kuasa import read_kuasa
+
+    return read_kuasa(session, step.kuasa_naskah_id)
 
 
 def export_current(svc: Services, user: User, naskah_id: int) -> bytes:
@@ -485,6 +550,7 @@ def import_signed(
         step_id, urutan, field = step.id, step.urutan, step.field_name
         tanggal_naskah, mode = plan.tanggal_naskah, plan.mode
         label = signing_date.signer_label(step.pihak_urutan, step.nama)
+        official = _step_official(session, naskah, step)
     ours = svc.get(source.key, source.version_id, source.sha256)
     # The partner may sign our prepared field or one its software creates (desk module docstring).
     result = check_returned(ours, returned, svc.trust_roots, expected_fields=[field], allow_new_fields=True)
@@ -499,8 +565,9 @@ def import_signed(
         svc.profile.tz,
         dt.datetime.now(dt.UTC),
     )
+    _check_imported_signer(returned, placement.field, official)  # who signed, then on which day: cheap checks
     catatan = signing_date.check_day(tanggal_naskah, day, mode, label, svc.profile.tz, konfirmasi)
-    completed = embed_validation_data(returned, svc.trust_roots, placement.field)  # after the cheap checks
+    completed = _raised_to_level(svc, returned, placement.field)  # validation data (fetched) and the level
     return _record(
         svc,
         user,
@@ -516,6 +583,7 @@ def import_signed(
         catatan_tanggal=catatan,
         placement=placement,
         note=placement.describe(field),
+        signed_field=placement.field,
     )
 
 
@@ -528,6 +596,47 @@ def _refused_import(result: ImportCheck) -> InvalidInput:
         problems=result.problems(),
         diagnostic=result.diagnostics(),
     )
+
+
+def _check_imported_signer(pdf: bytes, signed_field: str, official: Official) -> None:
+    """The counterparty's certificate must be fit to sign and be the official named for that party;
+    refused with the reason otherwise."""
+    certificate, chain = _signature_certificate(pdf, signed_field)
+    problems = static_problems(certificate, chain)
+    if problems:
+        raise SigningRefused(
+            f"Berkas dari mitra ditolak: {problems[0].message}",
+            reason=problems[0].reason,
+            subject=certificate.subject.human_friendly,
+            problems=[{"reason": p.reason, "message": p.message} for p in problems],
+        )
+    require_belongs(
+        certificate,
+        official,
+        context="Berkas dari mitra tidak diterima; minta pejabat yang namanya tercantum menandatanganinya.",
+    )
+
+
+def _raised_to_level(svc: Services, pdf: bytes, signed_field: str) -> bytes:
+    """A signature made elsewhere raised to the level the naskah needs (``pipeline.pades``: its
+    validation data, a document timestamp if it has none); refused when it cannot get there."""
+    raised = raise_to_level(pdf, signed_field, svc.pades_level, tsa_url=svc.tsa_url, trust_roots=svc.trust_roots)
+    try:
+        require_reached(raised, signed_field, svc.pades_level, svc.trust_roots)
+    except ServiceUnavailable:
+        require_reachable(svc.pades_level, tsa_url=svc.tsa_url, trust_roots=svc.trust_roots)  # names the setting
+        raise
+    return raised
+
+
+def _signature_certificate(pdf: bytes, field: str) -> tuple[Any, list[Any]]:
+    """The signer certificate (and the other certificates) of the signature in ``field``."""
+    emb = next((e for e in open_reader(pdf).embedded_regular_signatures if str(e.field_name) == field), None)
+    if emb is None:  # the check that found it read the same bytes: belt and braces
+        raise InvalidInput(
+            f"Tanda tangan pada kolom '{field}' tidak ditemukan.", reason="signature_missing", field=field
+        )
+    return emb.signer_cert, list(emb.other_embedded_certs)
 
 
 def _record(
@@ -546,6 +655,7 @@ def _record(
     catatan_tanggal: str | None = None,
     placement: SignaturePlacement | None = None,
     note: str | None = None,
+    signed_field: str | None = None,
 ) -> SignatureStep:
     stored = svc.put(f"naskah/{naskah_id}/ttd-{urutan}-{kind}.pdf", pdf, PDF_TYPE)
     with session_scope(svc.engine) as session:
@@ -562,6 +672,7 @@ def _record(
         session.flush()
         step.signed_at = utcnow()
         step.signer_subject = subject
+        step.signed_field = signed_field or step.field_name
         step.file_id = file.id
         step.tanggal_ttd, step.catatan_tanggal = tanggal_ttd, catatan_tanggal
         if placement is not None:
@@ -676,17 +787,23 @@ def sign_step_whole_file(
             diagnostic=result.diagnostics(),
         )
     new_field = result.new_signatures[0].field
-    embedded = [e for e in open_reader(returned).embedded_regular_signatures if e.field_name == new_field]
-    certificate = embedded[0].signer_cert
-    if ctx.kuasa is not None:
-        check_certificate(ctx.kuasa, certificate)
+    certificate, chain = _signature_certificate(returned, new_field)
+    try:
+        check_for_signing(certificate, chain)
+        _check_identity(ctx, certificate)
+    except SigningRefused as exc:
+        raise _rejected_return(exc.message, backend, **exc.detail) from exc
     if ctx.lock_document:
         log.info("naskah %s: last signature made by the %s service; document not locked", naskah_id, backend.kind)
     subject = certificate.subject.human_friendly
+    # the service's signature comes back B-B: validation data, and a document timestamp over it (pipeline.pades)
     try:
-        returned = embed_validation_data(returned, svc.trust_roots, new_field)
-    except InvalidInput as exc:
+        returned = raise_to_level(
+            returned, new_field, svc.pades_level, tsa_url=svc.tsa_url, trust_roots=svc.trust_roots
+        )
+    except InvalidInput as exc:  # its revocation status cannot be had
         raise _rejected_return(exc.message, backend, **exc.detail) from exc
+    require_reached(returned, new_field, svc.pades_level, svc.trust_roots)
     return _record(
         svc,
         user,
@@ -700,6 +817,7 @@ def sign_step_whole_file(
         ctx.expected_version,
         tanggal_ttd=ctx.tanggal_ttd,
         catatan_tanggal=ctx.catatan_tanggal,
+        signed_field=new_field,
     )
 
 

@@ -72,15 +72,18 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampReque
 from pyhanko.stamp import QRPosition, QRStamp, QRStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import (
+    DisallowedAlgorithmError,
     ExpiredError,
     InsufficientRevinfoError,
+    InvalidCertificateError,
     NotYetValidError,
     PathBuildingError,
-    PathValidationError,
     RevokedError,
+    ValidationError,
 )
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
+from pipeline.certpolicy import check_for_signing
 from pipeline.errors import InvalidInput, ServiceUnavailable, SigningRefused
 from pipeline.pdfread import refuse_unreadable
 from pipeline.terbilang import tanggal
@@ -102,8 +105,10 @@ log = logging.getLogger(__name__)
 
 #: The appearance font: metric-compatible with Arial, shipped by Debian (fonts-liberation).
 LIBERATION_SANS = Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf")
-#: Key usage the signer's certificate must carry (pyHanko's default; the verifier expects it too).
-SIGNER_KEY_USAGE = frozenset({"non_repudiation"})
+#: Key usage pyHanko demands of the signer before signing: none, because pyHanko demands ALL the usages
+#: it is given, while a signing certificate needs nonRepudiation OR digitalSignature (PSrE differ; the
+#: verifier accepts either).  ``pipeline.certpolicy`` checks that, with a message, before pyHanko runs.
+SIGNER_KEY_USAGE: frozenset[str] = frozenset()
 #: Room for the CMS besides the certificates: signed attributes, the raw signature (RSA-4096:
 #: 512 bytes), ASN.1 overhead.
 _CMS_OVERHEAD = 2048
@@ -576,29 +581,12 @@ def _refuse(message: str, reason: str, **detail: Any) -> SigningRefused:
     return SigningRefused(message, reason=reason, **detail)
 
 
-def _check_validity_period(signer: signers.Signer, now: dt.datetime) -> None:
+def _check_certificate(signer: signers.Signer, now: dt.datetime) -> None:
+    """The certificate policy (``pipeline.certpolicy``): key usage, EKU, key strength, hash, dates."""
     cert = signer.signing_cert
-    if cert is None:  # a remote signer that learns its certificate later: checked by the service
+    if cert is None:  # a remote signer that learns its certificate later: checked when it comes back
         return
-    validity = cert["tbs_certificate"]["validity"]
-    not_after = validity["not_after"].native
-    not_before = validity["not_before"].native
-    subject = cert.subject.human_friendly
-    if now > not_after:
-        raise _refuse(
-            f"Sertifikat penanda tangan sudah kedaluwarsa sejak {not_after:%Y-%m-%d}; "
-            "minta sertifikat baru kepada PSrE.",
-            "certificate_expired",
-            subject=subject,
-            not_after=not_after.isoformat(),
-        )
-    if now < not_before:
-        raise _refuse(
-            f"Sertifikat penanda tangan belum berlaku (mulai {not_before:%Y-%m-%d}).",
-            "certificate_not_yet_valid",
-            subject=subject,
-            not_before=not_before.isoformat(),
-        )
+    check_for_signing(cert, signer.cert_registry, now=now)
 
 
 def _translate_signing_error(exc: BaseException, signer: signers.Signer) -> Exception | None:
@@ -633,12 +621,29 @@ def _translate_signing_error(exc: BaseException, signer: signers.Signer) -> Exce
                 "Sertifikat penanda tangan tidak diterbitkan oleh CA yang dipercaya.",
                 "certificate_untrusted",
                 subject=subject,
+                diagnostic=str(cause),
             )
-        if isinstance(cause, PathValidationError):
+        if isinstance(cause, DisallowedAlgorithmError):
             return _refuse(
-                f"Sertifikat penanda tangan tidak dapat divalidasi: {cause}",
+                "Rantai sertifikat penanda tangan memakai algoritme yang sudah tidak aman (mis. SHA-1).",
+                "certificate_weak_signature",
+                subject=subject,
+                diagnostic=str(cause),
+            )
+        if isinstance(cause, InvalidCertificateError) and "self-signed" in str(cause):
+            return _refuse(
+                "Sertifikat penanda tangan ditandatangani sendiri (self-signed), bukan diterbitkan oleh CA yang "
+                "dipercaya.",
+                "certificate_untrusted",
+                subject=subject,
+                diagnostic=str(cause),
+            )
+        if isinstance(cause, ValidationError):
+            return _refuse(
+                "Sertifikat penanda tangan tidak dapat divalidasi untuk tanda tangan elektronik.",
                 "certificate_invalid",
                 subject=subject,
+                diagnostic=str(cause),
             )
         if isinstance(cause, TimestampRequestError):
             return ServiceUnavailable(
@@ -783,7 +788,7 @@ async def async_sign_pdf(
     Does not close the validation context's network session; :func:`sign_pdf` does.
     """
     now = dt.datetime.now(dt.UTC)
-    _check_validity_period(signer, now)
+    _check_certificate(signer, now)
     if options.embed_validation_info and validation_context is None:
         raise InvalidInput(
             "Penyematan data validasi (PAdES B-LT) memerlukan konteks validasi.", reason="validation_context_missing"
@@ -806,7 +811,7 @@ async def async_sign_pdf(
             signed = await _sign_once(
                 pdf, signer, appearance, options, text_params, now, 2 * reserved, timestamper, validation_context
             )
-    except (SigningError, PathBuildingError, PathValidationError, TimestampRequestError) as exc:
+    except (SigningError, PathBuildingError, ValidationError, TimestampRequestError) as exc:
         mapped = _translate_signing_error(exc, signer)
         if mapped is None and str(exc).startswith(_TOO_SMALL):
             mapped = _refuse(

@@ -36,10 +36,24 @@ the policy to the caller.  Ours, for agreements that are archived for decades:
   embedded just before that one was made); the newest at its own time, and its TSA certificate
   must still be unexpired today — the archive renews (``perbarui-cap-waktu``) before that day.
 
+* **Whose signature is it?**  For a naskah the system knows, the caller passes
+  ``expected_signers`` (signature field -> the official printed in that block, found by
+  ``pipeline.verification`` from the signature plan); each signature then says whether its
+  certificate belongs to that official (``belongs_to_signer``, the one rule of
+  ``pipeline.identity``: registered fingerprint, NIP/NIK, name).  A signature in a field the
+  plan does not have belongs to no one.  Without expectations (a PDF the system does not
+  know) ``belongs_to_signer`` is None: nobody can say.
+
+* **PAdES level.**  B-T needs a timestamp proving when the signature existed: its own
+  signature timestamp, or a document timestamp over it (ETSI EN 319 142-1 accepts either;
+  ``pipeline.pades`` adds one over a B-B signature from a service).  B-LT adds the
+  validation data in the DSS, B-LTA a (further) document timestamp over that.
+
 ``bottom_line`` words, worst first: ``invalid`` (bytes or signature do not match),
-``modified`` (a disallowed change after signing), ``untrusted`` (chain, revocation or
-timestamp not acceptable), ``ok``; the report also says ``unsigned`` when there is no
-signature at all.
+``modified`` (a disallowed change after signing), ``wrong_signer`` (intact, valid, but the
+certificate is not the person printed in the block: the agreement is not signed by the
+party's official), ``untrusted`` (chain, revocation or timestamp not acceptable), ``ok``;
+the report also says ``unsigned`` when there is no signature at all.
 """
 
 from __future__ import annotations
@@ -47,8 +61,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +105,7 @@ from pyhanko_certvalidator.errors import (
 )
 
 from pipeline.errors import InvalidInput
+from pipeline.identity import Official, match
 from pipeline.pdfread import hidden_replacements, open_reader, refuse_unreadable
 
 __all__ = [
@@ -101,6 +117,7 @@ __all__ = [
     "async_verify_pdf",
     "certificate_expiry",
     "refuse_unreadable",
+    "signature_level",
     "verify_pdf",
 ]
 
@@ -110,7 +127,7 @@ log = logging.getLogger(__name__)
 SIGNER_KEY_USAGE = KeyUsageConstraints(key_usage={"non_repudiation", "digital_signature"}, match_all_key_usages=False)
 #: Modification levels after a signature that we accept (the next parties' signatures, DSS, timestamps).
 _ACCEPTED_LEVELS = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING)
-_SEVERITY = {"ok": 0, "untrusted": 1, "modified": 2, "invalid": 3}
+_SEVERITY = {"ok": 0, "untrusted": 1, "wrong_signer": 2, "modified": 3, "invalid": 4}
 #: pyHanko's DEFAULT_DIFF_POLICY, except that a later signature may set the form's /SigFlags (module docstring).
 VERIFY_DIFF_POLICY = StandardDiffPolicy(
     global_rules=DEFAULT_DIFF_POLICY.global_rules,
@@ -172,7 +189,7 @@ class SignatureCheck:
     """``/Reason`` given by the signer."""
 
     bottom_line: str
-    """``ok``, ``invalid``, ``untrusted`` or ``modified``."""
+    """``ok``, ``invalid``, ``untrusted``, ``wrong_signer`` or ``modified``."""
 
     problems: list[str] = field(default_factory=list)
     """What is wrong, in Indonesian, for people."""
@@ -185,6 +202,19 @@ class SignatureCheck:
 
     diagnostic: str | None = None
     """pyHanko's own (English) words about what failed, for support staff; never shown as the message."""
+
+    certificate_subject: str = ""
+    """The signer certificate's whole subject (CN, serialNumber with NIK/NIP, O, ...)."""
+
+    belongs_to_signer: bool | None = None
+    """The certificate belongs to the official printed in this signature block; None when the
+    document is not a naskah the system knows (nobody told us whom to expect)."""
+
+    expected_signer: dict[str, Any] | None = None
+    """The official printed in this block (nama, jabatan, nip, nik), for a known naskah."""
+
+    identity_basis: str | None = None
+    """What showed the certificate is theirs: ``fingerprint`` (registered), ``nip``, ``nik`` or ``nama``."""
 
 
 @dataclass(frozen=True)
@@ -233,7 +263,7 @@ class VerificationReport:
     """At least one signature, all ``ok``, and only validation data/document timestamps after the last one."""
 
     bottom_line: str
-    """``ok``, ``unsigned``, ``invalid``, ``modified`` or ``untrusted`` (the worst finding)."""
+    """``ok``, ``unsigned``, ``invalid``, ``modified``, ``wrong_signer`` or ``untrusted`` (the worst finding)."""
 
     problems: list[str] = field(default_factory=list)
     """Document-level problems, in Indonesian (per-signature ones are in each check)."""
@@ -264,6 +294,9 @@ class VerificationReport:
         items.extend(f"{t.field}: {t.diagnostic}" for t in self.timestamps if t.diagnostic)
         return items
 
+    naskah_id: int | None = None
+    """The naskah this file is a state of, when the system knows it (``pipeline.verification``)."""
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: datetimes as ISO 8601 strings."""
 
@@ -283,6 +316,7 @@ class VerificationReport:
 _VERDICT = {
     "ok": "sah",
     "untrusted": "tidak dipercaya",
+    "wrong_signer": "sertifikat bukan milik penanda tangan yang tercantum pada blok tanda tangan",
     "modified": "dokumen diubah setelah ditandatangani",
     "invalid": "tidak sah (isi atau nilai tanda tangan tidak cocok)",
     "unsigned": "dokumen tidak bertanda tangan",
@@ -449,7 +483,12 @@ async def _check_signature(
     dss: tuple[list[Any], list[Any], list[Any]],
     doc_ts_revisions: list[int],
     moment: dt.datetime | None = None,
+    known: bool = False,
+    expected: Official | None = None,
 ) -> SignatureCheck:
+    """One signature's verdict; with ``known`` (a naskah the system knows) also whether its
+    certificate belongs to ``expected``, the official printed in its block (None: the plan has
+    no signer for this field)."""
     name = str(emb.field_name)
     try:
         status = await async_validate_pdf_signature(
@@ -494,22 +533,37 @@ async def _check_signature(
     if tst is not None and not timestamp_valid:
         problems.append("Cap waktu (timestamp) tanda tangan tidak valid atau TSA-nya tidak dipercaya.")
 
+    belongs, basis, expected_dict = None, None, None
+    if known:
+        belongs, basis, expected_dict, identity_problem = _identity(status.signing_cert, expected, name)
+        if identity_problem:
+            problems.append(identity_problem)
+
     if not (status.intact and status.valid):
         bottom_line = "invalid"
     elif modified:
         bottom_line = "modified"
+    elif belongs is False:
+        bottom_line = "wrong_signer"
     elif not status.trusted or (tst is not None and not timestamp_valid):
         bottom_line = "untrusted"
     else:
         bottom_line = "ok"
 
+    # B-T: a signature timestamp, or else a document timestamp made after this signature
+    later_doc_ts = sorted(rev for rev in doc_ts_revisions if rev > emb.signed_revision)
+    if tst is None and later_doc_ts:
+        later_doc_ts = later_doc_ts[1:]  # the first one stands in for the signature timestamp
+        timestamped = True
+    else:
+        timestamped = tst is not None
     pades = "B-B"
-    if tst is not None:
+    if timestamped:
         pades = "B-T"
         ltv = status.trusted if offline_require else await _has_ltv_data(emb, roots, dss, moment)
         if ltv and (dss[1] or dss[2]):
             pades = "B-LT"
-            if any(rev > emb.signed_revision for rev in doc_ts_revisions):
+            if later_doc_ts:
                 pades = "B-LTA"
 
     reason = emb.sig_object.get("/Reason")
@@ -532,7 +586,29 @@ async def _check_signature(
         signed_revision=emb.signed_revision,
         validated_at=moment,
         diagnostic=diagnostic,
+        certificate_subject=status.signing_cert.subject.human_friendly if status.signing_cert is not None else "",
+        belongs_to_signer=belongs,
+        expected_signer=expected_dict,
+        identity_basis=basis,
     )
+
+
+def _identity(
+    cert: asn1_x509.Certificate | None, expected: Official | None, field_name: str
+) -> tuple[bool, str | None, dict[str, Any] | None, str | None]:
+    """(belongs, basis, expected official, problem) for a signature of a known naskah."""
+    if expected is None:
+        return (
+            False,
+            None,
+            None,
+            f"Kolom tanda tangan '{field_name}' tidak ada dalam rencana tanda tangan naskah ini: tanda tangan ini "
+            "bukan tanda tangan pejabat salah satu pihak.",
+        )
+    if cert is None:
+        return False, None, expected.to_dict(), "Sertifikat penanda tangan tidak ada pada tanda tangan ini."
+    check = match(cert, expected)
+    return check.belongs, check.basis, expected.to_dict(), check.problem
 
 
 # -- the document ------------------------------------------------------------------------------
@@ -658,6 +734,7 @@ async def async_verify_pdf(
     moment: dt.datetime | None = None,
     archival: bool = False,
     now: dt.datetime | None = None,
+    expected_signers: Mapping[str, Official] | None = None,
 ) -> VerificationReport:
     """:func:`verify_pdf` for callers inside an event loop."""
     reader = _open(data)
@@ -679,7 +756,8 @@ async def async_verify_pdf(
     def signature_moment(emb: EmbeddedPdfSignature) -> dt.datetime | None:
         if not archival:
             return moment
-        return _signature_timestamp_time(emb) or ts_times[0]
+        later = [t for e, t in zip(timestamps, ts_times, strict=True) if e.signed_revision > emb.signed_revision]
+        return _signature_timestamp_time(emb) or (later[0] if later else ts_times[-1])
 
     def timestamp_moment(index: int) -> dt.datetime | None:
         if not archival:
@@ -710,6 +788,8 @@ async def async_verify_pdf(
                     dss=dss,
                     doc_ts_revisions=ts_revisions,
                     moment=at,
+                    known=expected_signers is not None,
+                    expected=(expected_signers or {}).get(str(emb.field_name)),
                 )
             )
         ts_checks = [
@@ -804,6 +884,50 @@ def _after_last_signature(
     return "validation data"
 
 
+def signature_level(data: bytes, field_name: str, trust_roots: Sequence[Any]) -> str:
+    """The PAdES level the signature in ``field_name`` reaches, offline, without the rest of the report.
+
+    The same definition as :class:`SignatureCheck` ``pades_level`` (a signature or document
+    timestamp for B-T, the DSS validating the signer's chain with revocation required for B-LT,
+    a further document timestamp for B-LTA), but neither the signature bytes nor the changes after
+    it are checked: for reading back a signature just made (``pipeline.pades``), where the full
+    verification's difference analysis would cost ten times more.
+    """
+    return asyncio.run(_signature_level(data, field_name, as_certificates(trust_roots)))
+
+
+async def _signature_level(data: bytes, field_name: str, roots: list[asn1_x509.Certificate]) -> str:
+    try:  # read leniently: the file was already judged (or just made); this only reads what it carries
+        reader = PdfFileReader(BytesIO(data), strict=False)
+        embedded, _broken_fields = _embedded(reader)
+        dss = _dss_material(reader)
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise refuse_unreadable(exc) from exc
+    emb = next((e for e in embedded if e.sig_object_type == "/Sig" and str(e.field_name) == field_name), None)
+    if emb is None:
+        return "B-B"
+    later_doc_ts = [
+        e.signed_revision
+        for e in embedded
+        if e.sig_object_type == "/DocTimeStamp" and e.signed_revision > emb.signed_revision
+    ]
+    if not _has_signature_timestamp_token(emb):
+        if not later_doc_ts:
+            return "B-B"
+        later_doc_ts = later_doc_ts[1:]
+    if not roots or not (dss[1] or dss[2]) or not await _has_ltv_data(emb, roots, dss):
+        return "B-T"
+    return "B-LTA" if later_doc_ts else "B-LT"
+
+
+def _has_signature_timestamp_token(emb: EmbeddedPdfSignature) -> bool:
+    try:
+        attrs = emb.signer_info["unsigned_attrs"]
+        return any(attr["type"].native == "signature_time_stamp_token" for attr in attrs or [])
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return False
+
+
 def verify_pdf(
     data: bytes,
     trust_roots: Sequence[Any],
@@ -813,6 +937,7 @@ def verify_pdf(
     moment: dt.datetime | None = None,
     archival: bool = False,
     now: dt.datetime | None = None,
+    expected_signers: Mapping[str, Official] | None = None,
 ) -> VerificationReport:
     """Check every signature of ``data`` against ``trust_roots`` (see the module docstring).
 
@@ -829,6 +954,10 @@ def verify_pdf(
     module docstring); ``moment`` is then ignored and ``now`` (default: the clock) is the day
     the newest TSA certificate must outlive.  A file without document timestamps is checked as
     without ``archival``.
+
+    ``expected_signers`` (signature field -> the official printed in that block) is given for a
+    naskah the system knows: each signature then says whether its certificate belongs to that
+    official, and one that does not makes the bottom line ``wrong_signer``.
     """
     return asyncio.run(
         async_verify_pdf(
@@ -839,5 +968,6 @@ def verify_pdf(
             moment=moment,
             archival=archival,
             now=now,
+            expected_signers=expected_signers,
         )
     )

@@ -317,11 +317,14 @@ def test_bsre_signs_the_bupati_step_and_a_bad_returned_file_is_refused(
     assert api.client.get(f"/api/v1/naskah/{nid}", headers=api.auth("drafter")).json()["status"] == "signed"
 
     signed = api.client.get(f"/api/v1/naskah/{nid}/signed.pdf", headers=api.auth("secretariat")).content
-    # BSrE's signature comes back B-B; on acceptance its validation data is embedded (B-LT), so it
-    # verifies offline
+    # BSrE's signature comes back B-B; on acceptance its validation data is embedded and a document
+    # timestamp is put over it, so it reaches the required B-LT and verifies offline
     report = verify_pdf(signed, [*dev_pki.roots, *counterparty_pki.roots])
     assert report.ok, report.to_dict()
-    assert report.after_last_signature == "validation data"
+    assert report.after_last_signature == "document timestamp" and report.document_timestamps == 1
+    # the document timestamp also covers the Wali Kota's B-LT signature and its validation data: B-LTA
+    assert [s.pades_level for s in report.signatures] == ["B-LTA", "B-LT"]
+    assert report.signatures[1].timestamp is None  # the service's own signature carries no timestamp
     assert [s.signer for s in report.signatures] == [WALIKOTA, BUPATI]
     assert report.signatures[0].field == "ttd_pihak_2" and report.signatures[1].field.startswith("BSrE_")
     # the service placed its field exactly over our (still empty) field of PIHAK KESATU

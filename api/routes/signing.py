@@ -14,7 +14,7 @@ from pipeline.models import NaskahFile, SignaturePlan, User
 from pipeline.signer_config import configured_signer
 from pipeline.signers import BsreBackend, Pkcs12Backend
 from pipeline.signing_date import KonfirmasiTanggal
-from pipeline.verify import verify_pdf
+from pipeline.verification import verify_known
 
 router = APIRouter(tags=["tanda tangan"])
 
@@ -28,7 +28,7 @@ def _read(upload: UploadFile, limit: int = MAX_PDF) -> bytes:
     return data
 
 
-def _plan_public(session: SessionDep, plan: SignaturePlan) -> SignaturePlanPublic:
+def _plan_public(session: SessionDep, plan: SignaturePlan, pades_level: str) -> SignaturePlanPublic:
     steps = signature_plan.steps_of(session, plan)
     final = session.get(NaskahFile, plan.final_file_id)
     out = []
@@ -63,6 +63,7 @@ def _plan_public(session: SessionDep, plan: SignaturePlan) -> SignaturePlanPubli
         final_pdf_sha256=final.sha256 if final else "",
         steps=out,
         next=pending[0] if pending else None,
+        pades_level=pades_level,
     )
 
 
@@ -100,12 +101,12 @@ def create_plan(
     naskah_id: Id, body: signature_plan.PlanInput, svc: ServicesDep, session: SessionDep, user: CurrentUser
 ) -> SignaturePlanPublic:
     signature_plan.create_plan(svc, user, naskah_id, body)
-    return _plan_public(session, _plan_or_404(session, user, naskah_id))
+    return _plan_public(session, _plan_or_404(session, user, naskah_id), svc.pades_level)
 
 
 @router.get("/naskah/{naskah_id}/signature-plan", summary="Rencana tanda tangan dan kemajuannya")
-def get_plan(naskah_id: Id, session: SessionDep, user: CurrentUser) -> SignaturePlanPublic:
-    return _plan_public(session, _plan_or_404(session, user, naskah_id))
+def get_plan(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> SignaturePlanPublic:
+    return _plan_public(session, _plan_or_404(session, user, naskah_id), svc.pades_level)
 
 
 @router.post(
@@ -138,7 +139,7 @@ def sign(
         )
     else:
         signature_plan.sign_configured(svc, user, naskah_id, passphrase, location=location, konfirmasi=konfirmasi)
-    return _plan_public(session, _plan_or_404(session, user, naskah_id))
+    return _plan_public(session, _plan_or_404(session, user, naskah_id), svc.pades_level)
 
 
 @router.get("/me/signer", summary="Penanda tangan yang dikonfigurasi untuk saya, dan rahasia yang diminta")
@@ -192,7 +193,7 @@ def import_signed(
     signature_plan.import_signed(
         svc, user, naskah_id, _read(file), konfirmasi=_konfirmasi(konfirmasi_tanggal, catatan_tanggal)
     )
-    return _plan_public(session, _plan_or_404(session, user, naskah_id))
+    return _plan_public(session, _plan_or_404(session, user, naskah_id), svc.pades_level)
 
 
 @router.get(
@@ -230,6 +231,6 @@ def verify(
     if not svc.trust_roots:
         raise InvalidInput("Server belum dikonfigurasi dengan akar tepercaya (NASKAH_TRUST_ROOTS).")
     data = _read(file)
-    report = verify_pdf(data, svc.trust_roots, archival=arsip)
+    report = verify_known(svc.engine, data, svc.trust_roots, archival=arsip)
     audit.record_verification(svc.engine, user, data, report.bottom_line)
     return report.to_dict()

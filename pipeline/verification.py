@@ -1,0 +1,92 @@
+"""Verify any PDF as the system knows it: which naskah it is, and whose signature each one must be.
+
+``pipeline.verify`` judges signatures without a database; whether the certificate in the
+PIHAK KESATU block belongs to the Bupati printed there can only be said by someone who knows
+the naskah.  This module finds the naskah a PDF is a state of, and passes the signature
+plan's officials (field -> official) to the verifier.
+
+How a file is recognised: every incremental update ends with ``%%EOF``; the bytes up to each
+such end are an earlier state of the file.  A signed naskah, an archived original with its
+document timestamps, a file a counterparty signed and sent back: each begins with the exact
+bytes of a file we stored (the final PDF everyone signs, or a signed state), so hashing the
+prefix at each boundary and looking the sha256 up among the stored files finds it.  The
+longest stored prefix wins.  A file that was rewritten (not incrementally updated) is not
+recognised, and its signatures then say ``belongs_to_signer: null``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from pipeline.identity import Official
+from pipeline.models import NaskahFile
+from pipeline.signature_plan import expected_signers
+from pipeline.verify import VerificationReport, verify_pdf
+
+__all__ = ["find_naskah", "known_signers", "prefix_hashes", "verify_known"]
+
+log = logging.getLogger(__name__)
+
+_EOF = re.compile(rb"%%EOF(\r\n|\r|\n)?")
+
+
+def prefix_hashes(pdf: bytes) -> dict[str, int]:
+    """sha256 of the bytes up to each ``%%EOF`` (with and without its end-of-line) -> that length."""
+    out: dict[str, int] = {}
+    for found in _EOF.finditer(pdf):
+        for end in {found.start() + 5, found.end()}:
+            out.setdefault(hashlib.sha256(pdf[:end]).hexdigest(), end)
+    return out
+
+
+def find_naskah(session: Session, pdf: bytes) -> int | None:
+    """The naskah ``pdf`` is a state of (its longest prefix that is a stored file), else None."""
+    hashes = prefix_hashes(pdf)
+    if not hashes:
+        return None
+    rows = session.exec(select(NaskahFile).where(col(NaskahFile.sha256).in_(list(hashes)))).all()
+    if not rows:
+        return None
+    best = max(rows, key=lambda f: (hashes[f.sha256], f.id or 0))
+    return best.naskah_id
+
+
+def known_signers(session: Session, pdf: bytes) -> tuple[int | None, dict[str, Official] | None]:
+    """(naskah id, field -> expected official) for a PDF of a naskah with a signature plan; (None, None)
+    when the system does not know the file (or the naskah has no plan yet: nobody is expected)."""
+    naskah_id = find_naskah(session, pdf)
+    if naskah_id is None:
+        return None, None
+    expected = expected_signers(session, naskah_id)
+    return (naskah_id, expected) if expected else (naskah_id, None)
+
+
+def verify_known(
+    engine: Engine | None,
+    pdf: bytes,
+    trust_roots: Sequence[Any],
+    *,
+    archival: bool = False,
+    **options: Any,
+) -> VerificationReport:
+    """:func:`pipeline.verify.verify_pdf`, told whom each signature must belong to when ``engine``'s
+    database knows the file.  A database that cannot be read (not set up, not reachable) only
+    means the file is not known: the signatures are still judged, ``belongs_to_signer`` None."""
+    naskah_id, expected = None, None
+    if engine is not None:
+        try:
+            with Session(engine) as session:
+                naskah_id, expected = known_signers(session, pdf)
+        except SQLAlchemyError as exc:
+            log.warning("verification without the database's knowledge of the file: %s", exc)
+    report = verify_pdf(pdf, trust_roots, archival=archival, expected_signers=expected, **options)
+    return dataclasses.replace(report, naskah_id=naskah_id)
