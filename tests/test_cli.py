@@ -156,3 +156,12 @@ def test_render_refuses_a_template_with_a_syntax_error(env):
     data = write_json(env / "d.json", {"judul": "x"})
     result = runner.invoke(app, ["render", str(path), "--data", str(data), "--out", str(env / "out")])
     assert result.exit_code == 2 and "Galat" in result.output
+
+
+def test_naskah_commands_print_no_warning():
+    """cryptography 51 deprecates DSA and pyHanko imports its key class: no command may print that warning."""
+    exe = Path(sys.executable).parent / "naskah"
+    for args in (["--help"], ["user", "--help"], ["verify", "--help"]):
+        out = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert "Warning" not in out.stderr and "deprecated" not in out.stderr, out.stderr
