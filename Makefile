@@ -12,7 +12,7 @@ DEMO_OUT ?= out/demo
 DEB_RUNTIME := libreoffice-writer-nogui python3-uno poppler-utils fonts-liberation fonts-crosextra-carlito fonts-crosextra-caladea
 DEB_TEST := postgresql softhsm2
 
-.PHONY: demo test lint bench serve clean system-deps system-deps-test venv
+.PHONY: demo test lint bench serve clean system-deps system-deps-test venv vendor-web
 
 demo: system-deps $(VENV)/.installed
 	$(BIN)/naskah demo --out $(DEMO_OUT)
@@ -33,6 +33,11 @@ bench: system-deps system-deps-test $(VENV)/.installed
 
 serve: system-deps $(VENV)/.installed
 	$(BIN)/naskah serve
+
+# Refresh the vendored front-end files (Swagger UI, ReDoc, ...) from package.json + package-lock.json.
+# Needs npm and the npm registry; never part of demo/test: the app serves the committed copies.
+vendor-web: $(VENV)/.installed
+	$(BIN)/python tools/vendor_web.py
 
 system-deps:
 	@$(call apt_ensure,$(DEB_RUNTIME))
