@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import zipfile
 from datetime import date
 
@@ -27,9 +28,15 @@ def case_body(jenis: str = "KSDD") -> dict:
     return body
 
 
+_SERIAL = itertools.count(11)
+
+
 def naskah_body(jenis: str, **extra) -> dict:
+    """A naskah of ``jenis`` with the template's sample data and a fresh nomor per party (each party's
+    register refuses a nomor it already gave another naskah)."""
     data = {k: v for k, v in sample_data(jenis).items() if k not in CASE_FIELDS}
-    body = {"jenis": jenis, "nomor": {"1": "100.3.7.1/11/Tapem/2026", "2": "100.3.7.1/27/Pem/2026"}, "data": data}
+    n = next(_SERIAL)
+    body = {"jenis": jenis, "nomor": {"1": f"100.3.7.1/{n}/Tapem/2026", "2": f"100.3.7.1/{n}/Pem/2026"}, "data": data}
     body.update(extra)
     return body
 
@@ -55,7 +62,7 @@ def revision_count(api, naskah_id: int) -> int:
 
 def test_drafting_flow_keeps_every_revision_byte_identical(api):
     case_id = create_case(api)
-    naskah = create_naskah(api, case_id)
+    naskah = create_naskah(api, case_id, nomor={"1": "100.3.7.1/11/Tapem/2026", "2": "100.3.7.1/27/Pem/2026"})
     nid = naskah["id"]
     assert naskah["status"] == "draft" and naskah["revision_count"] == 1
     assert naskah["nomor"] == {"1": "100.3.7.1/11/Tapem/2026", "2": "100.3.7.1/27/Pem/2026"}
