@@ -109,42 +109,41 @@ def test_the_migration_keeps_nomor_given_twice_before_the_rule(tmp_path):
 
     from storage.db import make_engine, upgrade
 
+    def insert(conn, table: str, **values) -> None:
+        names = ", ".join(values)
+        conn.execute(sa.text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + k for k in values)})"), values)
+
     engine = make_engine(f"sqlite:///{tmp_path}/old.db")
     upgrade(engine, "0005")
+    day = "2026-01-01"
     with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO users (id, username, nama, jabatan, roles, posisi, active, created_at) "
-                "VALUES (1, 'a', 'A', 'A', 'drafter', '', 1, '2026-01-01')"
-            )
+        insert(
+            conn,
+            "users",
+            id=1,
+            username="a",
+            nama="A",
+            jabatan="A",
+            roles="drafter",
+            posisi="",
+            active=1,
+            created_at=day,
         )
-        conn.execute(
-            sa.text(
-                "INSERT INTO kerja_sama (id, jenis, judul, objek, manfaat, bentuk, tahun_anggaran_mulai, mulai, selesai, "
-                "opd_teknis, created_by, created_at, updated_at) VALUES (1, 'KSDD', 'j', 'o', 'm', 'b', 2026, "
-                "'2026-01-01', '2027-01-01', 'DLH', 1, '2026-01-01', '2026-01-01')"
-            )
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO pihak (id, kerja_sama_id, urutan, instansi, kind, penandatangan_nama, penandatangan_jabatan) "
-                "VALUES (1, 1, 1, 'Pemerintah Kabupaten Paser', 'pemda', 'x', 'y')"
-            )
-        )
+        insert(
+            conn, "kerja_sama", id=1, jenis="KSDD", judul="j", objek="o", manfaat="m", bentuk="b",
+            tahun_anggaran_mulai=2026, mulai=day, selesai="2027-01-01", opd_teknis="DLH", created_by=1,
+            created_at=day, updated_at=day,
+        )  # fmt: skip
+        insert(
+            conn, "pihak", id=1, kerja_sama_id=1, urutan=1, instansi="Pemerintah Kabupaten Paser", kind="pemda",
+            penandatangan_nama="x", penandatangan_jabatan="y",
+        )  # fmt: skip
         for naskah_id, status in ((1, "draft"), (2, "draft"), (3, "cancelled")):
-            conn.execute(
-                sa.text(
-                    "INSERT INTO naskah (id, kerja_sama_id, jenis, template, status, lock_version, data, created_by, updated_at, "
-                    "created_at) VALUES (:id, 1, 'KB', 'kb/standar', :status, 1, '{}', 1, '2026-01-01', '2026-01-01')"
-                ),
-                {"id": naskah_id, "status": status},
-            )
-            conn.execute(
-                sa.text(
-                    "INSERT INTO naskah_nomor (naskah_id, pihak_id, nomor) VALUES (:id, 1, '100.3.7.1/1/Tapem/2026')"
-                ),
-                {"id": naskah_id},
-            )
+            insert(
+                conn, "naskah", id=naskah_id, kerja_sama_id=1, jenis="KB", template="kb/standar", status=status,
+                lock_version=1, data="{}", created_by=1, created_at=day, updated_at=day,
+            )  # fmt: skip
+            insert(conn, "naskah_nomor", naskah_id=naskah_id, pihak_id=1, nomor="100.3.7.1/1/Tapem/2026")
     upgrade(engine)
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT naskah_id, nomor, register_key FROM naskah_nomor ORDER BY id")).all()
