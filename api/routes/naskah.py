@@ -42,7 +42,9 @@ def render_revision(
     body: Annotated[RenderRequest | None, Body()] = None,
 ) -> RevisionPublic:
     body = body or RenderRequest()  # no body: render again from the case data as it is now
-    rev = revisions.render_revision(svc, user, naskah_id, body.data, body.note)
+    rev = revisions.render_revision(
+        svc, user, naskah_id, body.data, body.note, discard_word_edits_through=body.buang_suntingan_word
+    )
     return revision_public(session, rev)
 
 
