@@ -275,3 +275,41 @@ def test_user_list_token_and_revoke(env):
     unknown = runner.invoke(app, ["user", "token", "tidak.ada"])
     assert unknown.exit_code == 3 and "tidak ditemukan" in unknown.output
     engine.dispose()
+
+
+def test_dev_pki_issues_a_test_pkcs12_for_trying_signing(env):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509 import ocsp
+    from cryptography.x509.oid import NameOID
+
+    from pipeline.devpki import DevPki
+
+    pki_dir = env / "pki"
+    init = runner.invoke(app, ["dev-pki", "init", str(pki_dir), "--nama", "PSrE Uji"])
+    assert init.exit_code == 0, init.output
+    assert (
+        f"NASKAH_TRUST_ROOTS={pki_dir / 'roots.pem'}" in init.output
+        and "NASKAH_TSA_URL=http://127.0.0.1:" in init.output
+    )
+    again = runner.invoke(app, ["dev-pki", "init", str(pki_dir)])
+    assert again.exit_code == 2 and "sudah berisi PKI" in again.output
+    served = DevPki.load(pki_dir)  # what `naskah dev-pki serve` holds, loaded before the p12 is issued
+
+    out = env / "bupati.p12"
+    args = ["dev-pki", "p12", str(pki_dir), "--nama", "dr. Fahmi Fadli", "--nip", "19750101 200001 1 001"]
+    issued = runner.invoke(app, [*args, "--out", str(out), "--passphrase", "rahasia-uji"])
+    assert issued.exit_code == 0, issued.output
+    key, cert, chain = pkcs12.load_key_and_certificates(out.read_bytes(), b"rahasia-uji")
+    assert key is not None and cert is not None
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "dr. Fahmi Fadli"
+    assert cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value == "19750101 200001 1 001"
+    roots = x509.load_pem_x509_certificates((pki_dir / "roots.pem").read_bytes())
+    assert chain[-1] == roots[0]  # the chain ends at the root the server is told to trust
+    # the running OCSP responder knows a certificate issued after it started
+    request = ocsp.OCSPRequestBuilder().add_certificate(cert, chain[0], hashes.SHA256()).build()
+    answer = ocsp.load_der_ocsp_response(served.ocsp_response(request.public_bytes(serialization.Encoding.DER)))
+    assert answer.certificate_status == ocsp.OCSPCertStatus.GOOD
+    empty = runner.invoke(app, [*args, "--out", str(env / "x.p12"), "--passphrase", ""])
+    assert empty.exit_code == 2 and "Passphrase" in empty.output
