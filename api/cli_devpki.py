@@ -9,6 +9,7 @@ but where ``NASKAH_TRUST_ROOTS`` names its ``roots.pem``.
 
 from __future__ import annotations
 
+import shlex
 import time
 from pathlib import Path
 from typing import Annotated
@@ -40,9 +41,25 @@ def devpki_init(
     pki = DevPki.generate(folder, name=nama, port=port)
     typer.echo(f"PKI pengembangan '{pki.name}' dibuat di {folder} (layanan di {pki.base_url}).")
     typer.echo("Jalankan layanannya dengan: naskah dev-pki serve " + str(folder))
-    typer.echo("Pengaturan server API untuk menandatangani dan memverifikasi dengan PKI ini:")
-    typer.echo(f"  export NASKAH_TRUST_ROOTS={pki.roots_pem}")
-    typer.echo(f"  export NASKAH_TSA_URL={pki.tsa_url}")
+    typer.echo("Pengaturan server API untuk menandatangani dan memverifikasi dengan PKI ini")
+    typer.echo(f'(atau: eval "$(naskah dev-pki env {folder})"):')
+    for line in _env_lines(pki):
+        typer.echo(f"  {line}")
+
+
+def _env_lines(pki: object) -> list[str]:
+    roots, tsa = pki.roots_pem.resolve(), pki.tsa_url  # type: ignore[attr-defined]
+    return [f"export NASKAH_TRUST_ROOTS={shlex.quote(str(roots))}", f"export NASKAH_TSA_URL={shlex.quote(tsa)}"]
+
+
+@devpki_app.command("env")
+@friendly
+def devpki_env(folder: Folder) -> None:
+    """Cetak pengaturan NASKAH_TRUST_ROOTS dan NASKAH_TSA_URL untuk PKI ini, untuk eval "$(...)"."""
+    from pipeline.devpki import DevPki
+
+    for line in _env_lines(DevPki.load(folder)):
+        typer.echo(line)
 
 
 @devpki_app.command("p12")

@@ -293,6 +293,12 @@ def test_dev_pki_issues_a_test_pkcs12_for_trying_signing(env):
         f"NASKAH_TRUST_ROOTS={pki_dir / 'roots.pem'}" in init.output
         and "NASKAH_TSA_URL=http://127.0.0.1:" in init.output
     )
+    port = json.loads((pki_dir / "pki.json").read_text())["port"]
+    env_lines = runner.invoke(app, ["dev-pki", "env", str(pki_dir)]).output.splitlines()
+    assert env_lines == [
+        f"export NASKAH_TRUST_ROOTS={pki_dir / 'roots.pem'}",
+        f"export NASKAH_TSA_URL=http://127.0.0.1:{port}/tsa",
+    ]
     again = runner.invoke(app, ["dev-pki", "init", str(pki_dir)])
     assert again.exit_code == 2 and "sudah berisi PKI" in again.output
     served = DevPki.load(pki_dir)  # what `naskah dev-pki serve` holds, loaded before the p12 is issued
