@@ -300,7 +300,7 @@ def _word_edits_refusal(
     them (then the change comes from the data, not from Word); paragraphs deleted in Word that the
     render brings back are listed apart.
     """
-    base = next(r for r in reversed(history) if r.number < uploads[0].number)
+    base = next(r for r in reversed(history) if r.number < uploads[0].number)  # revision 1 is always rendered
     base_text = set(docx_paragraphs(read_revision_file(svc, base, "docx")))
     word = docx_paragraphs(read_revision_file(svc, uploads[-1], "docx"))
     word_text = set(word)
