@@ -8,9 +8,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_OUT ?= out/demo
 # LibreOffice (writer, headless) with python3-uno for the warm converter, poppler for PDF checks,
-# the metric-compatible fonts Word documents expect; PostgreSQL and SoftHSM2 (PKCS#11) for the tests.
+# the metric-compatible fonts Word documents expect; PostgreSQL and SoftHSM2 (PKCS#11) for the tests, curl and jq
+# for the README's 'Using it' flow that tests/test_readme.py runs.
 DEB_RUNTIME := libreoffice-writer-nogui python3-uno poppler-utils fonts-liberation fonts-crosextra-carlito fonts-crosextra-caladea
-DEB_TEST := postgresql softhsm2
+DEB_TEST := postgresql softhsm2 curl jq
 
 .PHONY: demo test lint bench serve clean system-deps system-deps-test venv vendor-web
 

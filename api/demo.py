@@ -234,7 +234,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     files_dir.mkdir(exist_ok=True)
     people = _officials(svc)
     word_edits = _review(svc, steps, naskah_id, drafter, people, return_once=True)
-    diff24 = revisions.diff_revisions(svc, drafter, naskah_id, 2, 4)
+    diff24 = steps.run("bandingkan revisi 2 dan 4", lambda: revisions.diff_revisions(svc, drafter, naskah_id, 2, 4))
     _paraf(svc, steps, naskah_id, people, "KB")
     pki = _demo_pki(out / "pki", steps)
     svc.trust_roots, svc.tsa_url = pki.roots, pki.ours.tsa_url

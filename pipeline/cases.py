@@ -328,9 +328,8 @@ def new_naskah(
     if data.jenis == JenisNaskah.SK and parent is not None:
         # The other parties' nomor a Surat Kuasa shows is its PKS's (build_context): given again
         # here, it is that PKS's own entry, not a second use of the number.
-        parent_nomor = nomor_of(session, parent.id or 0)
-        for urutan in [u for u in nomor if u != 1 and _same_nomor(nomor[u], parent_nomor.get(u))]:
-            del nomor[urutan]
+        parent_nomor = {u: _plain_nomor(n) for u, n in nomor_of(session, parent.id or 0).items()}
+        nomor = {u: n for u, n in nomor.items() if u == 1 or _plain_nomor(n) != parent_nomor.get(u)}
     keys = {urutan: register_key(pihak[urutan].instansi, text) for urutan, text in nomor.items()}
     _refuse_duplicates(_taken(session, keys), pihak)
     assert user.id is not None and case.id is not None
@@ -371,11 +370,11 @@ def new_naskah(
 def register_key(instansi: str, nomor: str) -> str:
     """A party's register and a nomor in it, normalised: case and spacing do not make a new number
     ("100.3.7.1 / 11 / TAPEM / 2026" is "100.3.7.1/11/Tapem/2026" of the same instansi)."""
-    return " ".join(instansi.split()).casefold() + "|" + "".join(nomor.split()).casefold()
+    return " ".join(instansi.split()).casefold() + "|" + _plain_nomor(nomor)
 
 
-def _same_nomor(a: str, b: str | None) -> bool:
-    return b is not None and "".join(a.split()).casefold() == "".join(b.split()).casefold()
+def _plain_nomor(nomor: str) -> str:
+    return "".join(nomor.split()).casefold()
 
 
 def _taken(session: Session, keys: dict[int, str]) -> list[tuple[int, NaskahNomor, Naskah]]:

@@ -78,6 +78,10 @@ def test_a_surat_kuasa_and_its_pks_are_no_duplicates_but_reusing_the_pks_nomor_i
     # the Surat Kuasa is numbered by PIHAK KESATU alone; PIHAK KEDUA's PKS nomor is only shown in its text
     sk = create_naskah(api, case_id, "SK", nomor={"1": "100.3.7.1/31/Tapem/2026"}, parent_id=pks["id"])
     assert sk["nomor"] == {"1": "100.3.7.1/31/Tapem/2026"}
+    # given again for the Surat Kuasa, the PKS's own PIHAK KEDUA nomor is that PKS's entry: not a duplicate
+    nomor = {"1": "100.3.7.1/32/Tapem/2026", "2": "100.3.7.1/88/DLH/2026"}
+    sk2 = create_naskah(api, case_id, "SK", nomor=nomor, parent_id=pks["id"])
+    assert sk2["nomor"] == {"1": "100.3.7.1/32/Tapem/2026"}
     r = api.client.post(
         f"/api/v1/cases/{case_id}/naskah",
         json=naskah_body("SK", nomor={"1": "100.3.7.1/40/DLH/2026"}, parent_id=pks["id"]),
