@@ -10,11 +10,11 @@ DEMO_OUT ?= out/demo
 # LibreOffice (writer, headless) with python3-uno for the warm converter, poppler for PDF checks,
 # the metric-compatible fonts Word documents expect; PostgreSQL and SoftHSM2 (PKCS#11) for the tests;
 # libnss3-tools (certutil, pk12util) for the NSS database of poppler's pdfsig, a counterparty's signer in the
-# desk-to-desk tests.
+# desk-to-desk tests; curl and jq for the README's 'Using it' flow that tests/test_readme.py runs.
 DEB_RUNTIME := libreoffice-writer-nogui python3-uno poppler-utils fonts-liberation fonts-crosextra-carlito fonts-crosextra-caladea
-DEB_TEST := postgresql softhsm2 libnss3-tools
+DEB_TEST := postgresql softhsm2 libnss3-tools curl jq
 
-.PHONY: demo test lint bench serve clean system-deps system-deps-test venv
+.PHONY: demo test lint bench serve clean system-deps system-deps-test venv vendor-web
 
 demo: system-deps $(VENV)/.installed
 	$(BIN)/naskah demo --out $(DEMO_OUT)
@@ -35,6 +35,11 @@ bench: system-deps system-deps-test $(VENV)/.installed
 
 serve: system-deps $(VENV)/.installed
 	$(BIN)/naskah serve
+
+# Refresh the vendored front-end files (Swagger UI, ReDoc, ...) from package.json + package-lock.json.
+# Needs npm and the npm registry; never part of demo/test: the app serves the committed copies.
+vendor-web: $(VENV)/.installed
+	$(BIN)/python tools/vendor_web.py
 
 system-deps:
 	@$(call apt_ensure,$(DEB_RUNTIME))

@@ -16,7 +16,8 @@ from typing import Annotated, Any
 import typer
 
 from api.cli_arsip import arsip_app, monitoring_command
-from api.cli_common import NoConverter, belongs_line, echo_timestamps, friendly, tanggal_option
+from api.cli_common import NoConverter, belongs_line, echo_signing_dates, echo_timestamps, friendly, tanggal_option
+from api.cli_devpki import devpki_app
 from api.config import Settings, build_services
 from api.errors import exit_code
 from pipeline.errors import IntegrityAlarm, InvalidInput
@@ -29,6 +30,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(arsip_app, name="arsip")
+app.add_typer(devpki_app, name="dev-pki")
 app.command("monitoring")(monitoring_command)
 
 
@@ -186,6 +188,82 @@ def user_certificate(
         typer.echo(f"  {r.sha256}  berlaku s.d. {until}  {r.subject}")
 
 
+@user_app.command("list")
+@friendly
+def user_list() -> None:
+    """Daftar pengguna: peran, posisi di profil SOP, aktif, dan jumlah token yang berlaku."""
+    from pipeline.auth import list_users
+    from storage.db import session_scope
+
+    engine = _engine(Settings())
+    with session_scope(engine) as session:
+        rows = [
+            (u.username, u.nama, u.jabatan, u.roles, u.posisi or "-", "ya" if u.active else "tidak", str(n))
+            for u, n in list_users(session)
+        ]
+    engine.dispose()
+    if not rows:
+        typer.echo("Belum ada pengguna. Tambahkan dengan: naskah user add NAMA --nama ... --jabatan ... --role ...")
+        return
+    header = ("username", "nama", "jabatan", "peran", "posisi", "aktif", "token")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@user_app.command("token")
+@friendly
+def user_token(
+    username: Annotated[str, typer.Argument(help="nama pengguna")],
+    label: Annotated[str, typer.Option(help="untuk apa/di mana token dipakai, mis. laptop-hukum")] = "cli",
+) -> None:
+    """Terbitkan token API BARU untuk pengguna (token lama tetap berlaku sampai dicabut)."""
+    from pipeline.auth import get_user, issue_token
+    from storage.db import session_scope
+
+    engine = _engine(Settings())
+    with session_scope(engine) as session:
+        token = issue_token(session, get_user(session, username), label=label[:100])
+    engine.dispose()
+    typer.echo(f"Token baru untuk '{username}' (label '{label}'); simpan sekarang, hanya ditampilkan sekali:")
+    typer.echo(token)
+
+
+@user_app.command("revoke")
+@friendly
+def user_revoke(
+    username: Annotated[str, typer.Argument(help="nama pengguna")],
+    token_id: Annotated[int | None, typer.Option("--token-id", help="nomor token yang dicabut (#N)")] = None,
+    all_tokens: Annotated[bool, typer.Option("--all", help="cabut semua token pengguna ini")] = False,
+) -> None:
+    """Cabut satu token (--token-id) atau semua token (--all) pengguna; tanpa pilihan: daftar tokennya."""
+    from pipeline.auth import active_tokens, get_user, revoke_token, revoke_tokens
+    from storage.db import session_scope
+
+    engine = _engine(Settings())
+    try:
+        with session_scope(engine) as session:
+            user = get_user(session, username)
+            if all_tokens:
+                count = revoke_tokens(session, user)
+                typer.echo(f"{count} token '{username}' dicabut.")
+            elif token_id is not None:
+                revoke_token(session, user, token_id)
+                typer.echo(f"Token #{token_id} '{username}' dicabut.")
+            else:
+                listed = "\n".join(
+                    f"  #{t.id}  {t.label or '-'}  dibuat {t.created_at:%Y-%m-%d %H:%M}"
+                    for t in active_tokens(session, user)
+                )
+                raise InvalidInput(
+                    "Sebutkan token yang dicabut dengan --token-id N, atau --all untuk semuanya. "
+                    f"Token '{username}' yang berlaku:\n{listed or '  (tidak ada)'}",
+                    username=username,
+                )
+    finally:
+        engine.dispose()
+
+
 @db_app.command("upgrade")
 @friendly
 def db_upgrade() -> None:
@@ -310,6 +388,7 @@ def verify(
             )
         else:
             typer.echo(f"  naskah {report.naskah_id} (dikenal basis data)")
+            echo_signing_dates(report.tanggal_penandatanganan)
         echo_timestamps(report)
     if not report.ok:
         raise typer.Exit(8)

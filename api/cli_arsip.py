@@ -23,7 +23,7 @@ import typer
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from api.cli_common import NoConverter, belongs_line, echo_timestamps, friendly, tanggal_option
+from api.cli_common import NoConverter, belongs_line, echo_signing_dates, echo_timestamps, friendly, tanggal_option
 from api.config import Settings, build_services
 from pipeline import archive, monitoring, recap
 from pipeline.errors import InvalidInput, NotFound
@@ -234,13 +234,7 @@ def verifikasi(
             typer.echo(f"      {belongs_line(sig)}")
             for problem in sig.problems:
                 typer.echo(f"      ! {problem}")
-        if result.tanggal is not None:
-            stated = result.tanggal.tanggal_naskah.isoformat() if result.tanggal.tanggal_naskah else "-"
-            typer.echo(f"  tanggal naskah {stated} ({result.tanggal.mode})")
-            for s in result.tanggal.signatures:
-                day = s.tanggal_ttd.isoformat() if s.tanggal_ttd else "-"
-                note = f" — {s.catatan_tanggal}" if s.catatan_tanggal else ""
-                typer.echo(f"  ditandatangani {day} oleh {s.nama}{note}")
+        echo_signing_dates(result.tanggal.to_dict() if result.tanggal is not None else None)
         echo_timestamps(report, svc.profile.tz)
     if not report.ok:
         raise typer.Exit(VERIFY_FAILED)

@@ -75,6 +75,17 @@ def belongs_line(check: Any) -> str:
     return f"milik_penanda_tangan=TIDAK (blok tanda tangan: {expected.get('nama') or '-'})"
 
 
+def echo_signing_dates(dates: dict[str, Any] | None) -> None:
+    """The date a known naskah states and the day of each signature, with its date note
+    (``SigningDates.to_dict``), as lines of the verify commands."""
+    if not dates:
+        return
+    typer.echo(f"  tanggal naskah {dates.get('tanggal_naskah') or '-'} ({dates.get('mode')})")
+    for s in dates.get("tanda_tangan", []):
+        note = f" — {s['catatan_tanggal']}" if s.get("catatan_tanggal") else ""
+        typer.echo(f"  ditandatangani {s.get('tanggal_ttd') or '-'} oleh {s['nama']}{note}")
+
+
 def echo_timestamps(report: VerificationReport, tz: tzinfo | None = None) -> None:
     """A verification report's document timestamps (each with the moment it was judged at), then
     its document-level problems; ``tz``: the region's clock for the dates printed (else UTC)."""

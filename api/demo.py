@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +26,7 @@ from docx import Document
 from api.config import Settings, build_services
 from pipeline import audit, cases, revisions
 from pipeline.auth import create_user
+from pipeline.errors import Conflict, InvalidInput
 from pipeline.models import User
 from pipeline.templates import sample_data
 from pipeline.terbilang import akhir_jangka_waktu
@@ -111,13 +114,73 @@ def edit_in_word(docx: bytes) -> bytes:
     return out.getvalue()
 
 
+#: Marks a folder as the demo's own: {"status": "running"} while it runs, then the entries it made.
+DEMO_MARKER = ".naskah-demo.json"
+#: What a demo made before the marker existed, so an old ``out/demo`` is still cleaned.
+LEGACY_ARTEFACTS = frozenset(
+    {"naskah.db", "naskah.db-journal", "objects", "arsip", "pki", "naskah", "report.json", "rekap.csv", "rekap.xlsx"}
+)
+
+
+def prepare_out(out: Path) -> None:
+    """A clean ``out`` for the demo, so a second run gives the same result, not duplicated records.
+
+    Only what an earlier demo made is removed: the entries its marker lists (or, for a folder an
+    interrupted run left, everything, since that run started in an empty folder; or, for a demo
+    folder from before the marker, the files demos always make).  Anything else in the folder is
+    refused, not deleted: it may be the user's.
+    """
+    if out.exists() and not out.is_dir():
+        raise InvalidInput(f"'{out}' bukan folder; pilih folder hasil demo dengan --out.", path=str(out))
+    out.mkdir(parents=True, exist_ok=True)
+    entries = {p.name: p for p in out.iterdir()}
+    marker = out / DEMO_MARKER
+    if marker.exists():
+        try:
+            state = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            state = {"entries": []}
+        ours = set(entries) if state.get("status") == "running" else {*state.get("entries", []), DEMO_MARKER}
+    elif "report.json" in entries and "naskah.db" in entries:
+        ours = set(LEGACY_ARTEFACTS)
+    else:
+        ours = set()
+    foreign = sorted(set(entries) - ours)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" dan {len(foreign) - 5} lainnya" if len(foreign) > 5 else "")
+        raise InvalidInput(
+            f"Folder '{out}' berisi berkas yang tidak dibuat demo ({shown}); demo tidak menghapusnya. "
+            "Pilih folder lain dengan --out, atau kosongkan folder itu.",
+            reason="demo_out_not_empty",
+            path=str(out),
+            foreign=foreign,
+        )
+    for path in entries.values():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, onerror=_make_writable_and_retry)  # archived versions are read-only (0444)
+        else:
+            path.unlink()
+    marker.write_text(json.dumps({"status": "running"}), encoding="utf-8")
+
+
+def _make_writable_and_retry(func: Callable[..., Any], path: str, _exc: Any) -> None:
+    os.chmod(os.path.dirname(path), 0o755)
+    func(path)
+
+
+def _seal_out(out: Path) -> None:
+    """Record what this run made, so the next run removes exactly that."""
+    entries = sorted(p.name for p in out.iterdir() if p.name != DEMO_MARKER)
+    (out / DEMO_MARKER).write_text(json.dumps({"status": "done", "entries": entries}, indent=1), encoding="utf-8")
+
+
 def run_demo(out: Path, day: date | None = None) -> int:
     """The whole lifecycle on sample cases whose kerja sama starts on ``day`` (default: today).
 
     Every naskah states today (in the SOP profile's zone) as its signing date and is signed
     today: a naskah is signed on the date its text states."""
     out = out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out)
     settings = Settings(
         database_url=f"sqlite:///{out / 'naskah.db'}",
         storage_url=f"file:{out / 'objects'}",
@@ -128,9 +191,11 @@ def run_demo(out: Path, day: date | None = None) -> int:
     day = day or today
     typer.echo(f"Demo naskah kerja sama — ditandatangani {today.isoformat()}, mulai {day.isoformat()} — hasil di {out}")
     try:
-        return _run(svc, out, day, settings, steps)
+        code = _run(svc, out, day, settings, steps)
     finally:
         svc.close()
+    _seal_out(out)
+    return code
 
 
 def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> int:
@@ -181,7 +246,8 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     files_dir = out / "naskah"
     files_dir.mkdir(exist_ok=True)
     people = _officials(svc)
-    _review(svc, steps, naskah_id, drafter, people, return_once=True)
+    word_edits = _review(svc, steps, naskah_id, drafter, people, return_once=True)
+    diff24 = steps.run("bandingkan revisi 2 dan 4", lambda: revisions.diff_revisions(svc, drafter, naskah_id, 2, 4))
     _paraf(svc, steps, naskah_id, people, "KB")
     pki = _demo_pki(out / "pki", steps)
     svc.trust_roots, svc.tsa_url = pki.roots, pki.ours.tsa_url
@@ -190,7 +256,11 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         with steps.step("KB: unduh semua revisi dan periksa sha256 (byte demi byte)"):
             report_revs = _write_revisions(svc, drafter, naskah_id, files_dir, out)
         kb = _entry(svc, out, drafter, naskah_id, "kb", pki.roots, steps)
-        kb.update(revisions=report_revs, diffs={"1..2": diff12["counts"], "2..3": diff23["counts"]})
+        kb.update(
+            revisions=report_revs,
+            diffs={"1..2": diff12["counts"], "2..3": diff23["counts"], "2..4": diff24["counts"]},
+            word_edits_refused=word_edits,
+        )
         pks_id, sk_id = _pks_under_kuasa(svc, steps, case_id, naskah_id, today, drafter, people, pki)
         pks = _entry(svc, out, drafter, pks_id, "pks", pki.roots, steps)
         sk = _entry(svc, out, drafter, sk_id, "sk", pki.roots, steps)
@@ -214,6 +284,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     typer.echo("")
     typer.echo(f"Revisi 1→2: {_summary(diff12)}")
     typer.echo(f"Revisi 2→3: {_summary(diff23)}")
+    typer.echo(f"Revisi 2→4: {_summary(diff24)} (suntingan Word revisi 3 dibuang dengan konfirmasi)")
     for entry in report["naskah"]:
         typer.echo(f"{entry['jenis']:<3} {out / entry['final_pdf']}  ({entry['verification']})")
     typer.echo(f"Periksa sendiri: naskah verify {out / kb['final_pdf']} --trust {out / 'pki' / 'roots.pem'}")
@@ -342,25 +413,65 @@ def _officials(svc: Any) -> dict[str, User]:
 
 def _review(
     svc: Any, steps: Steps, naskah_id: int, drafter: User, people: dict[str, User], *, return_once: bool = False
-) -> None:
+) -> dict[str, Any] | None:
+    """Submit, (once returned and revised from data: the Word-edits refusal met, returned), approve."""
     from pipeline import review
 
     legal = people["kabag_hukum"]
     label = _label(svc, naskah_id)
+    refusal = None
     steps.run(f"{label}: ajukan ke Bagian Hukum", lambda: review.submit(svc, drafter, naskah_id))
     if return_once:
         steps.run(
             f"{label}: Bagian Hukum mengembalikan dengan catatan",
-            lambda: review.return_for_revision(
-                svc, legal, naskah_id, "Pasal Penutup: naskah asli elektronik dibubuhi meterai elektronik."
-            ),
+            lambda: review.return_for_revision(svc, legal, naskah_id, RETURN_NOTE),
         )
-        steps.run(
-            f"{label}: revisi 4, perbaikan sesuai catatan Bagian Hukum",
-            lambda: revisions.render_revision(svc, drafter, naskah_id, {"bermeterai": True}, "Perbaikan catatan Hukum"),
-        )
+        refusal = _revise_from_data_after_word(svc, steps, naskah_id, drafter)
         steps.run(f"{label}: ajukan ulang", lambda: review.submit(svc, drafter, naskah_id))
     steps.run(f"{label}: Bagian Hukum menyetujui rancangan final", lambda: review.approve(svc, legal, naskah_id))
+    return refusal
+
+
+RETURN_NOTE = (
+    "Ruang lingkup: tambahkan pendampingan teknis pengelolaan TPA Sampah Regional Kuaro. Pasal Penutup: naskah asli "
+    "elektronik dibubuhi meterai elektronik. Catatan koreksi di akhir naskah bukan bagian naskah: susun ulang "
+    "dari data."
+)
+RUANG_LINGKUP_R4 = "pendampingan teknis pengelolaan TPA Sampah Regional Kuaro"
+
+
+def _revise_from_data_after_word(svc: Any, steps: Steps, naskah_id: int, drafter: User) -> dict[str, Any]:
+    """Revision 4 as Bagian Hukum asked: rendered from data, which would drop revision 3's Word edits.
+
+    First without confirmation (refused, listing the paragraphs that would be lost), then with the
+    drafter's deliberate confirmation naming revision 3, and with the correction in the data, so
+    revision 4 is a real change and not a copy of revision 2.
+    """
+    from pipeline.models import Naskah
+
+    with session_scope(svc.engine) as session:
+        naskah = session.get(Naskah, naskah_id)
+        assert naskah is not None
+        ruang = [*naskah.data.get("ruang_lingkup", []), RUANG_LINGKUP_R4]
+    changed = {"ruang_lingkup": ruang, "bermeterai": True}
+    note = "Perbaikan catatan Bagian Hukum; suntingan Word revisi 3 dibuang dengan sengaja"
+
+    def refused() -> dict[str, Any]:
+        try:
+            revisions.render_revision(svc, drafter, naskah_id, changed, note)
+        except Conflict as exc:
+            return exc.detail
+        raise AssertionError("rendering over Word edits was not refused")
+
+    detail = steps.run("KB: revisi 4 dari data ditolak: suntingan Word revisi 3 akan hilang", refused)
+    for paragraph in detail["lost_paragraphs"]:
+        typer.echo(f"        akan hilang: {paragraph[:100]}")
+    confirm = detail["confirm_with"]["buang_suntingan_word"]
+    steps.run(
+        f"KB: revisi 4 dirender dari data, penyusun setuju membuang suntingan Word revisi {confirm}",
+        lambda: revisions.render_revision(svc, drafter, naskah_id, changed, note, discard_word_edits_through=confirm),
+    )
+    return {k: detail[k] for k in ("reason", "uploaded_revisions", "lost_paragraphs", "restored_paragraphs")}
 
 
 def _paraf(svc: Any, steps: Steps, naskah_id: int, people: dict[str, User], jenis: str) -> None:

@@ -2,13 +2,21 @@
 
 A test fails if a class of ``pipeline.errors`` is not covered.  No HTTPException is
 raised outside routes; everything else is a NaskahError rendered here as
-``{"code", "message", "detail"}``.
+``{"code", "message", "detail"}``.  So is everything the framework raises on its own:
+request validation (pydantic's messages translated per error type, see
+:func:`validation_message`), HTTP errors (404, 405, a body that does not parse), and any
+unexpected exception (a 500 with an error id to quote, the traceback only in the log).
 """
 
 from __future__ import annotations
 
 import logging
+import typing
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import pydantic_core.core_schema as core_schema
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -35,6 +43,25 @@ STATUS: dict[type[e.NaskahError], tuple[int, int]] = {
     e.IntegrityAlarm: (500, 7),
 }
 
+#: What the framework's own HTTP errors say (Starlette's reason phrases are English).
+HTTP_MESSAGES: dict[int, str] = {
+    400: "Isi permintaan tidak dapat dibaca. Kirim JSON (Content-Type: application/json) atau formulir "
+    "multipart/form-data yang utuh.",
+    401: "Token akses tidak ada atau tidak berlaku.",
+    403: "Anda tidak diizinkan mengakses alamat ini.",
+    404: "Alamat tidak ditemukan.",
+    405: "Metode HTTP tidak diizinkan untuk alamat ini.",
+    406: "Bentuk jawaban yang diminta (Accept) tidak tersedia.",
+    408: "Permintaan terlalu lama dikirim.",
+    411: "Panjang isi permintaan (Content-Length) wajib disebutkan.",
+    413: "Isi permintaan terlalu besar.",
+    414: "Alamat terlalu panjang.",
+    415: "Jenis isi permintaan (Content-Type) tidak didukung.",
+    429: "Terlalu banyak permintaan. Coba lagi beberapa saat lagi.",
+    500: "Terjadi kesalahan di server.",
+    503: "Layanan sedang tidak tersedia. Coba lagi beberapa saat lagi.",
+}
+
 
 class ErrorBody(BaseModel):
     code: str
@@ -57,23 +84,175 @@ def exit_code(exc: e.NaskahError) -> int:
     return _lookup(exc)[1]
 
 
-def validation_message(errors: list[dict]) -> tuple[str, list[dict]]:
-    """An Indonesian sentence naming each wrong field, and the fields as data."""
-    fields = []
+# --- pydantic's messages, in Indonesian ----------------------------------------------------
+
+#: pydantic's own error types; any other type is one of ours (PydanticCustomError), already Indonesian.
+_PYDANTIC_TYPES = frozenset(typing.get_args(core_schema.ErrorType))
+
+
+def _choices(expected: object) -> str:
+    """pydantic's "'a', 'b' or 'c'" as "'a', 'b' atau 'c'"."""
+    return str(expected).replace(" or ", " atau ")
+
+
+def _own_text(err: dict[str, Any], prefix: str) -> str:
+    """A ValueError/AssertionError raised by our validators: its own (Indonesian) text, not pydantic's prefix."""
+    error = (err.get("ctx") or {}).get("error")
+    text = str(error) if error is not None else str(err.get("msg", "")).removeprefix(prefix)
+    if text.startswith("Expected UploadFile"):  # FastAPI's own check of a File parameter
+        return "harus berupa berkas yang diunggah (multipart/form-data)"
+    return text.rstrip(".") or "nilainya tidak valid"
+
+
+_Rule = Callable[[dict[str, Any], dict[str, Any]], str]
+
+#: pydantic error type -> its Indonesian wording (``ctx`` holds the limits pydantic checked).
+_MESSAGES: dict[str, _Rule] = {
+    "missing": lambda _e, _c: "wajib diisi",
+    "missing_argument": lambda _e, _c: "wajib diisi",
+    "extra_forbidden": lambda _e, _c: "isian tidak dikenal",
+    "unexpected_keyword_argument": lambda _e, _c: "isian tidak dikenal",
+    "string_type": lambda _e, _c: "harus berupa teks",
+    "string_unicode": lambda _e, _c: "harus berupa teks Unicode yang sah",
+    "string_too_short": lambda _e, c: (
+        "tidak boleh kosong" if c.get("min_length") == 1 else f"paling sedikit {c.get('min_length')} karakter"
+    ),
+    "string_too_long": lambda _e, c: f"paling banyak {c.get('max_length')} karakter",
+    "string_pattern_mismatch": lambda _e, c: f"bentuknya tidak sesuai (pola {c.get('pattern')})",
+    "too_short": lambda _e, c: f"paling sedikit {c.get('min_length')} butir",
+    "too_long": lambda _e, c: f"paling banyak {c.get('max_length')} butir",
+    "int_type": lambda _e, _c: "harus berupa bilangan bulat",
+    "int_parsing": lambda _e, _c: "harus berupa bilangan bulat",
+    "int_from_float": lambda _e, _c: "harus berupa bilangan bulat (tanpa pecahan)",
+    "int_parsing_size": lambda _e, _c: "bilangannya terlalu besar",
+    "float_type": lambda _e, _c: "harus berupa angka",
+    "float_parsing": lambda _e, _c: "harus berupa angka",
+    "finite_number": lambda _e, _c: "harus berupa angka yang terhingga",
+    "decimal_type": lambda _e, _c: "harus berupa angka desimal",
+    "decimal_parsing": lambda _e, _c: "harus berupa angka desimal",
+    "bool_type": lambda _e, _c: "harus true atau false",
+    "bool_parsing": lambda _e, _c: "harus true atau false",
+    "greater_than": lambda _e, c: f"harus lebih dari {c.get('gt')}",
+    "greater_than_equal": lambda _e, c: f"paling kecil {c.get('ge')}",
+    "less_than": lambda _e, c: f"harus kurang dari {c.get('lt')}",
+    "less_than_equal": lambda _e, c: f"paling besar {c.get('le')}",
+    "multiple_of": lambda _e, c: f"harus kelipatan {c.get('multiple_of')}",
+    "enum": lambda _e, c: f"harus salah satu dari {_choices(c.get('expected'))}",
+    "literal_error": lambda _e, c: f"harus salah satu dari {_choices(c.get('expected'))}",
+    "date_type": lambda _e, _c: "harus berupa tanggal TTTT-BB-HH",
+    "date_parsing": lambda _e, _c: "harus berupa tanggal TTTT-BB-HH yang ada di kalender",
+    "date_from_datetime_parsing": lambda _e, _c: "harus berupa tanggal TTTT-BB-HH yang ada di kalender",
+    "date_from_datetime_inexact": lambda _e, _c: "harus berupa tanggal tanpa jam",
+    "date_past": lambda _e, _c: "harus tanggal yang sudah lewat",
+    "date_future": lambda _e, _c: "harus tanggal yang akan datang",
+    "time_type": lambda _e, _c: "harus berupa jam JJ:MM[:DD]",
+    "time_parsing": lambda _e, _c: "harus berupa jam JJ:MM[:DD]",
+    "datetime_type": lambda _e, _c: "harus berupa waktu TTTT-BB-HHTJJ:MM:DD",
+    "datetime_parsing": lambda _e, _c: "harus berupa waktu TTTT-BB-HHTJJ:MM:DD",
+    "datetime_from_date_parsing": lambda _e, _c: "harus berupa waktu TTTT-BB-HHTJJ:MM:DD",
+    "datetime_object_invalid": lambda _e, _c: "waktunya tidak valid",
+    "timezone_naive": lambda _e, _c: "tidak boleh menyebut zona waktu",
+    "timezone_aware": lambda _e, _c: "harus menyebut zona waktu (mis. +08:00)",
+    "time_delta_type": lambda _e, _c: "harus berupa lama waktu",
+    "time_delta_parsing": lambda _e, _c: "harus berupa lama waktu",
+    "list_type": lambda _e, _c: "harus berupa daftar [..]",
+    "tuple_type": lambda _e, _c: "harus berupa daftar [..]",
+    "set_type": lambda _e, _c: "harus berupa daftar [..]",
+    "iterable_type": lambda _e, _c: "harus berupa daftar [..]",
+    "dict_type": lambda _e, _c: "harus berupa objek JSON {..}",
+    "mapping_type": lambda _e, _c: "harus berupa objek JSON {..}",
+    "model_type": lambda _e, _c: "harus berupa objek JSON {..}",
+    "model_attributes_type": lambda _e, _c: "harus berupa objek JSON {..}",
+    "dataclass_type": lambda _e, _c: "harus berupa objek JSON {..}",
+    "json_type": lambda _e, _c: "harus berupa teks JSON",
+    "bytes_type": lambda _e, _c: "harus berupa berkas atau teks",
+    "bytes_too_short": lambda _e, c: f"paling sedikit {c.get('min_length')} byte",
+    "bytes_too_long": lambda _e, c: f"paling banyak {c.get('max_length')} byte",
+    "url_type": lambda _e, _c: "harus berupa URL",
+    "url_parsing": lambda _e, _c: "harus berupa URL yang sah",
+    "url_scheme": lambda _e, c: f"skema URL harus {_choices(c.get('expected_schemes'))}",
+    "uuid_type": lambda _e, _c: "harus berupa UUID",
+    "uuid_parsing": lambda _e, _c: "harus berupa UUID",
+    "none_required": lambda _e, _c: "harus kosong (null)",
+    "union_tag_invalid": lambda _e, c: f"jenis harus salah satu dari {_choices(c.get('expected_tags'))}",
+    "union_tag_not_found": lambda _e, c: f"isian pembeda '{c.get('discriminator')}' wajib diisi",
+    "value_error": lambda err, _c: _own_text(err, "Value error, "),
+    "assertion_error": lambda err, _c: _own_text(err, "Assertion failed, "),
+}
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    """``("body", "pihak", 0, "instansi")`` -> ``pihak[0].instansi``; the body itself -> ``(isi permintaan)``."""
+    out = ""
+    for part in loc:
+        if part in ("body", "query", "path", "header", "cookie") and not out:
+            continue
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or BODY
+
+
+def _indonesian(err: dict[str, Any]) -> str:
+    kind = str(err.get("type", ""))
+    rule = _MESSAGES.get(kind)
+    if rule is not None:
+        return rule(err, dict(err.get("ctx") or {}))
+    if kind not in _PYDANTIC_TYPES:  # one of ours (PydanticCustomError): already a sentence for people
+        return str(err.get("msg", "")).rstrip(".") or "nilainya tidak valid"
+    return "nilainya tidak valid"
+
+
+BODY = "(isi permintaan)"
+_OBJECT_TYPES = ("model_attributes_type", "dict_type", "model_type")
+
+
+def validation_message(errors: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
+    """An Indonesian sentence naming each wrong field, and the fields as data.
+
+    pydantic's English messages are translated per error type (``missing`` -> "wajib diisi",
+    ``string_too_long`` -> "paling banyak N karakter", ``enum`` -> "harus salah satu dari …", our own
+    validators' text without the "Value error, " prefix).  A body that is not JSON, or JSON sent
+    under another Content-Type (what ``curl -d`` does), is said as such, before the fields.
+    """
+    fields: list[dict[str, Any]] = []
+    body_problems: list[str] = []
+    told: set[int] = set()  # fields already said in body_problems
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        fields.append({"field": ".".join(loc) or "(body)", "message": err.get("msg", ""), "type": err.get("type", "")})
-    missing = [f["field"] for f in fields if f["type"] == "missing"]
-    wrong = [f"{f['field']} ({f['message']})" for f in fields if f["type"] != "missing"]
-    parts = []
+        loc, kind = tuple(err.get("loc", ())), str(err.get("type", ""))
+        field = {"field": _field_name(loc), "message": _indonesian(err), "type": kind}
+        if kind == "json_invalid":
+            field.update(field=BODY, message="bukan JSON yang sah")
+            body_problems.append(f"isi permintaan bukan JSON yang sah (rusak di posisi {loc[-1]})")
+            told.add(id(field))
+        elif kind in _OBJECT_TYPES and field["field"] == BODY and isinstance(err.get("input"), bytes | str):
+            field["message"] = "harus berupa objek JSON {..} dengan Content-Type: application/json"
+            body_problems.append(f"isi permintaan {field['message']}")
+            told.add(id(field))
+        fields.append(field)
+    missing = [f["field"] for f in fields if f["type"] in ("missing", "missing_argument")]
+    wrong = [
+        f"{f['field']} ({f['message']})"
+        for f in fields
+        if f["type"] not in ("missing", "missing_argument") and id(f) not in told
+    ]
+    parts = list(body_problems)
     if missing:
-        parts.append("isian wajib belum diisi: " + ", ".join(missing))
+        parts.append("isian wajib diisi: " + ", ".join(missing))
     if wrong:
         parts.append("isian tidak valid: " + "; ".join(wrong))
-    return "Permintaan tidak valid: " + "; ".join(parts) + ".", fields
+    return "Permintaan tidak valid: " + "; ".join(parts or ["periksa isinya"]) + ".", fields
+
+
+def _invalid(errors: Sequence[Any]) -> JSONResponse:
+    message, fields = validation_message(errors)
+    return JSONResponse({"code": "invalid_input", "message": message, "detail": {"fields": fields}}, 422)
 
 
 def install(app: FastAPI) -> None:
+    """Every error the app answers with is the envelope: ours, the framework's, and the unexpected."""
+
     @app.exception_handler(e.NaskahError)
     async def _naskah_error(_request: Request, exc: e.NaskahError) -> JSONResponse:
         status = http_status(exc)
@@ -83,20 +262,30 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        message, fields = validation_message(list(exc.errors()))
-        return JSONResponse({"code": "invalid_input", "message": message, "detail": {"fields": fields}}, 422)
+        return _invalid(list(exc.errors()))
 
     @app.exception_handler(ValidationError)
     async def _model_invalid(_request: Request, exc: ValidationError) -> JSONResponse:
-        message, fields = validation_message(list(exc.errors()))  # type: ignore[arg-type]
-        return JSONResponse({"code": "invalid_input", "message": message, "detail": {"fields": fields}}, 422)
+        return _invalid(list(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        messages = {404: "Alamat tidak ditemukan.", 405: "Metode HTTP tidak diizinkan untuk alamat ini."}
-        body = {
-            "code": f"http_{exc.status_code}",
-            "message": messages.get(exc.status_code, str(exc.detail)),
-            "detail": {},
-        }
-        return JSONResponse(body, exc.status_code, headers=getattr(exc, "headers", None))
+        status = exc.status_code
+        message = HTTP_MESSAGES.get(status) or (
+            "Permintaan tidak dapat dilayani." if status < 500 else HTTP_MESSAGES[500]
+        )
+        detail: dict[str, Any] = {}
+        if exc.detail and str(exc.detail) not in ("Not Found", "Method Not Allowed"):
+            detail["diagnostic"] = str(exc.detail)  # the framework's English, for whoever debugs the client
+        return JSONResponse(
+            {"code": f"http_{status}", "message": message, "detail": detail},
+            status,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        error_id = uuid.uuid4().hex[:12]
+        log.exception("unexpected error %s on %s %s", error_id, request.method, request.url.path)
+        message = f"Terjadi kesalahan di server. Laporkan kepada admin dengan kode galat {error_id}."
+        return JSONResponse({"code": "internal_error", "message": message, "detail": {"error_id": error_id}}, 500)

@@ -7,10 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.config import Settings, build_services
 from api.routes import arsip, cases, monitoring, naskah, signing, templates, workflow
+from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
 from pipeline.services import Services
 from storage.db import upgrade
 
@@ -55,6 +59,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             "dan dapat dibandingkan. Semua galat berbentuk JSON `{code, message, detail}`."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served below from the vendored files: FastAPI's defaults load them from a CDN
+        redoc_url=None,
     )
     if services is not None:
         app.state.services = services
@@ -73,4 +79,33 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    _docs(app)
     return app
+
+
+def _docs(app: FastAPI) -> None:
+    """``/docs`` and ``/redoc`` with every asset from ``/static``, so they work on an intranet with no way out."""
+    app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
+    favicon = vendored_url("swagger-ui-dist", "favicon-32x32.png")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — Swagger UI",
+            swagger_js_url=vendored_url("swagger-ui-dist", "swagger-ui-bundle.js"),
+            swagger_css_url=vendored_url("swagger-ui-dist", "swagger-ui.css"),
+            swagger_favicon_url=favicon,
+            # no badge fetched from validator.swagger.io
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — ReDoc",
+            redoc_js_url=vendored_url("redoc", "bundles/redoc.standalone.js"),
+            redoc_favicon_url=favicon,
+            with_google_fonts=False,
+        )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.models import MAX_ID
 
 T = TypeVar("T")
 
@@ -122,8 +124,18 @@ class TemplatePublic(BaseModel):
 
 
 class RenderRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     data: dict[str, Any] = Field(default_factory=dict, description="isian templat yang diubah; sisanya tetap")
     note: str = Field(default="", max_length=2000, description="catatan revisi")
+    buang_suntingan_word: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="bila revisi terbaru diunggah dari Word: nomor revisi terbaru itu, tanda Anda setuju "
+        "suntingan Word sejak revisi terakhir yang dirender dibuang (tanpa ini perenderan ditolak dengan "
+        "daftar paragraf yang akan hilang)",
+    )
 
 
 class DiffHunk(BaseModel):

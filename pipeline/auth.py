@@ -11,20 +11,24 @@ import re
 import secrets
 from collections.abc import Iterable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
-from pipeline.errors import Conflict, InvalidInput, NotPermitted, Unauthenticated
+from pipeline.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unauthenticated
 from pipeline.lifecycle import Role
 from pipeline.models import ApiToken, User, utcnow
 
 __all__ = [
     "PERMISSIONS",
+    "active_tokens",
     "authenticate",
     "create_user",
+    "get_user",
     "hash_token",
     "issue_token",
+    "list_users",
     "parse_roles",
     "require",
+    "revoke_token",
 ]
 
 # What each non-lifecycle operation needs (any one of the roles).
@@ -153,3 +157,48 @@ def revoke_tokens(session: Session, user: User) -> int:
         row.revoked_at = utcnow()
         session.add(row)
     return len(rows)
+
+
+# --- managing users and their tokens (the ``naskah user`` commands) -------------------------
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"Pengguna '{username}' tidak ditemukan (lihat: naskah user list).", username=username)
+    return user
+
+
+def list_users(session: Session) -> list[tuple[User, int]]:
+    """Every user with the number of its tokens still valid, by username."""
+    counts = dict(
+        session.exec(
+            select(ApiToken.user_id, func.count())
+            .where(col(ApiToken.revoked_at).is_(None))
+            .group_by(col(ApiToken.user_id))
+        ).all()
+    )
+    users = session.exec(select(User).order_by(col(User.username))).all()
+    return [(user, int(counts.get(user.id, 0))) for user in users]
+
+
+def active_tokens(session: Session, user: User) -> list[ApiToken]:
+    """The user's tokens not revoked, oldest first (only their id, label and date can be shown)."""
+    return list(
+        session.exec(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id, col(ApiToken.revoked_at).is_(None))
+            .order_by(col(ApiToken.id))
+        ).all()
+    )
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
+    """Revoke one of ``user``'s tokens by its id; a token of someone else is not found."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(f"Pengguna '{user.username}' tidak memiliki token #{token_id}.", token_id=token_id)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+    return row

@@ -11,11 +11,12 @@ from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from pipeline import audit
 from pipeline.auth import require
-from pipeline.errors import InvalidInput, NotFound, RuleViolation
+from pipeline.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from pipeline.lifecycle import INITIAL_STATE
 from pipeline.models import (
     MAX_ID,
@@ -44,6 +45,8 @@ __all__ = [
     "list_cases",
     "list_naskah",
     "pihak_of",
+    "register_key",
+    "release_nomor",
     "update_case",
 ]
 
@@ -309,7 +312,11 @@ def _pick_parent(candidates: list[Naskah], parent_id: int | None, what: str) -> 
 def new_naskah(
     session: Session, user: User, case: KerjaSama, data: NaskahInput, template: str, parent: Naskah | None
 ) -> Naskah:
-    """Insert the naskah row and its nomor per pihak (no revision yet)."""
+    """Insert the naskah row and its nomor per pihak (no revision yet).
+
+    A nomor already given by the same party to another live naskah is refused (``Conflict``,
+    ``reason: nomor_duplicate``, naming that naskah).
+    """
     require(user, "create_naskah")
     pihak = {p.urutan: p for p in pihak_of(session, case.id or 0)}
     # A Surat Kuasa is issued by the Pemerintah Daerah alone: only PIHAK KESATU numbers it.
@@ -330,6 +337,14 @@ def new_naskah(
             missing=missing,
             unknown=unknown,
         )
+    nomor = dict(data.nomor)
+    if data.jenis == JenisNaskah.SK and parent is not None:
+        # The other parties' nomor a Surat Kuasa shows is its PKS's (build_context): given again
+        # here, it is that PKS's own entry, not a second use of the number.
+        parent_nomor = {u: _plain_nomor(n) for u, n in nomor_of(session, parent.id or 0).items()}
+        nomor = {u: n for u, n in nomor.items() if u == 1 or _plain_nomor(n) != parent_nomor.get(u)}
+    keys = {urutan: register_key(pihak[urutan].instansi, text) for urutan, text in nomor.items()}
+    _refuse_duplicates(_taken(session, keys), pihak)
     assert user.id is not None and case.id is not None
     naskah = Naskah(
         kerja_sama_id=case.id,
@@ -343,7 +358,82 @@ def new_naskah(
     session.add(naskah)
     session.flush()
     assert naskah.id is not None
-    for urutan, nomor in data.nomor.items():
-        session.add(NaskahNomor(naskah_id=naskah.id, pihak_id=pihak[urutan].id or 0, nomor=nomor))
-    session.flush()
+    try:
+        with session.begin_nested():  # the unique index settles a race the check above cannot see
+            for urutan, text in nomor.items():
+                session.add(
+                    NaskahNomor(
+                        naskah_id=naskah.id, pihak_id=pihak[urutan].id or 0, nomor=text, register_key=keys[urutan]
+                    )
+                )
+            session.flush()
+    except IntegrityError:
+        _refuse_duplicates(_taken(session, keys), pihak)
+        raise Conflict(
+            "Nomor naskah baru saja dipakai naskah lain dari pihak yang sama. Gunakan nomor lain.",
+            reason="nomor_duplicate",
+            duplicates=[],
+        ) from None
     return naskah
+
+
+# --- nomor registers ----------------------------------------------------------------------
+
+
+def register_key(instansi: str, nomor: str) -> str:
+    """A party's register and a nomor in it, normalised: case and spacing do not make a new number
+    ("100.3.7.1 / 11 / TAPEM / 2026" is "100.3.7.1/11/Tapem/2026" of the same instansi)."""
+    return " ".join(instansi.split()).casefold() + "|" + _plain_nomor(nomor)
+
+
+def _plain_nomor(nomor: str) -> str:
+    return "".join(nomor.split()).casefold()
+
+
+def _taken(session: Session, keys: dict[int, str]) -> list[tuple[int, NaskahNomor, Naskah]]:
+    """(pihak urutan, the row holding it, its naskah) for each key another live naskah already has."""
+    if not keys:
+        return []
+    by_key = {key: urutan for urutan, key in keys.items()}
+    rows = session.exec(
+        select(NaskahNomor, Naskah)
+        .join(Naskah, col(Naskah.id) == col(NaskahNomor.naskah_id))
+        .where(col(NaskahNomor.register_key).in_(list(by_key)))
+    ).all()
+    return sorted(((by_key[row.register_key or ""], row, naskah) for row, naskah in rows), key=lambda t: t[0])
+
+
+def _refuse_duplicates(taken: list[tuple[int, NaskahNomor, Naskah]], pihak: dict[int, Pihak]) -> None:
+    if not taken:
+        return
+    said = []
+    for urutan, row, holder in taken:
+        name = NASKAH_NAMES.get(JenisNaskah(holder.jenis), holder.jenis)
+        said.append(
+            f"nomor '{row.nomor}' sudah dipakai {pihak[urutan].instansi} untuk naskah {holder.id} "
+            f"({name}, kerja sama {holder.kerja_sama_id})"
+        )
+    raise Conflict(
+        "Nomor naskah ganda: " + "; ".join(said) + ". Setiap pihak memberi satu nomor untuk satu naskah; "
+        "gunakan nomor lain, atau batalkan naskah yang memakainya bila nomor itu memang untuk naskah ini.",
+        reason="nomor_duplicate",
+        duplicates=[
+            {
+                "pihak_urutan": urutan,
+                "instansi": pihak[urutan].instansi,
+                "nomor": row.nomor,
+                "naskah_id": holder.id,
+                "jenis": holder.jenis,
+                "kerja_sama_id": holder.kerja_sama_id,
+                "status": holder.status,
+            }
+            for urutan, row, holder in taken
+        ],
+    )
+
+
+def release_nomor(session: Session, naskah_id: int) -> None:
+    """A cancelled naskah gives its nomor back to each party's register (the rows stay, for the record)."""
+    for row in session.exec(select(NaskahNomor).where(NaskahNomor.naskah_id == naskah_id)).all():
+        row.register_key = None
+        session.add(row)

@@ -194,6 +194,8 @@ class DevPki:
         self._tsa = _TsaSigner(self._asn1("tsa"), self._keys["tsa"], [self._asn1("intermediate")])
         #: Further TSAs by name (:meth:`issue_tsa`), kept in memory only: a test's successor TSA.
         self._extra_tsas: dict[str, _TsaSigner] = {}
+        #: mtime of pki.json as last read or written here (see :meth:`_refresh`).
+        self._state_mtime: int | None = self._stat()
 
     # -- creation and loading -------------------------------------------------------------
 
@@ -281,6 +283,33 @@ class DevPki:
         tmp = self.directory / f".{_STATE_FILE}.tmp"
         tmp.write_text(json.dumps(self._state, indent=1, sort_keys=True))
         os.replace(tmp, self.directory / _STATE_FILE)
+        self._state_mtime = self._stat()
+
+    def _stat(self) -> int | None:
+        try:
+            return (self.directory / _STATE_FILE).stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def _refresh(self) -> None:
+        """Take in what another process issued or revoked since this one loaded the PKI.
+
+        ``naskah dev-pki serve`` answers OCSP and CRL requests while ``naskah dev-pki p12`` issues
+        certificates in another process: without this, a certificate issued after the server
+        started would be "unknown" to its OCSP responder.
+        """
+        mtime = self._stat()
+        if mtime is None or mtime == self._state_mtime:
+            return
+        try:
+            disk = json.loads((self.directory / _STATE_FILE).read_text())
+        except (OSError, ValueError):
+            return
+        with self._lock:
+            self._state["issued"].update(disk.get("issued", {}))
+            self._state["revoked"].update(disk.get("revoked", {}))
+            self._crl_cache.clear()
+            self._state_mtime = mtime
 
     # -- facts ------------------------------------------------------------------------------
 
@@ -447,6 +476,7 @@ class DevPki:
         """DER CRL of ``root`` (lists revoked intermediates: none) or ``intermediate`` (persons, TSA)."""
         if which not in ("root", "intermediate"):
             raise InvalidInput("CRL tidak dikenal.", crl=which)
+        self._refresh()
         with self._lock:
             revoked = dict(self._state["revoked"]) if which == "intermediate" else {}
             number = len(revoked) + 1
@@ -492,6 +522,7 @@ class DevPki:
                 serialization.Encoding.DER
             )
         now = _now()
+        self._refresh()
         with self._lock:
             issued = str(req.serial_number) in self._state["issued"]
         revoked_at = self.is_revoked(req.serial_number)

@@ -204,15 +204,25 @@ class Naskah(SQLModel, table=True):
 
 
 class NaskahNomor(SQLModel, table=True):
-    """Each party numbers the naskah in its own register: one nomor per pihak."""
+    """Each party numbers the naskah in its own register: one nomor per pihak.
+
+    ``register_key`` is that register and the nomor, normalised (``pipeline.cases.register_key``:
+    the party's instansi and the nomor, case and spacing aside); its unique index is what stops two
+    naskah getting the same nomor from one party, also when two drafters create them at once.  NULL
+    once the naskah is cancelled: a cancelled naskah gives its nomor back.
+    """
 
     __tablename__ = "naskah_nomor"
-    __table_args__ = (sa.UniqueConstraint("naskah_id", "pihak_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("naskah_id", "pihak_id"),
+        sa.Index("ux_naskah_nomor_register_key", "register_key", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     naskah_id: int = Field(foreign_key="naskah.id", index=True)
     pihak_id: int = Field(foreign_key="pihak.id")
     nomor: str = Field(max_length=200)
+    register_key: str | None = Field(default=None, max_length=510)  # instansi (300) | nomor (200)
 
 
 class Revision(SQLModel, table=True):

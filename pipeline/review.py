@@ -6,10 +6,12 @@ the lifecycle table has no SUBMIT from ``returned``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlmodel import Session, col, select
 
 from pipeline import actions
-from pipeline.cases import get_naskah
+from pipeline.cases import get_naskah, release_nomor
 from pipeline.lifecycle import Action
 from pipeline.models import Naskah, NaskahEvent, User
 from pipeline.revisions import latest_revision
@@ -19,7 +21,15 @@ from storage.db import session_scope
 __all__ = ["approve", "cancel", "history", "return_for_revision", "submit"]
 
 
-def _step(svc: Services, user: User, naskah_id: int, action: Action, note: str | None) -> Naskah:
+def _step(
+    svc: Services,
+    user: User,
+    naskah_id: int,
+    action: Action,
+    note: str | None,
+    then: Callable[[Session, int], None] | None = None,
+) -> Naskah:
+    """One review step in one transaction; ``then`` does what belongs to the step in the same one."""
     with session_scope(svc.engine) as session:
         naskah = get_naskah(session, user, naskah_id)
         latest = latest_revision(session, user, naskah_id)
@@ -32,6 +42,8 @@ def _step(svc: Services, user: User, naskah_id: int, action: Action, note: str |
             revision_number=latest.number if latest else None,
             sha256=latest.pdf_sha256 if latest else None,
         )
+        if then is not None:
+            then(session, naskah_id)
         return naskah
 
 
@@ -51,7 +63,8 @@ def return_for_revision(svc: Services, user: User, naskah_id: int, note: str) ->
 
 
 def cancel(svc: Services, user: User, naskah_id: int, note: str) -> Naskah:
-    return _step(svc, user, naskah_id, Action.CANCEL, note)
+    """The drafter cancels the naskah with a note; its nomor are free again in each party's register."""
+    return _step(svc, user, naskah_id, Action.CANCEL, note, then=release_nomor)
 
 
 def history(session: Session, user: User, naskah_id: int) -> list[NaskahEvent]:

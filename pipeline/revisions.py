@@ -15,6 +15,7 @@ and the naskah may still be revised) or discards them.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import logging
 from collections.abc import Mapping
@@ -248,8 +249,17 @@ def render_revision(
     naskah_id: int,
     data: Mapping[str, Any] | None = None,
     note: str = "",
+    *,
+    discard_word_edits_through: int | None = None,
 ) -> Revision:
-    """A new revision rendered from the case data as it is now, plus updated template fields."""
+    """A new revision rendered from the case data as it is now, plus updated template fields.
+
+    When the newest revision was uploaded from Word, rendering from data would silently drop the
+    Word edits: refused (``Conflict``, ``reason: word_edits_would_be_lost``, with the paragraphs
+    that would be lost) unless ``discard_word_edits_through`` names that newest revision, which
+    the drafter does knowing what is given up.  Naming the revision, not just saying yes, means a
+    confirmation made before someone uploaded again does not discard the newer edits.
+    """
     with session_scope(svc.engine) as session:
         naskah = get_naskah(session, user, naskah_id)
         actions.check(naskah, user, Action.REVISE)
@@ -258,8 +268,95 @@ def render_revision(
         merged = {**naskah.data, **(data or {})}
         fields = _template_fields(info, build_context(session, case, naskah, merged))
         pihak = pihak_of(session, case.id or 0)
-    files = _convert(svc, _render(svc, info, fields, pihak))
-    return _store_revision(svc, user, naskah_id, files, RevisionSource.RENDERED, note, fields, info, merged)
+        history = list_revisions(session, user, naskah_id)
+    docx = _render(svc, info, fields, pihak)
+    uploads = _word_edits_since_rendered(history)
+    if uploads and discard_word_edits_through != uploads[-1].number:
+        raise _word_edits_refusal(svc, history, uploads, docx, discard_word_edits_through)
+    files = _convert(svc, docx)
+    return _store_revision(
+        svc,
+        user,
+        naskah_id,
+        files,
+        RevisionSource.RENDERED,
+        note,
+        fields,
+        info,
+        merged,
+        # a Word upload stored since the check above would be lost too (another render is harmless)
+        no_uploads_after=history[-1].number if history else 0,
+        detail={"discarded_word_edits": [r.number for r in uploads]} if uploads else None,
+    )
+
+
+def _word_edits_since_rendered(history: list[Revision]) -> list[Revision]:
+    """The uploaded revisions after the last rendered one (oldest first): the Word edits a render drops."""
+    uploads: list[Revision] = []
+    for rev in reversed(history):
+        if rev.source != RevisionSource.UPLOADED.value:
+            break
+        uploads.insert(0, rev)
+    return uploads
+
+
+#: How much of the lost text a refusal carries (a whole rewritten naskah would be pages of it).
+LOST_PARAGRAPHS_SHOWN = 20
+LOST_PARAGRAPH_CHARS = 600
+
+
+def _similar(a: str, b: str) -> bool:
+    return difflib.SequenceMatcher(a=a.split(), b=b.split(), autojunk=False).ratio() >= 0.6
+
+
+def _clip(text: str, limit: int = LOST_PARAGRAPH_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _word_edits_refusal(
+    svc: Services, history: list[Revision], uploads: list[Revision], rendered: bytes, confirmed: int | None
+) -> Conflict:
+    """What rendering would do to the Word edits, as a refusal naming revisions and paragraphs.
+
+    Compares (``pipeline.diff``) the newest uploaded DOCX with what rendering produces: paragraphs
+    there that the render drops or changes are lost unless the last rendered revision already had
+    them (then the change comes from the data, not from Word); paragraphs deleted in Word that the
+    render brings back are listed apart.
+    """
+    base = next(r for r in reversed(history) if r.number < uploads[0].number)  # revision 1 is always rendered
+    base_text = set(docx_paragraphs(read_revision_file(svc, base, "docx")))
+    word = docx_paragraphs(read_revision_file(svc, uploads[-1], "docx"))
+    word_text = set(word)
+    diff = diff_paragraphs(word, docx_paragraphs(rendered))
+    lost: list[str] = []
+    restored: list[str] = []
+    for hunk in diff["changes"]:
+        lost += [p for p in hunk["old"] if p not in base_text and p not in lost]
+        restored += [p for p in hunk["new"] if p in base_text and p not in word_text and p not in restored]
+    # a paragraph edited in Word is reported once, as its lost edited text, not also as "coming back"
+    restored = [p for p in restored if not any(_similar(p, edited) for edited in lost)]
+    newest = uploads[-1].number
+    numbers = ", ".join(str(r.number) for r in uploads)
+    what = f"{len(lost)} paragraf suntingan Word hilang" if lost else "suntingan format Word hilang"
+    if lost:
+        what += f' (antara lain "{_clip(lost[0], 80)}")'
+    if restored:
+        what += f", {len(restored)} paragraf yang dihapus di Word muncul kembali"
+    stale = f" Konfirmasi buang_suntingan_word: {confirmed} sudah usang." if confirmed is not None else ""
+    return Conflict(
+        f"Revisi {numbers} diunggah dari Word sesudah revisi {base.number} yang dirender dari data. "
+        f"Merender dari data akan membuang suntingan Word sejak revisi {base.number}: {what}.{stale} "
+        f"Untuk mempertahankannya, sunting revisi {newest} di Word lalu unggah; untuk tetap merender dan "
+        f"membuangnya, kirim ulang dengan buang_suntingan_word: {newest}.",
+        reason="word_edits_would_be_lost",
+        last_rendered=base.number,
+        uploaded_revisions=[r.number for r in uploads],
+        confirm_with={"buang_suntingan_word": newest},
+        lost_paragraphs=[_clip(p) for p in lost[:LOST_PARAGRAPHS_SHOWN]],
+        lost_count=len(lost),
+        restored_paragraphs=[_clip(p) for p in restored[:LOST_PARAGRAPHS_SHOWN]],
+        restored_count=len(restored),
+    )
 
 
 def upload_revision(svc: Services, user: User, naskah_id: int, docx: bytes, note: str = "") -> Revision:
@@ -302,7 +399,12 @@ def _store_revision(
     fields: dict[str, Any] | None = None,
     info: TemplateInfo | None = None,
     naskah_data: dict[str, Any] | None = None,
+    *,
+    no_uploads_after: int | None = None,
+    detail: Mapping[str, Any] | None = None,
 ) -> Revision:
+    """Store a revision in the three write steps (module docstring).  ``no_uploads_after``: the newest
+    revision number the caller judged; refused if a Word upload has been stored after it since."""
     assert user.id is not None
     # 1. pending row (allocates the number; the unique constraint settles races)
     for attempt in range(5):
@@ -310,6 +412,8 @@ def _store_revision(
             with session_scope(svc.engine) as session:
                 naskah = get_naskah(session, user, naskah_id)
                 expected_version = naskah.lock_version
+                if no_uploads_after is not None:
+                    _refuse_uploads_after(session, naskah_id, no_uploads_after)
                 number = _next_number(session, naskah_id)
                 base = f"naskah/{naskah_id}/r{number:03d}"
                 row = Revision(
@@ -356,7 +460,7 @@ def _store_revision(
                 revision_number=number,
                 expected_version=expected_version,
                 sha256=row.pdf_sha256,
-                detail={"docx_sha256": row.docx_sha256, "source": source.value},
+                detail={"docx_sha256": row.docx_sha256, "source": source.value, **(detail or {})},
             )
             void_paraf(session, naskah_id)  # a new revision voids every paraf collected so far
             if naskah_data is not None:
@@ -381,6 +485,24 @@ def _store_revision(
     except NaskahError:
         _discard_pending(svc, row.id)
         raise
+
+
+def _refuse_uploads_after(session: Session, naskah_id: int, number: int) -> None:
+    newer = session.exec(
+        select(Revision.number).where(
+            Revision.naskah_id == naskah_id,
+            Revision.number > number,
+            Revision.source == RevisionSource.UPLOADED.value,
+        )
+    ).first()
+    if newer is not None:
+        raise Conflict(
+            f"Revisi {newer} diunggah dari Word sementara revisi ini dirender; perenderan dibatalkan agar "
+            "suntingan itu tidak hilang. Periksa revisi terbaru lalu ulangi.",
+            naskah_id=naskah_id,
+            reason="newer_revision",
+            revision=newer,
+        )
 
 
 def _record_creation(session: Session, user: User | None, naskah: Naskah) -> None:

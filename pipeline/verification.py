@@ -2,8 +2,9 @@
 
 ``pipeline.verify`` judges signatures without a database; whether the certificate in the
 PIHAK KESATU block belongs to the Bupati printed there can only be said by someone who knows
-the naskah.  This module finds the naskah a PDF is a state of, and passes the signature
-plan's officials (field -> official) to the verifier.
+the naskah.  This module finds the naskah a PDF is a state of, passes the signature
+plan's officials (field -> official) to the verifier, and adds to the report the date the naskah
+states and each signature's day with its date note (``pipeline.signing_date``).
 
 How a file is recognised: every incremental update ends with ``%%EOF``; the bytes up to each
 such end are an earlier state of the file.  A signed naskah, an archived original with its
@@ -30,6 +31,7 @@ from sqlmodel import Session, col, select
 from pipeline.identity import Official
 from pipeline.models import NaskahFile
 from pipeline.signature_plan import expected_signers
+from pipeline.signing_date import signing_dates
 from pipeline.verify import VerificationReport, verify_pdf
 
 __all__ = ["find_naskah", "known_signers", "prefix_hashes", "verify_known"]
@@ -81,12 +83,15 @@ def verify_known(
     """:func:`pipeline.verify.verify_pdf`, told whom each signature must belong to when ``engine``'s
     database knows the file.  A database that cannot be read (not set up, not reachable) only
     means the file is not known: the signatures are still judged, ``belongs_to_signer`` None."""
-    naskah_id, expected = None, None
+    naskah_id, expected, dates = None, None, None
     if engine is not None:
         try:
             with Session(engine) as session:
                 naskah_id, expected = known_signers(session, pdf)
+                dates = signing_dates(session, naskah_id) if naskah_id is not None else None
         except SQLAlchemyError as exc:
             log.warning("verification without the database's knowledge of the file: %s", exc)
     report = verify_pdf(pdf, trust_roots, archival=archival, expected_signers=expected, **options)
-    return dataclasses.replace(report, naskah_id=naskah_id)
+    return dataclasses.replace(
+        report, naskah_id=naskah_id, tanggal_penandatanganan=dates.to_dict() if dates is not None else None
+    )

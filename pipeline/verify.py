@@ -297,6 +297,10 @@ class VerificationReport:
     naskah_id: int | None = None
     """The naskah this file is a state of, when the system knows it (``pipeline.verification``)."""
 
+    tanggal_penandatanganan: dict[str, Any] | None = None
+    """For a naskah the system knows: the date its text states and each signature's day with the note
+    confirming a desk-to-desk signature on another day (``pipeline.signing_date.SigningDates.to_dict``)."""
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: datetimes as ISO 8601 strings."""
 

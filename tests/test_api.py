@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import zipfile
 from datetime import date, datetime
 
@@ -33,13 +34,18 @@ def case_body(jenis: str = "KSDD") -> dict:
     return body
 
 
+_SERIAL = itertools.count(11)
+
+
 def naskah_body(jenis: str, cara: str | None = None, **extra) -> dict:
-    """A naskah dated today (it is signed today in these tests), drafted for ``cara`` of signing."""
+    """A naskah dated today (it is signed today in these tests), drafted for ``cara`` of signing, with a
+    fresh nomor per party (each party's register refuses a nomor it already gave another naskah)."""
     data = {k: v for k, v in sample_data(jenis).items() if k not in CASE_FIELDS}
     data["tanggal"] = hari_ini().isoformat()
     if cara is not None:
         data["cara_penandatanganan"] = cara
-    body = {"jenis": jenis, "nomor": {"1": "100.3.7.1/11/Tapem/2026", "2": "100.3.7.1/27/Pem/2026"}, "data": data}
+    n = next(_SERIAL)
+    body = {"jenis": jenis, "nomor": {"1": f"100.3.7.1/{n}/Tapem/2026", "2": f"100.3.7.1/{n}/Pem/2026"}, "data": data}
     body.update(extra)
     return body
 
@@ -65,7 +71,7 @@ def revision_count(api, naskah_id: int) -> int:
 
 def test_drafting_flow_keeps_every_revision_byte_identical(api):
     case_id = create_case(api)
-    naskah = create_naskah(api, case_id)
+    naskah = create_naskah(api, case_id, nomor={"1": "100.3.7.1/11/Tapem/2026", "2": "100.3.7.1/27/Pem/2026"})
     nid = naskah["id"]
     assert naskah["status"] == "draft" and naskah["revision_count"] == 1
     assert naskah["nomor"] == {"1": "100.3.7.1/11/Tapem/2026", "2": "100.3.7.1/27/Pem/2026"}
@@ -321,7 +327,7 @@ def test_a_partys_lambang_is_uploaded_checked_and_heads_its_naskah(api):
     # dasar hukum left empty are the defaults of the jenis kerja sama
     body = naskah_body("KB")
     body["data"].pop("dasar_hukum")
-    naskah = create_naskah(api, case_id, **{"data": body["data"]})
+    naskah = create_naskah(api, case_id, **{"data": body["data"], "nomor": body["nomor"]})
     rev = api.client.get(f"/api/v1/naskah/{naskah['id']}/revisions/1", headers=api.auth("drafter")).json()
     docx = api.client.get(rev["docx_url"], headers=api.auth("drafter")).content
     doc = Document(io.BytesIO(docx))
@@ -331,7 +337,7 @@ def test_a_partys_lambang_is_uploaded_checked_and_heads_its_naskah(api):
     pdf = api.client.get(rev["pdf_url"], headers=api.auth("drafter")).content
     info = _pdf_info(pdf)
     assert info["/Title"] == case_body()["judul"] and info["/Author"] == "Pemerintah Kabupaten Paser"
-    assert info["/Subject"] == "Kesepakatan Bersama Nomor 100.3.7.1/11/Tapem/2026 dan 100.3.7.1/27/Pem/2026"
+    assert info["/Subject"] == f"Kesepakatan Bersama Nomor {body['nomor']['1']} dan {body['nomor']['2']}"
     assert info["/Lang"] == "id-ID"
 
     # a Word upload whose own properties say something else: the PDF still names the naskah

@@ -89,11 +89,35 @@ def test_console_script_is_installed():
     assert out.returncode == 0 and "render" in out.stdout and "demo" in out.stdout
 
 
+def report_shape(report: dict) -> dict:
+    """What must be the same on every run of the demo (not hashes or times)."""
+    return {
+        "naskah": [
+            {
+                "id": n["id"],
+                "jenis": n["jenis"],
+                "status": n["status"],
+                "verification": n["verification"],
+                "nomor": n["nomor"],
+                "counts": [len(n["revisions"]), len(n["paraf"]), len(n["signatures"])],
+                "arsip": [n["arsip"]["id"], n["arsip"]["verification"]],
+            }
+            for n in report["naskah"]
+        ],
+        "arsip_search": (report["arsip_search"]["count"], [r["id"] for r in report["arsip_search"]["data"]]),
+        "recap": [(r["no"], r["jenis"], r["nomor"]) for r in report["recap"]],
+        "audit": (report["audit"]["ok"], report["audit"]["count"]),
+        "steps": [s["step"] for s in report["steps"]],
+    }
+
+
+@pytest.mark.slow
 def test_demo_runs_and_writes_report(env):
     out = env / "demo"
     result = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", "2026-11-23"])
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    first_shape = report_shape(report)
     kb, sk, pks, nk = report["naskah"]
     assert [n["jenis"] for n in report["naskah"]] == ["KB", "SK", "PKS", "NK"]
     for entry in report["naskah"]:
@@ -136,8 +160,43 @@ def test_demo_runs_and_writes_report(env):
     assert "bertempat di" not in text
     assert all(s["tanggal_ttd"] == today.isoformat() and not s["catatan_tanggal"] for s in kb["signatures"])
     assert (out / "naskah.db").exists() and (out / "objects").is_dir()
+    # revision 4 is rendered from data only after the drafter confirmed dropping revision 3's Word edits
+    refused = kb["word_edits_refused"]
+    assert refused["reason"] == "word_edits_would_be_lost" and refused["uploaded_revisions"] == [3]
+    assert any(p.startswith("Catatan koreksi") for p in refused["lost_paragraphs"]), refused
+    assert kb["diffs"]["2..4"]["insert"] + kb["diffs"]["2..4"]["replace"] > 0  # not a copy of revision 2
+    assert "revisi 4 dari data ditolak" in result.output and "akan hilang: Catatan koreksi" in result.output
     bad = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", "23-11-2026"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+    # a second run into the same folder starts clean: the same records, not twice as many
+    again = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", "2026-11-23"])
+    assert again.exit_code == 0, again.output
+    assert report_shape(json.loads((out / "report.json").read_text(encoding="utf-8"))) == first_shape
+    # a file the demo did not make is never deleted: the run is refused instead
+    (out / "catatan-saya.txt").write_text("jangan dihapus", encoding="utf-8")
+    refused_run = runner.invoke(app, ["demo", "--out", str(out)])
+    assert refused_run.exit_code == 2 and "catatan-saya.txt" in refused_run.output, refused_run.output
+    assert (out / "catatan-saya.txt").read_text(encoding="utf-8") == "jangan dihapus"
+    assert (out / "report.json").exists()  # nothing of the earlier run was removed either
+
+
+def test_demo_refuses_a_folder_it_did_not_make(env):
+    from api.demo import prepare_out
+
+    mine = env / "dokumen"
+    (mine / "naskah").mkdir(parents=True)  # a name the demo also uses, but not made by the demo
+    (mine / "naskah" / "surat.docx").write_bytes(b"punya saya")
+    result = runner.invoke(app, ["demo", "--out", str(mine)])
+    assert result.exit_code == 2 and "tidak dibuat demo" in result.output, result.output
+    assert (mine / "naskah" / "surat.docx").read_bytes() == b"punya saya"
+    # a folder an interrupted demo left (marker still "running") is the demo's own: cleaned
+    interrupted = env / "terputus"
+    prepare_out(interrupted)
+    (interrupted / "naskah.db").write_bytes(b"setengah")
+    (interrupted / "objects").mkdir()
+    prepare_out(interrupted)
+    assert sorted(p.name for p in interrupted.iterdir()) == [".naskah-demo.json"]
 
 
 def test_render_refuses_a_template_that_reaches_python_internals(env):
@@ -163,3 +222,107 @@ def test_render_refuses_a_template_with_a_syntax_error(env):
     data = write_json(env / "d.json", {"judul": "x"})
     result = runner.invoke(app, ["render", str(path), "--data", str(data), "--out", str(env / "out")])
     assert result.exit_code == 2 and "Galat" in result.output
+
+
+def test_naskah_commands_print_no_warning():
+    """cryptography 51 deprecates DSA and pyHanko imports its key class: no command may print that warning."""
+    exe = Path(sys.executable).parent / "naskah"
+    for args in (["--help"], ["user", "--help"], ["verify", "--help"]):
+        out = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert "Warning" not in out.stderr and "deprecated" not in out.stderr, out.stderr
+
+
+def test_user_list_token_and_revoke(env):
+    from sqlmodel import Session
+
+    from pipeline.auth import authenticate
+    from pipeline.errors import Unauthenticated
+    from storage.db import make_engine
+
+    def token_of(output: str) -> str:
+        return next(line for line in output.splitlines() if line.startswith("nsk_"))
+
+    add = ["user", "add", "analis.tapem", "--nama", "Rina Wulandari, S.H.", "--jabatan", "Analis", "--role", "drafter"]
+    first = runner.invoke(app, add)
+    assert first.exit_code == 0, first.output
+    add = ["user", "add", "sekda", "--nama", "Dr. Katsul", "--jabatan", "Sekretaris Daerah", "--role", "paraf"]
+    runner.invoke(app, [*add, "--posisi", "sekda"])
+    listing = runner.invoke(app, ["user", "list"])
+    assert listing.exit_code == 0, listing.output
+    rows = {line.split()[0]: line for line in listing.output.splitlines()[2:] if line.strip()}
+    assert set(rows) == {"analis.tapem", "sekda"}
+    assert "Rina Wulandari, S.H." in rows["analis.tapem"] and "drafter" in rows["analis.tapem"]
+    assert "sekda" in rows["sekda"].split("Sekretaris Daerah")[1] and rows["sekda"].rstrip().endswith("1")
+
+    second = runner.invoke(app, ["user", "token", "analis.tapem", "--label", "laptop"])
+    assert second.exit_code == 0 and "sekali" in second.output, second.output
+    old, new = token_of(first.output), token_of(second.output)
+    engine = make_engine(f"sqlite:///{env}/cli.db")
+
+    def works(token: str) -> bool:
+        with Session(engine) as session:
+            try:
+                return authenticate(session, token).username == "analis.tapem"
+            except Unauthenticated:
+                return False
+
+    assert works(old) and works(new) and old != new
+    assert runner.invoke(app, ["user", "list"]).output.count("analis.tapem") == 1
+    # which token to revoke: without --token-id or --all, the active tokens are listed
+    ask = runner.invoke(app, ["user", "revoke", "analis.tapem"])
+    assert ask.exit_code == 2 and "--token-id" in ask.output and "laptop" in ask.output, ask.output
+    token_id = next(line.split()[0].lstrip("#") for line in ask.output.splitlines() if "cli" in line)
+    revoked = runner.invoke(app, ["user", "revoke", "analis.tapem", "--token-id", token_id])
+    assert revoked.exit_code == 0 and "dicabut" in revoked.output, revoked.output
+    assert not works(old) and works(new)
+    assert runner.invoke(app, ["user", "revoke", "sekda", "--token-id", token_id]).exit_code == 3  # not sekda's
+    assert runner.invoke(app, ["user", "revoke", "analis.tapem", "--all"]).exit_code == 0
+    assert not works(new)
+    unknown = runner.invoke(app, ["user", "token", "tidak.ada"])
+    assert unknown.exit_code == 3 and "tidak ditemukan" in unknown.output
+    engine.dispose()
+
+
+def test_dev_pki_issues_a_test_pkcs12_for_trying_signing(env):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509 import ocsp
+    from cryptography.x509.oid import NameOID
+
+    from pipeline.devpki import DevPki
+
+    pki_dir = env / "pki"
+    init = runner.invoke(app, ["dev-pki", "init", str(pki_dir), "--nama", "PSrE Uji"])
+    assert init.exit_code == 0, init.output
+    assert (
+        f"NASKAH_TRUST_ROOTS={pki_dir / 'roots.pem'}" in init.output
+        and "NASKAH_TSA_URL=http://127.0.0.1:" in init.output
+    )
+    port = json.loads((pki_dir / "pki.json").read_text())["port"]
+    env_lines = runner.invoke(app, ["dev-pki", "env", str(pki_dir)]).output.splitlines()
+    assert env_lines == [
+        f"export NASKAH_TRUST_ROOTS={pki_dir / 'roots.pem'}",
+        f"export NASKAH_TSA_URL=http://127.0.0.1:{port}/tsa",
+    ]
+    again = runner.invoke(app, ["dev-pki", "init", str(pki_dir)])
+    assert again.exit_code == 2 and "sudah berisi PKI" in again.output
+    served = DevPki.load(pki_dir)  # what `naskah dev-pki serve` holds, loaded before the p12 is issued
+
+    out = env / "bupati.p12"
+    args = ["dev-pki", "p12", str(pki_dir), "--nama", "dr. Fahmi Fadli", "--nip", "19750101 200001 1 001"]
+    issued = runner.invoke(app, [*args, "--out", str(out), "--passphrase", "rahasia-uji"])
+    assert issued.exit_code == 0, issued.output
+    key, cert, chain = pkcs12.load_key_and_certificates(out.read_bytes(), b"rahasia-uji")
+    assert key is not None and cert is not None
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "dr. Fahmi Fadli"
+    assert cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value == "19750101 200001 1 001"
+    roots = x509.load_pem_x509_certificates((pki_dir / "roots.pem").read_bytes())
+    assert chain[-1] == roots[0]  # the chain ends at the root the server is told to trust
+    # the running OCSP responder knows a certificate issued after it started
+    request = ocsp.OCSPRequestBuilder().add_certificate(cert, chain[0], hashes.SHA256()).build()
+    answer = ocsp.load_der_ocsp_response(served.ocsp_response(request.public_bytes(serialization.Encoding.DER)))
+    assert answer.certificate_status == ocsp.OCSPCertStatus.GOOD
+    empty = runner.invoke(app, [*args, "--out", str(env / "x.p12"), "--passphrase", ""])
+    assert empty.exit_code == 2 and "Passphrase" in empty.output

@@ -429,10 +429,17 @@ def test_desk_to_desk_on_another_day_needs_a_confirmation_that_every_report_show
     dates = report["tanggal_penandatanganan"]
     assert dates["tanggal_naskah"] == stated.isoformat() and dates["catatan_tanggal"] == [mitra_note, our_note]
     assert [s["tanggal_ttd"] for s in dates["tanda_tangan"]] == [today.isoformat()] * 2
-    # what a merged POST /verify joins in for a naskah the system knows
+    # POST /verify of the signed file: the system knows the naskah and shows the same dates and notes
+    r = api.client.post(
+        "/api/v1/verify", files={"file": ("ttd.pdf", signed, "application/pdf")}, headers=api.auth("secretariat")
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["naskah_id"] == nid
+    dates = r.json()["tanggal_penandatanganan"]
+    assert dates["tanggal_naskah"] == stated.isoformat() and dates["catatan_tanggal"] == [mitra_note, our_note]
     with session_scope(api.services.engine) as session:
         known = signing_dates(session, nid)
-    assert known is not None and known.notes == [mitra_note, our_note] and known.mode == "desk"
+    assert known is not None and known.mode == "desk" and known.to_dict() == dates
 
 
 def _tanggal(day: dt.date) -> str:

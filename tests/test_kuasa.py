@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 
 import pytest
 from pypdf import PdfReader
@@ -81,12 +82,20 @@ def sign(api, nid: int, who: str, p12: bytes):
     )
 
 
+_PKS_SERIAL = itertools.count(40)
+
+
 def pks_under_kuasa(api, case_id: int) -> int:
     """A PKS whose PIHAK KESATU block is the Kepala Dinas acting under Surat Kuasa SK_NOMOR."""
     data = {k: v for k, v in sample_data("PKS").items() if k not in CASE_FIELDS - {"pihak_kesatu", "pihak_kedua"}}
     data["tanggal"] = hari_ini().isoformat()  # signed tatap muka today: the PKS states today
     data["kuasa"] = {"nomor": SK_NOMOR, "tanggal": hari_ini().isoformat(), "pemberi_jabatan": "Bupati Paser"}
-    body = {"jenis": "PKS", "nomor": {"1": "100.3.7.1/40/DLH/2026", "2": "100.3.7.1/88/DLH/2026"}, "data": data}
+    n = next(_PKS_SERIAL)  # each party's register takes a nomor once
+    body = {
+        "jenis": "PKS",
+        "nomor": {"1": f"100.3.7.1/{n}/DLH/2026", "2": f"100.3.7.1/{n + 48}/DLH/2026"},
+        "data": data,
+    }
     r = api.client.post(f"/api/v1/cases/{case_id}/naskah", json=body, headers=api.auth("drafter"))
     assert r.status_code == 201, r.text
     return r.json()["id"]

@@ -1,4 +1,5 @@
-"""schemathesis against the project's own OpenAPI document: no 5xx over the generated cases.
+"""schemathesis against the project's own OpenAPI document: no 5xx over the generated cases, and
+every 4xx the Indonesian ``{code, message, detail}`` envelope without pydantic's English.
 
 Every operation of ``create_app(...).openapi()`` gets generated requests (valid ones and, for the
 same budget again, invalid ones) with a bearer token of a user holding every role, on SQLite with
@@ -29,6 +30,7 @@ from pipeline.lifecycle import Role
 from storage.db import session_scope
 from tests.test_api import create_case, create_naskah
 from tests.test_archive import archive_api, signed_kb  # noqa: F401 - archive_api: the API with both PKIs
+from tests.test_error_envelope import assert_envelope
 from tests.test_workflow import approved_kb
 
 MAX_EXAMPLES = 30  # per operation, valid and invalid requests mixed
@@ -89,6 +91,8 @@ def test_generated_requests_never_get_a_server_error(archive_api, dev_pki, count
             statuses[response.status_code] += 1
             try:
                 case.validate_response(response, checks=[not_a_server_error])
+                if response.status_code >= 400:  # every error is the Indonesian envelope
+                    assert_envelope(response, case.operation.label)
             except Exception:
                 where = f"{case.operation.label}: HTTP {response.status_code} {response.text[:200]}"
                 errors.setdefault(where, case.as_curl_command())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Body, File, Form, Query, Response, UploadFile, status
 
 from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.present import naskah_public, revision_public
@@ -35,9 +35,16 @@ def list_revisions(naskah_id: Id, session: SessionDep, user: CurrentUser) -> Pag
     summary="Revisi baru dirender dari data kerja sama terkini dan isian yang diubah",
 )
 def render_revision(
-    naskah_id: Id, body: RenderRequest, svc: ServicesDep, session: SessionDep, user: CurrentUser
+    naskah_id: Id,
+    svc: ServicesDep,
+    session: SessionDep,
+    user: CurrentUser,
+    body: Annotated[RenderRequest | None, Body()] = None,
 ) -> RevisionPublic:
-    rev = revisions.render_revision(svc, user, naskah_id, body.data, body.note)
+    body = body or RenderRequest()  # no body: render again from the case data as it is now
+    rev = revisions.render_revision(
+        svc, user, naskah_id, body.data, body.note, discard_word_edits_through=body.buang_suntingan_word
+    )
     return revision_public(session, rev)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from api.deps import CurrentUser, Id, Offset, ServicesDep, SessionDep
 from api.present import naskah_public
@@ -25,6 +25,10 @@ from pipeline.services import Services
 
 router = APIRouter(prefix="/naskah", tags=["telaah dan paraf"])
 
+#: The body of a step is optional: no body, an empty one or ``{}`` all mean "no note" (a step that
+#: needs a note then says so, in Indonesian, from the pipeline).
+OptionalNote = Annotated[NoteRequest | None, Body()]
+
 
 def _naskah(session: SessionDep, user: User, naskah_id: int) -> NaskahPublic:
     return naskah_public(session, user, cases.get_naskah(session, user, naskah_id))
@@ -34,9 +38,9 @@ def _add_step(path: str, step: Callable[[Services, User, int, str], object], sum
     """One POST route per review step; they differ only in the pipeline function they call."""
 
     def endpoint(
-        naskah_id: Id, body: NoteRequest, svc: ServicesDep, session: SessionDep, user: CurrentUser
+        naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser, body: OptionalNote = None
     ) -> NaskahPublic:
-        step(svc, user, naskah_id, body.note)
+        step(svc, user, naskah_id, body.note if body else "")
         return _naskah(session, user, naskah_id)
 
     endpoint.__name__ = f"{path}_naskah"
@@ -96,9 +100,9 @@ def give_paraf(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: Curre
 
 @router.post("/{naskah_id}/paraf/refuse", summary="Tolak memberi paraf dengan catatan; naskah kembali ke penyusunan")
 def refuse_paraf(
-    naskah_id: Id, body: NoteRequest, svc: ServicesDep, session: SessionDep, user: CurrentUser
+    naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser, body: OptionalNote = None
 ) -> NaskahPublic:
-    paraf.refuse_paraf(svc, user, naskah_id, body.note)
+    paraf.refuse_paraf(svc, user, naskah_id, body.note if body else "")
     return _naskah(session, user, naskah_id)
 
 
