@@ -10,7 +10,6 @@ step is an incremental update, so every earlier signature and timestamp stays va
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import io
@@ -20,13 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import signers
 from pyhanko.sign.general import SigningError
-from pyhanko.sign.validation import DocumentSecurityStore, ValidationContext
-from pyhanko.sign.validation.ades import ades_timestamp_validation_internal
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from sqlalchemy import and_, func, or_, true
 from sqlalchemy.exc import IntegrityError
@@ -38,10 +33,10 @@ from pipeline.cases import get_naskah, list_naskah, nomor_of, pihak_of
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, RuleViolation, ServiceUnavailable
 from pipeline.lifecycle import Action
 from pipeline.models import MAX_ID, Arsip, ArsipVersion, KerjaSama, Naskah, SignatureStep, User, utcnow
+from pipeline.pades import append_document_timestamp
 from pipeline.revisions import PDF_TYPE, latest_revision
 from pipeline.services import Services, store_errors
 from pipeline.signature_plan import current_file, expected_signers, get_plan, steps_of
-from pipeline.signing import http_timestamper, validation_context
 from pipeline.signing_date import SigningDates, signing_dates
 from pipeline.verify import VerificationReport, certificate_expiry, refuse_unreadable, verify_pdf
 from storage.db import session_scope
@@ -79,10 +74,8 @@ def add_document_timestamp(pdf: bytes, tsa_url: str, trust_roots: Sequence[Any])
         has_timestamp = any(sig.sig_object_type == "/DocTimeStamp" for sig in reader.embedded_signatures)
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise refuse_unreadable(exc) from exc
-    stamper = signers.PdfTimeStamper(http_timestamper(tsa_url))
-    vc: ValidationContext = validation_context(trust_roots)
     try:
-        out = asyncio.run(_extend_timestamp_chain(stamper, reader, pdf, vc, renew=has_timestamp))
+        data = append_document_timestamp(pdf, tsa_url, trust_roots, renew=has_timestamp)
     except (PathBuildingError, PathValidationError) as exc:
         raise InvalidInput(
             "Rantai sertifikat cap waktu tidak dapat divalidasi dengan akar tepercaya yang dikonfigurasi.",
@@ -95,50 +88,8 @@ def add_document_timestamp(pdf: bytes, tsa_url: str, trust_roots: Sequence[Any])
             reason="tsa_unavailable",
             error=type(exc).__name__,
         ) from exc
-    assert isinstance(out, io.BytesIO)
-    data = out.getvalue()
     log.info("document timestamp added (%d -> %d bytes, renewal=%s)", len(pdf), len(data), has_timestamp)
     return data
-
-
-async def _extend_timestamp_chain(
-    stamper: signers.PdfTimeStamper, reader: PdfFileReader, pdf: bytes, vc: ValidationContext, *, renew: bool
-) -> io.BytesIO:
-    """A new document timestamp over ``pdf``; on a renewal the last timestamp's validation data first.
-
-    pyHanko's ``update_archival_timestamp_chain`` does the same, but writes through a STRICT
-    incremental writer, which refuses files whose earlier updates another signer wrote its own way
-    (poppler's orphaned generations: ``pdfread``); this writer reads leniently.  The bytes already
-    there are judged elsewhere (``verify_pdf``); here only new ones are appended.
-    """
-    try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        md_algorithm = "sha256"
-        if renew:
-            last = reader.embedded_timestamp_signatures[-1]
-            status = await ades_timestamp_validation_internal(
-                last.signed_data,
-                validation_context=vc,
-                expected_tst_imprint=last.compute_digest,
-                ts_qualification_requirements=None,
-            )
-            api_status = status.api_status
-            if api_status is None or api_status.validation_path is None:
-                raise InvalidInput(
-                    "Rantai sertifikat cap waktu dokumen terakhir tidak dapat divalidasi dengan akar tepercaya yang "
-                    "dikonfigurasi; cap waktu baru tidak dibuat.",
-                    reason="timestamp_chain_invalid",
-                    diagnostic=str(status.ades_subindic),
-                )
-            md_algorithm = api_status.md_algorithm
-            DocumentSecurityStore.supply_dss_in_writer(
-                writer, last.pkcs7_content, paths=(api_status.validation_path,), validation_context=vc
-            )
-        out = io.BytesIO()
-        await stamper.async_timestamp_pdf(writer, md_algorithm, vc, output=out)
-        return out
-    finally:
-        await vc.aclose()
 
 
 def last_timestamp_expiry(pdf: bytes) -> dt.datetime | None:

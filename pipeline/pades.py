@@ -36,6 +36,7 @@ updates only; pyHanko's difference analysis counts both as validation data).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import Sequence
@@ -47,12 +48,14 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps import TimestampRequestError
+from pyhanko.sign.validation import DocumentSecurityStore
+from pyhanko.sign.validation.ades import ades_timestamp_validation_internal
 from pyhanko_certvalidator.errors import PathBuildingError, ValidationError
 
 from pipeline.desk import embed_validation_data
-from pipeline.errors import ServiceUnavailable
+from pipeline.errors import InvalidInput, ServiceUnavailable
 from pipeline.signing import http_timestamper, validation_context
-from pipeline.verify import refuse_unreadable, signature_level
+from pipeline.verify import has_signature_timestamp, refuse_unreadable, signature_level
 
 __all__ = [
     "DEFAULT_LEVEL",
@@ -129,14 +132,6 @@ def _signature(pdf: bytes, field: str) -> Any:
         raise refuse_unreadable(exc) from exc
 
 
-def _has_signature_timestamp(emb: Any) -> bool:
-    try:
-        attrs = emb.signer_info["unsigned_attrs"]
-        return any(attr["type"].native == "signature_time_stamp_token" for attr in attrs or [])
-    except (KeyError, ValueError, TypeError, AttributeError):
-        return False
-
-
 def require_reached(pdf: bytes, field: str, required: str, trust_roots: Sequence[Any]) -> str:
     """Refuse a signature that did not reach ``required`` (it is then not recorded); returns the level."""
     reached = reached_level(pdf, field, trust_roots)
@@ -164,21 +159,14 @@ def raise_to_level(pdf: bytes, field: str, required: str, *, tsa_url: str | None
         return pdf
     # its certificates and OCSP/CRL; refused (InvalidInput, revocation_unavailable) when they cannot be had
     out = embed_validation_data(pdf, trust_roots, field) if trust_roots else pdf
-    if at_least(required, "B-T") and tsa_url and not _has_signature_timestamp(emb):
+    if at_least(required, "B-T") and tsa_url and not has_signature_timestamp(emb):
         out = _document_timestamp(out, tsa_url, trust_roots)
     return out
 
 
 def _document_timestamp(pdf: bytes, tsa_url: str, trust_roots: Sequence[Any]) -> bytes:
-    stamper = signers.PdfTimeStamper(http_timestamper(tsa_url))
     try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        written = stamper.timestamp_pdf(
-            writer,
-            "sha256",
-            validation_context=validation_context(trust_roots) if trust_roots else None,
-            in_place=False,
-        )
+        return append_document_timestamp(pdf, tsa_url, trust_roots, renew=False)
     except (SigningError, TimestampRequestError, OSError) as exc:
         raise ServiceUnavailable(
             "Layanan cap waktu (TSA) tidak dapat dihubungi untuk memberi cap waktu pada tanda tangan ini. Coba lagi "
@@ -193,5 +181,51 @@ def _document_timestamp(pdf: bytes, tsa_url: str, trust_roots: Sequence[Any]) ->
             reason="timestamp_chain_invalid",
             diagnostic=str(exc),
         ) from exc
-    assert isinstance(written, io.BytesIO)
-    return written.getvalue()
+
+
+def append_document_timestamp(pdf: bytes, tsa_url: str, trust_roots: Sequence[Any], *, renew: bool) -> bytes:
+    """``pdf`` with a new document timestamp from ``tsa_url`` as an incremental update; with ``renew``
+    (a B-LTA chain) the last document timestamp's validation data first.
+
+    pyHanko's ``timestamp_pdf`` / ``update_archival_timestamp_chain`` do the same, but the latter
+    writes through a STRICT incremental writer, which refuses files whose earlier updates another
+    signer wrote its own way (poppler's orphaned generations: ``pdfread``); this writer reads
+    leniently.  The bytes already there are judged elsewhere (``verify_pdf``, ``desk``); here only new
+    ones are appended.  Raises pyHanko's errors (TSA unreachable, chain invalid): callers say what
+    they mean for their users.
+    """
+    return asyncio.run(_append_document_timestamp(pdf, tsa_url, trust_roots, renew=renew))
+
+
+async def _append_document_timestamp(pdf: bytes, tsa_url: str, trust_roots: Sequence[Any], *, renew: bool) -> bytes:
+    stamper = signers.PdfTimeStamper(http_timestamper(tsa_url))
+    vc = validation_context(trust_roots) if trust_roots else None
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        md_algorithm = "sha256"
+        if renew and vc is not None:
+            last = writer.prev.embedded_timestamp_signatures[-1]
+            status = await ades_timestamp_validation_internal(
+                last.signed_data,
+                validation_context=vc,
+                expected_tst_imprint=last.compute_digest,
+                ts_qualification_requirements=None,
+            )
+            api_status = status.api_status
+            if api_status is None or api_status.validation_path is None:
+                raise InvalidInput(
+                    "Rantai sertifikat cap waktu dokumen terakhir tidak dapat divalidasi dengan akar tepercaya yang "
+                    "dikonfigurasi; cap waktu baru tidak dibuat.",
+                    reason="timestamp_chain_invalid",
+                    diagnostic=str(status.ades_subindic),
+                )
+            md_algorithm = api_status.md_algorithm
+            DocumentSecurityStore.supply_dss_in_writer(
+                writer, last.pkcs7_content, paths=(api_status.validation_path,), validation_context=vc
+            )
+        out = io.BytesIO()
+        await stamper.async_timestamp_pdf(writer, md_algorithm, vc, output=out)
+        return out.getvalue()
+    finally:
+        if vc is not None:
+            await vc.aclose()

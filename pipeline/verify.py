@@ -116,6 +116,7 @@ __all__ = [
     "as_certificates",
     "async_verify_pdf",
     "certificate_expiry",
+    "has_signature_timestamp",
     "refuse_unreadable",
     "signature_level",
     "verify_pdf",
@@ -915,7 +916,7 @@ async def _signature_level(data: bytes, field_name: str, roots: list[asn1_x509.C
         for e in embedded
         if e.sig_object_type == "/DocTimeStamp" and e.signed_revision > emb.signed_revision
     ]
-    if not _has_signature_timestamp_token(emb):
+    if not has_signature_timestamp(emb):
         if not later_doc_ts:
             return "B-B"
         later_doc_ts = later_doc_ts[1:]
@@ -924,7 +925,8 @@ async def _signature_level(data: bytes, field_name: str, roots: list[asn1_x509.C
     return "B-LTA" if later_doc_ts else "B-LT"
 
 
-def _has_signature_timestamp_token(emb: EmbeddedPdfSignature) -> bool:
+def has_signature_timestamp(emb: EmbeddedPdfSignature) -> bool:
+    """Does the signature carry its own RFC 3161 signature timestamp (PAdES B-T)?"""
     try:
         attrs = emb.signer_info["unsigned_attrs"]
         return any(attr["type"].native == "signature_time_stamp_token" for attr in attrs or [])
