@@ -9,23 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.auth import create_user, issue_token
 from pipeline.verify import verify_pdf
-from storage.db import session_scope
 from storage.objects import LocalObjectStore, ObjectLocked
 from tests.test_signing_flow import fully_initialled
-
-
-@pytest.fixture
-def archive_api(api, dev_pki, counterparty_pki):
-    api.services.trust_roots = [*dev_pki.roots, *counterparty_pki.roots]
-    api.services.tsa_url = dev_pki.tsa_url
-    with session_scope(api.services.engine) as session:
-        walikota = create_user(
-            session, username="walikota", nama="H. Rahmad Mas'ud, S.E., M.E.", jabatan="Wali Kota", roles=["signer"]
-        )
-        api.tokens["walikota"] = issue_token(session, walikota)
-    return api
 
 
 def signed_kb(api, dev_pki, counterparty_pki) -> int:
@@ -50,8 +36,8 @@ def signed_kb(api, dev_pki, counterparty_pki) -> int:
     return nid
 
 
-def test_archive_search_download_and_verify(archive_api, dev_pki, counterparty_pki):
-    api = archive_api
+def test_archive_search_download_and_verify(signers_api, dev_pki, counterparty_pki):
+    api = signers_api
     nid = signed_kb(api, dev_pki, counterparty_pki)
     signed = api.client.get(f"/api/v1/naskah/{nid}/signed.pdf", headers=api.auth("secretariat")).content
 
@@ -106,9 +92,9 @@ def test_archive_search_download_and_verify(archive_api, dev_pki, counterparty_p
 
 
 def test_archiving_refuses_an_unsigned_naskah_and_a_tampered_original_is_an_alarm(
-    archive_api, dev_pki, counterparty_pki
+    signers_api, dev_pki, counterparty_pki
 ):
-    api = archive_api
+    api = signers_api
     unsigned = fully_initialled(api)
     r = api.client.post(f"/api/v1/naskah/{unsigned}/archive", headers=api.auth("secretariat"))
     assert r.status_code == 409 and r.json()["code"] == "action_not_available"
@@ -128,10 +114,10 @@ def test_archiving_refuses_an_unsigned_naskah_and_a_tampered_original_is_an_alar
 
 
 @pytest.mark.parametrize("services", ["sqlite-s3"], indirect=True)
-def test_timestamp_renewal_adds_a_locked_version_and_keeps_the_old_one(archive_api, dev_pki, counterparty_pki):
+def test_timestamp_renewal_adds_a_locked_version_and_keeps_the_old_one(signers_api, dev_pki, counterparty_pki):
     from pipeline.archive import renew_timestamps
 
-    api = archive_api
+    api = signers_api
     nid = signed_kb(api, dev_pki, counterparty_pki)
     arsip = api.client.post(f"/api/v1/naskah/{nid}/archive", headers=api.auth("secretariat")).json()
     assert renew_timestamps(api.services, margin_days=30) == []  # the TSA certificate is good for years
@@ -154,11 +140,11 @@ def test_timestamp_renewal_adds_a_locked_version_and_keeps_the_old_one(archive_a
 
 @pytest.mark.parametrize("services", ["postgres-local"], indirect=True)
 def test_an_archived_original_still_verifies_after_the_signer_certificate_expired(
-    archive_api, dev_pki, counterparty_pki
+    signers_api, dev_pki, counterparty_pki
 ):
     import time
 
-    api = archive_api
+    api = signers_api
     nid = fully_initialled(api)
     steps = [{"pihak_urutan": 2, "username": "walikota"}, {"pihak_urutan": 1, "username": "bupati"}]
     r = api.client.post(
@@ -194,7 +180,7 @@ def test_an_archived_original_still_verifies_after_the_signer_certificate_expire
 
 @pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
 def test_the_archive_chain_judges_each_timestamp_at_the_time_the_next_one_proves(
-    archive_api, dev_pki, counterparty_pki, tmp_path
+    signers_api, dev_pki, counterparty_pki, tmp_path
 ):
     """B-LTA over the years: the first TSA's certificate expires, the renewal's TSA got its
     certificate after the first timestamp was made; the archive still verifies, and the version
@@ -203,7 +189,7 @@ def test_the_archive_chain_judges_each_timestamp_at_the_time_the_next_one_proves
 
     from pipeline.archive import renew_timestamps
 
-    api = archive_api
+    api = signers_api
     nid = signed_kb(api, dev_pki, counterparty_pki)
     short_end = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=12)
     api.services.tsa_url = dev_pki.issue_tsa("singkat", not_after=short_end)
@@ -269,10 +255,10 @@ def test_the_archive_chain_judges_each_timestamp_at_the_time_the_next_one_proves
 
 
 @pytest.mark.parametrize("services", ["sqlite-local", "sqlite-s3"], indirect=True)
-def test_locked_versions_no_record_points_at_are_reported(archive_api, dev_pki, counterparty_pki):
+def test_locked_versions_no_record_points_at_are_reported(signers_api, dev_pki, counterparty_pki):
     from pipeline.archive import orphans, renew_timestamps
 
-    api = archive_api
+    api = signers_api
     nid = signed_kb(api, dev_pki, counterparty_pki)
     arsip = api.client.post(f"/api/v1/naskah/{nid}/archive", headers=api.auth("secretariat")).json()
     renew_timestamps(api.services, margin_days=100 * 365)  # a second, recorded version of the same key

@@ -38,18 +38,9 @@ def nss(tmp_path_factory: pytest.TempPathFactory, dev_pki: DevPki, counterparty_
 
 
 @pytest.fixture
-def bupati_first(api, dev_pki, counterparty_pki):
+def bupati_first(signers_api):
     """A fully initialled KB whose tatap muka plan has the Bupati sign first (PIHAK KESATU)."""
-    from pipeline.auth import create_user, issue_token
-    from storage.db import session_scope
-
-    api.services.trust_roots = [*dev_pki.roots, *counterparty_pki.roots]
-    api.services.tsa_url = dev_pki.tsa_url
-    with session_scope(api.services.engine) as session:
-        walikota = create_user(
-            session, username="walikota", nama="H. Rahmad Mas'ud, S.E., M.E.", jabatan="Wali Kota", roles=["signer"]
-        )
-        api.tokens["walikota"] = issue_token(session, walikota)
+    api = signers_api
     nid = fully_initialled(api)
     steps = [{"pihak_urutan": 1, "username": "bupati"}, {"pihak_urutan": 2, "username": "walikota"}]
     r = api.client.post(

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from api.cli_arsip import arsip_app, monitoring_command
-from pipeline.auth import create_user, issue_token
+from pipeline.auth import create_user
 from pipeline.models import AuditEntry
 from pipeline.sop import load_profile
 from storage.db import make_engine, session_scope, upgrade
@@ -131,16 +131,10 @@ def test_perbarui_cap_waktu_with_nothing_due(env):
 
 @pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
 def test_unduh_verifikasi_and_renewal_on_a_real_archived_original(
-    api, dev_pki, counterparty_pki, tmp_path, monkeypatch
+    signers_api, dev_pki, counterparty_pki, tmp_path, monkeypatch
 ):
     """The CLI on the API's own database and stores: byte-identical download, verification, renewal."""
-    api.services.trust_roots = [*dev_pki.roots, *counterparty_pki.roots]
-    api.services.tsa_url = dev_pki.tsa_url
-    with session_scope(api.services.engine) as session:
-        walikota = create_user(
-            session, username="walikota", nama="H. Rahmad Mas'ud, S.E., M.E.", jabatan="Wali Kota", roles=["signer"]
-        )
-        api.tokens["walikota"] = issue_token(session, walikota)
+    api = signers_api
     nid = signed_kb(api, dev_pki, counterparty_pki)
     arsip = api.client.post(f"/api/v1/naskah/{nid}/archive", headers=api.auth("secretariat")).json()
     monkeypatch.setenv("NASKAH_DATABASE_URL", f"sqlite:///{tmp_path}/naskah.db")

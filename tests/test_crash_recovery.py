@@ -42,14 +42,14 @@ from storage.db import session_scope
 from storage.objects import LocalObjectStore, S3ObjectStore
 from tests.crash_child import APPLICATION_NAME
 from tests.fixtures.app import Api
+from tests.fixtures.pki import WALIKOTA
 from tests.test_api import create_case, create_naskah
-from tests.test_archive import archive_api, signed_kb  # noqa: F401 - archive_api: the API with both PKIs
+from tests.test_archive import signed_kb
 from tests.test_signing_flow import fully_initialled
 from tests.test_store_outage import sign, state_of
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ["postgres-local", "postgres-s3"]
-WALIKOTA = "H. Rahmad Mas'ud, S.E., M.E."
 
 
 class Child:
@@ -143,8 +143,8 @@ class Crash:
 
 
 @pytest.fixture
-def crash(request, archive_api, dev_pki, counterparty_pki, pg_server) -> Crash:  # noqa: F811
-    svc = archive_api.services
+def crash(request, signers_api, dev_pki, counterparty_pki, pg_server) -> Crash:
+    svc = signers_api.services
     if isinstance(svc.store, S3ObjectStore):
         storage_url = request.getfixturevalue("s3_server").url(svc.store.bucket)
     else:
@@ -152,8 +152,8 @@ def crash(request, archive_api, dev_pki, counterparty_pki, pg_server) -> Crash: 
         storage_url = f"file:{svc.store.root}"
     # the child derives its archive store from the working store's URL, as the fixture names it
     return Crash(
-        api=archive_api,
-        db=Db(pg_server, archive_api),
+        api=signers_api,
+        db=Db(pg_server, signers_api),
         database_url=svc.engine.url.render_as_string(hide_password=False),
         storage_url=storage_url,
         trust_roots=f"{dev_pki.roots_pem}:{counterparty_pki.roots_pem}",

@@ -240,21 +240,6 @@ def test_a_choice_field_needs_its_choices_in_the_manifest(tmp_path: Path):
 # --- the signing date the naskah states --------------------------------------------------------
 
 
-@pytest.fixture
-def dated_api(api, dev_pki, counterparty_pki):
-    """The API with both PKIs and the Wali Kota as a server signer."""
-    from pipeline.auth import issue_token
-
-    api.services.trust_roots = [*dev_pki.roots, *counterparty_pki.roots]
-    api.services.tsa_url = dev_pki.tsa_url
-    with session_scope(api.services.engine) as session:
-        walikota = create_user(
-            session, username="walikota", nama="H. Rahmad Mas'ud, S.E., M.E.", jabatan="Wali Kota", roles=["signer"]
-        )
-        api.tokens["walikota"] = issue_token(session, walikota)
-    return api
-
-
 def kb_dated(api, day: dt.date, cara: str | None = None) -> int:
     """A KB stating ``day`` as its signing date, drafted for ``cara``, reviewed and fully initialled."""
     from tests.test_api import create_case, naskah_body
@@ -290,10 +275,12 @@ TATAP_MUKA = [{"pihak_urutan": 2, "username": "walikota"}, {"pihak_urutan": 1, "
 
 
 @pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
-def test_a_tatap_muka_signature_on_another_day_than_the_naskah_states_is_refused(dated_api, dev_pki, counterparty_pki):
+def test_a_tatap_muka_signature_on_another_day_than_the_naskah_states_is_refused(
+    signers_api, dev_pki, counterparty_pki
+):
     from tests.test_api import hari_ini
 
-    api = dated_api
+    api = signers_api
     today = hari_ini()
     tomorrow = today + dt.timedelta(days=1)
     nid = kb_dated(api, tomorrow)
@@ -337,10 +324,10 @@ def test_a_tatap_muka_signature_on_another_day_than_the_naskah_states_is_refused
 
 
 @pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
-def test_the_plan_must_be_signed_the_way_the_text_was_drafted(dated_api):
+def test_the_plan_must_be_signed_the_way_the_text_was_drafted(signers_api):
     from tests.test_api import hari_ini
 
-    api = dated_api
+    api = signers_api
     tatap = kb_dated(api, hari_ini())
     r = plan_of(api, tatap, "desk")
     assert r.status_code == 422 and r.json()["detail"]["reason"] == "signing_mode_mismatch", r.text
@@ -353,7 +340,7 @@ def test_the_plan_must_be_signed_the_way_the_text_was_drafted(dated_api):
 
 @pytest.mark.parametrize("services", ["sqlite-local", "postgres-s3"], indirect=True)
 def test_desk_to_desk_on_another_day_needs_a_confirmation_that_every_report_shows(
-    dated_api, dev_pki, counterparty_pki, counterparty_person
+    signers_api, dev_pki, counterparty_pki, counterparty_person
 ):
     import io
 
@@ -363,7 +350,7 @@ def test_desk_to_desk_on_another_day_needs_a_confirmation_that_every_report_show
     from tests.test_api import hari_ini
     from tests.test_signing_flow import counterparty_signs
 
-    api = dated_api
+    api = signers_api
     today = hari_ini()
     stated = today - dt.timedelta(days=2)  # the text's date; both parties sign later, each in its office
     nid = kb_dated(api, stated, "desk")
@@ -449,12 +436,12 @@ def _tanggal(day: dt.date) -> str:
 
 
 @pytest.mark.parametrize("services", ["postgres-local"], indirect=True)
-def test_a_naskah_last_edited_in_word_states_the_date_of_the_rendering_it_was_edited_from(dated_api):
+def test_a_naskah_last_edited_in_word_states_the_date_of_the_rendering_it_was_edited_from(signers_api):
     from api.demo import edit_in_word
     from tests.test_api import create_case, hari_ini, naskah_body
     from tests.test_workflow import post
 
-    api = dated_api
+    api = signers_api
     tomorrow = hari_ini() + dt.timedelta(days=1)
     body = naskah_body("KB")
     body["data"]["tanggal"] = tomorrow.isoformat()

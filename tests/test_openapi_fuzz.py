@@ -29,7 +29,7 @@ from pipeline.auth import create_user, issue_token
 from pipeline.lifecycle import Role
 from storage.db import session_scope
 from tests.test_api import create_case, create_naskah
-from tests.test_archive import archive_api, signed_kb  # noqa: F401 - archive_api: the API with both PKIs
+from tests.test_archive import signed_kb
 from tests.test_error_envelope import assert_envelope
 from tests.test_workflow import approved_kb
 
@@ -37,8 +37,8 @@ MAX_EXAMPLES = 30  # per operation, valid and invalid requests mixed
 
 
 @pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
-def test_generated_requests_never_get_a_server_error(archive_api, dev_pki, counterparty_pki, record_property):  # noqa: F811
-    api = archive_api
+def test_generated_requests_never_get_a_server_error(signers_api, dev_pki, counterparty_pki, record_property):
+    api = signers_api
     with session_scope(api.services.engine) as session:
         every_role = create_user(
             session,

@@ -20,25 +20,12 @@ from pipeline.identity import register_certificate
 from pipeline.models import User
 from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
 from storage.db import session_scope
-from tests.fixtures.pki import make_signer
+from tests.fixtures.pki import WALIKOTA, make_signer
 from tests.test_signing_backends import one_backend, state
 from tests.test_signing_flow import fully_initialled
 
 BUPATI = "dr. Fahmi Fadli"
-WALIKOTA = "H. Rahmad Mas'ud, S.E., M.E."
 NIK_WALIKOTA = "6471010101700001"
-
-
-@pytest.fixture
-def identity_api(api, dev_pki, counterparty_pki):
-    from pipeline.auth import create_user, issue_token
-
-    api.services.trust_roots = [*dev_pki.roots, *counterparty_pki.roots]
-    api.services.tsa_url = dev_pki.tsa_url
-    with session_scope(api.services.engine) as session:
-        walikota = create_user(session, username="walikota", nama=WALIKOTA, jabatan="Wali Kota", roles=["signer"])
-        api.tokens["walikota"] = issue_token(session, walikota)
-    return api
 
 
 def plan(api, nid: int, mode: str = "tatap_muka") -> dict:
@@ -91,8 +78,8 @@ def verify_api(api, pdf: bytes) -> dict:
 
 
 @one_backend
-def test_signing_with_someone_elses_certificate_is_refused(identity_api, dev_pki, counterparty_pki):
-    api = identity_api
+def test_signing_with_someone_elses_certificate_is_refused(signers_api, dev_pki, counterparty_pki):
+    api = signers_api
     nid = fully_initialled(api)
     plan(api, nid)
     assert upload_sign(api, nid, "walikota", counterparty_pki.issue_person(WALIKOTA).to_pkcs12("k")).status_code == 200
@@ -111,9 +98,9 @@ def test_signing_with_someone_elses_certificate_is_refused(identity_api, dev_pki
 
 @one_backend
 def test_a_certificate_whose_nik_is_not_the_officials_is_refused_even_with_the_right_name(
-    identity_api, dev_pki, counterparty_pki
+    signers_api, dev_pki, counterparty_pki
 ):
-    api = identity_api
+    api = signers_api
     with session_scope(api.services.engine) as session:
         bupati = session.exec(select(User).where(User.username == "bupati")).one()
         bupati.nik = "6401011203800001"
@@ -133,9 +120,9 @@ def test_a_certificate_whose_nik_is_not_the_officials_is_refused_even_with_the_r
 
 @one_backend
 def test_a_registered_certificate_belongs_to_its_official_whatever_its_subject(
-    identity_api, dev_pki, counterparty_pki, tmp_path, monkeypatch
+    signers_api, dev_pki, counterparty_pki, tmp_path, monkeypatch
 ):
-    api = identity_api
+    api = signers_api
     nid = fully_initialled(api)
     plan(api, nid)
     assert upload_sign(api, nid, "walikota", counterparty_pki.issue_person(WALIKOTA).to_pkcs12("k")).status_code == 200
@@ -183,8 +170,8 @@ def test_naskah_user_sertifikat_registers_a_fingerprint(tmp_path, monkeypatch, d
 
 
 @one_backend
-def test_a_counterparty_signature_by_someone_else_is_refused_at_import(identity_api, dev_pki, counterparty_pki):
-    api = identity_api
+def test_a_counterparty_signature_by_someone_else_is_refused_at_import(signers_api, dev_pki, counterparty_pki):
+    api = signers_api
     nid = fully_initialled(api, "desk")
     plan(api, nid, "desk")
     exported = api.client.get(f"/api/v1/naskah/{nid}/export", headers=api.auth("drafter")).content
@@ -208,8 +195,8 @@ def test_a_counterparty_signature_by_someone_else_is_refused_at_import(identity_
 
 
 @one_backend
-def test_the_counterpartys_nik_from_the_case_decides_at_import(identity_api, counterparty_pki):
-    api = identity_api
+def test_the_counterpartys_nik_from_the_case_decides_at_import(signers_api, counterparty_pki):
+    api = signers_api
     from tests.test_api import case_body, create_naskah
     from tests.test_workflow import post
 
@@ -249,9 +236,9 @@ def test_a_malformed_nik_in_the_case_is_refused(api):
 
 @one_backend
 def test_verification_says_whether_each_signature_belongs_to_the_official_in_its_block(
-    identity_api, dev_pki, counterparty_pki, tmp_path, monkeypatch
+    signers_api, dev_pki, counterparty_pki, tmp_path, monkeypatch
 ):
-    api = identity_api
+    api = signers_api
     nid = fully_initialled(api, "desk")
     plan(api, nid, "desk")
     exported = api.client.get(f"/api/v1/naskah/{nid}/export", headers=api.auth("drafter")).content
@@ -305,8 +292,8 @@ def _plain_pdf() -> bytes:
 
 
 @one_backend
-def test_the_archive_verification_names_each_signatures_official(identity_api, dev_pki, counterparty_pki):
-    api = identity_api
+def test_the_archive_verification_names_each_signatures_official(signers_api, dev_pki, counterparty_pki):
+    api = signers_api
     nid = fully_initialled(api)
     plan(api, nid)
     assert upload_sign(api, nid, "walikota", counterparty_pki.issue_person(WALIKOTA).to_pkcs12("k")).status_code == 200
@@ -327,9 +314,9 @@ def test_the_archive_verification_names_each_signatures_official(identity_api, d
 @one_backend
 @pytest.mark.parametrize(("missing", "setting"), [("tsa_url", "NASKAH_TSA_URL"), ("trust_roots", "NASKAH_TRUST_ROOTS")])
 def test_signing_that_cannot_reach_b_lt_is_refused_naming_the_setting(
-    identity_api, counterparty_pki, missing: str, setting: str
+    signers_api, counterparty_pki, missing: str, setting: str
 ):
-    api = identity_api
+    api = signers_api
     nid = fully_initialled(api)
     assert plan(api, nid)["pades_level"] == "B-LT"
     before = state(api, nid)
@@ -345,8 +332,8 @@ def test_signing_that_cannot_reach_b_lt_is_refused_naming_the_setting(
 
 
 @one_backend
-def test_b_b_signatures_only_when_the_admin_chooses_that_level(identity_api, dev_pki, counterparty_pki):
-    api = identity_api
+def test_b_b_signatures_only_when_the_admin_chooses_that_level(signers_api, dev_pki, counterparty_pki):
+    api = signers_api
     api.services.pades_level = "B-B"
     api.services.tsa_url = None
     nid = fully_initialled(api)
@@ -404,11 +391,11 @@ def bsre_officials(dev_pki):
 
 @one_backend
 def test_a_bsre_signature_by_someone_else_is_refused_and_a_nik_certificate_is_accepted(
-    identity_api, bsre_officials, counterparty_pki
+    signers_api, bsre_officials, counterparty_pki
 ):
     from tests.test_signing_backends import configure
 
-    api = identity_api
+    api = signers_api
     nid = fully_initialled(api)
     plan(api, nid)
     assert upload_sign(api, nid, "walikota", counterparty_pki.issue_person(WALIKOTA).to_pkcs12("k")).status_code == 200
@@ -438,10 +425,10 @@ def test_a_bsre_signature_by_someone_else_is_refused_and_a_nik_certificate_is_ac
 
 
 @one_backend
-def test_a_csc_credential_of_someone_else_is_refused_before_anything_is_signed(identity_api, csc_service):
+def test_a_csc_credential_of_someone_else_is_refused_before_anything_is_signed(signers_api, csc_service):
     from tests.test_signing_backends import configure
 
-    api = identity_api
+    api = signers_api
     nid = fully_initialled(api)
     plan(api, nid)
     csc = {"kind": "csc", "base_url": csc_service.base_url, "auth_token": csc_service.token}

@@ -32,18 +32,16 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from api.config import Settings
 from api.main import create_app
-from pipeline.auth import create_user, issue_token
 from pipeline.devpki import DevPki, IssuedCert
 from pipeline.errors import InvalidInput
 from pipeline.signer_config import check_signer_configs, load_signers_file
 from pipeline.verify import verify_pdf
-from storage.db import session_scope
+from tests.fixtures.pki import WALIKOTA
 from tests.fixtures.softhsm import SoftHsmToken
 from tests.services import ServiceProcess, hash_secret, read_request_log
 from tests.test_signing_flow import fully_initialled
 
 BUPATI = "dr. Fahmi Fadli"
-WALIKOTA = "H. Rahmad Mas'ud, S.E., M.E."
 TOKEN_PIN_WRONG = "999999"
 CSC_PIN = "482915"
 BSRE_PASSPHRASE = "Rahasia-Bupati-Paser-2026"
@@ -171,16 +169,6 @@ def bsre_bupati(bupati_cert: IssuedCert) -> Iterator[Service]:
 # -- the API ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def signing_api(api, dev_pki: DevPki, counterparty_pki: DevPki):
-    api.services.trust_roots = [*dev_pki.roots, *counterparty_pki.roots]
-    api.services.tsa_url = dev_pki.tsa_url
-    with session_scope(api.services.engine) as session:
-        walikota = create_user(session, username="walikota", nama=WALIKOTA, jabatan="Wali Kota", roles=["signer"])
-        api.tokens["walikota"] = issue_token(session, walikota)
-    return api
-
-
 def configure(api, **entries: dict[str, Any]) -> None:
     """What NASKAH_SIGNERS_FILE would give, checked the same way."""
     api.services.signer_backends = check_signer_configs(entries, "uji")
@@ -222,14 +210,14 @@ def refused(response: Any, reason: str) -> dict[str, Any]:
 
 @one_backend
 def test_tatap_muka_signed_with_a_csc_service_and_a_pkcs11_token(
-    signing_api,
+    signers_api,
     csc_walikota: Service,
     bupati_token: dict[str, Any],
     softhsm_token: SoftHsmToken,
     dev_pki,
     counterparty_pki,
 ):
-    api = signing_api
+    api = signers_api
     csc = {"kind": "csc", "base_url": csc_walikota.base_url, "credential_id": "walikota", **csc_walikota.credentials}
     configure(api, walikota=csc, bupati=bupati_token)
     me = api.client.get("/api/v1/me/signer", headers=api.auth("walikota"))
@@ -278,9 +266,9 @@ def test_tatap_muka_signed_with_a_csc_service_and_a_pkcs11_token(
 
 @one_backend
 def test_bsre_signs_the_bupati_step_and_a_bad_returned_file_is_refused(
-    signing_api, bsre_bupati: Service, counterparty_pki, dev_pki
+    signers_api, bsre_bupati: Service, counterparty_pki, dev_pki
 ):
-    api = signing_api
+    api = signers_api
     bsre = {"kind": "bsre", "base_url": bsre_bupati.base_url, **bsre_bupati.credentials}
     configure(api, bupati={**bsre, "signer_id": NIK["ok"]})
     me = api.client.get("/api/v1/me/signer?check=true", headers=api.auth("bupati")).json()
@@ -346,8 +334,8 @@ def _sig_widgets(pdf: bytes) -> list[Any]:
 
 
 @one_backend
-def test_no_p12_and_no_configured_signer_is_explained(signing_api):
-    api = signing_api
+def test_no_p12_and_no_configured_signer_is_explained(signers_api):
+    api = signers_api
     me = api.client.get("/api/v1/me/signer", headers=api.auth("bupati")).json()
     assert me["configured"] is False and me["secret"] == "passphrase"
     r = api.client.post("/api/v1/naskah/1/sign", data={"passphrase": "x"}, headers=api.auth("bupati"))

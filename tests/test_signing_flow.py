@@ -102,16 +102,8 @@ def test_desk_to_desk_then_our_signature_all_valid(signing_api, dev_pki, counter
     assert r.status_code == 200 and r.json()["ok"] is True
 
 
-def test_tatap_muka_both_sign_on_the_server_in_order(signing_api, dev_pki, counterparty_pki):
-    from pipeline.auth import create_user, issue_token
-    from storage.db import session_scope
-
-    api = signing_api
-    with session_scope(api.services.engine) as session:
-        walikota = create_user(
-            session, username="walikota", nama="H. Rahmad Mas'ud, S.E., M.E.", jabatan="Wali Kota", roles=["signer"]
-        )
-        api.tokens["walikota"] = issue_token(session, walikota)
+def test_tatap_muka_both_sign_on_the_server_in_order(signers_api, dev_pki, counterparty_pki):
+    api = signers_api
     nid = fully_initialled(api)
     r = api.client.post(
         f"/api/v1/naskah/{nid}/signature-plan", json={"mode": "tatap_muka"}, headers=api.auth("drafter")

@@ -36,7 +36,6 @@ from storage.db import session_scope
 from storage.objects import S3ObjectStore
 from tests.fixtures.s3 import S3Server
 from tests.test_api import create_case, create_naskah, naskah_body
-from tests.test_archive import archive_api  # noqa: F401 - the API with both PKIs and the Wali Kota
 from tests.test_workflow import approved_kb, post
 
 
@@ -160,13 +159,13 @@ def test_drafting_with_the_store_stopped_answers_503_writes_nothing_and_works_on
 
 @pytest.mark.parametrize("services", ["postgres-s3"], indirect=True)
 def test_paraf_signing_and_archiving_with_a_store_stopped_answer_503_and_work_once_it_is_back(
-    archive_api,  # noqa: F811
+    signers_api,
     s3_server,
     dev_pki,
     counterparty_pki,
     tsa_gate,
 ):
-    api = archive_api
+    api = signers_api
     nid = approved_kb(api)
 
     # paraf: the revision PDF cannot be read (nor the stamped one stored)
