@@ -267,6 +267,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         nk_id = _nota_kesepakatan(svc, steps, day, today, drafter, people, pki)
         nk = _entry(svc, out, drafter, nk_id, "nk", pki.roots, steps)
         found = _archive_all(svc, out, steps, [kb, sk, pks, nk], people["sekretariat.tkksd"])
+    akses = steps.run("hak akses: apa yang dilihat setiap pengguna", lambda: _visibility(svc, drafter, people))
     with session_scope(svc.engine) as session:
         chain = steps.run("jejak audit: rantai hash diperiksa", lambda: audit.verify_chain(session))
     report = {
@@ -277,6 +278,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         "naskah": [kb, sk, pks, nk],
         "arsip_search": {"q": "sampah", "count": found["count"], "data": found["data"]},
         "recap": found["recap"],
+        "akses": akses,
         "audit": chain.to_dict(),
         "steps": steps.rows,
     }
@@ -297,12 +299,37 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     for r in found["recap"]:
         typer.echo(f"  {r['no']:>2}. {r['jenis_kerja_sama']:<5} {r['jenis']:<3} {r['judul'][:52]:<52} {r['status']}")
     typer.echo(f"Jejak audit: {chain.count} entri, rantai hash {chain.bottom_line} (naskah audit verify)")
+    typer.echo("Hak akses (pipeline/access.py): kerja sama / naskah / arsip yang dilihat")
+    for username, seen in akses.items():
+        naskah = ", ".join(seen["naskah"]) or "-"
+        typer.echo(f"  {username:<18} {seen['kerja_sama']} / {naskah} / {seen['arsip']}")
     typer.echo("Pengaturan untuk memakai data demo ini:")
     typer.echo(f"  export NASKAH_DATABASE_URL='{settings.database_url}'")
     typer.echo(f"  export NASKAH_STORAGE_URL='{settings.storage_url}'")
     typer.echo(f"  export NASKAH_ARCHIVE_STORAGE_URL='{settings.archive_url}'")
     typer.echo(f"  export NASKAH_TRUST_ROOTS='{out / 'pki' / 'roots.pem'}'")
     return 0
+
+
+def _visibility(svc: Any, drafter: User, people: dict[str, User]) -> dict[str, dict[str, Any]]:
+    """What each kind of user sees (``pipeline.access``): the secretariat everything, the Bupati what he
+    signs (all), our Kepala Dinas his OPD's kerja sama, the counterparty's officials only what they sign."""
+    from sqlmodel import col, select
+
+    from pipeline import access, archive
+    from pipeline.models import Naskah
+
+    out: dict[str, dict[str, Any]] = {}
+    who = [drafter, *(people[k] for k in ("sekretariat.tkksd", "bupati", "kadis.dlh", "kadis.dlh.bpp", "kakantah"))]
+    with session_scope(svc.engine) as session:
+        for user in who:
+            _cases, count = cases.list_cases(session, user, profile=svc.profile, limit=200)
+            naskah = session.exec(
+                select(Naskah).where(access.naskah_clause(session, user, svc.profile)).order_by(col(Naskah.id))
+            ).all()
+            _arsip, arsip = archive.search(session, user, archive.ArsipQuery(), _today(svc), profile=svc.profile)
+            out[user.username] = {"kerja_sama": count, "naskah": [f"{n.jenis} {n.id}" for n in naskah], "arsip": arsip}
+    return out
 
 
 def _write_revisions(svc: Any, user: User, naskah_id: int, files_dir: Path, out: Path) -> list[dict[str, Any]]:
