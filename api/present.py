@@ -111,7 +111,7 @@ def naskah_public(session: Session, user: User, naskah: Naskah, profile: Profile
         revision_count=count,
         latest_revision=revision_public(session, latest) if latest else None,
         available_actions=[a.value for a in actions],
-        drafters=[u.username for u, _ in access.drafters_of(session, naskah)],
+        drafters=[u.username for u, _ in access.drafters_of(session, naskah)] if internal else [],
     )
 
 

@@ -21,7 +21,7 @@ Who sees what:
   before the signature plan exists.  Of such a naskah they get what is put before them for
   signature (the naskah, its paraf, the final and signed PDFs, the plan, the export, the archived
   original), not the Pemda's internal drafting material (revisions and their files, diffs, the
-  history with its notes, the audit trail): that is refused (403, ``internal_only``).
+  history with its notes, the audit trail, who drafts it): that is refused (403, ``internal_only``).
 * A user without the read role (admin) is refused alike for every object (403).
 
 An object the user may not see is answered exactly as one that does not exist (404, the same
@@ -249,8 +249,8 @@ def require_internal(user: User, naskah_id: int) -> None:
     if user.pihak_luar:
         raise NotPermitted(
             "Bahan penyusunan internal Pemerintah Daerah (revisi, perbandingan, riwayat dan catatannya, jejak "
-            "audit) tidak tersedia bagi pejabat pihak mitra. Yang tersedia: naskah, paraf, PDF final, rencana "
-            "dan PDF bertanda tangan, serta arsipnya.",
+            "audit, penyusun naskah) tidak tersedia bagi pejabat pihak mitra. Yang tersedia: naskah, paraf, "
+            "PDF final, rencana dan PDF bertanda tangan, serta arsipnya.",
             reason="internal_only",
             naskah_id=naskah_id,
         )

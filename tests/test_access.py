@@ -156,7 +156,7 @@ def read_endpoints(w: World) -> list[Endpoint]:
         (*kb, "/signature-plan", SEES_KB_A, False, 200),
         (*kb, "/signed.pdf", SEES_KB_A, False, 200),
         (*kb, "/export", SEES_KB_A, False, 409),  # seen, but every signature is on it: nothing to export
-        (*kb, "/drafters", SEES_KB_A, False, 200),
+        (*kb, "/drafters", SEES_KB_A, True, 200),
         (*kb, "/revisions", SEES_KB_A, True, 200),
         (*kb, "/revisions/1", SEES_KB_A, True, 200),
         (*kb, "/revisions/1/pdf", SEES_KB_A, True, 200),

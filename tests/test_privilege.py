@@ -17,7 +17,7 @@ from api.demo import lambang_png
 from pipeline import access
 from pipeline.auth import authenticate, create_user, issue_token, new_token
 from pipeline.errors import InvalidInput, Unauthenticated
-from pipeline.models import ApiToken, AuditEntry, User
+from pipeline.models import ApiToken, AuditEntry, KerjaSama, User
 from pipeline.sop import PROFILE_DIR, load_profile
 from storage.db import make_engine, session_scope
 from tests.test_access import WALIKOTA, add_users
@@ -397,3 +397,53 @@ def test_case_data_of_a_signed_naskah_cannot_change_a_change_needs_an_addendum(s
     # the PKS that follows the KB is still drafted from the same case
     r = api.client.post(f"/api/v1/cases/{case_id}/naskah", json=naskah_body("PKS"), headers=api.auth("drafter"))
     assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_the_upgrade_gives_old_tokens_an_expiry_and_old_cases_their_opd_key(kind, tmp_path, request):
+    """Tokens from before expiry existed keep working for the default lifetime, then expire; a case's
+    OPD is matched from the upgrade on."""
+    import sqlalchemy as sa
+
+    from pipeline.auth import hash_token
+    from storage.db import upgrade
+
+    if kind == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path}/old.db")
+    else:
+        pg = request.getfixturevalue("pg_server")
+        engine = make_engine(pg.url(pg.new_database()))
+    upgrade(engine, "0010_nomor_register")
+    day = "2026-01-01 00:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (id, username, nama, jabatan, roles, posisi, active, created_at) "
+                "VALUES (1, 'kadis', 'K', 'Kepala DLH', 'signer', '', :t, :day)"
+            ),
+            {"t": True, "day": day},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO api_tokens (id, user_id, token_hash, label, created_at) VALUES (1, 1, :h, 'lama', :day)"
+            ),
+            {"h": hash_token("nsk_lama"), "day": day},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO kerja_sama (id, jenis, judul, objek, manfaat, bentuk, tahun_anggaran_mulai, mulai, "
+                "selesai, opd_teknis, created_by, created_at, updated_at) VALUES (1, 'KSDD', 'j', 'o', 'm', 'b', "
+                "2026, '2026-01-01', '2027-01-01', 'Dinas Lingkungan Hidup,  Kabupaten Paser', 1, :day, :day)"
+            ),
+            {"day": day},
+        )
+    upgrade(engine)
+    now = dt.datetime.now(dt.UTC)
+    with Session(engine) as session:
+        assert authenticate(session, "nsk_lama").username == "kadis"
+        with pytest.raises(Unauthenticated) as err:
+            authenticate(session, "nsk_lama", now=now + dt.timedelta(days=91))
+        assert err.value.detail["reason"] == "token_expired"
+        case = session.exec(select(KerjaSama)).one()
+        assert case.opd_key == access.opd_key("Dinas Lingkungan Hidup Kabupaten Paser")
+    engine.dispose()

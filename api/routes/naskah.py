@@ -128,6 +128,7 @@ def _drafters(session: SessionDep, naskah_id: int) -> Page[DrafterPublic]:
 )
 def list_drafters(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> Page[DrafterPublic]:
     cases.get_naskah(session, user, naskah_id, profile=svc.profile)
+    access.require_internal(user, naskah_id)  # who drafts is the Pemda's own business
     return _drafters(session, naskah_id)
 
 
