@@ -142,6 +142,8 @@ def update_user(
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise InvalidInput(f"Isian pengguna tidak dikenal: {', '.join(unknown)}.", fields=unknown)
+    # null clears what may be empty (NIP, NIK, OPD, instansi); for the rest it means "unchanged"
+    changes = {k: v for k, v in changes.items() if v is not None or k in {"nip", "nik", "opd", "instansi"}}
     before = {k: getattr(user, k) for k in allowed}
     current: dict[str, object] = {
         "nama": user.nama,

@@ -141,6 +141,10 @@ def test_admin_api_manages_users_tokens_and_certificates_and_audits_each_change(
         "/api/v1/admin/users/kadis.dlh", json={"roles": ["signer", "paraf"], "posisi": ["sekda"]}, headers=admin
     )
     assert r.status_code == 200 and r.json()["roles"] == ["paraf", "signer"] and r.json()["posisi"] == ["sekda"]
+    r = api.client.patch("/api/v1/admin/users/kadis.dlh", json={"nama": None, "opd": None}, headers=admin)
+    assert r.json()["nama"] == body["nama"] and r.json()["opd"] is None  # null keeps a name, clears an OPD
+    r = api.client.patch("/api/v1/admin/users/kadis.dlh", json={"opd": body["opd"]}, headers=admin)
+    assert r.json()["opd"] == body["opd"]
     r = api.client.patch("/api/v1/admin/users/kadis.dlh", json={"posisi": ["gubernur"]}, headers=admin)
     assert r.status_code == 422 and "gubernur" in r.json()["message"]  # not a position of the profile
     r = api.client.patch("/api/v1/admin/users/kadis.dlh", json={"pihak_luar": True}, headers=admin)
@@ -185,6 +189,8 @@ def test_admin_api_manages_users_tokens_and_certificates_and_audits_each_change(
         assert not any("nsk_" in str(e.detail) for e in entries)  # never a token in the trail
     assert trail == [
         ("user_add", "u-admin", "kadis.dlh"),
+        ("user_update", "u-admin", "kadis.dlh"),
+        ("user_update", "u-admin", "kadis.dlh"),
         ("user_update", "u-admin", "kadis.dlh"),
         ("token_issue", "u-admin", "kadis.dlh"),
         ("certificate_register", "u-admin", "kadis.dlh"),
