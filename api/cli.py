@@ -117,9 +117,19 @@ def user_add(
     nip: Annotated[str | None, typer.Option(help="NIP (opsional)")] = None,
     posisi: Annotated[list[str] | None, typer.Option("--posisi", help="posisi di profil SOP, mis. sekda")] = None,
     nik: Annotated[str | None, typer.Option(help="NIK (16 digit) bila bukan PNS, mis. Kepala Daerah")] = None,
+    opd: Annotated[
+        str | None, typer.Option(help="OPD pejabat Pemda (mis. Kepala Dinas): ia melihat kerja sama OPD ini")
+    ] = None,
+    pihak_luar: Annotated[
+        bool, typer.Option("--pihak-luar", help="pejabat pihak mitra: hanya melihat naskah yang ia tanda tangani")
+    ] = False,
+    instansi: Annotated[str | None, typer.Option(help="instansi pejabat pihak mitra (dengan --pihak-luar)")] = None,
+    hari: Annotated[
+        int | None, typer.Option(help="masa berlaku token (hari); bawaan NASKAH_TOKEN_LIFETIME_DAYS", min=1)
+    ] = None,
 ) -> None:
     """Tambah pengguna dan cetak token API-nya (hanya sekali ditampilkan)."""
-    from pipeline.auth import create_user, issue_token
+    from pipeline.accounts import add_user
     from pipeline.sop import load_profile
     from storage.db import session_scope
 
@@ -127,20 +137,28 @@ def user_add(
     profile = load_profile(settings.sop_profile)
     engine = _engine(settings)
     with session_scope(engine) as session:
-        user = create_user(
+        user, token, row = add_user(
             session,
+            None,
+            profile,
+            token_label="cli",
+            lifetime_days=settings.token_lifetime_days,
+            token_days=hari,
             username=username,
             nama=nama,
             jabatan=jabatan,
             roles=role,
             nip=nip,
             posisi=posisi or [],
-            known_posisi=profile.positions.keys(),
             nik=nik,
+            opd=opd,
+            pihak_luar=pihak_luar,
+            instansi=instansi,
         )
-        token = issue_token(session, user, label="cli")
+        expires = row.expires_at
+    engine.dispose()
     typer.echo(f"Pengguna '{username}' dibuat dengan peran {user.roles}.")
-    typer.echo("Token (simpan sekarang, tidak dapat ditampilkan lagi):")
+    typer.echo(f"Token (berlaku sampai {expires:%Y-%m-%d %H:%M} UTC; simpan sekarang, tidak dapat ditampilkan lagi):")
     typer.echo(token)
 
 
@@ -158,28 +176,24 @@ def user_certificate(
 ) -> None:
     """Daftarkan sertifikat sebagai milik pejabat ini (menang atas nama/NIP pada sertifikat), lalu tampilkan
     daftarnya.  Tanpa opsi: hanya menampilkan sertifikat yang terdaftar."""
-    from sqlmodel import select
-
-    from pipeline.errors import NotFound
-    from pipeline.identity import list_certificates, register_certificate, remove_certificate
-    from pipeline.models import User
+    from pipeline.accounts import register, unregister
+    from pipeline.auth import get_user
+    from pipeline.identity import list_certificates
     from storage.db import session_scope
 
     engine = _engine(Settings())
     with session_scope(engine) as session:
-        user = session.exec(select(User).where(User.username == username)).first()
-        if user is None:
-            raise NotFound(f"Pengguna '{username}' tidak ditemukan.", username=username)
+        user = get_user(session, username)
         if pem is not None:
             if not pem.is_file():
                 raise InvalidInput(f"Berkas '{pem}' tidak ditemukan.", file=str(pem))
-            row = register_certificate(session, user, pem.read_bytes())
+            row = register(session, None, username, certificate=pem.read_bytes())
             typer.echo(f"Terdaftar untuk {user.nama}: {row.sha256} ({row.subject})")
         elif sha256:
-            row = register_certificate(session, user, sha256=sha256)
+            row = register(session, None, username, sha256=sha256)
             typer.echo(f"Terdaftar untuk {user.nama}: {row.sha256}")
         if hapus:
-            row = remove_certificate(session, user, hapus)
+            row = unregister(session, None, username, hapus)
             typer.echo(f"Pendaftaran dicabut: {row.sha256}")
         rows = list_certificates(session, user)
     typer.echo(f"Sertifikat terdaftar untuk '{username}': {len(rows)}")
@@ -191,21 +205,30 @@ def user_certificate(
 @user_app.command("list")
 @friendly
 def user_list() -> None:
-    """Daftar pengguna: peran, posisi di profil SOP, aktif, dan jumlah token yang berlaku."""
+    """Daftar pengguna: peran, posisi di profil SOP, OPD atau instansi mitra, aktif, token yang berlaku."""
     from pipeline.auth import list_users
     from storage.db import session_scope
 
     engine = _engine(Settings())
     with session_scope(engine) as session:
         rows = [
-            (u.username, u.nama, u.jabatan, u.roles, u.posisi or "-", "ya" if u.active else "tidak", str(n))
+            (
+                u.username,
+                u.nama,
+                u.jabatan,
+                u.roles,
+                u.posisi or "-",
+                (f"mitra: {u.instansi}" if u.pihak_luar else u.opd) or "-",
+                "ya" if u.active else "tidak",
+                str(n),
+            )
             for u, n in list_users(session)
         ]
     engine.dispose()
     if not rows:
         typer.echo("Belum ada pengguna. Tambahkan dengan: naskah user add NAMA --nama ... --jabatan ... --role ...")
         return
-    header = ("username", "nama", "jabatan", "peran", "posisi", "aktif", "token")
+    header = ("username", "nama", "jabatan", "peran", "posisi", "opd/instansi", "aktif", "token")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -216,16 +239,25 @@ def user_list() -> None:
 def user_token(
     username: Annotated[str, typer.Argument(help="nama pengguna")],
     label: Annotated[str, typer.Option(help="untuk apa/di mana token dipakai, mis. laptop-hukum")] = "cli",
+    hari: Annotated[
+        int | None,
+        typer.Option(help="masa berlaku (hari), paling lama NASKAH_TOKEN_LIFETIME_DAYS (bawaan: selama itu)", min=1),
+    ] = None,
 ) -> None:
-    """Terbitkan token API BARU untuk pengguna (token lama tetap berlaku sampai dicabut)."""
-    from pipeline.auth import get_user, issue_token
+    """Terbitkan token API BARU untuk pengguna (token lama tetap berlaku sampai kedaluwarsa atau dicabut)."""
+    from pipeline.accounts import issue
     from storage.db import session_scope
 
-    engine = _engine(Settings())
+    settings = Settings()
+    engine = _engine(settings)
     with session_scope(engine) as session:
-        token = issue_token(session, get_user(session, username), label=label[:100])
+        token, row = issue(session, None, username, label[:100], lifetime_days=settings.token_lifetime_days, days=hari)
+        expires = row.expires_at
     engine.dispose()
-    typer.echo(f"Token baru untuk '{username}' (label '{label}'); simpan sekarang, hanya ditampilkan sekali:")
+    typer.echo(
+        f"Token baru untuk '{username}' (label '{label}', berlaku sampai {expires:%Y-%m-%d %H:%M} UTC); "
+        "simpan sekarang, hanya ditampilkan sekali:"
+    )
     typer.echo(token)
 
 
@@ -237,7 +269,8 @@ def user_revoke(
     all_tokens: Annotated[bool, typer.Option("--all", help="cabut semua token pengguna ini")] = False,
 ) -> None:
     """Cabut satu token (--token-id) atau semua token (--all) pengguna; tanpa pilihan: daftar tokennya."""
-    from pipeline.auth import active_tokens, get_user, revoke_token, revoke_tokens
+    from pipeline.accounts import revoke, revoke_all
+    from pipeline.auth import get_user, token_status, user_tokens
     from storage.db import session_scope
 
     engine = _engine(Settings())
@@ -245,19 +278,20 @@ def user_revoke(
         with session_scope(engine) as session:
             user = get_user(session, username)
             if all_tokens:
-                count = revoke_tokens(session, user)
+                count = revoke_all(session, None, username)
                 typer.echo(f"{count} token '{username}' dicabut.")
             elif token_id is not None:
-                revoke_token(session, user, token_id)
+                revoke(session, None, username, token_id)
                 typer.echo(f"Token #{token_id} '{username}' dicabut.")
             else:
                 listed = "\n".join(
-                    f"  #{t.id}  {t.label or '-'}  dibuat {t.created_at:%Y-%m-%d %H:%M}"
-                    for t in active_tokens(session, user)
+                    f"  #{t.id}  {t.label or '-'}  dibuat {t.created_at:%Y-%m-%d %H:%M}, "
+                    f"berlaku sampai {t.expires_at:%Y-%m-%d %H:%M} UTC: {token_status(t)}"
+                    for t in user_tokens(session, user)
                 )
                 raise InvalidInput(
                     "Sebutkan token yang dicabut dengan --token-id N, atau --all untuk semuanya. "
-                    f"Token '{username}' yang berlaku:\n{listed or '  (tidak ada)'}",
+                    f"Token '{username}':\n{listed or '  (tidak ada)'}",
                     username=username,
                 )
     finally:

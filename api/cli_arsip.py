@@ -161,7 +161,7 @@ def cari(
         user = _actor(engine, sebagai)
         today = _today(profile, None)
         with session_scope(engine) as session:
-            rows, total = archive.search(session, user, query, today)
+            rows, total = archive.search(session, user, query, today, profile=profile)
     if as_json:
         _json({"data": [_arsip_dict(a, today, query.dalam_hari) for a in rows], "count": total})
         return
@@ -278,7 +278,7 @@ def rekap(
         user = _actor(engine, sebagai)
         today = _today(profile, tanggal)
         with session_scope(engine) as session:
-            rows = recap.recap_rows(session, user, query, today)
+            rows = recap.recap_rows(session, user, query, today, profile=profile)
     _write(out, recap.to_csv(rows) if kind == "csv" else recap.to_xlsx(rows, per_tanggal=today))
     typer.echo(f"Rekap {len(rows)} naskah per {today.isoformat()} -> {out} ({kind})")
 
@@ -344,9 +344,11 @@ def monitoring_command(
         now = dt.datetime.now(dt.UTC)
         today = now.astimezone(profile.tz).date()
         with session_scope(engine) as session:
-            ending = monitoring.expiring(session, user, today, dalam_hari=dalam_hari, lewat_hari=lewat_hari)
+            ending = monitoring.expiring(
+                session, user, today, profile=profile, dalam_hari=dalam_hari, lewat_hari=lewat_hari
+            )
             waiting = monitoring.in_progress(session, user, profile, now)
-            renew = monitoring.renewal_due(session, user, now, dalam_hari=cap_waktu_hari)
+            renew = monitoring.renewal_due(session, user, now, profile=profile, dalam_hari=cap_waktu_hari)
     if as_json:
         _json(
             {

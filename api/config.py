@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.auth import DEFAULT_TOKEN_DAYS
 from pipeline.convert import open_converter
 from pipeline.docxcheck import DocxLimits
 from pipeline.pades import DEFAULT_LEVEL, PadesLevel
@@ -71,6 +72,12 @@ class Settings(BaseSettings):
         default=10957, ge=1, description="days each archived version stays locked against deletion (30 years)"
     )
     max_upload_mb: float = Field(default=20.0, gt=0, description="largest DOCX accepted for upload")
+    token_lifetime_days: int = Field(
+        default=DEFAULT_TOKEN_DAYS,
+        ge=1,
+        le=3650,
+        description="days an API token stays valid after it is issued (a shorter life may be asked per token)",
+    )
     migrate_on_start: bool = Field(default=True, description="apply database migrations when the API starts")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -139,4 +146,5 @@ def build_services(settings: Settings, *, converter: object | None = None) -> Se
         signer_backends=signer_backends,
         archive_store=open_store(settings.archive_url, object_lock=True),
         archive_retention_days=settings.archive_retention_days,
+        token_lifetime_days=settings.token_lifetime_days,
     )

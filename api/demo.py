@@ -234,7 +234,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         lambda: revisions.render_revision(svc, drafter, naskah_id, changed, "Tambahan ruang lingkup dari rapat kedua"),
     )
     with session_scope(svc.engine) as session:
-        rev2 = revisions.get_revision(session, drafter, naskah_id, 2)
+        rev2 = revisions.get_revision(session, drafter, naskah_id, 2, profile=svc.profile)
     edited = edit_in_word(revisions.read_revision_file(svc, rev2, "docx"))
     steps.run(
         "revisi 3: DOCX disunting di Word lalu diunggah",
@@ -267,6 +267,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         nk_id = _nota_kesepakatan(svc, steps, day, today, drafter, people, pki)
         nk = _entry(svc, out, drafter, nk_id, "nk", pki.roots, steps)
         found = _archive_all(svc, out, steps, [kb, sk, pks, nk], people["sekretariat.tkksd"])
+    akses = steps.run("hak akses: apa yang dilihat setiap pengguna", lambda: _visibility(svc, drafter, people))
     with session_scope(svc.engine) as session:
         chain = steps.run("jejak audit: rantai hash diperiksa", lambda: audit.verify_chain(session))
     report = {
@@ -277,6 +278,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         "naskah": [kb, sk, pks, nk],
         "arsip_search": {"q": "sampah", "count": found["count"], "data": found["data"]},
         "recap": found["recap"],
+        "akses": akses,
         "audit": chain.to_dict(),
         "steps": steps.rows,
     }
@@ -297,6 +299,10 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     for r in found["recap"]:
         typer.echo(f"  {r['no']:>2}. {r['jenis_kerja_sama']:<5} {r['jenis']:<3} {r['judul'][:52]:<52} {r['status']}")
     typer.echo(f"Jejak audit: {chain.count} entri, rantai hash {chain.bottom_line} (naskah audit verify)")
+    typer.echo("Hak akses (pipeline/access.py): kerja sama / naskah / arsip yang dilihat")
+    for username, seen in akses.items():
+        naskah = ", ".join(seen["naskah"]) or "-"
+        typer.echo(f"  {username:<18} {seen['kerja_sama']} / {naskah} / {seen['arsip']}")
     typer.echo("Pengaturan untuk memakai data demo ini:")
     typer.echo(f"  export NASKAH_DATABASE_URL='{settings.database_url}'")
     typer.echo(f"  export NASKAH_STORAGE_URL='{settings.storage_url}'")
@@ -305,11 +311,32 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     return 0
 
 
+def _visibility(svc: Any, drafter: User, people: dict[str, User]) -> dict[str, dict[str, Any]]:
+    """What each kind of user sees (``pipeline.access``): the secretariat everything, the Bupati what he
+    signs (all), our Kepala Dinas his OPD's kerja sama, the counterparty's officials only what they sign."""
+    from sqlmodel import col, select
+
+    from pipeline import access, archive
+    from pipeline.models import Naskah
+
+    out: dict[str, dict[str, Any]] = {}
+    who = [drafter, *(people[k] for k in ("sekretariat.tkksd", "bupati", "kadis.dlh", "kadis.dlh.bpp", "kakantah"))]
+    with session_scope(svc.engine) as session:
+        for user in who:
+            _cases, count = cases.list_cases(session, user, profile=svc.profile, limit=200)
+            naskah = session.exec(
+                select(Naskah).where(access.naskah_clause(session, user, svc.profile)).order_by(col(Naskah.id))
+            ).all()
+            _arsip, arsip = archive.search(session, user, archive.ArsipQuery(), _today(svc), profile=svc.profile)
+            out[user.username] = {"kerja_sama": count, "naskah": [f"{n.jenis} {n.id}" for n in naskah], "arsip": arsip}
+    return out
+
+
 def _write_revisions(svc: Any, user: User, naskah_id: int, files_dir: Path, out: Path) -> list[dict[str, Any]]:
     """Fetch every revision (sha256 checked on read) into ``files_dir``; the report's entries."""
     entries: list[dict[str, Any]] = []
     with session_scope(svc.engine) as session:
-        for rev in revisions.list_revisions(session, user, naskah_id):
+        for rev in revisions.list_revisions(session, user, naskah_id, profile=svc.profile):
             entry: dict[str, Any] = {
                 "n": rev.number,
                 "source": rev.source,
@@ -335,10 +362,17 @@ OFFICIALS = {  # SOP profile position -> (nama, jabatan, role)
 }
 
 
-KEPALA_OPD = {  # signers outside the SOP profile's positions: username -> (nama, jabatan, nip, PKI)
+KEPALA_OPD = {  # signers outside the SOP profile's positions: username -> (nama, jabatan, nip)
     "kadis.dlh": ("Ir. Budi Santoso, M.Si.", "Kepala Dinas Lingkungan Hidup Kabupaten Paser", "19661211 198609 1 002"),
     "kadis.dlh.bpp": ("Sudirman Djayaleksana, S.T., M.T.", "Kepala Dinas Lingkungan Hidup Kota Balikpapan", None),
     "kakantah": ("Andi Pratama, S.H.", "Kepala Kantor Pertanahan Kabupaten Paser", "19780512 200312 1 004"),
+}
+# What each of them sees (pipeline.access): our Kepala Dinas the kerja sama of his OPD; the counterparty's
+# officials (pihak luar) only the naskah they sign.
+VISIBILITY: dict[str, dict[str, Any]] = {
+    "kadis.dlh": {"opd": "Dinas Lingkungan Hidup Kabupaten Paser"},
+    "kadis.dlh.bpp": {"pihak_luar": True, "instansi": "Pemerintah Kota Balikpapan"},
+    "kakantah": {"pihak_luar": True, "instansi": "Kantor Pertanahan Kabupaten Paser"},
 }
 
 
@@ -407,7 +441,7 @@ def _officials(svc: Any) -> dict[str, User]:
             session, "sekretariat.tkksd", "Dewi Lestari, S.Sos.", "Sekretariat TKKSD", ["secretariat"]
         )
         for username, (nama, jabatan, nip) in KEPALA_OPD.items():
-            people[username] = _user(session, username, nama, jabatan, ["signer"], nip=nip)
+            people[username] = _user(session, username, nama, jabatan, ["signer"], nip=nip, **VISIBILITY[username])
     return people
 
 
@@ -712,13 +746,17 @@ def _archive_all(svc: Any, out: Path, steps: Steps, entries: list[dict[str, Any]
     today = _today(svc)
     with session_scope(svc.engine) as session:
         query = archive.ArsipQuery(q="sampah", sort="tanggal")
-        rows, count = steps.run("cari arsip: 'sampah'", lambda: archive.search(session, secretariat, query, today))
+        rows, count = steps.run(
+            "cari arsip: 'sampah'", lambda: archive.search(session, secretariat, query, today, profile=svc.profile)
+        )
         found = [
             {"id": a.id, "jenis": a.jenis, "tanggal_ttd": a.tanggal_ttd.isoformat(), "judul": a.judul} for a in rows
         ]
         recap_rows = steps.run(
             "rekapitulasi kerja sama (CSV dan XLSX)",
-            lambda: recap.recap_rows(session, secretariat, archive.ArsipQuery(sort="tanggal"), today),
+            lambda: recap.recap_rows(
+                session, secretariat, archive.ArsipQuery(sort="tanggal"), today, profile=svc.profile
+            ),
         )
     (out / "rekap.csv").write_bytes(recap.to_csv(recap_rows))
     (out / "rekap.xlsx").write_bytes(recap.to_xlsx(recap_rows, per_tanggal=today))
@@ -751,13 +789,13 @@ def _entry(
     from pipeline.verify import verify_pdf
 
     with session_scope(svc.engine) as session:
-        naskah = cases.get_naskah(session, user, naskah_id)
+        naskah = cases.get_naskah(session, user, naskah_id, profile=svc.profile)
         plan = signature_plan.get_plan(session, naskah_id)
         assert plan is not None
         current = signature_plan.current_file(session, plan)
         plan_steps = signature_plan.steps_of(session, plan)
         chain = paraf.active_paraf(session, naskah_id)
-        revs = revisions.list_revisions(session, user, naskah_id)
+        revs = revisions.list_revisions(session, user, naskah_id, profile=svc.profile)
         nomor = cases.nomor_of(session, naskah_id)
         jenis, status = naskah.jenis, naskah.status
     signed_pdf = svc.get(current.key, current.version_id, current.sha256)
@@ -830,10 +868,11 @@ def _user(
     roles: list[str],
     posisi: list[str] | None = None,
     nip: str | None = None,
+    **visibility: Any,
 ) -> User:
     from sqlmodel import select
 
     existing = session.exec(select(User).where(User.username == username)).first()
     return existing or create_user(
-        session, username=username, nama=nama, jabatan=jabatan, roles=roles, posisi=posisi or [], nip=nip
+        session, username=username, nama=nama, jabatan=jabatan, roles=roles, posisi=posisi or [], nip=nip, **visibility
     )

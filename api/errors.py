@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline import errors as e
 
-__all__ = ["STATUS", "ErrorBody", "exit_code", "http_status", "install", "validation_message"]
+__all__ = ["STATUS", "ErrorBody", "exit_code", "headers_for", "http_status", "install", "validation_message"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,20 @@ def _lookup(exc: e.NaskahError) -> tuple[int, int]:
 
 def http_status(exc: e.NaskahError) -> int:
     return _lookup(exc)[0]
+
+
+REALM = "naskah"
+
+
+def headers_for(exc: e.NaskahError) -> dict[str, str] | None:
+    """Response headers an error carries: a 401 says how to authenticate (RFC 6750 §3): no token,
+    ``Bearer realm="naskah"``; a token that is not good (unknown, expired, revoked, its user
+    deactivated), also ``error="invalid_token"``."""
+    if not isinstance(exc, e.Unauthenticated):
+        return None
+    if exc.detail.get("reason") in (None, "missing_token"):
+        return {"WWW-Authenticate": f'Bearer realm="{REALM}"'}
+    return {"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token"'}
 
 
 def exit_code(exc: e.NaskahError) -> int:
@@ -258,7 +272,7 @@ def install(app: FastAPI) -> None:
         status = http_status(exc)
         if status >= 500:
             log.error("%s: %s %s", exc.code, exc.message, exc.detail)
-        return JSONResponse(exc.to_dict(), status_code=status)
+        return JSONResponse(exc.to_dict(), status_code=status, headers=headers_for(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

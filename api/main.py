@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.config import Settings, build_services
-from api.routes import arsip, cases, monitoring, naskah, signing, templates, workflow
+from api.routes import admin, arsip, cases, monitoring, naskah, signing, templates, workflow
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
 from pipeline.services import Services
 from storage.db import upgrade
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 ERROR_RESPONSES: dict[int | str, dict] = {
     401: {"model": errors.ErrorBody, "description": "Token tidak ada atau tidak berlaku"},
-    403: {"model": errors.ErrorBody, "description": "Peran tidak mencukupi"},
+    403: {"model": errors.ErrorBody, "description": "Peran tidak mencukupi, atau bukan penyusun naskah ini"},
     404: {"model": errors.ErrorBody, "description": "Data tidak ditemukan"},
     409: {"model": errors.ErrorBody, "description": "Tidak dapat dilakukan pada status ini / bentrok"},
     413: {"model": errors.ErrorBody, "description": "Berkas terlalu besar"},
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     v1.include_router(templates.router)
     v1.include_router(monitoring.router)  # before arsip: /arsip/rekap.csv must not reach /arsip/{arsip_id}
     v1.include_router(arsip.router)
+    v1.include_router(admin.router)
     app.include_router(v1)
 
     @app.get("/healthz", tags=["sistem"], summary="Cek hidup")

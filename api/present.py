@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from sqlmodel import Session, func, select
 
-from api.schemas import CasePublic, CaseSummary, NaskahPublic, PihakPublic, RevisionPublic, TemplatePublic, UserPublic
+from api.schemas import (
+    CasePublic,
+    CaseSummary,
+    NaskahPublic,
+    PihakPublic,
+    RevisionPublic,
+    TemplatePublic,
+    TokenPublic,
+    UserAdminPublic,
+    UserPublic,
+)
+from pipeline import access
+from pipeline.actions import DRAFTING_ACTIONS
+from pipeline.auth import token_status
 from pipeline.cases import list_naskah, nomor_of, pihak_of
-from pipeline.lifecycle import STATUS_LABELS, Role, Status, available
-from pipeline.models import KerjaSama, Naskah, Revision, RevisionState, User
+from pipeline.lifecycle import STATUS_LABELS, Action, Role, Status, available
+from pipeline.models import ApiToken, KerjaSama, Naskah, Revision, RevisionState, User
 from pipeline.revisions import latest_revision
+from pipeline.sop import Profile
 from pipeline.templates import TemplateInfo
 
 PREFIX = "/api/v1"
@@ -23,6 +37,26 @@ def user_public(user: User) -> UserPublic:
         nip=user.nip,
         nik=user.nik,
         roles=sorted(user.role_set),
+        posisi=sorted(user.posisi_set),
+        opd=user.opd,
+        pihak_luar=user.pihak_luar,
+        instansi=user.instansi,
+        active=user.active,
+    )
+
+
+def user_admin_public(user: User, tokens: int) -> UserAdminPublic:
+    return UserAdminPublic(**user_public(user).model_dump(), token_berlaku=tokens, created_at=user.created_at)
+
+
+def token_public(token: ApiToken) -> TokenPublic:
+    return TokenPublic(
+        id=token.id or 0,
+        label=token.label,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        revoked_at=token.revoked_at,
+        status=token_status(token),
     )
 
 
@@ -48,14 +82,21 @@ def revision_public(session: Session, rev: Revision) -> RevisionPublic:
     )
 
 
-def naskah_public(session: Session, user: User, naskah: Naskah) -> NaskahPublic:
-    latest = latest_revision(session, user, naskah.id or 0)
+def naskah_public(session: Session, user: User, naskah: Naskah, profile: Profile) -> NaskahPublic:
+    """A naskah as ``user`` sees it: the drafting actions only for its drafters, and for a counterparty's
+    official no internal drafting material (the latest revision's note and files: ``access``)."""
+    internal = not user.pihak_luar
+    latest = latest_revision(session, user, naskah.id or 0, profile=profile) if internal else None
     count = session.exec(
         select(func.count())
         .select_from(Revision)
         .where(Revision.naskah_id == naskah.id, Revision.state == RevisionState.COMPLETE.value)
     ).one()
     status = Status(naskah.status)
+    actions = available(status, [Role(r) for r in user.role_set])
+    if not access.is_naskah_drafter(session, user, naskah):
+        as_secretariat = Role.SECRETARIAT.value in user.role_set
+        actions = [a for a in actions if a not in DRAFTING_ACTIONS and (a != Action.IMPORT_SIGNED or as_secretariat)]
     return NaskahPublic(
         id=naskah.id or 0,
         kerja_sama_id=naskah.kerja_sama_id,
@@ -69,11 +110,15 @@ def naskah_public(session: Session, user: User, naskah: Naskah) -> NaskahPublic:
         data=naskah.data,
         revision_count=count,
         latest_revision=revision_public(session, latest) if latest else None,
-        available_actions=[a.value for a in available(status, [Role(r) for r in user.role_set])],
+        available_actions=[a.value for a in actions],
+        drafters=[u.username for u, _ in access.drafters_of(session, naskah)] if internal else [],
     )
 
 
-def case_public(session: Session, user: User, case: KerjaSama) -> CasePublic:
+def case_public(session: Session, user: User, case: KerjaSama, profile: Profile) -> CasePublic:
+    """A case with the naskah of it ``user`` may see (``pipeline.access``)."""
+    naskah = list_naskah(session, case.id or 0)
+    shown = access.visible_naskah_ids(session, user, profile, [n.id or 0 for n in naskah])
     return CasePublic(
         id=case.id or 0,
         jenis=case.jenis,
@@ -87,7 +132,7 @@ def case_public(session: Session, user: User, case: KerjaSama) -> CasePublic:
         opd_teknis=case.opd_teknis,
         created_at=case.created_at,
         pihak=[PihakPublic.model_validate(p, from_attributes=True) for p in pihak_of(session, case.id or 0)],
-        naskah=[naskah_public(session, user, n) for n in list_naskah(session, case.id or 0)],
+        naskah=[naskah_public(session, user, n, profile) for n in naskah if n.id in shown],
     )
 
 

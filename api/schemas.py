@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from pipeline.models import MAX_ID
 
@@ -25,6 +25,102 @@ class UserPublic(BaseModel):
     nip: str | None
     nik: str | None = None
     roles: list[str]
+    posisi: list[str] = Field(default=[], description="posisi di profil SOP (mis. sekda)")
+    opd: str | None = Field(default=None, description="OPD pejabat: ia melihat kerja sama OPD ini")
+    pihak_luar: bool = Field(
+        default=False, description="pejabat pihak mitra: hanya melihat naskah yang ia tanda tangani"
+    )
+    instansi: str | None = Field(default=None, description="instansi pejabat pihak mitra")
+    active: bool = True
+
+
+class UserAdminPublic(UserPublic):
+    """An account as the admin sees it."""
+
+    token_berlaku: int = Field(description="token yang masih berlaku (belum dicabut, belum kedaluwarsa)")
+    created_at: datetime
+
+
+class TokenPublic(BaseModel):
+    id: int
+    label: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    status: str = Field(description="berlaku, kedaluwarsa atau dicabut")
+
+
+class TokenIssued(TokenPublic):
+    token: str = Field(description="token akses; hanya ditampilkan sekali, simpan sekarang")
+
+
+class UserCreated(BaseModel):
+    user: UserAdminPublic
+    token: TokenIssued
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class UserCreate(_Body):
+    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64)]
+    nama: Name
+    jabatan: Name
+    roles: list[str] = Field(
+        min_length=1, max_length=6, description="drafter, legal, paraf, signer, secretariat, admin"
+    )
+    posisi: list[Annotated[str, StringConstraints(max_length=64)]] = Field(default=[], max_length=10)
+    nip: Annotated[str, StringConstraints(max_length=32)] | None = None
+    nik: Annotated[str, StringConstraints(max_length=32)] | None = None
+    opd: Name | None = Field(default=None, description="OPD pejabat Pemda (disamakan dengan OPD teknis kerja sama)")
+    pihak_luar: bool = Field(default=False, description="pejabat pihak mitra (hanya peran signer, wajib instansi)")
+    instansi: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
+    token_label: Annotated[str, StringConstraints(max_length=100)] = ""
+    token_hari: int | None = Field(default=None, ge=1, le=3650, description="masa berlaku token pertama (hari)")
+
+
+class UserUpdate(_Body):
+    """Fields to change; omitted fields stay."""
+
+    nama: Name | None = None
+    jabatan: Name | None = None
+    roles: list[str] | None = Field(default=None, min_length=1, max_length=6)
+    posisi: list[Annotated[str, StringConstraints(max_length=64)]] | None = Field(default=None, max_length=10)
+    nip: Annotated[str, StringConstraints(max_length=32)] | None = None
+    nik: Annotated[str, StringConstraints(max_length=32)] | None = None
+    opd: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    pihak_luar: bool | None = None
+    instansi: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
+
+
+class TokenRequest(_Body):
+    label: Annotated[str, StringConstraints(max_length=100)] = ""
+    hari: int | None = Field(default=None, ge=1, le=3650, description="masa berlaku (hari); kosong = bawaan")
+
+
+class CertificatePublic(BaseModel):
+    sha256: str
+    subject: str
+    not_after: datetime | None
+    created_at: datetime
+
+
+class CertificateRequest(_Body):
+    sha256: Annotated[str, StringConstraints(strip_whitespace=True, min_length=64, max_length=200)]
+
+
+class DrafterRequest(_Body):
+    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64)]
+
+
+class DrafterPublic(BaseModel):
+    username: str
+    nama: str
+    peran: str = Field(description="pemilik (penyusun awal) atau ditugaskan")
 
 
 class PihakPublic(BaseModel):
@@ -73,6 +169,7 @@ class NaskahPublic(BaseModel):
     revision_count: int
     latest_revision: RevisionPublic | None
     available_actions: list[str] = Field(description="tindakan yang dapat Anda lakukan sekarang")
+    drafters: list[str] = Field(default=[], description="penyusun naskah: pemilik lalu yang ditugaskan")
 
 
 class CasePublic(BaseModel):

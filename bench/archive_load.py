@@ -76,12 +76,16 @@ from pypdf import PdfReader
 from sqlmodel import SQLModel, select
 
 from pipeline import archive
+from pipeline.access import opd_key
 from pipeline.auth import create_user, issue_token
 from pipeline.lifecycle import Status
 from pipeline.models import Arsip, ArsipVersion, KerjaSama, Naskah, NaskahNomor, Pihak, User
+from pipeline.sop import load_profile
 from storage.db import make_engine, session_scope, upgrade
 from storage.objects import LocalObjectStore
 from tests.fixtures.postgres import PgServer, free_port, start_postgres
+
+PROFILE = load_profile("paser")  # what the API under test runs with (NASKAH_SOP_PROFILE's default)
 
 SEARCH_P95_BUDGET_MS = 100.0
 DOWNLOADABLE = 300
@@ -438,6 +442,7 @@ def generate(n_records: int, user_id: int, archived_by: int, rng: random.Random)
             mulai=mulai,
             selesai=selesai,
             opd_teknis=opd_name(opd),
+            opd_key=opd_key(opd_name(opd)),
             created_by=user_id,
             created_at=created,
             updated_at=created,
@@ -945,7 +950,7 @@ def in_process_search(engine: sa.Engine, queries: list[dict[str, Any]], n: int) 
         user = session.exec(select(User).where(User.username == "sekretariat.tkksd")).one()
         for params in queries[:n]:
             t0 = time.perf_counter()
-            archive.search(session, user, archive.ArsipQuery(**params), dt.date.today())
+            archive.search(session, user, archive.ArsipQuery(**params), dt.date.today(), profile=PROFILE)
             times.append((time.perf_counter() - t0) * 1000)
     return times
 

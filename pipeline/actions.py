@@ -1,6 +1,8 @@
 """Applying one lifecycle step: check the table, then move the naskah under an optimistic lock.
 
-``check`` answers "may this user do this now?" from ``lifecycle.TRANSITIONS``;
+``check`` answers "may this user do this now?" from ``lifecycle.TRANSITIONS`` (the role) and, for the
+drafter's own steps on a naskah (revise, submit, cancel, a desk-to-desk import done as drafter),
+``pipeline.access`` (the person: only the naskah's drafters);
 ``advance`` writes the new status only if nobody changed the naskah since it was read
 (``lock_version``), so two officials racing for the same step cannot both succeed;
 ``perform`` does both and records the step (event and audit entry) in the same transaction.
@@ -12,15 +14,19 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from pipeline import audit
+from pipeline import access, audit
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotPermitted
-from pipeline.lifecycle import ACTION_LABELS, STATUS_LABELS, Action, Status, Transition, available, resolve
+from pipeline.lifecycle import ACTION_LABELS, STATUS_LABELS, Action, Role, Status, Transition, available, resolve
 from pipeline.models import Naskah, NaskahEvent, User, utcnow
 
-__all__ = ["advance", "check", "perform", "require_note"]
+__all__ = ["DRAFTING_ACTIONS", "advance", "check", "perform", "require_note"]
+
+#: The drafter's own steps on a naskah: only its drafters take them (``access.require_naskah_editor``).
+DRAFTING_ACTIONS = frozenset({Action.REVISE, Action.SUBMIT, Action.CANCEL})
 
 
 def check(naskah: Naskah, user: User, action: Action, guards: Mapping[str, bool] | None = None) -> Transition:
@@ -41,6 +47,13 @@ def check(naskah: Naskah, user: User, action: Action, guards: Mapping[str, bool]
             action=action.value,
             needed=sorted(r.value for r in transition.roles),
         )
+    as_drafter = action in DRAFTING_ACTIONS or (
+        action == Action.IMPORT_SIGNED and Role.SECRETARIAT.value not in user.role_set
+    )
+    if as_drafter:
+        session = object_session(naskah)  # the naskah's own session: every caller holds it open
+        assert session is not None, "actions.check needs a naskah attached to its session"
+        access.require_naskah_editor(session, user, naskah)  # type: ignore[arg-type]
     return transition
 
 

@@ -27,17 +27,18 @@ from sqlalchemy import and_, func, or_, true
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from pipeline import actions, audit
+from pipeline import access, actions, audit
 from pipeline.auth import require
 from pipeline.cases import get_naskah, list_naskah, nomor_of, pihak_of
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, RuleViolation, ServiceUnavailable
 from pipeline.lifecycle import Action
 from pipeline.models import MAX_ID, Arsip, ArsipVersion, KerjaSama, Naskah, SignatureStep, User, utcnow
 from pipeline.pades import append_document_timestamp
-from pipeline.revisions import PDF_TYPE, latest_revision
+from pipeline.revisions import PDF_TYPE, latest_complete
 from pipeline.services import Services, store_errors
 from pipeline.signature_plan import current_file, expected_signers, get_plan, steps_of
 from pipeline.signing_date import SigningDates, signing_dates
+from pipeline.sop import Profile
 from pipeline.verify import VerificationReport, certificate_expiry, refuse_unreadable, verify_pdf
 from storage.db import session_scope
 
@@ -141,7 +142,7 @@ def _is_ancestor(siblings: dict[int | None, Naskah], candidate: Naskah, naskah: 
 
 def _judul(session: Session, user: User, naskah: Naskah, case: KerjaSama) -> str:
     """The title the naskah itself prints (a PKS has its own; a Surat Kuasa names its PKS)."""
-    revision = latest_revision(session, user, naskah.id or 0)
+    revision = latest_complete(session, naskah.id or 0)  # the caller has read the naskah as ``user``
     data: dict[str, Any] = (revision.data if revision is not None else None) or naskah.data or {}
     if naskah.jenis == "SK":
         return f"Surat Kuasa penandatanganan Perjanjian Kerja Sama {data.get('pks_judul') or case.judul}"
@@ -172,7 +173,7 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
     if svc.archive_store is None:
         raise ActionNotAvailable("Penyimpanan arsip (NASKAH_ARCHIVE_STORAGE_URL) belum dikonfigurasi.")
     with session_scope(svc.engine) as session:
-        naskah = get_naskah(session, user, naskah_id)
+        naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
         actions.check(naskah, user, Action.ARCHIVE, {})
         expected_version = naskah.lock_version
         plan = get_plan(session, naskah_id)
@@ -242,7 +243,7 @@ def archive_naskah(svc: Services, user: User, naskah_id: int) -> Arsip:
     stored = svc.put_archive(key, lta, PDF_TYPE, retain_until)
     expiry = last_timestamp_expiry(lta)
     with session_scope(svc.engine) as session:
-        naskah = get_naskah(session, user, naskah_id)
+        naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
         changed = Conflict(
             "Naskah berubah saat diarsipkan (permintaan lain). Muat ulang lalu periksa.", naskah_id=naskah_id
         )
@@ -340,10 +341,13 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search(session: Session, user: User, query: ArsipQuery, today: dt.date) -> tuple[list[Arsip], int]:
-    """Archived originals matching ``query``, sorted and paginated, and the total count."""
+def search(
+    session: Session, user: User, query: ArsipQuery, today: dt.date, *, profile: Profile
+) -> tuple[list[Arsip], int]:
+    """Archived originals matching ``query`` among those ``user`` may see (``pipeline.access``),
+    sorted and paginated, and the total count of those."""
     require(user, "read")
-    conditions: list[Any] = []
+    conditions: list[Any] = [access.arsip_clause(session, user, profile)]
     for word in query.q.split():
         conditions.append(col(Arsip.search_text).like(_like(word), escape="\\"))
     if query.jenis:
@@ -372,17 +376,18 @@ def search(session: Session, user: User, query: ArsipQuery, today: dt.date) -> t
     return list(rows), int(total)
 
 
-def get_arsip(session: Session, user: User, arsip_id: int) -> Arsip:
+def get_arsip(session: Session, user: User, arsip_id: int, *, profile: Profile) -> Arsip:
+    """An archive record ``user`` may see; one they may not see is not found, as one that does not exist."""
     require(user, "read")
     arsip = session.get(Arsip, arsip_id)
-    if arsip is None:
+    if arsip is None or not access.may_see_naskah(session, user, profile, arsip.naskah_id):
         raise NotFound(f"Arsip dengan id {arsip_id} tidak ditemukan.", arsip_id=arsip_id)
     return arsip
 
 
 def _fetch(svc: Services, user: User, arsip_id: int) -> tuple[Arsip, bytes]:
     with session_scope(svc.engine) as session:
-        arsip = get_arsip(session, user, arsip_id)
+        arsip = get_arsip(session, user, arsip_id, profile=svc.profile)
         session.expunge(arsip)
     return arsip, svc.get_archive(arsip.key, arsip.version_id, arsip.sha256)
 

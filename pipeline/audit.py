@@ -32,9 +32,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from pipeline import access
 from pipeline.auth import require
 from pipeline.errors import IntegrityAlarm, NotFound, StorageUnavailable
 from pipeline.models import AuditEntry, AuditHead, Naskah, NaskahFile, User, as_utc, utcnow
+from pipeline.sop import Profile
 from storage.db import session_scope
 
 __all__ = [
@@ -69,6 +71,16 @@ class AuditAction(StrEnum):
     EXPORT = "export"  # desk to desk: the PDF sent to the counterparty
     VERIFY = "verify"  # a PDF's signatures checked
     RENEW = "renew"  # a fresh document timestamp on an archived original
+    ASSIGN_DRAFTER = "assign_drafter"  # the Kabag Pemerintahan (or an admin) assigns a drafter to a naskah
+    REMOVE_DRAFTER = "remove_drafter"
+    USER_ADD = "user_add"  # user administration (CLI and admin API): who did what to which account
+    USER_UPDATE = "user_update"
+    USER_DEACTIVATE = "user_deactivate"
+    USER_REACTIVATE = "user_reactivate"
+    TOKEN_ISSUE = "token_issue"
+    TOKEN_REVOKE = "token_revoke"
+    CERTIFICATE_REGISTER = "certificate_register"
+    CERTIFICATE_REMOVE = "certificate_remove"
 
 
 def sha256_of(data: bytes) -> str:
@@ -197,12 +209,14 @@ def record_verification(engine: Engine, user: User | None, pdf: bytes, verdict: 
 
 
 def trail(
-    session: Session, user: User, naskah_id: int, *, offset: int = 0, limit: int = 50
+    session: Session, user: User, naskah_id: int, *, profile: Profile, offset: int = 0, limit: int = 50
 ) -> tuple[list[AuditEntry], int]:
-    """The entries of one naskah, oldest first, and how many there are."""
+    """The entries of one naskah, oldest first, and how many there are: internal material of a naskah
+    ``user`` may see (``pipeline.access``); one they may not see is not found, as one that does not exist."""
     require(user, "read")
-    if session.get(Naskah, naskah_id) is None:
+    if session.get(Naskah, naskah_id) is None or not access.may_see_naskah(session, user, profile, naskah_id):
         raise NotFound(f"Naskah dengan id {naskah_id} tidak ditemukan.", naskah_id=naskah_id)
+    access.require_internal(user, naskah_id)
     where = AuditEntry.naskah_id == naskah_id
     rows = session.exec(select(AuditEntry).where(where).order_by(col(AuditEntry.seq)).offset(offset).limit(limit))
     count = session.exec(select(func.count()).select_from(AuditEntry).where(where)).one()

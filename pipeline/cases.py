@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from pipeline import audit
-from pipeline.auth import require
+from pipeline import access, audit
+from pipeline.auth import get_user, require
 from pipeline.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from pipeline.lifecycle import INITIAL_STATE
 from pipeline.models import (
@@ -30,6 +30,7 @@ from pipeline.models import (
     User,
     utcnow,
 )
+from pipeline.sop import Profile
 from pipeline.terbilang import akhir_jangka_waktu, tanggal
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "CaseUpdate",
     "NaskahInput",
     "PihakInput",
+    "assign_drafter",
     "check_naskah_allowed",
     "create_case",
     "get_case",
@@ -47,6 +49,7 @@ __all__ = [
     "pihak_of",
     "register_key",
     "release_nomor",
+    "remove_drafter",
     "update_case",
 ]
 
@@ -184,6 +187,7 @@ def create_case(session: Session, user: User, data: CaseInput) -> KerjaSama:
         jenis=data.jenis.value,
         **data.model_dump(include={"judul", "objek", "manfaat", "bentuk", "tahun_anggaran_mulai", "mulai", "selesai"}),
         opd_teknis=data.opd_teknis,
+        opd_key=access.opd_key(data.opd_teknis),
         created_by=user.id,
     )
     session.add(case)
@@ -197,9 +201,13 @@ def create_case(session: Session, user: User, data: CaseInput) -> KerjaSama:
     return case
 
 
-def update_case(session: Session, user: User, case_id: int, patch: CaseUpdate) -> KerjaSama:
+def update_case(session: Session, user: User, case_id: int, patch: CaseUpdate, *, profile: Profile) -> KerjaSama:
+    """Correct a case's data: its drafters only, and only while no naskah made from it is signed
+    (``access.require_case_editable``: a change after that needs an addendum)."""
     require(user, "edit_case")
-    case = get_case(session, user, case_id)
+    case = get_case(session, user, case_id, profile=profile)
+    access.require_case_editor(session, user, case)
+    access.require_case_editable(session, case)
     changes = patch.model_dump(exclude_unset=True, exclude_none=True)
     mulai, selesai = changes.get("mulai", case.mulai), changes.get("selesai", case.selesai)
     try:
@@ -208,26 +216,33 @@ def update_case(session: Session, user: User, case_id: int, patch: CaseUpdate) -
         raise RuleViolation(f"Jangka waktu tidak valid: {exc}.", field="selesai") from None
     for key, value in changes.items():
         setattr(case, key, value)
+    case.opd_key = access.opd_key(case.opd_teknis)
     case.updated_at = utcnow()
     session.add(case)
     audit.record(session, user, audit.AuditAction.EDIT_CASE, kerja_sama_id=case.id, fields=sorted(changes))
     return case
 
 
-def get_case(session: Session, user: User, case_id: int) -> KerjaSama:
+def get_case(session: Session, user: User, case_id: int, *, profile: Profile) -> KerjaSama:
+    """A case ``user`` may see (``pipeline.access``); one they may not see is not found, as one that
+    does not exist."""
     require(user, "read")
-    case = session.get(KerjaSama, case_id)
+    case = session.exec(
+        select(KerjaSama).where(KerjaSama.id == case_id, access.case_clause(session, user, profile))
+    ).first()
     if case is None:
         raise NotFound(f"Kerja sama dengan id {case_id} tidak ditemukan.", kerja_sama_id=case_id)
     return case
 
 
 def list_cases(
-    session: Session, user: User, *, jenis: str | None = None, offset: int = 0, limit: int = 50
+    session: Session, user: User, *, profile: Profile, jenis: str | None = None, offset: int = 0, limit: int = 50
 ) -> tuple[list[KerjaSama], int]:
+    """The cases ``user`` may see, newest first, and how many there are (the same rule counts)."""
     require(user, "read")
-    query = select(KerjaSama)
-    count = select(func.count()).select_from(KerjaSama)
+    visible = access.case_clause(session, user, profile)
+    query = select(KerjaSama).where(visible)
+    count = select(func.count()).select_from(KerjaSama).where(visible)
     if jenis:
         query = query.where(KerjaSama.jenis == jenis)
         count = count.where(KerjaSama.jenis == jenis)
@@ -239,11 +254,39 @@ def pihak_of(session: Session, case_id: int) -> list[Pihak]:
     return list(session.exec(select(Pihak).where(Pihak.kerja_sama_id == case_id).order_by(col(Pihak.urutan))).all())
 
 
-def get_naskah(session: Session, user: User, naskah_id: int) -> Naskah:
+def get_naskah(session: Session, user: User, naskah_id: int, *, profile: Profile) -> Naskah:
+    """A naskah ``user`` may see (``pipeline.access``); one they may not see is not found, with the
+    same message as one that does not exist, so its existence does not leak."""
     require(user, "read")
+    naskah = session.get(Naskah, naskah_id)
+    if naskah is None or not access.may_see_naskah(session, user, profile, naskah_id):
+        raise NotFound(f"Naskah dengan id {naskah_id} tidak ditemukan.", naskah_id=naskah_id)
+    return naskah
+
+
+def _naskah_for_assigner(session: Session, actor: User, naskah_id: int, profile: Profile) -> Naskah:
+    access.require_assigner(actor, profile)  # before the look-up: a refusal says nothing of the naskah
     naskah = session.get(Naskah, naskah_id)
     if naskah is None:
         raise NotFound(f"Naskah dengan id {naskah_id} tidak ditemukan.", naskah_id=naskah_id)
+    return naskah
+
+
+def assign_drafter(session: Session, actor: User, naskah_id: int, username: str, *, profile: Profile) -> Naskah:
+    """The Kepala Bagian Pemerintahan (or an admin) makes ``username`` a drafter of the naskah."""
+    naskah = _naskah_for_assigner(session, actor, naskah_id, profile)
+    target = get_user(session, username)
+    access.assign_drafter(session, actor, profile, naskah, target)
+    audit.record(session, actor, audit.AuditAction.ASSIGN_DRAFTER, naskah_id=naskah_id, username=target.username)
+    return naskah
+
+
+def remove_drafter(session: Session, actor: User, naskah_id: int, username: str, *, profile: Profile) -> Naskah:
+    """End ``username``'s assignment as a drafter of the naskah (its creator always stays one)."""
+    naskah = _naskah_for_assigner(session, actor, naskah_id, profile)
+    target = get_user(session, username)
+    access.remove_drafter(session, actor, profile, naskah, target)
+    audit.record(session, actor, audit.AuditAction.REMOVE_DRAFTER, naskah_id=naskah_id, username=target.username)
     return naskah
 
 
@@ -318,6 +361,7 @@ def new_naskah(
     ``reason: nomor_duplicate``, naming that naskah).
     """
     require(user, "create_naskah")
+    access.require_case_editor(session, user, case)
     pihak = {p.urutan: p for p in pihak_of(session, case.id or 0)}
     # A Surat Kuasa is issued by the Pemerintah Daerah alone: only PIHAK KESATU numbers it.
     needed = {1} if data.jenis == JenisNaskah.SK else set(pihak)

@@ -7,8 +7,8 @@ one table, looked up along this hierarchy; the CLI reuses it for exit codes.
 
     NaskahError
     ├── NotFound                      unknown case, naskah, revision, template, user
-    ├── Unauthenticated               no token, unknown or revoked token
-    ├── NotPermitted                  the user lacks the role the action needs
+    ├── Unauthenticated               no token; unknown, expired or revoked token; deactivated user
+    ├── NotPermitted                  the user lacks the role, is not the naskah's drafter, separation of duties
     ├── ActionNotAvailable            the lifecycle table has no such step from this state
     ├── Conflict                      someone else changed the row first; duplicates
     ├── InvalidInput                  the request itself is wrong

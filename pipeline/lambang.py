@@ -20,11 +20,11 @@ import warnings
 from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session
 
-from pipeline import audit
+from pipeline import access, audit
 from pipeline.auth import require
 from pipeline.cases import get_case, pihak_of
 from pipeline.errors import DocumentRejected, DocumentTooLarge, NotFound
-from pipeline.models import Pihak, User
+from pipeline.models import KerjaSama, Pihak, User
 from pipeline.services import Services
 from pipeline.templates import image_type
 from storage.db import session_scope
@@ -87,15 +87,21 @@ def upload_lambang(svc: Services, user: User, case_id: int, urutan: int, data: b
     """Store ``data`` as the lambang of party ``urutan`` of the case (a new version replaces the old).
 
     Used by the next revision rendered; revisions already made keep the lambang they were rendered with.
+    Only the case's drafters, and not once a naskah made from the case is signed (``pipeline.access``).
     """
     require(user, "edit_case")
-    mime = check_lambang(data)
     with session_scope(svc.engine) as session:
-        get_case(session, user, case_id)
+        case = get_case(session, user, case_id, profile=svc.profile)
+        access.require_case_editor(session, user, case)
+        access.require_case_editable(session, case)
         pihak = _pihak(session, case_id, urutan)
+    mime = check_lambang(data)
     ext = "png" if mime == "image/png" else "jpg"
     stored = svc.put(f"kerja_sama/{case_id}/pihak/{urutan}/lambang.{ext}", data, mime)
     with session_scope(svc.engine) as session:
+        frozen = session.get(KerjaSama, case_id)
+        assert frozen is not None
+        access.require_case_editable(session, frozen)  # signed while the image was being stored
         row = session.get(Pihak, pihak.id)
         assert row is not None
         row.lambang_key, row.lambang_version_id = stored.key, stored.version_id

@@ -28,6 +28,7 @@ __all__ = [
     "JenisNaskah",
     "KerjaSama",
     "Naskah",
+    "NaskahDrafter",
     "NaskahEvent",
     "NaskahFile",
     "NaskahNomor",
@@ -102,6 +103,12 @@ class User(SQLModel, table=True):
     posisi: str = Field(default="", max_length=200)  # comma-separated SOP profile positions, e.g. "sekda"
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # What visibility needs (pipeline.access): the Perangkat Daerah (OPD) an official heads or works in,
+    # matched against a case's opd_teknis; and whether the user is a counterparty's official (pihak luar)
+    # of ``instansi``, who sees only the naskah they sign.
+    opd: str | None = Field(default=None, max_length=200)
+    pihak_luar: bool = False
+    instansi: str | None = Field(default=None, max_length=300)
 
     @property
     def role_set(self) -> frozenset[str]:
@@ -140,6 +147,7 @@ class ApiToken(SQLModel, table=True):
     label: str = Field(default="", max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)  # NASKAH_TOKEN_LIFETIME_DAYS after issue, or sooner
 
 
 class KerjaSama(SQLModel, table=True):
@@ -160,6 +168,8 @@ class KerjaSama(SQLModel, table=True):
     created_by: int = Field(foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # opd_teknis normalised (pipeline.access.opd_key): what a Kepala OPD's ``users.opd`` is matched against.
+    opd_key: str = Field(default="", max_length=200, index=True)
 
 
 class Pihak(SQLModel, table=True):
@@ -201,6 +211,20 @@ class Naskah(SQLModel, table=True):
     created_by: int = Field(foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class NaskahDrafter(SQLModel, table=True):
+    """A drafter the Kepala Bagian Pemerintahan (or an admin) assigned to a naskah besides its creator:
+    they may revise, submit and cancel it (``pipeline.access``).  Removing an assignment keeps the row."""
+
+    __tablename__ = "naskah_drafter"
+
+    id: int | None = Field(default=None, primary_key=True)
+    naskah_id: int = Field(foreign_key="naskah.id", index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    assigned_by: int = Field(foreign_key="users.id")
+    assigned_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    removed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class NaskahNomor(SQLModel, table=True):

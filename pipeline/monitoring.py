@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from pipeline import access
 from pipeline.archive import due_for_renewal
 from pipeline.auth import require
 from pipeline.lifecycle import FINAL_STATES, STATUS_LABELS, Action, Status
@@ -102,15 +103,25 @@ class Ending:
 
 
 def expiring(
-    session: Session, user: User, today: dt.date, *, dalam_hari: int = 90, lewat_hari: int | None = 365
+    session: Session,
+    user: User,
+    today: dt.date,
+    *,
+    profile: Profile,
+    dalam_hari: int = 90,
+    lewat_hari: int | None = 365,
 ) -> list[Ending]:
     """Archived agreements (KB, NK, PKS) ending within ``dalam_hari`` days of ``today``, and those that
     ended within the last ``lewat_hari`` days (None: all that ended; 0: none), flagged; ordered by
-    ``selesai``, so the ended ones come first, then the soonest to end."""
+    ``selesai``, so the ended ones come first, then the soonest to end.  Only those ``user`` may see."""
     require(user, "read")
     if dalam_hari < 0 or (lewat_hari is not None and lewat_hari < 0):
         raise ValueError("dalam_hari and lewat_hari must not be negative")
-    query = select(Arsip).where(Arsip.jenis != "SK", Arsip.selesai <= today + dt.timedelta(days=dalam_hari))
+    query = select(Arsip).where(
+        access.arsip_clause(session, user, profile),
+        Arsip.jenis != "SK",
+        Arsip.selesai <= today + dt.timedelta(days=dalam_hari),
+    )
     if lewat_hari is not None:
         query = query.where(Arsip.selesai >= today - dt.timedelta(days=lewat_hari))
     rows = session.exec(query.order_by(col(Arsip.selesai), col(Arsip.id))).all()
@@ -263,14 +274,14 @@ def _starts(session: Session, ids: list[int]) -> dict[int, dt.datetime]:
 
 def in_progress(session: Session, user: User, profile: Profile, now: dt.datetime) -> list[Waiting]:
     """Every naskah not archived or cancelled, where it waits and for how long, against ``profile``'s
-    standard times: overdue first, then the longest waiting."""
+    standard times: overdue first, then the longest waiting.  Only the naskah ``user`` may see."""
     require(user, "read")
     now = as_utc(now)
     final = [s.value for s in FINAL_STATES]
     pairs = session.exec(
         select(Naskah, KerjaSama)
         .join(KerjaSama, col(KerjaSama.id) == col(Naskah.kerja_sama_id))
-        .where(col(Naskah.status).notin_(final))
+        .where(col(Naskah.status).notin_(final), access.naskah_clause(session, user, profile))
         .order_by(col(Naskah.id))
     ).all()
     if not pairs:
@@ -368,14 +379,19 @@ class RenewalDue:
         }
 
 
-def renewal_due(session: Session, user: User, now: dt.datetime, *, dalam_hari: int = 365) -> list[RenewalDue]:
+def renewal_due(
+    session: Session, user: User, now: dt.datetime, *, profile: Profile, dalam_hari: int = 365
+) -> list[RenewalDue]:
     """Archived originals whose last document timestamp's TSA certificate expires within
-    ``dalam_hari`` days of ``now`` (those already expired and unknown ones first), soonest first."""
+    ``dalam_hari`` days of ``now`` (those already expired and unknown ones first), soonest first;
+    only those ``user`` may see."""
     require(user, "read")
     if dalam_hari < 0:
         raise ValueError("dalam_hari must not be negative")
     result = []
-    for a in due_for_renewal(session, dalam_hari, now):
+    due = due_for_renewal(session, dalam_hari, now)
+    shown = access.visible_naskah_ids(session, user, profile, [a.naskah_id for a in due])
+    for a in (a for a in due if a.naskah_id in shown):
         ends = a.timestamp_expiry
         result.append(
             RenewalDue(

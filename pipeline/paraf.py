@@ -1,5 +1,8 @@
 """Paraf: officials initial the approved draft, in the SOP profile's order, on every page.
 
+One person gives one paraf in a naskah's chain, even holding two of its positions (separation of
+duties, the profile's ``pemisahan_tugas``; a profile may relax it).
+
 Each paraf is bound to the sha256 of the revision PDF it was given on; a new revision
 voids them all (``revisions.void_paraf``).  Every paraf produces a new stamped PDF from
 the clean revision PDF with all marks so far (deterministic, so the chain can always be
@@ -143,17 +146,28 @@ def _mark(row: Paraf) -> ParafMark:
 
 def _whose_turn(svc: Services, naskah: Naskah, given: list[Paraf], user: User) -> tuple[int, Position]:
     positions = svc.profile.paraf_chain(naskah.jenis)
-    if any(p.user_id == user.id for p in given):
+    turn = len(given)
+    expected = positions[turn]
+    mine = next((p for p in given if p.user_id == user.id), None)
+    if mine is not None and expected.key not in user.posisi_set:
         raise ActionNotAvailable(
             "Anda sudah memberi paraf pada revisi ini.", naskah_id=naskah.id, reason="already_given"
         )
-    turn = len(given)
-    expected = positions[turn]
+    if mine is not None and svc.profile.pemisahan_tugas:
+        # one person holding two positions of the chain gives one paraf, not two (separation of duties)
+        raise NotPermitted(
+            f"Pemisahan tugas: Anda sudah memberi paraf sebagai {mine.jabatan} pada naskah ini; paraf "
+            f"{expected.jabatan} diberikan oleh pejabat lain.",
+            naskah_id=naskah.id,
+            reason="separation_of_duties",
+            given_as=mine.posisi,
+            expected=expected.key,
+        )
     if expected.key not in user.posisi_set:
-        mine = [i for i, p in enumerate(positions) if p.key in user.posisi_set]
-        if mine and mine[0] > turn:
+        held = [i for i, p in enumerate(positions) if p.key in user.posisi_set]
+        if held and held[0] > turn:
             message = f"Belum giliran Anda. Paraf berikutnya adalah {expected.jabatan}."
-        elif mine:
+        elif held:
             message = "Paraf Anda pada rantai ini sudah tercatat."
         else:
             message = f"Anda tidak termasuk rantai paraf naskah ini. Paraf berikutnya adalah {expected.jabatan}."
@@ -164,7 +178,7 @@ def _whose_turn(svc: Services, naskah: Naskah, given: list[Paraf], user: User) -
 def give_paraf(svc: Services, user: User, naskah_id: int) -> Paraf:
     """The official whose turn it is initials every page of the latest revision."""
     with session_scope(svc.engine) as session:
-        naskah = get_naskah(session, user, naskah_id)
+        naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
         expected_version = naskah.lock_version
         given = active_paraf(session, naskah_id)
         positions = svc.profile.paraf_chain(naskah.jenis)
@@ -172,7 +186,7 @@ def give_paraf(svc: Services, user: User, naskah_id: int) -> Paraf:
         guards = {"paraf_complete": complete, "paraf_remaining": not complete}
         actions.check(naskah, user, Action.PARAF, guards)
         urutan, position = _whose_turn(svc, naskah, given, user)
-        revision = latest_revision(session, user, naskah_id)
+        revision = latest_revision(session, user, naskah_id, profile=svc.profile)
         assert revision is not None
         slots = signature_slots(session, naskah, revision) if complete else []
         marks = [_mark(p) for p in given]
@@ -202,7 +216,7 @@ def give_paraf(svc: Services, user: User, naskah_id: int) -> Paraf:
     )
     stored = svc.put(key, stamped, PDF_TYPE)
     with session_scope(svc.engine) as session:
-        naskah = get_naskah(session, user, naskah_id)
+        naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
         if naskah.status != Status.PARAF.value or naskah.lock_version != expected_version:
             raise ActionNotAvailable(
                 "Naskah berubah saat paraf diproses (paraf lain atau revisi baru). Muat ulang lalu coba lagi.",
@@ -231,11 +245,11 @@ def give_paraf(svc: Services, user: User, naskah_id: int) -> Paraf:
 def refuse_paraf(svc: Services, user: User, naskah_id: int, note: str) -> Naskah:
     """An official in the chain refuses, with a note; the naskah returns to drafting."""
     with session_scope(svc.engine) as session:
-        naskah = get_naskah(session, user, naskah_id)
+        naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
         positions = {p.key for p in svc.profile.paraf_chain(naskah.jenis)}
         if not positions & user.posisi_set:
             raise NotPermitted("Anda tidak termasuk rantai paraf naskah ini.", reason="not_in_chain")
-        latest = latest_revision(session, user, naskah_id)
+        latest = latest_revision(session, user, naskah_id, profile=svc.profile)
         actions.perform(
             session,
             naskah,

@@ -36,9 +36,11 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from sqlmodel import Session, col, select
 
+from pipeline import access
 from pipeline.archive import ArsipQuery, search
 from pipeline.cases import NASKAH_NAMES
 from pipeline.models import Arsip, NaskahNomor, Pihak, User
+from pipeline.sop import Profile
 from pipeline.terbilang import jangka_waktu, tanggal
 
 __all__ = [
@@ -158,11 +160,14 @@ COLUMNS: tuple[Column, ...] = (
 # -- rows ------------------------------------------------------------------------------------
 
 
-def _all_matching(session: Session, user: User, query: ArsipQuery, today: dt.date) -> list[Arsip]:
-    """Every archive row ``query`` matches, page by page through ``archive.search`` (same filters)."""
+def _all_matching(session: Session, user: User, query: ArsipQuery, today: dt.date, profile: Profile) -> list[Arsip]:
+    """Every archive row ``query`` matches among those ``user`` may see, page by page through
+    ``archive.search`` (same filters, same visibility)."""
     rows: list[Arsip] = []
     while True:
-        page, total = search(session, user, query.model_copy(update={"offset": len(rows), "limit": _PAGE}), today)
+        page, total = search(
+            session, user, query.model_copy(update={"offset": len(rows), "limit": _PAGE}), today, profile=profile
+        )
         rows.extend(page)
         if not page or len(rows) >= total:
             return rows
@@ -215,16 +220,19 @@ def _parties(arsip: Arsip) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str,
     return instansi, signers, nomor
 
 
-def recap_rows(session: Session, user: User, query: ArsipQuery, today: dt.date) -> list[RecapRow]:
+def recap_rows(session: Session, user: User, query: ArsipQuery, today: dt.date, *, profile: Profile) -> list[RecapRow]:
     """The recap of the archived agreements ``query`` matches, with each one's status on ``today``.
 
     Every matching row (``query.offset``/``limit`` do not apply); grouped by jenis kerja sama in the
     order KSDD, KSDPK, KSIV, each group in the query's ``sort``; numbered 1..n.  Surat Kuasa rows
-    only when ``query.jenis`` is ``SK``.  Needs the ``read`` permission (as the search).
+    only when ``query.jenis`` is ``SK``.  Needs the ``read`` permission and shows what the user may
+    see (as the search); a related naskah they may not see is not named in the Keterangan.
     """
-    arsip = [a for a in _all_matching(session, user, query, today) if query.jenis == "SK" or a.jenis != "SK"]
+    arsip = [a for a in _all_matching(session, user, query, today, profile) if query.jenis == "SK" or a.jenis != "SK"]
     arsip.sort(key=lambda a: _GROUP_ORDER.get(a.jenis_kerja_sama, len(_GROUP_ORDER)))  # stable: keeps the sort
-    nomor = _first_nomor(session, {int(r["naskah_id"]) for a in arsip for r in a.related if r.get("naskah_id")})
+    related_ids = {int(r["naskah_id"]) for a in arsip for r in a.related if r.get("naskah_id")}
+    shown = access.visible_naskah_ids(session, user, profile, related_ids)
+    nomor = _first_nomor(session, shown)
     rows = []
     for no, a in enumerate(arsip, start=1):
         instansi, signers, nomor_pihak = _parties(a)
@@ -245,7 +253,7 @@ def recap_rows(session: Session, user: User, query: ArsipQuery, today: dt.date) 
                 status=masa(a.selesai, today, query.dalam_hari),
                 sisa_hari=(a.selesai - today).days,
                 opd_teknis=a.opd_teknis,
-                keterangan=_keterangan(a.related, nomor),
+                keterangan=_keterangan([r for r in a.related if int(r.get("naskah_id") or 0) in shown], nomor),
                 per_tanggal=today,
                 dalam_hari=query.dalam_hari,
             )

@@ -2,6 +2,10 @@
 
 A returned naskah needs a new revision (``revisions``) before it can be submitted again:
 the lifecycle table has no SUBMIT from ``returned``.
+
+Separation of duties (the SOP profile's ``pemisahan_tugas``, on by default): the person who
+submitted a draft, or wrote the revision submitted, does not approve it, even holding both the
+drafter and the legal role (403, ``reason: separation_of_duties``).
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ from collections.abc import Callable
 
 from sqlmodel import Session, col, select
 
-from pipeline import actions
+from pipeline import access, actions
 from pipeline.cases import get_naskah, release_nomor
+from pipeline.errors import NotPermitted
 from pipeline.lifecycle import Action
-from pipeline.models import Naskah, NaskahEvent, User
+from pipeline.models import Naskah, NaskahEvent, Revision, User
 from pipeline.revisions import latest_revision
 from pipeline.services import Services
+from pipeline.sop import Profile
 from storage.db import session_scope
 
 __all__ = ["approve", "cancel", "history", "return_for_revision", "submit"]
@@ -28,11 +34,15 @@ def _step(
     action: Action,
     note: str | None,
     then: Callable[[Session, int], None] | None = None,
+    before: Callable[[Session, Naskah, Revision | None], None] | None = None,
 ) -> Naskah:
-    """One review step in one transaction; ``then`` does what belongs to the step in the same one."""
+    """One review step in one transaction; ``before`` checks what the step needs beyond the table,
+    ``then`` does what belongs to the step in the same transaction."""
     with session_scope(svc.engine) as session:
-        naskah = get_naskah(session, user, naskah_id)
-        latest = latest_revision(session, user, naskah_id)
+        naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
+        latest = latest_revision(session, user, naskah_id, profile=svc.profile)
+        if before is not None:
+            before(session, naskah, latest)
         actions.perform(
             session,
             naskah,
@@ -53,8 +63,36 @@ def submit(svc: Services, user: User, naskah_id: int, note: str = "") -> Naskah:
 
 
 def approve(svc: Services, user: User, naskah_id: int, note: str = "") -> Naskah:
-    """Bagian Hukum approves the latest revision as the final draft; paraf collection starts."""
-    return _step(svc, user, naskah_id, Action.APPROVE, note)
+    """Bagian Hukum approves the latest revision as the final draft; paraf collection starts.
+    Not the person who submitted it or wrote that revision (separation of duties)."""
+
+    def four_eyes(session: Session, naskah: Naskah, latest: Revision | None) -> None:
+        actions.check(naskah, user, Action.APPROVE)  # the role and the state first, then the person
+        if svc.profile.pemisahan_tugas:
+            _not_own_draft(session, user, naskah, latest)
+
+    return _step(svc, user, naskah_id, Action.APPROVE, note, before=four_eyes)
+
+
+def _not_own_draft(session: Session, user: User, naskah: Naskah, latest: Revision | None) -> None:
+    submitted = session.exec(
+        select(NaskahEvent)
+        .where(NaskahEvent.naskah_id == naskah.id, NaskahEvent.action == Action.SUBMIT.value)
+        .order_by(col(NaskahEvent.id).desc())
+    ).first()
+    if submitted is not None and submitted.actor_id == user.id:
+        what = "mengajukan"
+    elif latest is not None and latest.author_id == user.id:
+        what = f"menyusun revisi {latest.number} yang diajukan"
+    else:
+        return
+    raise NotPermitted(
+        f"Pemisahan tugas: Anda {what} naskah ini, sehingga tidak dapat menyetujuinya sendiri. Persetujuan "
+        "diberikan pejabat Bagian Hukum yang lain.",
+        reason="separation_of_duties",
+        naskah_id=naskah.id,
+        conflict="submitted" if what == "mengajukan" else "authored",
+    )
 
 
 def return_for_revision(svc: Services, user: User, naskah_id: int, note: str) -> Naskah:
@@ -67,8 +105,10 @@ def cancel(svc: Services, user: User, naskah_id: int, note: str) -> Naskah:
     return _step(svc, user, naskah_id, Action.CANCEL, note, then=release_nomor)
 
 
-def history(session: Session, user: User, naskah_id: int) -> list[NaskahEvent]:
-    get_naskah(session, user, naskah_id)
+def history(session: Session, user: User, naskah_id: int, *, profile: Profile) -> list[NaskahEvent]:
+    """Every step with its note: internal drafting material (``access.require_internal``)."""
+    get_naskah(session, user, naskah_id, profile=profile)
+    access.require_internal(user, naskah_id)
     return list(
         session.exec(select(NaskahEvent).where(NaskahEvent.naskah_id == naskah_id).order_by(col(NaskahEvent.id))).all()
     )

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from pipeline import actions, audit
+from pipeline import access, actions, audit
 from pipeline.cases import (
     NaskahInput,
     check_naskah_allowed,
@@ -55,6 +55,7 @@ from pipeline.models import (
     utcnow,
 )
 from pipeline.services import Services
+from pipeline.sop import Profile
 from pipeline.templates import TemplateInfo, dasar_hukum_baku, naskah_properties, render_docx, set_properties
 from storage.db import session_scope
 from storage.objects import StoredObject
@@ -191,7 +192,7 @@ def _convert(svc: Services, docx: bytes) -> _Files:
 def create_naskah(svc: Services, user: User, case_id: int, data: NaskahInput) -> tuple[Naskah, Revision]:
     """A new naskah from a template, with its first (rendered) revision."""
     with session_scope(svc.engine) as session:
-        case = get_case(session, user, case_id)
+        case = get_case(session, user, case_id, profile=svc.profile)
         parent = check_naskah_allowed(session, case, data.jenis, data.parent_id)
         info = _pick_template(svc, case, data.jenis, data.template)
         naskah = new_naskah(session, user, case, data, info.name, parent)
@@ -208,7 +209,7 @@ def create_naskah(svc: Services, user: User, case_id: int, data: NaskahInput) ->
             _delete_naskah(session, naskah_id)
         raise
     with session_scope(svc.engine) as session:
-        return get_naskah(session, user, naskah_id), revision
+        return get_naskah(session, user, naskah_id, profile=svc.profile), revision
 
 
 def _delete_naskah(session: Session, naskah_id: int) -> None:
@@ -261,14 +262,14 @@ def render_revision(
     confirmation made before someone uploaded again does not discard the newer edits.
     """
     with session_scope(svc.engine) as session:
-        naskah = get_naskah(session, user, naskah_id)
+        naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
         actions.check(naskah, user, Action.REVISE)
-        case = get_case(session, user, naskah.kerja_sama_id)
+        case = get_case(session, user, naskah.kerja_sama_id, profile=svc.profile)
         info = svc.templates.get(naskah.template)
         merged = {**naskah.data, **(data or {})}
         fields = _template_fields(info, build_context(session, case, naskah, merged))
         pihak = pihak_of(session, case.id or 0)
-        history = list_revisions(session, user, naskah_id)
+        history = list_revisions(session, user, naskah_id, profile=svc.profile)
     docx = _render(svc, info, fields, pihak)
     uploads = _word_edits_since_rendered(history)
     if uploads and discard_word_edits_through != uploads[-1].number:
@@ -363,7 +364,7 @@ def upload_revision(svc: Services, user: User, naskah_id: int, docx: bytes, note
     """A new revision from a DOCX edited in Word; checked (size, macros, zip bombs) before anything else."""
     check_docx(docx, svc.docx_limits)
     with session_scope(svc.engine) as session:
-        naskah = get_naskah(session, user, naskah_id)
+        naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
         actions.check(naskah, user, Action.REVISE)
         rendered = session.exec(
             select(Revision)
@@ -410,7 +411,7 @@ def _store_revision(
     for attempt in range(5):
         try:
             with session_scope(svc.engine) as session:
-                naskah = get_naskah(session, user, naskah_id)
+                naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
                 expected_version = naskah.lock_version
                 if no_uploads_after is not None:
                     _refuse_uploads_after(session, naskah_id, no_uploads_after)
@@ -448,7 +449,7 @@ def _store_revision(
     # 3. complete + lifecycle step, atomically
     try:
         with session_scope(svc.engine) as session:
-            naskah = get_naskah(session, user, naskah_id)
+            naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
             if number == 1:  # the naskah exists for good only now, with its first revision
                 _record_creation(session, user, naskah)
             actions.perform(
@@ -564,8 +565,10 @@ def _next_number(session: Session, naskah_id: int) -> int:
 # --- reading ------------------------------------------------------------------------
 
 
-def list_revisions(session: Session, user: User, naskah_id: int) -> list[Revision]:
-    get_naskah(session, user, naskah_id)
+def list_revisions(session: Session, user: User, naskah_id: int, *, profile: Profile) -> list[Revision]:
+    """Every complete revision, oldest first: internal drafting material (``access.require_internal``)."""
+    get_naskah(session, user, naskah_id, profile=profile)
+    access.require_internal(user, naskah_id)
     return list(
         session.exec(
             select(Revision)
@@ -584,8 +587,10 @@ def latest_complete(session: Session, naskah_id: int) -> Revision | None:
     ).first()
 
 
-def get_revision(session: Session, user: User, naskah_id: int, number: int) -> Revision:
-    get_naskah(session, user, naskah_id)
+def get_revision(session: Session, user: User, naskah_id: int, number: int, *, profile: Profile) -> Revision:
+    """One complete revision: internal drafting material (``access.require_internal``)."""
+    get_naskah(session, user, naskah_id, profile=profile)
+    access.require_internal(user, naskah_id)
     row = session.exec(
         select(Revision).where(
             Revision.naskah_id == naskah_id,
@@ -598,8 +603,8 @@ def get_revision(session: Session, user: User, naskah_id: int, number: int) -> R
     return row
 
 
-def latest_revision(session: Session, user: User, naskah_id: int) -> Revision | None:
-    get_naskah(session, user, naskah_id)
+def latest_revision(session: Session, user: User, naskah_id: int, *, profile: Profile) -> Revision | None:
+    get_naskah(session, user, naskah_id, profile=profile)
     return latest_complete(session, naskah_id)
 
 
@@ -617,8 +622,8 @@ def read_revision_file(svc: Services, revision: Revision, kind: str) -> bytes:
 def diff_revisions(svc: Services, user: User, naskah_id: int, a: int, b: int) -> dict[str, Any]:
     """Paragraph-level comparison of the text of two revisions."""
     with session_scope(svc.engine) as session:
-        rev_a = get_revision(session, user, naskah_id, a)
-        rev_b = get_revision(session, user, naskah_id, b)
+        rev_a = get_revision(session, user, naskah_id, a, profile=svc.profile)
+        rev_b = get_revision(session, user, naskah_id, b, profile=svc.profile)
     old = docx_paragraphs(read_revision_file(svc, rev_a, "docx"))
     new = docx_paragraphs(read_revision_file(svc, rev_b, "docx"))
     result = diff_paragraphs(old, new)

@@ -88,6 +88,8 @@ class Services:
     """Where archived originals go, each version locked (S3 object lock COMPLIANCE / local read-only)."""
     archive_retention_days: int = 10957
     """How long an archived version is locked against deletion (default 30 years)."""
+    token_lifetime_days: int = 90
+    """How long a new API token stays valid (``NASKAH_TOKEN_LIFETIME_DAYS``; a shorter life may be asked)."""
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
         with store_errors():

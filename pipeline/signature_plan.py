@@ -30,7 +30,7 @@ from pypdf import PdfReader
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from pipeline import actions, audit, signing_date
+from pipeline import access, actions, audit, signing_date
 from pipeline.cases import get_naskah, pihak_of
 from pipeline.certpolicy import check_for_signing, static_problems
 from pipeline.desk import ImportCheck, SignaturePlacement, check_returned, export_for_counterparty
@@ -148,9 +148,11 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
     OPD under a valid Surat Kuasa, whose signed PDF is then embedded in the document.
     """
     with session_scope(svc.engine) as session:
-        naskah = get_naskah(session, user, naskah_id)
+        naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
         if not ({Role.DRAFTER.value, Role.SECRETARIAT.value} & user.role_set):
             raise NotPermitted("Rencana tanda tangan disusun oleh drafter atau sekretariat.")
+        if Role.SECRETARIAT.value not in user.role_set:  # a drafter: one of this naskah's
+            access.require_naskah_editor(session, user, naskah)
         if naskah.status != Status.SIGNING.value:
             raise ActionNotAvailable(
                 "Rencana tanda tangan dibuat setelah semua paraf diberikan (status penandatanganan).",
@@ -168,7 +170,7 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
             session.execute(sa.delete(SignatureStep).where(col(SignatureStep.plan_id) == existing.id))
             if session.execute(sa.delete(SignaturePlan).where(col(SignaturePlan.id) == existing.id)).rowcount != 1:
                 raise _planned_meanwhile(naskah_id)
-        revision = get_revision(session, user, naskah_id, final.revision_number)
+        revision = get_revision(session, user, naskah_id, final.revision_number, profile=svc.profile)
         today = dt.datetime.now(svc.profile.tz).date()
         stated = signing_date.stated_signing(session, revision, _declared_fields(svc, naskah))
         signing_date.check_plan(stated, data.mode, today, svc.profile.tz)
@@ -209,6 +211,8 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
                     kuasa_naskah_id=kuasa.naskah_id if kuasa else None,
                 )
             )
+        if svc.profile.pemisahan_tugas:
+            _one_party_each(session, rows)
         assert user.id is not None and final.id is not None
         locked = _locked_final(svc, user, final, field_name(steps[-1].pihak_urutan), attachments)
         session.add(locked)
@@ -233,6 +237,25 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
             session, user, audit.AuditAction.SIGNATURE_PLAN, naskah_id=naskah_id, sha256=locked.sha256, mode=data.mode
         )
         return plan
+
+
+def _one_party_each(session: Session, rows: list[SignatureStep]) -> None:
+    """Separation of duties: one person signs for one party of a naskah, never for two."""
+    seen: dict[int, SignatureStep] = {}
+    for row in rows:
+        if row.user_id is None:
+            continue
+        earlier = seen.setdefault(row.user_id, row)
+        if earlier is not row:
+            signer = session.get(User, row.user_id)
+            name = signer.username if signer else str(row.user_id)
+            raise InvalidInput(
+                f"Pemisahan tugas: '{name}' tidak dapat menandatangani untuk dua pihak (pihak "
+                f"{earlier.pihak_urutan} dan pihak {row.pihak_urutan}) pada naskah yang sama.",
+                reason="separation_of_duties",
+                username=name,
+                pihak=[earlier.pihak_urutan, row.pihak_urutan],
+            )
 
 
 def _declared_fields(svc: Services, naskah: Naskah) -> set[str]:
@@ -327,8 +350,10 @@ def _user_named(session: Session, username: str) -> User:
     return found
 
 
-def _open_step(session: Session, user: User, naskah_id: int) -> tuple[Naskah, SignaturePlan, SignatureStep]:
-    naskah = get_naskah(session, user, naskah_id)
+def _open_step(
+    svc: Services, session: Session, user: User, naskah_id: int
+) -> tuple[Naskah, SignaturePlan, SignatureStep]:
+    naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
     plan = get_plan(session, naskah_id)
     if plan is None:
         raise ActionNotAvailable("Naskah ini belum memiliki rencana tanda tangan.", naskah_id=naskah_id)
@@ -371,7 +396,7 @@ class StepContext:
 def _server_step(svc: Services, user: User, naskah_id: int, konfirmasi: KonfirmasiTanggal | None = None) -> StepContext:
     """Check that ``user`` may sign now, on the server; everything the signature needs."""
     with session_scope(svc.engine) as session:
-        naskah, plan, step = _open_step(session, user, naskah_id)
+        naskah, plan, step = _open_step(svc, session, user, naskah_id)
         guards = _guards(session, plan, step)
         actions.check(naskah, user, Action.SIGN, guards)
         require_reachable(svc.pades_level, tsa_url=svc.tsa_url, trust_roots=svc.trust_roots)
@@ -390,7 +415,7 @@ def _server_step(svc: Services, user: User, naskah_id: int, konfirmasi: Konfirma
         catatan = signing_date.check_day(plan.tanggal_naskah, now.date(), plan.mode, label, svc.profile.tz, konfirmasi)
         kuasa = None
         if step.kuasa_naskah_id is not None:  # validity is checked on the day of signing, not of planning
-            data = get_revision(session, user, naskah_id, final.revision_number).data or {}
+            data = get_revision(session, user, naskah_id, final.revision_number, profile=svc.profile).data or {}
             kuasa = find_kuasa(session, naskah, data, user, step.kuasa_naskah_id, now.date())
         return StepContext(
             step_id=step.id,
@@ -523,7 +548,7 @@ def _recorded_kuasa(session: Session, step: SignatureStep) -> Kuasa | None:
 def export_current(svc: Services, user: User, naskah_id: int) -> bytes:
     """The bytes to send to the counterparty for its signature (desk to desk)."""
     with session_scope(svc.engine) as session:
-        _naskah, plan, step = _open_step(session, user, naskah_id)
+        _naskah, plan, step = _open_step(svc, session, user, naskah_id)
         if not step.external:
             raise ActionNotAvailable("Giliran berikutnya bukan tanda tangan mitra; tidak ada yang perlu dikirim.")
         source = current_file(session, plan)
@@ -538,7 +563,7 @@ def import_signed(
     Its day is its timestamp's (else its claimed signing time's) in the profile's zone; on another
     day than the naskah states it needs ``konfirmasi`` with a note (``pipeline.signing_date``)."""
     with session_scope(svc.engine) as session:
-        naskah, plan, step = _open_step(session, user, naskah_id)
+        naskah, plan, step = _open_step(svc, session, user, naskah_id)
         guards = _guards(session, plan, step)
         actions.check(naskah, user, Action.IMPORT_SIGNED, guards)
         if not step.external:
@@ -659,7 +684,7 @@ def _record(
 ) -> SignatureStep:
     stored = svc.put(f"naskah/{naskah_id}/ttd-{urutan}-{kind}.pdf", pdf, PDF_TYPE)
     with session_scope(svc.engine) as session:
-        naskah = get_naskah(session, user, naskah_id)
+        naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
         step = session.get(SignatureStep, step_id)
         assert step is not None and user.id is not None
         if step.signed_at is not None or naskah.lock_version != expected_version:

@@ -206,6 +206,13 @@ class Profile(BaseModel):
     """Standard time per lifecycle status (``legal_review``) or paraf position (``paraf.sekda``)."""
     paraf_box: ParafBox | None = None
     """Overrides the template's per-page paraf box when set."""
+    kabag_pemerintahan: str | None = None
+    """Position key of the Kepala Bagian Pemerintahan / Tata Pemerintahan, who assigns drafters to a
+    naskah (``pipeline.access``); unset: the position keyed ``kabag_pemerintahan``, if any."""
+    pemisahan_tugas: bool = True
+    """Separation of duties: one person may not both submit and approve a naskah, give two paraf in
+    its chain, or sign for two of its parties, whatever roles and positions they hold.  ``false``
+    relaxes it (a small office where one official holds two positions)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -270,6 +277,8 @@ class Profile(BaseModel):
             return position
 
         check("review", self.review, Role.LEGAL)
+        if self.kabag_pemerintahan is not None and self.kabag_pemerintahan not in self.positions:
+            problems.append(f"kabag_pemerintahan: posisi '{self.kabag_pemerintahan}' tidak ada di positions")
         for mapping, field in ((self.paraf, "paraf"), (self.signers, "signers")):
             for jenis in mapping:
                 if jenis not in JENIS_NASKAH:
@@ -327,6 +336,11 @@ class Profile(BaseModel):
     def signer(self, jenis: str) -> Position:
         """Our own side's signer of a naskah of ``jenis`` (the counterparty's comes from the case)."""
         return self.positions[self.signers[self._jenis(jenis)]]
+
+    @property
+    def drafter_assigner(self) -> Position | None:
+        """The Kepala Bagian Pemerintahan, who assigns drafters to a naskah (None: the profile names none)."""
+        return self.positions.get(self.kabag_pemerintahan or "kabag_pemerintahan")
 
     @property
     def reviewer(self) -> Position:

@@ -13,6 +13,11 @@ bytes of a file we stored (the final PDF everyone signs, or a signed state), so 
 prefix at each boundary and looking the sha256 up among the stored files finds it.  The
 longest stored prefix wins.  A file that was rewritten (not incrementally updated) is not
 recognised, and its signatures then say ``belongs_to_signer: null``.
+
+Anyone signed in may verify a file they hold, but what the database adds (which naskah, whose
+signature each must be, the dates and their notes) is told only to a user who may see that naskah
+(``may_see``, from ``pipeline.access``): to anyone else the file is simply not known, so verifying
+a copy does not reveal a naskah they may not see.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import dataclasses
 import hashlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -78,16 +83,21 @@ def verify_known(
     trust_roots: Sequence[Any],
     *,
     archival: bool = False,
+    may_see: Callable[[Session, int], bool] | None = None,
     **options: Any,
 ) -> VerificationReport:
     """:func:`pipeline.verify.verify_pdf`, told whom each signature must belong to when ``engine``'s
     database knows the file.  A database that cannot be read (not set up, not reachable) only
-    means the file is not known: the signatures are still judged, ``belongs_to_signer`` None."""
+    means the file is not known: the signatures are still judged, ``belongs_to_signer`` None.
+    ``may_see(session, naskah_id)``: whether the asking user may see the naskah found; if not, the file
+    is treated as unknown (nothing of the naskah is told)."""
     naskah_id, expected, dates = None, None, None
     if engine is not None:
         try:
             with Session(engine) as session:
                 naskah_id, expected = known_signers(session, pdf)
+                if naskah_id is not None and may_see is not None and not may_see(session, naskah_id):
+                    naskah_id, expected = None, None
                 dates = signing_dates(session, naskah_id) if naskah_id is not None else None
         except SQLAlchemyError as exc:
             log.warning("verification without the database's knowledge of the file: %s", exc)

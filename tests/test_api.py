@@ -100,7 +100,7 @@ def test_drafting_flow_keeps_every_revision_byte_identical(api):
     assert [x["number"] for x in listing["data"]] == [1, 2, 3]
     for rev in listing["data"]:
         for kind in ("docx", "pdf"):
-            resp = api.client.get(rev[f"{kind}_url"], headers=api.auth("paraf"))
+            resp = api.client.get(rev[f"{kind}_url"], headers=api.auth("sekda"))
             assert resp.status_code == 200
             assert hashlib.sha256(resp.content).hexdigest() == rev[f"{kind}_sha256"]
             assert len(resp.content) == rev[f"{kind}_size"]
@@ -155,8 +155,10 @@ def test_missing_or_wrong_token_and_wrong_role_are_refused(api):
     assert api.client.get("/api/v1/cases", headers=api.auth("admin")).status_code == 403
     case_id = create_case(api)
     nid = create_naskah(api, case_id)["id"]
+    r = api.client.post(f"/api/v1/naskah/{nid}/revisions/render", json={}, headers=api.auth("bupati"))
+    assert r.status_code == 403  # the Bupati sees the naskah (he signs it) but does not draft
     r = api.client.post(f"/api/v1/naskah/{nid}/revisions/render", json={}, headers=api.auth("signer"))
-    assert r.status_code == 403
+    assert r.status_code == 404  # a signer with no step on it does not even see it
     assert revision_count(api, nid) == 1
 
 

@@ -49,12 +49,32 @@ def kuasa_api(api, dev_pki, counterparty_pki):
     api.services.trust_roots = [*dev_pki.roots, *counterparty_pki.roots]
     api.services.tsa_url = dev_pki.tsa_url
     with session_scope(api.services.engine) as session:
-        for username, nama, nip, jabatan in (
-            ("kadis_dlh", KEPALA_DLH, KEPALA_DLH_NIP, "Kepala Dinas Lingkungan Hidup Kabupaten Paser"),
-            ("kadis_mitra", MITRA_DLH, None, "Kepala Dinas Lingkungan Hidup Kota Balikpapan"),
-            ("kadis_lain", "Drs. Joko Widodo", None, "Kepala Dinas Perhubungan Kabupaten Paser"),
+        for username, nama, nip, jabatan, where in (
+            (
+                "kadis_dlh",
+                KEPALA_DLH,
+                KEPALA_DLH_NIP,
+                "Kepala Dinas Lingkungan Hidup Kabupaten Paser",
+                {"opd": "Dinas Lingkungan Hidup Kabupaten Paser"},
+            ),
+            (
+                "kadis_mitra",
+                MITRA_DLH,
+                None,
+                "Kepala Dinas Lingkungan Hidup Kota Balikpapan",
+                {"pihak_luar": True, "instansi": "Pemerintah Kota Balikpapan"},
+            ),
+            (
+                "kadis_lain",
+                "Drs. Joko Widodo",
+                None,
+                "Kepala Dinas Perhubungan Kabupaten Paser",
+                {"opd": "Dinas Perhubungan Kabupaten Paser"},
+            ),
         ):
-            user = create_user(session, username=username, nama=nama, jabatan=jabatan, roles=["signer"], nip=nip)
+            user = create_user(
+                session, username=username, nama=nama, jabatan=jabatan, roles=["signer"], nip=nip, **where
+            )
             api.tokens[username] = issue_token(session, user)
     return api
 
@@ -210,7 +230,7 @@ def test_a_kuasa_is_valid_only_within_its_period_and_for_its_pks(kuasa_api, dev_
     with session_scope(api.services.engine) as session:
         kadis = session.exec(select(User).where(User.username == "kadis_dlh")).one()
         naskah = session.get(Naskah, pks)
-        data = latest_revision(session, kadis, pks).data
+        data = latest_revision(session, kadis, pks, profile=api.services.profile).data
 
         def reason(day: dt.date, target: Naskah = naskah, sk_id: int | None = sk) -> str:
             try:

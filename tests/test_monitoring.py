@@ -13,6 +13,8 @@ from storage.db import session_scope
 from tests.test_recap import TODAY, add_arsip, add_case, add_naskah, db, reader, seeder, with_monitoring_routes
 from tests.test_workflow import approved_kb
 
+PASER = load_profile("paser")
+
 __all__ = ["db"]  # the fixture, shared with tests/test_recap.py
 
 WITA = dt.timezone(dt.timedelta(hours=8))
@@ -112,9 +114,9 @@ def test_expiring_lists_the_soonest_first_and_flags_those_ended(db):
         ids[name], _ = add_arsip(db, judul=name, mulai=dt.date(2024, 1, 1), selesai=TODAY + dt.timedelta(days=days))
     add_arsip(db, jenis="SK", judul="kuasa", mulai=dt.date(2024, 1, 1), selesai=TODAY + dt.timedelta(days=3))
     with session_scope(db) as session:
-        rows = expiring(session, reader(db), TODAY, dalam_hari=90)
-        everything = expiring(session, reader(db), TODAY, dalam_hari=365, lewat_hari=None)
-        none_ended = expiring(session, reader(db), TODAY, dalam_hari=90, lewat_hari=0)
+        rows = expiring(session, reader(db), TODAY, profile=PASER, dalam_hari=90)
+        everything = expiring(session, reader(db), TODAY, profile=PASER, dalam_hari=365, lewat_hari=None)
+        none_ended = expiring(session, reader(db), TODAY, profile=PASER, dalam_hari=90, lewat_hari=0)
     assert [r.judul for r in rows] == ["ended", "today", "week", "month"]
     assert [(r.kedaluwarsa, r.sisa_hari, r.status) for r in rows[:2]] == [
         (True, -1, "kedaluwarsa"),
@@ -213,9 +215,9 @@ def test_monitoring_over_the_api(api):
     body = r.json()
     assert body["count"] == 2 and [d["arsip_id"] for d in body["data"]] == [ended, soon]
     assert [d["status"] for d in body["data"]] == ["kedaluwarsa", "segera_berakhir"]
-    r = api.client.get("/api/v1/monitoring/kedaluwarsa", params={"lewat_hari": 0}, headers=api.auth("paraf"))
+    r = api.client.get("/api/v1/monitoring/kedaluwarsa", params={"lewat_hari": 0}, headers=api.auth("sekda"))
     assert [d["arsip_id"] for d in r.json()["data"]] == [soon]
-    r = api.client.get("/api/v1/monitoring/kedaluwarsa", params={"dalam_hari": -1}, headers=api.auth("paraf"))
+    r = api.client.get("/api/v1/monitoring/kedaluwarsa", params={"dalam_hari": -1}, headers=api.auth("sekda"))
     assert r.status_code == 422
 
     nid = approved_kb(api)  # the real lifecycle: submitted, approved; the Kabag Pemerintahan is next
@@ -253,8 +255,8 @@ def test_renewal_due_lists_overdue_and_unknown_first_then_the_soonest(db):
         ids[name], _ = add_arsip(db, judul=name, serial=serial)
         _stamp_expiry(db, ids[name], ends)
     with session_scope(db) as session:
-        rows = renewal_due(session, reader(db), now, dalam_hari=365)
-        none = renewal_due(session, reader(db), now, dalam_hari=0)
+        rows = renewal_due(session, reader(db), now, profile=PASER, dalam_hari=365)
+        none = renewal_due(session, reader(db), now, profile=PASER, dalam_hari=0)
     assert [r.judul for r in rows] == ["unknown", "lapsed", "week", "month"]
     assert [(r.sisa_hari, r.terlambat) for r in rows] == [(None, True), (-2, True), (7, False), (30, False)]
     assert [r.judul for r in none] == ["unknown", "lapsed"]

@@ -19,6 +19,7 @@ from pipeline.archive import ArsipQuery, search_text
 from pipeline.auth import create_user
 from pipeline.models import Arsip, KerjaSama, Naskah, NaskahNomor, Pihak, User
 from pipeline.recap import COLUMNS, masa, recap_rows, to_csv, to_xlsx
+from pipeline.sop import load_profile
 from storage.db import make_engine, session_scope, upgrade
 
 TODAY = dt.date(2026, 6, 1)
@@ -255,7 +256,7 @@ def reader(engine: Engine) -> User:
 
 def rows_for(engine: Engine, today: dt.date = TODAY, **query: Any):
     with session_scope(engine) as session:
-        return recap_rows(session, reader(engine), ArsipQuery(**query), today)
+        return recap_rows(session, reader(engine), ArsipQuery(**query), today, profile=load_profile("paser"))
 
 
 # -- rows and statuses ------------------------------------------------------------------------

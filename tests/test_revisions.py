@@ -84,7 +84,7 @@ def test_store_failure_between_docx_and_pdf_leaves_nothing_visible(svc, drafter,
     svc.store = real
     assert [r.number for r in rows(svc, kb.id)] == [1]  # pending row removed at once
     with session_scope(svc.engine) as session:
-        assert [r.number for r in revisions.list_revisions(session, drafter, kb.id)] == [1]
+        assert [r.number for r in revisions.list_revisions(session, drafter, kb.id, profile=svc.profile)] == [1]
     rev = revisions.render_revision(svc, drafter, kb.id, {"tempat": "Tanah Grogot"})
     assert rev.number == 2
 
@@ -105,7 +105,7 @@ def test_crash_after_pending_row_is_discarded_by_reconcile(svc, drafter, kb):
         svc.store = real
     assert [r.state for r in rows(svc, kb.id)] == ["complete", "pending"]
     with session_scope(svc.engine) as session:
-        assert len(revisions.list_revisions(session, drafter, kb.id)) == 1  # invisible
+        assert len(revisions.list_revisions(session, drafter, kb.id, profile=svc.profile)) == 1  # invisible
     assert revisions.reconcile(svc, older_than=timedelta(hours=1)) == []  # too young: may still be running
     result = revisions.reconcile(svc, older_than=timedelta(0))
     assert [(r.number, r.outcome) for r in result] == [(2, "discarded")]
@@ -141,7 +141,7 @@ def test_crash_after_both_objects_is_completed_by_reconcile(svc, drafter, kb):
     result = revisions.reconcile(svc, older_than=timedelta(0))
     assert [(r.number, r.outcome) for r in result] == [(2, "completed")]
     with session_scope(svc.engine) as session:
-        rev2 = revisions.get_revision(session, drafter, kb.id, 2)
+        rev2 = revisions.get_revision(session, drafter, kb.id, 2, profile=svc.profile)
     data = revisions.read_revision_file(svc, rev2, "docx")
     assert "Samarinda" in " ".join(revisions.docx_paragraphs(data))
 

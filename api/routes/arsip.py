@@ -9,22 +9,35 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.schemas import ArsipPublic, Page
-from pipeline import archive
-from pipeline.models import Arsip
+from pipeline import access, archive
+from pipeline.models import Arsip, User
+from pipeline.services import Services
 
 router = APIRouter(tags=["arsip"])
 
 
-def arsip_public(arsip: Arsip, today: dt.date) -> ArsipPublic:
+def arsip_public(arsip: Arsip, today: dt.date, shown: set[int] | None = None) -> ArsipPublic:
+    """The record; ``shown``: the naskah ids the user may see, so a related naskah they may not see is
+    not named (None: all)."""
+    related = [r for r in arsip.related if shown is None or int(r.get("naskah_id") or 0) in shown]
     return ArsipPublic.model_validate(
-        {**arsip.model_dump(), "status_masa": "berlaku" if arsip.selesai >= today else "kedaluwarsa"}
+        {
+            **arsip.model_dump(),
+            "related": related,
+            "status_masa": "berlaku" if arsip.selesai >= today else "kedaluwarsa",
+        }
     )
+
+
+def _related_shown(svc: Services, session: SessionDep, user: User, rows: list[Arsip]) -> set[int]:
+    ids = [int(r.get("naskah_id") or 0) for a in rows for r in a.related]
+    return access.visible_naskah_ids(session, user, svc.profile, ids)
 
 
 @router.post("/naskah/{naskah_id}/archive", status_code=201, summary="Arsipkan naskah yang sudah ditandatangani")
 def archive_naskah(naskah_id: Id, svc: ServicesDep, user: CurrentUser) -> ArsipPublic:
     arsip = archive.archive_naskah(svc, user, naskah_id)
-    return arsip_public(arsip, dt.datetime.now(svc.profile.tz).date())
+    return arsip_public(arsip, dt.datetime.now(svc.profile.tz).date())  # the secretariat sees every naskah
 
 
 @router.get("/arsip", summary="Cari arsip naskah kerja sama")
@@ -32,13 +45,16 @@ def search(
     query: Annotated[archive.ArsipQuery, Query()], svc: ServicesDep, session: SessionDep, user: CurrentUser
 ) -> Page[ArsipPublic]:
     today = dt.datetime.now(svc.profile.tz).date()
-    rows, count = archive.search(session, user, query, today)
-    return Page(data=[arsip_public(a, today) for a in rows], count=count)
+    rows, count = archive.search(session, user, query, today, profile=svc.profile)
+    shown = _related_shown(svc, session, user, rows)
+    return Page(data=[arsip_public(a, today, shown) for a in rows], count=count)
 
 
 @router.get("/arsip/{arsip_id}", summary="Rincian arsip")
 def get_arsip(arsip_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> ArsipPublic:
-    return arsip_public(archive.get_arsip(session, user, arsip_id), dt.datetime.now(svc.profile.tz).date())
+    arsip = archive.get_arsip(session, user, arsip_id, profile=svc.profile)
+    today = dt.datetime.now(svc.profile.tz).date()
+    return arsip_public(arsip, today, _related_shown(svc, session, user, [arsip]))
 
 
 @router.get(

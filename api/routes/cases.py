@@ -17,32 +17,37 @@ router = APIRouter(prefix="/cases", tags=["kerja sama"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Buat kerja sama baru beserta para pihak")
-def create_case(body: cases.CaseInput, session: SessionDep, user: CurrentUser) -> CasePublic:
+def create_case(body: cases.CaseInput, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> CasePublic:
     case = cases.create_case(session, user, body)
-    return case_public(session, user, case)
+    return case_public(session, user, case, svc.profile)
 
 
-@router.get("", summary="Daftar kerja sama")
+@router.get("", summary="Daftar kerja sama yang boleh Anda lihat")
 def list_cases(
+    svc: ServicesDep,
     session: SessionDep,
     user: CurrentUser,
     jenis: JenisKerjaSama | None = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[CaseSummary]:
-    rows, count = cases.list_cases(session, user, jenis=jenis.value if jenis else None, offset=offset, limit=limit)
+    rows, count = cases.list_cases(
+        session, user, profile=svc.profile, jenis=jenis.value if jenis else None, offset=offset, limit=limit
+    )
     return Page(data=[case_summary(c) for c in rows], count=count)
 
 
 @router.get("/{case_id}", summary="Rincian kerja sama, para pihak dan naskahnya")
-def get_case(case_id: Id, session: SessionDep, user: CurrentUser) -> CasePublic:
-    return case_public(session, user, cases.get_case(session, user, case_id))
+def get_case(case_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> CasePublic:
+    return case_public(session, user, cases.get_case(session, user, case_id, profile=svc.profile), svc.profile)
 
 
 @router.patch("/{case_id}", summary="Perbaiki data kerja sama (dipakai pada revisi berikutnya)")
-def update_case(case_id: Id, body: cases.CaseUpdate, session: SessionDep, user: CurrentUser) -> CasePublic:
-    case = cases.update_case(session, user, case_id, body)
-    return case_public(session, user, case)
+def update_case(
+    case_id: Id, body: cases.CaseUpdate, svc: ServicesDep, session: SessionDep, user: CurrentUser
+) -> CasePublic:
+    case = cases.update_case(session, user, case_id, body, profile=svc.profile)
+    return case_public(session, user, case, svc.profile)
 
 
 @router.post(
@@ -54,7 +59,7 @@ def create_naskah(
     case_id: Id, body: cases.NaskahInput, svc: ServicesDep, session: SessionDep, user: CurrentUser
 ) -> NaskahPublic:
     naskah, _rev = revisions.create_naskah(svc, user, case_id, body)
-    return naskah_public(session, user, naskah)
+    return naskah_public(session, user, naskah, svc.profile)
 
 
 @router.put(

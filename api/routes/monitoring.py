@@ -47,7 +47,7 @@ def rekap_csv(
     query: Annotated[ArsipQuery, Query()], svc: ServicesDep, session: SessionDep, user: CurrentUser
 ) -> Response:
     today = _today(svc)
-    rows = recap.recap_rows(session, user, query, today)
+    rows = recap.recap_rows(session, user, query, today, profile=svc.profile)
     return _attachment(recap.to_csv(rows), CSV_TYPE, f"rekap-kerja-sama-{today.isoformat()}.csv")
 
 
@@ -63,7 +63,7 @@ def rekap_xlsx(
     query: Annotated[ArsipQuery, Query()], svc: ServicesDep, session: SessionDep, user: CurrentUser
 ) -> Response:
     today = _today(svc)
-    rows = recap.recap_rows(session, user, query, today)
+    rows = recap.recap_rows(session, user, query, today, profile=svc.profile)
     data = recap.to_xlsx(rows, per_tanggal=today)
     return _attachment(data, XLSX_TYPE, f"rekap-kerja-sama-{today.isoformat()}.xlsx")
 
@@ -82,7 +82,9 @@ def kedaluwarsa(
         int, Query(ge=0, le=36500, description="sertakan yang sudah berakhir dalam sekian hari terakhir (0: tidak)")
     ] = 365,
 ) -> Page[EndingPublic]:
-    rows = monitoring.expiring(session, user, _today(svc), dalam_hari=dalam_hari, lewat_hari=lewat_hari)
+    rows = monitoring.expiring(
+        session, user, _today(svc), profile=svc.profile, dalam_hari=dalam_hari, lewat_hari=lewat_hari
+    )
     return Page(data=[EndingPublic.model_validate(r.to_dict()) for r in rows], count=len(rows))
 
 
@@ -102,11 +104,12 @@ def proses(svc: ServicesDep, session: SessionDep, user: CurrentUser) -> Page[Wai
     summary="Naskah arsip yang cap waktu dokumennya perlu diperbarui (yang sudah lewat lebih dulu)",
 )
 def cap_waktu(
+    svc: ServicesDep,
     session: SessionDep,
     user: CurrentUser,
     dalam_hari: Annotated[
         int, Query(ge=0, le=36500, description="sertifikat TSA cap waktu terakhir berakhir dalam sekian hari")
     ] = 365,
 ) -> Page[RenewalDuePublic]:
-    rows = monitoring.renewal_due(session, user, dt.datetime.now(dt.UTC), dalam_hari=dalam_hari)
+    rows = monitoring.renewal_due(session, user, dt.datetime.now(dt.UTC), profile=svc.profile, dalam_hari=dalam_hari)
     return Page(data=[RenewalDuePublic.model_validate(r.to_dict()) for r in rows], count=len(rows))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Body, File, Form, Path, Query, Response, UploadFile, status
 
 from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.present import naskah_public, revision_public
-from api.schemas import DiffPublic, NaskahPublic, Page, RenderRequest, RevisionPublic
-from pipeline import audit, cases, revisions
+from api.schemas import DiffPublic, DrafterPublic, DrafterRequest, NaskahPublic, Page, RenderRequest, RevisionPublic
+from pipeline import access, audit, cases, revisions
 from pipeline.errors import DocumentTooLarge
-from pipeline.models import MAX_ID
+from pipeline.models import MAX_ID, Naskah
 
 router = APIRouter(prefix="/naskah", tags=["naskah"])
 
@@ -19,13 +19,13 @@ MEDIA = {"docx": revisions.DOCX_TYPE, "pdf": revisions.PDF_TYPE}
 
 
 @router.get("/{naskah_id}", summary="Rincian naskah, status, dan tindakan yang tersedia")
-def get_naskah(naskah_id: Id, session: SessionDep, user: CurrentUser) -> NaskahPublic:
-    return naskah_public(session, user, cases.get_naskah(session, user, naskah_id))
+def get_naskah(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> NaskahPublic:
+    return naskah_public(session, user, cases.get_naskah(session, user, naskah_id, profile=svc.profile), svc.profile)
 
 
 @router.get("/{naskah_id}/revisions", summary="Semua revisi naskah, terlama dahulu")
-def list_revisions(naskah_id: Id, session: SessionDep, user: CurrentUser) -> Page[RevisionPublic]:
-    rows = revisions.list_revisions(session, user, naskah_id)
+def list_revisions(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> Page[RevisionPublic]:
+    rows = revisions.list_revisions(session, user, naskah_id, profile=svc.profile)
     return Page(data=[revision_public(session, r) for r in rows], count=len(rows))
 
 
@@ -72,8 +72,8 @@ def upload_revision(
 
 
 @router.get("/{naskah_id}/revisions/{number}", summary="Rincian satu revisi")
-def get_revision(naskah_id: Id, number: Id, session: SessionDep, user: CurrentUser) -> RevisionPublic:
-    return revision_public(session, revisions.get_revision(session, user, naskah_id, number))
+def get_revision(naskah_id: Id, number: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> RevisionPublic:
+    return revision_public(session, revisions.get_revision(session, user, naskah_id, number, profile=svc.profile))
 
 
 @router.get(
@@ -85,7 +85,7 @@ def get_revision(naskah_id: Id, number: Id, session: SessionDep, user: CurrentUs
 def download(
     naskah_id: Id, number: Id, kind: Literal["docx", "pdf"], svc: ServicesDep, session: SessionDep, user: CurrentUser
 ) -> Response:
-    rev = revisions.get_revision(session, user, naskah_id, number)
+    rev = revisions.get_revision(session, user, naskah_id, number, profile=svc.profile)
     data = revisions.read_revision_file(svc, rev, kind)
     sha = rev.docx_sha256 if kind == "docx" else rev.pdf_sha256
     audit.record_now(
@@ -112,3 +112,48 @@ def diff(
     b: Annotated[int, Query(ge=1, le=MAX_ID, description="nomor revisi baru")],
 ) -> DiffPublic:
     return DiffPublic.model_validate(revisions.diff_revisions(svc, user, naskah_id, a, b))
+
+
+def _drafters(session: SessionDep, naskah_id: int) -> Page[DrafterPublic]:
+    naskah = session.get(Naskah, naskah_id)
+    assert naskah is not None
+    rows = [
+        DrafterPublic(username=u.username, nama=u.nama, peran=peran) for u, peran in access.drafters_of(session, naskah)
+    ]
+    return Page(data=rows, count=len(rows))
+
+
+@router.get(
+    "/{naskah_id}/drafters", summary="Penyusun naskah: pemiliknya dan yang ditugaskan Kepala Bagian Pemerintahan"
+)
+def list_drafters(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> Page[DrafterPublic]:
+    cases.get_naskah(session, user, naskah_id, profile=svc.profile)
+    access.require_internal(user, naskah_id)  # who drafts is the Pemda's own business
+    return _drafters(session, naskah_id)
+
+
+@router.post(
+    "/{naskah_id}/drafters",
+    status_code=status.HTTP_201_CREATED,
+    summary="Tugaskan penyusun naskah (Kepala Bagian Pemerintahan atau admin)",
+)
+def assign_drafter(
+    naskah_id: Id, body: DrafterRequest, svc: ServicesDep, session: SessionDep, user: CurrentUser
+) -> Page[DrafterPublic]:
+    cases.assign_drafter(session, user, naskah_id, body.username, profile=svc.profile)
+    return _drafters(session, naskah_id)
+
+
+@router.delete(
+    "/{naskah_id}/drafters/{username}",
+    summary="Akhiri penugasan penyusun naskah (Kepala Bagian Pemerintahan atau admin)",
+)
+def remove_drafter(
+    naskah_id: Id,
+    username: Annotated[str, Path(min_length=2, max_length=64)],
+    svc: ServicesDep,
+    session: SessionDep,
+    user: CurrentUser,
+) -> Page[DrafterPublic]:
+    cases.remove_drafter(session, user, naskah_id, username, profile=svc.profile)
+    return _drafters(session, naskah_id)

@@ -8,9 +8,10 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.schemas import SignaturePlanPublic, SignatureStepPublic, SignerPublic
-from pipeline import audit, cases, signature_plan
+from pipeline import access, audit, cases, signature_plan
 from pipeline.errors import DocumentTooLarge, InvalidInput, NotFound
 from pipeline.models import NaskahFile, SignaturePlan, User
+from pipeline.services import Services
 from pipeline.signer_config import configured_signer
 from pipeline.signers import BsreBackend, Pkcs12Backend
 from pipeline.signing_date import KonfirmasiTanggal
@@ -88,8 +89,8 @@ def _konfirmasi(konfirmasi_tanggal: bool, catatan_tanggal: str) -> KonfirmasiTan
     return KonfirmasiTanggal(konfirmasi_tanggal, catatan_tanggal) if konfirmasi_tanggal or catatan_tanggal else None
 
 
-def _plan_or_404(session: SessionDep, user: User, naskah_id: int) -> SignaturePlan:
-    cases.get_naskah(session, user, naskah_id)
+def _plan_or_404(svc: Services, session: SessionDep, user: User, naskah_id: int) -> SignaturePlan:
+    cases.get_naskah(session, user, naskah_id, profile=svc.profile)
     plan = signature_plan.get_plan(session, naskah_id)
     if plan is None:
         raise NotFound("Naskah ini belum memiliki rencana tanda tangan.", naskah_id=naskah_id)
@@ -101,12 +102,12 @@ def create_plan(
     naskah_id: Id, body: signature_plan.PlanInput, svc: ServicesDep, session: SessionDep, user: CurrentUser
 ) -> SignaturePlanPublic:
     signature_plan.create_plan(svc, user, naskah_id, body)
-    return _plan_public(session, _plan_or_404(session, user, naskah_id), svc.pades_level)
+    return _plan_public(session, _plan_or_404(svc, session, user, naskah_id), svc.pades_level)
 
 
 @router.get("/naskah/{naskah_id}/signature-plan", summary="Rencana tanda tangan dan kemajuannya")
 def get_plan(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> SignaturePlanPublic:
-    return _plan_public(session, _plan_or_404(session, user, naskah_id), svc.pades_level)
+    return _plan_public(session, _plan_or_404(svc, session, user, naskah_id), svc.pades_level)
 
 
 @router.post(
@@ -139,7 +140,7 @@ def sign(
         )
     else:
         signature_plan.sign_configured(svc, user, naskah_id, passphrase, location=location, konfirmasi=konfirmasi)
-    return _plan_public(session, _plan_or_404(session, user, naskah_id), svc.pades_level)
+    return _plan_public(session, _plan_or_404(svc, session, user, naskah_id), svc.pades_level)
 
 
 @router.get("/me/signer", summary="Penanda tangan yang dikonfigurasi untuk saya, dan rahasia yang diminta")
@@ -193,7 +194,7 @@ def import_signed(
     signature_plan.import_signed(
         svc, user, naskah_id, _read(file), konfirmasi=_konfirmasi(konfirmasi_tanggal, catatan_tanggal)
     )
-    return _plan_public(session, _plan_or_404(session, user, naskah_id), svc.pades_level)
+    return _plan_public(session, _plan_or_404(svc, session, user, naskah_id), svc.pades_level)
 
 
 @router.get(
@@ -203,7 +204,7 @@ def import_signed(
     responses={200: {"content": {"application/pdf": {}}, "description": "PDF bertanda tangan"}},
 )
 def signed_pdf(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> Response:
-    plan = _plan_or_404(session, user, naskah_id)
+    plan = _plan_or_404(svc, session, user, naskah_id)
     file = signature_plan.current_file(session, plan)
     data = svc.get(file.key, file.version_id, file.sha256)
     audit.record_now(
@@ -231,6 +232,12 @@ def verify(
     if not svc.trust_roots:
         raise InvalidInput("Server belum dikonfigurasi dengan akar tepercaya (NASKAH_TRUST_ROOTS).")
     data = _read(file)
-    report = verify_known(svc.engine, data, svc.trust_roots, archival=arsip)
+    report = verify_known(
+        svc.engine,
+        data,
+        svc.trust_roots,
+        archival=arsip,
+        may_see=lambda session, naskah_id: access.may_see_naskah(session, user, svc.profile, naskah_id),
+    )
     audit.record_verification(svc.engine, user, data, report.bottom_line)
     return report.to_dict()

@@ -30,8 +30,8 @@ router = APIRouter(prefix="/naskah", tags=["telaah dan paraf"])
 OptionalNote = Annotated[NoteRequest | None, Body()]
 
 
-def _naskah(session: SessionDep, user: User, naskah_id: int) -> NaskahPublic:
-    return naskah_public(session, user, cases.get_naskah(session, user, naskah_id))
+def _naskah(svc: Services, session: SessionDep, user: User, naskah_id: int) -> NaskahPublic:
+    return naskah_public(session, user, cases.get_naskah(session, user, naskah_id, profile=svc.profile), svc.profile)
 
 
 def _add_step(path: str, step: Callable[[Services, User, int, str], object], summary: str) -> None:
@@ -41,7 +41,7 @@ def _add_step(path: str, step: Callable[[Services, User, int, str], object], sum
         naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser, body: OptionalNote = None
     ) -> NaskahPublic:
         step(svc, user, naskah_id, body.note if body else "")
-        return _naskah(session, user, naskah_id)
+        return _naskah(svc, session, user, naskah_id)
 
     endpoint.__name__ = f"{path}_naskah"
     router.add_api_route(f"/{{naskah_id}}/{path}", endpoint, methods=["POST"], summary=summary)
@@ -74,7 +74,7 @@ def _paraf_public(session: SessionDep, row: Paraf) -> ParafPublic:
 
 @router.get("/{naskah_id}/paraf", summary="Rantai paraf: siapa sudah, siapa berikutnya")
 def paraf_chain(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> ParafChainPublic:
-    naskah = cases.get_naskah(session, user, naskah_id)
+    naskah = cases.get_naskah(session, user, naskah_id, profile=svc.profile)
     steps = [
         ParafStepPublic(
             urutan=s.urutan,
@@ -103,7 +103,7 @@ def refuse_paraf(
     naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser, body: OptionalNote = None
 ) -> NaskahPublic:
     paraf.refuse_paraf(svc, user, naskah_id, body.note if body else "")
-    return _naskah(session, user, naskah_id)
+    return _naskah(svc, session, user, naskah_id)
 
 
 @router.get(
@@ -115,7 +115,7 @@ def refuse_paraf(
 def final_pdf(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> Response:
     from pipeline.errors import NotFound
 
-    cases.get_naskah(session, user, naskah_id)
+    cases.get_naskah(session, user, naskah_id, profile=svc.profile)
     final = paraf.final_file(session, naskah_id)
     if final is None:
         raise NotFound("Naskah ini belum memiliki PDF final: rantai paraf belum lengkap.", naskah_id=naskah_id)
@@ -134,8 +134,8 @@ def final_pdf(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: Curren
 
 
 @router.get("/{naskah_id}/history", summary="Riwayat langkah naskah dengan catatannya")
-def history(naskah_id: Id, session: SessionDep, user: CurrentUser) -> Page[EventPublic]:
-    rows = review.history(session, user, naskah_id)
+def history(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> Page[EventPublic]:
+    rows = review.history(session, user, naskah_id, profile=svc.profile)
     names = {u.id: u.username for u in [session.get(User, r.actor_id) for r in rows] if u}
     data = [
         EventPublic(
@@ -155,12 +155,13 @@ def history(naskah_id: Id, session: SessionDep, user: CurrentUser) -> Page[Event
 @router.get("/{naskah_id}/audit", summary="Jejak audit naskah (rantai hash), terlama dahulu")
 def audit_trail(
     naskah_id: Id,
+    svc: ServicesDep,
     session: SessionDep,
     user: CurrentUser,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[AuditEntryPublic]:
-    rows, count = audit.trail(session, user, naskah_id, offset=offset, limit=limit)
+    rows, count = audit.trail(session, user, naskah_id, profile=svc.profile, offset=offset, limit=limit)
     data = [
         AuditEntryPublic(
             seq=r.seq,
