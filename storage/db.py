@@ -27,11 +27,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys on, WAL and a busy timeout.
 
     A relative SQLite path has its directory created, so the default ``./var/`` works
-    with no set-up.
+    with no set-up (not for a ``uri=true`` URL such as ``file:PATH?mode=ro``, which names an
+    existing file).
     """
     sa_url = sa.engine.make_url(url)
     if sa_url.get_backend_name() == "sqlite":
-        if sa_url.database and sa_url.database != ":memory:":
+        if sa_url.database and sa_url.database != ":memory:" and not sa_url.query.get("uri"):
             Path(sa_url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = sa.create_engine(sa_url, **kwargs)
