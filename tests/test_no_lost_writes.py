@@ -246,3 +246,21 @@ def test_a_command_on_an_unreachable_database_says_so_and_exits_6(monkeypatch):
     result = CliRunner().invoke(app, ["user", "list"])
     assert result.exit_code == 6, result.output
     assert "Basis data sedang tidak dapat dihubungi" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("services", ["postgres-local"], indirect=True)
+def test_text_longer_than_its_column_is_a_422_naming_the_field_not_a_database_error(api: Api):
+    """PostgreSQL refuses a value longer than its column (SQLite stores it anyway): the input is refused
+    first, naming the field and its limit."""
+    case_id = create_case(api)
+    body = case_body()
+    body["bentuk"] = "Kesepakatan Bersama " * 15  # 300 characters; the column holds 200
+    body["pihak"][1]["instansi"] = "Pemerintah Kota " * 20  # 320; the column holds 300
+    r = api.client.post("/api/v1/cases", json=body, headers=api.auth("drafter"))
+    err = assert_envelope(r)
+    assert r.status_code == 422, err
+    assert {f["field"] for f in err["detail"]["fields"]} == {"bentuk", "pihak[1].instansi"}, err
+    r = api.client.patch(f"/api/v1/cases/{case_id}", json={"opd_teknis": "Dinas " * 40}, headers=api.auth("drafter"))
+    err = assert_envelope(r)
+    assert r.status_code == 422 and err["detail"]["fields"][0]["field"] == "opd_teknis", err
+    assert "paling banyak 200 karakter" in err["message"]
