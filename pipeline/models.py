@@ -31,6 +31,7 @@ __all__ = [
     "NaskahEvent",
     "NaskahFile",
     "NaskahNomor",
+    "ObjectStoreRecord",
     "Paraf",
     "Pihak",
     "PihakKind",
@@ -449,4 +450,20 @@ class ArsipVersion(SQLModel, table=True):
     reason: str = Field(max_length=16)  # archive | renew
     timestamp_expiry: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_by: int | None = Field(default=None, foreign_key="users.id")  # None: the renewal job
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class ObjectStoreRecord(SQLModel, table=True):
+    """The local object store this database was set up with, one per role (``objects``, ``arsip``).
+
+    Recorded when the store's folder was set up (or first opened, for a store from before
+    markers): afterwards a folder that is missing, unmarked or another store's (its marker's id
+    differs) is storage_unavailable, and never made again (``pipeline.services.open_bound_store``).
+    """
+
+    __tablename__ = "object_store"
+
+    role: str = Field(primary_key=True, max_length=16)
+    store_id: str = Field(max_length=64)
+    location: str = Field(max_length=1000)  # the folder when it was recorded, for the admin
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
