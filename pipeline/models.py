@@ -231,10 +231,24 @@ class Revision(SQLModel, table=True):
 
     Written in three steps (row pending -> objects put -> row complete) so that a crash
     leaves at most an invisible pending row, which ``revisions.reconcile`` repairs.
+
+    A pending row is a candidate for the next number (the newest complete one + 1): renders racing
+    each other (in any process) may hold the same candidate number, and the one that completes
+    first takes it; the number is unique among complete revisions only, so a lost race or a
+    failed write leaves no gap.
     """
 
     __tablename__ = "revision"
-    __table_args__ = (sa.UniqueConstraint("naskah_id", "number"),)
+    __table_args__ = (
+        sa.Index(
+            "ux_revision_complete_number",
+            "naskah_id",
+            "number",
+            unique=True,
+            sqlite_where=sa.text("state = 'complete'"),
+            postgresql_where=sa.text("state = 'complete'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     naskah_id: int = Field(foreign_key="naskah.id", index=True)
