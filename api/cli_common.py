@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
-from api.errors import exit_code, validation_message
+from api.errors import database_error, exit_code, validation_message
 from pipeline.errors import InvalidInput, NaskahError
 
 if TYPE_CHECKING:  # pyHanko loads only for the commands that verify
@@ -32,7 +33,8 @@ def fail(message: str, code: int, detail: dict | None = None) -> None:
 
 
 def friendly(func: F) -> F:
-    """Turn pipeline errors and invalid options into a message and a non-zero exit code."""
+    """Turn pipeline errors, invalid options and an unavailable database into a message and a non-zero
+    exit code (another database error stays a traceback: a bug to report)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -43,6 +45,11 @@ def friendly(func: F) -> F:
         except ValidationError as exc:
             message, fields = validation_message(list(exc.errors()))  # type: ignore[arg-type]
             fail(message, 2, {"fields": fields})
+        except SQLAlchemyError as exc:
+            mapped = database_error(exc)
+            if mapped is None:
+                raise
+            fail(mapped.message, exit_code(mapped), mapped.detail)
 
     return wrapper  # type: ignore[return-value]
 

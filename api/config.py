@@ -17,13 +17,13 @@ from pipeline.auth import DEFAULT_TOKEN_DAYS
 from pipeline.convert import open_converter
 from pipeline.docxcheck import DocxLimits
 from pipeline.pades import DEFAULT_LEVEL, PadesLevel
-from pipeline.services import Services
+from pipeline.services import Services, open_bound_store
 from pipeline.signer_config import load_signers_file
 from pipeline.sop import load_profile
 from pipeline.templates import TemplateRegistry, default_template_root
 from pipeline.verify import as_certificates
-from storage.db import make_engine
-from storage.objects import open_store, parse_store_url
+from storage.db import make_engine, upgrade
+from storage.objects import parse_store_url
 
 __all__ = ["Settings", "build_services"]
 
@@ -129,22 +129,36 @@ class Settings(BaseSettings):
 
 
 def build_services(settings: Settings, *, converter: object | None = None) -> Services:
-    """Open the database engine, object store and converter, and load (validate) the templates."""
+    """Open the database engine (migrated first when ``migrate_on_start``), the object stores this
+    database was set up with (``open_bound_store``: a local store's folder that has gone, or is
+    another store, stops the start instead of being made again empty), the converter, and load
+    (validate) the templates."""
     templates = TemplateRegistry.load(*settings.template_roots)
     signer_backends = settings.signer_backends  # before anything is opened: a bad file stops the start-up
+    profile = load_profile(settings.sop_profile)
+    trust_roots = settings.trust_root_certificates
+    engine = make_engine(settings.database_url)
+    try:
+        if settings.migrate_on_start:
+            upgrade(engine)
+        store = open_bound_store(engine, "objects", settings.storage_url)
+        archive_store = open_bound_store(engine, "arsip", settings.archive_url, object_lock=True)
+    except BaseException:
+        engine.dispose()
+        raise
     return Services(
-        engine=make_engine(settings.database_url),
-        store=open_store(settings.storage_url),
+        engine=engine,
+        store=store,
         converter=converter
         or open_converter(settings.converter, timeout=settings.convert_timeout, address=settings.converter_url),  # type: ignore[arg-type]
         templates=templates,
         docx_limits=settings.docx_limits,
-        profile=load_profile(settings.sop_profile),
-        trust_roots=settings.trust_root_certificates,
+        profile=profile,
+        trust_roots=trust_roots,
         tsa_url=settings.tsa_url or None,
         pades_level=settings.pades_level,
         signer_backends=signer_backends,
-        archive_store=open_store(settings.archive_url, object_lock=True),
+        archive_store=archive_store,
         archive_retention_days=settings.archive_retention_days,
         token_lifetime_days=settings.token_lifetime_days,
     )

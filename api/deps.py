@@ -26,6 +26,15 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def get_session(svc: ServicesDep) -> Iterator[Session]:
+    """The request's session: what a route writes through it commits when the route returns, before
+    the response is sent (``scope="function"`` below); a commit that fails raises instead, and the
+    client gets the error envelope (503 when the database is unavailable, ``api.errors``), never a 2xx
+    for a write that is not stored.
+
+    FastAPI's default (``scope="request"``) ends a yield dependency after the response has been
+    sent: the client had its 201 before the commit, read again and found nothing, or kept the id of
+    a case whose commit failed.
+    """
     with Session(svc.engine, expire_on_commit=False) as session:
         try:
             yield session
@@ -35,7 +44,7 @@ def get_session(svc: ServicesDep) -> Iterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_current_user(

@@ -4,8 +4,10 @@ A test fails if a class of ``pipeline.errors`` is not covered.  No HTTPException
 raised outside routes; everything else is a NaskahError rendered here as
 ``{"code", "message", "detail"}``.  So is everything the framework raises on its own:
 request validation (pydantic's messages translated per error type, see
-:func:`validation_message`), HTTP errors (404, 405, a body that does not parse), and any
-unexpected exception (a 500 with an error id to quote, the traceback only in the log).
+:func:`validation_message`), HTTP errors (404, 405, a body that does not parse), a database
+error that escaped the pipeline (:func:`database_error`: 503 when the database is unavailable or
+refuses to write, 409 for a race the database settled), and any unexpected exception (a 500 with
+an error id to quote, the traceback only in the log).
 """
 
 from __future__ import annotations
@@ -21,11 +23,22 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline import errors as e
 
-__all__ = ["STATUS", "ErrorBody", "exit_code", "headers_for", "http_status", "install", "validation_message"]
+__all__ = [
+    "STATUS",
+    "ErrorBody",
+    "database_error",
+    "exit_code",
+    "headers_for",
+    "http_status",
+    "install",
+    "validation_message",
+]
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +109,71 @@ def headers_for(exc: e.NaskahError) -> dict[str, str] | None:
 
 def exit_code(exc: e.NaskahError) -> int:
     return _lookup(exc)[1]
+
+
+# --- database errors ------------------------------------------------------------------------
+
+#: PostgreSQL SQLSTATE classes (and codes) that mean "the database cannot take this now", whatever the
+#: request: connection (08), authorisation (28), database missing (3D), resources such as a full disk
+#: (53), operator intervention such as a shutdown (57), system errors (58), a read-only transaction
+#: (25006: a standby, ``default_transaction_read_only``), a lock wait that timed out (55P03).
+_PG_UNAVAILABLE = ("08", "28", "3D", "53", "57", "58", "25006", "55P03")
+#: Serialisation failures and deadlocks (40): another transaction won; doing it again may work.
+_PG_CONFLICT = ("40", "23505")
+#: SQLite result codes (``sqlite_errorname``, extended codes start with these) with the same meaning.
+_SQLITE_UNAVAILABLE = (
+    "SQLITE_READONLY",
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_CANTOPEN",
+    "SQLITE_PERM",
+    "SQLITE_NOTADB",
+    "SQLITE_CORRUPT",
+    "SQLITE_PROTOCOL",
+)
+_SQLITE_CONFLICT = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+
+DATABASE_UNAVAILABLE = (
+    "Basis data sedang tidak dapat dihubungi atau tidak dapat ditulisi. Coba lagi beberapa saat lagi; "
+    "bila berulang, laporkan kepada admin."
+)
+
+
+def database_error(exc: sa_exc.SQLAlchemyError) -> e.NaskahError | None:
+    """The error a person is told for a database failure the pipeline did not handle, or None for a
+    bug of ours the database caught (a 500 with an error id).
+
+    Unavailable (503 ``storage_unavailable``, ``reason: database_unavailable``): the server is down or
+    refuses connections, the connection broke, the pool is exhausted, the database is read-only
+    (SQLite "attempt to write a readonly database", PostgreSQL ``read_only_sql_transaction``), the
+    disk is full, the file is locked or unreadable.  A race the database settled (a unique key taken
+    by another request, a serialisation failure or deadlock) is a 409 Conflict: reload and retry.
+    """
+    if isinstance(exc, StaleDataError):
+        return e.Conflict(reason="stale_data")
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError):
+        return e.StorageUnavailable(DATABASE_UNAVAILABLE, reason="database_unavailable")
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    orig = exc.orig
+    sqlstate = str(getattr(orig, "sqlstate", None) or "")
+    sqlite = str(getattr(orig, "sqlite_errorname", None) or "")
+    if sqlstate.startswith(_PG_CONFLICT) or sqlite.startswith(_SQLITE_CONFLICT):
+        log.warning("database refused a concurrent change: %s: %s", type(orig).__name__, orig)
+        return e.Conflict(reason="concurrent_change")
+    unavailable = (
+        exc.connection_invalidated
+        or (sqlstate and sqlstate.startswith(_PG_UNAVAILABLE))
+        or (sqlite and sqlite.startswith(_SQLITE_UNAVAILABLE))
+        # the driver could not talk to the server at all (refused, reset, timed out): no SQLSTATE
+        or (not sqlstate and not sqlite and isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError))
+    )
+    if not unavailable:
+        return None
+    log.error("database unavailable: %s: %s", type(orig).__name__, str(orig).strip())
+    return e.StorageUnavailable(DATABASE_UNAVAILABLE, reason="database_unavailable")
 
 
 # --- pydantic's messages, in Indonesian ----------------------------------------------------
@@ -297,9 +375,21 @@ def install(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    @app.exception_handler(sa_exc.SQLAlchemyError)
+    async def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> JSONResponse:
+        mapped = database_error(exc)
+        if mapped is None:
+            return _internal_error(request, exc)
+        return JSONResponse(mapped.to_dict(), status_code=http_status(mapped))
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        error_id = uuid.uuid4().hex[:12]
-        log.exception("unexpected error %s on %s %s", error_id, request.method, request.url.path)
-        message = f"Terjadi kesalahan di server. Laporkan kepada admin dengan kode galat {error_id}."
-        return JSONResponse({"code": "internal_error", "message": message, "detail": {"error_id": error_id}}, 500)
+        return _internal_error(request, exc)
+
+
+def _internal_error(request: Request, exc: BaseException) -> JSONResponse:
+    """A 500 with an error id to quote; the traceback (and the database's own words) only in the log."""
+    error_id = uuid.uuid4().hex[:12]
+    log.error("unexpected error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
+    message = f"Terjadi kesalahan di server. Laporkan kepada admin dengan kode galat {error_id}."
+    return JSONResponse({"code": "internal_error", "message": message, "detail": {"error_id": error_id}}, 500)

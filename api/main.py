@@ -40,8 +40,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        svc = services or build_services(settings)
-        if settings.migrate_on_start:
+        svc = services or build_services(settings)  # migrates first, then checks the stores against it
+        if not owned and settings.migrate_on_start:
             upgrade(svc.engine)
         app.state.services = svc
         log.info("naskah API ready: store=%s templates=%d", svc.store.description, len(svc.templates.all()))

@@ -972,7 +972,7 @@ def run(args: argparse.Namespace, server: PgServer) -> Results:
         engine = make_engine(server.url(dbname))
         upgrade(engine)
         started = time.perf_counter()
-        store = LocalObjectStore(work / "arsip")
+        store = LocalObjectStore.create(work / "arsip")
         seeded = seed(server, dbname, engine, store, args.records)
         seed_s = time.perf_counter() - started
         with session_scope(engine) as session:

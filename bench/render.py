@@ -42,7 +42,7 @@ def main() -> int:
         engine = make_engine(f"sqlite:///{tmp}/bench.db")
         upgrade(engine)
         svc = Services(
-            engine=engine, store=LocalObjectStore(Path(tmp) / "objects"), converter=converter, templates=registry
+            engine=engine, store=LocalObjectStore.create(Path(tmp) / "objects"), converter=converter, templates=registry
         )
         with session_scope(engine) as session:
             user = create_user(session, username="bench", nama="Bench", jabatan="Analis", roles=["drafter"])

@@ -56,6 +56,10 @@ __all__ = [
 MAX_YEARS = 5
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+#: Text for the columns that hold less (``bentuk``, ``opd_teknis``, a signer's name and jabatan: 200; a
+#: party's instansi: 300): longer input is a 422 naming the field, not a value PostgreSQL refuses (a 500).
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 Nip = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9 ]{18,21}$")]
 #: NIK (Nomor Induk Kependudukan): 16 digits.  The signer of a party who is not a civil servant (a
@@ -91,11 +95,11 @@ class _Input(BaseModel):
 class PihakInput(_Input):
     """A party; PIHAK KESATU (the first) is our own Pemda."""
 
-    instansi: Text
+    instansi: Text300
     kind: PihakKind
     alamat: Text | None = None
-    penandatangan_nama: Text
-    penandatangan_jabatan: Text
+    penandatangan_nama: Text200
+    penandatangan_jabatan: Text200
     penandatangan_nip: Nip | None = None
     penandatangan_nik: Nik | None = Field(
         default=None, description="NIK penanda tangan (16 digit) bila bukan PNS; dicocokkan dengan sertifikatnya"
@@ -107,11 +111,11 @@ class CaseInput(_Input):
     judul: Text
     objek: LongText
     manfaat: LongText
-    bentuk: Text
+    bentuk: Text200
     tahun_anggaran_mulai: int = Field(ge=2000, le=2100)
     mulai: date
     selesai: date
-    opd_teknis: Text
+    opd_teknis: Text200
     pihak: list[PihakInput] = Field(min_length=2, max_length=10)
 
     @model_validator(mode="after")
@@ -126,11 +130,11 @@ class CaseUpdate(_Input):
     judul: Text | None = None
     objek: LongText | None = None
     manfaat: LongText | None = None
-    bentuk: Text | None = None
+    bentuk: Text200 | None = None
     tahun_anggaran_mulai: int | None = Field(default=None, ge=2000, le=2100)
     mulai: date | None = None
     selesai: date | None = None
-    opd_teknis: Text | None = None
+    opd_teknis: Text200 | None = None
 
 
 class NaskahInput(_Input):

@@ -32,6 +32,7 @@ __all__ = [
     "NaskahEvent",
     "NaskahFile",
     "NaskahNomor",
+    "ObjectStoreRecord",
     "Paraf",
     "Pihak",
     "PihakKind",
@@ -254,10 +255,24 @@ class Revision(SQLModel, table=True):
 
     Written in three steps (row pending -> objects put -> row complete) so that a crash
     leaves at most an invisible pending row, which ``revisions.reconcile`` repairs.
+
+    A pending row is a candidate for the next number (the newest complete one + 1): renders racing
+    each other (in any process) may hold the same candidate number, and the one that completes
+    first takes it; the number is unique among complete revisions only, so a lost race or a
+    failed write leaves no gap.
     """
 
     __tablename__ = "revision"
-    __table_args__ = (sa.UniqueConstraint("naskah_id", "number"),)
+    __table_args__ = (
+        sa.Index(
+            "ux_revision_complete_number",
+            "naskah_id",
+            "number",
+            unique=True,
+            sqlite_where=sa.text("state = 'complete'"),
+            postgresql_where=sa.text("state = 'complete'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     naskah_id: int = Field(foreign_key="naskah.id", index=True)
@@ -473,4 +488,20 @@ class ArsipVersion(SQLModel, table=True):
     reason: str = Field(max_length=16)  # archive | renew
     timestamp_expiry: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_by: int | None = Field(default=None, foreign_key="users.id")  # None: the renewal job
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class ObjectStoreRecord(SQLModel, table=True):
+    """The local object store this database was set up with, one per role (``objects``, ``arsip``).
+
+    Recorded when the store's folder was set up (or first opened, for a store from before
+    markers): afterwards a folder that is missing, unmarked or another store's (its marker's id
+    differs) is storage_unavailable, and never made again (``pipeline.services.open_bound_store``).
+    """
+
+    __tablename__ = "object_store"
+
+    role: str = Field(primary_key=True, max_length=16)
+    store_id: str = Field(max_length=64)
+    location: str = Field(max_length=1000)  # the folder when it was recorded, for the admin
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

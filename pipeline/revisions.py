@@ -2,11 +2,17 @@
 
 Write order, so that a crash anywhere leaves nothing half-visible:
 
-1. the revision row is inserted as ``pending`` and committed (it holds the number, the
-   object keys and the sha256 of both files, computed before anything is stored);
+1. the revision row is inserted as ``pending`` and committed (it holds the number it is
+   a candidate for, the object keys and the sha256 of both files, computed before
+   anything is stored);
 2. the DOCX and the PDF/A are put into the versioned object store;
 3. in one transaction the row becomes ``complete`` (with the version ids) and the
    naskah moves along the lifecycle (``revise``) under its optimistic lock.
+
+The number is the newest complete one + 1: renders racing each other (in this process or
+another) may hold the same candidate, and the first to complete takes it; the others lose on
+the optimistic lock (409) and their number was never used, so the numbers of a naskah's
+revisions stay 1, 2, 3, ... without gaps (unique among complete rows, by a partial index).
 
 Only complete rows are ever listed or served.  ``reconcile`` finds pending rows left by
 a crash and completes them (when both objects are in the store with the recorded hashes
@@ -39,7 +45,7 @@ from pipeline.cases import (
 from pipeline.convert import check_pdf
 from pipeline.diff import diff_paragraphs, docx_paragraphs
 from pipeline.docxcheck import check_docx
-from pipeline.errors import Conflict, InvalidInput, NaskahError, NotFound, RuleViolation
+from pipeline.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from pipeline.lifecycle import Action
 from pipeline.models import (
     JenisNaskah,
@@ -407,38 +413,32 @@ def _store_revision(
     """Store a revision in the three write steps (module docstring).  ``no_uploads_after``: the newest
     revision number the caller judged; refused if a Word upload has been stored after it since."""
     assert user.id is not None
-    # 1. pending row (allocates the number; the unique constraint settles races)
-    for attempt in range(5):
-        try:
-            with session_scope(svc.engine) as session:
-                naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
-                expected_version = naskah.lock_version
-                if no_uploads_after is not None:
-                    _refuse_uploads_after(session, naskah_id, no_uploads_after)
-                number = _next_number(session, naskah_id)
-                base = f"naskah/{naskah_id}/r{number:03d}"
-                row = Revision(
-                    naskah_id=naskah_id,
-                    number=number,
-                    state=RevisionState.PENDING.value,
-                    source=source.value,
-                    note=note.strip(),
-                    author_id=user.id,
-                    template_sha256=info.sha256 if info else None,
-                    data=fields,
-                    docx_key=f"{base}.docx",
-                    docx_sha256=_sha256(files.docx),
-                    docx_size=len(files.docx),
-                    pdf_key=f"{base}.pdf",
-                    pdf_sha256=_sha256(files.pdf),
-                    pdf_size=len(files.pdf),
-                    pdf_pages=files.pages,
-                )
-                session.add(row)
-            break
-        except IntegrityError:
-            if attempt == 4:
-                raise Conflict("Revisi lain sedang disimpan bersamaan. Coba lagi.", naskah_id=naskah_id) from None
+    # 1. pending row: a candidate for the next number (the row that completes first takes it)
+    with session_scope(svc.engine) as session:
+        naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
+        expected_version = naskah.lock_version
+        if no_uploads_after is not None:
+            _refuse_uploads_after(session, naskah_id, no_uploads_after)
+        number = _next_number(session, naskah_id)
+        base = f"naskah/{naskah_id}/r{number:03d}"
+        row = Revision(
+            naskah_id=naskah_id,
+            number=number,
+            state=RevisionState.PENDING.value,
+            source=source.value,
+            note=note.strip(),
+            author_id=user.id,
+            template_sha256=info.sha256 if info else None,
+            data=fields,
+            docx_key=f"{base}.docx",
+            docx_sha256=_sha256(files.docx),
+            docx_size=len(files.docx),
+            pdf_key=f"{base}.pdf",
+            pdf_sha256=_sha256(files.pdf),
+            pdf_size=len(files.pdf),
+            pdf_pages=files.pages,
+        )
+        session.add(row)
     # 2. objects
     try:
         docx_obj = svc.put(row.docx_key, files.docx, DOCX_TYPE)
@@ -483,7 +483,10 @@ def _store_revision(
             row.pdf_sha256[:12],
         )
         return done
-    except NaskahError:
+    except IntegrityError:  # another row completed this number first (the optimistic lock should say so)
+        _discard_pending(svc, row.id)
+        raise Conflict("Revisi lain disimpan bersamaan. Muat ulang lalu coba lagi.", naskah_id=naskah_id) from None
+    except Exception:  # refused, or the database failed: the row stays pending only if it could not be dropped
         _discard_pending(svc, row.id)
         raise
 
@@ -558,7 +561,12 @@ def _discard_pending(svc: Services, revision_id: int | None) -> None:
 
 
 def _next_number(session: Session, naskah_id: int) -> int:
-    current = session.exec(select(func.max(Revision.number)).where(Revision.naskah_id == naskah_id)).one()
+    """The newest complete revision's number + 1 (pending rows, racing or left by a crash, do not count)."""
+    current = session.exec(
+        select(func.max(Revision.number)).where(
+            Revision.naskah_id == naskah_id, Revision.state == RevisionState.COMPLETE.value
+        )
+    ).one()
     return (current or 0) + 1
 
 
@@ -687,10 +695,15 @@ def _reconcile_one(svc: Services, row: Revision) -> ReconcileResult:
             return result("skipped", "already handled")
         naskah = session.get(Naskah, row.naskah_id)
         newest = session.exec(select(func.max(Revision.number)).where(Revision.naskah_id == row.naskah_id)).one()
+        taken = session.exec(
+            select(func.max(Revision.number)).where(
+                Revision.naskah_id == row.naskah_id, Revision.state == RevisionState.COMPLETE.value
+            )
+        ).one()
         reason = ""
         if docx_v is None or pdf_v is None:
             reason = "objects missing from the store"
-        elif newest != row.number:
+        elif newest != row.number or (taken or 0) >= row.number:  # a later row, or this number completed already
             reason = "a newer revision exists"
         elif naskah is None:
             reason = "naskah missing"

@@ -14,23 +14,32 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 
 from pipeline.convert import Converter
 from pipeline.docxcheck import DocxLimits
 from pipeline.errors import Conflict, IntegrityAlarm, NotFound, StorageUnavailable
+from pipeline.models import ArsipVersion, NaskahFile, ObjectStoreRecord, Pihak, Revision
 from pipeline.sop import Profile, load_profile
 from pipeline.templates import TemplateRegistry
+from storage.db import session_scope
 from storage.objects import (
+    STORE_MARKER,
     ChecksumMismatch,
+    LocalObjectStore,
     ObjectLocked,
     ObjectMissing,
     ObjectStore,
     StoredObject,
     StoreError,
+    StoreMissing,
     StoreUnavailable,
+    open_store,
+    parse_store_url,
 )
 
-__all__ = ["Services", "store_errors"]
+__all__ = ["Services", "open_bound_store", "store_errors"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +49,15 @@ def store_errors() -> Iterator[None]:
     """Translate object-store failures into errors a person can act on."""
     try:
         yield
+    except StoreMissing as exc:
+        log.error("object store unusable, not recreated: %s", exc)
+        raise StorageUnavailable(
+            f"Penyimpanan tidak tersedia: folder {exc.path} tidak ada atau bukan milik aplikasi ini (penanda "
+            f"{STORE_MARKER} tidak ada atau lain). Periksa apakah volumenya terpasang; folder itu tidak dibuat "
+            "ulang agar tidak ada berkas yang tersimpan di tempat yang salah.",
+            reason=f"store_{exc.reason}",
+            path=str(exc.path),
+        ) from exc
     except StoreUnavailable as exc:
         log.warning("object store unavailable: %s", exc)
         raise StorageUnavailable() from exc
@@ -62,6 +80,62 @@ def store_errors() -> Iterator[None]:
     except StoreError as exc:  # anything else the store refuses: not the user's fault, maybe passing
         log.error("object store error: %s", exc)
         raise StorageUnavailable() from exc
+
+
+#: Rows that point at objects in each role's store: a database holding any has had its store.
+_POINTERS = {
+    "objects": (
+        select(Revision.id).limit(1),
+        select(NaskahFile.id).limit(1),
+        select(Pihak.id).where(col(Pihak.lambang_key).is_not(None)).limit(1),
+    ),
+    "arsip": (select(ArsipVersion.id).limit(1),),
+}
+
+
+def open_bound_store(engine: Engine, role: str, url: str, *, object_lock: bool = False) -> ObjectStore:
+    """The store ``url`` names for ``role`` (``objects`` or ``arsip``), bound to this database.
+
+    A local store is the one this database recorded (``object_store``): its folder must be there
+    with a marker of the recorded id, else StorageUnavailable, never a new empty folder.  The first
+    start with a database that recorded none sets the folder up (or marks an existing one, a store
+    from before markers) and records it; a missing or empty folder is refused even then when the
+    database already points at stored objects (the volume was not mounted at the upgrade).  Two processes
+    starting at once record one id; the other finds the recorded id in the same marker.
+
+    S3 is opened as before: the bucket is created when missing at start, and a bucket that goes
+    away later is storage_unavailable per request.  The database must be migrated.
+    """
+    loc = parse_store_url(url)
+    if loc.kind != "local":
+        with store_errors():
+            return open_store(url, object_lock=object_lock)
+    assert loc.path is not None
+    root = loc.path.expanduser().absolute()
+    with session_scope(engine) as session:
+        record = session.get(ObjectStoreRecord, role)
+        holds_objects = record is None and any(session.exec(q).first() is not None for q in _POINTERS[role])
+    with store_errors():
+        if record is not None:
+            return LocalObjectStore(root, store_id=record.store_id)
+        if holds_objects and (not root.is_dir() or not any(root.iterdir())):  # gone, or an empty mount point
+            raise StoreMissing(
+                f"object store folder {root} is missing or empty and the database points at objects stored in it",
+                path=root,
+                reason="missing",
+            )
+        store = LocalObjectStore.create(root)
+    try:
+        with session_scope(engine) as session:
+            session.add(ObjectStoreRecord(role=role, store_id=store.store_id, location=str(root)))
+        log.info("recorded the %s store %s (id %s) in the database", role, root, store.store_id)
+        return store
+    except IntegrityError:  # another process recorded it first: it must be this very store
+        with session_scope(engine) as session:
+            record = session.get(ObjectStoreRecord, role)
+        assert record is not None
+        with store_errors():
+            return LocalObjectStore(root, store_id=record.store_id)
 
 
 @dataclass

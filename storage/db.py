@@ -18,7 +18,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "make_engine", "session_scope", "upgrade"]
+__all__ = ["MIGRATIONS_DIR", "MIGRATION_LOCK", "alembic_config", "make_engine", "session_scope", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -27,11 +27,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys on, WAL and a busy timeout.
 
     A relative SQLite path has its directory created, so the default ``./var/`` works
-    with no set-up.
+    with no set-up (not for a ``uri=true`` URL such as ``file:PATH?mode=ro``, which names an
+    existing file).
     """
     sa_url = sa.engine.make_url(url)
     if sa_url.get_backend_name() == "sqlite":
-        if sa_url.database and sa_url.database != ":memory:":
+        if sa_url.database and sa_url.database != ":memory:" and not sa_url.query.get("uri"):
             Path(sa_url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = sa.create_engine(sa_url, **kwargs)
@@ -60,9 +61,28 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+#: PostgreSQL advisory lock key that makes the processes migrating one database take turns ("nask").
+MIGRATION_LOCK = 0x6E61736B
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (idempotent)."""
-    command.upgrade(alembic_config(engine), revision)
+    """Apply migrations up to ``revision`` (idempotent).
+
+    On PostgreSQL under an advisory lock: several API processes starting together (behind a load
+    balancer, each migrating on start) migrate one after the other, and the later ones find the
+    schema current, instead of failing on each other's half-made tables.
+    """
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), revision)
+        return
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        conn.commit()
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            conn.commit()
 
 
 @contextmanager

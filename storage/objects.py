@@ -4,7 +4,11 @@ Two backends behind one small protocol:
 
 * ``LocalObjectStore`` (the embedded default, ``file:./var/objects``): one directory per
   key, one ``<version_id>.blob`` plus ``<version_id>.json`` per version, written
-  atomically so that a crash never leaves a half-written version visible;
+  atomically so that a crash never leaves a half-written version visible.  The folder is
+  made once, by set-up (``LocalObjectStore.create``), with a marker file naming the store's
+  random id; afterwards it is only opened, never recreated: a folder that has gone (an
+  unmounted volume, a moved folder) or that is another store is ``StoreMissing``, at open
+  and on every operation, instead of an empty new folder that new versions would go into;
 * ``S3ObjectStore`` (MinIO or S3, through the ``minio`` SDK) on a bucket with versioning
   enabled, so a put never replaces what an earlier revision points at.
 
@@ -26,6 +30,7 @@ has its own exception tree; ``pipeline/services.py`` translates it:
     ├── ObjectMissing       no such key or version
     ├── ObjectLocked        that version is under retention and cannot be deleted yet
     ├── StoreUnavailable    the store cannot be reached or used right now; retry later
+    │   └── StoreMissing    a local store's folder is gone, unmarked, or another store's
     └── ChecksumMismatch    the bytes read are not the bytes recorded at put time
 """
 
@@ -59,6 +64,7 @@ from minio.retention import Retention
 from minio.versioningconfig import ENABLED, VersioningConfig
 
 __all__ = [
+    "STORE_MARKER",
     "ChecksumMismatch",
     "LocalObjectStore",
     "ObjectLocked",
@@ -67,6 +73,7 @@ __all__ = [
     "S3ObjectStore",
     "StoreError",
     "StoreLocation",
+    "StoreMissing",
     "StoreUnavailable",
     "StoredObject",
     "make_client",
@@ -128,6 +135,19 @@ class ObjectLocked(StoreError):
 
 class StoreUnavailable(StoreError):
     """The store cannot be reached (network, server down, disk) or used (bucket gone, access denied)."""
+
+
+class StoreMissing(StoreUnavailable):
+    """A local store's folder is not there (``reason`` "missing"), has no marker ("unmarked": an empty
+    mount point, a folder set up by hand) or another store's marker ("foreign"); ``path`` is the folder.
+
+    The folder is never created again in its place: objects written there would be lost from view
+    once the real store came back."""
+
+    def __init__(self, message: str, *, path: Path, reason: str, endpoint: str | None = None) -> None:
+        super().__init__(message, endpoint=endpoint)
+        self.path = path
+        self.reason = reason
 
 
 class ChecksumMismatch(StoreError):
@@ -382,8 +402,41 @@ def _write_new(final: Path, data: bytes, *, mode: int = 0o644) -> None:
     _fsync_dir(final.parent)
 
 
+STORE_MARKER = ".naskah-store"
+"""The marker file at a local store's root: JSON with the store's random ``store_id``."""
+
+
+def _read_marker(root: Path, where: str) -> str:
+    """The store id in ``root``'s marker; StoreMissing when the folder or its marker is not there."""
+    try:
+        raw = (root / STORE_MARKER).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        reason = "unmarked" if root.is_dir() else "missing"
+        raise StoreMissing(
+            f"object store folder {root} is {'not marked as a store' if reason == 'unmarked' else 'missing'}",
+            path=root,
+            reason=reason,
+            endpoint=where,
+        ) from None
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot read the marker of object store {root}: {exc}", endpoint=where) from exc
+    try:
+        store_id = str(json.loads(raw)["store_id"])
+    except (ValueError, KeyError, TypeError):
+        raise StoreMissing(
+            f"object store marker {root / STORE_MARKER} is unreadable", path=root, reason="foreign", endpoint=where
+        ) from None
+    return store_id
+
+
 class LocalObjectStore:
     """Versions as files under ``root``: ``<root>/<key>/<version_id>.blob`` and ``.json``.
+
+    ``root`` must have been set up with ``create`` (the folder and its marker): opening checks
+    the marker (and ``store_id`` when the caller knows which store it expects), and so does every
+    operation, with one ``stat`` of the marker file (its inode: a folder put in the store's place
+    has another one, and its id is read again).  Nothing is ever written to a folder that is not
+    this store, and the root folder is never created outside ``create``.
 
     The metadata file is written after the blob and is what makes a version exist, so a
     crash at any point leaves either a complete version or an invisible leftover
@@ -398,14 +451,75 @@ class LocalObjectStore:
     must resist an administrator.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, store_id: str | None = None) -> None:
         self.root = Path(root).expanduser().absolute()
+        self.store_id = _read_marker(self.root, self.description)
+        if store_id is not None and self.store_id != store_id:
+            raise self._foreign(store_id)
+        self._marker_inode = self._marker_stat()
+
+    @classmethod
+    def create(cls, root: Path) -> LocalObjectStore:
+        """Set-up: the folder (with its parents) and its marker with a new random store id.
+
+        A folder that is already a store is opened as it is (its id kept); a folder without a
+        marker (a store from before markers) is adopted.  Two processes setting up at once end
+        with one marker: it is written atomically and never replaced.
+        """
+        root = Path(root).expanduser().absolute()
+        marker = root / STORE_MARKER
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            root.mkdir(parents=True, exist_ok=True)
+            if not marker.exists():
+                content = {
+                    "store_id": secrets.token_hex(16),
+                    "created": datetime.now(UTC).isoformat(),
+                    "about": "naskah object store: this file marks the folder as the store; do not remove it",
+                }
+                with contextlib.suppress(FileExistsError):  # another process set it up first: keep theirs
+                    _write_new(marker, json.dumps(content, indent=1).encode(), mode=0o444)
+                    log.info("set up object store %s (id %s)", root, content["store_id"])
         except OSError as exc:
-            raise StoreUnavailable(
-                f"cannot create object store directory {self.root}: {exc}", endpoint=self.description
-            ) from exc
+            raise StoreUnavailable(f"cannot set up object store {root}: {exc}", endpoint=f"local:{root}") from exc
+        return cls(root)
+
+    def _marker_stat(self) -> tuple[int, int]:
+        try:
+            st = os.stat(self.root / STORE_MARKER)
+        except OSError as exc:
+            _read_marker(self.root, self.description)  # raises with the reason (missing / unmarked)
+            raise StoreUnavailable(f"cannot stat the marker of {self.root}: {exc}", endpoint=self.description) from exc
+        return st.st_dev, st.st_ino
+
+    def _foreign(self, expected: str) -> StoreMissing:
+        return StoreMissing(
+            f"object store folder {self.root} is another store (id {self.store_id}, expected {expected})",
+            path=self.root,
+            reason="foreign",
+            endpoint=self.description,
+        )
+
+    def _present(self) -> None:
+        """This store is (still) at ``root``: one stat of the marker; StoreMissing otherwise."""
+        inode = self._marker_stat()
+        if inode != self._marker_inode:  # another marker file: the folder was replaced (or put back)
+            found = _read_marker(self.root, self.description)
+            if found != self.store_id:
+                raise StoreMissing(
+                    f"object store folder {self.root} is now another store (id {found}, expected {self.store_id})",
+                    path=self.root,
+                    reason="foreign",
+                    endpoint=self.description,
+                )
+            self._marker_inode = inode
+
+    def _make_dirs(self, directory: Path) -> None:
+        """Create ``directory`` below the root, never the root itself (gone: FileNotFoundError)."""
+        current = self.root
+        for part in directory.relative_to(self.root).parts:
+            current = current / part
+            with contextlib.suppress(FileExistsError):
+                current.mkdir()
 
     @property
     def description(self) -> str:
@@ -442,8 +556,9 @@ class LocalObjectStore:
         until = None if retain_until is None else _check_retain_until(retain_until)
         mode = 0o644 if until is None else 0o444
         digest = _sha256(data)
+        self._present()
         with self._os_errors(key):
-            directory.mkdir(parents=True, exist_ok=True)
+            self._make_dirs(directory)
             while True:
                 version_id = _new_version_id()
                 try:
@@ -465,6 +580,7 @@ class LocalObjectStore:
         return StoredObject(key=key, version_id=version_id, sha256=digest, size=len(data))
 
     def _meta(self, key: str, version_id: str) -> dict[str, Any] | None:
+        self._present()
         if not _VERSION_RE.fullmatch(version_id):  # also keeps version_id from naming another path
             return None
         path = self._dir(key) / f"{version_id}.json"
@@ -537,6 +653,7 @@ class LocalObjectStore:
         return data
 
     def listing(self, prefix: str) -> list[tuple[str, str]]:
+        self._present()
         found: list[tuple[str, str]] = []
         with self._os_errors(prefix):
             for dirpath, _dirs, files in os.walk(self.root):
@@ -552,6 +669,7 @@ class LocalObjectStore:
 
     def versions(self, key: str) -> list[StoredObject]:
         directory = self._dir(key)
+        self._present()
         found: list[StoredObject] = []
         with self._os_errors(key):
             try:
@@ -565,7 +683,8 @@ class LocalObjectStore:
         return found
 
     def check(self) -> None:
-        if not self.root.is_dir() or not os.access(self.root, os.W_OK | os.X_OK):
+        self._present()
+        if not os.access(self.root, os.W_OK | os.X_OK):
             raise StoreUnavailable(
                 f"object store directory {self.root} is missing or not writable", endpoint=self.description
             )
@@ -579,6 +698,7 @@ class LocalObjectStore:
         neither is a read-only blob: that is a locked version's (whose metadata may have
         been lost, which is for a person to look into, not for a sweep to finish off).
         """
+        self._present()
         cutoff = time.time() - older_than
         removed = 0
         for dirpath, _dirs, files in os.walk(self.root):
@@ -1007,15 +1127,16 @@ def parse_store_url(url: str) -> StoreLocation:
     )
 
 
-def open_store(url: str, *, object_lock: bool = False) -> ObjectStore:
+def open_store(url: str, *, object_lock: bool = False, create: bool = False) -> ObjectStore:
     """The store a ``NASKAH_STORAGE_URL`` names; S3 stores are checked (bucket, versioning) now.
 
     ``object_lock=True`` is for the archive: an S3 bucket must then have object lock
     (StoreError otherwise).  The local store ignores it: it locks per version anyway.
+    A local store must have been set up (StoreMissing otherwise) unless ``create`` (set-up).
     """
     loc = parse_store_url(url)
     if loc.kind == "local":
         assert loc.path is not None
-        return LocalObjectStore(loc.path)
+        return LocalObjectStore.create(loc.path) if create else LocalObjectStore(loc.path)
     client = make_client(loc.endpoint, loc.access_key, loc.secret_key, secure=loc.secure, region=loc.region)
     return S3ObjectStore(client, loc.bucket, object_lock=object_lock)

@@ -221,7 +221,7 @@ def test_open_store_passes_object_lock_on_and_the_local_store_locks_anyway(s3_se
     with pytest.raises(ObjectLocked):
         archive.delete("arsip/o/a.pdf", obj.version_id)
     assert not open_store(s3_server.url(bucket)).object_lock
-    local = open_store(f"file:{tmp_path / 'objects'}", object_lock=True)
+    local = open_store(f"file:{tmp_path / 'objects'}", object_lock=True, create=True)
     obj = local.put("arsip/o/a.pdf", b"x", retain_until=in_days(1))
     with pytest.raises(ObjectLocked):
         local.delete("arsip/o/a.pdf", obj.version_id)

@@ -23,6 +23,7 @@ from storage.objects import (
     ObjectMissing,
     S3ObjectStore,
     StoreError,
+    StoreMissing,
     StoreUnavailable,
     open_store,
     parse_store_url,
@@ -272,10 +273,13 @@ def test_open_store_file_urls_and_plain_paths_give_a_local_store(tmp_path, monke
         (str(tmp_path / "plain"), tmp_path / "plain"),
         ("relatif/objects", tmp_path / "relatif" / "objects"),
     ]:
-        store = open_store(url)
+        with pytest.raises(StoreMissing):  # a local store is only opened once set up
+            open_store(url)
+        store = open_store(url, create=True)
         assert isinstance(store, LocalObjectStore)
         assert store.description == f"local:{expected}"
         assert expected.is_dir()
+        assert open_store(url).store_id == store.store_id  # type: ignore[attr-defined]
 
 
 def test_open_store_s3_http_url_gives_a_working_s3_store(s3_server):

@@ -28,7 +28,7 @@ def svc(tmp_path, converter, registry):
     upgrade(engine)
     s = Services(
         engine=engine,
-        store=LocalObjectStore(tmp_path / "objects"),
+        store=LocalObjectStore.create(tmp_path / "objects"),
         converter=converter,
         templates=registry,
         docx_limits=DocxLimits(),
