@@ -13,8 +13,10 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline import fetch
 from pipeline.convert import open_converter
 from pipeline.docxcheck import DocxLimits
+from pipeline.fetch import FetchPolicy, parse_allowlist
 from pipeline.pades import DEFAULT_LEVEL, PadesLevel
 from pipeline.services import Services
 from pipeline.signer_config import load_signers_file
@@ -70,6 +72,13 @@ class Settings(BaseSettings):
     archive_retention_days: int = Field(
         default=10957, ge=1, description="days each archived version stays locked against deletion (30 years)"
     )
+    fetch_allow: str = Field(
+        default="",
+        description="addresses/networks (optionally :port) whose OCSP/CRL/AIA may be fetched although not public, "
+        "comma-separated, e.g. 127.0.0.1:8123,10.20.0.0/16 (the dev PKI; an intranet PSrE mirror)",
+    )
+    fetch_timeout: float = Field(default=5.0, gt=0, le=60, description="seconds per OCSP/CRL/AIA request")
+    fetch_max_crl_mb: float = Field(default=10.0, gt=0, description="largest CRL fetched, in MB")
     max_upload_mb: float = Field(default=20.0, gt=0, description="largest DOCX accepted for upload")
     migrate_on_start: bool = Field(default=True, description="apply database migrations when the API starts")
     host: str = "127.0.0.1"
@@ -82,6 +91,21 @@ class Settings(BaseSettings):
         if not v.strip():
             raise ValueError("must not be empty")
         return v.strip()
+
+    @field_validator("fetch_allow")
+    @classmethod
+    def _allowlist(cls, v: str) -> str:
+        parse_allowlist(v)  # a bad entry stops the start-up, named
+        return v.strip()
+
+    @property
+    def fetch_policy(self) -> FetchPolicy:
+        """Where OCSP/CRL/AIA may be fetched from, and how much (``pipeline.fetch``)."""
+        return FetchPolicy(
+            allow=parse_allowlist(self.fetch_allow),
+            timeout=self.fetch_timeout,
+            max_crl_bytes=int(self.fetch_max_crl_mb * 1024 * 1024),
+        )
 
     @cached_property
     def template_roots(self) -> list[Path]:
@@ -122,9 +146,11 @@ class Settings(BaseSettings):
 
 
 def build_services(settings: Settings, *, converter: object | None = None) -> Services:
-    """Open the database engine, object store and converter, and load (validate) the templates."""
+    """Open the database engine, object store and converter, and load (validate) the templates; set the
+    process's fetch policy (``pipeline.fetch``)."""
     templates = TemplateRegistry.load(*settings.template_roots)
     signer_backends = settings.signer_backends  # before anything is opened: a bad file stops the start-up
+    fetch.configure(settings.fetch_policy)  # one per process: what every validation may fetch from
     return Services(
         engine=make_engine(settings.database_url),
         store=open_store(settings.storage_url),
