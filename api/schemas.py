@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.cases import Note
 from pipeline.models import MAX_ID
 
 T = TypeVar("T")
@@ -127,7 +128,7 @@ class RenderRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     data: dict[str, Any] = Field(default_factory=dict, description="isian templat yang diubah; sisanya tetap")
-    note: str = Field(default="", max_length=2000, description="catatan revisi")
+    note: Note = Field(default="", description="catatan revisi")
     buang_suntingan_word: int | None = Field(
         default=None,
         ge=1,
@@ -158,9 +159,7 @@ class DiffPublic(BaseModel):
 
 
 class NoteRequest(BaseModel):
-    note: str = Field(
-        default="", max_length=2000, description="catatan (wajib untuk pengembalian, penolakan, pembatalan)"
-    )
+    note: Note = Field(default="", description="catatan (wajib untuk pengembalian, penolakan, pembatalan)")
 
 
 class EventPublic(BaseModel):

@@ -38,6 +38,7 @@ from pipeline.revisions import PDF_TYPE, latest_revision
 from pipeline.services import Services, store_errors
 from pipeline.signature_plan import current_file, expected_signers, get_plan, steps_of
 from pipeline.signing_date import SigningDates, signing_dates
+from pipeline.textcheck import Line
 from pipeline.verify import VerificationReport, certificate_expiry, refuse_unreadable, verify_pdf
 from storage.db import session_scope
 
@@ -321,13 +322,13 @@ class ArsipQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    q: str = Field(
+    q: Line = Field(
         default="", max_length=200, description="kata kunci: judul, pihak, nomor, OPD (semua kata harus ada)"
     )
     jenis: Literal["KB", "NK", "PKS", "SK"] | None = None
     jenis_kerja_sama: Literal["KSDD", "KSDPK", "KSIV"] | None = None
     tahun: int | None = Field(default=None, ge=2000, le=2100, description="tahun penandatanganan")
-    opd: str | None = Field(default=None, max_length=200, description="OPD teknis (sebagian nama)")
+    opd: Line | None = Field(default=None, max_length=200, description="OPD teknis (sebagian nama)")
     masa: Masa | None = Field(default=None, description="berlaku, kedaluwarsa, atau segera_berakhir (dalam_hari)")
     dalam_hari: int = Field(default=90, ge=1, le=3650, description="untuk masa=segera_berakhir")
     sort: Literal["tanggal", "-tanggal", "selesai", "-selesai", "judul", "-judul"] = "-tanggal"

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 from pipeline.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unauthenticated
 from pipeline.lifecycle import Role
 from pipeline.models import ApiToken, User, utcnow
+from pipeline.textcheck import text_problem
 
 __all__ = [
     "PERMISSIONS",
@@ -85,6 +86,10 @@ def create_user(
             "Nama pengguna hanya boleh huruf kecil, angka, titik, garis bawah atau strip (2-64 karakter).",
             username=username,
         )
+    for field, value in (("nama", nama), ("jabatan", jabatan)):
+        problem = text_problem(value)
+        if problem is not None:
+            raise InvalidInput(f"Isian {field} {problem}.", field=field)
     if session.exec(select(User).where(User.username == username)).first():
         raise Conflict(f"Pengguna '{username}' sudah ada.", username=username)
     wanted = sorted({p.strip() for raw in posisi for p in str(raw).split(",") if p.strip()})

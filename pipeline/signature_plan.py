@@ -64,6 +64,7 @@ from pipeline.signers import DigestSignerBackend, RemoteSignRequest, WholeFileSi
 from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
 from pipeline.signing_date import KonfirmasiTanggal
 from pipeline.stamp import lock_signature_field
+from pipeline.textcheck import Line
 from storage.db import session_scope
 
 __all__ = [
@@ -89,7 +90,7 @@ class PlanStepInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pihak_urutan: int = Field(ge=1, description="pihak yang ditandatangani (1 = PIHAK KESATU)")
-    username: str | None = Field(default=None, description="pengguna yang menandatangani di server")
+    username: Line | None = Field(default=None, max_length=64, description="pengguna yang menandatangani di server")
     external: bool = Field(default=False, description="desk to desk: pihak ini menandatangani di sistemnya sendiri")
     kuasa_naskah_id: int | None = Field(
         default=None,

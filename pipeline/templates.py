@@ -73,6 +73,7 @@ from pipeline.terbilang import (
     tanggal_terbilang,
     terbilang,
 )
+from pipeline.textcheck import text_problem
 
 __all__ = [
     "CORNERS",
@@ -159,7 +160,6 @@ _SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]*")
 # Sub-field names that would resolve to a dict method in Jinja (``r.items`` is dict.items).
 _DICT_ATTRS = frozenset(n for n in dir(dict) if not n.startswith("_"))
 _RESERVED = frozenset({"loop", "self", "true", "false", "none", "True", "False", "None", *keyword.kwlist})
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # docxtpl turns \a and \f into paragraphs/pages
 _MAX_NUMBER = 10**18 - 1  # what terbilang can still write
 # Filters that mark data as markup and would let it write raw WordprocessingML.
 _REMOVED_FILTERS = ("safe", "urlize")
@@ -831,8 +831,9 @@ def _text(required: bool) -> Callable[[Any], Any]:
         if not isinstance(value, str):
             raise _invalid(f"harus berupa teks, bukan {_show(value)}")
         value = value.replace("\r\n", "\n").replace("\r", "\n")
-        if _CONTROL.search(value):
-            raise _invalid("mengandung karakter kendali yang tidak boleh ada di dokumen")
+        problem = text_problem(value, multiline=True)  # control and bidi characters (pipeline.textcheck)
+        if problem is not None:
+            raise _invalid(problem)
         if required and not value.strip():
             raise _missing()
         return value
