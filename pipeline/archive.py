@@ -81,13 +81,13 @@ def add_document_timestamp(pdf: bytes, tsa_url: str, trust_roots: Sequence[Any])
         raise InvalidInput(
             "Rantai sertifikat cap waktu tidak dapat divalidasi dengan akar tepercaya yang dikonfigurasi.",
             reason="timestamp_chain_invalid",
-            error=str(exc),
+            diagnostic=str(exc),
         ) from exc
     except (SigningError, OSError) as exc:
         raise ServiceUnavailable(
             "Layanan cap waktu (TSA) tidak dapat dihubungi; arsip tidak diubah. Coba lagi beberapa saat lagi.",
             reason="tsa_unavailable",
-            error=type(exc).__name__,
+            diagnostic=type(exc).__name__,
         ) from exc
     log.info("document timestamp added (%d -> %d bytes, renewal=%s)", len(pdf), len(data), has_timestamp)
     return data

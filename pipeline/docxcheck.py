@@ -141,7 +141,7 @@ def check_docx(data: bytes, limits: DocxLimits = DocxLimits(), *, filename: str 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
-        _reject("corrupt", filename, error=str(exc))
+        _reject("corrupt", filename, diagnostic=str(exc))
     with archive:
         infos = archive.infolist()
         _check_entries(infos, limits, filename)
@@ -150,7 +150,7 @@ def check_docx(data: bytes, limits: DocxLimits = DocxLimits(), *, filename: str 
     try:
         docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many types (KeyError, ValueError, lxml errors)
-        _reject("corrupt", filename, error=f"{type(exc).__name__}: {exc}")
+        _reject("corrupt", filename, diagnostic=f"{type(exc).__name__}: {exc}")
 
 
 def _check_entries(infos: list[zipfile.ZipInfo], limits: DocxLimits, filename: str | None) -> None:
@@ -208,7 +208,7 @@ def _check_content_types(archive: zipfile.ZipFile, filename: str | None) -> None
     try:
         root = etree.fromstring(raw, parser)
     except etree.XMLSyntaxError as exc:
-        _reject("corrupt", filename, entry=info.filename, error=str(exc))
+        _reject("corrupt", filename, entry=info.filename, diagnostic=str(exc))
     types = [
         (el.get("ContentType") or "").strip().lower() for el in root.iter(f"{{{CT_NS}}}Override", f"{{{CT_NS}}}Default")
     ]
@@ -299,9 +299,9 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, filen
                     _reject("zip_bomb", filename, entry=info.filename, limit=cap)
                 chunks.append(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
-        _reject("corrupt", filename, entry=info.filename, error=str(exc))
+        _reject("corrupt", filename, entry=info.filename, diagnostic=str(exc))
     except RuntimeError as exc:  # zipfile: "File ... is encrypted, password required"
-        _reject("encrypted", filename, entry=info.filename, error=str(exc))
+        _reject("encrypted", filename, entry=info.filename, diagnostic=str(exc))
     return b"".join(chunks)
 
 
@@ -334,7 +334,7 @@ def _read_all(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Do
                 if scanner is not None:
                     _check_dtd(scanner.close, info.filename, filename)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
-            _reject("corrupt", filename, entry=info.filename, error=str(exc))
+            _reject("corrupt", filename, entry=info.filename, diagnostic=str(exc))
         except RuntimeError as exc:
-            _reject("encrypted", filename, entry=info.filename, error=str(exc))
+            _reject("encrypted", filename, entry=info.filename, diagnostic=str(exc))
         _check_ratio(info.filename, produced, info.compress_size, limits, filename)

@@ -827,7 +827,9 @@ async def async_sign_pdf(
         log.warning("signing refused for field %s: %s (%s)", options.field_name, mapped.detail.get("reason"), exc)
         raise mapped from exc
     except PdfError as exc:
-        raise InvalidInput("Dokumen tidak dapat ditandatangani: struktur PDF tidak didukung.", error=str(exc)) from exc
+        raise InvalidInput(
+            "Dokumen tidak dapat ditandatangani: struktur PDF tidak didukung.", diagnostic=str(exc)
+        ) from exc
     if signed[: len(pdf)] != pdf:  # pragma: no cover - pyHanko's incremental writer guarantees this
         raise RuntimeError("signing rewrote earlier bytes of the document")
     return signed
