@@ -64,8 +64,14 @@ def render(
         payload = json.loads(data.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InvalidInput(f"Berkas data '{data}' tidak ditemukan.", data=str(data)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"Berkas data '{data}' bukan JSON yang sah: {exc}.", data=str(data)) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"Berkas data '{data}' bukan JSON yang sah (baris {exc.lineno}, kolom {exc.colno}).",
+            data=str(data),
+            diagnostic=exc.msg,
+        ) from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"Berkas data '{data}' bukan teks UTF-8.", data=str(data)) from None
     if not isinstance(payload, dict):
         raise InvalidInput('Data JSON harus berupa objek {"nama_isian": nilai, ...}.', data=str(data))
     docx = render_docx(info, payload)

@@ -20,16 +20,33 @@ from pipeline.errors import InvalidInput, NaskahError
 if TYPE_CHECKING:  # pyHanko loads only for the commands that verify
     from pipeline.verify import VerificationReport
 
-__all__ = ["NoConverter", "belongs_line", "echo_timestamps", "fail", "friendly", "tanggal_option"]
+__all__ = [
+    "DIAGNOSTIC_LABEL",
+    "NoConverter",
+    "belongs_line",
+    "echo_timestamps",
+    "fail",
+    "friendly",
+    "tanggal_option",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str, code: int, detail: dict | None = None) -> None:
+    """The message, the detail as JSON, and the library's own (English) words apart, labelled for
+    support staff (``detail.diagnostic``, never part of what the message says)."""
     typer.secho(f"Galat: {message}", fg=typer.colors.RED, err=True)
-    if detail:
-        typer.echo(json.dumps(detail, ensure_ascii=False, indent=2, default=str), err=True)
+    shown = {k: v for k, v in (detail or {}).items() if k != "diagnostic"}
+    if shown:
+        typer.echo(json.dumps(shown, ensure_ascii=False, indent=2, default=str), err=True)
+    if detail and detail.get("diagnostic"):
+        typer.echo(f"{DIAGNOSTIC_LABEL} {detail['diagnostic']}", err=True)
     raise typer.Exit(code)
+
+
+#: The label of the line carrying a library's own words about a failure, for support staff.
+DIAGNOSTIC_LABEL = "Diagnostik (untuk dukungan teknis):"
 
 
 def friendly(func: F) -> F:

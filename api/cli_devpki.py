@@ -49,13 +49,19 @@ def devpki_init(
 
 def _env_lines(pki: object) -> list[str]:
     roots, tsa = pki.roots_pem.resolve(), pki.tsa_url  # type: ignore[attr-defined]
-    return [f"export NASKAH_TRUST_ROOTS={shlex.quote(str(roots))}", f"export NASKAH_TSA_URL={shlex.quote(tsa)}"]
+    allow = pki.fetch_allow  # type: ignore[attr-defined]
+    return [
+        f"export NASKAH_TRUST_ROOTS={shlex.quote(str(roots))}",
+        f"export NASKAH_TSA_URL={shlex.quote(tsa)}",
+        # its OCSP/CRL live on 127.0.0.1, which the server fetches from only when allowlisted (pipeline.fetch)
+        f"export NASKAH_FETCH_ALLOW={shlex.quote(allow)}",
+    ]
 
 
 @devpki_app.command("env")
 @friendly
 def devpki_env(folder: Folder) -> None:
-    """Cetak pengaturan NASKAH_TRUST_ROOTS dan NASKAH_TSA_URL untuk PKI ini, untuk eval "$(...)"."""
+    """Cetak pengaturan NASKAH_TRUST_ROOTS, NASKAH_TSA_URL dan NASKAH_FETCH_ALLOW untuk PKI ini, untuk eval "$(...)"."""
     from pipeline.devpki import DevPki
 
     for line in _env_lines(DevPki.load(folder)):

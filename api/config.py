@@ -13,9 +13,11 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline import fetch
 from pipeline.auth import DEFAULT_TOKEN_DAYS
 from pipeline.convert import open_converter
 from pipeline.docxcheck import DocxLimits
+from pipeline.fetch import FetchPolicy, parse_allowlist
 from pipeline.pades import DEFAULT_LEVEL, PadesLevel
 from pipeline.services import Services, open_bound_store
 from pipeline.signer_config import load_signers_file
@@ -71,6 +73,13 @@ class Settings(BaseSettings):
     archive_retention_days: int = Field(
         default=10957, ge=1, description="days each archived version stays locked against deletion (30 years)"
     )
+    fetch_allow: str = Field(
+        default="",
+        description="addresses/networks (optionally :port) whose OCSP/CRL/AIA may be fetched although not public, "
+        "comma-separated, e.g. 127.0.0.1:8123,10.20.0.0/16 (the dev PKI; an intranet PSrE mirror)",
+    )
+    fetch_timeout: float = Field(default=5.0, gt=0, le=60, description="seconds per OCSP/CRL/AIA request")
+    fetch_max_crl_mb: float = Field(default=10.0, gt=0, description="largest CRL fetched, in MB")
     max_upload_mb: float = Field(default=20.0, gt=0, description="largest DOCX accepted for upload")
     token_lifetime_days: int = Field(
         default=DEFAULT_TOKEN_DAYS,
@@ -89,6 +98,21 @@ class Settings(BaseSettings):
         if not v.strip():
             raise ValueError("must not be empty")
         return v.strip()
+
+    @field_validator("fetch_allow")
+    @classmethod
+    def _allowlist(cls, v: str) -> str:
+        parse_allowlist(v)  # a bad entry stops the start-up, named
+        return v.strip()
+
+    @property
+    def fetch_policy(self) -> FetchPolicy:
+        """Where OCSP/CRL/AIA may be fetched from, and how much (``pipeline.fetch``)."""
+        return FetchPolicy(
+            allow=parse_allowlist(self.fetch_allow),
+            timeout=self.fetch_timeout,
+            max_crl_bytes=int(self.fetch_max_crl_mb * 1024 * 1024),
+        )
 
     @cached_property
     def template_roots(self) -> list[Path]:
@@ -132,9 +156,10 @@ def build_services(settings: Settings, *, converter: object | None = None) -> Se
     """Open the database engine (migrated first when ``migrate_on_start``), the object stores this
     database was set up with (``open_bound_store``: a local store's folder that has gone, or is
     another store, stops the start instead of being made again empty), the converter, and load
-    (validate) the templates."""
+    (validate) the templates; set the process's fetch policy (``pipeline.fetch``)."""
     templates = TemplateRegistry.load(*settings.template_roots)
     signer_backends = settings.signer_backends  # before anything is opened: a bad file stops the start-up
+    fetch.configure(settings.fetch_policy)  # one per process: what every validation may fetch from
     profile = load_profile(settings.sop_profile)
     trust_roots = settings.trust_root_certificates
     engine = make_engine(settings.database_url)

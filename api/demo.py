@@ -24,7 +24,7 @@ import typer
 from docx import Document
 
 from api.config import Settings, build_services
-from pipeline import audit, cases, revisions
+from pipeline import audit, cases, fetch, revisions
 from pipeline.auth import create_user
 from pipeline.errors import Conflict, InvalidInput
 from pipeline.models import User
@@ -251,6 +251,8 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     _paraf(svc, steps, naskah_id, people, "KB")
     pki = _demo_pki(out / "pki", steps)
     svc.trust_roots, svc.tsa_url = pki.roots, pki.ours.tsa_url
+    # both PKIs answer OCSP/CRL on 127.0.0.1, fetched only when allowlisted (NASKAH_FETCH_ALLOW, pipeline.fetch)
+    fetch.configure(fetch.current_policy().allowing(pki.ours.fetch_allow, pki.mitra.fetch_allow))
     with pki.ours.serve(), pki.mitra.serve():
         _sign_kb_desk_to_desk(svc, steps, naskah_id, drafter, people, pki)
         with steps.step("KB: unduh semua revisi dan periksa sha256 (byte demi byte)"):
@@ -308,6 +310,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     typer.echo(f"  export NASKAH_STORAGE_URL='{settings.storage_url}'")
     typer.echo(f"  export NASKAH_ARCHIVE_STORAGE_URL='{settings.archive_url}'")
     typer.echo(f"  export NASKAH_TRUST_ROOTS='{out / 'pki' / 'roots.pem'}'")
+    typer.echo(f"  export NASKAH_FETCH_ALLOW='{pki.ours.fetch_allow},{pki.mitra.fetch_allow}'")
     return 0
 
 

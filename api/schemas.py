@@ -7,7 +7,9 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from pipeline.cases import Note
 from pipeline.models import MAX_ID
+from pipeline.textcheck import LineCheck
 
 T = TypeVar("T")
 
@@ -63,7 +65,7 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), LineCheck]
 
 
 class UserCreate(_Body):
@@ -78,8 +80,10 @@ class UserCreate(_Body):
     nik: Annotated[str, StringConstraints(max_length=32)] | None = None
     opd: Name | None = Field(default=None, description="OPD pejabat Pemda (disamakan dengan OPD teknis kerja sama)")
     pihak_luar: bool = Field(default=False, description="pejabat pihak mitra (hanya peran signer, wajib instansi)")
-    instansi: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
-    token_label: Annotated[str, StringConstraints(max_length=100)] = ""
+    instansi: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), LineCheck] | None
+    ) = None
+    token_label: Annotated[str, StringConstraints(max_length=100), LineCheck] = ""
     token_hari: int | None = Field(default=None, ge=1, le=3650, description="masa berlaku token pertama (hari)")
 
 
@@ -92,9 +96,9 @@ class UserUpdate(_Body):
     posisi: list[Annotated[str, StringConstraints(max_length=64)]] | None = Field(default=None, max_length=10)
     nip: Annotated[str, StringConstraints(max_length=32)] | None = None
     nik: Annotated[str, StringConstraints(max_length=32)] | None = None
-    opd: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    opd: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), LineCheck] | None = None
     pihak_luar: bool | None = None
-    instansi: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
+    instansi: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), LineCheck] | None = None
 
 
 class TokenRequest(_Body):
@@ -224,7 +228,7 @@ class RenderRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     data: dict[str, Any] = Field(default_factory=dict, description="isian templat yang diubah; sisanya tetap")
-    note: str = Field(default="", max_length=2000, description="catatan revisi")
+    note: Note = Field(default="", description="catatan revisi")
     buang_suntingan_word: int | None = Field(
         default=None,
         ge=1,
@@ -255,9 +259,7 @@ class DiffPublic(BaseModel):
 
 
 class NoteRequest(BaseModel):
-    note: str = Field(
-        default="", max_length=2000, description="catatan (wajib untuk pengembalian, penolakan, pembatalan)"
-    )
+    note: Note = Field(default="", description="catatan (wajib untuk pengembalian, penolakan, pembatalan)")
 
 
 class EventPublic(BaseModel):

@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
+from pipeline import fetch
 from pipeline.convert import WarmConverter, check_pdf
 from pipeline.devpki import DevPki
 from pipeline.signing import (
@@ -162,6 +163,7 @@ def main() -> int:
         plain = SignOptions(field_name="ttd_pihak_kesatu", box=BOX, embed_validation_info=False)
         with_lt = SignOptions(field_name="ttd_pihak_kesatu", box=BOX)
 
+        fetch.configure(fetch.current_policy().allowing(pki.fetch_allow))  # its OCSP/CRL are on 127.0.0.1
         with pki.serve() as server:
             tsa = http_timestamper(server.tsa_url)
 

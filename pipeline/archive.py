@@ -39,6 +39,7 @@ from pipeline.services import Services, store_errors
 from pipeline.signature_plan import current_file, expected_signers, get_plan, steps_of
 from pipeline.signing_date import SigningDates, signing_dates
 from pipeline.sop import Profile
+from pipeline.textcheck import Line
 from pipeline.verify import VerificationReport, certificate_expiry, refuse_unreadable, verify_pdf
 from storage.db import session_scope
 
@@ -81,13 +82,13 @@ def add_document_timestamp(pdf: bytes, tsa_url: str, trust_roots: Sequence[Any])
         raise InvalidInput(
             "Rantai sertifikat cap waktu tidak dapat divalidasi dengan akar tepercaya yang dikonfigurasi.",
             reason="timestamp_chain_invalid",
-            error=str(exc),
+            diagnostic=str(exc),
         ) from exc
     except (SigningError, OSError) as exc:
         raise ServiceUnavailable(
             "Layanan cap waktu (TSA) tidak dapat dihubungi; arsip tidak diubah. Coba lagi beberapa saat lagi.",
             reason="tsa_unavailable",
-            error=type(exc).__name__,
+            diagnostic=type(exc).__name__,
         ) from exc
     log.info("document timestamp added (%d -> %d bytes, renewal=%s)", len(pdf), len(data), has_timestamp)
     return data
@@ -322,13 +323,13 @@ class ArsipQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    q: str = Field(
+    q: Line = Field(
         default="", max_length=200, description="kata kunci: judul, pihak, nomor, OPD (semua kata harus ada)"
     )
     jenis: Literal["KB", "NK", "PKS", "SK"] | None = None
     jenis_kerja_sama: Literal["KSDD", "KSDPK", "KSIV"] | None = None
     tahun: int | None = Field(default=None, ge=2000, le=2100, description="tahun penandatanganan")
-    opd: str | None = Field(default=None, max_length=200, description="OPD teknis (sebagian nama)")
+    opd: Line | None = Field(default=None, max_length=200, description="OPD teknis (sebagian nama)")
     masa: Masa | None = Field(default=None, description="berlaku, kedaluwarsa, atau segera_berakhir (dalam_hari)")
     dalam_hari: int = Field(default=90, ge=1, le=3650, description="untuk masa=segera_berakhir")
     sort: Literal["tanggal", "-tanggal", "selesai", "-selesai", "judul", "-judul"] = "-tanggal"

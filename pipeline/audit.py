@@ -318,7 +318,7 @@ def verify_chain(session: Session) -> ChainReport:
             count, last_seq, prev = count + 1, entry.seq, entry.entry_hash
         head = session.get(AuditHead, 1)
     except sa.exc.OperationalError as exc:
-        raise StorageUnavailable("Basis data tidak dapat dihubungi.", error=str(exc.orig)) from None
+        raise StorageUnavailable("Basis data tidak dapat dihubungi.", diagnostic=str(exc.orig)) from None
     return ChainReport(count, last_seq, prev, _head_break(head, last_seq, prev))
 
 

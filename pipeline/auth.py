@@ -24,6 +24,7 @@ from sqlmodel import Session, col, func, select
 from pipeline.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unauthenticated
 from pipeline.lifecycle import Role
 from pipeline.models import ApiToken, User, as_utc, utcnow
+from pipeline.textcheck import text_problem
 
 __all__ = [
     "DEFAULT_TOKEN_DAYS",
@@ -178,6 +179,10 @@ def _apply(
     instansi: str | None,
 ) -> None:
     """Check and set an account's fields (one place for creating and updating)."""
+    for field, value in (("nama", nama), ("jabatan", jabatan), ("opd", opd), ("instansi", instansi)):
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem is not None:
+            raise InvalidInput(f"Isian {field} {problem}.", field=field)
     if not str(nama).strip() or not str(jabatan).strip():
         raise InvalidInput(
             "Nama dan jabatan pengguna wajib diisi.", field="nama" if not str(nama).strip() else "jabatan"

@@ -32,13 +32,17 @@ from pipeline.models import (
 )
 from pipeline.sop import Profile
 from pipeline.terbilang import akhir_jangka_waktu, tanggal
+from pipeline.textcheck import Line, LineCheck, MultiLineCheck
 
 __all__ = [
     "ALLOWED_NASKAH",
     "CaseInput",
     "CaseUpdate",
+    "LongText",
     "NaskahInput",
+    "Note",
     "PihakInput",
+    "Text",
     "assign_drafter",
     "check_naskah_allowed",
     "create_case",
@@ -55,12 +59,18 @@ __all__ = [
 
 MAX_YEARS = 5
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+#: One line of case text (judul, names, instansi): no control or bidi characters (``pipeline.textcheck``).
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), LineCheck]
 #: Text for the columns that hold less (``bentuk``, ``opd_teknis``, a signer's name and jabatan: 200; a
 #: party's instansi: 300): longer input is a 422 naming the field, not a value PostgreSQL refuses (a 500).
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), LineCheck]
+Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), LineCheck]
+#: Case text over several lines (objek, manfaat): TAB, LF, CR allowed, no other control or bidi character.
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), MultiLineCheck]
+#: A note (revision, review, cancel): may be empty, may run over several lines.
+Note = Annotated[str, StringConstraints(max_length=2000), MultiLineCheck]
+#: A party's nomor in its register, e.g. ``100.3.7.1/12/Tapem/2026``.
+Nomor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), LineCheck]
 Nip = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9 ]{18,21}$")]
 #: NIK (Nomor Induk Kependudukan): 16 digits.  The signer of a party who is not a civil servant (a
 #: company director, an elected Kepala Daerah) has one; PSrE certificates carry it (pipeline.identity).
@@ -139,15 +149,15 @@ class CaseUpdate(_Input):
 
 class NaskahInput(_Input):
     jenis: JenisNaskah
-    template: str | None = Field(default=None, description="Nama templat; kosong = templat standar jenis ini")
-    nomor: dict[int, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]] = Field(
+    template: Line | None = Field(default=None, description="Nama templat; kosong = templat standar jenis ini")
+    nomor: dict[int, Nomor] = Field(
         description="Nomor naskah per pihak: {urutan pihak: nomor}, mis. {1: '100.3.7.1/12/Tapem/2026'}"
     )
     parent_id: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="PKS: KB induknya; Surat Kuasa: PKS yang dikuasakan"
     )
     data: dict[str, Any] = Field(default_factory=dict, description="Isian templat di luar data kerja sama")
-    note: str = Field(default="", max_length=2000)
+    note: Note = ""
 
 
 def check_jangka_waktu(mulai: date, selesai: date) -> None:

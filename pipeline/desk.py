@@ -15,10 +15,20 @@ check proves, in this order:
    still to be signed, would make our own signature impossible (or break theirs): refused,
    saying so.
 4. **Only a signature was added** (read leniently, judge strictly, below).
-5. **Every signature holds** (:func:`pipeline.verify.verify_pdf`): intact, valid and trusted
-   under the configured roots (the partner's CA must be among them), with its revocation
-   status from the file or, at import, fetched.  A partner whose status cannot be had at all
-   is refused with what to send instead.
+5. **Every signature is intact and valid**, and nothing changed after it (judged offline).
+6. **The partner's chain ends at one of our roots** with the certificates the file carries
+   (in the signature, its timestamp token or the DSS): the partner's CA must be among the
+   configured roots, and a partner who left out its CA's certificate is asked to include it.
+7. **Every signature is trusted** (:func:`pipeline.verify.verify_pdf`): not expired, not
+   revoked, with its revocation status from the file or, at import, fetched.  A partner whose
+   status cannot be had at all is refused with what to send instead.
+
+**Nothing is fetched before step 7.**  The addresses pyHanko fetches from (OCSP, CRL, AIA
+caIssuers) are written in the certificates, and the counterparty chose its certificate: a
+file that is not ours, carries a broken signature, or names a CA we do not trust must not make
+the server send a single request (a blind SSRF into the intranet otherwise).  Steps 1-6 read
+only the file; step 7 fetches, for a chain that ends at a root we chose, and even then only
+from public addresses or the allowlist, bounded in time and size (``pipeline.fetch``).
 
 **Read leniently, judge strictly.**  The counterparty signs with whatever its office uses,
 and each signer writes its update its own way.  What the ones we test with write:
@@ -106,13 +116,22 @@ from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError,
 from pipeline.errors import InvalidInput
 from pipeline.pdfread import READ_ERRORS, open_reader, reachable_refs, refuse_unreadable, retired_refs, same_value
 from pipeline.signing import validation_context
-from pipeline.verify import NO_REVOCATION, SignatureCheck, VerificationReport, async_verify_pdf, verify_pdf
+from pipeline.verify import (
+    NO_REVOCATION,
+    SignatureCheck,
+    VerificationReport,
+    async_verify_pdf,
+    unanchored_chain,
+    verify_pdf,
+)
 
 __all__ = [
     "DESK_DIFF_POLICY",
     "ImportCheck",
     "SignaturePlacement",
     "check_returned",
+    "check_returned_offline",
+    "confirm_trust",
     "embed_validation_data",
     "export_for_counterparty",
     "refuse_without_revocation",
@@ -340,7 +359,7 @@ class ImportCheck:
     code: str = "accepted"
     """Machine reason: ``accepted``, ``not_our_document``, ``no_new_signature``, ``several_signatures``,
     ``changed_before_signing``, ``locked_by_partner``, ``modified``, ``other_field_changed``,
-    ``unexpected_field``, ``revocation_unavailable``, ``signature_not_accepted``."""
+    ``unexpected_field``, ``untrusted_chain``, ``revocation_unavailable``, ``signature_not_accepted``."""
 
     diagnostic: str | None = None
     """pyHanko's English words about the refusal, for support staff (never the message)."""
@@ -510,6 +529,36 @@ async def async_check_returned(
     moment: dt.datetime | None = None,
 ) -> ImportCheck:
     """:func:`check_returned` for callers inside an event loop."""
+    offline = await async_check_returned_offline(
+        final_pdf,
+        returned,
+        trust_roots,
+        expected_fields=expected_fields,
+        allow_new_fields=allow_new_fields,
+        revocation_mode=revocation_mode,
+        moment=moment,
+    )
+    return await async_confirm_trust(
+        returned,
+        trust_roots,
+        offline,
+        revocation_mode=revocation_mode,
+        allow_fetching=allow_fetching and moment is None,
+    )
+
+
+async def async_check_returned_offline(
+    final_pdf: bytes,
+    returned: bytes,
+    trust_roots: Sequence[Any],
+    *,
+    expected_fields: Sequence[str] | None = None,
+    allow_new_fields: bool = False,
+    revocation_mode: str = "require",
+    moment: dt.datetime | None = None,
+) -> ImportCheck:
+    """Steps 1-6 of the module docstring, from the file alone: ``ok`` when they hold (its report may
+    still lack revocation status: :func:`confirm_trust` is step 7), else the refusal."""
     base_revisions = _revisions(final_pdf)
     reader = open_reader(returned)  # bytes that are no PDF at all: InvalidInput, as for any upload
     if len(returned) < len(final_pdf) or returned[: len(final_pdf)] != final_pdf:
@@ -520,89 +569,51 @@ async def async_check_returned(
             None,
             [],
         )
+    # Offline first (module docstring, "Nothing is fetched ..."): the network is only asked once the file is
+    # our document plus one intact, valid signature whose chain ends at one of our roots.
     report = await async_verify_pdf(
-        returned, trust_roots, revocation_mode=revocation_mode, allow_fetching=allow_fetching, moment=moment
+        returned, trust_roots, revocation_mode=revocation_mode, allow_fetching=False, moment=moment
     )
     new = [c for c in report.signatures if c.signed_revision >= base_revisions]
     if not new:
         return _refused(
             "no_new_signature", "Berkas yang kembali tidak memuat tanda tangan baru dari mitra.", report, new
         )
-    first = new[0]
     try:
-        placement = _placement(reader, first.field)
+        placement = _placement(reader, new[0].field)
     except READ_ERRORS as exc:
         raise refuse_unreadable(exc) from exc
-    if len(new) > 1:
-        return _refused(
-            "several_signatures",
-            f"Diharapkan tepat satu tanda tangan baru dari mitra, ternyata ada {len(new)} "
-            f"({', '.join(c.field for c in new)}).",
-            report,
-            new,
-            placement=placement,
-        )
-    if first.signed_revision != base_revisions:
-        return _refused(
-            "changed_before_signing",
-            "Ada perubahan pada naskah sebelum mitra menandatanganinya; tanda tangan mitra tidak dibubuhkan "
-            "langsung pada naskah final yang kami kirim.",
-            report,
-            new,
-            placement=placement,
-        )
-    if expected_fields is not None:
-        unexpected = {first.field} - set(expected_fields)
-        if allow_new_fields:
-            try:
-                ours = {str(name) for name, _value, _ref in enumerate_sig_fields(open_reader(final_pdf))}
-            except READ_ERRORS as exc:
-                raise refuse_unreadable(exc) from exc
-            unexpected &= ours  # a field the partner's software created itself is expected
-        if unexpected:
-            return _refused(
-                "unexpected_field",
-                f"Tanda tangan dibubuhkan pada kolom yang tidak diharapkan: {', '.join(sorted(unexpected))}.",
-                report,
-                new,
-                placement=placement,
-            )
-    embedded = [e for e in reader.embedded_regular_signatures if str(e.field_name) == first.field]
-    if embedded:
-        lockout = _locks_us_out(embedded[0], reader, set(expected_fields or ()))
-        if lockout is not None:
-            return _refused("locked_by_partner", lockout, report, new, placement=placement)
-    diff = _diff_after_base(reader, base_revisions)
-    if isinstance(diff, SuspiciousModification):
-        return _refused(
-            "modified",
-            "Naskah diubah setelah kami kirim, tidak hanya ditandatangani: berkas memuat perubahan selain tanda "
-            "tangan mitra (isi halaman, anotasi, kolom lain, atau objek PDF yang diganti).",
-            report,
-            new,
-            diagnostic=str(diff),
-            placement=placement,
-        )
-    if diff.modification_level not in _ALLOWED_AFTER_BASE:
-        return _refused(
-            "modified",
-            "Naskah diubah setelah kami kirim, tidak hanya ditandatangani (ada anotasi atau perubahan lain).",
-            report,
-            new,
-            diagnostic=f"modification level {diff.modification_level.name}",
-            placement=placement,
-        )
-    signed_fields = {c.field for c in new}
-    other_fields = set(diff.changed_form_fields) - signed_fields
-    if other_fields:
-        return _refused(
-            "other_field_changed",
-            f"Naskah diubah setelah kami kirim: mitra mengubah kolom formulir selain tanda tangan "
-            f"({', '.join(sorted(other_fields))}).",
-            report,
-            new,
-            placement=placement,
-        )
+    refusal = _structure_refusal(final_pdf, reader, report, new, base_revisions, expected_fields, allow_new_fields)
+    if refusal is None:
+        refusal = _offline_refusal(report)
+    if refusal is None:
+        refusal = await _chain_refusal(returned, new[0], trust_roots)
+    if refusal is not None:
+        code, reason, diagnostic = refusal
+        return _refused(code, reason, report, new, diagnostic=diagnostic, placement=placement)
+    return ImportCheck(ok=True, reason=None, new_signatures=new, report=report, placement=placement)
+
+
+async def async_confirm_trust(
+    returned: bytes,
+    trust_roots: Sequence[Any],
+    offline: ImportCheck,
+    *,
+    revocation_mode: str = "require",
+    allow_fetching: bool = True,
+) -> ImportCheck:
+    """Step 7 of the module docstring for a file that passed steps 1-6 (``offline``, from
+    :func:`check_returned_offline`): every signature trusted, fetching the revocation status the
+    file lacks (through ``pipeline.fetch``) when allowed."""
+    if not offline.ok or not offline.new_signatures or offline.report is None:
+        return offline
+    report, placement = offline.report, offline.placement
+    since = offline.new_signatures[0].signed_revision
+    new = offline.new_signatures
+    if not report.ok and allow_fetching:
+        # what is missing now is revocation status (or a chain pyHanko completes with it): ask for it
+        report = await async_verify_pdf(returned, trust_roots, revocation_mode=revocation_mode, allow_fetching=True)
+        new = [c for c in report.signatures if c.signed_revision >= since]
     for check in report.signatures:
         if check.bottom_line == "ok":
             continue
@@ -625,11 +636,122 @@ async def async_check_returned(
             diagnostic=check.diagnostic,
             placement=placement,
         )
-    if report.after_last_signature == "changes":
-        return _refused("modified", "Ada perubahan pada naskah setelah tanda tangan terakhir.", report, new)
     if not report.ok:
-        return _refused("signature_not_accepted", " ".join(report.all_problems()), report, new)
+        return _refused("signature_not_accepted", " ".join(report.all_problems()), report, new, placement=placement)
     return ImportCheck(ok=True, reason=None, new_signatures=new, report=report, placement=placement)
+
+
+_Refusal = tuple[str, str, str | None]
+"""(code, Indonesian reason, diagnostic) of a refusal found before the verdict on trust."""
+
+
+def _structure_refusal(
+    final_pdf: bytes,
+    reader: PdfFileReader,
+    report: VerificationReport,
+    new: list[SignatureCheck],
+    base_revisions: int,
+    expected_fields: Sequence[str] | None,
+    allow_new_fields: bool,
+) -> _Refusal | None:
+    """Exactly one new signature, signed on our base, in an expected field, locking nobody out, and
+    nothing but it added (all read from the file, offline)."""
+    first = new[0]
+    if len(new) > 1:
+        return (
+            "several_signatures",
+            f"Diharapkan tepat satu tanda tangan baru dari mitra, ternyata ada {len(new)} "
+            f"({', '.join(c.field for c in new)}).",
+            None,
+        )
+    if first.signed_revision != base_revisions:
+        return (
+            "changed_before_signing",
+            "Ada perubahan pada naskah sebelum mitra menandatanganinya; tanda tangan mitra tidak dibubuhkan "
+            "langsung pada naskah final yang kami kirim.",
+            None,
+        )
+    if expected_fields is not None:
+        unexpected = {first.field} - set(expected_fields)
+        if allow_new_fields:
+            try:
+                ours = {str(name) for name, _value, _ref in enumerate_sig_fields(open_reader(final_pdf))}
+            except READ_ERRORS as exc:
+                raise refuse_unreadable(exc) from exc
+            unexpected &= ours  # a field the partner's software created itself is expected
+        if unexpected:
+            return (
+                "unexpected_field",
+                f"Tanda tangan dibubuhkan pada kolom yang tidak diharapkan: {', '.join(sorted(unexpected))}.",
+                None,
+            )
+    embedded = [e for e in reader.embedded_regular_signatures if str(e.field_name) == first.field]
+    if embedded:
+        lockout = _locks_us_out(embedded[0], reader, set(expected_fields or ()))
+        if lockout is not None:
+            return "locked_by_partner", lockout, None
+    diff = _diff_after_base(reader, base_revisions)
+    if isinstance(diff, SuspiciousModification):
+        return (
+            "modified",
+            "Naskah diubah setelah kami kirim, tidak hanya ditandatangani: berkas memuat perubahan selain tanda "
+            "tangan mitra (isi halaman, anotasi, kolom lain, atau objek PDF yang diganti).",
+            str(diff),
+        )
+    if diff.modification_level not in _ALLOWED_AFTER_BASE:
+        return (
+            "modified",
+            "Naskah diubah setelah kami kirim, tidak hanya ditandatangani (ada anotasi atau perubahan lain).",
+            f"modification level {diff.modification_level.name}",
+        )
+    other_fields = set(diff.changed_form_fields) - {c.field for c in new}
+    if other_fields:
+        return (
+            "other_field_changed",
+            f"Naskah diubah setelah kami kirim: mitra mengubah kolom formulir selain tanda tangan "
+            f"({', '.join(sorted(other_fields))}).",
+            None,
+        )
+    if report.after_last_signature == "changes":
+        return "modified", "Ada perubahan pada naskah setelah tanda tangan terakhir.", None
+    return None
+
+
+def _offline_refusal(report: VerificationReport) -> _Refusal | None:
+    """A signature whose bytes or value do not match, or after which the document changed: nothing the
+    network could answer changes that verdict."""
+    for check in report.signatures:
+        if check.bottom_line not in ("invalid", "modified"):
+            continue
+        who = f"'{check.field}'" + (f" ({check.signer})" if check.signer else "")
+        # the trust problems of an unfetched status say nothing about a broken signature
+        detail = " ".join(p for p in check.problems if p != NO_REVOCATION) or "tidak sah."
+        return "signature_not_accepted", f"Tanda tangan {who} tidak dapat diterima: {detail}", check.diagnostic
+    return None
+
+
+async def _chain_refusal(returned: bytes, check: SignatureCheck, trust_roots: Sequence[Any]) -> _Refusal | None:
+    """The partner's certificate (and its timestamp's TSA) must chain to one of our roots with the
+    certificates in the file, before anything is fetched (``verify.unanchored_chain``)."""
+    missing = await unanchored_chain(returned, check.field, trust_roots)
+    if missing is None:
+        return None
+    what, diagnostic = missing
+    subject = f" ({check.signer})" if check.signer else ""
+    if what == "timestamp":
+        reason = (
+            f"Cap waktu pada tanda tangan mitra{subject} diterbitkan oleh TSA yang tidak berantai ke CA yang kami "
+            "percayai. Minta mitra memakai TSA dari CA tepercaya, atau menandatangani ulang tanpa cap waktu (kami "
+            "membubuhkan cap waktu sendiri)."
+        )
+    else:
+        reason = (
+            f"Sertifikat penanda tangan mitra{subject} tidak berantai ke CA yang kami percayai dengan sertifikat yang "
+            "dimuat berkas. Minta mitra menandatangani ulang dengan menyertakan rantai sertifikatnya (sertifikat CA "
+            "penerbit), atau, bila CA mitra memang dipercaya, minta admin menambahkan sertifikat akar CA mitra ke "
+            "NASKAH_TRUST_ROOTS."
+        )
+    return "untrusted_chain", reason, diagnostic
 
 
 def check_returned(
@@ -667,6 +789,30 @@ def check_returned(
             moment=moment,
         )
     )
+
+
+def check_returned_offline(
+    final_pdf: bytes,
+    returned: bytes,
+    trust_roots: Sequence[Any],
+    *,
+    expected_fields: Sequence[str] | None = None,
+    allow_new_fields: bool = False,
+) -> ImportCheck:
+    """Steps 1-6 of :func:`check_returned`, from the file alone (nothing is fetched): ``ok`` when they
+    hold, the refusal otherwise.  For an import that has checks of its own to make before the network
+    is asked (who signed, on which day: ``signature_plan.import_signed``); :func:`confirm_trust` follows."""
+    return asyncio.run(
+        async_check_returned_offline(
+            final_pdf, returned, trust_roots, expected_fields=expected_fields, allow_new_fields=allow_new_fields
+        )
+    )
+
+
+def confirm_trust(returned: bytes, trust_roots: Sequence[Any], offline: ImportCheck) -> ImportCheck:
+    """Step 7 of :func:`check_returned` after :func:`check_returned_offline`: every signature trusted,
+    the revocation status the file lacks fetched (``pipeline.fetch``)."""
+    return asyncio.run(async_confirm_trust(returned, trust_roots, offline))
 
 
 # -- validation data for a signature made elsewhere ---------------------------------------------

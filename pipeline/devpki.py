@@ -326,6 +326,12 @@ class DevPki:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def fetch_allow(self) -> str:
+        """The ``NASKAH_FETCH_ALLOW`` entry that lets a server fetch this PKI's OCSP/CRL (``pipeline.fetch``:
+        loopback addresses are refused unless allowlisted)."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
     def tsa_url(self) -> str:
         return f"{self.base_url}/tsa"
 
@@ -380,6 +386,9 @@ class DevPki:
         key_usage: x509.KeyUsage | Literal["default"] | None = "default",
         extended_key_usage: Sequence[x509.ObjectIdentifier] | None = None,
         signature_hash: Literal["sha256", "sha384", "sha512", "sha1"] = "sha256",
+        ocsp_url: str | None = None,
+        crl_url: str | None = None,
+        ca_issuers_url: str | None = None,
     ) -> IssuedCert:
         """Issue a signing certificate (KeyUsage digitalSignature + nonRepudiation, no EKU).
 
@@ -391,6 +400,8 @@ class DevPki:
         trying what signing accepts: ``key`` (an EC key, a short RSA key), ``key_usage`` (None:
         no extension at all), ``extended_key_usage``, and ``signature_hash="sha1"`` (a
         certificate signed with SHA-1, which ``cryptography`` no longer makes: re-signed here).
+        ``ocsp_url``/``crl_url`` replace this PKI's service addresses and ``ca_issuers_url`` adds an
+        AIA caIssuers address: a certificate pointing wherever its CA chose (the hostile-input tests).
         """
         start = not_before or _now() - dt.timedelta(minutes=10)
         end = not_after or start + dt.timedelta(days=valid_days)
@@ -408,8 +419,8 @@ class DevPki:
         builder = (
             _issued(x509.Name(attrs), key, self._certs["intermediate"], start, end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_cdp(self.crl_url), critical=False)
-            .add_extension(_aia(self.ocsp_url), critical=False)
+            .add_extension(_cdp(crl_url or self.crl_url), critical=False)
+            .add_extension(_aia(ocsp_url or self.ocsp_url, ca_issuers_url), critical=False)
         )
         usage = _ee_key_usage() if key_usage == "default" else key_usage
         if usage is not None:
@@ -754,10 +765,15 @@ def _cdp(url: str) -> x509.CRLDistributionPoints:
     return x509.CRLDistributionPoints([x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)])
 
 
-def _aia(ocsp_url: str) -> x509.AuthorityInformationAccess:
-    return x509.AuthorityInformationAccess(
-        [x509.AccessDescription(x509.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))]
-    )
+def _aia(ocsp_url: str, ca_issuers_url: str | None = None) -> x509.AuthorityInformationAccess:
+    access = [x509.AccessDescription(x509.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))]
+    if ca_issuers_url:
+        access.append(
+            x509.AccessDescription(
+                x509.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(ca_issuers_url)
+            )
+        )
+    return x509.AuthorityInformationAccess(access)
 
 
 def _digest(algorithm: hashes.HashAlgorithm, data: bytes) -> bytes:

@@ -9,14 +9,26 @@ python-docx cannot open it.
 Declared sizes in a ZIP are not trusted: every entry is decompressed once, in chunks,
 counting the bytes really produced against the limits (which also checks every CRC).
 Each rejection carries a stable ``detail["reason"]`` for programs and tests.
+
+A DTD (``<!DOCTYPE``, ``<!ENTITY``: entity bombs, external entities) is looked for in the text
+an XML parser would read, not only in the bytes: an XML part may be UTF-16 or UTF-32 (a BOM,
+or ``<?xml ... encoding="UTF-16"?>`` in UTF-16 itself), where ``<!DOCTYPE`` is no ASCII byte
+string.  Each XML part is decoded as XML parsers detect it (XML 1.0 Appendix F: BOM, then the
+first bytes, then the declaration) and checked as text, besides the bytes; a part in an
+encoding we do not decode (UTF-7, EBCDIC, anything not UTF-8/16/32 or an ASCII-compatible
+single-byte code page) is refused, since a DTD could hide in it.
 """
 
 from __future__ import annotations
 
+import codecs
+import functools
 import io
 import logging
+import re
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -47,6 +59,31 @@ MACRO_NAMES = {
 MACRO_CONTENT_MARKERS = ("macroenabled", "vbaproject", "activex", "vbadata")
 XML_SUFFIXES = (".xml", ".rels", ".vml")
 DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
+TEXT_DTD_MARKERS = ("<!DOCTYPE", "<!ENTITY")
+#: Byte order marks, longest first (UTF-32 LE starts like UTF-16 LE).
+BOMS = (
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+)
+#: Encodings recognised from the first bytes without a BOM (XML 1.0 Appendix F).
+HEADS = (
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+)
+#: First bytes of encodings we do not decode: EBCDIC "<?xm", UCS-4 in unusual byte orders.
+FOREIGN_HEADS = (b"\x4c\x6f\xa7\x94", b"\x00\x00<\x00", b"\x00<\x00\x00")
+#: Declared encodings of an ASCII-compatible part that are decoded (single-byte code pages, UTF-8; a
+#: declared UTF-16/32 on 8-bit bytes is read as UTF-8, as parsers do when the bytes contradict it).
+ASCII_COMPATIBLE = re.compile(
+    r"(utf-?8|utf-?16(le|be)?|utf-?32(le|be)?|(us-)?ascii|iso[-_]?8859[-_]?\d{1,2}|latin-?1|(windows|cp)-?125\d)",
+    re.IGNORECASE,
+)
+DECLARED_ENCODING = re.compile(rb"""^[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 MESSAGES = {
     "not_zip": 'Berkas bukan dokumen Word (.docx). Simpan dokumen dari Word sebagai "Dokumen Word (.docx)".',
@@ -104,7 +141,7 @@ def check_docx(data: bytes, limits: DocxLimits = DocxLimits(), *, filename: str 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
-        _reject("corrupt", filename, error=str(exc))
+        _reject("corrupt", filename, diagnostic=str(exc))
     with archive:
         infos = archive.infolist()
         _check_entries(infos, limits, filename)
@@ -113,7 +150,7 @@ def check_docx(data: bytes, limits: DocxLimits = DocxLimits(), *, filename: str 
     try:
         docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many types (KeyError, ValueError, lxml errors)
-        _reject("corrupt", filename, error=f"{type(exc).__name__}: {exc}")
+        _reject("corrupt", filename, diagnostic=f"{type(exc).__name__}: {exc}")
 
 
 def _check_entries(infos: list[zipfile.ZipInfo], limits: DocxLimits, filename: str | None) -> None:
@@ -166,13 +203,12 @@ def _check_content_types(archive: zipfile.ZipFile, filename: str | None) -> None
     except KeyError:
         _reject("not_docx", filename, extra="[Content_Types].xml tidak ada")
     raw = _read_entry(archive, info, CONTENT_TYPES_MAX, filename)
-    if any(marker in raw for marker in DTD_MARKERS):
-        _reject("unsafe_xml", filename, entry=info.filename)
+    _check_dtd(functools.partial(has_dtd, raw), info.filename, filename)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
         root = etree.fromstring(raw, parser)
     except etree.XMLSyntaxError as exc:
-        _reject("corrupt", filename, entry=info.filename, error=str(exc))
+        _reject("corrupt", filename, entry=info.filename, diagnostic=str(exc))
     types = [
         (el.get("ContentType") or "").strip().lower() for el in root.iter(f"{{{CT_NS}}}Override", f"{{{CT_NS}}}Default")
     ]
@@ -180,6 +216,76 @@ def _check_content_types(archive: zipfile.ZipFile, filename: str | None) -> None
         _reject("macro", filename)
     if WML_MAIN not in types:
         _reject("not_docx", filename)
+
+
+class UnsupportedXmlEncoding(ValueError):
+    """An XML part in an encoding the DTD check does not decode."""
+
+
+def xml_encoding(head: bytes) -> tuple[str, int]:
+    """(Python codec, length of the BOM) of an XML part from its first bytes (at least 4, ideally the
+    whole declaration), as XML parsers detect it; :class:`UnsupportedXmlEncoding` for one we do not decode."""
+    for bom, codec in BOMS:
+        if head.startswith(bom):
+            return codec, len(bom)
+    for start, codec in HEADS:
+        if head.startswith(start):
+            return codec, 0
+    if head.startswith(FOREIGN_HEADS):
+        raise UnsupportedXmlEncoding("EBCDIC/UCS-4")
+    declared = DECLARED_ENCODING.match(head) if head.startswith(b"<?xml") else None
+    if declared is None:
+        return "utf-8", 0
+    name = declared.group(1).decode("ascii")
+    if ASCII_COMPATIBLE.fullmatch(name) is None:
+        raise UnsupportedXmlEncoding(name)
+    if re.match(r"utf-?(16|32)", name, re.IGNORECASE):
+        return "utf-8", 0  # 8-bit bytes labelled as UTF-16/32: read as UTF-8
+    try:
+        return codecs.lookup(name).name, 0
+    except LookupError:
+        raise UnsupportedXmlEncoding(name) from None
+
+
+class DtdScanner:
+    """Finds a DTD in an XML part fed in chunks: in its bytes (ASCII markers) and in its decoded text."""
+
+    HEAD = 512  # bytes gathered before the encoding is decided: a BOM and a whole XML declaration
+
+    def __init__(self) -> None:
+        self._head = b""
+        self._decoder: codecs.IncrementalDecoder | None = None
+        self._bytes_tail = b""
+        self._text_tail = ""
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> bool:
+        """True when a DTD marker is found (so far); raises :class:`UnsupportedXmlEncoding`."""
+        window = self._bytes_tail + chunk
+        if any(marker in window for marker in DTD_MARKERS):
+            return True
+        self._bytes_tail = window[-16:]
+        if self._decoder is None:
+            self._head += chunk
+            if len(self._head) < self.HEAD and not final:
+                return False
+            codec, bom = xml_encoding(self._head)
+            self._decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+            chunk, self._head = self._head[bom:], b""
+        text = self._text_tail + self._decoder.decode(chunk, final)
+        if any(marker in text.upper() for marker in TEXT_DTD_MARKERS):
+            return True
+        self._text_tail = text[-16:]
+        return False
+
+    def close(self) -> bool:
+        """The end of the part: decides on what is left."""
+        return self.feed(b"", final=True)
+
+
+def has_dtd(data: bytes) -> bool:
+    """Does the whole XML part ``data`` carry a DTD, in its bytes or its decoded text?"""
+    scanner = DtdScanner()
+    return scanner.feed(data) or scanner.close()
 
 
 def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, filename: str | None) -> bytes:
@@ -193,22 +299,29 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, filen
                     _reject("zip_bomb", filename, entry=info.filename, limit=cap)
                 chunks.append(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
-        _reject("corrupt", filename, entry=info.filename, error=str(exc))
+        _reject("corrupt", filename, entry=info.filename, diagnostic=str(exc))
     except RuntimeError as exc:  # zipfile: "File ... is encrypted, password required"
-        _reject("encrypted", filename, entry=info.filename, error=str(exc))
+        _reject("encrypted", filename, entry=info.filename, diagnostic=str(exc))
     return b"".join(chunks)
+
+
+def _check_dtd(found: Callable[[], bool], entry: str, filename: str | None) -> None:
+    try:
+        if found():
+            _reject("unsafe_xml", filename, entry=entry)
+    except UnsupportedXmlEncoding as exc:
+        _reject("unsafe_xml", filename, extra=f"pengodean XML {exc} tidak didukung", entry=entry, encoding=str(exc))
 
 
 def _read_all(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: DocxLimits, filename: str | None) -> None:
     """Decompress every entry once, counting real output against the limits; checks every CRC.
 
-    Nothing is kept: only a short tail per XML entry, to spot a DTD split across chunks.
+    Nothing is kept: only a short tail per XML entry, to spot a DTD split across chunks (``DtdScanner``).
     """
     total = 0
     for info in infos:
         produced = 0
-        is_xml = info.filename.lower().endswith(XML_SUFFIXES)
-        tail = b""
+        scanner = DtdScanner() if info.filename.lower().endswith(XML_SUFFIXES) else None
         try:
             with archive.open(info) as stream:
                 while chunk := stream.read(CHUNK):
@@ -216,13 +329,12 @@ def _read_all(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Do
                     total += len(chunk)
                     if total > limits.max_uncompressed:
                         _reject("zip_bomb", filename, entry=info.filename, limit=limits.max_uncompressed)
-                    if is_xml:
-                        window = tail + chunk
-                        if any(marker in window for marker in DTD_MARKERS):
-                            _reject("unsafe_xml", filename, entry=info.filename)
-                        tail = window[-16:]
+                    if scanner is not None:
+                        _check_dtd(functools.partial(scanner.feed, chunk), info.filename, filename)
+                if scanner is not None:
+                    _check_dtd(scanner.close, info.filename, filename)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
-            _reject("corrupt", filename, entry=info.filename, error=str(exc))
+            _reject("corrupt", filename, entry=info.filename, diagnostic=str(exc))
         except RuntimeError as exc:
-            _reject("encrypted", filename, entry=info.filename, error=str(exc))
+            _reject("encrypted", filename, entry=info.filename, diagnostic=str(exc))
         _check_ratio(info.filename, produced, info.compress_size, limits, filename)

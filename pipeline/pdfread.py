@@ -71,7 +71,6 @@ def refuse_unreadable(exc: BaseException | None, *, encrypted: bool = False) -> 
         "Berkas bukan PDF yang dapat dibaca (rusak, terpotong, atau bukan PDF). Minta pengirim mengirim ulang "
         "berkas PDF aslinya.",
         reason="pdf_unreadable",
-        error=diagnostic,
         diagnostic=diagnostic,
     )
 

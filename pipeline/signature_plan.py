@@ -33,7 +33,14 @@ from sqlmodel import Session, col, select
 from pipeline import access, actions, audit, signing_date
 from pipeline.cases import get_naskah, pihak_of
 from pipeline.certpolicy import check_for_signing, static_problems
-from pipeline.desk import ImportCheck, SignaturePlacement, check_returned, export_for_counterparty
+from pipeline.desk import (
+    ImportCheck,
+    SignaturePlacement,
+    check_returned,
+    check_returned_offline,
+    confirm_trust,
+    export_for_counterparty,
+)
 from pipeline.errors import (
     ActionNotAvailable,
     Conflict,
@@ -57,6 +64,7 @@ from pipeline.signers import DigestSignerBackend, RemoteSignRequest, WholeFileSi
 from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
 from pipeline.signing_date import KonfirmasiTanggal
 from pipeline.stamp import lock_signature_field
+from pipeline.textcheck import Line
 from storage.db import session_scope
 
 __all__ = [
@@ -82,7 +90,7 @@ class PlanStepInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pihak_urutan: int = Field(ge=1, description="pihak yang ditandatangani (1 = PIHAK KESATU)")
-    username: str | None = Field(default=None, description="pengguna yang menandatangani di server")
+    username: Line | None = Field(default=None, max_length=64, description="pengguna yang menandatangani di server")
     external: bool = Field(default=False, description="desk to desk: pihak ini menandatangani di sistemnya sendiri")
     kuasa_naskah_id: int | None = Field(
         default=None,
@@ -577,21 +585,20 @@ def import_signed(
         label = signing_date.signer_label(step.pihak_urutan, step.nama)
         official = _step_official(session, naskah, step)
     ours = svc.get(source.key, source.version_id, source.sha256)
-    # The partner may sign our prepared field or one its software creates (desk module docstring).
-    result = check_returned(ours, returned, svc.trust_roots, expected_fields=[field], allow_new_fields=True)
-    if not result.ok or result.placement is None:
-        raise _refused_import(result)
-    placement = result.placement
-    subject = result.new_signatures[0].signer if result.new_signatures else None
-    theirs = result.new_signatures[0] if result.new_signatures else None
-    day = signing_date.day_of_signature(
-        theirs.timestamp if theirs else None,
-        theirs.signing_time if theirs else None,
-        svc.profile.tz,
-        dt.datetime.now(dt.UTC),
-    )
-    _check_imported_signer(returned, placement.field, official)  # who signed, then on which day: cheap checks
+    # What the file alone tells comes first, nothing fetched (desk module docstring): our document plus one
+    # intact, valid signature whose chain ends at our roots, in our prepared field or one its software
+    # created; then who signed and on which day.  Only then is its revocation status asked for.
+    offline = check_returned_offline(ours, returned, svc.trust_roots, expected_fields=[field], allow_new_fields=True)
+    if not offline.ok or offline.placement is None or not offline.new_signatures:
+        raise _refused_import(offline)
+    placement, theirs = offline.placement, offline.new_signatures[0]
+    day = signing_date.day_of_signature(theirs.timestamp, theirs.signing_time, svc.profile.tz, dt.datetime.now(dt.UTC))
+    _check_imported_signer(returned, placement.field, official)
     catatan = signing_date.check_day(tanggal_naskah, day, mode, label, svc.profile.tz, konfirmasi)
+    result = confirm_trust(returned, svc.trust_roots, offline)  # may fetch OCSP/CRL (pipeline.fetch)
+    if not result.ok:
+        raise _refused_import(result)
+    subject = result.new_signatures[0].signer if result.new_signatures else theirs.signer
     completed = _raised_to_level(svc, returned, placement.field)  # validation data (fetched) and the level
     return _record(
         svc,

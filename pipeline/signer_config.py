@@ -158,8 +158,14 @@ def load_signers_file(path: Path) -> dict[str, dict[str, Any]]:
     try:
         raw = tomllib.loads(text) if path.suffix.lower() == ".toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (baris {mark.line + 1}, kolom {mark.column + 1})" if mark is not None else ""
+        kind = "TOML" if path.suffix.lower() == ".toml" else "YAML"
         raise InvalidInput(
-            f"Berkas penanda tangan {source} tidak dapat diurai: {exc}", file=source, reason="invalid_signer_config"
+            f"Berkas penanda tangan {source} tidak dapat diurai{where}: periksa susunan {kind}-nya.",
+            file=source,
+            reason="invalid_signer_config",
+            diagnostic=str(exc),
         ) from None
     return check_signer_configs(raw, source)
 

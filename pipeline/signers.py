@@ -250,7 +250,7 @@ class Pkcs12Backend:
                 "Berkas sertifikat (PKCS#12) tidak dapat dibaca. Hubungi admin.",
                 "keystore_unreadable",
                 self,
-                error=type(exc).__name__,
+                diagnostic=type(exc).__name__,
             ) from None
 
     def open(self, secret: str) -> SigningSession:
@@ -336,7 +336,7 @@ class Pkcs11Backend:
                 "Token tanda tangan elektronik tidak ditemukan. Pastikan token terpasang, lalu coba lagi.",
                 "token_unavailable",
                 self,
-                error=type(exc).__name__,
+                diagnostic=type(exc).__name__,
             ) from exc
         except (OSError, RuntimeError) as exc:
             raise _unavailable("Modul PKCS#11 tidak dapat dimuat. Hubungi admin.", "module_unavailable", self) from exc
@@ -528,7 +528,7 @@ class CscBackend:
             "coba lagi beberapa saat lagi.",
             "service_unavailable",
             self,
-            error=type(exc).__name__,
+            diagnostic=type(exc).__name__,
         )
 
     def _http_failure(self, status: int, service_error: str | None) -> InvalidInput | ServiceUnavailable:
@@ -710,7 +710,7 @@ class BsreBackend:
                 "coba lagi beberapa saat lagi.",
                 "service_unavailable",
                 self,
-                error=type(exc).__name__,
+                diagnostic=type(exc).__name__,
             ) from exc
         except httpx.HTTPError as exc:
             raise _unavailable(
@@ -718,7 +718,7 @@ class BsreBackend:
                 "periksa di BSrE sebelum mengulang.",
                 "service_timeout" if isinstance(exc, httpx.TimeoutException) else "service_unavailable",
                 self,
-                error=type(exc).__name__,
+                diagnostic=type(exc).__name__,
             ) from exc
         body = response.content
         if response.status_code == 200 and body.startswith(b"%PDF"):
@@ -771,7 +771,7 @@ class BsreBackend:
                 "Layanan tanda tangan elektronik BSrE tidak dapat dihubungi. Coba lagi beberapa saat lagi.",
                 "service_unavailable",
                 self,
-                error=type(exc).__name__,
+                diagnostic=type(exc).__name__,
             ) from exc
         payload: Any = None
         with contextlib.suppress(ValueError):
@@ -830,5 +830,5 @@ def open_backend(config: dict[str, Any]) -> SignerBackend:
         return cls(**params)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(
-            "Konfigurasi penanda tangan tidak lengkap.", reason="invalid_signer_config", kind=kind, error=str(exc)
+            "Konfigurasi penanda tangan tidak lengkap.", reason="invalid_signer_config", kind=kind, diagnostic=str(exc)
         ) from None

@@ -85,6 +85,7 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_p
 
 from pipeline.certpolicy import check_for_signing
 from pipeline.errors import InvalidInput, ServiceUnavailable, SigningRefused
+from pipeline.fetch import fetcher_backend
 from pipeline.pdfread import refuse_unreadable
 from pipeline.terbilang import tanggal
 from pipeline.verify import as_certificates
@@ -365,19 +366,22 @@ def validation_context(
     the OCSP responses and CRLs that B-LT then embeds, and its network session is closed
     when the signing ends.  ``trust_roots`` may be asn1crypto or cryptography certificates,
     DER or PEM bytes, or PEM file paths.  With a ``moment`` nothing is fetched (pyHanko
-    cannot fetch for a past time): pass the ``crls``/``ocsps`` to use.
+    cannot fetch for a past time): pass the ``crls``/``ocsps`` to use.  What is fetched goes
+    through :mod:`pipeline.fetch` (public addresses or the allowlist, bounded in time and size).
     """
     roots = as_certificates(trust_roots)
     if not roots:
         raise InvalidInput("Tidak ada sertifikat akar (trust root) yang dikonfigurasi.", reason="no_trust_roots")
+    fetching = allow_fetching and moment is None
     return ValidationContext(
         trust_roots=roots,
         other_certs=as_certificates(other_certs),
-        allow_fetching=allow_fetching and moment is None,
+        allow_fetching=fetching,
         revocation_mode=revocation_mode,
         moment=moment,
         crls=list(crls),
         ocsps=list(ocsps),
+        fetcher_backend=fetcher_backend() if fetching else None,  # public addresses only (pipeline.fetch)
     )
 
 
@@ -823,7 +827,9 @@ async def async_sign_pdf(
         log.warning("signing refused for field %s: %s (%s)", options.field_name, mapped.detail.get("reason"), exc)
         raise mapped from exc
     except PdfError as exc:
-        raise InvalidInput("Dokumen tidak dapat ditandatangani: struktur PDF tidak didukung.", error=str(exc)) from exc
+        raise InvalidInput(
+            "Dokumen tidak dapat ditandatangani: struktur PDF tidak didukung.", diagnostic=str(exc)
+        ) from exc
     if signed[: len(pdf)] != pdf:  # pragma: no cover - pyHanko's incremental writer guarantees this
         raise RuntimeError("signing rewrote earlier bytes of the document")
     return signed

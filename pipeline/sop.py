@@ -426,8 +426,12 @@ def load_profile(name_or_path: str) -> Profile:
         raise InvalidInput(
             f"Profil SOP {path}: YAML tidak dapat dibaca{where} ({getattr(exc, 'problem', exc)}).", file=str(path)
         ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"Profil SOP {path} tidak dapat dibaca: {exc}.", file=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"Profil SOP {path} bukan teks UTF-8.", file=str(path), diagnostic=str(exc)) from exc
+    except OSError as exc:
+        raise InvalidInput(
+            f"Profil SOP {path} tidak dapat dibaca ({exc.strerror or 'galat berkas'}).", file=str(path)
+        ) from exc
     if not isinstance(raw, dict):
         raise InvalidInput(f"Profil SOP {path}: isi berkas harus berupa pemetaan (name:, positions:, ...).")
     try:

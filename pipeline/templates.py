@@ -73,6 +73,7 @@ from pipeline.terbilang import (
     tanggal_terbilang,
     terbilang,
 )
+from pipeline.textcheck import text_problem
 
 __all__ = [
     "CORNERS",
@@ -159,7 +160,6 @@ _SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]*")
 # Sub-field names that would resolve to a dict method in Jinja (``r.items`` is dict.items).
 _DICT_ATTRS = frozenset(n for n in dir(dict) if not n.startswith("_"))
 _RESERVED = frozenset({"loop", "self", "true", "false", "none", "True", "False", "None", *keyword.kwlist})
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # docxtpl turns \a and \f into paragraphs/pages
 _MAX_NUMBER = 10**18 - 1  # what terbilang can still write
 # Filters that mark data as markup and would let it write raw WordprocessingML.
 _REMOVED_FILTERS = ("safe", "urlize")
@@ -471,7 +471,8 @@ def _analyse(data: bytes) -> _Analysis:
         tpl = DocxTemplate(io.BytesIO(data))
         parts = _jinja_parts(tpl)
     except Exception as exc:  # whatever python-docx trips over, the file is not a usable DOCX
-        return _Analysis(set(), [], [f"bukan berkas DOCX yang dapat dibaca ({type(exc).__name__}: {exc})"])
+        log.info("template is not a readable DOCX: %s: %s", type(exc).__name__, exc)
+        return _Analysis(set(), [], ["bukan berkas DOCX yang dapat dibaca (rusak atau bukan .docx)"])
     variables: set[str] = set()
     asts: list[nodes.Template] = []
     problems: list[str] = []
@@ -831,8 +832,9 @@ def _text(required: bool) -> Callable[[Any], Any]:
         if not isinstance(value, str):
             raise _invalid(f"harus berupa teks, bukan {_show(value)}")
         value = value.replace("\r\n", "\n").replace("\r", "\n")
-        if _CONTROL.search(value):
-            raise _invalid("mengandung karakter kendali yang tidak boleh ada di dokumen")
+        problem = text_problem(value, multiline=True)  # control and bidi characters (pipeline.textcheck)
+        if problem is not None:
+            raise _invalid(problem)
         if required and not value.strip():
             raise _missing()
         return value
@@ -1222,21 +1224,27 @@ def render_docx(
         tpl.render(context, jinja_env=make_environment())
     except SecurityError as exc:
         raise TemplateError(
-            f"Templat '{info.name}' ditolak: mencoba mengakses bagian dalam sistem ({exc}).",
+            f"Templat '{info.name}' ditolak: mencoba mengakses bagian dalam sistem.",
             template=info.name,
             reason="security",
+            diagnostic=str(exc),
         ) from None
     except UndefinedError as exc:
+        missing = re.search(r"'([^']+)' is undefined|has no attribute '([^']+)'", exc.message or "")
+        name = next((g for g in missing.groups() if g), None) if missing else None
         raise TemplateError(
-            f"Templat '{info.name}' memakai isian yang tidak ada: {exc.message}.",
+            f"Templat '{info.name}' memakai isian yang tidak ada" + (f": {name}." if name else "."),
             template=info.name,
             reason="undefined",
+            diagnostic=exc.message,
         ) from None
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"Templat '{info.name}' gagal dirender: {exc}.", template=info.name) from None
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        # A filter applied to the wrong kind of field (terbilang on a text): the template's fault.
-        raise TemplateError(f"Templat '{info.name}' gagal dirender: {exc}", template=info.name) from None
+    except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+        # e.g. a filter applied to the wrong kind of field (terbilang on a text): the template's fault
+        raise TemplateError(
+            f"Templat '{info.name}' gagal dirender: ada ungkapan templat yang tidak cocok dengan jenis isiannya.",
+            template=info.name,
+            diagnostic=f"{type(exc).__name__}: {exc}",
+        ) from None
     except Exception as exc:  # an image python-docx cannot place (corrupt PNG behind a valid magic)
         if any(s.type == "image" for s in info.fields) and images:
             raise TemplateDataError(

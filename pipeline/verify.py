@@ -84,6 +84,7 @@ from pyhanko.sign.diff_analysis import (
 )
 from pyhanko.sign.diff_analysis.constants import ACROFORM_EXEMPT_STRICT_COMPARISON
 from pyhanko.sign.fields import enumerate_sig_fields
+from pyhanko.sign.general import extract_certificate_info
 from pyhanko.sign.validation import (
     DocumentSecurityStore,
     EmbeddedPdfSignature,
@@ -105,6 +106,7 @@ from pyhanko_certvalidator.errors import (
 )
 
 from pipeline.errors import InvalidInput
+from pipeline.fetch import fetcher_backend
 from pipeline.identity import Official, match
 from pipeline.pdfread import hidden_replacements, open_reader, refuse_unreadable
 
@@ -119,6 +121,7 @@ __all__ = [
     "has_signature_timestamp",
     "refuse_unreadable",
     "signature_level",
+    "unanchored_chain",
     "verify_pdf",
 ]
 
@@ -647,12 +650,14 @@ def _context(
     revocation_mode: str,
     allow_fetching: bool,
 ) -> ValidationContext:
+    fetching = allow_fetching and moment is None
     return ValidationContext(
         trust_roots=roots,
         other_certs=dss[0],
         ocsps=dss[1],
         crls=dss[2],
-        allow_fetching=allow_fetching and moment is None,
+        allow_fetching=fetching,
+        fetcher_backend=fetcher_backend() if fetching else None,  # public addresses only (pipeline.fetch)
         revocation_mode=revocation_mode,
         moment=moment,
         # Validating at a past moment (the time a later timestamp proves) uses the OCSP/CRL
@@ -923,6 +928,50 @@ async def _signature_level(data: bytes, field_name: str, roots: list[asn1_x509.C
     if not roots or not (dss[1] or dss[2]) or not await _has_ltv_data(emb, roots, dss):
         return "B-T"
     return "B-LTA" if later_doc_ts else "B-LT"
+
+
+async def unanchored_chain(data: bytes, field_name: str, trust_roots: Sequence[Any]) -> tuple[str, str] | None:
+    """Which certificate of the signature in ``field_name`` does not chain to one of ``trust_roots``
+    with only the certificates the file carries, offline: ``("signer" | "timestamp", diagnostic)``,
+    or None when the signer's certificate and its signature timestamp's TSA both do.
+
+    The gate before anything is fetched for a counterparty's signature (``pipeline.desk``): the
+    addresses pyHanko fetches from (AIA caIssuers, OCSP, CRL) are written in the certificates, so
+    only a chain that ends at a root we trust, with the intermediates embedded in the signature,
+    its timestamp token or the DSS, may lead to a request; a partner who left out its CA's
+    certificate is asked to include it rather than have it looked up.
+    """
+    roots = as_certificates(trust_roots)
+    try:
+        reader = _open(data)
+        emb = next(e for e in reader.embedded_regular_signatures if str(e.field_name) == field_name)
+        certs = [*_dss_material(reader)[0], *emb.other_embedded_certs]
+        signer = emb.signer_cert
+        token = _signature_timestamp_token(emb)
+        tsa = extract_certificate_info(token) if token is not None else None
+    except (StopIteration, PdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return "signer", f"signature data unreadable: {type(exc).__name__}"
+    vc = ValidationContext(trust_roots=roots, other_certs=certs, allow_fetching=False)
+    try:
+        await vc.path_builder.async_build_paths(signer)
+    except PathBuildingError as exc:
+        return "signer", str(exc)
+    if tsa is not None:
+        vc = ValidationContext(trust_roots=roots, other_certs=[*certs, *tsa.other_certs], allow_fetching=False)
+        try:
+            await vc.path_builder.async_build_paths(tsa.signer_cert)
+        except PathBuildingError as exc:
+            return "timestamp", str(exc)
+    return None
+
+
+def _signature_timestamp_token(emb: EmbeddedPdfSignature) -> Any:
+    """The SignedData of the signature's own RFC 3161 timestamp token (None without one)."""
+    attrs = emb.signer_info["unsigned_attrs"]
+    for attr in attrs if attrs.native is not None else []:
+        if attr["type"].native == "signature_time_stamp_token":
+            return attr["values"][0]["content"]
+    return None
 
 
 def has_signature_timestamp(emb: EmbeddedPdfSignature) -> bool:

@@ -305,6 +305,7 @@ def test_dev_pki_issues_a_test_pkcs12_for_trying_signing(env):
     assert env_lines == [
         f"export NASKAH_TRUST_ROOTS={pki_dir / 'roots.pem'}",
         f"export NASKAH_TSA_URL=http://127.0.0.1:{port}/tsa",
+        f"export NASKAH_FETCH_ALLOW=127.0.0.1:{port}",  # the server may fetch its OCSP/CRL on loopback
     ]
     again = runner.invoke(app, ["dev-pki", "init", str(pki_dir)])
     assert again.exit_code == 2 and "sudah berisi PKI" in again.output

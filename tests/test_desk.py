@@ -166,8 +166,8 @@ def test_allow_new_fields_never_admits_another_party_s_existing_field(sent, retu
 def test_signature_from_a_ca_we_do_not_trust_is_refused(sent, returned, dev_pki):
     check = check_returned(sent, returned, dev_pki.roots)
 
-    assert not check.ok
-    assert "tidak dapat diterima" in check.reason and "dipercaya" in check.reason
+    assert not check.ok and check.code == "untrusted_chain"
+    assert "tidak berantai ke CA yang kami percayai" in check.reason and "NASKAH_TRUST_ROOTS" in check.reason
 
 
 def test_garbage_returned_is_invalid_input(sent, both_roots):

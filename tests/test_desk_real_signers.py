@@ -37,7 +37,7 @@ from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper,
 from pipeline.stamp import lock_signature_field, prepare_signature_fields, stamp_paraf
 from pipeline.templates import TemplateRegistry
 from pipeline.verify import verify_pdf
-from tests.fixtures.pki import add_annotation, make_signer, replace_page_content
+from tests.fixtures.pki import add_annotation, allow_fetching_from, make_signer, replace_page_content
 from tests.test_signing_flow import fully_initialled
 from tests.test_stamp import KB_SLOTS, MARKS
 
@@ -167,6 +167,7 @@ def partner_nss(tmp_path_factory, poppler_partner: IssuedCert, counterparty_pki:
 def endesive_pki(tmp_path_factory) -> Iterator[DevPki]:
     """A third, independent CA for the endesive partner (its own OCSP, CRL and TSA)."""
     pki = DevPki.generate(tmp_path_factory.mktemp("pki") / "mitra-dua", name="PSrE Mitra Dua")
+    allow_fetching_from(pki)
     with pki.serve():
         yield pki
 

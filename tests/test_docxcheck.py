@@ -7,6 +7,7 @@ exactly what makes it bad.
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zipfile
 import zlib
@@ -324,3 +325,62 @@ def test_rejections_use_the_document_rejected_code_for_the_api(good):
     err = rejected(b"bukan docx")
     assert err.code == "document_rejected"
     assert err.to_dict()["detail"]["reason"] == "not_zip"
+
+
+# -- a DTD in an XML part that is not UTF-8 ---------------------------------------------------------
+
+BOMB = '<!DOCTYPE w:document [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+
+
+def relabelled(declaration: str, encoding: str) -> str:
+    """An XML declaration (python-docx writes ``encoding='UTF-8'``) naming ``encoding`` instead."""
+    out = re.sub(r"""encoding=(["'])UTF-8\1""", f'encoding="{encoding}"', declaration)
+    assert out != declaration
+    return out
+
+
+def reencoded(xml: bytes, codec: str, *, bom: bool, dtd: bool = True) -> bytes:
+    """``xml`` (UTF-8) as ``codec``, its declaration saying so, optionally with a DTD after it."""
+    decl, rest = xml.decode("utf-8").split("?>", 1)
+    label = "UTF-32" if "32" in codec else "UTF-16"
+    text = relabelled(decl, label) + "?>" + (BOMB if dtd else "") + rest
+    marks = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff", "utf-32-le": b"\xff\xfe\x00\x00"}
+    return (marks[codec] if bom else b"") + text.encode(codec)
+
+
+@pytest.mark.parametrize("part", ["word/document.xml", "[Content_Types].xml"])
+@pytest.mark.parametrize(
+    ("codec", "bom"),
+    [("utf-16-le", True), ("utf-16-le", False), ("utf-16-be", True), ("utf-16-be", False), ("utf-32-le", True)],
+)
+def test_a_dtd_in_a_utf16_or_utf32_xml_part_is_rejected_as_unsafe_xml(good, part, codec, bom):
+    data = edit(good, lambda es: replace(es, part, lambda c: reencoded(c, codec, bom=bom)))
+    err = rejected(data)
+    assert err.detail["reason"] == "unsafe_xml" and err.detail["entry"] == part
+
+
+def test_a_dtd_split_across_chunks_of_a_utf16_part_is_found(good):
+    def padded(c: bytes) -> bytes:
+        decl, rest = c.decode("utf-8").split("?>", 1)
+        # a comment puts the DTD across the 64 KiB read boundary
+        text = relabelled(decl, "UTF-16") + "?>" + "<!--" + "x" * 32761 + "-->" + BOMB
+        return b"\xff\xfe" + (text + rest).encode("utf-16-le")
+
+    assert rejected(edit(good, lambda es: replace(es, "word/document.xml", padded))).detail["reason"] == "unsafe_xml"
+
+
+@pytest.mark.parametrize(("codec", "bom"), [("utf-16-le", True), ("utf-16-be", True), ("utf-16-le", False)])
+def test_a_plain_utf16_document_part_is_still_accepted(good, codec, bom):
+    data = edit(good, lambda es: replace(es, "word/document.xml", lambda c: reencoded(c, codec, bom=bom, dtd=False)))
+    check_docx(data)
+    assert "PERJANJIAN KERJA SAMA" in docx.Document(io.BytesIO(data)).paragraphs[0].text
+
+
+@pytest.mark.parametrize("encoding", ["UTF-7", "EBCDIC-US", "x-mac-roman"])
+def test_an_xml_part_in_an_encoding_the_check_does_not_read_is_rejected(good, encoding):
+    def relabel(c: bytes) -> bytes:
+        decl, rest = c.decode("utf-8").split("?>", 1)
+        return (relabelled(decl, encoding) + "?>" + rest).encode("utf-8")
+
+    err = rejected(edit(good, lambda es: replace(es, "word/document.xml", relabel)))
+    assert err.detail["reason"] == "unsafe_xml" and encoding in err.message

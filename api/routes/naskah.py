@@ -10,6 +10,7 @@ from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.present import naskah_public, revision_public
 from api.schemas import DiffPublic, DrafterPublic, DrafterRequest, NaskahPublic, Page, RenderRequest, RevisionPublic
 from pipeline import access, audit, cases, revisions
+from pipeline.cases import Note
 from pipeline.errors import DocumentTooLarge
 from pipeline.models import MAX_ID, Naskah
 
@@ -59,7 +60,7 @@ def upload_revision(
     svc: ServicesDep,
     session: SessionDep,
     user: CurrentUser,
-    note: Annotated[str, Form(max_length=2000)] = "",
+    note: Annotated[Note, Form(max_length=2000)] = "",
 ) -> RevisionPublic:
     limit = svc.docx_limits.max_bytes
     data = file.file.read(limit + 1)

@@ -15,6 +15,7 @@ from pipeline.services import Services
 from pipeline.signer_config import configured_signer
 from pipeline.signers import BsreBackend, Pkcs12Backend
 from pipeline.signing_date import KonfirmasiTanggal
+from pipeline.textcheck import Line, MultiLine
 from pipeline.verification import verify_known
 
 router = APIRouter(tags=["tanda tangan"])
@@ -76,7 +77,7 @@ KonfirmasiForm = Annotated[
     ),
 ]
 CatatanForm = Annotated[
-    str,
+    MultiLine,
     Form(
         max_length=500,
         description="wajib bersama konfirmasi_tanggal, mis. 'Ditandatangani PIHAK KEDUA pada 9 Desember 2026 secara "
@@ -128,7 +129,7 @@ def sign(
     p12: Annotated[
         UploadFile | None, File(description="berkas PKCS#12 (.p12/.pfx); kosong: yang dikonfigurasi")
     ] = None,
-    location: Annotated[str, Form(max_length=200)] = "",
+    location: Annotated[Line, Form(max_length=200)] = "",
     konfirmasi_tanggal: KonfirmasiForm = False,
     catatan_tanggal: CatatanForm = "",
 ) -> SignaturePlanPublic:
