@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pipeline.convert import open_converter
 from pipeline.docxcheck import DocxLimits
 from pipeline.pades import DEFAULT_LEVEL, PadesLevel
+from pipeline.pdflimits import PdfLimits
 from pipeline.services import Services
 from pipeline.signer_config import load_signers_file
 from pipeline.sop import load_profile
@@ -71,6 +72,12 @@ class Settings(BaseSettings):
         default=10957, ge=1, description="days each archived version stays locked against deletion (30 years)"
     )
     max_upload_mb: float = Field(default=20.0, gt=0, description="largest DOCX accepted for upload")
+    max_body_kb: int = Field(
+        default=1024, gt=0, description="largest request body of a route that takes JSON (or no body), in KB"
+    )
+    pdf_max_mb: float = Field(
+        default=50.0, gt=0, description="largest PDF accepted from outside (POST /verify, a counterparty's return)"
+    )
     migrate_on_start: bool = Field(default=True, description="apply database migrations when the API starts")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -120,6 +127,10 @@ class Settings(BaseSettings):
     def docx_limits(self) -> DocxLimits:
         return DocxLimits(max_bytes=int(self.max_upload_mb * 1024 * 1024))
 
+    @property
+    def pdf_limits(self) -> PdfLimits:
+        return PdfLimits(max_bytes=int(self.pdf_max_mb * 1024 * 1024))
+
 
 def build_services(settings: Settings, *, converter: object | None = None) -> Services:
     """Open the database engine, object store and converter, and load (validate) the templates."""
@@ -132,6 +143,7 @@ def build_services(settings: Settings, *, converter: object | None = None) -> Se
         or open_converter(settings.converter, timeout=settings.convert_timeout, address=settings.converter_url),  # type: ignore[arg-type]
         templates=templates,
         docx_limits=settings.docx_limits,
+        pdf_limits=settings.pdf_limits,
         profile=load_profile(settings.sop_profile),
         trust_roots=settings.trust_root_certificates,
         tsa_url=settings.tsa_url or None,

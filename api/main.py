@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.config import Settings, build_services
+from api.limits import BoundedRequests
 from api.routes import arsip, cases, monitoring, naskah, signing, templates, workflow
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
 from pipeline.services import Services
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is not None:
         app.state.services = services
     errors.install(app)
+    # token first, then the route's body limit, before FastAPI reads a byte of the body (api/limits.py)
+    app.add_middleware(BoundedRequests, json_limit=settings.max_body_kb * 1024)
     v1 = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
     v1.include_router(cases.router)
     v1.include_router(naskah.router)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from pipeline.convert import Converter
 from pipeline.docxcheck import DocxLimits
 from pipeline.errors import Conflict, IntegrityAlarm, NotFound, StorageUnavailable
+from pipeline.pdflimits import PdfLimits
 from pipeline.sop import Profile, load_profile
 from pipeline.templates import TemplateRegistry
 from storage.objects import (
@@ -73,6 +74,8 @@ class Services:
     converter: Converter
     templates: TemplateRegistry
     docx_limits: DocxLimits = field(default_factory=DocxLimits)
+    pdf_limits: PdfLimits = field(default_factory=PdfLimits)
+    """What a PDF from outside (a counterparty's return, a file to verify) may hold: size, pages, objects, fields."""
     profile: Profile = field(default_factory=lambda: load_profile("paser"))
     """The SOP profile: paraf chain, reviewers, signers and standard times of this region."""
     trust_roots: list[Any] = field(default_factory=list)

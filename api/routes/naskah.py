@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, File, Form, Query, Response, UploadFile, status
 
 from api.deps import CurrentUser, Id, ServicesDep, SessionDep
+from api.limits import upload
 from api.present import naskah_public, revision_public
 from api.schemas import DiffPublic, NaskahPublic, Page, RenderRequest, RevisionPublic
 from pipeline import audit, cases, revisions
@@ -51,6 +52,7 @@ def render_revision(
 @router.post(
     "/{naskah_id}/revisions/upload",
     status_code=status.HTTP_201_CREATED,
+    openapi_extra=upload("docx"),
     summary="Revisi baru dari berkas .docx yang disunting di Word",
 )
 def upload_revision(
