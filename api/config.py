@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipeline.convert import open_converter
+from pipeline.convert import open_converter_pool
 from pipeline.docxcheck import DocxLimits
 from pipeline.pades import DEFAULT_LEVEL, PadesLevel
 from pipeline.pdflimits import PdfLimits
@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     )
     converter_url: str = Field(default="", description="host:port of a unoserver, for converter=remote")
     convert_timeout: float = Field(default=60.0, gt=0, description="seconds per DOCX->PDF conversion")
+    converters: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=64,
+        description="how many LibreOffice converters run side by side (each its own process, ~200 MB)",
+    )
+    convert_queue: int = Field(
+        default=16, ge=0, description="conversions that may wait for a busy converter; more are refused (503)"
+    )
     template_dirs: str = Field(
         default="", description="extra template roots (a region's own), separated by ':'; added to templates/naskah"
     )
@@ -139,8 +148,14 @@ def build_services(settings: Settings, *, converter: object | None = None) -> Se
     return Services(
         engine=make_engine(settings.database_url),
         store=open_store(settings.storage_url),
-        converter=converter
-        or open_converter(settings.converter, timeout=settings.convert_timeout, address=settings.converter_url),  # type: ignore[arg-type]
+        converter=converter  # type: ignore[arg-type]
+        or open_converter_pool(
+            settings.converter,
+            size=settings.converters,
+            timeout=settings.convert_timeout,
+            address=settings.converter_url,
+            max_waiting=settings.convert_queue,
+        ),
         templates=templates,
         docx_limits=settings.docx_limits,
         pdf_limits=settings.pdf_limits,
