@@ -17,6 +17,7 @@ from pipeline.convert import open_converter_pool
 from pipeline.docxcheck import DocxLimits
 from pipeline.pades import DEFAULT_LEVEL, PadesLevel
 from pipeline.pdflimits import PdfLimits
+from pipeline.pdfworker import PdfWorker, WorkerLimits
 from pipeline.services import Services
 from pipeline.signer_config import load_signers_file
 from pipeline.sop import load_profile
@@ -87,6 +88,16 @@ class Settings(BaseSettings):
     pdf_max_mb: float = Field(
         default=50.0, gt=0, description="largest PDF accepted from outside (POST /verify, a counterparty's return)"
     )
+    pdf_max_pages: int = Field(default=500, ge=1, description="most pages of a PDF from outside")
+    pdf_max_objects: int = Field(default=200_000, ge=100, description="most objects of a PDF from outside")
+    pdf_max_fields: int = Field(default=500, ge=1, description="most form fields (and widgets) of a PDF from outside")
+    verify_memory_mb: int = Field(
+        default=1024, ge=256, description="address space of the worker process that analyses a PDF from outside"
+    )
+    verify_timeout: float = Field(default=60.0, gt=0, description="seconds before that worker is killed")
+    verify_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, le=64, description="PDF analyses running at once"
+    )
     migrate_on_start: bool = Field(default=True, description="apply database migrations when the API starts")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -138,7 +149,18 @@ class Settings(BaseSettings):
 
     @property
     def pdf_limits(self) -> PdfLimits:
-        return PdfLimits(max_bytes=int(self.pdf_max_mb * 1024 * 1024))
+        return PdfLimits(
+            max_bytes=int(self.pdf_max_mb * 1024 * 1024),
+            max_pages=self.pdf_max_pages,
+            max_objects=self.pdf_max_objects,
+            max_fields=self.pdf_max_fields,
+        )
+
+    @property
+    def worker_limits(self) -> WorkerLimits:
+        return WorkerLimits(
+            memory_mb=self.verify_memory_mb, timeout_s=self.verify_timeout, max_workers=self.verify_workers
+        )
 
 
 def build_services(settings: Settings, *, converter: object | None = None) -> Services:
@@ -159,6 +181,7 @@ def build_services(settings: Settings, *, converter: object | None = None) -> Se
         templates=templates,
         docx_limits=settings.docx_limits,
         pdf_limits=settings.pdf_limits,
+        pdf_worker=PdfWorker(settings.worker_limits),
         profile=load_profile(settings.sop_profile),
         trust_roots=settings.trust_root_certificates,
         tsa_url=settings.tsa_url or None,

@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if settings.migrate_on_start:
             upgrade(svc.engine)
         app.state.services = svc
+        if svc.pdf_worker is not None:
+            svc.pdf_worker.warm_up()  # the fork server of the bounded PDF analysis, before the first upload
         log.info("naskah API ready: store=%s templates=%d", svc.store.description, len(svc.templates.all()))
         try:
             yield

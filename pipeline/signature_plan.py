@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,7 +50,9 @@ from pipeline.lifecycle import Action, Role, Status
 from pipeline.models import MAX_ID, Naskah, NaskahFile, Pihak, Revision, SignaturePlan, SignatureStep, User, utcnow
 from pipeline.pades import raise_to_level, require_reachable, require_reached
 from pipeline.paraf import SigningParty, field_name, final_file, signing_parties
+from pipeline.pdflimits import check_pdf
 from pipeline.pdfread import open_reader
+from pipeline.pdfworker import check_returned_bounded
 from pipeline.revisions import PDF_TYPE, derived_file, get_revision
 from pipeline.services import Services
 from pipeline.signer_config import configured_signer
@@ -553,7 +556,18 @@ def import_signed(
         official = _step_official(session, naskah, step)
     ours = svc.get(source.key, source.version_id, source.sha256)
     # The partner may sign our prepared field or one its software creates (desk module docstring).
-    result = check_returned(ours, returned, svc.trust_roots, expected_fields=[field], allow_new_fields=True)
+    # Their file is judged within limits (pipeline.pdflimits), in the bounded worker when there is one.
+    check_pdf(returned, svc.pdf_limits)
+    run = svc.pdf_worker.run if svc.pdf_worker is not None else _in_process
+    result = run(
+        check_returned_bounded,
+        ours,
+        returned,
+        list(svc.trust_roots),
+        svc.pdf_limits,
+        expected_fields=[field],
+        allow_new_fields=True,
+    )
     if not result.ok or result.placement is None:
         raise _refused_import(result)
     placement = result.placement
@@ -585,6 +599,14 @@ def import_signed(
         note=placement.describe(field),
         signed_field=placement.field,
     )
+
+
+T = TypeVar("T")
+
+
+def _in_process(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a bounded task here (no worker configured: the CLI, most tests)."""
+    return fn(*args, **kwargs)
 
 
 def _refused_import(result: ImportCheck) -> InvalidInput:

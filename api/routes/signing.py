@@ -243,6 +243,8 @@ def verify(
     if not svc.trust_roots:
         raise InvalidInput("Server belum dikonfigurasi dengan akar tepercaya (NASKAH_TRUST_ROOTS).")
     data = _read(file, svc.pdf_limits.max_bytes)
-    report = verify_known(svc.engine, data, svc.trust_roots, archival=arsip)
+    report = verify_known(
+        svc.engine, data, svc.trust_roots, archival=arsip, limits=svc.pdf_limits, worker=svc.pdf_worker
+    )
     audit.record_verification(svc.engine, user, data, report.bottom_line)
     return report.to_dict()
