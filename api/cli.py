@@ -402,7 +402,7 @@ def verify(
         raise InvalidInput("Sebutkan akar tepercaya dengan --trust FILE.pem (atau NASKAH_TRUST_ROOTS).")
     engine = _existing_database(settings)
     try:
-        report = verify_known(engine, file.read_bytes(), roots, archival=arsip)
+        report = verify_known(engine, file.read_bytes(), roots, archival=arsip, limits=settings.pdf_limits)
     finally:
         if engine is not None:
             engine.dispose()

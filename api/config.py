@@ -15,10 +15,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline import fetch
 from pipeline.auth import DEFAULT_TOKEN_DAYS
-from pipeline.convert import open_converter
+from pipeline.convert import open_converter_pool
 from pipeline.docxcheck import DocxLimits
 from pipeline.fetch import FetchPolicy, parse_allowlist
 from pipeline.pades import DEFAULT_LEVEL, PadesLevel
+from pipeline.pdflimits import PdfLimits
+from pipeline.pdfworker import PdfWorker, WorkerLimits
 from pipeline.services import Services, open_bound_store
 from pipeline.signer_config import load_signers_file
 from pipeline.sop import load_profile
@@ -46,6 +48,15 @@ class Settings(BaseSettings):
     )
     converter_url: str = Field(default="", description="host:port of a unoserver, for converter=remote")
     convert_timeout: float = Field(default=60.0, gt=0, description="seconds per DOCX->PDF conversion")
+    converters: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=64,
+        description="how many LibreOffice converters run side by side (each its own process, ~200 MB)",
+    )
+    convert_queue: int = Field(
+        default=16, ge=0, description="conversions that may wait for a busy converter; more are refused (503)"
+    )
     template_dirs: str = Field(
         default="", description="extra template roots (a region's own), separated by ':'; added to templates/naskah"
     )
@@ -86,6 +97,22 @@ class Settings(BaseSettings):
         ge=1,
         le=3650,
         description="days an API token stays valid after it is issued (a shorter life may be asked per token)",
+    )
+    max_body_kb: int = Field(
+        default=1024, gt=0, description="largest request body of a route that takes JSON (or no body), in KB"
+    )
+    pdf_max_mb: float = Field(
+        default=50.0, gt=0, description="largest PDF accepted from outside (POST /verify, a counterparty's return)"
+    )
+    pdf_max_pages: int = Field(default=500, ge=1, description="most pages of a PDF from outside")
+    pdf_max_objects: int = Field(default=200_000, ge=100, description="most objects of a PDF from outside")
+    pdf_max_fields: int = Field(default=500, ge=1, description="most form fields (and widgets) of a PDF from outside")
+    verify_memory_mb: int = Field(
+        default=1024, ge=256, description="address space of the worker process that analyses a PDF from outside"
+    )
+    verify_timeout: float = Field(default=60.0, gt=0, description="seconds before that worker is killed")
+    verify_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, le=64, description="PDF analyses running at once"
     )
     migrate_on_start: bool = Field(default=True, description="apply database migrations when the API starts")
     host: str = "127.0.0.1"
@@ -151,6 +178,21 @@ class Settings(BaseSettings):
     def docx_limits(self) -> DocxLimits:
         return DocxLimits(max_bytes=int(self.max_upload_mb * 1024 * 1024))
 
+    @property
+    def pdf_limits(self) -> PdfLimits:
+        return PdfLimits(
+            max_bytes=int(self.pdf_max_mb * 1024 * 1024),
+            max_pages=self.pdf_max_pages,
+            max_objects=self.pdf_max_objects,
+            max_fields=self.pdf_max_fields,
+        )
+
+    @property
+    def worker_limits(self) -> WorkerLimits:
+        return WorkerLimits(
+            memory_mb=self.verify_memory_mb, timeout_s=self.verify_timeout, max_workers=self.verify_workers
+        )
+
 
 def build_services(settings: Settings, *, converter: object | None = None) -> Services:
     """Open the database engine (migrated first when ``migrate_on_start``), the object stores this
@@ -174,10 +216,18 @@ def build_services(settings: Settings, *, converter: object | None = None) -> Se
     return Services(
         engine=engine,
         store=store,
-        converter=converter
-        or open_converter(settings.converter, timeout=settings.convert_timeout, address=settings.converter_url),  # type: ignore[arg-type]
+        converter=converter  # type: ignore[arg-type]
+        or open_converter_pool(
+            settings.converter,
+            size=settings.converters,
+            timeout=settings.convert_timeout,
+            address=settings.converter_url,
+            max_waiting=settings.convert_queue,
+        ),
         templates=templates,
         docx_limits=settings.docx_limits,
+        pdf_limits=settings.pdf_limits,
+        pdf_worker=PdfWorker(settings.worker_limits),
         profile=profile,
         trust_roots=trust_roots,
         tsa_url=settings.tsa_url or None,

@@ -13,7 +13,10 @@ from pipeline.auth import authenticate
 from pipeline.models import MAX_ID, User
 from pipeline.services import Services
 
-__all__ = ["CurrentUser", "Id", "Offset", "ServicesDep", "SessionDep"]
+__all__ = ["AUTHENTICATED_USER", "CurrentUser", "Id", "Offset", "ServicesDep", "SessionDep"]
+
+#: Where ``api.limits.BoundedRequests`` leaves the user it authenticated before the body was read.
+AUTHENTICATED_USER = "naskah.user"
 
 _bearer = HTTPBearer(auto_error=False, description="Token dari `naskah user add`")
 
@@ -48,8 +51,13 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_current_user(
-    svc: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    svc: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
+    already = request.scope.get(AUTHENTICATED_USER)  # checked by the middleware, before the body
+    if already is not None:
+        return already
     with Session(svc.engine, expire_on_commit=False) as session:
         return authenticate(session, credentials.credentials if credentials else None)
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.config import Settings, build_services
+from api.limits import BoundedRequests
 from api.routes import admin, arsip, cases, monitoring, naskah, signing, templates, workflow
+from api.timing import ConversionTimingHeader
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
+from pipeline.convert import ConverterPool
 from pipeline.services import Services
 from storage.db import upgrade
 
@@ -44,6 +48,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if not owned and settings.migrate_on_start:
             upgrade(svc.engine)
         app.state.services = svc
+        if svc.pdf_worker is not None:
+            svc.pdf_worker.warm_up()  # the fork server of the bounded PDF analysis, before the first upload
         log.info("naskah API ready: store=%s templates=%d", svc.store.description, len(svc.templates.all()))
         try:
             yield
@@ -65,6 +71,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is not None:
         app.state.services = services
     errors.install(app)
+    # token first, then the route's body limit, before FastAPI reads a byte of the body (api/limits.py)
+    app.add_middleware(BoundedRequests, json_limit=settings.max_body_kb * 1024)
+    app.add_middleware(ConversionTimingHeader)  # Server-Timing: how long conversions waited for a converter
     v1 = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
     v1.include_router(cases.router)
     v1.include_router(naskah.router)
@@ -76,9 +85,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     v1.include_router(admin.router)
     app.include_router(v1)
 
-    @app.get("/healthz", tags=["sistem"], summary="Cek hidup")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get("/healthz", tags=["sistem"], summary="Cek hidup, dan beban konverter dokumen")
+    def healthz(request: Request) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": "ok"}
+        svc = getattr(request.app.state, "services", None)
+        if svc is not None and isinstance(svc.converter, ConverterPool):
+            out["konverter"] = svc.converter.stats().to_dict()  # size, busy, waiting, waits so far
+        return out
 
     _docs(app)
     return app

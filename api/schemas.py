@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from pipeline.cases import Note
+from pipeline.cases import Note, check_data_size
 from pipeline.models import MAX_ID
 from pipeline.textcheck import LineCheck
 
@@ -237,6 +237,12 @@ class RenderRequest(BaseModel):
         "suntingan Word sejak revisi terakhir yang dirender dibuang (tanpa ini perenderan ditolak dengan "
         "daftar paragraf yang akan hilang)",
     )
+
+    @field_validator("data")
+    @classmethod
+    def _data_size(cls, data: dict[str, Any]) -> dict[str, Any]:
+        check_data_size(data)
+        return data
 
 
 class DiffHunk(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -31,6 +31,7 @@ from pipeline.models import (
     utcnow,
 )
 from pipeline.sop import Profile
+from pipeline.templates import data_size_problems
 from pipeline.terbilang import akhir_jangka_waktu, tanggal
 from pipeline.textcheck import Line, LineCheck, MultiLineCheck
 
@@ -44,6 +45,7 @@ __all__ = [
     "PihakInput",
     "Text",
     "assign_drafter",
+    "check_data_size",
     "check_naskah_allowed",
     "create_case",
     "get_case",
@@ -158,6 +160,20 @@ class NaskahInput(_Input):
     )
     data: dict[str, Any] = Field(default_factory=dict, description="Isian templat di luar data kerja sama")
     note: Note = ""
+
+    @field_validator("data")
+    @classmethod
+    def _data_size(cls, data: dict[str, Any]) -> dict[str, Any]:
+        check_data_size(data)
+        return data
+
+
+def check_data_size(data: dict[str, Any]) -> None:
+    """Template data within the limits of ``pipeline.templates`` (a text, a list, the whole), as a
+    validator's ValueError naming each field (``data.ruang_lingkup[3]``), so the answer is a 422."""
+    problems = data_size_problems(data, prefix="data")
+    if problems:
+        raise ValueError("isian terlalu panjang: " + "; ".join(f"{p['field']} ({p['message']})" for p in problems))
 
 
 def check_jangka_waktu(mulai: date, selesai: date) -> None:

@@ -7,6 +7,13 @@ completely (own profile, own ports, own process group), restarts it once when it
 and kills it when a conversion overruns.  :class:`FallbackConverter` keeps the service
 working on machines where the warm server cannot run at all.
 
+Several at once: one LibreOffice converts one document at a time, so the server runs a
+:class:`ConverterPool` of N converters (``NASKAH_CONVERTERS``, default one per core), each its
+own LibreOffice with its own profile and ports, behind a bounded first-come-first-served queue:
+one slow document no longer makes every other upload wait, a full queue is refused with 503
+"coba lagi", the time each conversion waited is logged and reported (``Server-Timing``,
+``/healthz``), and a stuck conversion is killed at the timeout while the others go on.
+
 Every result is checked with :func:`check_pdf` before it is returned: a PDF that is not
 PDF/A-2 must never reach the archive.
 
@@ -26,7 +33,10 @@ from __future__ import annotations
 
 import atexit
 import collections
+import concurrent.futures
 import contextlib
+import contextvars
+import dataclasses
 import http.client
 import importlib.util
 import io
@@ -42,6 +52,7 @@ import time
 import xml.etree.ElementTree as ET
 import xmlrpc.client
 import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from glob import glob
 from pathlib import Path
@@ -55,15 +66,20 @@ from pipeline.errors import ConversionFailed, ConverterUnavailable
 
 __all__ = [
     "ColdConverter",
+    "ConversionTiming",
     "Converter",
+    "ConverterPool",
     "FallbackConverter",
     "PdfInfo",
+    "PoolStats",
     "RemoteConverter",
     "WarmConverter",
     "check_pdf",
+    "collect_timings",
     "find_soffice",
     "missing_system_packages",
     "open_converter",
+    "open_converter_pool",
 ]
 
 log = logging.getLogger(__name__)
@@ -669,6 +685,19 @@ class WarmConverter:
         server = self._server
         return _group_processes(server.proc.pid) if server is not None else {}
 
+    @property
+    def running(self) -> bool:
+        """False after a conversion killed the server (timeout) or it died: :meth:`ensure_running` next."""
+        server = self._server
+        return self._closed or (server is not None and server.alive())
+
+    def ensure_running(self) -> None:
+        """Start the server again if it is not running (a pool does this in the background after a
+        timeout, so that the next document does not pay the 5-7 s start-up)."""
+        with self._lock:
+            if not self._closed and (self._server is None or not self._server.alive()):
+                self._restart("server process is not running")
+
     # -- conversion
 
     def to_pdf(self, docx: bytes) -> bytes:
@@ -859,6 +888,25 @@ class FallbackConverter:
         """``"warm"`` or ``"cold"``: which path the next conversion takes."""
         return "warm" if self._warm is not None else "cold"
 
+    @property
+    def running(self) -> bool:
+        warm = self._warm
+        return warm is None or warm.running
+
+    def ensure_running(self) -> None:
+        """Restart the warm server; when that fails, go on cold (as :meth:`to_pdf` does)."""
+        warm = self._warm
+        if warm is None:
+            return
+        try:
+            warm.ensure_running()
+        except ConverterUnavailable as exc:
+            log.error("warm LibreOffice could not be restarted (%s); switching to cold soffice", exc)
+            with self._lock:
+                if self._warm is warm:
+                    self._warm = None
+            warm.close()
+
     def to_pdf(self, docx: bytes) -> bytes:
         warm = self._warm
         if warm is not None:
@@ -886,6 +934,271 @@ class FallbackConverter:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+# --------------------------------------------------------------------------- pool
+
+
+@dataclass(frozen=True)
+class ConversionTiming:
+    """One conversion as a pool saw it: how long it waited for a converter, how long it took."""
+
+    converter: int
+    """Index of the pool's converter that did it."""
+    waited_ms: float
+    converted_ms: float
+    ok: bool
+
+
+_timings: contextvars.ContextVar[list[ConversionTiming] | None] = contextvars.ContextVar(
+    "naskah_conversion_timings", default=None
+)
+
+
+@contextlib.contextmanager
+def collect_timings() -> Iterator[list[ConversionTiming]]:
+    """The conversions done inside the block (in this context, and in worker threads started from it
+    with a copy of it, as Starlette runs sync endpoints), for a response header or a report."""
+    found: list[ConversionTiming] = []
+    token = _timings.set(found)
+    try:
+        yield found
+    finally:
+        _timings.reset(token)
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    """A pool at one moment, for the health check and monitoring."""
+
+    size: int
+    busy: int
+    waiting: int
+    restarting: int
+    max_waiting: int
+    conversions: int
+    refused: int
+    """Conversions refused because the queue was full or the wait too long (503)."""
+    wait_ms_total: float
+    wait_ms_max: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class _Waiter:
+    """A caller waiting for a converter; :meth:`ConverterPool._hand_over` fills ``index`` and wakes it."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.index: int | None = None
+
+
+class ConverterPool:
+    """Several converters (each its own LibreOffice, profile and ports) behind one bounded queue.
+
+    Why: one LibreOffice converts one document at a time, so with a single converter one slow
+    render (the issue: a 5.5 MB field, 60 s) made every other upload wait.  Here a conversion takes
+    the first idle converter; when all are busy it waits, first come first served, in a queue of at
+    most ``max_waiting`` requests for at most ``wait_timeout`` seconds, else it is refused with 503 "coba lagi"
+    (``ConverterUnavailable``, ``reason: busy``), never queued without bound.  The time each
+    conversion waited and took is logged and collected (:func:`collect_timings`; the API puts it in
+    a ``Server-Timing`` header), and :meth:`stats` says how loaded the pool is.  A conversion that
+    overruns its converter's timeout kills that converter's server (:class:`WarmConverter`); the pool
+    restarts it in the background before handing it out again, so the others go on converting and
+    the next document does not wait for a LibreOffice to start.
+    """
+
+    def __init__(self, converters: Sequence[Converter], *, max_waiting: int = 16, wait_timeout: float = 60.0) -> None:
+        if not converters:
+            raise ValueError("a converter pool needs at least one converter")
+        self._converters = list(converters)
+        self.max_waiting = max_waiting
+        self.wait_timeout = wait_timeout
+        self._idle: collections.deque[int] = collections.deque(range(len(self._converters)))
+        self._waiters: collections.deque[_Waiter] = collections.deque()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._busy = self._restarting = 0
+        self._conversions = self._refused = 0
+        self._wait_total = self._wait_max = 0.0
+
+    @classmethod
+    def start(cls, size: int, factory: Callable[[], Converter], **options: Any) -> ConverterPool:
+        """``size`` converters made by ``factory`` side by side (each LibreOffice takes seconds to start);
+        if one cannot be started, those already started are closed and the error is raised."""
+        if size < 1:
+            raise ValueError("a converter pool needs at least one converter")
+        with concurrent.futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="converter-start") as ex:
+            futures = [ex.submit(factory) for _ in range(size)]
+            concurrent.futures.wait(futures)
+        started = [f.result() for f in futures if f.exception() is None]
+        failed = [f.exception() for f in futures if f.exception() is not None]
+        if failed:
+            for conv in started:
+                conv.close()
+            raise failed[0]  # type: ignore[misc]
+        log.info("converter pool ready: %d converter(s)", size)
+        return cls(started, **options)
+
+    @property
+    def size(self) -> int:
+        return len(self._converters)
+
+    @property
+    def converters(self) -> list[Converter]:
+        return list(self._converters)
+
+    def stats(self) -> PoolStats:
+        with self._lock:
+            return PoolStats(
+                size=len(self._converters),
+                busy=self._busy,
+                waiting=len(self._waiters),
+                restarting=self._restarting,
+                max_waiting=self.max_waiting,
+                conversions=self._conversions,
+                refused=self._refused,
+                wait_ms_total=round(self._wait_total * 1000, 1),
+                wait_ms_max=round(self._wait_max * 1000, 1),
+            )
+
+    def _busy_error(self, why: str, **detail: Any) -> ConverterUnavailable:
+        self._refused += 1
+        return ConverterUnavailable(
+            f"Semua konverter dokumen sedang sibuk ({why}). Coba lagi beberapa saat lagi.",
+            reason="busy",
+            converters=len(self._converters),
+            **detail,
+        )
+
+    def _acquire(self) -> tuple[int, float]:
+        """An idle converter's index, first come first served, and how long the caller waited for it."""
+        started = time.monotonic()
+        with self._lock:
+            if self._closed:
+                raise ConverterUnavailable("Konverter LibreOffice sudah ditutup.", reason="closed")
+            if self._idle and not self._waiters:
+                self._busy += 1
+                return self._idle.popleft(), 0.0
+            if len(self._waiters) >= self.max_waiting:
+                log.warning("conversion refused: %d converter(s) busy, %d waiting", self._busy, len(self._waiters))
+                raise self._busy_error(f"{len(self._waiters)} dokumen sudah mengantre", waiting=len(self._waiters))
+            waiter = _Waiter()
+            self._waiters.append(waiter)
+        handed = waiter.event.wait(self.wait_timeout)
+        with self._lock:
+            if not handed and waiter.index is None:  # (handed over at the last moment: take it)
+                self._waiters.remove(waiter)
+                log.warning("conversion refused after waiting %.0f s for a converter", self.wait_timeout)
+                raise self._busy_error(
+                    f"tidak ada yang luang dalam {self.wait_timeout:.0f} detik", waited_s=self.wait_timeout
+                )
+            waited = time.monotonic() - started
+            self._wait_total += waited
+            self._wait_max = max(self._wait_max, waited)
+        assert waiter.index is not None
+        return waiter.index, waited
+
+    def _hand_over(self, index: int) -> None:
+        """Give a free converter to the longest waiting caller, else make it idle (under the lock)."""
+        if self._closed:
+            return
+        if self._waiters:
+            waiter = self._waiters.popleft()
+            waiter.index = index
+            waiter.event.set()  # stays busy: the waiter has it now
+        else:
+            self._busy -= 1
+            self._idle.append(index)
+
+    def _release(self, index: int) -> None:
+        converter = self._converters[index]
+        restart = not getattr(converter, "running", True)
+        with self._lock:
+            if not restart:
+                self._hand_over(index)
+                return
+            self._busy -= 1
+            self._restarting += 1
+
+        def restart_then_release() -> None:
+            try:
+                converter.ensure_running()  # type: ignore[attr-defined]
+            except Exception as exc:  # the next call tries again and answers 503 itself
+                log.error("converter %d could not be restarted: %s", index, exc)
+            finally:
+                with self._lock:
+                    self._restarting -= 1
+                    self._busy += 1  # _hand_over counts it back as it leaves
+                    self._hand_over(index)
+
+        threading.Thread(target=restart_then_release, name=f"converter-restart-{index}", daemon=True).start()
+
+    def to_pdf(self, docx: bytes) -> bytes:
+        """Convert on the first idle converter (see the class docstring); ``ConverterUnavailable``
+        (503, ``reason: busy``) when the queue is full or nothing frees up in ``wait_timeout``."""
+        _precheck_docx(docx)  # garbage never takes a place in the queue
+        index, waited = self._acquire()
+        started = time.monotonic()
+        ok = False
+        try:
+            pdf = self._converters[index].to_pdf(docx)
+            ok = True
+            return pdf
+        finally:
+            took = time.monotonic() - started
+            with self._lock:
+                self._conversions += 1
+            self._release(index)
+            timing = ConversionTiming(converter=index, waited_ms=waited * 1000, converted_ms=took * 1000, ok=ok)
+            found = _timings.get()
+            if found is not None:
+                found.append(timing)
+            log.log(
+                logging.WARNING if waited > 1.0 else logging.INFO,
+                "conversion on converter %d/%d: waited %.0f ms for it, converted in %.0f ms%s",
+                index + 1,
+                len(self._converters),
+                timing.waited_ms,
+                timing.converted_ms,
+                "" if ok else " (failed)",
+            )
+
+    def close(self) -> None:
+        """Close every converter (their LibreOffice processes go); idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for converter in self._converters:
+            converter.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def open_converter_pool(
+    mode: str = "auto",
+    *,
+    size: int | None = None,
+    timeout: float = 60.0,
+    address: str | None = None,
+    max_waiting: int = 16,
+) -> ConverterPool:
+    """``size`` converters of ``mode`` (default: one per CPU core) behind one bounded queue; a request
+    waits at most ``timeout`` for a converter (one stuck conversion is killed by then)."""
+    size = size or os.cpu_count() or 1
+    options: dict[str, Any] = {"max_waiting": max_waiting, "wait_timeout": timeout}
+    if mode in ("remote", "cold"):  # no state per converter: the slots only bound the concurrency
+        one = open_converter(mode, timeout=timeout, address=address)
+        return ConverterPool([one] * size, **options)
+    return ConverterPool.start(size, lambda: open_converter(mode, timeout=timeout, address=address), **options)
 
 
 def open_converter(mode: str = "auto", *, timeout: float = 60.0, address: str | None = None) -> Converter:

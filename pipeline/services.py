@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,7 @@ from pipeline.convert import Converter
 from pipeline.docxcheck import DocxLimits
 from pipeline.errors import Conflict, IntegrityAlarm, NotFound, StorageUnavailable
 from pipeline.models import ArsipVersion, NaskahFile, ObjectStoreRecord, Pihak, Revision
+from pipeline.pdflimits import PdfLimits
 from pipeline.sop import Profile, load_profile
 from pipeline.templates import TemplateRegistry
 from storage.db import session_scope
@@ -38,6 +39,9 @@ from storage.objects import (
     open_store,
     parse_store_url,
 )
+
+if TYPE_CHECKING:  # pyHanko behind it: imported where a worker is made (api.config), not by every user of Services
+    from pipeline.pdfworker import PdfWorker
 
 __all__ = ["Services", "open_bound_store", "store_errors"]
 
@@ -147,6 +151,11 @@ class Services:
     converter: Converter
     templates: TemplateRegistry
     docx_limits: DocxLimits = field(default_factory=DocxLimits)
+    pdf_limits: PdfLimits = field(default_factory=PdfLimits)
+    """What a PDF from outside (a counterparty's return, a file to verify) may hold: size, pages, objects, fields."""
+    pdf_worker: PdfWorker | None = None
+    """Where the analysis of such a PDF runs: a child process with a memory and time limit (the API's
+    wiring); None runs it in this process (the CLI, tests that do not test the worker)."""
     profile: Profile = field(default_factory=lambda: load_profile("paser"))
     """The SOP profile: paraf chain, reviewers, signers and standard times of this region."""
     trust_roots: list[Any] = field(default_factory=list)

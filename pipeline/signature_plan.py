@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,7 +38,6 @@ from pipeline.desk import (
     ImportCheck,
     SignaturePlacement,
     check_returned,
-    check_returned_offline,
     confirm_trust,
     export_for_counterparty,
 )
@@ -56,7 +56,9 @@ from pipeline.lifecycle import Action, Role, Status
 from pipeline.models import MAX_ID, Naskah, NaskahFile, Pihak, Revision, SignaturePlan, SignatureStep, User, utcnow
 from pipeline.pades import raise_to_level, require_reachable, require_reached
 from pipeline.paraf import SigningParty, field_name, final_file, signing_parties
+from pipeline.pdflimits import check_pdf
 from pipeline.pdfread import open_reader
+from pipeline.pdfworker import check_returned_bounded
 from pipeline.revisions import PDF_TYPE, derived_file, get_revision
 from pipeline.services import Services
 from pipeline.signer_config import configured_signer
@@ -587,8 +589,19 @@ def import_signed(
     ours = svc.get(source.key, source.version_id, source.sha256)
     # What the file alone tells comes first, nothing fetched (desk module docstring): our document plus one
     # intact, valid signature whose chain ends at our roots, in our prepared field or one its software
-    # created; then who signed and on which day.  Only then is its revocation status asked for.
-    offline = check_returned_offline(ours, returned, svc.trust_roots, expected_fields=[field], allow_new_fields=True)
+    # created; then who signed and on which day.  Only then is its revocation status asked for.  The file
+    # is judged within limits (pipeline.pdflimits), in the bounded worker when there is one.
+    check_pdf(returned, svc.pdf_limits)
+    run = svc.pdf_worker.run if svc.pdf_worker is not None else _in_process
+    offline = run(
+        check_returned_bounded,
+        ours,
+        returned,
+        list(svc.trust_roots),
+        svc.pdf_limits,
+        expected_fields=[field],
+        allow_new_fields=True,
+    )
     if not offline.ok or offline.placement is None or not offline.new_signatures:
         raise _refused_import(offline)
     placement, theirs = offline.placement, offline.new_signatures[0]
@@ -617,6 +630,14 @@ def import_signed(
         note=placement.describe(field),
         signed_field=placement.field,
     )
+
+
+T = TypeVar("T")
+
+
+def _in_process(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a bounded task here (no worker configured: the CLI, most tests)."""
+    return fn(*args, **kwargs)
 
 
 def _refused_import(result: ImportCheck) -> InvalidInput:

@@ -39,6 +39,7 @@ import copy
 import functools
 import hashlib
 import io
+import json
 import keyword
 import logging
 import re
@@ -81,6 +82,9 @@ __all__ = [
     "FIELD_TYPES",
     "IMAGE_TYPES",
     "JENIS_NASKAH",
+    "MAX_DATA_BYTES",
+    "MAX_LIST_ITEMS",
+    "MAX_TEXT_CHARS",
     "NAMA_NASKAH",
     "PIHAK_ITEMS",
     "DocProperties",
@@ -89,6 +93,7 @@ __all__ = [
     "TemplateInfo",
     "TemplateRegistry",
     "dasar_hukum_baku",
+    "data_size_problems",
     "default_template_root",
     "huruf",
     "image_type",
@@ -1045,6 +1050,64 @@ def _order_problems(info: TemplateInfo, data: Mapping[str, Any]) -> list[dict[st
     return problems
 
 
+# --- how much data a naskah may carry -------------------------------------------------
+#
+# LibreOffice's layout time grows faster than the text: measured on the KB template, a 10,000-character
+# field converts as fast as the sample (0.6 s), 256 KB of text in 200 items is 85 pages in ~4.5 s,
+# one 100,000-character paragraph takes 4.3 s and a 500,000-character one over 60 s (the issue's 5.5 MB
+# field held the converter for the whole timeout).  The limits leave room for any real naskah.
+
+MAX_TEXT_CHARS = 10_000
+"""One text (a field, a list item, a table cell): a long pasal is 2-3 pages, ~8,000 characters."""
+MAX_LIST_ITEMS = 200
+"""One list or table: a long ruang lingkup or rencana kerja has a few dozen items."""
+MAX_DATA_BYTES = 256 * 1024
+"""All the data of a naskah as JSON (UTF-8): ~85 pages of text; images (a lambang) not counted."""
+WHOLE_DATA = "(seluruh data)"
+
+
+def _ribuan(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def data_size_problems(data: Mapping[str, Any], prefix: str = "") -> list[dict[str, str]]:
+    """Each text over :data:`MAX_TEXT_CHARS`, each list over :data:`MAX_LIST_ITEMS` (as ``{"field",
+    "message"}``, the field as ``ruang_lingkup[3]`` or ``rencana_kerja[1].program`` after ``prefix``), and
+    the whole data over :data:`MAX_DATA_BYTES`.  Walked without recursion (JSON can nest deep); image
+    bytes are skipped (``pipeline.lambang`` bounds those)."""
+    problems: list[dict[str, str]] = []
+    stack: list[tuple[str, Any]] = [(f"{prefix}.{k}" if prefix else str(k), v) for k, v in reversed(data.items())]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if len(value) > MAX_TEXT_CHARS:
+                given = _ribuan(len(value))
+                message = f"paling banyak {_ribuan(MAX_TEXT_CHARS)} karakter (diberikan {given})"
+                problems.append({"field": where, "message": message})
+        elif isinstance(value, Mapping):
+            stack.extend((f"{where}.{k}", v) for k, v in reversed(list(value.items())))
+        elif isinstance(value, list | tuple):
+            if len(value) > MAX_LIST_ITEMS:
+                problems.append(
+                    {
+                        "field": where,
+                        "message": f"paling banyak {MAX_LIST_ITEMS} butir (diberikan {_ribuan(len(value))})",
+                    }
+                )
+            else:
+                stack.extend((f"{where}[{i}]", v) for i, v in reversed(list(enumerate(value))))
+    if not problems:
+        size = len(json.dumps(data, ensure_ascii=False, default=lambda v: "" if isinstance(v, bytes) else str(v)))
+        if size > MAX_DATA_BYTES:
+            problems.append(
+                {
+                    "field": f"{prefix} {WHOLE_DATA}".strip() if prefix else WHOLE_DATA,
+                    "message": f"paling banyak {MAX_DATA_BYTES // 1024} KB seluruhnya (diberikan {size // 1024} KB)",
+                }
+            )
+    return problems
+
+
 def validate_data(info: TemplateInfo, data: Mapping[str, Any]) -> dict[str, Any]:
     """The template's data, checked and coerced (dates, integers, rupiah), all fields present.
 
@@ -1056,10 +1119,22 @@ def validate_data(info: TemplateInfo, data: Mapping[str, Any]) -> dict[str, Any]
     after it; ``tempat`` is required when ``cara_penandatanganan`` is ``tatap_muka``.  On failure every
     problem is reported at once: ``detail["missing"]`` lists field paths
     (``pihak_kesatu.nama``, ``rencana_kerja[0].lokasi``), ``detail["invalid"]`` holds
-    ``{"field", "message"}``.
+    ``{"field", "message"}``.  Data over the size limits (:func:`data_size_problems`) is refused
+    first, alone (``detail["reason"]`` ``data_too_large``), before anything else is done with it.
     """
     if not isinstance(data, Mapping):
         raise TemplateDataError('Data templat harus berupa objek {"nama_isian": nilai, ...}.', template=info.name)
+    too_large = data_size_problems(data)  # before any other work: the size is what makes it expensive
+    if too_large:
+        raise TemplateDataError(
+            f"Isian templat '{info.name}' terlalu panjang — "
+            + "; ".join(f"{p['field']} ({p['message']})" for p in too_large)
+            + ".",
+            template=info.name,
+            reason="data_too_large",
+            missing=[],
+            invalid=too_large,
+        )
     model = _model_for(info.fields)
     missing: list[str] = []
     invalid: list[dict[str, str]] = []

@@ -35,6 +35,8 @@ from sqlmodel import Session, col, select
 
 from pipeline.identity import Official
 from pipeline.models import NaskahFile
+from pipeline.pdflimits import PdfLimits, check_pdf
+from pipeline.pdfworker import PdfWorker, verify_bounded
 from pipeline.signature_plan import expected_signers
 from pipeline.signing_date import signing_dates
 from pipeline.verify import VerificationReport, verify_pdf
@@ -47,11 +49,18 @@ _EOF = re.compile(rb"%%EOF(\r\n|\r|\n)?")
 
 
 def prefix_hashes(pdf: bytes) -> dict[str, int]:
-    """sha256 of the bytes up to each ``%%EOF`` (with and without its end-of-line) -> that length."""
+    """sha256 of the bytes up to each ``%%EOF`` (with and without its end-of-line) -> that length.
+
+    One pass over the file (the running hash is copied at each end), so a file with many ``%%EOF``
+    costs as much as reading it once, not once per marker."""
     out: dict[str, int] = {}
+    running = hashlib.sha256()
+    hashed = 0
     for found in _EOF.finditer(pdf):
-        for end in {found.start() + 5, found.end()}:
-            out.setdefault(hashlib.sha256(pdf[:end]).hexdigest(), end)
+        for end in sorted({found.start() + 5, found.end()}):
+            running.update(pdf[hashed:end])
+            hashed = end
+            out.setdefault(running.copy().hexdigest(), end)
     return out
 
 
@@ -84,13 +93,21 @@ def verify_known(
     *,
     archival: bool = False,
     may_see: Callable[[Session, int], bool] | None = None,
+    limits: PdfLimits | None = None,
+    worker: PdfWorker | None = None,
     **options: Any,
 ) -> VerificationReport:
     """:func:`pipeline.verify.verify_pdf`, told whom each signature must belong to when ``engine``'s
     database knows the file.  A database that cannot be read (not set up, not reachable) only
     means the file is not known: the signatures are still judged, ``belongs_to_signer`` None.
     ``may_see(session, naskah_id)``: whether the asking user may see the naskah found; if not, the file
-    is treated as unknown (nothing of the naskah is told)."""
+    is treated as unknown (nothing of the naskah is told).
+
+    A file from outside comes with ``limits`` (``pipeline.pdflimits``): its size, revisions and
+    objects are checked from its bytes before anything else, its pages and fields before the
+    analysis; with a ``worker`` the analysis runs there, under its memory and time limits."""
+    if limits is not None:
+        check_pdf(pdf, limits)
     naskah_id, expected, dates = None, None, None
     if engine is not None:
         try:
@@ -101,7 +118,20 @@ def verify_known(
                 dates = signing_dates(session, naskah_id) if naskah_id is not None else None
         except SQLAlchemyError as exc:
             log.warning("verification without the database's knowledge of the file: %s", exc)
-    report = verify_pdf(pdf, trust_roots, archival=archival, expected_signers=expected, **options)
+    if worker is not None:
+        report = worker.run(
+            verify_bounded,
+            pdf,
+            list(trust_roots),
+            limits or PdfLimits(),
+            archival=archival,
+            expected_signers=expected,
+            **options,
+        )
+    elif limits is not None:
+        report = verify_bounded(pdf, trust_roots, limits, archival=archival, expected_signers=expected, **options)
+    else:
+        report = verify_pdf(pdf, trust_roots, archival=archival, expected_signers=expected, **options)
     return dataclasses.replace(
         report, naskah_id=naskah_id, tanggal_penandatanganan=dates.to_dict() if dates is not None else None
     )

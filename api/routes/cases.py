@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Path, Query, UploadFile, status
 
 from api.deps import CurrentUser, Id, Offset, ServicesDep, SessionDep
+from api.limits import upload
 from api.present import case_public, case_summary, naskah_public
 from api.schemas import CasePublic, CaseSummary, NaskahPublic, Page, PihakPublic
 from pipeline import cases, lambang, revisions
@@ -65,6 +66,7 @@ def create_naskah(
 @router.put(
     "/{case_id}/pihak/{urutan}/lambang",
     summary="Unggah lambang pihak (PNG/JPEG, paling besar 2 MB), dicetak di kepala naskahnya",
+    openapi_extra=upload("lambang"),
 )
 def upload_lambang(
     case_id: Id,

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, File, Form, Path, Query, Response, UploadFile, status
 
 from api.deps import CurrentUser, Id, ServicesDep, SessionDep
+from api.limits import upload
 from api.present import naskah_public, revision_public
 from api.schemas import DiffPublic, DrafterPublic, DrafterRequest, NaskahPublic, Page, RenderRequest, RevisionPublic
 from pipeline import access, audit, cases, revisions
@@ -52,6 +53,7 @@ def render_revision(
 @router.post(
     "/{naskah_id}/revisions/upload",
     status_code=status.HTTP_201_CREATED,
+    openapi_extra=upload("docx"),
     summary="Revisi baru dari berkas .docx yang disunting di Word",
 )
 def upload_revision(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from api.deps import CurrentUser, Id, ServicesDep, SessionDep
+from api.limits import MAX_P12_BYTES, upload
 from api.schemas import SignaturePlanPublic, SignatureStepPublic, SignerPublic
 from pipeline import access, audit, cases, signature_plan
 from pipeline.errors import DocumentTooLarge, InvalidInput, NotFound
@@ -20,13 +21,13 @@ from pipeline.verification import verify_known
 
 router = APIRouter(tags=["tanda tangan"])
 
-MAX_PDF = 50 * 1024 * 1024
 
-
-def _read(upload: UploadFile, limit: int = MAX_PDF) -> bytes:
-    data = upload.file.read(limit + 1)
+def _read(file: UploadFile, limit: int) -> bytes:
+    data = file.file.read(limit + 1)
     if len(data) > limit:
-        raise DocumentTooLarge(f"Berkas lebih besar dari {limit // 1024 // 1024} MB.", limit=limit)
+        raise DocumentTooLarge(
+            f"Berkas lebih besar dari batas {limit / 1024 / 1024:.0f} MB.", reason="too_large", limit=limit
+        )
     return data
 
 
@@ -117,6 +118,7 @@ def get_plan(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: Current
     description="Dengan berkas `p12`: PKCS#12 + passphrase-nya. Tanpa `p12`: penanda tangan yang dikonfigurasi "
     "untuk akun ini (token PKCS#11, layanan CSC, BSrE; lihat `GET /me/signer`), dengan PIN/passphrase/OTP-nya "
     "di `passphrase`. Rahasia tidak disimpan dan tidak dicatat.",
+    openapi_extra=upload("p12"),
 )
 def sign(
     naskah_id: Id,
@@ -133,7 +135,7 @@ def sign(
     konfirmasi_tanggal: KonfirmasiForm = False,
     catatan_tanggal: CatatanForm = "",
 ) -> SignaturePlanPublic:
-    keystore = _read(p12, 1024 * 1024) if p12 is not None else b""  # an empty file input counts as none
+    keystore = _read(p12, MAX_P12_BYTES) if p12 is not None else b""  # an empty file input counts as none
     konfirmasi = _konfirmasi(konfirmasi_tanggal, catatan_tanggal)
     if keystore:
         signature_plan.sign_step(
@@ -182,7 +184,11 @@ def export(naskah_id: Id, svc: ServicesDep, user: CurrentUser) -> Response:
     )
 
 
-@router.post("/naskah/{naskah_id}/import", summary="Desk to desk: impor PDF yang ditandatangani mitra")
+@router.post(
+    "/naskah/{naskah_id}/import",
+    summary="Desk to desk: impor PDF yang ditandatangani mitra",
+    openapi_extra=upload("pdf"),
+)
 def import_signed(
     naskah_id: Id,
     file: Annotated[UploadFile, File(description="PDF yang dikembalikan mitra")],
@@ -193,7 +199,11 @@ def import_signed(
     catatan_tanggal: CatatanForm = "",
 ) -> SignaturePlanPublic:
     signature_plan.import_signed(
-        svc, user, naskah_id, _read(file), konfirmasi=_konfirmasi(konfirmasi_tanggal, catatan_tanggal)
+        svc,
+        user,
+        naskah_id,
+        _read(file, svc.pdf_limits.max_bytes),
+        konfirmasi=_konfirmasi(konfirmasi_tanggal, catatan_tanggal),
     )
     return _plan_public(session, _plan_or_404(svc, session, user, naskah_id), svc.pades_level)
 
@@ -214,7 +224,9 @@ def signed_pdf(naskah_id: Id, svc: ServicesDep, session: SessionDep, user: Curre
     return Response(data, media_type="application/pdf", headers={"X-Content-SHA256": file.sha256})
 
 
-@router.post("/verify", summary="Periksa semua tanda tangan sebuah PDF (utuh, sah, tepercaya)")
+@router.post(
+    "/verify", summary="Periksa semua tanda tangan sebuah PDF (utuh, sah, tepercaya)", openapi_extra=upload("pdf")
+)
 def verify(
     file: Annotated[UploadFile, File(description="PDF yang diperiksa")],
     svc: ServicesDep,
@@ -232,13 +244,15 @@ def verify(
     require(user, "read")
     if not svc.trust_roots:
         raise InvalidInput("Server belum dikonfigurasi dengan akar tepercaya (NASKAH_TRUST_ROOTS).")
-    data = _read(file)
+    data = _read(file, svc.pdf_limits.max_bytes)
     report = verify_known(
         svc.engine,
         data,
         svc.trust_roots,
         archival=arsip,
         may_see=lambda session, naskah_id: access.may_see_naskah(session, user, svc.profile, naskah_id),
+        limits=svc.pdf_limits,
+        worker=svc.pdf_worker,
     )
     audit.record_verification(svc.engine, user, data, report.bottom_line)
     return report.to_dict()
