@@ -24,7 +24,7 @@ from pipeline.auth import create_user, issue_token
 from pipeline.models import Arsip, AuditEntry, NaskahEvent, NaskahFile, SignaturePlan, SignatureStep
 from pipeline.verify import verify_pdf
 from storage.db import session_scope
-from tests.test_archive import archive_api, signed_kb  # noqa: F401 - archive_api: the API with both PKIs
+from tests.test_archive import signed_kb
 from tests.test_crash_recovery import WALIKOTA, planned_kb
 from tests.test_signing_flow import fully_initialled
 from tests.test_store_outage import sign, state_of
@@ -69,12 +69,12 @@ def one_winner(responses: list, ok: int) -> dict:
 
 @pytest.mark.parametrize("services", BACKENDS, indirect=True)
 def test_two_requests_racing_for_the_same_signature_exactly_one_succeeds(
-    archive_api,  # noqa: F811
+    signers_api,
     dev_pki,
     counterparty_pki,
     tsa_gate,
 ):
-    api = archive_api
+    api = signers_api
     nid = planned_kb(api)
     api.services.tsa_url = tsa_gate.url
     walikota = counterparty_pki.issue_person(WALIKOTA).to_pkcs12("k")
@@ -113,12 +113,12 @@ def test_two_requests_racing_for_the_same_signature_exactly_one_succeeds(
 
 @pytest.mark.parametrize("services", BACKENDS, indirect=True)
 def test_two_secretariat_users_archiving_at_once_make_one_archive_record(
-    archive_api,  # noqa: F811
+    signers_api,
     dev_pki,
     counterparty_pki,
     tsa_gate,
 ):
-    api = archive_api
+    api = signers_api
     with session_scope(api.services.engine) as session:
         other = create_user(
             session, username="sekretariat2", nama="Siti Aminah", jabatan="Sekretariat TKKSD", roles=["secretariat"]
