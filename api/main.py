@@ -23,12 +23,14 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 ERROR_RESPONSES: dict[int | str, dict] = {
+    400: {"model": errors.ErrorBody, "description": "Isi permintaan tidak dapat dibaca (JSON atau multipart rusak)"},
     401: {"model": errors.ErrorBody, "description": "Token tidak ada atau tidak berlaku"},
     403: {"model": errors.ErrorBody, "description": "Peran tidak mencukupi"},
     404: {"model": errors.ErrorBody, "description": "Data tidak ditemukan"},
     409: {"model": errors.ErrorBody, "description": "Tidak dapat dilakukan pada status ini / bentrok"},
     413: {"model": errors.ErrorBody, "description": "Berkas terlalu besar"},
     422: {"model": errors.ErrorBody, "description": "Masukan tidak valid"},
+    500: {"model": errors.ErrorBody, "description": "Galat server (dengan kode galat), atau alarm integritas berkas"},
     503: {"model": errors.ErrorBody, "description": "Penyimpanan atau konverter tidak tersedia"},
 }
 
