@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -47,9 +49,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             upgrade(svc.engine)
         app.state.services = svc
         log.info("naskah API ready: store=%s templates=%d", svc.store.description, len(svc.templates.all()))
+        app.state.housekeeping = _start_housekeeping(svc, settings) if settings.cleanup_on_start else None
         try:
             yield
         finally:
+            if app.state.housekeeping is not None:
+                app.state.housekeeping.join(timeout=30)  # before the engine and store are closed under it
             if owned:
                 svc.close()
 
@@ -83,6 +88,27 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     _docs(app)
     return app
+
+
+def _start_housekeeping(svc: Services, settings: Settings) -> threading.Thread:
+    """``naskah reconcile`` at every start, in the background so the API answers at once (bounded: it
+    only lists the store and reads the records once).  Several API processes starting together may
+    each run it: removals are idempotent, and nothing younger than the age threshold is touched."""
+
+    def run() -> None:
+        from pipeline.cleanup import housekeeping
+
+        try:
+            done = housekeeping(svc, min_age=timedelta(minutes=settings.cleanup_min_age_minutes))
+            log.info(
+                "start-up housekeeping: %d pending revisions handled; %s", len(done.reconciled), done.cleanup.summary()
+            )
+        except Exception:  # a store or database that is down now: the next start (or naskah reconcile) retries
+            log.exception("start-up housekeeping failed")
+
+    thread = threading.Thread(target=run, name="naskah-housekeeping", daemon=True)
+    thread.start()
+    return thread
 
 
 def _docs(app: FastAPI) -> None:
