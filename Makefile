@@ -24,8 +24,13 @@ DEB_TEST := postgresql softhsm2 libnss3-tools curl jq
 demo: system-deps $(VENV)/.installed
 	$(BIN)/naskah demo --out $(DEMO_OUT)
 
+# The suite in parallel (pytest-xdist), one worker per core: each worker starts its own PostgreSQL, S3
+# (moto), LibreOffice and test PKI on free ports and temp directories; a file's tests stay on one worker
+# (--dist loadfile) so module fixtures are built once.  TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
+
 test: system-deps system-deps-test $(VENV)/.installed lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
