@@ -6,6 +6,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Every Python package, pinned: pyproject.toml keeps the ranges (the intent), requirements/lock.txt the
+# exact versions a fresh machine installs (runtime and the test extra); `make lock` regenerates it.
+LOCK := requirements/lock.txt
+LOCK_VENV := .venv-lock
+PIP_TOOLS := pip-tools==7.7.0
 DEMO_OUT ?= out/demo
 # LibreOffice (writer, headless) with python3-uno for the warm converter, poppler for PDF checks,
 # the metric-compatible fonts Word documents expect; PostgreSQL and SoftHSM2 (PKCS#11) for the tests;
@@ -14,13 +19,18 @@ DEMO_OUT ?= out/demo
 DEB_RUNTIME := libreoffice-writer-nogui python3-uno poppler-utils fonts-liberation fonts-crosextra-carlito fonts-crosextra-caladea
 DEB_TEST := postgresql softhsm2 libnss3-tools curl jq
 
-.PHONY: demo test lint bench serve clean system-deps system-deps-test venv vendor-web
+.PHONY: demo test lint bench serve clean system-deps system-deps-test venv vendor-web lock lock-upgrade
 
 demo: system-deps $(VENV)/.installed
 	$(BIN)/naskah demo --out $(DEMO_OUT)
 
+# The suite in parallel (pytest-xdist), one worker per core: each worker starts its own PostgreSQL, S3
+# (moto), LibreOffice and test PKI on free ports and temp directories; a file's tests stay on one worker
+# (--dist loadfile) so module fixtures are built once.  TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
+
 test: system-deps system-deps-test $(VENV)/.installed lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -65,10 +75,28 @@ endef
 $(VENV)/bin/python:
 	@$(PYTHON) -m venv $(VENV) || { echo "ERROR: cannot create a virtualenv: install python3-venv (sudo apt-get install python3-venv)"; exit 1; }
 
-$(VENV)/.installed: pyproject.toml $(VENV)/bin/python
+$(VENV)/.installed: pyproject.toml $(LOCK) $(VENV)/bin/python
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -r $(LOCK)
+	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip check
+	@touch $@
+
+# Regenerate the lock after a dependency was added or its range changed in pyproject.toml: pins that
+# still fit are kept, new packages get the newest version that fits.  `make lock-upgrade` moves every
+# pin to the newest version within the ranges (then run `make test`).  pip-compile runs in a venv of
+# its own so that pip-tools never enters the project's.
+lock: $(LOCK_VENV)/.installed
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile -q $(LOCK_FLAGS) --extra test --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
+
+lock-upgrade:
+	$(MAKE) lock LOCK_FLAGS=--upgrade
+
+$(LOCK_VENV)/.installed:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install -q $(PIP_TOOLS)
 	@touch $@
 
 clean:
-	rm -rf $(VENV) var out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOCK_VENV) var out .pytest_cache .ruff_cache

@@ -316,23 +316,78 @@ def db_upgrade() -> None:
 @friendly
 def reconcile(
     older_than_minutes: Annotated[float, typer.Option(help="hanya baris tertunda yang lebih tua dari ini")] = 10.0,
+    min_age_minutes: Annotated[
+        float | None,
+        typer.Option(
+            help="pembersihan: tidak menghapus apa pun yang lebih muda dari ini (bawaan "
+            "NASKAH_CLEANUP_MIN_AGE_MINUTES, 60): objek permintaan yang belum selesai tetap aman",
+            min=0,
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="hanya tampilkan apa yang akan dilakukan")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="keluaran JSON")] = False,
 ) -> None:
-    """Perbaiki revisi yang tertunda karena proses terhenti di tengah penyimpanan."""
-    from pipeline.revisions import reconcile as run
+    """Perbaiki revisi tertunda, lalu bersihkan yang tidak dirujuk data mana pun.
+
+    Urutannya: revisi yang tertunda karena proses terhenti diselesaikan atau dibuang; lalu versi objek
+    di penyimpanan kerja yang tidak dirujuk baris mana pun (PDF paraf dari permintaan yang kalah
+    balapan, objek proses yang dihentikan), sisa penulisan yang terputus (.blob.tmp-*) dan folder
+    LibreOffice milik proses yang sudah tidak berjalan dihapus.  Penyimpanan arsip tidak disentuh
+    (terkunci; lihat `naskah arsip yatim`).
+    """
+    from pipeline.cleanup import housekeeping
 
     settings = Settings()
+    min_age = settings.cleanup_min_age_minutes if min_age_minutes is None else min_age_minutes
     svc = build_services(settings, converter=NoConverter())
     try:
         from storage.db import upgrade
 
         upgrade(svc.engine)
-        results = run(svc, older_than=timedelta(minutes=older_than_minutes))
+        done = housekeeping(
+            svc,
+            pending_older_than=timedelta(minutes=older_than_minutes),
+            min_age=timedelta(minutes=min_age),
+            dry_run=dry_run,
+        )
     finally:
         svc.close()
-    if not results:
+    report = done.cleanup
+    if as_json:
+        reconciled = [r.__dict__ for r in done.reconciled]
+        typer.echo(json.dumps({"reconciled": reconciled, "cleanup": report.to_dict()}, ensure_ascii=False, indent=2))
+        return
+    if dry_run:
+        typer.echo("Uji coba (--dry-run): tidak ada yang diubah.")
+    if not done.reconciled:
         typer.echo("Tidak ada revisi tertunda.")
-    for r in results:
+    for r in done.reconciled:
         typer.echo(f"naskah {r.naskah_id} revisi {r.number}: {r.outcome} ({r.reason})")
+    verb = "akan dihapus" if dry_run else "dihapus"
+    for v in report.removed:
+        typer.echo(f"  {verb}: {v.key} versi {v.version_id} ({_size(v.size)})")
+    for path in report.leftovers:
+        typer.echo(f"  {verb}: sisa penulisan {path}")
+    for d in report.workdirs:
+        killed = f", proses {', '.join(map(str, d.killed))} dihentikan" if d.killed else ""
+        typer.echo(f"  {verb}: folder LibreOffice {d.path} (pemiliknya tidak berjalan lagi{killed})")
+    for v in report.foreign:
+        typer.echo(f"  dibiarkan (bukan milik basis data ini?): {v.key} versi {v.version_id}")
+    for v in report.locked:
+        typer.echo(f"  dibiarkan (terkunci): {v.key} versi {v.version_id}")
+    typer.echo(
+        f"Pembersihan: {report.listed} versi objek, {report.referenced} dirujuk; "
+        f"{len(report.removed)} yatim {verb} ({_size(report.bytes_freed)}), {len(report.leftovers)} sisa penulisan, "
+        f"{len(report.workdirs)} folder LibreOffice.  Dibiarkan: {report.young} lebih muda dari "
+        f"{min_age:g} menit, {report.pending} milik revisi tertunda, {report.history} lambang lama yang tercatat, "
+        f"{len(report.foreign)} tak dikenal, {len(report.locked)} terkunci."
+    )
+    if report.archive_orphans:
+        typer.echo(f"Arsip: {report.archive_orphans} versi terkunci tanpa catatan (lihat `naskah arsip yatim`).")
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(n, 0) / 1024:.0f} KB"
 
 
 @audit_app.command("verify")

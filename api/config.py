@@ -115,6 +115,17 @@ class Settings(BaseSettings):
         default_factory=lambda: os.cpu_count() or 1, ge=1, le=64, description="PDF analyses running at once"
     )
     migrate_on_start: bool = Field(default=True, description="apply database migrations when the API starts")
+    cleanup_on_start: bool = Field(
+        default=True,
+        description="at start-up, in the background: reconcile pending revisions, then remove object versions no "
+        "row points at, crash leftovers and dead converters' LibreOffice directories (as `naskah reconcile`)",
+    )
+    cleanup_min_age_minutes: float = Field(
+        default=60.0,
+        ge=0,
+        description="housekeeping removes nothing younger: an object stored by a request whose row is not "
+        "committed yet must survive (keep it far above the longest request)",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

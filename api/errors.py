@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from pipeline import errors as e
 
@@ -369,10 +370,13 @@ def install(app: FastAPI) -> None:
         detail: dict[str, Any] = {}
         if exc.detail and str(exc.detail) not in ("Not Found", "Method Not Allowed"):
             detail["diagnostic"] = str(exc.detail)  # the framework's English, for whoever debugs the client
+        headers = dict(getattr(exc, "headers", None) or {})
+        if status == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(_request))
         return JSONResponse(
             {"code": f"http_{status}", "message": message, "detail": detail},
             status,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(sa_exc.SQLAlchemyError)
@@ -393,3 +397,21 @@ def _internal_error(request: Request, exc: BaseException) -> JSONResponse:
     log.error("unexpected error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
     message = f"Terjadi kesalahan di server. Laporkan kepada admin dengan kode galat {error_id}."
     return JSONResponse({"code": "internal_error", "message": message, "detail": {"error_id": error_id}}, 500)
+
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path, for a 405's ``Allow`` (RFC 9110 §15.5.6).
+
+    Starlette names only the first route that matched the path, so ``PUT /cases`` said
+    ``Allow: POST`` although ``GET /cases`` is served too; asking each route with each method
+    (the routers' own matching, path convertors included) gives the whole set.
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]

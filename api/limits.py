@@ -42,7 +42,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import AUTHENTICATED_USER, get_current_user
-from api.errors import database_error, headers_for, http_status
+from api.errors import headers_for, http_status
 from pipeline.auth import authenticate
 from pipeline.errors import DocumentTooLarge, NaskahError
 from pipeline.lambang import MAX_LAMBANG_BYTES

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -27,12 +29,14 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 ERROR_RESPONSES: dict[int | str, dict] = {
+    400: {"model": errors.ErrorBody, "description": "Isi permintaan tidak dapat dibaca (JSON atau multipart rusak)"},
     401: {"model": errors.ErrorBody, "description": "Token tidak ada atau tidak berlaku"},
     403: {"model": errors.ErrorBody, "description": "Peran tidak mencukupi, atau bukan penyusun naskah ini"},
     404: {"model": errors.ErrorBody, "description": "Data tidak ditemukan"},
     409: {"model": errors.ErrorBody, "description": "Tidak dapat dilakukan pada status ini / bentrok"},
     413: {"model": errors.ErrorBody, "description": "Berkas terlalu besar"},
     422: {"model": errors.ErrorBody, "description": "Masukan tidak valid"},
+    500: {"model": errors.ErrorBody, "description": "Galat server (dengan kode galat), atau alarm integritas berkas"},
     503: {"model": errors.ErrorBody, "description": "Penyimpanan atau konverter tidak tersedia"},
 }
 
@@ -51,9 +55,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if svc.pdf_worker is not None:
             svc.pdf_worker.warm_up()  # the fork server of the bounded PDF analysis, before the first upload
         log.info("naskah API ready: store=%s templates=%d", svc.store.description, len(svc.templates.all()))
+        app.state.housekeeping = _start_housekeeping(svc, settings) if settings.cleanup_on_start else None
         try:
             yield
         finally:
+            if app.state.housekeeping is not None:
+                app.state.housekeeping.join(timeout=30)  # before the engine and store are closed under it
             if owned:
                 svc.close()
 
@@ -95,6 +102,27 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     _docs(app)
     return app
+
+
+def _start_housekeeping(svc: Services, settings: Settings) -> threading.Thread:
+    """``naskah reconcile`` at every start, in the background so the API answers at once (bounded: it
+    only lists the store and reads the records once).  Several API processes starting together may
+    each run it: removals are idempotent, and nothing younger than the age threshold is touched."""
+
+    def run() -> None:
+        from pipeline.cleanup import housekeeping
+
+        try:
+            done = housekeeping(svc, min_age=timedelta(minutes=settings.cleanup_min_age_minutes))
+            log.info(
+                "start-up housekeeping: %d pending revisions handled; %s", len(done.reconciled), done.cleanup.summary()
+            )
+        except Exception:  # a store or database that is down now: the next start (or naskah reconcile) retries
+            log.exception("start-up housekeeping failed")
+
+    thread = threading.Thread(target=run, name="naskah-housekeeping", daemon=True)
+    thread.start()
+    return thread
 
 
 def _docs(app: FastAPI) -> None:

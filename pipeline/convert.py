@@ -63,6 +63,7 @@ from pypdf import PdfReader
 from unoserver.client import UnoClient
 
 from pipeline.errors import ConversionFailed, ConverterUnavailable
+from pipeline.workdirs import claim
 
 __all__ = [
     "ColdConverter",
@@ -374,6 +375,7 @@ class ColdConverter:
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="naskah-cold-") as tmp:
             workdir = Path(tmp)
+            claim(workdir)  # a process killed mid-conversion leaves it: the housekeeping sweep removes it
             source = workdir / INPUT_NAME
             source.write_bytes(docx)
             outdir = workdir / "out"
@@ -567,6 +569,7 @@ class WarmConverter:
         self._server: _ServerProcess | None = None
         self._generation = 0
         self._workdir = tempfile.TemporaryDirectory(prefix="naskah-warm-")
+        claim(Path(self._workdir.name))  # a process killed without close() leaves it: the housekeeping sweep
         try:
             self._start()
         except BaseException:

@@ -650,13 +650,17 @@ class ReconcileResult:
     reason: str
 
 
-def reconcile(svc: Services, *, older_than: timedelta = timedelta(minutes=10)) -> list[ReconcileResult]:
+def reconcile(
+    svc: Services, *, older_than: timedelta = timedelta(minutes=10), dry_run: bool = False
+) -> list[ReconcileResult]:
     """Repair pending revision rows left by a crash between the three write steps.
 
     A pending row is completed when it is the newest row of its naskah, both objects are
     in the store with the recorded sha256, and the naskah may still be revised; any other
-    pending row is discarded (its number is freed; stray object versions are harmless,
-    since only complete rows point at objects).
+    pending row is discarded (its number is freed; its stray object versions are left to
+    ``pipeline.cleanup``, since only complete rows point at objects).  ``dry_run``: judge
+    each row and say what would be done (outcome ``would complete`` / ``would discard``),
+    changing nothing.
     """
     cutoff = utcnow() - older_than
     results: list[ReconcileResult] = []
@@ -666,7 +670,7 @@ def reconcile(svc: Services, *, older_than: timedelta = timedelta(minutes=10)) -
         ).all()
         candidates = [r for r in pending if r.created_at <= cutoff]
     for row in candidates:
-        results.append(_reconcile_one(svc, row))
+        results.append(_reconcile_one(svc, row, dry_run=dry_run))
     return results
 
 
@@ -680,7 +684,7 @@ def _find_version(svc: Services, key: str, sha256: str) -> str | None:
     return None
 
 
-def _reconcile_one(svc: Services, row: Revision) -> ReconcileResult:
+def _reconcile_one(svc: Services, row: Revision, *, dry_run: bool = False) -> ReconcileResult:
     from pipeline.lifecycle import Status, resolve
 
     def result(outcome: str, reason: str) -> ReconcileResult:
@@ -712,6 +716,8 @@ def _reconcile_one(svc: Services, row: Revision) -> ReconcileResult:
                 transition = resolve(Status(naskah.status), Action.REVISE)
             except LookupError:
                 reason = f"naskah is now {naskah.status}"
+        if dry_run:
+            return result("would discard" if reason else "would complete", reason or "both objects found")
         if reason:
             session.delete(current)
             return result("discarded", reason)

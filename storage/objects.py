@@ -66,6 +66,7 @@ from minio.versioningconfig import ENABLED, VersioningConfig
 __all__ = [
     "STORE_MARKER",
     "ChecksumMismatch",
+    "ListedVersion",
     "LocalObjectStore",
     "ObjectLocked",
     "ObjectMissing",
@@ -181,6 +182,17 @@ class StoredObject:
     size: int
 
 
+@dataclass(frozen=True)
+class ListedVersion:
+    """One version as a listing shows it, without reading it: for audits and housekeeping."""
+
+    key: str
+    version_id: str
+    size: int
+    created: datetime
+    """When the version was written (aware UTC; on S3 the server's clock, to the second or millisecond)."""
+
+
 @runtime_checkable
 class ObjectStore(Protocol):
     """What the pipeline needs from a store: append-only versions, verified reads."""
@@ -228,6 +240,16 @@ class ObjectStore(Protocol):
     def listing(self, prefix: str) -> list[tuple[str, str]]:
         """``(key, version_id)`` of every version of every key under ``prefix`` (an audit of what
         the store holds, e.g. versions no record points at); no content is read."""
+        ...
+
+    def inventory(self, prefix: str = "") -> list[ListedVersion]:
+        """Every version of every key under ``prefix`` with its size and time of writing, sorted by
+        key then version; no content is read.  What housekeeping compares with the records."""
+        ...
+
+    def sweep_leftovers(self, older_than: float, *, dry_run: bool = False) -> list[str]:
+        """Remove what interrupted puts left that no version owns (and is older than ``older_than``
+        seconds, so a put in progress is never touched); returns what was (or would be) removed."""
         ...
 
     def check(self) -> None:
@@ -559,6 +581,7 @@ class LocalObjectStore:
         self._present()
         with self._os_errors(key):
             self._make_dirs(directory)
+            attempts = 0
             while True:
                 version_id = _new_version_id()
                 try:
@@ -566,6 +589,13 @@ class LocalObjectStore:
                     break
                 except FileExistsError:  # practically impossible; never overwrite, pick another id
                     log.warning("version id collision for %s (%s); retrying", key, version_id)
+                except FileNotFoundError:
+                    # the key's directory was empty and sweep_leftovers removed it between our mkdir and
+                    # the write: make it again (a few times; a directory that keeps vanishing is an error)
+                    attempts += 1
+                    if attempts > 3:
+                        raise
+                    self._make_dirs(directory)  # below the root only: a root that has gone stays gone
             meta = {
                 "key": key,
                 "version_id": version_id,
@@ -667,6 +697,26 @@ class LocalObjectStore:
                 )
         return sorted(found)
 
+    def inventory(self, prefix: str = "") -> list[ListedVersion]:
+        found: list[ListedVersion] = []
+        for key, version_id in self.listing(prefix):
+            path = self._dir(key) / f"{version_id}.json"
+            try:
+                with self._os_errors(key, version_id):
+                    stat = path.stat()
+                    meta = json.loads(path.read_bytes())
+            except (FileNotFoundError, StoreUnavailable):  # deleted meanwhile
+                continue
+            except ValueError:
+                meta = {}
+            try:
+                created = _parse_utc(str(meta["created"]))
+            except (KeyError, ValueError):
+                created = datetime.fromtimestamp(stat.st_mtime, UTC)
+            size = meta.get("size")
+            found.append(ListedVersion(key, version_id, int(size) if isinstance(size, int) else -1, created))
+        return found
+
     def versions(self, key: str) -> list[StoredObject]:
         directory = self._dir(key)
         self._present()
@@ -690,23 +740,34 @@ class LocalObjectStore:
             )
 
     def cleanup(self, older_than: float = LEFTOVER_AGE_S) -> int:
-        """Remove crash leftovers older than ``older_than`` seconds; returns how many.
+        """Remove crash leftovers older than ``older_than`` seconds; returns how many files."""
+        return sum(1 for path in self.sweep_leftovers(older_than) if not path.endswith("/"))
 
-        Leftovers are temp files and blobs whose metadata never got written; both are
-        invisible already, so this only reclaims space.  The age limit keeps it from
-        racing a put that is still in progress.  Metadata files are never removed, and
-        neither is a read-only blob: that is a locked version's (whose metadata may have
-        been lost, which is for a person to look into, not for a sweep to finish off).
+    def sweep_leftovers(self, older_than: float = LEFTOVER_AGE_S, *, dry_run: bool = False) -> list[str]:
+        """Remove crash leftovers older than ``older_than`` seconds; returns their paths (directories end in /).
+
+        Leftovers are temp files (``.<id>.blob.tmp-*``, which a process killed in the middle of a
+        put leaves, as large as the object), blobs whose metadata never got written, and key
+        directories left empty (by ``delete``).  All are invisible already, so this only
+        reclaims space.  The age limit keeps it from racing a put that is still in progress
+        (a put whose directory is removed under it makes the directory again).  Metadata files
+        are never removed, and neither is a read-only blob: that is a locked version's (whose
+        metadata may have been lost, which is for a person to look into, not for a sweep to
+        finish off).  Files that are not the store's (a marker file) are left alone.
         """
         self._present()
         cutoff = time.time() - older_than
-        removed = 0
-        for dirpath, _dirs, files in os.walk(self.root):
+        removed: list[str] = []
+        for dirpath, _dirs, files in os.walk(self.root, topdown=False):
             names = set(files)
             for name in files:
                 path = Path(dirpath, name)
                 is_tmp = name.startswith(".") and ".tmp-" in name
-                is_orphan = name.endswith(".blob") and f"{name.removesuffix('.blob')}.json" not in names
+                is_orphan = (
+                    name.endswith(".blob")
+                    and _VERSION_RE.fullmatch(name.removesuffix(".blob")) is not None
+                    and f"{name.removesuffix('.blob')}.json" not in names
+                )
                 if not (is_tmp or is_orphan):
                     continue
                 with contextlib.suppress(FileNotFoundError):
@@ -715,9 +776,17 @@ class LocalObjectStore:
                         log.warning("leaving read-only blob %s alone: it belongs to a locked version", path)
                         continue
                     if st.st_mtime < cutoff:
-                        path.unlink()
-                        removed += 1
-                        log.info("removed object store leftover %s", path)
+                        if not dry_run:
+                            path.unlink()
+                            log.info("removed object store leftover %s (%d bytes)", path, st.st_size)
+                        removed.append(str(path))
+            directory = Path(dirpath)
+            if directory == self.root or dry_run:
+                continue
+            with contextlib.suppress(OSError):  # not empty (anything at all in it), or gone: keep going
+                if directory.stat().st_mtime < cutoff and not any(directory.iterdir()):
+                    directory.rmdir()
+                    removed.append(f"{directory}/")
         return removed
 
 
@@ -1008,6 +1077,25 @@ class S3ObjectStore:
                 for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True, include_version=True)
                 if not obj.is_delete_marker and obj.version_id and obj.object_name
             )
+
+    def inventory(self, prefix: str = "") -> list[ListedVersion]:
+        with self._errors(prefix or None):
+            found = [
+                ListedVersion(
+                    obj.object_name,
+                    str(obj.version_id),
+                    int(obj.size or 0),
+                    (obj.last_modified or datetime.now(UTC)).astimezone(UTC),
+                )
+                for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True, include_version=True)
+                if not obj.is_delete_marker and obj.version_id and obj.object_name
+            ]
+        return sorted(found, key=lambda v: (v.key, v.version_id))
+
+    def sweep_leftovers(self, older_than: float = LEFTOVER_AGE_S, *, dry_run: bool = False) -> list[str]:
+        """Nothing to sweep: every put is one PUT request (no multipart upload left half done), and
+        the server never shows an object whose upload did not complete."""
+        return []
 
     def versions(self, key: str) -> list[StoredObject]:
         """All versions, oldest first: the listing is newest first, with second-resolution dates only.

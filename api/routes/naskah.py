@@ -74,13 +74,15 @@ def upload_revision(
     return revision_public(session, rev)
 
 
-@router.get("/{naskah_id}/revisions/{number}", summary="Rincian satu revisi")
+# ``{number:int}``: only digits reach these two routes, so ``GET …/revisions/render`` (or ``/upload``) is the
+# 405 of the POST route beside them, not a 422 for a revision number "render".
+@router.get("/{naskah_id}/revisions/{number:int}", summary="Rincian satu revisi")
 def get_revision(naskah_id: Id, number: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> RevisionPublic:
     return revision_public(session, revisions.get_revision(session, user, naskah_id, number, profile=svc.profile))
 
 
 @router.get(
-    "/{naskah_id}/revisions/{number}/{kind}",
+    "/{naskah_id}/revisions/{number:int}/{kind}",
     summary="Unduh DOCX atau PDF/A sebuah revisi, sama persis byte demi byte",
     response_class=Response,
     responses={200: {"content": {MEDIA["docx"]: {}, MEDIA["pdf"]: {}}, "description": "Berkas revisi"}},
