@@ -51,6 +51,7 @@ from pipeline.services import Services
 
 __all__ = [
     "BODY_LIMIT_KEY",
+    "MAX_CERTIFICATE_BYTES",
     "MAX_P12_BYTES",
     "MULTIPART_SLACK",
     "UPLOAD_LIMITS",
@@ -72,6 +73,8 @@ BODY_LIMIT_KEY = "x-naskah-body-limit"
 MULTIPART_SLACK = 64 * KB
 #: A PKCS#12 keystore holds one key and a short chain: a few KB; 1 MB is a mistake or worse.
 MAX_P12_BYTES = 1 * MB
+#: A signer's certificate (PEM or DER) an admin registers: a few KB.
+MAX_CERTIFICATE_BYTES = 64 * KB
 
 #: Upload kind -> (what it is, for the message; where its size limit comes from).
 UPLOAD_LIMITS: dict[str, tuple[str, Callable[[Services], int]]] = {
@@ -79,6 +82,7 @@ UPLOAD_LIMITS: dict[str, tuple[str, Callable[[Services], int]]] = {
     "pdf": ("berkas PDF", lambda svc: svc.pdf_limits.max_bytes),
     "p12": ("berkas PKCS#12", lambda _svc: MAX_P12_BYTES),
     "lambang": ("gambar lambang", lambda _svc: MAX_LAMBANG_BYTES),
+    "certificate": ("berkas sertifikat", lambda _svc: MAX_CERTIFICATE_BYTES),
 }
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Path, UploadFile, status
 
 from api.deps import CurrentUser, ServicesDep, SessionDep
+from api.limits import MAX_CERTIFICATE_BYTES, upload
 from api.present import token_public, user_admin_public
 from api.schemas import (
     CertificatePublic,
@@ -39,7 +40,7 @@ def _admin(user: CurrentUser) -> User:
 Admin = Annotated[User, Depends(_admin)]
 Username = Annotated[str, Path(min_length=2, max_length=64, description="nama pengguna")]
 TokenId = Annotated[int, Path(ge=1, le=MAX_ID)]
-MAX_CERTIFICATE = 64 * 1024
+MAX_CERTIFICATE = MAX_CERTIFICATE_BYTES
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -134,6 +135,7 @@ def certificates(username: Username, session: SessionDep, admin: Admin) -> Page[
     "/users/{username}/certificates",
     status_code=status.HTTP_201_CREATED,
     summary="Daftarkan sertifikat (berkas PEM/DER) sebagai milik pejabat ini",
+    openapi_extra=upload("certificate"),
 )
 def register(
     username: Username,
