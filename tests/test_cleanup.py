@@ -150,7 +150,8 @@ def test_after_races_and_killed_processes_the_store_holds_exactly_what_the_rows_
     )
     kill_in_the_middle(crash, render, "after_storing", None, svc.store, f"naskah/{other}/r002.pdf")
     r = api.client.post(f"/api/v1/naskah/{other}/revisions/render", json={}, headers=api.auth("drafter"))
-    assert r.status_code == 201 and r.json()["number"] == 3, r.text
+    # numbers have no gaps (issue 12): the killed render's pending row was only a candidate for 2
+    assert r.status_code == 201 and r.json()["number"] == 2, r.text
     leftover = kill_a_put_mid_write(svc.store, nid) if isinstance(svc.store, LocalObjectStore) else None
 
     before = stored(svc.store)

@@ -67,7 +67,9 @@ class Child:
         spec_path = tmp_path / f"{action}.json"
         spec_path.write_text(json.dumps(full))
         self.log = tmp_path / f"{action}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NASKAH_")}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith("NASKAH_") or k == "NASKAH_FETCH_ALLOW"
+        }  # the dev PKI
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "tests.crash_child", str(spec_path)],
@@ -287,7 +289,9 @@ def test_a_revision_killed_before_its_commit_is_completed_by_naskah_reconcile(cr
     assert [r["number"] for r in listed["data"]] == [1]
 
     # `naskah reconcile`, the command line, on the same database and store: both objects are there
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NASKAH_")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("NASKAH_") or k == "NASKAH_FETCH_ALLOW"
+    }  # the dev PKI
     env.update(
         NASKAH_DATABASE_URL=crash.database_url,
         NASKAH_STORAGE_URL=crash.storage_url,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Path, UploadFile, status
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from api.deps import CurrentUser, ServicesDep, SessionDep
 from api.limits import MAX_CERTIFICATE_BYTES, upload
@@ -162,7 +163,17 @@ def register_fingerprint(
     return CertificatePublic.model_validate(row, from_attributes=True)
 
 
-@router.delete("/users/{username}/certificates/{sha256}", summary="Cabut pendaftaran sertifikat")
+class _FingerprintConvertor(StringConvertor):
+    """A sha256 fingerprint in a path, as people copy it (hex, maybe with ':', '-' or spaces): so that
+    ``DELETE …/certificates/sha256`` (the POST route beside it) is a 405, not this route with "sha256"."""
+
+    regex = "[0-9A-Fa-f][0-9A-Fa-f: -]{62,198}[0-9A-Fa-f]"
+
+
+register_url_convertor("fingerprint", _FingerprintConvertor())
+
+
+@router.delete("/users/{username}/certificates/{sha256:fingerprint}", summary="Cabut pendaftaran sertifikat")
 def unregister(
     username: Username,
     sha256: Annotated[str, Path(min_length=64, max_length=200)],
