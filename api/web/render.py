@@ -30,7 +30,10 @@ __all__ = ["APP_NAME", "TEMPLATE_DIR", "FormErrors", "environment", "form_error"
 APP_NAME = "Naskah Kerja Sama Daerah"
 TEMPLATE_DIR = STATIC_DIR.parent / "templates"
 
-_BULAN = "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember".split()
+_BULAN = (
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
+    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+)  # fmt: skip
 
 
 def _tanggal(value: Any) -> str:
