@@ -482,3 +482,24 @@ def test_change_password_signs_out_other_browsers_and_keeps_this_one(web, api, s
             assert len(session.exec(select(WebSession)).all()) == 1
         other.cookies.clear()
         assert sign_in_as(other, "u-drafter", password=new).status_code == 303
+
+
+def test_a_pydantic_error_marks_each_field_it_names_and_the_rest_goes_to_the_summary():
+    from pydantic import BaseModel, Field, ValidationError
+
+    from api.web.render import FormErrors, as_naskah_error
+    from pipeline.errors import Conflict
+
+    class Form(BaseModel):
+        judul: str = Field(min_length=1)
+        tahun: int
+
+    with pytest.raises(ValidationError) as caught:
+        Form(judul="", tahun="dua ribu")
+    errors = FormErrors.from_error(as_naskah_error(caught.value), ["tahun", "judul"])
+    assert errors.fields == {"tahun": "harus berupa bilangan bulat", "judul": "tidak boleh kosong"}
+    assert errors.summary(["tahun", "judul"])[0] == ("f-tahun", "harus berupa bilangan bulat")
+    other = FormErrors.from_error(Conflict("Sudah diubah orang lain."), ["judul"])
+    assert other.general == ["Sudah diubah orang lain."] and other.summary(["judul"]) == [
+        ("f-judul", "Sudah diubah orang lain.")
+    ]

@@ -20,12 +20,13 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from pydantic import ValidationError
 
-from api.errors import http_status
+from api.errors import http_status, validation_message
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
-from pipeline.errors import NaskahError
+from pipeline.errors import InvalidInput, NaskahError
 
-__all__ = ["APP_NAME", "TEMPLATE_DIR", "FormErrors", "environment", "form_error", "page"]
+__all__ = ["APP_NAME", "TEMPLATE_DIR", "FormErrors", "as_naskah_error", "environment", "form_error", "page"]
 
 APP_NAME = "Naskah Kerja Sama Daerah"
 TEMPLATE_DIR = STATIC_DIR.parent / "templates"
@@ -151,3 +152,12 @@ def form_error(
     errors = FormErrors.from_error(exc, form_fields)
     ctx = {**(context or {}), "errors": errors, "values": values, "form_fields": form_fields}
     return page(request, template, ctx, status_code=status)
+
+
+def as_naskah_error(exc: NaskahError | ValidationError) -> NaskahError:
+    """A pipeline error as it is; pydantic's (a form's values checked by a pipeline input model) as the
+    422 the API answers, its messages in Indonesian and each field named (``detail.fields``)."""
+    if isinstance(exc, NaskahError):
+        return exc
+    message, fields = validation_message(list(exc.errors()))
+    return InvalidInput(message, fields=fields)
