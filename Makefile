@@ -15,9 +15,10 @@ DEMO_OUT ?= out/demo
 # LibreOffice (writer, headless) with python3-uno for the warm converter, poppler for PDF checks,
 # the metric-compatible fonts Word documents expect; PostgreSQL and SoftHSM2 (PKCS#11) for the tests;
 # libnss3-tools (certutil, pk12util) for the NSS database of poppler's pdfsig, a counterparty's signer in the
-# desk-to-desk tests; curl and jq for the README's 'Using it' flow that tests/test_readme.py runs.
+# desk-to-desk tests; curl and jq for the README's 'Using it' flow that tests/test_readme.py runs;
+# chromium for the browser tests (Playwright drives Debian's own: never `playwright install`).
 DEB_RUNTIME := libreoffice-writer-nogui python3-uno poppler-utils fonts-liberation fonts-crosextra-carlito fonts-crosextra-caladea
-DEB_TEST := postgresql softhsm2 libnss3-tools curl jq
+DEB_TEST := postgresql softhsm2 libnss3-tools curl jq chromium
 
 .PHONY: demo test lint bench serve clean system-deps system-deps-test venv vendor-web lock lock-upgrade
 
@@ -43,8 +44,14 @@ bench: system-deps system-deps-test $(VENV)/.installed
 	$(BIN)/python bench/sign.py
 	$(BIN)/python bench/archive_load.py
 
+# The web pages and the API on the demo's data (make demo first; it runs here when there is none):
+# http://127.0.0.1:8000/ , sign in with an account the demo printed (also in out/demo/report.json).
+DEMO_ABS = $(abspath $(DEMO_OUT))
 serve: system-deps $(VENV)/.installed
-	$(BIN)/naskah serve
+	@test -f $(DEMO_OUT)/report.json || $(BIN)/naskah demo --out $(DEMO_OUT)
+	NASKAH_DATABASE_URL=sqlite:///$(DEMO_ABS)/naskah.db NASKAH_STORAGE_URL=file:$(DEMO_ABS)/objects \
+	NASKAH_ARCHIVE_STORAGE_URL=file:$(DEMO_ABS)/arsip NASKAH_TRUST_ROOTS=$(DEMO_ABS)/pki/roots.pem \
+	  $(BIN)/naskah serve
 
 # Refresh the vendored front-end files (Swagger UI, ReDoc, ...) from package.json + package-lock.json.
 # Needs npm and the npm registry; never part of demo/test: the app serves the committed copies.

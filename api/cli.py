@@ -133,12 +133,21 @@ def user_add(
     hari: Annotated[
         int | None, typer.Option(help="masa berlaku token (hari); bawaan NASKAH_TOKEN_LIFETIME_DAYS", min=1)
     ] = None,
+    password: Annotated[
+        bool, typer.Option("--password", help="beri kata sandi untuk masuk ke halaman web (ditanyakan, tidak tampil)")
+    ] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="baca kata sandi web dari baris pertama stdin (untuk skrip)")
+    ] = False,
 ) -> None:
-    """Tambah pengguna dan cetak token API-nya (hanya sekali ditampilkan)."""
+    """Tambah pengguna dan cetak token API-nya (hanya sekali ditampilkan); dengan --password juga kata
+    sandi untuk masuk ke halaman web."""
     from pipeline.accounts import add_user
+    from pipeline.signin import set_password
     from pipeline.sop import load_profile
     from storage.db import session_scope
 
+    secret = _read_password(password, password_stdin)
     settings = Settings()
     profile = load_profile(settings.sop_profile)
     engine = _engine(settings)
@@ -161,11 +170,51 @@ def user_add(
             pihak_luar=pihak_luar,
             instansi=instansi,
         )
+        if secret is not None:
+            set_password(session, None, username, secret)
         expires = row.expires_at
     engine.dispose()
     typer.echo(f"Pengguna '{username}' dibuat dengan peran {user.roles}.")
+    if secret is not None:
+        typer.echo("Kata sandi web disimpan (hanya hash argon2id); masuk di /masuk.")
     typer.echo(f"Token (berlaku sampai {expires:%Y-%m-%d %H:%M} UTC; simpan sekarang, tidak dapat ditampilkan lagi):")
     typer.echo(token)
+
+
+def _read_password(prompt: bool, from_stdin: bool) -> str | None:
+    """A new web password: asked twice without echo, or the first line of stdin; never an argument
+    (it would stay in the shell history and in ``ps``)."""
+    if prompt and from_stdin:
+        raise InvalidInput("Pilih salah satu: --password (ditanyakan) atau --password-stdin.")
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line.strip():
+            raise InvalidInput("Tidak ada kata sandi di stdin.", field="password")
+        return line.rstrip("\r\n")
+    if prompt:
+        return typer.prompt("Kata sandi baru", hide_input=True, confirmation_prompt="Ulangi kata sandi baru")
+    return None
+
+
+@user_app.command("password")
+@friendly
+def user_password(
+    username: Annotated[str, typer.Argument(help="nama pengguna")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="baca kata sandi dari baris pertama stdin (untuk skrip)")
+    ] = False,
+) -> None:
+    """Atur kata sandi web pengguna (ditanyakan dua kali, tidak tampil); semua sesi web-nya berakhir."""
+    from pipeline.signin import set_password
+    from storage.db import session_scope
+
+    secret = _read_password(not password_stdin, password_stdin)
+    assert secret is not None
+    engine = _engine(Settings())
+    with session_scope(engine) as session:
+        ended = set_password(session, None, username, secret)
+    engine.dispose()
+    typer.echo(f"Kata sandi web '{username}' disimpan; {ended} sesi web-nya diakhiri.")
 
 
 @user_app.command("sertifikat")

@@ -6,6 +6,7 @@ The only module that reads the environment.  Every setting is documented in READ
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from pipeline.pdflimits import PdfLimits
 from pipeline.pdfworker import PdfWorker, WorkerLimits
 from pipeline.services import Services, open_bound_store
 from pipeline.signer_config import load_signers_file
+from pipeline.signin import SessionPolicy
 from pipeline.sop import load_profile
 from pipeline.templates import TemplateRegistry, default_template_root
 from pipeline.verify import as_certificates
@@ -126,6 +128,17 @@ class Settings(BaseSettings):
         description="housekeeping removes nothing younger: an object stored by a request whose row is not "
         "committed yet must survive (keep it far above the longest request)",
     )
+    public_url: str = Field(
+        default="",
+        description="the address people open the web pages at (https://naskah.example.go.id); https makes the "
+        "session cookie Secure, and cross-site form posts are judged against it",
+    )
+    session_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="a web session with no request for this long has ended"
+    )
+    session_max_hours: int = Field(
+        default=12, ge=1, le=24 * 30, description="a web session ends this long after sign-in, however active"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -142,6 +155,26 @@ class Settings(BaseSettings):
     def _allowlist(cls, v: str) -> str:
         parse_allowlist(v)  # a bad entry stops the start-up, named
         return v.strip()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        v = v.strip().rstrip("/")
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v
+
+    @property
+    def session_policy(self) -> SessionPolicy:
+        """How long web sessions live (``pipeline.signin``)."""
+        return SessionPolicy(
+            idle=timedelta(minutes=self.session_idle_minutes), max_age=timedelta(hours=self.session_max_hours)
+        )
+
+    @property
+    def secure_cookies(self) -> bool:
+        """The session cookie is sent only over HTTPS when the app is published at an https address."""
+        return self.public_url.startswith("https://")
 
     @property
     def fetch_policy(self) -> FetchPolicy:

@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import json
 import os
+import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -272,6 +273,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     akses = steps.run("hak akses: apa yang dilihat setiap pengguna", lambda: _visibility(svc, drafter, people))
     with session_scope(svc.engine) as session:
         chain = steps.run("jejak audit: rantai hash diperiksa", lambda: audit.verify_chain(session))
+    accounts = steps.run("kata sandi web untuk setiap akun demo", lambda: _web_accounts(svc))
     report = {
         "tanggal": today.isoformat(),
         "mulai": day.isoformat(),
@@ -282,6 +284,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         "recap": found["recap"],
         "akses": akses,
         "audit": chain.to_dict(),
+        "accounts": accounts,
         "steps": steps.rows,
     }
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -305,6 +308,11 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     for username, seen in akses.items():
         naskah = ", ".join(seen["naskah"]) or "-"
         typer.echo(f"  {username:<18} {seen['kerja_sama']} / {naskah} / {seen['arsip']}")
+    typer.echo("Akun demo untuk halaman web (kata sandi acak, dibuat untuk demo ini saja; juga di report.json):")
+    width = max(len(a["username"]) for a in accounts)
+    for account in accounts:
+        typer.echo(f"  {account['username']:<{width}}  {account['password']}  {account['jabatan']}")
+    typer.echo("Halaman web atas data demo ini: make serve, lalu buka http://127.0.0.1:8000/")
     typer.echo("Pengaturan untuk memakai data demo ini:")
     typer.echo(f"  export NASKAH_DATABASE_URL='{settings.database_url}'")
     typer.echo(f"  export NASKAH_STORAGE_URL='{settings.storage_url}'")
@@ -312,6 +320,29 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     typer.echo(f"  export NASKAH_TRUST_ROOTS='{out / 'pki' / 'roots.pem'}'")
     typer.echo(f"  export NASKAH_FETCH_ALLOW='{pki.ours.fetch_allow},{pki.mitra.fetch_allow}'")
     return 0
+
+
+def _web_accounts(svc: Any) -> list[dict[str, Any]]:
+    """A random password for every account of the demo (this database holds only demo accounts), so
+    the pages can be tried at once; stored as argon2id hashes, said once (the summary, report.json)."""
+    from sqlmodel import col, select
+
+    from pipeline.signin import set_password
+
+    out: list[dict[str, Any]] = []
+    with session_scope(svc.engine) as session:
+        for user in session.exec(select(User).order_by(col(User.id))).all():
+            password = secrets.token_urlsafe(12)
+            set_password(session, None, user.username, password)
+            out.append(
+                {
+                    "username": user.username,
+                    "password": password,
+                    "roles": sorted(user.role_set),
+                    "jabatan": user.jabatan,
+                }
+            )
+    return out
 
 
 def _visibility(svc: Any, drafter: User, people: dict[str, User]) -> dict[str, dict[str, Any]]:

@@ -21,7 +21,7 @@ from typing import Any
 import pydantic_core.core_schema as core_schema
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm.exc import StaleDataError
@@ -33,6 +33,7 @@ from pipeline import errors as e
 __all__ = [
     "STATUS",
     "ErrorBody",
+    "PageErrors",
     "database_error",
     "exit_code",
     "headers_for",
@@ -48,6 +49,7 @@ STATUS: dict[type[e.NaskahError], tuple[int, int]] = {
     e.NaskahError: (500, 1),
     e.NotFound: (404, 3),
     e.Unauthenticated: (401, 4),
+    e.TooManyAttempts: (429, 4),
     e.NotPermitted: (403, 4),
     e.ActionNotAvailable: (409, 5),
     e.Conflict: (409, 5),
@@ -100,7 +102,10 @@ REALM = "naskah"
 def headers_for(exc: e.NaskahError) -> dict[str, str] | None:
     """Response headers an error carries: a 401 says how to authenticate (RFC 6750 §3): no token,
     ``Bearer realm="naskah"``; a token that is not good (unknown, expired, revoked, its user
-    deactivated), also ``error="invalid_token"``."""
+    deactivated), also ``error="invalid_token"``.  Sign-ins refused for a while (429) say how long
+    (``Retry-After``, seconds)."""
+    if isinstance(exc, e.TooManyAttempts):
+        return {"Retry-After": str(int(exc.detail.get("retry_after") or 60))}
     if not isinstance(exc, e.Unauthenticated):
         return None
     if exc.detail.get("reason") in (None, "missing_token"):
@@ -338,31 +343,45 @@ def validation_message(errors: Sequence[Any]) -> tuple[str, list[dict[str, Any]]
     return "Permintaan tidak valid: " + "; ".join(parts or ["periksa isinya"]) + ".", fields
 
 
-def _invalid(errors: Sequence[Any]) -> JSONResponse:
+def _invalid(errors: Sequence[Any]) -> tuple[dict[str, Any], int]:
     message, fields = validation_message(errors)
-    return JSONResponse({"code": "invalid_input", "message": message, "detail": {"fields": fields}}, 422)
+    return {"code": "invalid_input", "message": message, "detail": {"fields": fields}}, 422
 
 
-def install(app: FastAPI) -> None:
-    """Every error the app answers with is the envelope: ours, the framework's, and the unexpected."""
+#: Renders an error as a web page instead of JSON (``api.web.errors.page_error``), or None when the
+#: request is not for a page: (request, status, envelope, headers) -> response or None.
+PageErrors = Callable[[Request, int, dict[str, Any], dict[str, str] | None], Response | None]
+
+
+def install(app: FastAPI, pages: PageErrors | None = None) -> None:
+    """Every error the app answers with is the envelope: ours, the framework's, and the unexpected.
+    With ``pages``, a request for a web page gets the same error (status, Indonesian message, from
+    this one table) as a page in the layout instead."""
+
+    def answer(request: Request, body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
+        if pages is not None:
+            shown = pages(request, status, body, headers)
+            if shown is not None:
+                return shown
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(e.NaskahError)
-    async def _naskah_error(_request: Request, exc: e.NaskahError) -> JSONResponse:
+    async def _naskah_error(request: Request, exc: e.NaskahError) -> Response:
         status = http_status(exc)
         if status >= 500:
             log.error("%s: %s %s", exc.code, exc.message, exc.detail)
-        return JSONResponse(exc.to_dict(), status_code=status, headers=headers_for(exc))
+        return answer(request, exc.to_dict(), status, headers_for(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def _request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _invalid(list(exc.errors()))
+    async def _request_invalid(request: Request, exc: RequestValidationError) -> Response:
+        return answer(request, *_invalid(list(exc.errors())))
 
     @app.exception_handler(ValidationError)
-    async def _model_invalid(_request: Request, exc: ValidationError) -> JSONResponse:
-        return _invalid(list(exc.errors()))
+    async def _model_invalid(request: Request, exc: ValidationError) -> Response:
+        return answer(request, *_invalid(list(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         status = exc.status_code
         message = HTTP_MESSAGES.get(status) or (
             "Permintaan tidak dapat dilayani." if status < 500 else HTTP_MESSAGES[500]
@@ -372,31 +391,29 @@ def install(app: FastAPI) -> None:
             detail["diagnostic"] = str(exc.detail)  # the framework's English, for whoever debugs the client
         headers = dict(getattr(exc, "headers", None) or {})
         if status == 405:
-            headers["Allow"] = ", ".join(_allowed_methods(_request))
-        return JSONResponse(
-            {"code": f"http_{status}", "message": message, "detail": detail},
-            status,
-            headers=headers or None,
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return answer(
+            request, {"code": f"http_{status}", "message": message, "detail": detail}, status, headers or None
         )
 
     @app.exception_handler(sa_exc.SQLAlchemyError)
-    async def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> JSONResponse:
+    async def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> Response:
         mapped = database_error(exc)
         if mapped is None:
-            return _internal_error(request, exc)
-        return JSONResponse(mapped.to_dict(), status_code=http_status(mapped))
+            return answer(request, *_internal_error(request, exc))
+        return answer(request, mapped.to_dict(), http_status(mapped))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return _internal_error(request, exc)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        return answer(request, *_internal_error(request, exc))
 
 
-def _internal_error(request: Request, exc: BaseException) -> JSONResponse:
+def _internal_error(request: Request, exc: BaseException) -> tuple[dict[str, Any], int]:
     """A 500 with an error id to quote; the traceback (and the database's own words) only in the log."""
     error_id = uuid.uuid4().hex[:12]
     log.error("unexpected error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
     message = f"Terjadi kesalahan di server. Laporkan kepada admin dengan kode galat {error_id}."
-    return JSONResponse({"code": "internal_error", "message": message, "detail": {"error_id": error_id}}, 500)
+    return {"code": "internal_error", "message": message, "detail": {"error_id": error_id}}, 500
 
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

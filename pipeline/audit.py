@@ -77,6 +77,9 @@ class AuditAction(StrEnum):
     USER_UPDATE = "user_update"
     USER_DEACTIVATE = "user_deactivate"
     USER_REACTIVATE = "user_reactivate"
+    USER_PASSWORD = (
+        "user_password"  # a password set (by the admin, the CLI) or changed by its owner; never the password
+    )
     TOKEN_ISSUE = "token_issue"
     TOKEN_REVOKE = "token_revoke"
     CERTIFICATE_REGISTER = "certificate_register"

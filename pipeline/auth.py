@@ -19,11 +19,11 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, delete, func, select
 
 from pipeline.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unauthenticated
 from pipeline.lifecycle import Role
-from pipeline.models import ApiToken, User, as_utc, utcnow
+from pipeline.models import ApiToken, User, WebSession, as_utc, utcnow
 from pipeline.textcheck import text_problem
 
 __all__ = [
@@ -329,10 +329,13 @@ def revoke_tokens(session: Session, user: User) -> int:
 
 def set_active(session: Session, user: User, active: bool) -> int:
     """Deactivate (or reactivate) an account.  Deactivating also revokes its tokens, so they fail at
-    once and stay failed after a reactivation (issue a new one then); returns the tokens revoked."""
+    once and stay failed after a reactivation (issue a new one then), and signs out every browser of
+    it (its web sessions are deleted); returns the tokens revoked."""
     user.active = active
     session.add(user)
     revoked = 0 if active else revoke_tokens(session, user)
+    if not active:
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.flush()
     return revoked
 

@@ -8,6 +8,7 @@ one table, looked up along this hierarchy; the CLI reuses it for exit codes.
     NaskahError
     ├── NotFound                      unknown case, naskah, revision, template, user
     ├── Unauthenticated               no token; unknown, expired or revoked token; deactivated user
+    │   └── TooManyAttempts           sign-ins refused for a while after repeated failures
     ├── NotPermitted                  the user lacks the role, is not the naskah's drafter, separation of duties
     ├── ActionNotAvailable            the lifecycle table has no such step from this state
     ├── Conflict                      someone else changed the row first; duplicates
@@ -47,6 +48,7 @@ __all__ = [
     "StorageUnavailable",
     "TemplateDataError",
     "TemplateError",
+    "TooManyAttempts",
     "Unauthenticated",
 ]
 
@@ -74,6 +76,14 @@ class NotFound(NaskahError):
 class Unauthenticated(NaskahError):
     code = "unauthenticated"
     default_message = "Token akses tidak ada atau tidak berlaku. Minta token kepada admin (naskah user add)."
+
+
+class TooManyAttempts(Unauthenticated):
+    """Sign-in refused without checking the password: too many failures for this username or address
+    lately; ``detail["retry_after"]`` is the seconds to wait."""
+
+    code = "too_many_attempts"
+    default_message = "Terlalu banyak percobaan masuk yang gagal. Coba lagi beberapa saat lagi."
 
 
 class NotPermitted(NaskahError):

@@ -39,10 +39,12 @@ __all__ = [
     "Revision",
     "RevisionSource",
     "RevisionState",
+    "SignInFailure",
     "SignaturePlan",
     "SignatureStep",
     "User",
     "UserCertificate",
+    "WebSession",
     "utcnow",
 ]
 
@@ -110,6 +112,8 @@ class User(SQLModel, table=True):
     opd: str | None = Field(default=None, max_length=200)
     pihak_luar: bool = False
     instansi: str | None = Field(default=None, max_length=300)
+    # The web sign-in's password as an argon2id hash (``pipeline.signin``); None: no web sign-in yet.
+    password_hash: str | None = Field(default=None, max_length=200)
 
     @property
     def role_set(self) -> frozenset[str]:
@@ -149,6 +153,33 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     expires_at: datetime = Field(sa_type=UtcDateTime)  # NASKAH_TOKEN_LIFETIME_DAYS after issue, or sooner
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser (``pipeline.signin``).  Only the sha256 of the session id (the cookie) is
+    kept, so a database leak gives no usable session; deleting the row signs the browser out."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    id_hash: str = Field(max_length=64, unique=True, index=True)
+    csrf_token: str = Field(max_length=64)  # sent back by every form and htmx request of this session
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)  # for the idle timeout
+    expires_at: datetime = Field(sa_type=UtcDateTime)  # the absolute lifetime, whatever the activity
+
+
+class SignInFailure(SQLModel, table=True):
+    """One failed sign-in, under the key it counts against (``user:NAME`` and ``addr:IP``), kept in
+    the database so that every process of the app counts the same attempts."""
+
+    __tablename__ = "signin_failure"
+    __table_args__ = (sa.Index("ix_signin_failure_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120)
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class KerjaSama(SQLModel, table=True):

@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.s3",
     "tests.fixtures.app",
+    "tests.fixtures.browser",
     "tests.fixtures.gate",
     "tests.fixtures.pki",
     "tests.fixtures.signer_pki",

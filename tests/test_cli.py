@@ -166,13 +166,36 @@ def test_demo_runs_and_writes_report(env):
     assert any(p.startswith("Catatan koreksi") for p in refused["lost_paragraphs"]), refused
     assert kb["diffs"]["2..4"]["insert"] + kb["diffs"]["2..4"]["replace"] > 0  # not a copy of revision 2
     assert "revisi 4 dari data ditolak" in result.output and "akan hilang: Catatan koreksi" in result.output
+    # every demo account has a random web password, printed once and in report.json, that signs in
+    accounts = {a["username"]: a for a in report["accounts"]}
+    assert {"analis.tapem", "kabag.hukum", "sekda", "bupati", "sekretariat.tkksd"} <= set(accounts)
+    assert accounts["kabag.hukum"]["roles"] == ["legal"] and accounts["kabag.hukum"]["jabatan"]
+    assert len({a["password"] for a in accounts.values()}) == len(accounts)
+    assert all(len(a["password"]) >= 12 and a["password"] in result.output for a in accounts.values())
+    from pipeline.signin import SessionPolicy, sign_in
+    from storage.db import make_engine, session_scope
+
+    engine = make_engine(f"sqlite:///{out / 'naskah.db'}")
+    with session_scope(engine) as session:
+        user = sign_in(
+            session,
+            "analis.tapem",
+            accounts["analis.tapem"]["password"],
+            "127.0.0.1",
+            policy=SessionPolicy(),
+            tz=dt.UTC,
+        )
+        assert user.password_hash.startswith("$argon2id$")
+    engine.dispose()
     bad = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", "23-11-2026"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
 
     # a second run into the same folder starts clean: the same records, not twice as many
     again = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", "2026-11-23"])
     assert again.exit_code == 0, again.output
-    assert report_shape(json.loads((out / "report.json").read_text(encoding="utf-8"))) == first_shape
+    second = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report_shape(second) == first_shape
+    assert {a["password"] for a in second["accounts"]}.isdisjoint(a["password"] for a in accounts.values())
     # a file the demo did not make is never deleted: the run is refused instead
     (out / "catatan-saya.txt").write_text("jangan dihapus", encoding="utf-8")
     refused_run = runner.invoke(app, ["demo", "--out", str(out)])

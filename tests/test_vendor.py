@@ -63,3 +63,20 @@ def test_docs_pages_load_every_asset_from_the_app_itself(api, page):
         assert asset.status_code == 200, url
         kind = next(v for k, v in kinds.items() if url.endswith(k))
         assert kind in asset.headers["content-type"], (url, asset.headers["content-type"])
+
+
+def test_htmx_is_pinned_to_2_0_x_whose_body_hx_headers_are_inherited():
+    """htmx 4 no longer inherits ``hx-headers`` from ``<body>``: the CSRF header would silently vanish."""
+    config = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))
+    assert re.fullmatch(r"2\.0\.\d+", config["dependencies"]["htmx.org"])
+    assert re.fullmatch(r"5\.\d+\.\d+", config["dependencies"]["bootstrap"])
+
+
+@pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
+def test_web_pages_load_every_asset_from_the_app_itself(api):
+    html = api.client.get("/masuk").text
+    assert not re.search(r"https?://|//cdn", html)
+    urls = set(re.findall(r"(?:src|href)=\"(/static/[^\"]+)\"", html))
+    assert any("htmx.org-2.0." in u for u in urls) and any("bootstrap-5." in u for u in urls), urls
+    for url in urls:
+        assert api.client.get(url).status_code == 200, url

@@ -1,0 +1,208 @@
+"""The pages of the foundation: Beranda, sign-in and sign-out, and "Ubah kata sandi" (the model form).
+
+Each route is as thin as its API twin: parse, call the pipeline, render (see ``api/web/__init__.py``
+for the pattern).  Sessions, CSRF and origin checks are ``api.web.security``'s; errors become pages
+(``api.web.errors``) or the form's error summary (``api.web.render.form_error``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.deps import ServicesDep, SessionDep
+from api.web.render import form_error, page
+from api.web.security import (
+    SESSION_COOKIE,
+    FormUser,
+    PageUser,
+    Signed,
+    clear_session_cookie,
+    client_address,
+    current_signed,
+    require_same_origin,
+    set_session_cookie,
+    settings_of,
+)
+from pipeline import cases
+from pipeline.errors import NaskahError, NotPermitted, Unauthenticated
+from pipeline.signin import change_own_password, end_session, sign_in, start_session
+
+__all__ = ["router", "safe_next"]
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+#: The sign-in form's own CSRF token (there is no session yet): a random value in a cookie that the
+#: form sends back as ``csrf_token`` (double submit), with the origin check of every POST.
+SIGNIN_COOKIE = "naskah_masuk"
+SIGNIN_FIELDS = ["username", "password"]
+PASSWORD_FIELDS = ["password_lama", "password_baru", "konfirmasi"]
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after sign-in: a path of this app only (never another site: no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")) or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target) or parts.path.startswith("/masuk"):
+        return "/"
+    return target
+
+
+def _greeting(now: datetime) -> str:
+    hour = now.hour
+    if 4 <= hour < 11:
+        return "Selamat pagi"
+    if 11 <= hour < 15:
+        return "Selamat siang"
+    if 15 <= hour < 18:
+        return "Selamat sore"
+    return "Selamat malam"
+
+
+@router.get("/", response_class=HTMLResponse)
+def beranda(request: Request, signed: PageUser, svc: ServicesDep, session: SessionDep) -> HTMLResponse:
+    """Beranda: a greeting, (later) Tugas saya, and the kerja sama this user may see."""
+    rows, count = cases.list_cases(session, signed.user, profile=svc.profile, limit=10)
+    now = datetime.now(svc.profile.tz)
+    return page(
+        request,
+        "beranda.html",
+        {"greeting": _greeting(now), "today": now.date(), "cases": rows, "case_count": count},
+    )
+
+
+def _signin_page(request: Request, response_token: str | None = None, **context: object) -> tuple[HTMLResponse, str]:
+    token = response_token or request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(32)
+    ctx = {"signin_token": token, "next": "/", "signed_out": False, **context}
+    return page(request, "masuk.html", ctx), token
+
+
+def _with_signin_cookie(request: Request, response: Response, token: str) -> Response:
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        token,
+        max_age=3600,
+        path="/masuk",
+        httponly=True,
+        samesite="lax",
+        secure=settings_of(request).secure_cookies,
+    )
+    return response
+
+
+@router.get("/masuk", response_class=HTMLResponse)
+def masuk_form(request: Request, svc: ServicesDep, next: str = "/", keluar: int = 0) -> Response:
+    """The sign-in form; someone already signed in goes straight on."""
+    try:
+        current_signed(request, svc)
+        return RedirectResponse(safe_next(next), status_code=303)
+    except Unauthenticated:
+        request.state.signed = None
+    response, token = _signin_page(request, next=safe_next(next), signed_out=bool(keluar))
+    return _with_signin_cookie(request, response, token)
+
+
+@router.post("/masuk", response_class=HTMLResponse, dependencies=[Depends(require_same_origin)])
+def masuk(
+    request: Request,
+    svc: ServicesDep,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Sign in: a session is started and its cookie set; then the page asked for (a local path only)."""
+    cookie = request.cookies.get(SIGNIN_COOKIE) or ""
+    if not cookie or not csrf_token or not hmac.compare_digest(cookie.encode(), csrf_token.encode()):
+        raise NotPermitted(
+            "Formulir masuk ini kedaluwarsa atau tidak dikirim dari halaman ini. Muat ulang halaman masuk, "
+            "lalu coba lagi.",
+            reason="csrf_token_missing" if not csrf_token else "csrf_token_invalid",
+        )
+    settings = settings_of(request)
+    values = {"username": username}
+    try:
+        user = sign_in(
+            session,
+            username,
+            password,
+            client_address(request),
+            policy=settings.session_policy,
+            tz=svc.profile.tz,
+        )
+    except Unauthenticated as exc:  # TooManyAttempts too; the failure rows commit with the page
+        request.state.signed = None
+        response = form_error(
+            request,
+            "masuk.html",
+            exc,
+            form_fields=SIGNIN_FIELDS,
+            values=values,
+            context={"signin_token": cookie, "next": safe_next(next), "signed_out": False},
+        )
+        if "Retry-After" not in response.headers and exc.detail.get("retry_after"):
+            response.headers["Retry-After"] = str(exc.detail["retry_after"])
+        return response
+    session_id, _row = start_session(session, user, policy=settings.session_policy)
+    log.info("web sign-in: %s from %s", user.username, client_address(request))
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(response, request, session_id)
+    response.delete_cookie(SIGNIN_COOKIE, path="/masuk")
+    return response
+
+
+@router.post("/keluar")
+def keluar(request: Request, signed: FormUser, session: SessionDep) -> Response:
+    """Sign out: the session row is deleted (the cookie alone could be kept), the cookie cleared."""
+    end_session(session, request.cookies.get(SESSION_COOKIE))
+    log.info("web sign-out: %s", signed.user.username)
+    response = RedirectResponse("/masuk?keluar=1", status_code=303)
+    clear_session_cookie(response, request)
+    return response
+
+
+# --- the model form: every page that takes input follows this one ------------------------------
+
+
+@router.get("/akun/kata-sandi", response_class=HTMLResponse)
+def kata_sandi_form(request: Request, signed: PageUser, diubah: int = 0) -> HTMLResponse:
+    return page(request, "kata_sandi.html", {"changed": bool(diubah), "form_fields": PASSWORD_FIELDS})
+
+
+@router.post("/akun/kata-sandi", response_class=HTMLResponse)
+def kata_sandi(
+    request: Request,
+    signed: FormUser,
+    session: SessionDep,
+    password_lama: Annotated[str, Form(max_length=1000)] = "",
+    password_baru: Annotated[str, Form(max_length=1000)] = "",
+    konfirmasi: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Ubah kata sandi: every other browser of this user is signed out; this one gets a fresh session."""
+    try:
+        change_own_password(session, signed.user, password_lama, password_baru, konfirmasi)
+    except NaskahError as exc:
+        # passwords are never sent back into the form: nothing of the input is kept here
+        return form_error(
+            request, "kata_sandi.html", exc, form_fields=PASSWORD_FIELDS, values={}, context={"changed": False}
+        )
+    session_id, _row = start_session(session, signed.user, policy=settings_of(request).session_policy)
+    response = RedirectResponse("/akun/kata-sandi?diubah=1", status_code=303)  # post/redirect/get
+    set_session_cookie(response, request, session_id)
+    return response
+
+
+def signed_of(request: Request) -> Signed | None:
+    """The signed-in browser of this request, when a page dependency found one."""
+    return getattr(request.state, "signed", None)
