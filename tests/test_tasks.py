@@ -14,6 +14,15 @@ from pipeline.tasks import Kind
 from storage.db import session_scope
 from tests.fixtures.pki import WALIKOTA
 from tests.test_api import case_body, create_case, create_naskah, naskah_body
+from tests.test_kuasa import (
+    MITRA_DLH,
+    kuasa_api,  # noqa: F401 - the fixture
+    pks_under_kuasa,
+    plan,
+    sign,
+    surat_kuasa,
+    through_paraf,
+)
 from tests.test_signing_flow import counterparty_signs
 from tests.test_workflow import approved_kb, post
 
@@ -308,3 +317,50 @@ def test_a_refused_paraf_goes_back_to_the_drafter_with_its_note(api):
     assert by_key["paraf.kabag_pemerintahan"]["keadaan"] == "waiting"  # voided: to be given again
     assert by_key["telaah"]["keadaan"] == "waiting"
     assert [e["aksi"] for e in by_key["telaah"]["riwayat"]] == ["submit", "approve"]
+
+
+@DBS
+def test_a_kepala_opd_under_a_surat_kuasa_is_offered_the_pks_at_his_turn(
+    kuasa_api,  # noqa: F811 - the fixture imported above
+    dev_pki,
+    counterparty_pki,
+):
+    """A PKS signed tatap muka: the counterparty's Kepala Dinas (an account of the partner) first, then our
+    Kepala Dinas under the Bupati's Surat Kuasa.  Each sees only his own signing task, at his turn; the
+    task and the stepper name the Surat Kuasa."""
+    api = kuasa_api
+    today = dt.datetime.now(api.services.profile.tz).date()
+    case_id = create_case(api)
+    create_naskah(api, case_id, "KB")
+    pks = pks_under_kuasa(api, case_id)
+    through_paraf(api, pks)
+    sk = surat_kuasa(api, case_id, pks, mulai=today, sampai=today + dt.timedelta(days=30))
+    through_paraf(api, sk)
+    r = plan(api, sk, [{"pihak_urutan": 2, "username": "kadis_dlh"}, {"pihak_urutan": 1, "username": "bupati"}])
+    assert r.status_code == 201, r.text
+    kadis_p12 = dev_pki.issue_person("Budi Santoso", nip="196612111986091002").to_pkcs12("rahasia")
+    assert [(t["tugas"], t["naskah_id"]) for t in inbox(api, "kadis_dlh")["data"]] == [("tanda_tangan", sk)]
+    assert sign(api, sk, "kadis_dlh", kadis_p12).status_code == 200
+    assert [(t["tugas"], t["naskah_id"]) for t in inbox(api, "bupati")["data"]] == [("tanda_tangan", sk)]
+    assert sign(api, sk, "bupati", dev_pki.issue_person("dr. Fahmi Fadli").to_pkcs12("rahasia")).status_code == 200
+
+    r = plan(api, pks, [{"pihak_urutan": 2, "username": "kadis_mitra"}, {"pihak_urutan": 1, "username": "kadis_dlh"}])
+    assert r.status_code == 201, r.text
+    assert [(t["tugas"], t["naskah_id"]) for t in inbox(api, "kadis_mitra")["data"]] == [("tanda_tangan", pks)]
+    assert inbox(api, "kadis_dlh")["data"] == []  # not before his turn
+    assert inbox(api, "bupati")["data"] == []  # the Bupati delegated this one
+    mitra_p12 = counterparty_pki.issue_person(MITRA_DLH).to_pkcs12("rahasia")
+    assert sign(api, pks, "kadis_mitra", mitra_p12).status_code == 200
+
+    assert inbox(api, "kadis_mitra")["data"] == []
+    (task,) = inbox(api, "kadis_dlh")["data"]
+    assert (task["tugas"], task["naskah_id"], task["detail"]["kuasa_naskah_id"]) == ("tanda_tangan", pks, sk)
+    assert "Surat Kuasa" in task["keterangan"]
+    step = next(s for s in progress(api, pks, "kadis_dlh")["langkah"] if s["kunci"] == "ttd.1")
+    assert step["keadaan"] == "current" and step["giliran_saya"] is True and step["detail"]["kuasa_naskah_id"] == sk
+    assert sign(api, pks, "kadis_dlh", kadis_p12).status_code == 200
+    assert inbox(api, "kadis_dlh")["data"] == []
+    assert [(t["tugas"], t["naskah_id"]) for t in inbox(api, "secretariat")["data"]] == [
+        ("arsip", sk),
+        ("arsip", pks),
+    ]
