@@ -33,6 +33,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -273,15 +274,18 @@ def _starts(session: Session, ids: list[int]) -> dict[int, dt.datetime]:
     """When each naskah entered its current step: its last event that moved it (a revision while
     drafting, draft -> draft, does not restart the clock; a paraf or a signature does)."""
     out: dict[int, dt.datetime] = {}
-    events = session.exec(
-        select(NaskahEvent)
-        .where(col(NaskahEvent.naskah_id).in_(ids))
+    moves = session.exec(
+        select(NaskahEvent.naskah_id, NaskahEvent.created_at)
+        .where(
+            col(NaskahEvent.naskah_id).in_(ids),
+            sa.not_(
+                sa.and_(NaskahEvent.action == Action.REVISE.value, NaskahEvent.from_status == NaskahEvent.to_status)
+            ),
+        )
         .order_by(col(NaskahEvent.created_at), col(NaskahEvent.id))
     ).all()
-    for event in events:
-        if event.action == Action.REVISE and event.from_status == event.to_status:
-            continue
-        out[event.naskah_id] = event.created_at
+    for naskah_id, at in moves:
+        out[naskah_id] = at
     return out
 
 

@@ -229,8 +229,16 @@ def _candidates(session: Session, user: User, profile: Profile) -> ColumnElement
         if Role.SECRETARIAT.value in roles:
             parts.append(col(Naskah.status).in_([Status.SIGNING.value, Status.SIGNED.value]))
         if Role.DRAFTER.value in roles:
-            drafting = [Status.SIGNING.value, Status.RETURNED.value, Status.DRAFT.value]
-            parts.append(sa.and_(col(Naskah.status).in_(drafting), _drafter_of(user)))
+            sent_back = col(Naskah.id).in_(
+                select(NaskahEvent.naskah_id).where(
+                    col(NaskahEvent.action).in_([Action.RETURN.value, Action.REFUSE_PARAF.value])
+                )
+            )  # a draft is a task only when it came back (returned, a paraf refused)
+            drafting = sa.or_(
+                col(Naskah.status).in_([Status.SIGNING.value, Status.RETURNED.value]),
+                sa.and_(Naskah.status == Status.DRAFT.value, sent_back),
+            )
+            parts.append(sa.and_(drafting, _drafter_of(user)))
     if not parts:
         return None
     return sa.and_(sa.or_(*parts), access.naskah_clause(session, user, profile))
@@ -260,9 +268,9 @@ class _Facts:
 def _facts(session: Session, user: User, pairs: list[tuple[Naskah, KerjaSama]]) -> _Facts:
     ids = [n.id or 0 for n, _ in pairs]
     events: dict[int, list[NaskahEvent]] = {i: [] for i in ids}
-    for e in session.exec(
+    for e in session.exec(  # revisions are many and decide nothing here
         select(NaskahEvent)
-        .where(col(NaskahEvent.naskah_id).in_(ids))
+        .where(col(NaskahEvent.naskah_id).in_(ids), NaskahEvent.action != Action.REVISE.value)
         .order_by(col(NaskahEvent.created_at), col(NaskahEvent.id))
     ):
         events[e.naskah_id].append(e)

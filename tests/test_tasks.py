@@ -14,6 +14,7 @@ from pipeline.tasks import Kind
 from storage.db import session_scope
 from tests.fixtures.pki import WALIKOTA
 from tests.test_api import case_body, create_case, create_naskah, naskah_body
+from tests.test_http_contract import RFC3339, time_like_strings
 from tests.test_kuasa import (
     MITRA_DLH,
     kuasa_api,  # noqa: F401 - the fixture
@@ -211,6 +212,9 @@ def test_a_kb_walk_offers_each_step_to_exactly_the_person_who_may_take_it(
     expect(api, nid, drafter="impor", secretariat="impor", walikota_bpp="tanda_tangan")
     (task,) = inbox(api, "drafter")["data"]
     assert task["detail"]["diekspor_pada"] is not None
+    for answer in (inbox(api, "drafter"), progress(api, nid), progress(api, nid, "walikota_bpp")):
+        times = time_like_strings(answer, "$")
+        assert times and all(RFC3339.match(value) for _, value in times), times  # every time with its zone
 
     returned = counterparty_signs(exported, counterparty_pki, counterparty_person)
     r = api.client.post(
