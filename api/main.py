@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.config import Settings, build_services
 from api.limits import BoundedRequests
-from api.routes import admin, arsip, cases, monitoring, naskah, signing, templates, workflow
+from api.routes import admin, arsip, cases, monitoring, naskah, preview, signing, templates, workflow
 from api.timing import ConversionTimingHeader
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
 from pipeline.convert import ConverterPool
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(ConversionTimingHeader)  # Server-Timing: how long conversions waited for a converter
     v1 = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
     v1.include_router(cases.router)
+    v1.include_router(preview.router)  # before naskah: …/revisions/{n}/pages is not the download …/{kind}
     v1.include_router(naskah.router)
     v1.include_router(workflow.router)
     v1.include_router(signing.router)

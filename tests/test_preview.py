@@ -1,0 +1,283 @@
+"""Page previews (issue 13): each revision's and the current file's pages as PNG images with their
+text, rendered by poppler once per PDF sha256, cached in the object store for every process,
+kept by the orphan cleanup, and seen only by those who may see the naskah.
+
+Judged with tools the project did not write: Pillow opens the images, poppler's ``pdfinfo`` counts
+the PDF's pages.  Renders are counted (``PageRenderer.renders``), never timed.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import threading
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlmodel import select
+
+from api.config import Settings
+from api.main import create_app
+from pipeline import preview
+from pipeline.cleanup import cleanup
+from pipeline.errors import ServiceUnavailable
+from pipeline.models import Preview, PreviewPage, Revision
+from pipeline.pagerender import PageRenderer, PreviewLimits, png_size
+from storage.db import session_scope
+from storage.objects import LocalObjectStore
+from tests.test_api import case_body, create_case, create_naskah
+from tests.test_workflow import approved_kb, post
+
+TWO = pytest.mark.parametrize("services", ["sqlite-local", "postgres-s3"], indirect=True)
+LOCAL = pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
+JUDUL = case_body()["judul"]
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    out = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    return int(next(line for line in out.splitlines() if line.startswith("Pages:")).split(":")[1])
+
+
+def _pages(api, nid: int, rest: str, who: str = "drafter"):
+    return api.client.get(f"/api/v1/naskah/{nid}/{rest}", headers=api.auth(who))
+
+
+@TWO
+def test_a_revisions_pages_are_real_pngs_of_every_page_with_their_text(api):
+    nid = create_naskah(api, create_case(api))["id"]
+    pdf = _pages(api, nid, "revisions/1/pdf").content
+    r = _pages(api, nid, "revisions/1/pages")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["kind"] == "revisi" and body["label"] == "Revisi 1" and body["revision_number"] == 1
+    assert body["count"] == _pdf_pages(pdf) >= 2 and body["rendered"] == body["count"] and not body["truncated"]
+    assert body["pdf_url"] == f"/api/v1/naskah/{nid}/revisions/1/pdf"
+    assert [p["number"] for p in body["pages"]] == list(range(1, body["count"] + 1))
+    assert JUDUL.upper() in " ".join(body["pages"][0]["text"].upper().split())  # the page's text, for screen readers
+    for page in body["pages"]:
+        image = api.client.get(page["image_url"], headers=api.auth("drafter"))
+        assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+        with Image.open(io.BytesIO(image.content)) as img:
+            img.verify()  # a whole, valid PNG
+        with Image.open(io.BytesIO(image.content)) as img:
+            assert img.format == "PNG" and img.size == (page["width"], page["height"])
+        # A4 at 120 dpi: 8.27 x 11.69 in
+        assert abs(page["width"] - 992) <= 2 and abs(page["height"] - 1403) <= 2, page
+        thumb = api.client.get(page["thumb_url"], headers=api.auth("drafter"))
+        assert thumb.status_code == 200
+        with Image.open(io.BytesIO(thumb.content)) as img:
+            assert img.size == (page["thumb_width"], page["thumb_height"]) and img.width == 200
+        assert image.headers["etag"] == page["etag"] != thumb.headers["etag"]
+    Path("/tmp/naskah-preview-page1.png").write_bytes(
+        api.client.get(body["pages"][0]["image_url"], headers=api.auth("drafter")).content
+    )
+
+
+@LOCAL
+def test_a_second_view_is_served_from_the_cache_and_rendered_once(api):
+    nid = create_naskah(api, create_case(api))["id"]
+    renderer = api.services.page_renderer
+    before = renderer.renders
+    first = _pages(api, nid, "revisions/1/pages").json()
+    for _ in range(3):
+        again = _pages(api, nid, "revisions/1/pages").json()
+        assert again == first
+        for page in again["pages"]:
+            assert api.client.get(page["image_url"], headers=api.auth("drafter")).status_code == 200
+    assert renderer.renders == before + 1
+    # a second revision with the same PDF bytes shares the cache (content-addressed by sha256)
+    with session_scope(api.services.engine) as session:
+        rows = session.exec(select(Preview)).all()
+        assert len(rows) == 1 and rows[0].pdf_sha256 == first["sha256"] and rows[0].state == "complete"
+
+
+@LOCAL
+def test_the_image_answers_304_to_its_etag_and_says_how_long_to_keep_it(api):
+    nid = create_naskah(api, create_case(api))["id"]
+    url = f"/api/v1/naskah/{nid}/revisions/1/pages/1.png"
+    r = api.client.get(url, headers=api.auth("drafter"))
+    etag = r.headers["etag"]
+    assert etag.startswith('"') and r.headers["cache-control"] == "private, max-age=86400"
+    again = api.client.get(url, headers={**api.auth("drafter"), "If-None-Match": f'W/"x", {etag}'})
+    assert again.status_code == 304 and again.headers["etag"] == etag and again.content == b""
+    other = api.client.get(url, headers={**api.auth("drafter"), "If-None-Match": '"lain"'})
+    assert other.status_code == 200 and other.content == r.content
+    current = api.client.get(f"/api/v1/naskah/{nid}/file/pages/1.png", headers=api.auth("drafter"))
+    assert current.status_code == 200 and current.headers["cache-control"] == "private, no-cache"
+
+
+@LOCAL
+def test_bad_page_numbers_are_a_404_or_422_with_a_message_never_a_5xx(api):
+    nid = create_naskah(api, create_case(api))["id"]
+    count = _pages(api, nid, "revisions/1/pages").json()["count"]
+    for rest, status, words in [
+        (f"revisions/1/pages/{count + 1}.png", 404, f"memiliki {count} halaman"),
+        ("revisions/1/pages/0.png", 422, ""),
+        ("revisions/1/pages/99999999999.png", 422, ""),
+        ("revisions/1/pages/abc.png", 404, ""),
+        (f"file/pages/{count + 1}.png", 404, f"memiliki {count} halaman"),
+        ("revisions/9/pages", 404, "Revisi 9"),
+        ("revisions/9/pages/1.png", 404, "Revisi 9"),
+    ]:
+        r = _pages(api, nid, rest)
+        assert r.status_code == status, (rest, r.status_code, r.text)
+        if words:
+            assert words in r.json()["message"], r.text
+    r = _pages(api, nid, "revisions/1/pages/1.png?ukuran=raksasa")
+    assert r.status_code == 422
+
+
+@LOCAL
+def test_two_concurrent_first_views_render_once_across_processes(api):
+    """Two "processes" (two service bundles, each with its own renderer and slots) share the database
+    and the store, as API processes behind a load balancer do; their first views arrive together."""
+    nid = create_naskah(api, create_case(api))["id"]
+    svc = api.services
+    with session_scope(svc.engine) as session:
+        rev = session.exec(select(Revision).where(Revision.naskah_id == nid)).one()
+        source = preview._revision(rev)
+    bundles = [replace(svc, page_renderer=PageRenderer()) for _ in range(2)]
+    gate = threading.Barrier(2)
+    results: list[object] = []
+
+    def view(bundle) -> None:
+        gate.wait()
+        results.append(preview.document(bundle, source))
+
+    threads = [threading.Thread(target=view, args=(b,)) for b in bundles]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(results) == 2 and results[0] == results[1]
+    assert sum(b.page_renderer.renders for b in bundles) == 1
+    versions = [v for v in svc.store.inventory("preview/")]
+    assert len(versions) == 2 * results[0].page_count  # one version of each image and thumbnail: no loser's copy
+
+
+@LOCAL
+def test_the_cache_survives_a_restart(api, tmp_path):
+    nid = create_naskah(api, create_case(api))["id"]
+    first = _pages(api, nid, "revisions/1/pages").json()
+    svc = api.services
+    assert isinstance(svc.store, LocalObjectStore)
+    restarted = replace(svc, store=LocalObjectStore(svc.store.root), page_renderer=PageRenderer())
+    settings = Settings(
+        database_url="sqlite://", storage_url="file:/nonexistent", migrate_on_start=False, cleanup_on_start=False
+    )
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(settings, restarted)) as client:
+        again = client.get(f"/api/v1/naskah/{nid}/revisions/1/pages", headers=api.auth("drafter")).json()
+        image = client.get(again["pages"][-1]["image_url"], headers=api.auth("drafter"))
+    assert again == first and image.status_code == 200
+    assert restarted.page_renderer.renders == 0
+
+
+@TWO
+def test_the_orphan_cleanup_keeps_the_preview_cache(api):
+    nid = create_naskah(api, create_case(api))["id"]
+    body = _pages(api, nid, "revisions/1/pages").json()
+    svc = api.services
+    stray = svc.store.put(f"preview/{body['sha256']}/r120-t200/p0001.png", b"\x89PNG stray", content_type="image/png")
+    report = cleanup(svc, min_age=timedelta(0))
+    assert [(v.key, v.version_id) for v in report.removed] == [(stray.key, stray.version_id)]
+    assert not report.foreign
+    for page in body["pages"]:  # every cached image still served, nothing rendered again
+        assert api.client.get(page["image_url"], headers=api.auth("drafter")).status_code == 200
+        assert api.client.get(page["thumb_url"], headers=api.auth("drafter")).status_code == 200
+    assert svc.page_renderer.renders == 1
+
+
+def _blob(store: LocalObjectStore, key: str, version_id: str) -> Path:
+    path = next(p for p in store.root.rglob(f"{version_id}.blob") if key.rsplit("/", 1)[-1] in str(p.parent))
+    path.chmod(0o644)
+    return path
+
+
+@LOCAL
+def test_a_damaged_or_missing_pdf_is_a_storage_error_that_says_so(api):
+    nid = create_naskah(api, create_case(api))["id"]
+    svc = api.services
+    with session_scope(svc.engine) as session:
+        rev = session.exec(select(Revision).where(Revision.naskah_id == nid)).one()
+    blob = _blob(svc.store, rev.pdf_key, rev.pdf_version_id or "")
+    original = blob.read_bytes()
+    blob.write_bytes(original[:-10] + b"0000000000")
+    r = _pages(api, nid, "revisions/1/pages")
+    assert r.status_code == 503, r.text
+    assert r.json()["code"] == "storage_unavailable" and r.json()["detail"]["reason"] == "source_damaged"
+    assert "Revisi 1" in r.json()["message"] and "Laporkan" in r.json()["message"]
+    blob.unlink()
+    r = _pages(api, nid, "revisions/1/pages/1.png")
+    assert r.status_code == 503 and r.json()["detail"]["reason"] == "source_missing", r.text
+    blob.write_bytes(original)  # back: the lock a failed render held was given up, it renders now
+    assert _pages(api, nid, "revisions/1/pages").status_code == 200
+
+
+@LOCAL
+def test_a_damaged_cached_image_is_rendered_again_not_served(api):
+    nid = create_naskah(api, create_case(api))["id"]
+    svc = api.services
+    body = _pages(api, nid, "revisions/1/pages").json()
+    good = api.client.get(body["pages"][0]["image_url"], headers=api.auth("drafter")).content
+    with session_scope(svc.engine) as session:
+        row = session.exec(select(PreviewPage).where(PreviewPage.number == 1)).one()
+    _blob(svc.store, row.image_key, row.image_version_id).write_bytes(b"\x89PNG\r\n\x1a\n rusak")
+    again = api.client.get(body["pages"][0]["image_url"], headers=api.auth("drafter"))
+    assert again.status_code == 200 and again.content == good
+    assert svc.page_renderer.renders == 2
+
+
+@LOCAL
+def test_pages_past_the_limit_are_not_rendered_and_say_so(api):
+    api.services.page_renderer = PageRenderer(PreviewLimits(max_pages=1))
+    nid = create_naskah(api, create_case(api))["id"]
+    body = _pages(api, nid, "revisions/1/pages").json()
+    assert body["count"] >= 2 and body["rendered"] == 1 and body["truncated"] and len(body["pages"]) == 1
+    r = _pages(api, nid, "revisions/1/pages/2.png")
+    assert r.status_code == 404 and r.json()["detail"]["reason"] == "page_not_rendered", r.text
+    assert "1 halaman pertama" in r.json()["message"]
+
+
+def test_a_render_waits_for_a_free_slot_only_so_long():
+    renderer = PageRenderer(PreviewLimits(workers=1, queue=0, timeout_s=0.2))
+    assert renderer._slots.acquire()  # a render in progress holds the only slot
+    with pytest.raises(ServiceUnavailable) as caught:
+        renderer.render(b"%PDF-1.4")
+    assert caught.value.detail["reason"] == "preview_busy"
+    renderer._slots.release()
+
+
+def test_a_pdf_poppler_cannot_read_is_refused_with_a_reason():
+    from pipeline.errors import DocumentRejected
+
+    with pytest.raises(DocumentRejected) as caught:
+        PageRenderer().render(b"%PDF-1.4\nnot really a pdf")
+    assert caught.value.detail["reason"] == "preview_failed"
+
+
+def test_png_size_reads_the_header():
+    assert png_size(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x03\xe0\x00\x00\x05{" + b"\0" * 8) == (992, 1403)
+    with pytest.raises(ValueError):
+        png_size(b"GIF89a")
+
+
+@LOCAL
+def test_the_current_file_is_the_stamped_pdf_during_paraf(api):
+    nid = approved_kb(api)
+    before = _pages(api, nid, "file/pages", "kabag_pemerintahan").json()
+    assert before["kind"] == "revisi" and before["label"] == "Revisi 1"
+    assert post(api, f"{nid}/paraf", "kabag_pemerintahan").status_code == 200
+    # the next official sees the page as stamped so far, before giving his paraf
+    after = _pages(api, nid, "file/pages", "asisten_umum").json()
+    assert after["kind"] == "paraf" and after["step"] == 1 and after["sha256"] != before["sha256"]
+    assert after["pdf_url"] == f"/api/v1/naskah/{nid}/file.pdf"
+    pdf = api.client.get(after["pdf_url"], headers=api.auth("asisten_umum"))
+    assert pdf.status_code == 200 and pdf.headers["x-content-sha256"] == after["sha256"]
+    assert after["pages"][0]["image_url"] == f"/api/v1/naskah/{nid}/file/pages/1.png"
+    image = api.client.get(after["pages"][0]["image_url"], headers=api.auth("asisten_umum"))
+    assert image.headers["etag"] == after["pages"][0]["etag"]
