@@ -130,7 +130,7 @@ def test_bad_page_numbers_are_a_404_or_422_with_a_message_never_a_5xx(api):
     assert r.status_code == 422
 
 
-@LOCAL
+@TWO
 def test_two_concurrent_first_views_render_once_across_processes(api):
     """Two "processes" (two service bundles, each with its own renderer and slots) share the database
     and the store, as API processes behind a load balancer do; their first views arrive together."""
@@ -281,3 +281,111 @@ def test_the_current_file_is_the_stamped_pdf_during_paraf(api):
     assert after["pages"][0]["image_url"] == f"/api/v1/naskah/{nid}/file/pages/1.png"
     image = api.client.get(after["pages"][0]["image_url"], headers=api.auth("asisten_umum"))
     assert image.headers["etag"] == after["pages"][0]["etag"]
+
+
+@LOCAL
+def test_only_those_who_may_see_the_naskah_see_its_pages(signers_api, dev_pki, counterparty_pki, counterparty_person):
+    """The access matrix of issue 12 on the preview routes: a naskah the user may not see is 404 (as one
+    that does not exist), a revision's pages are internal drafting material (403 for a counterparty's
+    official), the current file is what the signers see (the signed KB to the Wali Kota who signed it)."""
+    from tests.test_access import SEES_KB_A, SEES_NK_B, SEES_PKS_A, USERS, build_world, expect
+
+    api = signers_api
+    w = build_world(api, dev_pki, counterparty_pki, counterparty_person)
+    wrong: list[str] = []
+    for nid, sees in ((w.kb, SEES_KB_A), (w.pks, SEES_PKS_A), (w.nk, SEES_NK_B)):
+        for rest, internal in (
+            ("file/pages", False),
+            ("file/pages/1.png", False),
+            ("file.pdf", False),
+            ("revisions/1/pages", True),
+            ("revisions/1/pages/1.png?ukuran=kecil", True),
+        ):
+            for user in USERS:
+                r = _pages(api, nid, rest, user)
+                want = expect(user, sees, internal=internal)
+                if r.status_code != want:
+                    wrong.append(f"{user:<20} {nid} {rest:<40} {r.status_code} (expected {want}) {r.text[:100]}")
+    assert not wrong, "\n" + "\n".join(wrong)
+    signed = _pages(api, w.kb, "file/pages", "walikota.bpp").json()
+    assert signed["kind"] == "signed" and signed["label"].startswith("PDF bertanda tangan")
+    final = _pages(api, w.nk, "file/pages", "kakantah").json()
+    assert final["kind"] == "final"
+    assert _pages(api, w.pks, "file/pages", "kadis.dlh").json()["kind"] == "revisi"
+
+
+def _edited(docx: bytes) -> tuple[bytes, str, str]:
+    """A drafter's edit in Word: one word of a pasal changed, a dasar hukum removed, an ayat added."""
+    from docx import Document
+
+    doc = Document(io.BytesIO(docx))
+    paragraphs = list(doc.paragraphs)
+    maksud = next(p for p in paragraphs if "sebagai pedoman" in p.text)
+    run = next(r for r in maksud.runs if "pedoman" in r.text)
+    run.text = run.text.replace("pedoman", "acuan")
+    removed = next(p for p in paragraphs if "Peraturan Pemerintah Nomor 28 Tahun 2018" in p.text)
+    removed_text = removed.text
+    removed._element.getparent().remove(removed._element)
+    added_text = "Kesepakatan ini ditinjau bersama setiap tahun oleh PARA PIHAK."
+    following = paragraphs[paragraphs.index(maksud) + 1]
+    following.insert_paragraph_before(added_text)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue(), " ".join(removed_text.split()), added_text
+
+
+@LOCAL
+def test_the_side_by_side_diff_aligns_rows_and_marks_the_changed_words(api):
+    nid = create_naskah(api, create_case(api))["id"]
+    docx = _pages(api, nid, "revisions/1/docx").content
+    edited, removed_text, added_text = _edited(docx)
+    files = {"file": ("r2.docx", edited, "application/octet-stream")}
+    r = api.client.post(f"/api/v1/naskah/{nid}/revisions/upload", files=files, headers=api.auth("drafter"))
+    assert r.status_code == 201, r.text
+
+    plain = _pages(api, nid, "diff?a=1&b=2").json()
+    assert plain["rows"] is None and plain["changes"]  # the answer as before, unless asked
+    body = _pages(api, nid, "diff?a=1&b=2&tampilan=berdampingan").json()
+    rows = body["rows"]
+    assert body["row_counts"] == {"same": len(rows) - 3, "changed": 1, "added": 1, "removed": 1}
+    changed = next(row for row in rows if row["kind"] == "changed")
+    assert "sebagai pedoman" in changed["left"] and "sebagai acuan" in changed["right"]
+    assert [s for s in changed["left_spans"] if s["op"] != "same"] == [{"op": "removed", "text": "pedoman"}]
+    assert [s for s in changed["right_spans"] if s["op"] != "same"] == [{"op": "added", "text": "acuan"}]
+    removed = next(row for row in rows if row["kind"] == "removed")
+    assert removed["left"] == removed_text and removed["right"] is None and removed["right_number"] is None
+    added = next(row for row in rows if row["kind"] == "added")
+    assert added["right"] == added_text and added["left"] is None
+    assert rows.index(added) == rows.index(changed) + 1  # the new ayat right after the pasal it follows
+    # every paragraph of each revision once, in order; spans rebuild the paragraph exactly
+    assert [r["left_number"] for r in rows if r["left"] is not None] == list(range(1, plain["counts"]["equal"] + 3))
+    assert [r["right_number"] for r in rows if r["right"] is not None] == list(range(1, plain["counts"]["equal"] + 3))
+    for row in rows:
+        for side in ("left", "right"):
+            if row[side] is not None:
+                assert "".join(s["text"] for s in row[f"{side}_spans"]) == row[side]
+    # without the read role (admin) nothing, side by side or not; an unknown view is named
+    assert _pages(api, nid, "diff?a=1&b=2&tampilan=berdampingan", "admin").status_code == 403
+    assert _pages(api, nid, "diff?a=1&b=2&tampilan=lain").status_code == 422
+
+
+def test_side_by_side_pairs_a_changed_paragraph_and_keeps_the_rest_apart():
+    from pipeline.diff import Span, side_by_side
+
+    old = ["Pasal 1", "PIHAK KESATU menyediakan lahan seluas 5 hektare.", "Paragraf yang dihapus.", "Penutup."]
+    new = [
+        "Pasal 1",
+        "PIHAK KESATU menyediakan lahan seluas 7 hektare.",
+        "Ayat baru yang lain sama sekali.",
+        "Penutup.",
+    ]
+    view = side_by_side(old, new)
+    assert [r.kind for r in view.rows] == ["same", "changed", "removed", "added", "same"]
+    changed = view.rows[1]
+    assert changed.left_spans == [
+        Span("same", "PIHAK KESATU menyediakan lahan seluas "),
+        Span("removed", "5"),
+        Span("same", " hektare."),
+    ]
+    assert changed.right_spans[1] == Span("added", "7")
+    assert side_by_side(old, old).identical and not view.identical
