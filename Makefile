@@ -42,6 +42,7 @@ bench: system-deps system-deps-test $(VENV)/.installed
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/sign.py
 	$(BIN)/python bench/archive_load.py
+	$(BIN)/python bench/preview.py
 
 serve: system-deps $(VENV)/.installed
 	$(BIN)/naskah serve

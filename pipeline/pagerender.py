@@ -4,7 +4,10 @@ Why poppler's command-line tools (``pdfinfo``, ``pdftoppm``, ``pdftotext``): the
 system dependency (``pdfsig`` checks signatures with the same library), they render what
 LibreOffice, pyHanko and a counterparty's software write (signature appearances, paraf stamps,
 embedded fonts) and they run as separate processes, so a PDF that makes the renderer slow or
-crash costs that process, not the server.
+crash costs that process, not the server.  ``pdftoppm`` writes raw rasters, which Pillow encodes
+as PNG and scales down to the thumbnail: poppler's own PNG writer took three quarters of the time
+(10 pages at 120 dpi: 3.7 s of CPU against 0.9 s for the rasters alone), and a second poppler run
+for thumbnails another second.
 
 Bounds, so that previews cannot starve the API:
 
@@ -22,6 +25,7 @@ renders, once per PDF sha256, and decides who may see it.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shutil
@@ -32,6 +36,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from PIL import Image
 
 from pipeline.errors import DocumentRejected, ServiceUnavailable
 
@@ -46,6 +52,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+BATCH = 8
+"""Pages rasterised per poppler run: the rasters of one batch at most are on disk at once."""
+PNG_LEVEL = 3
+"""zlib level of the page PNGs: as small as level 6 for these pages (text on white) at 2/3 of the time."""
 
 
 @dataclass(frozen=True)
@@ -210,22 +220,21 @@ class PageRenderer:
             last = min(count, limits.max_pages)
             pages: list[RenderedPage] = []
             if last >= 1:
-                span = ["-f", "1", "-l", str(last)]
-                self._run("pdftoppm", ["-r", str(limits.dpi), *span, "-png", str(source), "p"], work)
                 self._run(
-                    "pdftoppm",
-                    ["-scale-to-x", str(limits.thumb_width), "-scale-to-y", "-1", *span, "-png", str(source), "t"],
-                    work,
+                    "pdftotext", ["-layout", "-enc", "UTF-8", "-f", "1", "-l", str(last), str(source), "t.txt"], work
                 )
-                self._run("pdftotext", ["-layout", "-enc", "UTF-8", *span, str(source), "text.txt"], work)
-                texts = (work / "text.txt").read_text("utf-8", "replace").split("\f")
-                full = _numbered(work, "p", last)
-                thumbs = _numbered(work, "t", last)
-                for n in range(1, last + 1):
-                    png, thumb = full[n].read_bytes(), thumbs[n].read_bytes()
-                    (w, h), (tw, th) = png_size(png), png_size(thumb)
-                    text = texts[n - 1] if n - 1 < len(texts) else ""
-                    pages.append(RenderedPage(n, png, w, h, thumb, tw, th, _clean(text)))
+                texts = (work / "t.txt").read_text("utf-8", "replace").split("\f")
+                for first in range(1, last + 1, BATCH):
+                    end = min(last, first + BATCH - 1)
+                    # raw PPM, encoded to PNG below: poppler's own PNG writer took 3/4 of the time (measured)
+                    self._run(
+                        "pdftoppm", ["-r", str(limits.dpi), "-f", str(first), "-l", str(end), str(source), "p"], work
+                    )
+                    for n, path in sorted(_numbered(work, "p", first, end).items()):
+                        png, size, thumb, thumb_size = _encode(path, limits.thumb_width)
+                        path.unlink()  # a batch's rasters at most on disk (4 MB a page at 120 dpi)
+                        text = texts[n - 1] if n - 1 < len(texts) else ""
+                        pages.append(RenderedPage(n, png, *size, thumb, *thumb_size, _clean(text)))
         elapsed = int((time.monotonic() - started) * 1000)
         with self._lock:
             self.renders += 1
@@ -233,14 +242,27 @@ class PageRenderer:
         return RenderedDocument(page_count=count, pages=pages, elapsed_ms=elapsed)
 
 
-def _numbered(work: Path, prefix: str, last: int) -> dict[int, Path]:
-    """pdftoppm's files ``<prefix>-1.png`` … (zero-padded to the width of the last page number)."""
+def _encode(path: Path, thumb_width: int) -> tuple[bytes, tuple[int, int], bytes, tuple[int, int]]:
+    """A page's raster as PNG, and its thumbnail (``thumb_width`` wide) as PNG."""
+    with Image.open(path) as raster:
+        raster.load()
+        image = io.BytesIO()
+        raster.save(image, "PNG", compress_level=PNG_LEVEL)
+        height = max(1, round(raster.height * thumb_width / raster.width))
+        small = raster.resize((thumb_width, height), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        thumb = io.BytesIO()
+        small.save(thumb, "PNG", compress_level=PNG_LEVEL)
+        return image.getvalue(), raster.size, thumb.getvalue(), small.size
+
+
+def _numbered(work: Path, prefix: str, first: int, last: int) -> dict[int, Path]:
+    """pdftoppm's files ``<prefix>-1.ppm`` … (zero-padded to the width of the PDF's last page number)."""
     found: dict[int, Path] = {}
-    for path in work.glob(f"{prefix}-*.png"):
+    for path in work.glob(f"{prefix}-*.ppm"):
         number = path.stem.rsplit("-", 1)[1]
-        if number.isdigit():
+        if number.isdigit() and first <= int(number) <= last:
             found[int(number)] = path
-    missing = [n for n in range(1, last + 1) if n not in found]
+    missing = [n for n in range(first, last + 1) if n not in found]
     if missing:
         raise DocumentRejected(
             "Pratinjau tidak dapat dibuat: sebagian halaman PDF tidak tergambar.",
