@@ -210,8 +210,9 @@ def _key(sha256: str, variant: str, number: int, *, thumb: bool) -> str:
 
 def _lease(svc: Services) -> timedelta:
     """How long a render may hold the lock before another request takes it over: three poppler runs
-    at their time limit and the puts, renewed before the puts and while they go on."""
-    return timedelta(seconds=3 * svc.page_renderer.limits.timeout_s + 60)
+    at their time limit and the encoding, renewed before the puts and while they go on."""
+    timeout = svc.page_renderer.limits.timeout_s
+    return timedelta(seconds=3 * timeout + min(60.0, timeout))
 
 
 def _find(session: Session, sha256: str, variant: str) -> Preview | None:

@@ -389,3 +389,60 @@ def test_side_by_side_pairs_a_changed_paragraph_and_keeps_the_rest_apart():
     ]
     assert changed.right_spans[1] == Span("added", "7")
     assert side_by_side(old, old).identical and not view.identical
+
+
+def _source(api, nid: int) -> preview.PreviewSource:
+    with session_scope(api.services.engine) as session:
+        rev = session.exec(select(Revision).where(Revision.naskah_id == nid)).one()
+        return preview._revision(rev)
+
+
+@LOCAL
+def test_a_lease_whose_holder_died_is_taken_over_and_a_live_one_is_waited_for(api):
+    from datetime import UTC, datetime
+
+    api.services.page_renderer = PageRenderer(PreviewLimits(timeout_s=0.5))  # a lease of 2 s
+    nid = create_naskah(api, create_case(api))["id"]
+    source = _source(api, nid)
+    variant = api.services.page_renderer.limits.variant
+    with session_scope(api.services.engine) as session:  # another process is rendering it right now
+        session.add(
+            Preview(
+                pdf_sha256=source.sha256,
+                variant=variant,
+                owner="lain",
+                lease_until=datetime.now(UTC) + timedelta(hours=1),
+            )
+        )
+    r = _pages(api, nid, "revisions/1/pages")
+    assert r.status_code == 503 and r.json()["detail"]["reason"] == "preview_busy", r.text
+    assert "coba lagi" in r.json()["message"].lower()
+    assert api.services.page_renderer.renders == 0  # it waited, it did not render beside the other
+    with session_scope(api.services.engine) as session:  # that process died: its lease runs out
+        row = session.exec(select(Preview)).one()
+        row.lease_until = datetime.now(UTC) - timedelta(seconds=1)
+        session.add(row)
+    api.services.page_renderer = PageRenderer()  # time enough to render
+    r = _pages(api, nid, "revisions/1/pages")
+    assert r.status_code == 200 and api.services.page_renderer.renders == 1
+    with session_scope(api.services.engine) as session:
+        row = session.exec(select(Preview)).one()
+        assert row.state == "complete" and row.owner != "lain"
+
+
+@LOCAL
+def test_a_preview_is_recorded_in_the_naskahs_audit_trail_as_a_download(api):
+    nid = create_naskah(api, create_case(api))["id"]
+    body = _pages(api, nid, "revisions/1/pages").json()
+    trail = _pages(api, nid, "audit").json()["data"]
+    viewed = [e for e in trail if e["action"] == "download" and e["sha256"] == body["sha256"]]
+    assert viewed and viewed[-1]["detail"]["file"] == "pratinjau:revisi:r1:0", trail[-1]
+
+
+def test_preview_settings_reach_the_renderer():
+    settings = Settings(preview_dpi=96, preview_thumb_px=160, preview_max_pages=5, preview_workers=3)
+    limits = settings.preview_limits
+    assert (limits.dpi, limits.thumb_width, limits.max_pages, limits.workers) == (96, 160, 5, 3)
+    assert limits.variant == "r96-t160"  # another resolution is another cache
+    with pytest.raises(ValueError):
+        Settings(preview_dpi=2000)
