@@ -229,8 +229,10 @@ def test_a_late_task_comes_first_marked_in_words_with_its_wait_standard_and_marg
     assert (first["naskah_id"], first["late"], second["naskah_id"], second["late"]) == (old, True, fresh, False)
     assert "Terlambat 1 jam 30 menit" in first["text"] or "Terlambat 1 jam 29 menit" in first["text"]
     assert "Menunggu 2 jam" in first["text"] and "Mutu baku 30 menit" in first["text"]
-    assert "terlewat" in first["text"] and re.search(r"pukul \d\d\.\d\d WITA", first["text"])
-    assert "Terlambat" not in second["text"] and "Menunggu 0 menit" in second["text"]
+    assert "(terlewat 1 jam" in first["text"] and re.search(
+        r"tenggat \d+ \w+ \d{4} pukul \d\d\.\d\d WITA", first["text"]
+    )
+    assert "Terlambat" not in second["text"] and "terlewat" not in second["text"] and "Baru masuk" in second["text"]
     assert tiles(doc)["telaah"] == (2, 1, False)
     assert "2 naskah menunggu Anda, 1 terlambat" in text(doc.get_element_by_id("ringkasan-tugas"))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import httpx
-from sqlmodel import col, select
+from sqlmodel import select
 
 from pipeline.auth import issue_token
 from pipeline.models import NaskahEvent, User
@@ -46,12 +46,11 @@ def _awaiting_paraf(live, judul: str, drafter: dict, legal: dict) -> int:
 
 
 def _backdate(live, nid: int, by: dt.timedelta) -> None:
+    """The naskah's whole history moved back in time (what the clock would have done)."""
     with session_scope(live.services.engine) as session:
-        row = session.exec(
-            select(NaskahEvent).where(NaskahEvent.naskah_id == nid).order_by(col(NaskahEvent.id).desc())
-        ).first()
-        row.created_at -= by
-        session.add(row)
+        for row in session.exec(select(NaskahEvent).where(NaskahEvent.naskah_id == nid)).all():
+            row.created_at -= by
+            session.add(row)
 
 
 def test_a_paraf_officials_inbox_shows_the_late_task_first_passes_axe_and_fits_a_phone(live, tmp_path):
