@@ -272,6 +272,9 @@ def test_a_counter_links_to_the_list_of_its_kind_and_zero_counters_stay_visible(
 
     bad = browsers["rangkap"].get("/?tugas=%3Cscript%3E")
     assert bad.status_code == 422 and "Jenis tugas" in bad.text and "<script>" not in bad.text
+    for query in ("?halaman=abc", "?halaman=0", "?tugas=" + "x" * 500):
+        assert browsers["rangkap"].get("/" + query).status_code == 422, query
+    assert tasks_on(beranda(browsers, "rangkap", "?halaman=99")) == tasks_on(doc)  # past the end: the last page
 
 
 @SERVICES

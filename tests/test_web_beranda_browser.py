@@ -76,6 +76,9 @@ def test_a_paraf_officials_inbox_shows_the_late_task_first_passes_axe_and_fits_a
     assert page.locator("#ubin-paraf").get_attribute("aria-current") == "true"
     assert page.evaluate("document.activeElement.id") == "ubin-paraf"  # focus stays where it was
     assert page.locator(".task-list > li").count() == 3
+    page.click("#semua-tugas")  # back to every kind: the link is gone, focus goes to the heading
+    page.wait_for_url(f"{live.url}/")
+    page.wait_for_function("document.activeElement.id === 'judul-tugas'")
     assert blocked == []
 
     phone = live.sign_in("kabag_pemerintahan", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
