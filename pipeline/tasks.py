@@ -48,7 +48,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from pipeline import access, audit, review
-from pipeline.auth import require
+from pipeline.auth import PERMISSIONS, require
 from pipeline.lifecycle import Action, Role, Status
 from pipeline.models import (
     AuditEntry,
@@ -69,7 +69,7 @@ from pipeline.monitoring import Waiting, durasi, waiting
 from pipeline.paraf import turn_of
 from pipeline.sop import Profile
 
-__all__ = ["KIND_LABELS", "Kind", "Task", "TaskList", "tasks_for"]
+__all__ = ["KIND_LABELS", "Kind", "Task", "TaskList", "kinds_of", "tasks_for"]
 
 
 class Kind(StrEnum):
@@ -242,6 +242,32 @@ def _candidates(session: Session, user: User, profile: Profile) -> ColumnElement
     if not parts:
         return None
     return sa.and_(sa.or_(*parts), access.naskah_clause(session, user, profile))
+
+
+def kinds_of(user: User, profile: Profile) -> list[Kind]:
+    """The kinds of task ``user`` can ever hold, by their roles and SOP positions (in :class:`Kind`'s order).
+
+    The home page shows a counter for each, zero or not ("0 to sign" is news to a Bupati), and none for
+    what this person never does (a Bupati has no "Arsipkan" to watch).  The same reading of roles as
+    :func:`_candidates`: a kind outside this list never appears in :func:`tasks_for`'s answer.
+    """
+    roles = user.role_set
+    if not roles & {r.value for r in PERMISSIONS["read"]}:
+        return []  # tasks_for refuses them (an administrator's account)
+    if user.pihak_luar:  # a counterparty's official only ever signs (desk to desk, without the signer role too)
+        return [Kind.TANDA_TANGAN]
+    held: set[Kind] = set()
+    if Role.LEGAL.value in roles:
+        held.add(Kind.TELAAH)
+    if Role.PARAF.value in roles and any(k in user.posisi_set for chain in profile.paraf.values() for k in chain):
+        held.add(Kind.PARAF)
+    if Role.SIGNER.value in roles:
+        held.add(Kind.TANDA_TANGAN)
+    if Role.SECRETARIAT.value in roles:
+        held |= {Kind.RENCANA_TTD, Kind.KIRIM_MITRA, Kind.IMPOR, Kind.ARSIP}
+    if Role.DRAFTER.value in roles:
+        held |= {Kind.RENCANA_TTD, Kind.KIRIM_MITRA, Kind.IMPOR, Kind.DIKEMBALIKAN}
+    return [k for k in Kind if k in held]
 
 
 # -- the facts each decision needs, read once for all candidates -------------------------------------------

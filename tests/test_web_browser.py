@@ -76,7 +76,7 @@ def test_repeated_failures_are_braked_with_a_clear_message(live):
             session.delete(row)
 
 
-def test_beranda_passes_axe_and_fits_a_390_px_phone(live, tmp_path):
+def test_beranda_passes_axe_and_fits_a_390_px_phone(live):
     created = live.services  # a kerja sama the drafter sees, made through the API's pipeline call
     from fastapi.testclient import TestClient  # noqa: F401 - the live server is used, not a TestClient
 
@@ -91,12 +91,10 @@ def test_beranda_passes_axe_and_fits_a_390_px_phone(live, tmp_path):
     assert page.get_by_role("heading", name="Tugas saya").is_visible()
     assert r.json()["judul"] in page.inner_text("main")
     assert axe_violations(page) == []
-    screenshot(page, "web-beranda", tmp_path)
     phone = live.sign_in("u-drafter", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     widths = phone.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1], widths
     assert axe_violations(phone) == []
-    screenshot(phone, "web-beranda-ponsel", tmp_path)
     phone.click(".navbar-toggler")  # the menu opens (Bootstrap's script, not blocked by the CSP)
     phone.get_by_role("link", name="Kerja sama", exact=True).wait_for(state="visible")
     assert blocked == []

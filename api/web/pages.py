@@ -10,11 +10,11 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import ServicesDep, SessionDep
@@ -31,7 +31,8 @@ from api.web.security import (
     set_session_cookie,
     settings_of,
 )
-from pipeline import cases
+from api.web.tugas import inbox, parse_kind
+from pipeline import cases, tasks
 from pipeline.errors import NaskahError, NotPermitted, Unauthenticated
 from pipeline.signin import change_own_password, end_session, sign_in, start_session
 
@@ -70,15 +71,36 @@ def _greeting(now: datetime) -> str:
 
 
 @router.get("/", response_class=HTMLResponse)
-def beranda(request: Request, signed: PageUser, svc: ServicesDep, session: SessionDep) -> HTMLResponse:
-    """Beranda: a greeting, (later) Tugas saya, and the kerja sama this user may see."""
-    rows, count = cases.list_cases(session, signed.user, profile=svc.profile, limit=10)
+def beranda(
+    request: Request,
+    signed: PageUser,
+    svc: ServicesDep,
+    session: SessionDep,
+    tugas: Annotated[str | None, Query(max_length=40)] = None,
+    halaman: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """Beranda: a greeting, Tugas saya (counters per kind and the list, ``?tugas=`` filters it, GET so it
+    can be bookmarked) and the kerja sama this user may see.  The tasks are ``GET /api/v1/me/tasks``'s:
+    the same pipeline call.  An account outside the naskah's path (an administrator) gets a Beranda that
+    says so, not an error page."""
+    kind = parse_kind(tugas)
     now = datetime.now(svc.profile.tz)
-    return page(
-        request,
-        "beranda.html",
-        {"greeting": _greeting(now), "today": now.date(), "cases": rows, "case_count": count},
-    )
+    ctx: dict[str, object] = {
+        "greeting": _greeting(now),
+        "today": now.date(),
+        "inbox": None,
+        "cases": [],
+        "case_count": 0,
+    }
+    try:
+        found = tasks.tasks_for(session, signed.user, svc.profile, now.astimezone(UTC))
+        ctx["inbox"] = inbox(
+            found, tasks.kinds_of(signed.user, svc.profile), kind=kind, page=halaman, tz=svc.profile.tz
+        )
+        ctx["cases"], ctx["case_count"] = cases.list_cases(session, signed.user, profile=svc.profile, limit=10)
+    except NotPermitted:
+        ctx["no_role"] = True  # no role on the naskah's path: nothing to read, nothing waits
+    return page(request, "beranda.html", {"no_role": False, **ctx})
 
 
 def _signin_page(request: Request, response_token: str | None = None, **context: object) -> tuple[HTMLResponse, str]:
