@@ -17,6 +17,7 @@ what the certificate itself and the naskah's data tell.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -92,7 +93,8 @@ class Readiness:
 
 
 def _days_left(not_after: dt.datetime, now: dt.datetime) -> int:
-    return (not_after - now) // dt.timedelta(days=1)
+    """Days until the end, rounded up while it runs (9 days and 23 hours: "10 hari"), down once it ended."""
+    return math.ceil((not_after - now) / dt.timedelta(days=1))
 
 
 def _level(problems: list[Problem], days_left: int | None) -> Level:

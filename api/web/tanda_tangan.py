@@ -130,7 +130,7 @@ def _context(svc: Services, session: SessionDep, signed: Signed, naskah_id: int)
     tz, zona = svc.profile.tz, svc.profile.zona_waktu
     return {
         "progress": progress,
-        "stepper": [s.to_dict() for s in progress.langkah if s.tahap in ("rencana_ttd", "tanda_tangan", "arsip")],
+        "sign_steps": [s.to_dict() for s in progress.langkah if s.tahap in ("rencana_ttd", "tanda_tangan", "arsip")],
         "status": naskah.status,
         "tugas": mine,
         "plan": plan,
