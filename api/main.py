@@ -20,6 +20,8 @@ from api.limits import BoundedRequests
 from api.routes import admin, arsip, cases, monitoring, naskah, preview, signing, tasks, templates, workflow
 from api.timing import ConversionTimingHeader
 from api.web import pages
+from api.web import paraf as web_paraf
+from api.web import tanda_tangan as web_tanda_tangan
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
 from api.web.errors import page_error
 from api.web.security import SecurityHeaders
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     v1.include_router(admin.router)
     app.include_router(v1)
     app.include_router(pages.router)  # the web pages (api/web): sign-in, Beranda, ...
+    app.include_router(web_paraf.router)  # /naskah/{id}/paraf
+    app.include_router(web_tanda_tangan.router)  # /naskah/{id}/tanda-tangan
 
     @app.get("/healthz", tags=["sistem"], summary="Cek hidup, dan beban konverter dokumen")
     def healthz(request: Request) -> dict[str, Any]:

@@ -39,9 +39,11 @@ __all__ = [
     "SigningParty",
     "active_paraf",
     "chain",
+    "current_pdf",
     "field_name",
     "final_file",
     "give_paraf",
+    "preview_paraf",
     "refuse_paraf",
     "signature_slots",
     "signing_parties",
@@ -223,37 +225,102 @@ def _whose_turn(svc: Services, naskah: Naskah, given: list[Paraf], user: User) -
     return turn.urutan, turn.position
 
 
-def give_paraf(svc: Services, user: User, naskah_id: int) -> Paraf:
-    """The official whose turn it is initials every page of the latest revision."""
+def _guards(given: list[Paraf], positions: list[Position]) -> dict[str, bool]:
+    complete = len(given) + 1 >= len(positions)
+    return {"paraf_complete": complete, "paraf_remaining": not complete}
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A paraf about to be given, checked under the naskah's lock: what stamping it needs."""
+
+    expected_version: int
+    guards: dict[str, bool]
+    complete: bool
+    urutan: int
+    position: Position
+    revision: Revision
+    slots: list[SignatureSlot]
+    marks: list[ParafMark]
+    template: str
+
+
+def _pending(svc: Services, user: User, naskah_id: int) -> _Pending:
     with session_scope(svc.engine) as session:
         naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
-        expected_version = naskah.lock_version
         given = active_paraf(session, naskah_id)
-        positions = svc.profile.paraf_chain(naskah.jenis)
-        complete = len(given) + 1 >= len(positions)
-        guards = {"paraf_complete": complete, "paraf_remaining": not complete}
+        guards = _guards(given, svc.profile.paraf_chain(naskah.jenis))
         actions.check(naskah, user, Action.PARAF, guards)
         urutan, position = _whose_turn(svc, naskah, given, user)
         revision = latest_revision(session, user, naskah_id, profile=svc.profile)
         assert revision is not None
-        slots = signature_slots(session, naskah, revision) if complete else []
-        marks = [_mark(p) for p in given]
+        complete = guards["paraf_complete"]
+        return _Pending(
+            expected_version=naskah.lock_version,
+            guards=guards,
+            complete=complete,
+            urutan=urutan,
+            position=position,
+            revision=revision,
+            slots=signature_slots(session, naskah, revision) if complete else [],
+            marks=[_mark(p) for p in given],
+            template=naskah.template,
+        )
+
+
+def _new_paraf(user: User, naskah_id: int, pending: _Pending) -> Paraf:
     assert user.id is not None
-    new = Paraf(
+    return Paraf(
         naskah_id=naskah_id,
-        revision_number=revision.number,
-        revision_sha256=revision.pdf_sha256,
-        urutan=urutan,
-        posisi=position.key,
+        revision_number=pending.revision.number,
+        revision_sha256=pending.revision.pdf_sha256,
+        urutan=pending.urutan,
+        posisi=pending.position.key,
         user_id=user.id,
         nama=user.nama,
-        jabatan=position.jabatan,
-        singkatan=position.singkatan,
+        jabatan=pending.position.jabatan,
+        singkatan=pending.position.singkatan,
         inisial=inisial_dari(user.nama),
         waktu=utcnow(),
     )
-    box = svc.profile.paraf_box or svc.templates.get(naskah.template).paraf
-    stamped = stamp_paraf(read_revision_file(svc, revision, "pdf"), [*marks, _mark(new)], box, tz=svc.profile.tz)
+
+
+def _stamped(svc: Services, pending: _Pending, new: Paraf) -> bytes:
+    box = svc.profile.paraf_box or svc.templates.get(pending.template).paraf
+    pdf = read_revision_file(svc, pending.revision, "pdf")
+    return stamp_paraf(pdf, [*pending.marks, _mark(new)], box, tz=svc.profile.tz)
+
+
+def preview_paraf(svc: Services, user: User, naskah_id: int) -> bytes:
+    """The latest revision stamped as it will be when ``user`` gives the next paraf now, with every
+    mark so far and theirs (stored nowhere): what the official sees before confirming.  Refused with
+    :func:`give_paraf`'s reason when it is not their turn."""
+    pending = _pending(svc, user, naskah_id)
+    return _stamped(svc, pending, _new_paraf(user, naskah_id, pending))
+
+
+def current_pdf(svc: Services, user: User, naskah_id: int) -> tuple[bytes, str]:
+    """The naskah's PDF as the paraf chain stands (the last stamped file, else the latest revision's
+    PDF) and its sha256: what anyone who may see the naskah can read while the paraf is collected."""
+    with session_scope(svc.engine) as session:
+        get_naskah(session, user, naskah_id, profile=svc.profile)
+        given = active_paraf(session, naskah_id)
+        file = session.get(NaskahFile, given[-1].file_id) if given and given[-1].file_id else None
+        revision = None if file is not None else latest_revision(session, user, naskah_id, profile=svc.profile)
+    if file is not None:
+        return svc.get(file.key, file.version_id, file.sha256), file.sha256
+    if revision is None or not revision.pdf_sha256:
+        raise ActionNotAvailable("Naskah ini belum memiliki PDF.", naskah_id=naskah_id, reason="no_pdf")
+    return read_revision_file(svc, revision, "pdf"), revision.pdf_sha256
+
+
+def give_paraf(svc: Services, user: User, naskah_id: int) -> Paraf:
+    """The official whose turn it is initials every page of the latest revision."""
+    pending = _pending(svc, user, naskah_id)
+    expected_version, guards, complete = pending.expected_version, pending.guards, pending.complete
+    urutan, position, revision, slots = pending.urutan, pending.position, pending.revision, pending.slots
+    new = _new_paraf(user, naskah_id, pending)
+    stamped = _stamped(svc, pending, new)
     kind = "final" if complete else "paraf"
     if complete:
         stamped = prepare_signature_fields(stamped, slots)

@@ -59,6 +59,7 @@ from pipeline.paraf import SigningParty, field_name, final_file, signing_parties
 from pipeline.pdflimits import check_pdf
 from pipeline.pdfread import open_reader
 from pipeline.pdfworker import check_returned_bounded
+from pipeline.readiness import Readiness, judge
 from pipeline.revisions import PDF_TYPE, derived_file, get_revision
 from pipeline.services import Services
 from pipeline.signer_config import configured_signer
@@ -78,7 +79,9 @@ __all__ = [
     "export_current",
     "get_plan",
     "import_signed",
+    "my_step",
     "next_step",
+    "readiness",
     "sign_configured",
     "sign_step",
     "sign_step_whole_file",
@@ -553,6 +556,43 @@ def _recorded_kuasa(session: Session, step: SignatureStep) -> Kuasa | None:
     from pipeline.kuasa import read_kuasa
 
     return read_kuasa(session, step.kuasa_naskah_id)
+
+
+def my_step(session: Session, plan: SignaturePlan, user: User) -> SignatureStep | None:
+    """The step of the plan ``user`` signs on the server and has not signed yet (None: none)."""
+    return next((s for s in steps_of(session, plan) if s.user_id == user.id and s.signed_at is None), None)
+
+
+_BACKEND_LABELS = {
+    "pkcs12": "Berkas sertifikat PKCS#12",
+    "pkcs11": "Token PKCS#11",
+    "csc": "Layanan tanda tangan jarak jauh (CSC)",
+    "bsre": "BSrE (esign-client)",
+}
+
+
+def readiness(
+    svc: Services, user: User, naskah_id: int, backend: DigestSignerBackend, secret: str, *, configured: bool = False
+) -> Readiness:
+    """Signer readiness: open ``backend`` with ``secret`` (nothing signed, nothing kept) and judge its
+    certificate for the official printed in ``user``'s block of the plan (``pipeline.readiness``): the
+    same certificate rules and identity check as :func:`sign_step`; a delegate's as the penerima kuasa."""
+    with session_scope(svc.engine) as session:
+        naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
+        plan = get_plan(session, naskah_id)
+        if plan is None:
+            raise ActionNotAvailable("Naskah ini belum memiliki rencana tanda tangan.", naskah_id=naskah_id)
+        step = my_step(session, plan, user)
+        if step is None:
+            raise NotPermitted(
+                "Anda tidak menandatangani naskah ini di server (atau tanda tangan Anda sudah tercatat).",
+                reason="not_a_signer",
+            )
+        official = _step_official(session, naskah, step, _recorded_kuasa(session, step))
+    label = _BACKEND_LABELS.get(backend.kind, backend.kind)
+    label = f"{label} ({'dikonfigurasi admin' if configured else 'diunggah'})"
+    with backend.open(secret) as signing:
+        return judge(signing.certificate, signing.signer.cert_registry, official, backend=label)
 
 
 def export_current(svc: Services, user: User, naskah_id: int) -> bytes:

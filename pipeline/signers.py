@@ -260,8 +260,12 @@ class Pkcs12Backend:
             key, cert, extra = pkcs12.load_key_and_certificates(data, secret.encode() or None)
         except ValueError:
             if not _is_pfx(data):
-                raise _refused("Berkas sertifikat bukan berkas PKCS#12 yang sah.", "invalid_keystore", self) from None
-            raise _refused("Passphrase salah. Dokumen tidak ditandatangani.", "wrong_passphrase", self) from None
+                raise _refused(
+                    "Berkas sertifikat bukan berkas PKCS#12 yang sah.", "invalid_keystore", self, field="p12"
+                ) from None
+            raise _refused(
+                "Passphrase salah. Dokumen tidak ditandatangani.", "wrong_passphrase", self, field="passphrase"
+            ) from None
         if cert is None:
             raise _refused("Berkas PKCS#12 tidak memuat sertifikat penanda tangan.", "no_certificate", self)
         if not isinstance(key, ParsedKey):
@@ -322,7 +326,9 @@ class Pkcs11Backend:
                 self.module, token_criteria=TokenCriteria(label=self.token_label), user_pin=secret
             )
         except (pkcs11.exceptions.PinIncorrect, pkcs11.exceptions.PinLenRange):
-            raise _refused("PIN token salah. Dokumen tidak ditandatangani.", "wrong_pin", self) from None
+            raise _refused(
+                "PIN token salah. Dokumen tidak ditandatangani.", "wrong_pin", self, field="passphrase"
+            ) from None
         except pkcs11.exceptions.PinLocked:
             raise _refused("PIN token terblokir. Hubungi admin untuk membukanya.", "pin_locked", self) from None
         except pkcs11.exceptions.UserAlreadyLoggedIn:

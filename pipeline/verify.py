@@ -112,6 +112,7 @@ from pipeline.pdfread import hidden_replacements, open_reader, refuse_unreadable
 
 __all__ = [
     "NO_REVOCATION",
+    "VERDICTS",
     "SignatureCheck",
     "TimestampCheck",
     "VerificationReport",
@@ -329,6 +330,8 @@ _VERDICT = {
     "invalid": "tidak sah (isi atau nilai tanda tangan tidak cocok)",
     "unsigned": "dokumen tidak bertanda tangan",
 }
+VERDICTS = _VERDICT
+"""A ``bottom_line`` in Indonesian words (pages show a verification result with them)."""
 
 
 # -- inputs --------------------------------------------------------------------------------
