@@ -358,12 +358,22 @@ def give_paraf(svc: Services, user: User, naskah_id: int) -> Paraf:
 
 
 def refuse_paraf(svc: Services, user: User, naskah_id: int, note: str) -> Naskah:
-    """An official in the chain refuses, with a note; the naskah returns to drafting."""
+    """The official whose paraf is next refuses, with a note; the naskah returns to drafting.  Only at
+    their turn, as the paraf itself: an official later in the chain has not been asked yet, one who
+    gave theirs already passed the draft on (the same answer as :func:`turn_of` gives the button)."""
     with session_scope(svc.engine) as session:
         naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
         positions = {p.key for p in svc.profile.paraf_chain(naskah.jenis)}
         if not positions & user.posisi_set:
             raise NotPermitted("Anda tidak termasuk rantai paraf naskah ini.", reason="not_in_chain")
+        if naskah.status == Status.PARAF.value:
+            turn = turn_of(svc.profile, naskah.jenis, active_paraf(session, naskah_id), user)
+            if turn is not None and not turn.boleh:
+                raise NotPermitted(
+                    turn.pesan.replace("Belum giliran Anda.", "Belum giliran Anda menolak paraf."),
+                    naskah_id=naskah_id,
+                    reason=turn.alasan,
+                )
         latest = latest_revision(session, user, naskah_id, profile=svc.profile)
         actions.perform(
             session,

@@ -107,6 +107,19 @@ def test_refused_paraf_returns_the_naskah_to_drafting_with_the_note(api):
     assert all(s["status"] == "menunggu" for s in chain["steps"])
 
 
+def test_only_the_official_whose_turn_it_is_may_refuse_the_paraf(api):
+    """The Sekda (not yet asked) and the Kabag (who passed it on) may not send the draft back; the Asisten,
+    whose turn it is, may."""
+    nid = approved_kb(api)
+    assert post(api, f"{nid}/paraf", "kabag_pemerintahan").status_code == 200
+    for who, reason, says in (("sekda", "not_your_turn", "Asisten"), ("kabag_pemerintahan", "already_given", "sudah")):
+        r = post(api, f"{nid}/paraf/refuse", who, "Keberatan.")
+        assert r.status_code == 403 and r.json()["detail"]["reason"] == reason, (who, r.text)
+        assert says in r.json()["message"], r.text
+    assert api.client.get(f"/api/v1/naskah/{nid}", headers=api.auth("drafter")).json()["status"] == "paraf"
+    assert post(api, f"{nid}/paraf/refuse", "asisten_umum", "Keberatan.").status_code == 200
+
+
 def test_two_requests_racing_for_the_same_paraf_exactly_one_succeeds(api):
     nid = approved_kb(api)
     codes: list[int] = []
