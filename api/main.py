@@ -19,6 +19,8 @@ from api.config import Settings, build_services
 from api.limits import BoundedRequests
 from api.routes import admin, arsip, cases, monitoring, naskah, signing, templates, workflow
 from api.timing import ConversionTimingHeader
+from api.web import arsip as web_arsip
+from api.web import kerjasama as web_kerjasama
 from api.web import pages
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
 from api.web.errors import page_error
@@ -97,6 +99,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     v1.include_router(admin.router)
     app.include_router(v1)
     app.include_router(pages.router)  # the web pages (api/web): sign-in, Beranda, ...
+    app.include_router(web_kerjasama.router)  # Kerja sama: list, forms, detail, a new naskah
+    app.include_router(web_arsip.router)  # Arsip: search, original, verification report
 
     @app.get("/healthz", tags=["sistem"], summary="Cek hidup, dan beban konverter dokumen")
     def healthz(request: Request) -> dict[str, Any]:
