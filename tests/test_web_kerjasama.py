@@ -15,7 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from api.config import Settings
 from pipeline import cases
 from pipeline.auth import create_user
 from pipeline.lifecycle import Status
@@ -34,7 +33,12 @@ def web(api) -> Iterator[TestClient]:
     a Kepala OPD (signer, no paraf position) of "Dinas Pendidikan" and a second drafter."""
     with session_scope(api.services.engine) as session:
         create_user(
-            session, username="u-opd", nama="Kepala Dinas", jabatan="Kepala Dinas", roles=["signer"], opd="Dinas Pendidikan"
+            session,
+            username="u-opd",
+            nama="Kepala Dinas",
+            jabatan="Kepala Dinas",
+            roles=["signer"],
+            opd="Dinas Pendidikan",
         )
         create_user(session, username="u-drafter2", nama="Analis Dua", jabatan="Analis", roles=["drafter"])
         for user in session.exec(select(User)).all():
@@ -85,7 +89,7 @@ def post_form(client: TestClient, path: str, data: dict[str, Any], csrf_from: st
 def marked(html: str, name: str) -> bool:
     """The field ``name`` is marked invalid (class and aria) and its message is tied to it."""
     field = re.search(rf'<(?:input|textarea|select)[^>]*id="f-{re.escape(name)}"[^>]*>', html)
-    return bool(field) and "is-invalid" in field.group(0) and f'f-{name}-galat' in field.group(0)
+    return bool(field) and "is-invalid" in field.group(0) and f"f-{name}-galat" in field.group(0)
 
 
 # --- the list ------------------------------------------------------------------------------------
@@ -250,13 +254,17 @@ def test_edit_shows_the_data_marks_errors_and_saves(api, web):
     assert f'href="/kerja-sama/{case_id}/ubah"' in detail.text
     form = web.get(f"/kerja-sama/{case_id}/ubah")
     assert form.status_code == 200 and "Penyediaan Air Minum Regional" in form.text
-    values = {k: str(v) for k, v in api.client.get(f"/api/v1/cases/{case_id}", headers=api.auth("legal")).json().items()}
+    values = {
+        k: str(v) for k, v in api.client.get(f"/api/v1/cases/{case_id}", headers=api.auth("legal")).json().items()
+    }
     data = {k: values[k] for k in cases.CaseUpdate.model_fields}
     emptied = post_form(web, f"/kerja-sama/{case_id}/ubah", {**data, "judul": " "})
     assert emptied.status_code == 422 and marked(emptied.text, "judul") and 'value="PDAM"' not in emptied.text
     too_long = post_form(web, f"/kerja-sama/{case_id}/ubah", {**data, "selesai": "2040-01-01"})
     assert too_long.status_code == 422 and marked(too_long.text, "selesai") and 'value="2040-01-01"' in too_long.text
-    good = post_form(web, f"/kerja-sama/{case_id}/ubah", {**data, "judul": "Air Minum Regional Paser", "opd_teknis": "PDAM"})
+    good = post_form(
+        web, f"/kerja-sama/{case_id}/ubah", {**data, "judul": "Air Minum Regional Paser", "opd_teknis": "PDAM"}
+    )
     assert good.status_code == 303 and good.headers["location"] == f"/kerja-sama/{case_id}?diubah=1"
     stored = api.client.get(f"/api/v1/cases/{case_id}", headers=api.auth("legal")).json()
     assert stored["judul"] == "Air Minum Regional Paser" and stored["opd_teknis"] == "PDAM"
@@ -287,7 +295,9 @@ def test_a_case_frozen_by_a_signed_naskah_says_why_instead_of_a_form(api, web):
     assert "Data kerja sama ini terkunci" in detail and f'href="/kerja-sama/{case_id}/ubah">Ubah data' not in detail
     page = web.get(f"/kerja-sama/{case_id}/ubah")
     assert page.status_code == 409 and "tidak dapat diubah" in page.text and "<form" not in page.text.split("<main")[1]
-    assert f'href="/naskah/{kb["id"]}"' in page.text and "case_frozen" in page.text and "Sudah ditandatangani" in page.text
+    assert (
+        f'href="/naskah/{kb["id"]}"' in page.text and "case_frozen" in page.text and "Sudah ditandatangani" in page.text
+    )
     crafted = post_form(web, f"/kerja-sama/{case_id}/ubah", {"judul": "Diam-diam diubah"})
     assert crafted.status_code == 409 and "case_frozen" in crafted.text
 
@@ -382,7 +392,9 @@ def test_arsip_search_download_and_a_plain_verification_report(signers_api, web,
     as_user(web, "u-secretariat")
     page = web.get("/arsip", params={"q": "balikpapan", "jenis": "KB"})
     assert page.status_code == 200 and "1 arsip" in page.text and arsip["judul"] in page.text
-    assert f'href="/arsip/{arsip["id"]}/asli.pdf"' in page.text and f'href="/arsip/{arsip["id"]}/verifikasi"' in page.text
+    assert (
+        f'href="/arsip/{arsip["id"]}/asli.pdf"' in page.text and f'href="/arsip/{arsip["id"]}/verifikasi"' in page.text
+    )
     assert "0 arsip" in web.get("/arsip", params={"jenis": "PKS"}).text
     assert web.get("/arsip", params={"tahun": "1999"}).status_code == 422
     original = web.get(f"/arsip/{arsip['id']}/asli.pdf")

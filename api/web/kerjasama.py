@@ -169,6 +169,37 @@ def _case_body(values: dict[str, str], count: int) -> dict[str, Any]:
     return body
 
 
+CASE_LABELS = {
+    "jenis": "Jenis kerja sama",
+    "judul": "Judul",
+    "objek": "Objek kerja sama",
+    "manfaat": "Manfaat",
+    "bentuk": "Bentuk kerja sama",
+    "tahun_anggaran_mulai": "Tahun anggaran mulai",
+    "mulai": "Tanggal mulai",
+    "selesai": "Tanggal selesai",
+    "opd_teknis": "OPD teknis",
+}
+PIHAK_LABELS = {
+    "instansi": "nama instansi",
+    "kind": "jenis pihak",
+    "alamat": "alamat",
+    "penandatangan_nama": "nama penanda tangan",
+    "penandatangan_jabatan": "jabatan penanda tangan",
+    "penandatangan_nip": "NIP penanda tangan",
+    "penandatangan_nik": "NIK penanda tangan",
+}
+
+
+def _labels(count: int) -> dict[str, str]:
+    """Each field's label, for the error summary ("PIHAK KEDUA, NIP penanda tangan: ...")."""
+    out = dict(CASE_LABELS)
+    for i in range(count):
+        for key, label in PIHAK_LABELS.items():
+            out[f"pihak[{i}].{key}"] = f"{ORDINAL.get(i + 1, f'Pihak ke-{i + 1}')}, {label}"
+    return out
+
+
 def _case_form_fields(count: int) -> list[str]:
     return CASE_FIELDS + [f"pihak[{i}].{key}" for i in range(count) for key in PIHAK_KEYS]
 
@@ -181,6 +212,7 @@ def _case_form_context(count: int, **extra: Any) -> dict[str, Any]:
         "pihak_kinds": PIHAK_KINDS,
         "max_pihak": MAX_PIHAK,
         "form_fields": _case_form_fields(count),
+        "labels": _labels(count),
         **extra,
     }
 
@@ -258,7 +290,13 @@ def ubah_form(request: Request, case_id: Id, signed: PageUser, svc: ServicesDep,
             return _frozen_page(request, exc, case_id)
         raise
     values = {name: str(getattr(case, name)) for name in EDIT_FIELDS}
-    ctx = {"case": case, "values": values, "form_fields": EDIT_FIELDS, "jenis_kerja_sama": JENIS_KERJA_SAMA}
+    ctx = {
+        "case": case,
+        "values": values,
+        "form_fields": EDIT_FIELDS,
+        "jenis_kerja_sama": JENIS_KERJA_SAMA,
+        "labels": CASE_LABELS,
+    }
     return page(request, "kerjasama/ubah.html", ctx)
 
 
@@ -280,7 +318,7 @@ def ubah(
         patch = cases.CaseUpdate.model_validate(body)
         cases.update_case(session, signed.user, case_id, patch, profile=svc.profile)
     except (ValidationError, NaskahError) as exc:
-        ctx = {"case": case, "jenis_kerja_sama": JENIS_KERJA_SAMA}
+        ctx = {"case": case, "jenis_kerja_sama": JENIS_KERJA_SAMA, "labels": CASE_LABELS}
         return form_error(
             request, "kerjasama/ubah.html", as_naskah_error(exc), form_fields=EDIT_FIELDS, values=values, context=ctx
         )
@@ -396,6 +434,11 @@ def _fill_context(case: Any, plan: revisions.NaskahPlan, values: dict[str, str])
         "ordinal": ORDINAL,
         "choice": {k: values.get(k, "") for k in CHOOSE_FIELDS},
         "form_fields": fields,
+        "labels": {
+            **{f"nomor[{p.urutan}]": f"Nomor {ORDINAL.get(p.urutan, p.urutan)}" for p in numbered},
+            **{f"data.{f.name}": f.name.replace("_", " ").capitalize() for f in plan.to_fill},
+            "note": "Catatan revisi",
+        },
         "dasar_hukum": dasar_hukum_baku(case.jenis),
         "nama_jenis": cases.NASKAH_NAMES[JenisNaskah(plan.template.jenis)],
     }
