@@ -132,6 +132,8 @@ def test_htmx_gets_only_the_results_and_a_wrong_year_is_said_on_the_form(api, we
     assert fragment.status_code == 200 and "<html" not in fragment.text and "1 kerja sama" in fragment.text
     wrong = web.get("/kerja-sama", params={"tahun": "dua ribu"})
     assert wrong.status_code == 422 and "Ada masalah" in wrong.text and 'href="#f-tahun"' in wrong.text
+    swapped = web.get("/kerja-sama", params={"tahun": "dua ribu"}, headers={"HX-Request": "true"})
+    assert swapped.status_code == 200 and 'role="alert"' in swapped.text and 'href="#f-tahun"' in swapped.text
 
 
 @SERVICES

@@ -100,8 +100,9 @@ def cari(
         "naskah_names": {j.value: NASKAH_NAMES[j] for j in JenisNaskah},
         "masa_choices": MASA,
     }
-    template = "arsip/_hasil.html" if request.headers.get("hx-request") else "arsip/cari.html"
-    return page(request, template, ctx, status_code=422 if errors else 200)
+    if request.headers.get("hx-request"):  # htmx swaps only a 2xx: the fragment says what is wrong itself
+        return page(request, "arsip/_hasil.html", {**ctx, "fragment": True})
+    return page(request, "arsip/cari.html", {**ctx, "fragment": False}, status_code=422 if errors else 200)
 
 
 @router.get("/arsip/{arsip_id}/asli.pdf")

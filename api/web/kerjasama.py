@@ -146,8 +146,9 @@ def daftar(
         "opd_choices": cases.opd_choices(session, signed.user, profile=svc.profile),
         "may_create": allowed(signed.user, "create_case"),
     }
-    template = "kerjasama/_hasil.html" if request.headers.get("hx-request") else "kerjasama/daftar.html"
-    return page(request, template, ctx, status_code=422 if errors else 200)
+    if request.headers.get("hx-request"):  # htmx swaps only a 2xx: the fragment says what is wrong itself
+        return page(request, "kerjasama/_hasil.html", {**ctx, "fragment": True})
+    return page(request, "kerjasama/daftar.html", {**ctx, "fragment": False}, status_code=422 if errors else 200)
 
 
 # --- create ---------------------------------------------------------------------------------------
