@@ -19,6 +19,8 @@ from api.config import Settings, build_services
 from api.limits import BoundedRequests
 from api.routes import admin, arsip, cases, monitoring, naskah, preview, signing, tasks, templates, workflow
 from api.timing import ConversionTimingHeader
+from api.web import arsip as web_arsip
+from api.web import kerjasama as web_kerjasama
 from api.web import pages
 from api.web import paraf as web_paraf
 from api.web import tanda_tangan as web_tanda_tangan
@@ -103,6 +105,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(pages.router)  # the web pages (api/web): sign-in, Beranda, ...
     app.include_router(web_paraf.router)  # /naskah/{id}/paraf
     app.include_router(web_tanda_tangan.router)  # /naskah/{id}/tanda-tangan
+    app.include_router(web_kerjasama.router)  # Kerja sama: list, forms, detail, a new naskah
+    app.include_router(web_arsip.router)  # Arsip: search, original, verification report
 
     @app.get("/healthz", tags=["sistem"], summary="Cek hidup, dan beban konverter dokumen")
     def healthz(request: Request) -> dict[str, Any]:

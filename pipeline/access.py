@@ -70,6 +70,7 @@ __all__ = [
     "case_clause",
     "counterparty_signs",
     "drafters_of",
+    "frozen_by",
     "instansi_key",
     "is_case_drafter",
     "is_naskah_drafter",
@@ -340,14 +341,21 @@ def require_case_editor(session: Session, user: User, case: KerjaSama) -> None:
         )
 
 
+def frozen_by(session: Session, case: KerjaSama) -> list[Naskah]:
+    """The signed or archived naskah that fix the case's data (empty: it may still change)."""
+    return list(
+        session.exec(
+            select(Naskah)
+            .where(Naskah.kerja_sama_id == case.id, col(Naskah.status).in_(sorted(FROZEN_STATES)))
+            .order_by(col(Naskah.id))
+        ).all()
+    )
+
+
 def require_case_editable(session: Session, case: KerjaSama) -> None:
     """Case data a signed or archived naskah was made from cannot change (409): a change needs a new
     naskah, an addendum (perubahan) signed the same way."""
-    fixed = session.exec(
-        select(Naskah)
-        .where(Naskah.kerja_sama_id == case.id, col(Naskah.status).in_(sorted(FROZEN_STATES)))
-        .order_by(col(Naskah.id))
-    ).all()
+    fixed = frozen_by(session, case)
     if fixed:
         listed = ", ".join(f"{n.jenis} {n.id} ({n.status})" for n in fixed)
         raise Conflict(

@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_TOKEN_DAYS",
     "PERMISSIONS",
     "active_tokens",
+    "allowed",
     "authenticate",
     "create_user",
     "get_user",
@@ -308,9 +309,15 @@ def authenticate(session: Session, token: str | None, *, now: datetime | None = 
     return user
 
 
+def allowed(user: User, permission: str) -> bool:
+    """Whether ``user``'s roles give ``permission`` (what :func:`require` checks; a page uses it to
+    show a button only to those the pipeline would let through)."""
+    return bool(user.role_set & {r.value for r in PERMISSIONS[permission]})
+
+
 def require(user: User, permission: str) -> None:
     needed = PERMISSIONS[permission]
-    if not user.role_set & {r.value for r in needed}:
+    if not allowed(user, permission):
         names = ", ".join(sorted(r.value for r in needed))
         raise NotPermitted(
             f"Tindakan ini memerlukan peran: {names}. Peran Anda: {user.roles or '-'}.",

@@ -8,9 +8,10 @@ empowers.  A kerja sama runs at most five years.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -35,9 +36,17 @@ from pipeline.templates import data_size_problems
 from pipeline.terbilang import akhir_jangka_waktu, tanggal
 from pipeline.textcheck import Line, LineCheck, MultiLineCheck
 
+#: A case filter on its naskah: one of their lifecycle states, or ``tanpa_naskah`` (none yet).
+NO_NASKAH = "tanpa_naskah"
+CaseStatus = Literal[
+    "draft", "legal_review", "returned", "paraf", "signing", "signed", "archived", "cancelled", "tanpa_naskah"
+]
+
 __all__ = [
     "ALLOWED_NASKAH",
+    "NO_NASKAH",
     "CaseInput",
+    "CaseQuery",
     "CaseUpdate",
     "LongText",
     "NaskahInput",
@@ -45,6 +54,7 @@ __all__ = [
     "PihakInput",
     "Text",
     "assign_drafter",
+    "case_for_edit",
     "check_data_size",
     "check_naskah_allowed",
     "create_case",
@@ -52,6 +62,7 @@ __all__ = [
     "get_naskah",
     "list_cases",
     "list_naskah",
+    "opd_choices",
     "pihak_of",
     "register_key",
     "release_nomor",
@@ -130,10 +141,14 @@ class CaseInput(_Input):
     opd_teknis: Text200
     pihak: list[PihakInput] = Field(min_length=2, max_length=10)
 
-    @model_validator(mode="after")
-    def _dates(self) -> CaseInput:
-        check_jangka_waktu(self.mulai, self.selesai)
-        return self
+    @field_validator("selesai")
+    @classmethod
+    def _dates(cls, selesai: date, info: ValidationInfo) -> date:
+        """The jangka waktu, reported on ``selesai`` (a form marks that field)."""
+        mulai = info.data.get("mulai")
+        if isinstance(mulai, date):
+            check_jangka_waktu(mulai, selesai)
+        return selesai
 
 
 class CaseUpdate(_Input):
@@ -231,13 +246,21 @@ def create_case(session: Session, user: User, data: CaseInput) -> KerjaSama:
     return case
 
 
-def update_case(session: Session, user: User, case_id: int, patch: CaseUpdate, *, profile: Profile) -> KerjaSama:
-    """Correct a case's data: its drafters only, and only while no naskah made from it is signed
-    (``access.require_case_editable``: a change after that needs an addendum)."""
+def case_for_edit(session: Session, user: User, case_id: int, *, profile: Profile) -> KerjaSama:
+    """The case, when ``user`` may correct its data now: the drafter role, one of its drafters
+    (``access.require_case_editor``, 403), and no naskah made from it signed (409 ``case_frozen``).
+    The edit form asks this before it is shown, so a refusal comes before anyone types."""
     require(user, "edit_case")
     case = get_case(session, user, case_id, profile=profile)
     access.require_case_editor(session, user, case)
     access.require_case_editable(session, case)
+    return case
+
+
+def update_case(session: Session, user: User, case_id: int, patch: CaseUpdate, *, profile: Profile) -> KerjaSama:
+    """Correct a case's data: its drafters only, and only while no naskah made from it is signed
+    (``access.require_case_editable``: a change after that needs an addendum)."""
+    case = case_for_edit(session, user, case_id, profile=profile)
     changes = patch.model_dump(exclude_unset=True, exclude_none=True)
     mulai, selesai = changes.get("mulai", case.mulai), changes.get("selesai", case.selesai)
     try:
@@ -265,19 +288,108 @@ def get_case(session: Session, user: User, case_id: int, *, profile: Profile) ->
     return case
 
 
-def list_cases(
-    session: Session, user: User, *, profile: Profile, jenis: str | None = None, offset: int = 0, limit: int = 50
-) -> tuple[list[KerjaSama], int]:
-    """The cases ``user`` may see, newest first, and how many there are (the same rule counts)."""
-    require(user, "read")
+class CaseQuery(BaseModel):
+    """What the list of kerja sama is searched and filtered by (``GET /api/v1/cases`` and the
+    Kerja sama page take the same).  Every condition is applied within what the user may see, so
+    the rows and the count say nothing of other cases; a condition on naskah (``status``, a nomor in
+    ``q``) looks only at naskah the user may see."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: Line = Field(
+        default="",
+        max_length=200,
+        description="kata kunci: judul, pihak (instansi, penanda tangan) atau nomor naskah; semua kata harus ada",
+    )
+    jenis: JenisKerjaSama | None = Field(default=None, description="jenis kerja sama")
+    status: CaseStatus | None = Field(
+        default=None, description="kerja sama yang punya naskah berstatus ini, atau tanpa_naskah"
+    )
+    opd: Line | None = Field(default=None, max_length=200, description="OPD teknis (sebagian nama)")
+    tahun: int | None = Field(
+        default=None, ge=2000, le=2100, description="kerja sama yang berjalan pada tahun ini (antara mulai dan selesai)"
+    )
+    offset: int = Field(default=0, ge=0, le=MAX_ID)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+def _like(text: str) -> str:
+    """``%text%`` for LIKE, its own wildcards escaped (a ``%`` typed is a ``%`` searched)."""
+    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _case_conditions(session: Session, user: User, profile: Profile, query: CaseQuery) -> list[Any]:
     visible = access.case_clause(session, user, profile)
-    query = select(KerjaSama).where(visible)
-    count = select(func.count()).select_from(KerjaSama).where(visible)
-    if jenis:
-        query = query.where(KerjaSama.jenis == jenis)
-        count = count.where(KerjaSama.jenis == jenis)
-    rows = session.exec(query.order_by(col(KerjaSama.id).desc()).offset(offset).limit(limit)).all()
-    return list(rows), session.exec(count).one()
+    conditions: list[Any] = [visible]
+    seen_naskah = access.naskah_clause(session, user, profile)
+    for word in query.q.split():
+        pattern = _like(word)
+        in_pihak = select(Pihak.kerja_sama_id).where(
+            sa.or_(
+                func.lower(Pihak.instansi).like(pattern, escape="\\"),
+                func.lower(Pihak.penandatangan_nama).like(pattern, escape="\\"),
+            )
+        )
+        in_nomor = (
+            select(Naskah.kerja_sama_id)
+            .join(NaskahNomor, col(NaskahNomor.naskah_id) == col(Naskah.id))
+            .where(func.lower(NaskahNomor.nomor).like(pattern, escape="\\"), seen_naskah)
+        )
+        conditions.append(
+            sa.or_(
+                func.lower(KerjaSama.judul).like(pattern, escape="\\"),
+                col(KerjaSama.id).in_(in_pihak),
+                col(KerjaSama.id).in_(in_nomor),
+            )
+        )
+    if query.jenis:
+        conditions.append(KerjaSama.jenis == query.jenis.value)
+    if query.status == NO_NASKAH:
+        conditions.append(~col(KerjaSama.id).in_(select(Naskah.kerja_sama_id).where(seen_naskah)))
+    elif query.status:
+        conditions.append(
+            col(KerjaSama.id).in_(select(Naskah.kerja_sama_id).where(Naskah.status == query.status, seen_naskah))
+        )
+    if query.opd and access.opd_key(query.opd):
+        conditions.append(col(KerjaSama.opd_key).like(_like(access.opd_key(query.opd)), escape="\\"))
+    if query.tahun:
+        conditions.append(KerjaSama.mulai <= date(query.tahun, 12, 31))
+        conditions.append(KerjaSama.selesai >= date(query.tahun, 1, 1))
+    return conditions
+
+
+def list_cases(
+    session: Session,
+    user: User,
+    *,
+    profile: Profile,
+    query: CaseQuery | None = None,
+    jenis: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[KerjaSama], int]:
+    """The cases ``user`` may see that match ``query``, newest first, and how many there are (the
+    same conditions count).  Without ``query``: ``jenis``, ``offset`` and ``limit`` alone."""
+    require(user, "read")
+    if query is None:
+        query = CaseQuery(jenis=JenisKerjaSama(jenis) if jenis else None, offset=offset, limit=limit)
+    where = sa.and_(*_case_conditions(session, user, profile, query))
+    total = int(session.exec(select(func.count()).select_from(KerjaSama).where(where)).one())
+    if not total or query.offset >= total:
+        return [], total
+    rows = session.exec(
+        select(KerjaSama).where(where).order_by(col(KerjaSama.id).desc()).offset(query.offset).limit(query.limit)
+    ).all()
+    return list(rows), total
+
+
+def opd_choices(session: Session, user: User, *, profile: Profile) -> list[str]:
+    """The OPD teknis of the cases ``user`` may see, sorted (suggestions for the OPD filter: only
+    names the user could read on the list anyway)."""
+    require(user, "read")
+    rows = session.exec(select(KerjaSama.opd_teknis).where(access.case_clause(session, user, profile)).distinct()).all()
+    return sorted({r for r in rows if r}, key=str.casefold)
 
 
 def pihak_of(session: Session, case_id: int) -> list[Pihak]:

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from pipeline import access, actions, audit
+from pipeline.auth import require
 from pipeline.cases import (
     NaskahInput,
     check_naskah_allowed,
@@ -62,19 +63,28 @@ from pipeline.models import (
 )
 from pipeline.services import Services
 from pipeline.sop import Profile
-from pipeline.templates import TemplateInfo, dasar_hukum_baku, naskah_properties, render_docx, set_properties
+from pipeline.templates import (
+    FieldSpec,
+    TemplateInfo,
+    dasar_hukum_baku,
+    naskah_properties,
+    render_docx,
+    set_properties,
+)
 from storage.db import session_scope
 from storage.objects import StoredObject
 
 __all__ = [
     "DOCX_TYPE",
     "PDF_TYPE",
+    "NaskahPlan",
     "build_context",
     "create_naskah",
     "derived_file",
     "diff_revisions",
     "get_revision",
     "list_revisions",
+    "plan_naskah",
     "read_revision_file",
     "reconcile",
     "render_revision",
@@ -217,6 +227,64 @@ def create_naskah(svc: Services, user: User, case_id: int, data: NaskahInput) ->
         raise
     with session_scope(svc.engine) as session:
         return get_naskah(session, user, naskah_id, profile=svc.profile), revision
+
+
+#: What ``build_context`` supplies from the case itself, whatever the template: a form for a new naskah
+#: does not ask for these (the case's page is where they change).
+CASE_KEYS = frozenset(
+    {
+        "jenis_kerja_sama",
+        "judul",
+        "objek",
+        "manfaat",
+        "bentuk",
+        "tahun_anggaran_mulai",
+        "mulai",
+        "selesai",
+        "opd_teknis",
+        "nomor",
+    }
+)
+
+
+@dataclass(frozen=True)
+class NaskahPlan:
+    """A new naskah before it is made: its template, its induk, and what the drafter still fills."""
+
+    template: TemplateInfo
+    parent: Naskah | None
+    to_fill: tuple[FieldSpec, ...]
+    """The template's fields the case, its parties and the induk do not supply (the lambang are the
+    parties' uploads), in the manifest's order."""
+    pihak: tuple[Pihak, ...]
+    """The case's parties; each gives the naskah a nomor (a Surat Kuasa: PIHAK KESATU only)."""
+
+
+def plan_naskah(
+    svc: Services, user: User, case_id: int, jenis: JenisNaskah, template: str | None, parent_id: int | None
+) -> NaskahPlan:
+    """The checks of :func:`create_naskah` that come before any input of the naskah's own: the user
+    may add a naskah to the case (403), the case may have this jenis and this induk (422), the
+    template exists and serves it (404/422).  A form asks this first, then shows only what is left."""
+    with session_scope(svc.engine) as session:
+        require(user, "create_naskah")
+        case = get_case(session, user, case_id, profile=svc.profile)
+        access.require_case_editor(session, user, case)
+        parent = check_naskah_allowed(session, case, jenis, parent_id)
+        info = _pick_template(svc, case, jenis, template)
+        pihak = pihak_of(session, case.id or 0)
+        supplied = set(CASE_KEYS) | {ORDINAL[p.urutan] for p in pihak if p.urutan in ORDINAL}
+        if parent is not None:
+            prefix = {JenisNaskah.KB.value: "kb", JenisNaskah.PKS.value: "pks"}.get(parent.jenis, "")
+            supplied |= {f"{prefix}_nomor_pihak_kesatu", f"{prefix}_nomor_pihak_kedua", f"{prefix}_judul"}
+            if parent.data.get("tanggal"):
+                supplied.add(f"{prefix}_tanggal")
+        to_fill = tuple(f for f in info.fields if f.name not in supplied and f.type != "image")
+        if parent is not None:
+            session.expunge(parent)
+        for p in pihak:
+            session.expunge(p)
+    return NaskahPlan(info, parent, to_fill, tuple(pihak))
 
 
 def _delete_naskah(session: Session, naskah_id: int) -> None:

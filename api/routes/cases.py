@@ -6,13 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Path, Query, UploadFile, status
 
-from api.deps import CurrentUser, Id, Offset, ServicesDep, SessionDep
+from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.limits import upload
 from api.present import case_public, case_summary, naskah_public
 from api.schemas import CasePublic, CaseSummary, NaskahPublic, Page, PihakPublic
 from pipeline import cases, lambang, revisions
 from pipeline.errors import DocumentTooLarge
-from pipeline.models import JenisKerjaSama
 
 router = APIRouter(prefix="/cases", tags=["kerja sama"])
 
@@ -23,18 +22,11 @@ def create_case(body: cases.CaseInput, svc: ServicesDep, session: SessionDep, us
     return case_public(session, user, case, svc.profile)
 
 
-@router.get("", summary="Daftar kerja sama yang boleh Anda lihat")
+@router.get("", summary="Daftar kerja sama yang boleh Anda lihat (cari dan saring)")
 def list_cases(
-    svc: ServicesDep,
-    session: SessionDep,
-    user: CurrentUser,
-    jenis: JenisKerjaSama | None = None,
-    offset: Offset = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    query: Annotated[cases.CaseQuery, Query()], svc: ServicesDep, session: SessionDep, user: CurrentUser
 ) -> Page[CaseSummary]:
-    rows, count = cases.list_cases(
-        session, user, profile=svc.profile, jenis=jenis.value if jenis else None, offset=offset, limit=limit
-    )
+    rows, count = cases.list_cases(session, user, profile=svc.profile, query=query)
     return Page(data=[case_summary(c) for c in rows], count=count)
 
 

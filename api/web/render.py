@@ -44,6 +44,20 @@ def _tanggal(value: Any) -> str:
     return f"{value.day} {_BULAN[value.month - 1]} {value.year}"
 
 
+def _waktu(value: Any, tz: Any = None) -> str:
+    """A moment as Indonesians write it, in ``tz`` (the profile's zone): "7 Desember 2026 pukul 10.15 WITA"."""
+    if value is None:
+        return "-"
+    local = value.astimezone(tz) if tz is not None else value
+    zone = local.tzname() or ""
+    return f"{_tanggal(local)} pukul {local:%H.%M}" + (f" {zone}" if zone else "")
+
+
+def _zip_labels(values: list[str], labels: dict[str, str]) -> list[tuple[str, str]]:
+    """[(value, its label or itself)] for a select's choices."""
+    return [(v, labels.get(v, v)) for v in values]
+
+
 def _own(path: str) -> str:
     """URL of one of our own static files, with its modification time so a browser never keeps an old one."""
     stamp = int((STATIC_DIR / path).stat().st_mtime)
@@ -60,6 +74,8 @@ def environment() -> Environment:
     )
     env.globals.update(app_name=APP_NAME, vendored=vendored_url, static=_own)
     env.filters["tanggal"] = _tanggal
+    env.filters["waktu"] = _waktu
+    env.filters["zip_labels"] = _zip_labels
     return env
 
 
