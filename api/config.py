@@ -25,6 +25,7 @@ from pipeline.pdflimits import PdfLimits
 from pipeline.pdfworker import PdfWorker, WorkerLimits
 from pipeline.services import Services, open_bound_store
 from pipeline.signer_config import load_signers_file
+from pipeline.signing import configure_tsa_timeout
 from pipeline.signin import SessionPolicy
 from pipeline.sop import load_profile
 from pipeline.templates import TemplateRegistry, default_template_root
@@ -70,6 +71,7 @@ class Settings(BaseSettings):
         default="", description="PEM files of trusted root CAs (ours and counterparties'), separated by ':'"
     )
     tsa_url: str = Field(default="", description="RFC 3161 timestamp authority URL for PAdES B-T signatures")
+    tsa_timeout: float = Field(default=10.0, gt=0, le=300, description="seconds the TSA may take to answer one request")
     pades_level: PadesLevel = Field(
         default=DEFAULT_LEVEL,
         description="PAdES level every signature must reach: B-LT (default: timestamp + validation data, needs "
@@ -273,6 +275,7 @@ def build_services(settings: Settings, *, converter: object | None = None) -> Se
     templates = TemplateRegistry.load(*settings.template_roots)
     signer_backends = settings.signer_backends  # before anything is opened: a bad file stops the start-up
     fetch.configure(settings.fetch_policy)  # one per process: what every validation may fetch from
+    configure_tsa_timeout(settings.tsa_timeout)
     profile = load_profile(settings.sop_profile)
     trust_roots = settings.trust_root_certificates
     engine = make_engine(settings.database_url)

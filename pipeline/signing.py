@@ -97,6 +97,7 @@ __all__ = [
     "SignatureAppearance",
     "appearance_font",
     "async_sign_pdf",
+    "configure_tsa_timeout",
     "http_timestamper",
     "sign_pdf",
     "validation_context",
@@ -342,11 +343,25 @@ def _fast_signer(signer: signers.Signer) -> signers.Signer:
 # -- timestamper and validation context ----------------------------------------------------
 
 
-@functools.lru_cache(maxsize=32)
+#: Seconds a TSA may take to answer one request (``NASKAH_TSA_TIMEOUT``; set by the entry point).
+_tsa_timeout: float = 10.0
+
+
+def configure_tsa_timeout(seconds: float) -> None:
+    """Set the process's TSA timeout (the entry point does it from the settings)."""
+    global _tsa_timeout
+    _tsa_timeout = float(seconds)
+
+
 def http_timestamper(url: str) -> TimeStamper:
-    """An RFC 3161 client for ``url``, one per URL: it caches the TSA's certificate path
+    """An RFC 3161 client for ``url``, one per URL (and timeout): it caches the TSA's certificate path
     (pyHanko asks the TSA for a dummy token to learn it) across signatures."""
-    return HTTPTimeStamper(url, timeout=10)
+    return _http_timestamper(url, _tsa_timeout)
+
+
+@functools.lru_cache(maxsize=32)
+def _http_timestamper(url: str, timeout: float) -> TimeStamper:
+    return HTTPTimeStamper(url, timeout=timeout)
 
 
 def validation_context(

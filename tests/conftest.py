@@ -3,6 +3,15 @@
 A missing tool (PostgreSQL, LibreOffice) fails the run; nothing is skipped silently.
 """
 
+import os
+
+from pipeline.signing import configure_tsa_timeout
+
+# The race tests hold TSA requests at a gate until every racer has arrived; on a loaded 2-core machine
+# (pytest-xdist, LibreOffice, PostgreSQL) the last one can take longer than the production default.
+os.environ.setdefault("NASKAH_TSA_TIMEOUT", "60")
+configure_tsa_timeout(float(os.environ["NASKAH_TSA_TIMEOUT"]))
+
 pytest_plugins = [
     "tests.fixtures.converter",
     "tests.fixtures.postgres",

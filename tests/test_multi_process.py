@@ -181,6 +181,8 @@ def cluster(signers_api, dev_pki, counterparty_pki, converter, s3_server, pg_ser
         NASKAH_CONVERTER_URL=f"127.0.0.1:{converter._server.port}",  # the session's warm unoserver, shared
         NASKAH_TRUST_ROOTS=f"{dev_pki.roots_pem}:{counterparty_pki.roots_pem}",
         NASKAH_TSA_URL=dev_pki.tsa_url,
+        NASKAH_TSA_TIMEOUT=os.environ["NASKAH_TSA_TIMEOUT"],
+        NASKAH_FETCH_ALLOW=f"{dev_pki.fetch_allow},{counterparty_pki.fetch_allow}",  # the dev PKIs on loopback
         NASKAH_LOG_LEVEL="WARNING",
         HOME=str(tmp_path),
     )

@@ -312,6 +312,10 @@ def test_verify_refuses_hostile_pdfs_quickly_and_the_servers_memory_stays_flat(a
         "a loop": (looping_page_tree(), "pdf_too_deep"),
         "nested 50,000 deep": (nested_object(50_000), None),
     }
+    # the yardstick, measured in the same run (these machines are noisy): verifying an honest signed naskah
+    started = time.perf_counter()
+    assert verify(signed).status_code == 200
+    honest = time.perf_counter() - started
     for name, (data, reason) in hostile.items():
         with PeakRss() as rss:
             started = time.perf_counter()
@@ -319,12 +323,12 @@ def test_verify_refuses_hostile_pdfs_quickly_and_the_servers_memory_stays_flat(a
             elapsed = time.perf_counter() - started
         print(
             f"\n/verify {name} ({len(data) / MB:.1f} MB): {r.status_code} in {elapsed * 1000:.0f} ms, "
-            f"RSS +{rss.growth / MB:.0f} MB"
+            f"RSS +{rss.growth / MB:.0f} MB (an honest naskah: {honest * 1000:.0f} ms)"
         )
         assert r.status_code == 422, (name, r.text)
         assert reason is None or r.json()["detail"]["reason"] == reason, (name, r.json())
         assert r.json()["message"] and "Error" not in r.json()["message"]
-        assert elapsed < 5, name
+        assert elapsed < 10 * honest, (name, elapsed, honest)  # before the limits: 57 s for the 400,000 fields
         # the upload itself is held in memory (~its size, twice at most); the analysis is not
         assert rss.growth < 3 * len(data) + 40 * MB, name
     r = verify(signed)
