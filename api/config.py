@@ -25,8 +25,8 @@ from pipeline.pdflimits import PdfLimits
 from pipeline.pdfworker import PdfWorker, WorkerLimits
 from pipeline.services import Services, open_bound_store
 from pipeline.signer_config import load_signers_file
-from pipeline.signing import configure_tsa_timeout
 from pipeline.signin import SessionPolicy
+from pipeline.signing import configure_tsa_timeout
 from pipeline.sop import load_profile
 from pipeline.templates import TemplateRegistry, default_template_root
 from pipeline.verify import as_certificates
