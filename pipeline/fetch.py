@@ -334,6 +334,44 @@ def _open_session(policy: FetchPolicy) -> aiohttp.ClientSession:
     )
 
 
+class _TimeoutsAsFetchErrors:
+    """A request's context manager whose time limit ends as an aiohttp error.  aiohttp ends a request
+    over its ``total`` time with a bare ``TimeoutError``, which pyHanko's fetchers do not catch (they
+    catch ``aiohttp.ClientError``): a slow OCSP/CRL server then broke the whole validation (a 500 at a
+    desk-to-desk import) instead of being a failed fetch like any other."""
+
+    def __init__(self, request: Any) -> None:
+        self._request = request
+
+    async def __aenter__(self) -> Any:
+        try:
+            return await self._request.__aenter__()
+        except TimeoutError as exc:
+            raise aiohttp.ServerTimeoutError(f"no answer within the time limit: {exc}") from exc
+
+    async def __aexit__(self, kind: Any, exc: BaseException | None, tb: Any) -> Any:
+        handled = await self._request.__aexit__(kind, exc, tb)
+        if isinstance(exc, TimeoutError):  # reading the answer took too long
+            raise aiohttp.ServerTimeoutError(f"answer not read within the time limit: {exc}") from exc
+        return handled
+
+
+class _Session:
+    """The guarded ``aiohttp.ClientSession`` as pyHanko's fetchers use it (``get``, ``post``, ``close``)."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    def get(self, *args: Any, **kwargs: Any) -> _TimeoutsAsFetchErrors:
+        return _TimeoutsAsFetchErrors(self._session.get(*args, **kwargs))
+
+    def post(self, *args: Any, **kwargs: Any) -> _TimeoutsAsFetchErrors:
+        return _TimeoutsAsFetchErrors(self._session.post(*args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
 class _GuardedSession(LazySession):
     """pyHanko's lazily opened session (made inside the event loop that fetches), guarded."""
 
@@ -343,8 +381,8 @@ class _GuardedSession(LazySession):
 
     def get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = _open_session(self.policy)
-        return self._session
+            self._session = _Session(_open_session(self.policy))  # type: ignore[assignment]
+        return self._session  # type: ignore[return-value]
 
 
 class GuardedFetcherBackend(FetcherBackend):
