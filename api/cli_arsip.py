@@ -413,3 +413,56 @@ def monitoring_command(
             ],
         )
         typer.echo("Perbarui dengan: naskah arsip perbarui-cap-waktu --margin-hari " + str(cap_waktu_hari))
+
+
+@friendly
+def tasks_command(
+    username: Annotated[str, typer.Argument(help="nama pengguna yang tugasnya ditampilkan")],
+    as_json: AsJson = False,
+) -> None:
+    """Tugas saya: naskah yang menunggu tindakan pengguna ini (yang terlambat lebih dulu), dengan jumlah per jenis."""
+    from pipeline import tasks
+
+    with _database() as (engine, profile):
+        user = _actor(engine, username)
+        with session_scope(engine) as session:
+            found = tasks.tasks_for(session, user, profile, dt.datetime.now(dt.UTC))
+    if as_json:
+        _json(
+            {
+                "data": [t.to_dict() for t in found.data],
+                "count": found.count,
+                "terlambat": sum(found.terlambat.values()),
+                "ringkasan": found.ringkasan(),
+            }
+        )
+        return
+    typer.echo(
+        "  ".join(
+            f"{c['label']}: {c['jumlah']}" + (f" ({c['terlambat']} terlambat)" if c["terlambat"] else "")
+            for c in found.ringkasan()
+        )
+    )
+    if not found.data:
+        typer.echo(f"Tidak ada naskah yang menunggu tindakan {user.username}.")
+        return
+    typer.echo("")
+    _table(
+        ["Naskah", "Jenis", "Tugas", "Sejak", "Lama", "Mutu baku", "", "Judul"],
+        [
+            [
+                str(t.naskah_id),
+                t.jenis,
+                tasks.KIND_LABELS[t.tugas],
+                t.wait.sejak.astimezone(profile.tz).strftime("%Y-%m-%d %H:%M"),
+                monitoring.durasi(t.wait.lama),
+                t.wait.standar.text if t.wait.standar else "-",
+                "TERLAMBAT" if t.terlambat else "",
+                _cut(t.judul, 50),
+            ]
+            for t in found.data
+        ],
+    )
+    for t in found.data:
+        if t.catatan:
+            typer.echo(f"naskah {t.naskah_id}: catatan {t.catatan_oleh or '-'}: {t.catatan}")

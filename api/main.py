@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.config import Settings, build_services
 from api.limits import BoundedRequests
-from api.routes import admin, arsip, cases, monitoring, naskah, signing, templates, workflow
+from api.routes import admin, arsip, cases, monitoring, naskah, signing, tasks, templates, workflow
 from api.timing import ConversionTimingHeader
 from api.web import naskah as naskah_pages
 from api.web import pages
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     v1.include_router(workflow.router)
     v1.include_router(signing.router)
     v1.include_router(templates.router)
+    v1.include_router(tasks.router)
     v1.include_router(monitoring.router)  # before arsip: /arsip/rekap.csv must not reach /arsip/{arsip_id}
     v1.include_router(arsip.router)
     v1.include_router(admin.router)

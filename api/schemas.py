@@ -455,3 +455,110 @@ class WaitingPublic(BaseModel):
     tenggat: datetime | None
     terlambat: bool
     lewat_menit: int | None = Field(description="menit melewati tenggat (kosong bila belum terlambat)")
+
+
+class TaskPublic(BaseModel):
+    """One naskah waiting on me ("Tugas saya"), with how long it has waited against the SOP's mutu baku."""
+
+    tugas: str = Field(
+        description="telaah, paraf, tanda_tangan, rencana_ttd, kirim_mitra, impor, arsip atau dikembalikan"
+    )
+    tugas_label: str
+    tindakan: str = Field(
+        description="langkah pipeline yang diambil: approve, paraf, sign, signature_plan, export, import_signed, "
+        "archive, revise"
+    )
+    naskah_id: int
+    kerja_sama_id: int
+    jenis: str
+    jenis_kerja_sama: str
+    judul: str
+    nomor: dict[str, str] = Field(description="nomor naskah per pihak ('1' = PIHAK KESATU)")
+    status: str
+    status_label: str
+    langkah: str = Field(description="status, atau paraf.<posisi> untuk paraf berikutnya")
+    keterangan: str = Field(description="apa yang perlu dilakukan")
+    sejak: datetime = Field(description="awal langkah ini: peristiwa terakhir yang membawa naskah ke sini")
+    lama_menit: int
+    lama: str
+    standar: str | None = Field(description="mutu baku waktu langkah ini menurut profil SOP (kosong: tidak ada)")
+    standar_menit: int | None
+    tenggat: datetime | None
+    terlambat: bool
+    lewat_menit: int | None
+    catatan: str | None = Field(description="catatan pengembalian Bagian Hukum atau alasan penolakan paraf")
+    catatan_oleh: str | None
+    catatan_pada: datetime | None
+    detail: dict[str, Any] = Field(
+        description="paraf: urutan, posisi; tanda tangan: pihak_urutan, desk, kuasa_naskah_id; desk: diekspor_pada"
+    )
+
+
+class TaskCounter(BaseModel):
+    tugas: str
+    label: str
+    jumlah: int
+    terlambat: int
+
+
+class TasksPublic(BaseModel):
+    """What waits on me: late first, then the longest waiting; counters for every kind, zeros included."""
+
+    data: list[TaskPublic]
+    count: int
+    terlambat: int = Field(description="berapa tugas yang melewati mutu baku waktu")
+    ringkasan: list[TaskCounter] = Field(description="jumlah per jenis tugas, semua jenis (juga yang nol)")
+
+
+class PersonPublic(BaseModel):
+    nama: str | None
+    jabatan: str
+
+
+class ProgressEventPublic(BaseModel):
+    aksi: str
+    label: str
+    oleh: PersonPublic | None
+    pada: datetime
+    catatan: str | None
+
+
+class ProgressStepPublic(BaseModel):
+    """One step of a naskah's path."""
+
+    kunci: str = Field(description="penyusunan, telaah, paraf.<posisi>, rencana_ttd, ttd.<pihak>, arsip")
+    tahap: str = Field(description="penyusunan, telaah, paraf, rencana_ttd, tanda_tangan, arsip")
+    label: str
+    keadaan: str = Field(description="done, current, waiting, refused atau skipped")
+    keadaan_label: str
+    pelaku: list[PersonPublic] = Field(description="siapa yang bertugas pada langkah ini")
+    oleh: PersonPublic | None = Field(description="siapa yang menyelesaikan (atau menolak) langkah ini")
+    selesai_pada: datetime | None
+    catatan: str | None
+    standar: str | None = Field(description="mutu baku waktu langkah ini menurut profil SOP")
+    standar_dari: str
+    sejak: datetime | None = Field(description="langkah yang sedang berjalan: menunggu sejak")
+    lama_menit: int | None
+    lama: str | None
+    tenggat: datetime | None
+    terlambat: bool
+    lewat_menit: int | None
+    giliran_saya: bool = Field(description="langkah ini menunggu saya dan pipeline akan menerimanya sekarang")
+    riwayat: list[ProgressEventPublic]
+    detail: dict[str, Any]
+
+
+class ProgressPublic(BaseModel):
+    """The whole path of a naskah: drafting, Bagian Hukum, each paraf, the plan, each signer, archive."""
+
+    naskah_id: int
+    kerja_sama_id: int
+    jenis: str
+    judul: str
+    nomor: dict[str, str]
+    status: str
+    status_label: str
+    langkah_sekarang: str | None
+    giliran_saya: bool
+    dibatalkan: ProgressEventPublic | None
+    langkah: list[ProgressStepPublic]

@@ -68,6 +68,7 @@ __all__ = [
     "arsip_clause",
     "assign_drafter",
     "case_clause",
+    "counterparty_signs",
     "drafters_of",
     "instansi_key",
     "is_case_drafter",
@@ -209,15 +210,29 @@ def _counterparty_steps(session: Session, user: User) -> set[int]:
         )
         .where(col(SignatureStep.user_id).is_(None), Naskah.jenis != "SK")  # a Surat Kuasa has no counterparty
     ).all()
-    mine = {digits(user.nip), digits(user.nik)} - {""}
     out = set()
     for naskah_id, nama, instansi, nip, nik in rows:
-        if instansi_key(instansi) != key:
-            continue
-        theirs = {digits(nip), digits(nik)} - {""}
-        if same_person(user.nama, nama) or (mine & theirs):
+        if _is_counterparty_signer(user, nama, instansi, nip, nik):
             out.add(naskah_id)
     return out
+
+
+def _is_counterparty_signer(user: User, nama: str, instansi: str | None, nip: str | None, nik: str | None) -> bool:
+    """Is ``user`` the counterparty's official printed in a block (``nama``) of party ``instansi``?"""
+    key = instansi_key(user.instansi)
+    if not user.pihak_luar or not key or instansi_key(instansi) != key:
+        return False
+    mine = {digits(user.nip), digits(user.nik)} - {""}
+    theirs = {digits(nip), digits(nik)} - {""}
+    return same_person(user.nama, nama) or bool(mine & theirs)
+
+
+def counterparty_signs(user: User, naskah: Naskah, step: SignatureStep, pihak: Pihak | None) -> bool:
+    """Is ``step`` (desk to desk, no account) the one ``user``, a counterparty's official, signs in their
+    own system?  The same rule that lets them see the naskah (:func:`naskah_clause`)."""
+    if step.user_id is not None or pihak is None or naskah.jenis == "SK":
+        return False
+    return _is_counterparty_signer(user, step.nama, pihak.instansi, pihak.penandatangan_nip, pihak.penandatangan_nik)
 
 
 # -- single objects ------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -53,7 +54,18 @@ from pipeline.models import (
 )
 from pipeline.sop import Duration, Profile
 
-__all__ = ["Ending", "RenewalDue", "Waiting", "durasi", "expiring", "in_progress", "renewal_due", "step_of"]
+__all__ = [
+    "Ending",
+    "RenewalDue",
+    "Waiting",
+    "durasi",
+    "expiring",
+    "in_progress",
+    "renewal_due",
+    "standard_for",
+    "step_of",
+    "waiting",
+]
 
 
 # -- agreements ending -----------------------------------------------------------------------
@@ -249,7 +261,9 @@ def step_of(
     return status, _DRAFTER  # draft, returned
 
 
-def _standard(profile: Profile, step: str) -> tuple[Duration | None, str | None]:
+def standard_for(profile: Profile, step: str) -> tuple[Duration | None, str | None]:
+    """The profile's standard time of ``step`` (``legal_review``, ``paraf.sekda``; for a position with none,
+    the whole round's ``paraf``) and the ``mutu_baku`` key it came from; (None, None) when the SOP gives none."""
     for key in (step, step.partition(".")[0]):
         if key in profile.mutu_baku:
             return profile.mutu_baku[key], key
@@ -260,15 +274,18 @@ def _starts(session: Session, ids: list[int]) -> dict[int, dt.datetime]:
     """When each naskah entered its current step: its last event that moved it (a revision while
     drafting, draft -> draft, does not restart the clock; a paraf or a signature does)."""
     out: dict[int, dt.datetime] = {}
-    events = session.exec(
-        select(NaskahEvent)
-        .where(col(NaskahEvent.naskah_id).in_(ids))
+    moves = session.exec(
+        select(NaskahEvent.naskah_id, NaskahEvent.created_at)
+        .where(
+            col(NaskahEvent.naskah_id).in_(ids),
+            sa.not_(
+                sa.and_(NaskahEvent.action == Action.REVISE.value, NaskahEvent.from_status == NaskahEvent.to_status)
+            ),
+        )
         .order_by(col(NaskahEvent.created_at), col(NaskahEvent.id))
     ).all()
-    for event in events:
-        if event.action == Action.REVISE and event.from_status == event.to_status:
-            continue
-        out[event.naskah_id] = event.created_at
+    for naskah_id, at in moves:
+        out[naskah_id] = at
     return out
 
 
@@ -276,7 +293,6 @@ def in_progress(session: Session, user: User, profile: Profile, now: dt.datetime
     """Every naskah not archived or cancelled, where it waits and for how long, against ``profile``'s
     standard times: overdue first, then the longest waiting.  Only the naskah ``user`` may see."""
     require(user, "read")
-    now = as_utc(now)
     final = [s.value for s in FINAL_STATES]
     pairs = session.exec(
         select(Naskah, KerjaSama)
@@ -284,6 +300,17 @@ def in_progress(session: Session, user: User, profile: Profile, now: dt.datetime
         .where(col(Naskah.status).notin_(final), access.naskah_clause(session, user, profile))
         .order_by(col(Naskah.id))
     ).all()
+    return waiting(session, profile, list(pairs), now)
+
+
+def waiting(
+    session: Session, profile: Profile, pairs: list[tuple[Naskah, KerjaSama]], now: dt.datetime
+) -> list[Waiting]:
+    """Where each of ``pairs`` (naskah in progress with their kerja sama, already filtered for what the
+    reader may see) waits, since when, against the profile's standard time: overdue first, then the
+    longest waiting.  The one computation of waiting: monitoring, "Tugas saya" (``pipeline.tasks``) and
+    the naskah's progress (``pipeline.progress``) all read it."""
+    now = as_utc(now)
     if not pairs:
         return []
     ids = [n.id or 0 for n, _ in pairs]
@@ -312,7 +339,7 @@ def in_progress(session: Session, user: User, profile: Profile, now: dt.datetime
         nid = naskah.id or 0
         langkah, menunggu = step_of(profile, naskah, int(paraf_counts.get(nid, 0)), next_signer.get(nid), nid in plans)
         since = starts.get(nid) or naskah.created_at
-        standard, source = _standard(profile, langkah)
+        standard, source = standard_for(profile, langkah)
         deadline = None
         if standard is not None:
             deadline = standard.deadline(since.astimezone(profile.tz)).astimezone(dt.UTC)

@@ -29,12 +29,13 @@ from pipeline.lifecycle import Action, Status
 from pipeline.models import Naskah, NaskahFile, Paraf, Revision, User, utcnow
 from pipeline.revisions import ORDINAL, PDF_TYPE, derived_file, latest_revision, read_revision_file, void_paraf
 from pipeline.services import Services
-from pipeline.sop import Position
+from pipeline.sop import Position, Profile
 from pipeline.stamp import ParafMark, SignatureSlot, inisial_dari, prepare_signature_fields, stamp_paraf
 from storage.db import session_scope
 
 __all__ = [
     "ParafStep",
+    "ParafTurn",
     "SigningParty",
     "active_paraf",
     "chain",
@@ -44,6 +45,7 @@ __all__ = [
     "refuse_paraf",
     "signature_slots",
     "signing_parties",
+    "turn_of",
 ]
 
 
@@ -144,24 +146,52 @@ def _mark(row: Paraf) -> ParafMark:
     )
 
 
-def _whose_turn(svc: Services, naskah: Naskah, given: list[Paraf], user: User) -> tuple[int, Position]:
-    positions = svc.profile.paraf_chain(naskah.jenis)
+@dataclass(frozen=True)
+class ParafTurn:
+    """Whose paraf is next on a naskah, and whether ``user`` may give it now: the one answer for the
+    "Beri paraf" button, "Tugas saya" and :func:`give_paraf` itself (which refuses exactly when
+    ``boleh`` is false, with ``alasan`` as its ``detail.reason``)."""
+
+    urutan: int
+    """1-based place of the next paraf in the chain."""
+    position: Position
+    """The position whose paraf is next."""
+    boleh: bool
+    """``user`` may give it now: they hold that position and (separation of duties) have given no
+    other paraf on this naskah."""
+    alasan: str | None = None
+    """Why not: ``already_given``, ``separation_of_duties`` or ``not_your_turn`` (None when ``boleh``)."""
+    pesan: str = ""
+    """Why not, in Indonesian words a person can act on."""
+    given_as: str | None = None
+    """The position of the paraf ``user`` already gave on this naskah, if any."""
+
+
+def turn_of(profile: Profile, jenis: str, given: list[Paraf], user: User) -> ParafTurn | None:
+    """The next paraf of a chain whose active paraf are ``given`` (None: the chain is complete), and
+    whether ``user`` may give it now.  Pure: the lifecycle state and the role are checked apart
+    (``actions.check``); a naskah not in ``paraf`` has no turn at all."""
+    positions = profile.paraf_chain(jenis)
     turn = len(given)
+    if turn >= len(positions):
+        return None
     expected = positions[turn]
     mine = next((p for p in given if p.user_id == user.id), None)
+    given_as = mine.posisi if mine is not None else None
     if mine is not None and expected.key not in user.posisi_set:
-        raise ActionNotAvailable(
-            "Anda sudah memberi paraf pada revisi ini.", naskah_id=naskah.id, reason="already_given"
+        return ParafTurn(
+            turn + 1, expected, False, "already_given", "Anda sudah memberi paraf pada revisi ini.", given_as
         )
-    if mine is not None and svc.profile.pemisahan_tugas:
+    if mine is not None and profile.pemisahan_tugas:
         # one person holding two positions of the chain gives one paraf, not two (separation of duties)
-        raise NotPermitted(
+        return ParafTurn(
+            turn + 1,
+            expected,
+            False,
+            "separation_of_duties",
             f"Pemisahan tugas: Anda sudah memberi paraf sebagai {mine.jabatan} pada naskah ini; paraf "
             f"{expected.jabatan} diberikan oleh pejabat lain.",
-            naskah_id=naskah.id,
-            reason="separation_of_duties",
-            given_as=mine.posisi,
-            expected=expected.key,
+            given_as,
         )
     if expected.key not in user.posisi_set:
         held = [i for i, p in enumerate(positions) if p.key in user.posisi_set]
@@ -171,8 +201,26 @@ def _whose_turn(svc: Services, naskah: Naskah, given: list[Paraf], user: User) -
             message = "Paraf Anda pada rantai ini sudah tercatat."
         else:
             message = f"Anda tidak termasuk rantai paraf naskah ini. Paraf berikutnya adalah {expected.jabatan}."
-        raise NotPermitted(message, expected=expected.key, reason="not_your_turn")
-    return turn + 1, expected
+        return ParafTurn(turn + 1, expected, False, "not_your_turn", message, given_as)
+    return ParafTurn(turn + 1, expected, True, given_as=given_as)
+
+
+def _whose_turn(svc: Services, naskah: Naskah, given: list[Paraf], user: User) -> tuple[int, Position]:
+    turn = turn_of(svc.profile, naskah.jenis, given, user)
+    assert turn is not None  # the lifecycle's guards keep a complete chain out of ``paraf``
+    if turn.alasan == "already_given":
+        raise ActionNotAvailable(turn.pesan, naskah_id=naskah.id, reason="already_given")
+    if turn.alasan == "separation_of_duties":
+        raise NotPermitted(
+            turn.pesan,
+            naskah_id=naskah.id,
+            reason="separation_of_duties",
+            given_as=turn.given_as,
+            expected=turn.position.key,
+        )
+    if not turn.boleh:
+        raise NotPermitted(turn.pesan, expected=turn.position.key, reason="not_your_turn")
+    return turn.urutan, turn.position
 
 
 def give_paraf(svc: Services, user: User, naskah_id: int) -> Paraf:

@@ -24,7 +24,7 @@ from pipeline.services import Services
 from pipeline.sop import Profile
 from storage.db import session_scope
 
-__all__ = ["approve", "cancel", "history", "return_for_revision", "submit"]
+__all__ = ["approval_conflict", "approve", "cancel", "history", "last_submitter", "return_for_revision", "submit"]
 
 
 def _step(
@@ -74,24 +74,42 @@ def approve(svc: Services, user: User, naskah_id: int, note: str = "") -> Naskah
     return _step(svc, user, naskah_id, Action.APPROVE, note, before=four_eyes)
 
 
-def _not_own_draft(session: Session, user: User, naskah: Naskah, latest: Revision | None) -> None:
+def last_submitter(session: Session, naskah_id: int) -> int | None:
+    """Who sent the naskah to Bagian Hukum last (None: never submitted)."""
     submitted = session.exec(
         select(NaskahEvent)
-        .where(NaskahEvent.naskah_id == naskah.id, NaskahEvent.action == Action.SUBMIT.value)
+        .where(NaskahEvent.naskah_id == naskah_id, NaskahEvent.action == Action.SUBMIT.value)
         .order_by(col(NaskahEvent.id).desc())
     ).first()
-    if submitted is not None and submitted.actor_id == user.id:
-        what = "mengajukan"
-    elif latest is not None and latest.author_id == user.id:
-        what = f"menyusun revisi {latest.number} yang diajukan"
-    else:
+    return submitted.actor_id if submitted is not None else None
+
+
+def approval_conflict(user_id: int | None, submitted_by: int | None, latest_author: int | None) -> str | None:
+    """Separation of duties at approval: ``submitted`` when ``user_id`` sent the draft, ``authored`` when
+    they wrote the revision sent, else None.  Pure, so "Tugas saya" offers the approval to exactly the
+    reviewers :func:`approve` accepts."""
+    if submitted_by is not None and submitted_by == user_id:
+        return "submitted"
+    if latest_author is not None and latest_author == user_id:
+        return "authored"
+    return None
+
+
+def _not_own_draft(session: Session, user: User, naskah: Naskah, latest: Revision | None) -> None:
+    conflict = approval_conflict(
+        user.id, last_submitter(session, naskah.id or 0), latest.author_id if latest is not None else None
+    )
+    if conflict is None:
         return
+    what = (
+        "mengajukan" if conflict == "submitted" else f"menyusun revisi {latest.number if latest else ''} yang diajukan"
+    )
     raise NotPermitted(
         f"Pemisahan tugas: Anda {what} naskah ini, sehingga tidak dapat menyetujuinya sendiri. Persetujuan "
         "diberikan pejabat Bagian Hukum yang lain.",
         reason="separation_of_duties",
         naskah_id=naskah.id,
-        conflict="submitted" if what == "mengajukan" else "authored",
+        conflict=conflict,
     )
 
 

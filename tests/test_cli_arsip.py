@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from api.cli_arsip import arsip_app, monitoring_command
+from api.cli_arsip import arsip_app, monitoring_command, tasks_command
 from pipeline.auth import create_user
 from pipeline.models import AuditEntry
 from pipeline.sop import load_profile
@@ -29,6 +29,7 @@ runner = CliRunner()
 cli = typer.Typer()
 cli.add_typer(arsip_app, name="arsip")
 cli.command("monitoring")(monitoring_command)
+cli.command("tasks")(tasks_command)
 
 
 @pytest.fixture
@@ -176,3 +177,23 @@ def test_unduh_verifikasi_and_renewal_on_a_real_archived_original(
     assert renewed.read_bytes().startswith(original) and len(renewed.read_bytes()) > len(original)
     r = invoke("arsip", "yatim")  # every stored version is recorded: the original and its renewal
     assert r.exit_code == 0 and "Tidak ada versi tanpa catatan arsip." in r.output, r.output
+
+
+def test_tasks_prints_the_counters_and_what_waits_on_the_user(env):
+    """``naskah tasks USER``: the counters of every kind and the naskah waiting on that user (a reviewer:
+    the naskah in legal review); an unknown user or one without the read role exits as the error table says."""
+    engine = make_engine(os.environ["NASKAH_DATABASE_URL"])
+    with session_scope(engine) as session:
+        create_user(session, username="hukum", nama="Kabag Hukum", jabatan="Kepala Bagian Hukum", roles=["legal"])
+        create_user(session, username="ttd", nama="Penanda Tangan", jabatan="Bupati", roles=["signer"])
+    engine.dispose()
+    r = invoke("tasks", "hukum")
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[0].startswith("Telaah Bagian Hukum: 1") and "Beri paraf: 0" in r.output
+    assert "Telaah Bagian Hukum" in r.output.splitlines()[4]
+    body = json.loads(invoke("tasks", "hukum", "--json").output)
+    assert body["count"] == 1 and body["data"][0]["tugas"] == "telaah" and len(body["ringkasan"]) == 8
+    r = invoke("tasks", "ttd")
+    assert r.exit_code == 0 and "Tidak ada naskah yang menunggu tindakan ttd." in r.output
+    assert invoke("tasks", "tidak.ada").exit_code == 3
+    assert invoke("tasks", "admin.saja").exit_code == 4
