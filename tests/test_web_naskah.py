@@ -229,7 +229,7 @@ def test_separation_of_duties_refusal_is_shown_with_its_reason(api, web):
     ).raise_for_status()
     assert post(client, f"/naskah/{nid}/ajukan").status_code == 303
     page = client.get(f"/naskah/{nid}").text
-    assert f'action="/naskah/{nid}/setujui"' in page  # the role allows it; the person is the pipeline's to judge
+    assert f'action="/naskah/{nid}/setujui"' not in page and "Pemisahan tugas: Anda mengajukan naskah ini" in page
     r = post(client, f"/naskah/{nid}/setujui")
     assert r.status_code == 403 and "Pemisahan tugas" in r.text and "separation_of_duties" in r.text
     assert status_of(api, nid) == "legal_review"
@@ -430,3 +430,28 @@ def test_the_diff_page_shows_two_revisions_side_by_side_with_changes_marked(api,
     same = client.get(f"/naskah/{nid}/beda?a=2&b=2")
     assert "sama" in same.text and "<del>" not in same.text
     assert client.get(f"/naskah/{nid}/beda?a=1&b=9").status_code == 404
+
+
+# --- the path ------------------------------------------------------------------------------------
+
+
+def test_the_path_shows_every_step_in_order_and_where_it_waits_against_the_standard(api, web):
+    _case, nid = a_naskah(api)
+    api.client.post(f"/api/v1/naskah/{nid}/submit", headers=api.auth("drafter")).raise_for_status()
+    client = signed(web, "kabag_hukum")
+    text = client.get(f"/naskah/{nid}").text
+    stepper = text.split('<ol class="stepper">')[1].split("</ol>")[0]
+    labels = re.findall(r'<div class="step-label">([^<]+)</div>', stepper)
+    assert labels[0] == "Penyusunan naskah" and labels[1].startswith("Telaah")
+    paraf = [label for label in labels if label.startswith("Paraf ")]
+    assert paraf == ["Paraf Kepala Bagian Pemerintahan", "Paraf Asisten Umum", "Paraf Sekretaris Daerah"]
+    assert labels[-1] == "Pengarsipan naskah asli"
+    current = stepper.split('aria-current="step"')[1].split("</li>")[0]
+    assert "Telaah" in current and "giliran Anda" in current
+    assert "Menunggu sejak" in current and "mutu baku" in current
+    done = stepper.split("</li>")[0]
+    assert "step-done" in done and "Pengguna drafter" in done  # who submitted, and when
+    # the drafter sees the same path, not his turn
+    client = signed(web, "u-drafter")
+    current = client.get(f"/naskah/{nid}").text.split('aria-current="step"')[1].split("</li>")[0]
+    assert "Telaah" in current and "giliran Anda" not in current

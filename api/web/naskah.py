@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -33,10 +33,11 @@ from api.schemas import NoteRequest, RenderRequest
 from api.web import naskah_form
 from api.web.render import FormErrors, as_naskah_error, form_error, page
 from api.web.security import FormUser, PageUser, Signed
-from pipeline import audit, cases, review, revisions
+from pipeline import audit, cases, progress, review, revisions
 from pipeline.errors import Conflict, DocumentTooLarge, InvalidInput, NaskahError, NotFound, TemplateDataError
 from pipeline.lifecycle import ACTION_LABELS, STATUS_LABELS, Action, Status
 from pipeline.models import KerjaSama, Naskah, NaskahEvent, Revision, RevisionSource, User
+from pipeline.monitoring import durasi
 from pipeline.services import Services
 from pipeline.templates import NAMA_NASKAH
 
@@ -112,6 +113,16 @@ def naskah_context(svc: Services, session: Session, signed: Signed, naskah_id: i
         last_return = None
     actions = set(public.available_actions)
     tz = svc.profile.tz
+    path = progress.progress_of(session, user, naskah_id, profile=svc.profile, now=datetime.now(UTC)).to_dict()
+    for step in path["langkah"]:
+        step["lewat"] = durasi(timedelta(minutes=step["lewat_menit"])) if step["lewat_menit"] else None
+    # Separation of duties (issue 12): the reviewer who sent the draft or wrote it does not approve it; the
+    # pipeline's own answer, so the page says so instead of offering a button the pipeline would refuse.
+    conflict = None
+    if Action.APPROVE.value in actions and svc.profile.pemisahan_tugas:
+        conflict = review.approval_conflict(
+            user.id, review.last_submitter(session, naskah_id), revs[-1].author_id if revs else None
+        )
     return {
         "title": f"{NAMA_NASKAH.get(naskah.jenis, naskah.jenis)} {naskah.id}",
         "naskah": naskah,
@@ -133,7 +144,9 @@ def naskah_context(svc: Services, session: Session, signed: Signed, naskah_id: i
         "status_labels": {s.value: label for s, label in STATUS_LABELS.items()},
         "last_return": last_return,
         "may": {key: action.value in actions for key, (action, _step) in STEPS.items()}
-        | {"revisi": Action.REVISE.value in actions},
+        | {"revisi": Action.REVISE.value in actions, "setujui": Action.APPROVE.value in actions and conflict is None},
+        "approval_conflict": conflict,
+        "progress": path,
         "waktu": lambda value: waktu(value, tz),
         "done": None,
         "aktif": None,
