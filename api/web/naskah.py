@@ -32,7 +32,7 @@ from api.present import naskah_public
 from api.schemas import NoteRequest, RenderRequest
 from api.web import naskah_form
 from api.web.render import FormErrors, as_naskah_error, form_error, page
-from api.web.security import FormUser, PageUser, Signed
+from api.web.security import CSP, FormUser, PageUser, Signed
 from pipeline import audit, cases, progress, review, revisions
 from pipeline.errors import Conflict, DocumentTooLarge, InvalidInput, NaskahError, NotFound, TemplateDataError
 from pipeline.lifecycle import ACTION_LABELS, STATUS_LABELS, Action, Status
@@ -49,6 +49,9 @@ router = APIRouter(include_in_schema=False)
 
 MEDIA = {"docx": revisions.DOCX_TYPE, "pdf": revisions.PDF_TYPE}
 NOTE_FIELDS = ["note"]
+#: A PDF opened in the browser: the page policy's ``object-src 'none'`` could keep the browser's own PDF
+#: viewer from showing it; nothing else is allowed.
+PDF_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'self'"
 UPLOAD_FIELDS = ["file", "note"]
 _ZONES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 _BULAN = (
@@ -231,6 +234,8 @@ def unduh(
             "ETag": f'"{sha}"',
             "X-Content-SHA256": sha,
             "Cache-Control": "private, no-store",
+            # A file, not a page: nothing of it runs as ours; the browser's PDF viewer may embed it.
+            "Content-Security-Policy": PDF_CSP if kind == "pdf" else CSP,
         },
     )
 
