@@ -43,6 +43,7 @@ bench: system-deps system-deps-test $(VENV)/.installed
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/sign.py
 	$(BIN)/python bench/archive_load.py
+	$(BIN)/python bench/preview.py
 
 # The web pages and the API on the demo's data (make demo first; it runs here when there is none):
 # http://127.0.0.1:8000/ , sign in with an account the demo printed (also in out/demo/report.json).

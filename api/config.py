@@ -20,6 +20,7 @@ from pipeline.convert import open_converter_pool
 from pipeline.docxcheck import DocxLimits
 from pipeline.fetch import FetchPolicy, parse_allowlist
 from pipeline.pades import DEFAULT_LEVEL, PadesLevel
+from pipeline.pagerender import PageRenderer, PreviewLimits
 from pipeline.pdflimits import PdfLimits
 from pipeline.pdfworker import PdfWorker, WorkerLimits
 from pipeline.services import Services, open_bound_store
@@ -115,6 +116,22 @@ class Settings(BaseSettings):
     verify_timeout: float = Field(default=60.0, gt=0, description="seconds before that worker is killed")
     verify_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=1, le=64, description="PDF analyses running at once"
+    )
+    preview_dpi: int = Field(
+        default=120, ge=50, le=300, description="resolution of page preview images (120 dpi: an A4 page 992 x 1403 px)"
+    )
+    preview_thumb_px: int = Field(default=200, ge=50, le=600, description="width of a page thumbnail, in pixels")
+    preview_max_pages: int = Field(
+        default=100, ge=1, le=2000, description="pages of a PDF rendered as preview images at most (the first ones)"
+    )
+    preview_timeout: float = Field(
+        default=60.0, gt=0, description="seconds one preview rendering (poppler) may take; also the wait for a slot"
+    )
+    preview_workers: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 1) // 2),
+        ge=1,
+        le=64,
+        description="preview renderings running at once per API process (default half the cores)",
     )
     migrate_on_start: bool = Field(default=True, description="apply database migrations when the API starts")
     cleanup_on_start: bool = Field(
@@ -232,6 +249,16 @@ class Settings(BaseSettings):
         )
 
     @property
+    def preview_limits(self) -> PreviewLimits:
+        return PreviewLimits(
+            dpi=self.preview_dpi,
+            thumb_width=self.preview_thumb_px,
+            max_pages=self.preview_max_pages,
+            timeout_s=self.preview_timeout,
+            workers=self.preview_workers,
+        )
+
+    @property
     def worker_limits(self) -> WorkerLimits:
         return WorkerLimits(
             memory_mb=self.verify_memory_mb, timeout_s=self.verify_timeout, max_workers=self.verify_workers
@@ -280,4 +307,5 @@ def build_services(settings: Settings, *, converter: object | None = None) -> Se
         archive_store=archive_store,
         archive_retention_days=settings.archive_retention_days,
         token_lifetime_days=settings.token_lifetime_days,
+        page_renderer=PageRenderer(settings.preview_limits),
     )

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.config import Settings, build_services
 from api.limits import BoundedRequests
-from api.routes import admin, arsip, cases, monitoring, naskah, signing, tasks, templates, workflow
+from api.routes import admin, arsip, cases, monitoring, naskah, preview, signing, tasks, templates, workflow
 from api.timing import ConversionTimingHeader
 from api.web import naskah as naskah_pages
 from api.web import pages
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(SecurityHeaders)  # CSP, nosniff, Referrer-Policy on every response (api/web/security.py)
     v1 = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
     v1.include_router(cases.router)
+    v1.include_router(preview.router)  # before naskah: …/revisions/{n}/pages is not the download …/{kind}
     v1.include_router(naskah.router)
     v1.include_router(workflow.router)
     v1.include_router(signing.router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -254,6 +254,23 @@ class DiffHunk(BaseModel):
     words: list[list[dict[str, str]]] | None = None
 
 
+class DiffSpan(BaseModel):
+    op: Literal["same", "removed", "added"] = Field(
+        description="removed: hanya di kiri (<del>); added: hanya di kanan (<ins>)"
+    )
+    text: str = Field(description="potongan teks; semua potongan satu paragraf digabung = teks paragrafnya")
+
+
+class DiffRow(BaseModel):
+    kind: Literal["same", "changed", "added", "removed"]
+    left: str | None = Field(description="paragraf revisi a (kiri); null untuk paragraf yang ditambahkan")
+    right: str | None = Field(description="paragraf revisi b (kanan); null untuk paragraf yang dihapus")
+    left_number: int | None = Field(description="urutan paragraf di revisi a")
+    right_number: int | None = Field(description="urutan paragraf di revisi b")
+    left_spans: list[DiffSpan]
+    right_spans: list[DiffSpan]
+
+
 class DiffPublic(BaseModel):
     naskah_id: int
     a: int
@@ -262,6 +279,40 @@ class DiffPublic(BaseModel):
     counts: dict[str, int]
     changes: list[DiffHunk]
     unified: str
+    rows: list[DiffRow] | None = Field(
+        default=None,
+        description="tampilan=berdampingan: setiap paragraf kedua revisi sejajar, yang berubah dengan kata-katanya",
+    )
+    row_counts: dict[str, int] | None = Field(
+        default=None, description="jumlah baris per jenis (tampilan=berdampingan)"
+    )
+
+
+class PreviewPagePublic(BaseModel):
+    number: int = Field(description="nomor halaman, mulai 1")
+    width: int = Field(description="lebar gambar halaman (piksel)")
+    height: int = Field(description="tinggi gambar halaman (piksel)")
+    thumb_width: int
+    thumb_height: int
+    text: str = Field(description="teks halaman (untuk pembaca layar dan pencarian)")
+    image_url: str = Field(description="gambar PNG halaman")
+    thumb_url: str = Field(description="gambar PNG kecil halaman")
+    etag: str
+
+
+class PreviewPublic(BaseModel):
+    naskah_id: int
+    kind: str = Field(description="revisi, paraf, final, signed atau imported")
+    label: str = Field(description="apa yang ditampilkan, mis. 'Revisi 2' atau 'PDF final (semua paraf)'")
+    revision_number: int
+    step: int = Field(description="urutan paraf atau tanda tangan yang menghasilkan berkas ini (0 untuk revisi)")
+    sha256: str = Field(description="sha256 PDF yang ditampilkan")
+    pdf_url: str = Field(description="PDF itu sendiri")
+    count: int = Field(description="jumlah halaman PDF")
+    rendered: int = Field(description="halaman yang tersedia sebagai gambar (NASKAH_PREVIEW_MAX_PAGES pertama)")
+    truncated: bool
+    dpi: int
+    pages: list[PreviewPagePublic]
 
 
 class NoteRequest(BaseModel):

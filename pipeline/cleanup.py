@@ -6,8 +6,8 @@ What is left behind, and why it is safe to remove:
   signing or archiving request that lost the race or was killed before its commit, the objects of a
   revision that ``reconcile`` discarded.  Every object the system keeps is named by a row (a
   revision's DOCX and PDF, a ``naskah_file`` row: paraf, final and signed PDFs, a party's
-  lambang) by key AND version id, so in a versioned store a key that is referenced can still have
-  unreferenced versions: those are orphans too.
+  lambang, a cached preview page image: ``preview_page``) by key AND version id, so in a versioned
+  store a key that is referenced can still have unreferenced versions: those are orphans too.
 * **crash leftovers** of the local store (``.<id>.blob.tmp-*`` of a put that was killed, blobs
   without metadata, empty key directories): ``ObjectStore.sweep_leftovers``.
 * **LibreOffice working directories** of converters whose process is gone
@@ -29,7 +29,10 @@ Guards against a wrong configuration (a database that is not this store's, an em
 version is removed only when its key's owner (the naskah of ``naskah/<id>/…``, the kerja sama of
 ``kerja_sama/<id>/…``) exists and is older than the version; anything else (another prefix, an
 unknown owner, a version older than its owner) is kept and reported as ``foreign``.  A superseded
-lambang that the audit trail recorded as uploaded is history, not an orphan, and is kept.
+lambang that the audit trail recorded as uploaded is history, not an orphan, and is kept.  The preview
+cache (``preview/<sha256>/…``, ``pipeline.preview``) has no owner row: its referenced images are kept,
+and an unreferenced one (a render whose lease was taken over, a cache dropped because one of its images
+was damaged) is removed once older than ``min_age``; it is a cache, rendered again when needed.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from pipeline.models import (
     Naskah,
     NaskahFile,
     Pihak,
+    PreviewPage,
     Revision,
     RevisionState,
     utcnow,
@@ -68,6 +72,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MIN_AGE = timedelta(hours=1)
 CLOCK_SKEW = timedelta(minutes=5)  # between our clock, the database's rows and an S3 server's dates
 
+PREVIEW_PREFIX = "preview/"  # pipeline.preview's cached page images
 _OWNER = re.compile(r"^(naskah|kerja_sama)/([0-9]+)/")
 
 
@@ -153,6 +158,8 @@ def referenced_versions(session: Session) -> tuple[set[tuple[str, str]], set[str
         ).all()
         if key and version
     )
+    refs.update(session.exec(select(PreviewPage.image_key, PreviewPage.image_version_id)).all())  # type: ignore[arg-type]
+    refs.update(session.exec(select(PreviewPage.thumb_key, PreviewPage.thumb_version_id)).all())  # type: ignore[arg-type]
     # the archive store is another store by default; should it be this one, its records count too
     refs.update(
         session.exec(
@@ -201,6 +208,8 @@ def cleanup(
             report.pending += 1
         elif version.created > listed_at - min_age:
             report.young += 1
+        elif version.key.startswith(PREVIEW_PREFIX):  # a cache: no owner row to judge it by
+            _remove(svc, version, report)
         elif not _owner_older(version, owners):
             report.foreign.append(version)
         elif _recorded_lambang(svc, version, lambang_history):

@@ -36,6 +36,8 @@ __all__ = [
     "Paraf",
     "Pihak",
     "PihakKind",
+    "Preview",
+    "PreviewPage",
     "Revision",
     "RevisionSource",
     "RevisionState",
@@ -536,3 +538,53 @@ class ObjectStoreRecord(SQLModel, table=True):
     store_id: str = Field(max_length=64)
     location: str = Field(max_length=1000)  # the folder when it was recorded, for the admin
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class Preview(SQLModel, table=True):
+    """A PDF's pages rendered as images (``pipeline.preview``): one row per PDF sha256 and rendering
+    variant (resolution, thumbnail size), shared by every revision or file with those bytes.
+
+    The row is also the lock that makes concurrent first views render once, in any process: the
+    request that inserts it (``state`` rendering) renders and holds a lease (``owner``,
+    ``lease_until``, renewed while it works); the others wait for ``complete``, and take the lease
+    over only once it has expired (its holder died).  Its pages' images are in the object store under
+    ``preview/<sha256>/<variant>/``, each named by a ``preview_page`` row (so housekeeping keeps them).
+    """
+
+    __tablename__ = "preview"
+    __table_args__ = (sa.UniqueConstraint("pdf_sha256", "variant"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pdf_sha256: str = Field(max_length=64, index=True)
+    variant: str = Field(max_length=32)  # PreviewLimits.variant, e.g. "r120-t200"
+    state: str = Field(default="rendering", max_length=16)  # rendering | complete
+    owner: str = Field(default="", max_length=64)  # random id of the request rendering it
+    lease_until: datetime = Field(sa_type=UtcDateTime)
+    page_count: int = 0  # pages of the PDF (all of them)
+    rendered_pages: int = 0  # pages with an image (at most NASKAH_PREVIEW_MAX_PAGES)
+    render_ms: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class PreviewPage(SQLModel, table=True):
+    """One rendered page: its image and thumbnail in the object store (key, version id, sha256), its
+    size in pixels, and its text (what a screen reader reads beside the image)."""
+
+    __tablename__ = "preview_page"
+    __table_args__ = (sa.UniqueConstraint("preview_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    preview_id: int = Field(foreign_key="preview.id", index=True)
+    number: int  # 1-based
+    width: int
+    height: int
+    image_key: str = Field(max_length=512)
+    image_version_id: str = Field(max_length=200)
+    image_sha256: str = Field(max_length=64)
+    thumb_width: int
+    thumb_height: int
+    thumb_key: str = Field(max_length=512)
+    thumb_version_id: str = Field(max_length=200)
+    thumb_sha256: str = Field(max_length=64)
+    text: str = Field(default="", sa_type=sa.Text)

@@ -25,7 +25,7 @@ import difflib
 import hashlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -43,7 +43,7 @@ from pipeline.cases import (
     pihak_of,
 )
 from pipeline.convert import check_pdf
-from pipeline.diff import diff_paragraphs, docx_paragraphs
+from pipeline.diff import SideBySide, diff_paragraphs, docx_paragraphs, side_by_side
 from pipeline.docxcheck import check_docx
 from pipeline.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from pipeline.lifecycle import Action
@@ -79,6 +79,7 @@ __all__ = [
     "read_revision_file",
     "reconcile",
     "render_revision",
+    "side_by_side_revisions",
     "upload_revision",
 ]
 
@@ -642,15 +643,34 @@ def read_revision_file(svc: Services, revision: Revision, kind: str) -> bytes:
     raise InvalidInput("Jenis berkas harus 'docx' atau 'pdf'.", kind=kind)
 
 
-def diff_revisions(svc: Services, user: User, naskah_id: int, a: int, b: int) -> dict[str, Any]:
-    """Paragraph-level comparison of the text of two revisions."""
+def _paragraphs(svc: Services, user: User, naskah_id: int, a: int, b: int) -> tuple[list[str], list[str]]:
+    """The paragraphs of two revisions a user may compare (internal drafting material)."""
     with session_scope(svc.engine) as session:
         rev_a = get_revision(session, user, naskah_id, a, profile=svc.profile)
         rev_b = get_revision(session, user, naskah_id, b, profile=svc.profile)
-    old = docx_paragraphs(read_revision_file(svc, rev_a, "docx"))
-    new = docx_paragraphs(read_revision_file(svc, rev_b, "docx"))
-    result = diff_paragraphs(old, new)
-    return {"naskah_id": naskah_id, "a": a, "b": b, **result}
+    return docx_paragraphs(read_revision_file(svc, rev_a, "docx")), docx_paragraphs(
+        read_revision_file(svc, rev_b, "docx")
+    )
+
+
+def diff_revisions(
+    svc: Services, user: User, naskah_id: int, a: int, b: int, *, berdampingan: bool = False
+) -> dict[str, Any]:
+    """Paragraph-level comparison of the text of two revisions; ``berdampingan`` adds the aligned
+    rows of the side-by-side view (``rows``, see :func:`pipeline.diff.side_by_side`)."""
+    old, new = _paragraphs(svc, user, naskah_id, a, b)
+    result: dict[str, Any] = {"naskah_id": naskah_id, "a": a, "b": b, **diff_paragraphs(old, new)}
+    if berdampingan:
+        view = side_by_side(old, new)
+        result["rows"] = [asdict(row) for row in view.rows]
+        result["row_counts"] = view.counts
+    return result
+
+
+def side_by_side_revisions(svc: Services, user: User, naskah_id: int, a: int, b: int) -> SideBySide:
+    """Revision ``a`` (left) beside revision ``b`` (right), paragraph by paragraph, for a page that
+    loops over ``rows`` and wraps each ``removed``/``added`` span in ``<del>``/``<ins>``."""
+    return side_by_side(*_paragraphs(svc, user, naskah_id, a, b))
 
 
 # --- reconcile ----------------------------------------------------------------------

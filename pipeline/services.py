@@ -21,6 +21,7 @@ from pipeline.convert import Converter
 from pipeline.docxcheck import DocxLimits
 from pipeline.errors import Conflict, IntegrityAlarm, NotFound, StorageUnavailable
 from pipeline.models import ArsipVersion, NaskahFile, ObjectStoreRecord, Pihak, Revision
+from pipeline.pagerender import PageRenderer
 from pipeline.pdflimits import PdfLimits
 from pipeline.sop import Profile, load_profile
 from pipeline.templates import TemplateRegistry
@@ -173,6 +174,9 @@ class Services:
     """How long an archived version is locked against deletion (default 30 years)."""
     token_lifetime_days: int = 90
     """How long a new API token stays valid (``NASKAH_TOKEN_LIFETIME_DAYS``; a shorter life may be asked)."""
+    page_renderer: PageRenderer = field(default_factory=PageRenderer)
+    """Renders page previews with poppler, bounded in time, pages and concurrency (``NASKAH_PREVIEW_*``);
+    ``pipeline.preview`` caches what it renders, once per PDF sha256."""
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
         with store_errors():

@@ -156,7 +156,7 @@ def test_every_time_in_every_answer_carries_its_zone(signers_api, dev_pki, count
         )
         assert r.status_code == 200, r.text
     values = {"case_id": case_id, "naskah_id": nid, "number": 1, "kind": "pdf", "arsip_id": arsip["id"]}
-    values |= {"jenis": "kb", "variant": "standar", "urutan": 1}
+    values |= {"jenis": "kb", "variant": "standar", "urutan": 1, "page": 1}
     queries = {
         "/api/v1/naskah/{naskah_id}/diff": {"a": 1, "b": 1},
         "/api/v1/monitoring/kedaluwarsa": {"dalam_hari": 3650},

@@ -115,8 +115,13 @@ def diff(
     user: CurrentUser,
     a: Annotated[int, Query(ge=1, le=MAX_ID, description="nomor revisi lama")],
     b: Annotated[int, Query(ge=1, le=MAX_ID, description="nomor revisi baru")],
+    tampilan: Annotated[
+        Literal["ringkas", "berdampingan"],
+        Query(description="berdampingan: juga baris-baris sejajar (rows) untuk tampilan dua kolom"),
+    ] = "ringkas",
 ) -> DiffPublic:
-    return DiffPublic.model_validate(revisions.diff_revisions(svc, user, naskah_id, a, b))
+    result = revisions.diff_revisions(svc, user, naskah_id, a, b, berdampingan=tampilan == "berdampingan")
+    return DiffPublic.model_validate(result)
 
 
 def _drafters(session: SessionDep, naskah_id: int) -> Page[DrafterPublic]:
