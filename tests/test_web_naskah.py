@@ -427,6 +427,9 @@ def test_the_diff_page_shows_two_revisions_side_by_side_with_changes_marked(api,
     assert r.status_code == 200
     assert "<del>" in r.text and "<ins>" in r.text and "ramah lingkungan" in r.text
     assert "Revisi 1" in r.text and "Revisi 2" in r.text
+    assert "diff-same" not in r.text  # only what changed, unless asked
+    full = client.get(f"/naskah/{nid}/beda?a=1&b=2&semua=1").text
+    assert full.count('<tr class="diff-same">') > 10 and full.count('<tr class="diff-changed">') == 1
     same = client.get(f"/naskah/{nid}/beda?a=2&b=2")
     assert "sama" in same.text and "<del>" not in same.text
     assert client.get(f"/naskah/{nid}/beda?a=1&b=9").status_code == 404

@@ -426,8 +426,10 @@ def beda(
     session: SessionDep,
     a: Annotated[int | None, Query(ge=1)] = None,
     b: Annotated[int | None, Query(ge=1)] = None,
+    semua: bool = False,
 ) -> HTMLResponse:
-    """Two revisions side by side, what changed marked (``revisions.diff_revisions``)."""
+    """Two revisions side by side, aligned paragraph by paragraph, the changed words marked
+    (``revisions.side_by_side_revisions``); only the changed paragraphs unless ``semua``."""
     user = signed.user
     naskah = cases.get_naskah(session, user, naskah_id, profile=svc.profile)
     revs = revisions.list_revisions(session, user, naskah_id, profile=svc.profile)
@@ -436,7 +438,8 @@ def beda(
         b = numbers[-1] if numbers else 1
     if a is None:
         a = max(1, b - 1)
-    result = revisions.diff_revisions(svc, user, naskah_id, a, b) if numbers else None
+    result = revisions.side_by_side_revisions(svc, user, naskah_id, a, b) if numbers else None
+    rows = [r for r in result.rows if semua or r.kind != "same"] if result else []
     return page(
         request,
         "naskah_beda.html",
@@ -448,41 +451,7 @@ def beda(
             "a": a,
             "b": b,
             "diff": result,
-            "rows": side_by_side(result) if result else [],
+            "rows": rows,
+            "semua": semua,
         },
     )
-
-
-def side_by_side(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """The changed paragraphs as rows of two cells (old, new), each a list of (kind, text) spans:
-    ``same`` text, ``del`` (only in the old one) and ``ins`` (only in the new one)."""
-    rows: list[dict[str, Any]] = []
-    for hunk in result["changes"]:
-        old, new = hunk["old"], hunk["new"]
-        if hunk.get("words"):
-            for i, ops in enumerate(hunk["words"]):
-                left: list[tuple[str, str]] = []
-                right: list[tuple[str, str]] = []
-                for op in ops:
-                    if op["op"] == "equal":
-                        left.append(("same", op["old"]))
-                        right.append(("same", op["new"]))
-                    else:
-                        if op["old"]:
-                            left.append(("del", op["old"]))
-                        if op["new"]:
-                            right.append(("ins", op["new"]))
-                rows.append(
-                    {"old_no": hunk["old_start"] + i, "new_no": hunk["new_start"] + i, "old": left, "new": right}
-                )
-            continue
-        for i in range(max(len(old), len(new))):
-            rows.append(
-                {
-                    "old_no": hunk["old_start"] + i if i < len(old) else None,
-                    "new_no": hunk["new_start"] + i if i < len(new) else None,
-                    "old": [("del", old[i])] if i < len(old) else [],
-                    "new": [("ins", new[i])] if i < len(new) else [],
-                }
-            )
-    return rows
