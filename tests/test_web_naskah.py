@@ -458,3 +458,35 @@ def test_the_path_shows_every_step_in_order_and_where_it_waits_against_the_stand
     client = signed(web, "u-drafter")
     current = client.get(f"/naskah/{nid}").text.split('aria-current="step"')[1].split("</li>")[0]
     assert "Telaah" in current and "giliran Anda" not in current
+
+
+# --- the preview ---------------------------------------------------------------------------------
+
+
+def test_the_preview_shows_each_page_as_an_image_with_its_text_and_the_pdf_link(api, web):
+    _case, nid = a_naskah(api)
+    client = signed(web, "kabag_hukum")
+    r = client.get(f"/naskah/{nid}/revisi/1/pratinjau")
+    assert r.status_code == 200, r.text
+    images = re.findall(rf'<img src="(/naskah/{nid}/revisi/1/halaman/(\d+)\.png)"', r.text)
+    with Session(api.services.engine) as session:
+        pages = session.exec(select(Revision).where(Revision.naskah_id == nid)).one().pdf_pages
+    assert [int(n) for _src, n in images] == list(range(1, pages + 1))
+    assert "KESEPAKATAN BERSAMA" in r.text.split('id="teks-1"')[1]  # the page's own text, beside it
+    assert f'href="/naskah/{nid}/revisi/1/pdf"' in r.text
+    image = client.get(images[0][0])
+    assert image.status_code == 200 and image.content.startswith(b"\x89PNG") and image.headers["etag"]
+    again = client.get(images[0][0], headers={"If-None-Match": image.headers["etag"]})
+    assert again.status_code == 304
+    thumb = client.get(images[0][0] + "?kecil=1")
+    assert thumb.status_code == 200 and len(thumb.content) < len(image.content)
+    assert client.get(f"/naskah/{nid}/revisi/1/halaman/{pages + 1}.png").status_code == 404
+    # the naskah page links each revision's preview
+    assert f'href="/naskah/{nid}/revisi/1/pratinjau"' in client.get(f"/naskah/{nid}").text
+
+
+def test_the_preview_is_not_shown_to_who_may_not_see_the_revision(api, web):
+    _case, nid = a_naskah(api)
+    client = signed(web, "u-signer")
+    assert client.get(f"/naskah/{nid}/revisi/1/pratinjau").status_code == 404
+    assert client.get(f"/naskah/{nid}/revisi/1/halaman/1.png").status_code == 404

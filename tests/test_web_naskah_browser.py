@@ -3,7 +3,7 @@
 One drafter and one Kepala Bagian Hukum, each in their own browser context, take a Kesepakatan Bersama
 through drafting and legal review on the pages only: a revision through the manifest's form (one
 mistake first, shown on its field), submitted; returned with a note the drafter then reads; revised,
-submitted again and approved.  axe-core on every page, a 390-px phone without horizontal scrolling,
+submitted again, read in the preview and approved.  axe-core on every page, a 390-px phone without horizontal scrolling,
 and the screenshots (``NASKAH_SCREENSHOTS=1`` writes docs/img/web-naskah.png for the README).
 """
 
@@ -124,6 +124,22 @@ def test_draft_return_revise_and_approve_through_the_pages(live, tmp_path):
     assert axe_violations(drafter) == []
     screenshot(drafter, "web-naskah-beda", tmp_path)
 
+    # Kabag Hukum reads revision 3 in the preview: page images, each page's text for screen readers
+    hukum.goto(f"/naskah/{nid}")
+    hukum.get_by_role("link", name="Baca revisi 3").click()
+    hukum.wait_for_url(f"{live.url}/naskah/{nid}/revisi/3/pratinjau")
+    first = hukum.locator("#halaman-1 img")
+    first.wait_for()
+    assert hukum.evaluate("document.querySelector('#halaman-1 img').naturalWidth") > 500  # the PNG loaded
+    text = hukum.locator("#teks-1")
+    assert "visually-hidden" in (text.get_attribute("class") or "")  # folded, still read aloud
+    assert "KESEPAKATAN BERSAMA" in text.text_content()
+    toggle = hukum.locator("#halaman-1 .tombol-teks")
+    assert toggle.get_attribute("aria-expanded") == "false"
+    toggle.click()
+    assert text.is_visible() and toggle.get_attribute("aria-expanded") == "true"
+    assert axe_violations(hukum) == []
+    screenshot(hukum, "web-naskah-pratinjau", tmp_path, full_page=False)
     hukum.goto(f"/naskah/{nid}")
     hukum.get_by_role("button", name="Setujui rancangan").click()
     hukum.wait_for_url(f"{live.url}/naskah/{nid}?selesai=setujui")
@@ -141,11 +157,11 @@ def test_draft_return_revise_and_approve_through_the_pages(live, tmp_path):
 
     # a 390-px phone: the naskah page, the form and the diff without horizontal scrolling
     phone = live.sign_in("u-drafter", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    for path in (f"/naskah/{nid}", f"/naskah/{nid}/beda?a=1&b=3"):
+    for path in (f"/naskah/{nid}", f"/naskah/{nid}/beda?a=1&b=3", f"/naskah/{nid}/revisi/3/pratinjau"):
         phone.goto(path)
         _no_horizontal_scroll(phone)
         assert axe_violations(phone) == []
-    screenshot(phone, "web-naskah-ponsel", tmp_path)
+        screenshot(phone, "web-naskah-ponsel-" + path.rsplit("/", 1)[-1].split("?")[0], tmp_path)
     phone_hukum = live.sign_in("kabag_hukum", viewport={"width": 390, "height": 844}, is_mobile=True)
     phone_hukum.goto(f"/naskah/{nid}")
     _no_horizontal_scroll(phone_hukum)

@@ -21,22 +21,23 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
 from api.deps import Id, ServicesDep, SessionDep
+from api.errors import http_status
 from api.limits import upload
 from api.present import naskah_public
 from api.schemas import NoteRequest, RenderRequest
 from api.web import naskah_form
 from api.web.render import FormErrors, as_naskah_error, form_error, page
 from api.web.security import CSP, FormUser, PageUser, Signed
-from pipeline import audit, cases, progress, review, revisions
+from pipeline import audit, cases, preview, progress, review, revisions
 from pipeline.errors import Conflict, DocumentTooLarge, InvalidInput, NaskahError, NotFound, TemplateDataError
 from pipeline.lifecycle import ACTION_LABELS, STATUS_LABELS, Action, Status
-from pipeline.models import KerjaSama, Naskah, NaskahEvent, Revision, RevisionSource, User
+from pipeline.models import MAX_ID, KerjaSama, Naskah, NaskahEvent, Revision, RevisionSource, User
 from pipeline.monitoring import durasi
 from pipeline.services import Services
 from pipeline.templates import NAMA_NASKAH
@@ -202,42 +203,6 @@ def _step_route(key: str) -> None:
 
 for _key in STEPS:
     _step_route(_key)
-
-
-# --- downloads ------------------------------------------------------------------------------------
-
-
-@router.get("/naskah/{naskah_id}/revisi/{number:int}/{kind}")
-def unduh(
-    naskah_id: Id,
-    number: Id,
-    kind: Literal["docx", "pdf"],
-    signed: PageUser,
-    svc: ServicesDep,
-    session: SessionDep,
-) -> Response:
-    """A revision's DOCX (a download) or PDF (opened in the browser), byte-identical, as the API serves it."""
-    user = signed.user
-    rev = revisions.get_revision(session, user, naskah_id, number, profile=svc.profile)
-    data = revisions.read_revision_file(svc, rev, kind)
-    sha = rev.docx_sha256 if kind == "docx" else rev.pdf_sha256
-    audit.record_now(
-        svc.engine, user, audit.AuditAction.DOWNLOAD, naskah_id=naskah_id, sha256=sha, file=f"r{number}.{kind}"
-    )
-    filename = f"naskah-{naskah_id}-r{number:03d}.{kind}"
-    disposition = "inline" if kind == "pdf" else "attachment"
-    return Response(
-        data,
-        media_type=MEDIA[kind],
-        headers={
-            "Content-Disposition": f'{disposition}; filename="{filename}"',
-            "ETag": f'"{sha}"',
-            "X-Content-SHA256": sha,
-            "Cache-Control": "private, no-store",
-            # A file, not a page: nothing of it runs as ours; the browser's PDF viewer may embed it.
-            "Content-Security-Policy": PDF_CSP if kind == "pdf" else CSP,
-        },
-    )
 
 
 # --- a new revision from the manifest's form ------------------------------------------------------
@@ -453,5 +418,104 @@ def beda(
             "diff": result,
             "rows": rows,
             "semua": semua,
+        },
+    )
+
+
+# --- the preview of a revision --------------------------------------------------------------------
+
+
+@router.get("/naskah/{naskah_id}/revisi/{number:int}/pratinjau", response_class=HTMLResponse)
+def pratinjau(
+    request: Request, naskah_id: Id, number: Id, signed: PageUser, svc: ServicesDep, session: SessionDep
+) -> HTMLResponse:
+    """A revision's pages as images (rendered once per PDF sha256 and cached: ``pipeline.preview``), each
+    page's text beside it for screen readers and for copying, and the PDF itself one click away.  A
+    preview that cannot be made now (busy, too slow, a PDF poppler cannot read) says so and offers the PDF."""
+    user = signed.user
+    naskah = cases.get_naskah(session, user, naskah_id, profile=svc.profile)
+    source = preview.revision_source(session, user, naskah_id, number, profile=svc.profile)
+    rev = revisions.get_revision(session, user, naskah_id, number, profile=svc.profile)
+    ctx: dict[str, Any] = {
+        "title": f"Pratinjau revisi {number} · {NAMA_NASKAH.get(naskah.jenis, naskah.jenis)} {naskah_id}",
+        "naskah": naskah,
+        "nama_naskah": NAMA_NASKAH.get(naskah.jenis, naskah.jenis),
+        "rev": rev,
+        "doc": None,
+        "failure": None,
+        "waktu": lambda value: waktu(value, svc.profile.tz),
+    }
+    try:
+        ctx["doc"] = preview.document(svc, source)
+    except NaskahError as exc:
+        if http_status(exc) not in (422, 503):
+            raise
+        ctx["failure"] = exc.message  # busy or unreadable: the PDF link is the way on
+        return page(request, "naskah_pratinjau.html", ctx, status_code=http_status(exc))
+    audit.record_now(  # the page texts are the naskah's content: a view is recorded as a download is
+        svc.engine,
+        user,
+        audit.AuditAction.DOWNLOAD,
+        naskah_id=naskah_id,
+        sha256=source.sha256,
+        file=f"pratinjau:{source.kind}:r{source.revision_number}:{source.step}",
+    )
+    return page(request, "naskah_pratinjau.html", ctx)
+
+
+@router.get("/naskah/{naskah_id}/revisi/{number:int}/halaman/{halaman:int}.png")
+def halaman(
+    naskah_id: Id,
+    number: Id,
+    halaman: Annotated[int, Path(ge=1, le=MAX_ID)],
+    signed: PageUser,
+    svc: ServicesDep,
+    session: SessionDep,
+    kecil: bool = False,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """One page's PNG (``kecil``: its thumbnail), as ``GET /api/v1/naskah/{id}/revisions/{n}/pages/{p}.png``:
+    a revision never changes, so the browser keeps it a day and asks with its ETag after that."""
+    source = preview.revision_source(session, signed.user, naskah_id, number, profile=svc.profile)
+    known = {t.strip().removeprefix("W/") for t in (if_none_match or "").split(",") if t.strip()}
+    image = preview.page_image(svc, source, halaman, thumb=kecil, known=known)
+    headers = {"ETag": image.etag, "Cache-Control": "private, max-age=86400"}
+    if image.data is None:
+        return Response(status_code=304, headers=headers)
+    return Response(image.data, media_type=preview.PAGE_TYPE, headers={**headers, "X-Content-SHA256": image.sha256})
+
+
+# --- downloads (last: ``…/revisi/{n}/{kind}`` would take ``pratinjau`` as a kind) -------------------
+
+
+@router.get("/naskah/{naskah_id}/revisi/{number:int}/{kind}")
+def unduh(
+    naskah_id: Id,
+    number: Id,
+    kind: Literal["docx", "pdf"],
+    signed: PageUser,
+    svc: ServicesDep,
+    session: SessionDep,
+) -> Response:
+    """A revision's DOCX (a download) or PDF (opened in the browser), byte-identical, as the API serves it."""
+    user = signed.user
+    rev = revisions.get_revision(session, user, naskah_id, number, profile=svc.profile)
+    data = revisions.read_revision_file(svc, rev, kind)
+    sha = rev.docx_sha256 if kind == "docx" else rev.pdf_sha256
+    audit.record_now(
+        svc.engine, user, audit.AuditAction.DOWNLOAD, naskah_id=naskah_id, sha256=sha, file=f"r{number}.{kind}"
+    )
+    filename = f"naskah-{naskah_id}-r{number:03d}.{kind}"
+    disposition = "inline" if kind == "pdf" else "attachment"
+    return Response(
+        data,
+        media_type=MEDIA[kind],
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{filename}"',
+            "ETag": f'"{sha}"',
+            "X-Content-SHA256": sha,
+            "Cache-Control": "private, no-store",
+            # A file, not a page: nothing of it runs as ours; the browser's PDF viewer may embed it.
+            "Content-Security-Policy": PDF_CSP if kind == "pdf" else CSP,
         },
     )
