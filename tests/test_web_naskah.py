@@ -191,6 +191,8 @@ def test_submit_return_with_note_revise_and_approve_through_the_pages(api, web):
     assert r.status_code == 303 and status_of(api, nid) == "paraf"
     page = client.get(r.headers["location"]).text
     assert f'href="/naskah/{nid}/paraf"' in page and f'href="/naskah/{nid}/tanda-tangan"' not in page
+    drafter_view = signed(web, "u-drafter").get(f"/naskah/{nid}").text
+    assert "revisi baru membatalkan semua paraf" in drafter_view  # said before a revision voids them
 
 
 def test_an_action_not_yours_has_no_button_and_a_crafted_post_is_refused_with_the_reason(api, web):
