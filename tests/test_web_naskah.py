@@ -396,6 +396,13 @@ def test_an_upload_from_word_becomes_the_next_revision(api, web):
     # rendering now would drop the Word edits: the form asks to confirm, on its own box
     form = client.get(f"/naskah/{nid}/revisi/baru").text
     assert 'name="buang_suntingan_word" value="2"' in form
+    values = _form_values(client, nid)
+    values["tempat"] = "Penajam"
+    r = post(client, f"/naskah/{nid}/revisi/baru", values)
+    assert r.status_code == 409 and "is-invalid" in field_markup(r.text, "f-buang_suntingan_word")
+    assert 'href="#f-buang_suntingan_word"' in r.text and 'value="Penajam"' in r.text  # the input kept
+    r = post(client, f"/naskah/{nid}/revisi/baru", {**values, "buang_suntingan_word": "2"})
+    assert r.status_code == 303 and _revisions(api, nid) == 3
 
 
 def test_an_upload_over_the_limit_gets_a_page_not_json(api, web):
