@@ -16,6 +16,10 @@ before the app sees the request:
    through a proxy): as soon as the count passes the limit the app's reading fails and the answer
    is 413; the rest is never read (``Connection: close``).
 
+A page's upload (a route outside ``/api``) that is too large gets a page, not the JSON envelope: the
+middleware is given ``pages`` (``api.web.errors.too_large_page``, wired in ``api.main``), asked first for
+every 413 it answers; it renders the error in the layout, still before a byte more of the body is read.
+
 Each route's limit: an upload route names its kind on the route (``openapi_extra=upload("pdf")``,
 :data:`UPLOAD_LIMITS` says where each kind's size comes from: the same settings the route checks the
 file with), plus :data:`MULTIPART_SLACK` for the form's other fields and framing; every other route
@@ -34,7 +38,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
@@ -230,9 +234,17 @@ def _error(exc: NaskahError, scope: Scope, *, unread: bool = False) -> JSONRespo
 class BoundedRequests:
     """Pure ASGI middleware: authenticate first, then hold every body to its route's limit."""
 
-    def __init__(self, app: ASGIApp, *, json_limit: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        json_limit: int,
+        pages: Callable[[Scope, NaskahError], Response | None] | None = None,
+    ) -> None:
         self.app = app
         self.json_limit = json_limit
+        self.pages = pages
+        """The refusal as a page for a browser's request (None: not a page, answer JSON)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -279,7 +291,12 @@ class BoundedRequests:
             **seen,
         )
         log.info("%s %s refused: body over %d bytes (%s)", scope["method"], scope["path"], limit, seen)
-        await _error(exc, scope, unread=True)(scope, receive, send)
+        shown = await anyio.to_thread.run_sync(self.pages, scope, exc) if self.pages is not None else None
+        if shown is None:
+            await _error(exc, scope, unread=True)(scope, receive, send)
+            return
+        shown.headers["Connection"] = "close"  # the body stays unread, as for the JSON answer
+        await shown(scope, receive, send)
 
     async def _bounded(
         self, scope: Scope, receive: Receive, send: Send, rule: RouteRule | None, svc: Services | None, limit: int

@@ -21,11 +21,12 @@ from api.routes import admin, arsip, cases, monitoring, naskah, preview, signing
 from api.timing import ConversionTimingHeader
 from api.web import arsip as web_arsip
 from api.web import kerjasama as web_kerjasama
+from api.web import naskah as naskah_pages
 from api.web import pages
 from api.web import paraf as web_paraf
 from api.web import tanda_tangan as web_tanda_tangan
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
-from api.web.errors import page_error
+from api.web.errors import page_error, too_large_page
 from api.web.security import SecurityHeaders
 from pipeline.convert import ConverterPool
 from pipeline.services import Services
@@ -87,7 +88,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.settings = settings
     errors.install(app, pages=page_error)  # a page's error is a page in the layout, from the same table
     # token first, then the route's body limit, before FastAPI reads a byte of the body (api/limits.py)
-    app.add_middleware(BoundedRequests, json_limit=settings.max_body_kb * 1024)
+    # too large on a page's form: the error page, not JSON
+    app.add_middleware(BoundedRequests, json_limit=settings.max_body_kb * 1024, pages=too_large_page)
     app.add_middleware(ConversionTimingHeader)  # Server-Timing: how long conversions waited for a converter
     app.add_middleware(SecurityHeaders)  # CSP, nosniff, Referrer-Policy on every response (api/web/security.py)
     v1 = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
@@ -107,6 +109,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(web_tanda_tangan.router)  # /naskah/{id}/tanda-tangan
     app.include_router(web_kerjasama.router)  # Kerja sama: list, forms, detail, a new naskah
     app.include_router(web_arsip.router)  # Arsip: search, original, verification report
+    app.include_router(naskah_pages.router)  # the naskah, its revisions, diff and Bagian Hukum's review
 
     @app.get("/healthz", tags=["sistem"], summary="Cek hidup, dan beban konverter dokumen")
     def healthz(request: Request) -> dict[str, Any]:

@@ -80,6 +80,7 @@ __all__ = [
     "NaskahPlan",
     "build_context",
     "create_naskah",
+    "current_fields",
     "derived_file",
     "diff_revisions",
     "get_revision",
@@ -364,6 +365,20 @@ def render_revision(
         no_uploads_after=history[-1].number if history else 0,
         detail={"discarded_word_edits": [r.number for r in uploads]} if uploads else None,
     )
+
+
+def current_fields(svc: Services, user: User, naskah_id: int) -> tuple[TemplateInfo, dict[str, Any]]:
+    """The naskah's template and the fields a render without changes would use now (its own data over
+    the case's, exactly as :func:`render_revision` builds them), for a form that edits them.
+
+    Only for who may revise the naskah now (the same check as :func:`render_revision`): a form shown to
+    someone the render would refuse would only lead them into the refusal."""
+    with session_scope(svc.engine) as session:
+        naskah = get_naskah(session, user, naskah_id, profile=svc.profile)
+        actions.check(naskah, user, Action.REVISE)
+        case = get_case(session, user, naskah.kerja_sama_id, profile=svc.profile)
+        info = svc.templates.get(naskah.template)
+        return info, _template_fields(info, build_context(session, case, naskah, naskah.data))
 
 
 def _word_edits_since_rendered(history: list[Revision]) -> list[Revision]:

@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.types import Scope
 
+from api.errors import http_status
 from api.web.render import page
 from api.web.security import CSP, SESSION_COOKIE, clear_session_cookie, current_signed
+from pipeline.errors import NaskahError
 
-__all__ = ["TITLES", "is_page", "page_error", "sign_in_url"]
+__all__ = ["TITLES", "is_page", "page_error", "sign_in_url", "too_large_page"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,27 @@ def _next_of(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
+def _back(request: Request) -> str | None:
+    """The page this request came from (its ``Referer``, on this app only), for "Kembali" after a refused
+    form: a crafted or stale POST leads back to the page it was sent from."""
+    referer = request.headers.get("referer")
+    if not referer or request.method == "GET":
+        return None
+    parts = urlsplit(referer)
+    if parts.netloc != request.url.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def too_large_page(scope: Scope, exc: NaskahError) -> Response | None:
+    """A body over its route's limit (``api.limits.BoundedRequests``), as a page for a page's form
+    (None for the API, which answers JSON).  Runs in a worker thread: the header may look up the session."""
+    request = Request(scope)
+    if not is_page(request):
+        return None
+    return page_error(request, http_status(exc), exc.to_dict(), None)
+
+
 def page_error(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None) -> Response | None:
     """The error as a page (or a redirect to sign in), or None for a request that is not for a page."""
     if not is_page(request):
@@ -86,6 +110,7 @@ def page_error(request: Request, status: int, body: dict[str, Any], headers: dic
         "message": body.get("message", ""),
         "code": detail.get("reason") or body.get("code", ""),
         "error_id": detail.get("error_id"),
+        "back": _back(request),
     }
     extra = {k: v for k, v in (headers or {}).items() if k.lower() in ("allow", "retry-after")}
     # set here too: a 500 is answered outside the middleware that sets them on every other response
