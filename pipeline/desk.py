@@ -75,7 +75,6 @@ to a file returned by a remote signing service (BSrE): it is another returned fi
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator, Sequence
@@ -113,6 +112,7 @@ from pyhanko.sign.validation import async_add_validation_info
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
 
+from pipeline import asyncrun
 from pipeline.errors import InvalidInput
 from pipeline.pdfread import READ_ERRORS, open_reader, reachable_refs, refuse_unreadable, retired_refs, same_value
 from pipeline.signing import validation_context
@@ -777,7 +777,7 @@ def check_returned(
     ``returned`` bytes raise :class:`~pipeline.errors.InvalidInput`; every other problem is
     a refusal with its reason.
     """
-    return asyncio.run(
+    return asyncrun.run(
         async_check_returned(
             final_pdf,
             returned,
@@ -802,7 +802,7 @@ def check_returned_offline(
     """Steps 1-6 of :func:`check_returned`, from the file alone (nothing is fetched): ``ok`` when they
     hold, the refusal otherwise.  For an import that has checks of its own to make before the network
     is asked (who signed, on which day: ``signature_plan.import_signed``); :func:`confirm_trust` follows."""
-    return asyncio.run(
+    return asyncrun.run(
         async_check_returned_offline(
             final_pdf, returned, trust_roots, expected_fields=expected_fields, allow_new_fields=allow_new_fields
         )
@@ -812,7 +812,7 @@ def check_returned_offline(
 def confirm_trust(returned: bytes, trust_roots: Sequence[Any], offline: ImportCheck) -> ImportCheck:
     """Step 7 of :func:`check_returned` after :func:`check_returned_offline`: every signature trusted,
     the revocation status the file lacks fetched (``pipeline.fetch``)."""
-    return asyncio.run(async_confirm_trust(returned, trust_roots, offline))
+    return asyncrun.run(async_confirm_trust(returned, trust_roots, offline))
 
 
 # -- validation data for a signature made elsewhere ---------------------------------------------
@@ -857,7 +857,7 @@ def embed_validation_data(pdf: bytes, trust_roots: Sequence[Any], field_name: st
             await vc.aclose()
 
     try:
-        out = asyncio.run(gather())
+        out = asyncrun.run(gather())
     except (PathBuildingError, PathValidationError, ValidationError, OSError, PdfError, ValueError) as exc:
         log.info("validation data for %s could not be gathered: %s", check.field, exc)
         raise refuse_without_revocation(check, f"{type(exc).__name__}: {exc}") from exc

@@ -36,7 +36,6 @@ updates only; pyHanko's difference analysis counts both as validation data).
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from collections.abc import Sequence
@@ -52,6 +51,7 @@ from pyhanko.sign.validation import DocumentSecurityStore
 from pyhanko.sign.validation.ades import ades_timestamp_validation_internal
 from pyhanko_certvalidator.errors import PathBuildingError, ValidationError
 
+from pipeline import asyncrun
 from pipeline.desk import embed_validation_data
 from pipeline.errors import InvalidInput, ServiceUnavailable
 from pipeline.signing import http_timestamper, validation_context
@@ -194,7 +194,7 @@ def append_document_timestamp(pdf: bytes, tsa_url: str, trust_roots: Sequence[An
     ones are appended.  Raises pyHanko's errors (TSA unreachable, chain invalid): callers say what
     they mean for their users.
     """
-    return asyncio.run(_append_document_timestamp(pdf, tsa_url, trust_roots, renew=renew))
+    return asyncrun.run(_append_document_timestamp(pdf, tsa_url, trust_roots, renew=renew))
 
 
 async def _append_document_timestamp(pdf: bytes, tsa_url: str, trust_roots: Sequence[Any], *, renew: bool) -> bytes:

@@ -23,12 +23,10 @@ User-facing messages are Indonesian; ``detail["reason"]`` is a stable code (``wr
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import KW_ONLY, dataclass, field, fields
 from pathlib import Path
 from types import TracebackType
@@ -55,6 +53,7 @@ from pyhanko.sign.signers.csc_signer import (
     fetch_certs_in_csc_credential,
 )
 
+from pipeline import asyncrun
 from pipeline.errors import InvalidInput, ServiceUnavailable, SigningRefused
 from pipeline.signing import ParsedKey, ParsedKeySigner
 
@@ -372,12 +371,7 @@ def _has_object(session: pkcs11.Session, object_class: pkcs11.ObjectClass, label
 
 def _run_async(coro: Coroutine[Any, Any, _T]) -> _T:
     """Run ``coro`` to completion from synchronous code, even when called inside an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+    return asyncrun.run(coro)
 
 
 class _CscAuthorisation(CSCAuthorizationManager):

@@ -34,7 +34,6 @@ classifies as LTA updates.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import functools
 import hashlib
@@ -83,6 +82,7 @@ from pyhanko_certvalidator.errors import (
 )
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
+from pipeline import asyncrun
 from pipeline.certpolicy import check_for_signing
 from pipeline.errors import InvalidInput, ServiceUnavailable, SigningRefused
 from pipeline.fetch import fetcher_backend
@@ -942,4 +942,4 @@ def sign_pdf(
             if validation_context is not None:
                 await validation_context.aclose()
 
-    return asyncio.run(run())
+    return asyncrun.run(run())

@@ -58,7 +58,6 @@ the report also says ``unsigned`` when there is no signature at all.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -105,6 +104,7 @@ from pyhanko_certvalidator.errors import (
     ValidationError,
 )
 
+from pipeline import asyncrun
 from pipeline.errors import InvalidInput
 from pipeline.fetch import fetcher_backend
 from pipeline.identity import Official, match
@@ -906,7 +906,7 @@ def signature_level(data: bytes, field_name: str, trust_roots: Sequence[Any]) ->
     it are checked: for reading back a signature just made (``pipeline.pades``), where the full
     verification's difference analysis would cost ten times more.
     """
-    return asyncio.run(_signature_level(data, field_name, as_certificates(trust_roots)))
+    return asyncrun.run(_signature_level(data, field_name, as_certificates(trust_roots)))
 
 
 async def _signature_level(data: bytes, field_name: str, roots: list[asn1_x509.Certificate]) -> str:
@@ -1017,7 +1017,7 @@ def verify_pdf(
     naskah the system knows: each signature then says whether its certificate belongs to that
     official, and one that does not makes the bottom line ``wrong_signer``.
     """
-    return asyncio.run(
+    return asyncrun.run(
         async_verify_pdf(
             data,
             trust_roots,
