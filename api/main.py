@@ -20,6 +20,7 @@ from api.limits import BoundedRequests
 from api.routes import admin, arsip, cases, monitoring, naskah, preview, signing, tasks, templates, workflow
 from api.timing import ConversionTimingHeader
 from api.web import arsip as web_arsip
+from api.web import dasbor as web_dasbor
 from api.web import kerjasama as web_kerjasama
 from api.web import naskah as naskah_pages
 from api.web import pages
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(web_tanda_tangan.router)  # /naskah/{id}/tanda-tangan
     app.include_router(web_kerjasama.router)  # Kerja sama: list, forms, detail, a new naskah
     app.include_router(web_arsip.router)  # Arsip: search, original, verification report
+    app.include_router(web_dasbor.router)  # Monitoring: the secretariat's dashboard
     app.include_router(naskah_pages.router)  # the naskah, its revisions, diff and Bagian Hukum's review
 
     @app.get("/healthz", tags=["sistem"], summary="Cek hidup, dan beban konverter dokumen")

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from api.routes import monitoring as monitoring_routes
+from pipeline.access import opd_key
 from pipeline.archive import ArsipQuery, search_text
 from pipeline.auth import create_user
 from pipeline.models import Arsip, KerjaSama, Naskah, NaskahNomor, Pihak, User
@@ -61,6 +62,7 @@ def add_case(
             mulai=mulai,
             selesai=selesai,
             opd_teknis=opd,
+            opd_key=opd_key(opd),  # as pipeline.cases stores it: a Kepala OPD's view matches on it
             created_by=user.id or 0,
         )
         session.add(case)

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from api.errors import http_status, validation_message
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
+from pipeline.auth import allowed
 from pipeline.errors import InvalidInput, NaskahError
 
 __all__ = ["APP_NAME", "TEMPLATE_DIR", "FormErrors", "as_naskah_error", "environment", "form_error", "page"]
@@ -72,7 +73,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(app_name=APP_NAME, vendored=vendored_url, static=_own)
+    env.globals.update(app_name=APP_NAME, vendored=vendored_url, static=_own, may=allowed)
     env.filters["tanggal"] = _tanggal
     env.filters["waktu"] = _waktu
     env.filters["zip_labels"] = _zip_labels
