@@ -16,6 +16,21 @@ document.addEventListener("DOMContentLoaded", function () {
   window.Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   window.Chart.defaults.color = "#343a40";
 
+  /* A long category label in lines of at most 18 characters (Chart.js draws an array as lines),
+     so labels stay level under bars and fit beside them on a phone. */
+  function lines(label) {
+    var out = [];
+    String(label).split(" ").forEach(function (word) {
+      var last = out.length - 1;
+      if (last >= 0 && (out[last] + " " + word).length <= 18) {
+        out[last] += " " + word;
+      } else {
+        out.push(word);
+      }
+    });
+    return out.length > 1 ? out : label;
+  }
+
   document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
     var spec = charts[canvas.getAttribute("data-chart")];
     if (!spec) {
@@ -39,7 +54,7 @@ document.addEventListener("DOMContentLoaded", function () {
     var categoryAxis = { stacked: !!spec.stacked, ticks: { autoSkip: false } };
     new window.Chart(canvas, {
       type: spec.type,
-      data: { labels: spec.labels, datasets: datasets },
+      data: { labels: spec.labels.map(lines), datasets: datasets },
       options: {
         indexAxis: spec.horizontal ? "y" : "x",
         responsive: true,
