@@ -24,6 +24,8 @@ from tests.test_recap import add_arsip, add_case, add_naskah, with_monitoring_ro
 from tests.test_web_beranda import browsers
 
 SERVICES = pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
+# The counts are SQL (per year: EXTRACT), so the numbers are checked on PostgreSQL as well.
+BOTH_DATABASES = pytest.mark.parametrize("services", ["sqlite-local", "postgres-local"], indirect=True)
 
 __all__ = ["browsers"]
 
@@ -90,7 +92,7 @@ def monitoring(browsers, who: str):
     return lxml_html.fromstring(r.text)
 
 
-@SERVICES
+@BOTH_DATABASES
 def test_the_tables_show_the_pipelines_and_the_apis_numbers(api, browsers):
     with_monitoring_routes(api)
     ids = seed(api.services.engine, api.services.profile)
@@ -164,8 +166,10 @@ def test_a_reader_who_may_not_see_some_kerja_sama_gets_counts_without_them(api, 
 
 @SERVICES
 def test_the_header_links_to_monitoring_for_readers_only(api, browsers):
-    page = monitoring(browsers, "secretariat")
+    page = monitoring(browsers, "secretariat")  # nothing yet: each section says so, no empty chart
     assert page.xpath('//nav//a[@href="/monitoring"][@aria-current="page"]')
+    assert "Belum ada kerja sama yang diarsipkan." in page.text_content()
+    assert "Tidak ada naskah dalam proses." in page.text_content()
     admin = lxml_html.fromstring(browsers["admin"].get("/akun/kata-sandi").text)
     assert not admin.xpath('//nav//a[@href="/monitoring"]')
     assert browsers["admin"].get("/monitoring").status_code == 403
