@@ -484,6 +484,60 @@ class RenewalDuePublic(BaseModel):
     terlambat: bool = Field(description="sudah lewat: rantai bukti arsip terputus sampai diperbarui")
 
 
+class YearCountPublic(BaseModel):
+    tahun: int = Field(description="tahun penandatanganan")
+    jumlah: dict[str, int] = Field(description="per jenis kerja sama (KSDD, KSDPK, KSIV)")
+    total: int
+
+
+class EndingCountPublic(BaseModel):
+    dalam_hari: int = Field(description="berakhir dalam sekian hari (kumulatif: 90 termasuk yang 30)")
+    jumlah: dict[str, int] = Field(description="per jenis kerja sama (KSDD, KSDPK, KSIV)")
+    total: int
+
+
+class StepCountPublic(BaseModel):
+    langkah: str = Field(description="status, atau paraf.<posisi>")
+    label: str
+    tepat_waktu: int
+    terlambat: int
+    total: int
+    standar: str | None = Field(description="mutu baku waktu SOP (null: tidak ditetapkan)")
+
+
+class StepDurationPublic(BaseModel):
+    langkah: str
+    label: str
+    standar: str | None
+    standar_menit: int | None
+    jumlah: int = Field(description="langkah yang sudah selesai dan diukur")
+    melebihi: int = Field(description="dari jumlah itu, yang selesai setelah tenggat mutu baku")
+    rata_rata_menit: int
+    rata_rata: str
+    terlama_menit: int
+    terlama: str
+
+
+class RenewalCountPublic(BaseModel):
+    kelompok: Literal["terlambat", "90", "365"] = Field(
+        description="terlambat (sudah lewat atau tidak diketahui), 90 (dalam 90 hari), 365 (91–365 hari lagi)"
+    )
+    label: str
+    jumlah: int
+
+
+class DashboardPublic(BaseModel):
+    """The monitoring dashboard's numbers (``pipeline.dashboard``), only what the caller may see."""
+
+    profil: str = Field(description="daerah yang SOP-nya menjadi ukuran mutu baku")
+    per_tanggal: date
+    per_tahun: list[YearCountPublic]
+    berakhir: list[EndingCountPublic]
+    proses: list[StepCountPublic]
+    durasi: list[StepDurationPublic]
+    cap_waktu: list[RenewalCountPublic]
+
+
 class WaitingPublic(BaseModel):
     """Where a naskah in progress waits, since when, against the SOP profile's standard time."""
 

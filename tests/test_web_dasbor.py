@@ -16,7 +16,7 @@ from lxml import html as lxml_html
 from sqlmodel import select
 
 from pipeline import dashboard
-from pipeline.auth import create_user
+from pipeline.auth import create_user, issue_token
 from pipeline.models import User
 from storage.db import session_scope
 from tests.test_monitoring import _stamp_expiry, event
@@ -141,6 +141,14 @@ def test_the_tables_show_the_pipelines_and_the_apis_numbers(api, browsers):
     with session_scope(api.services.engine) as session:
         user = session.exec(select(User).where(User.username == "u-secretariat")).one()
         d = dashboard.dashboard(session, user, api.services.profile, dt.datetime.now(dt.UTC))
+    summary = api.client.get("/api/v1/monitoring/ringkasan", headers=api.auth("secretariat"))
+    assert summary.status_code == 200, summary.text
+    assert summary.json() == json.loads(json.dumps(d.to_dict()))  # the API's numbers are the page's
+    assert {str(r["tahun"]): r["total"] for r in summary.json()["per_tahun"]} == {"2024": 1, "2025": 2, "2026": 3}
+    assert [r["total"] for r in summary.json()["berakhir"]] == [int(v["total"]) for v in ending.values()]
+    assert {r["langkah"]: r["melebihi"] for r in summary.json()["durasi"]} == {
+        k: int(tr.xpath('string(./td[@data-kolom="melebihi"])')) for k, tr in durasi.items()
+    }
     charts = json.loads(doc.xpath('string(//script[@id="dasbor-data"])'))
     assert doc.xpath('//script[@id="dasbor-data"]/@type') == ["application/json"]
     assert charts["per_tahun"]["labels"] == ["2024", "2025", "2026"]
@@ -154,6 +162,7 @@ def test_the_tables_show_the_pipelines_and_the_apis_numbers(api, browsers):
 
 @SERVICES
 def test_a_reader_who_may_not_see_some_kerja_sama_gets_counts_without_them(api, browsers):
+    with_monitoring_routes(api)
     seed(api.services.engine, api.services.profile)
     doc = monitoring(browsers, "kadis_dlh")  # the Dinas Lingkungan Hidup's head: not Dinas Perhubungan's
     everyone = monitoring(browsers, "secretariat")
@@ -162,6 +171,11 @@ def test_a_reader_who_may_not_see_some_kerja_sama_gets_counts_without_them(api, 
     assert "Dinas Perhubungan" not in doc.text_content()
     assert sum(int(v["tepat_waktu"]) + int(v["terlambat"]) for v in table(doc, "proses").values()) == 3
     assert sum(int(v["tepat_waktu"]) + int(v["terlambat"]) for v in table(everyone, "proses").values()) == 4
+    with session_scope(api.services.engine) as session:
+        kadis = session.exec(select(User).where(User.username == "kadis_dlh")).one()
+        token = issue_token(session, kadis)
+    r = api.client.get("/api/v1/monitoring/ringkasan", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and {x["tahun"]: x["jumlah"]["KSDPK"] for x in r.json()["per_tahun"]}[2026] == 0
 
 
 @SERVICES

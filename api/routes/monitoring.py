@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentUser, ServicesDep, SessionDep
-from api.schemas import EndingPublic, Page, RenewalDuePublic, WaitingPublic
-from pipeline import monitoring, recap
+from api.schemas import DashboardPublic, EndingPublic, Page, RenewalDuePublic, WaitingPublic
+from pipeline import dashboard, monitoring, recap
 from pipeline.archive import ArsipQuery
 
 router = APIRouter()
@@ -113,3 +113,14 @@ def cap_waktu(
 ) -> Page[RenewalDuePublic]:
     rows = monitoring.renewal_due(session, user, dt.datetime.now(dt.UTC), profile=svc.profile, dalam_hari=dalam_hari)
     return Page(data=[RenewalDuePublic.model_validate(r.to_dict()) for r in rows], count=len(rows))
+
+
+@router.get(
+    "/monitoring/ringkasan",
+    tags=["monitoring"],
+    summary="Angka dasbor monitoring: kerja sama per tahun, yang segera berakhir, naskah per langkah, "
+    "lama langkah dibanding mutu baku, cap waktu yang perlu diperbarui",
+)
+def ringkasan(svc: ServicesDep, session: SessionDep, user: CurrentUser) -> DashboardPublic:
+    d = dashboard.dashboard(session, user, svc.profile, dt.datetime.now(dt.UTC))
+    return DashboardPublic.model_validate(d.to_dict())
