@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -236,7 +236,6 @@ class DurationRow:
     """Of those, how many ended after their deadline."""
     total: dt.timedelta = dt.timedelta(0)
     terlama: dt.timedelta = dt.timedelta(0)
-    _each: list[dt.timedelta] = field(default_factory=list, repr=False)
 
     @property
     def rata_rata(self) -> dt.timedelta:
@@ -261,28 +260,38 @@ def step_durations(session: Session, user: User, profile: Profile) -> list[Durat
     """How long each completed step took against the profile's standard time, over every naskah
     ``user`` may see (in progress, signed, archived or cancelled), in the path's order."""
     require(user, "read")
-    naskah = {
-        n.id: n
-        for n in session.exec(
-            select(Naskah).where(access.naskah_clause(session, user, profile)).order_by(col(Naskah.id))
-        )
-    }
+    visible = access.naskah_clause(session, user, profile)
+    # Plain columns, not ORM objects, and the visibility as a join condition (not a list of ids): the
+    # dashboard reads every naskah's history at once.
+    naskah = session.exec(
+        select(Naskah.id, Naskah.jenis, Naskah.created_at).where(visible).order_by(col(Naskah.id))
+    ).all()
     if not naskah:
         return []
-    events: dict[int, list[NaskahEvent]] = defaultdict(list)
-    for e in session.exec(
-        select(NaskahEvent)
-        .where(col(NaskahEvent.naskah_id).in_(list(naskah)))
-        .order_by(col(NaskahEvent.created_at), col(NaskahEvent.id))
+    events: dict[int, list[tuple[str, str, str, dt.datetime]]] = defaultdict(list)
+    for nid, action, source, target, at in session.exec(
+        select(
+            NaskahEvent.naskah_id,
+            NaskahEvent.action,
+            NaskahEvent.from_status,
+            NaskahEvent.to_status,
+            NaskahEvent.created_at,
+        )
+        .join(Naskah, col(Naskah.id) == col(NaskahEvent.naskah_id))
+        .where(visible)
+        .order_by(col(NaskahEvent.naskah_id), col(NaskahEvent.created_at), col(NaskahEvent.id))
     ):
-        events[e.naskah_id].append(e)
+        events[nid].append((action, source, target, at))
 
     rows: dict[str, DurationRow] = {}
+    standards: dict[str, Any] = {}
 
     def measure(key: str, start: dt.datetime, end: dt.datetime) -> None:
+        if key not in standards:
+            standards[key], _ = monitoring.standard_for(profile, key)
+        standard = standards[key]
         row = rows.get(key)
         if row is None:
-            standard, _ = monitoring.standard_for(profile, key)
             row = rows[key] = DurationRow(
                 key,
                 step_label(profile, key),
@@ -293,25 +302,25 @@ def step_durations(session: Session, user: User, profile: Profile) -> list[Durat
         row.jumlah += 1
         row.total += took
         row.terlama = max(row.terlama, took)
-        standard, _ = monitoring.standard_for(profile, key)
         if standard is not None and end > standard.deadline(start.astimezone(profile.tz)).astimezone(dt.UTC):
             row.melebihi += 1
 
-    for nid, n in naskah.items():
-        start = as_utc(n.created_at)
-        chain = profile.paraf_chain(n.jenis)
+    chains = {j: profile.paraf_chain(j) for j in JENIS_NASKAH}
+    for nid, jenis, created_at in naskah:
+        start = as_utc(created_at)
+        chain = chains.get(jenis) or profile.paraf_chain(jenis)
         parafs = 0  # paraf given since the naskah last entered the paraf step
-        for e in events.get(nid or 0, []):
-            if e.action == Action.REVISE.value and e.from_status == e.to_status:
+        for action, source, target, at_raw in events.get(nid or 0, []):
+            if action == Action.REVISE.value and source == target:
                 continue  # a revision while drafting: the step goes on
-            at = as_utc(e.created_at)
-            if e.action != Action.CANCEL.value:
-                key = e.from_status
-                if e.from_status == Status.PARAF.value:  # a paraf, or a refusal, ends one position's step
+            at = as_utc(at_raw)
+            if action != Action.CANCEL.value:
+                key = source
+                if source == Status.PARAF.value:  # a paraf, or a refusal, ends one position's step
                     key = f"paraf.{chain[parafs].key}" if parafs < len(chain) else Status.PARAF.value
-                    parafs += e.action == Action.PARAF.value
+                    parafs += action == Action.PARAF.value
                 measure(key, start, at)
-            if e.to_status != Status.PARAF.value:
+            if target != Status.PARAF.value:
                 parafs = 0
             start = at
     rank = _rank(profile)
