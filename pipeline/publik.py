@@ -34,7 +34,7 @@ from typing import Any
 from sqlmodel import Session, col, delete, func, select
 
 from pipeline.cases import NASKAH_NAMES, nomor_of, pihak_of
-from pipeline.errors import NotFound, RateLimited
+from pipeline.errors import ActionNotAvailable, NotFound, RateLimited
 from pipeline.lifecycle import STATUS_LABELS, Status
 from pipeline.models import (
     Arsip,
@@ -237,7 +237,14 @@ class PublicVerification:
 
 def verify_upload(svc: Services, pdf: bytes) -> PublicVerification:
     """Verify a PDF from anyone (``verify_known``: the PDF limits first, then the bounded worker).  An
-    archived original is judged along its B-LTA chain, as the Arsip page judges it."""
+    archived original is judged along its B-LTA chain, as the Arsip page judges it.  A server without
+    trusted roots could only call every signature untrusted: it says that it cannot verify yet."""
+    if not svc.trust_roots:
+        raise ActionNotAvailable(
+            "Verifikasi belum tersedia: server ini belum dikonfigurasi dengan akar tepercaya (NASKAH_TRUST_ROOTS). "
+            "Hubungi Bagian Pemerintahan Pemda.",
+            reason="no_trust_roots",
+        )
     sha256 = hashlib.sha256(pdf).hexdigest()
     with Session(svc.engine) as session:
         arsip = archived_version(session, sha256)

@@ -137,7 +137,8 @@ def test_a_tampered_copy_of_an_archived_original_is_flagged_with_the_reason(sign
 
 
 @SERVICES
-def test_a_non_pdf_a_hostile_pdf_and_an_empty_form_are_refused_on_the_form_never_a_5xx(api):
+def test_a_non_pdf_a_hostile_pdf_and_an_empty_form_are_refused_on_the_form_never_a_5xx(api, dev_pki):
+    api.services.trust_roots = list(dev_pki.roots)
     r = upload(api.client, b"PK\x03\x04 this is a zip, not a pdf", name="naskah.docx")
     assert r.status_code == 422 and "Berkas ini bukan PDF" in text_of(r.text)
     assert 'aria-invalid="true"' in r.text and "Ada masalah" in r.text
@@ -154,6 +155,12 @@ def test_a_non_pdf_a_hostile_pdf_and_an_empty_form_are_refused_on_the_form_never
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/verifikasi").text).group(1)
     r = client.post("/verifikasi", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 422 and "Pilih berkas PDF" in text_of(r.text)
+
+
+@SERVICES
+def test_a_server_without_trusted_roots_says_it_cannot_verify_yet(api):
+    r = upload(api.client, b"%PDF-1.7\n%%EOF\n")
+    assert r.status_code == 409 and "NASKAH_TRUST_ROOTS" in text_of(r.text)
 
 
 @SERVICES
