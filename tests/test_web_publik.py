@@ -244,3 +244,20 @@ def test_the_qr_code_opens_the_public_summary_and_the_original_downloads_only_wh
 def test_without_a_public_address_the_qr_holds_the_token_and_never_the_sequential_id():
     assert qr_reference("", "abcdefghijklmnopqrstuvwx") == f"{FALLBACK_PREFIX}abcdefghijklmnopqrstuvwx"
     assert qr_reference(PUBLIC + "/", "tok") == f"{PUBLIC}/v/tok"
+
+
+@SERVICES
+def test_the_public_pages_need_no_sign_in_and_a_signed_in_person_keeps_their_header(api):
+    from pipeline.signin import set_password
+    from storage.db import session_scope
+    from tests.test_web import PASSWORD, sign_in_as
+
+    client = api.client
+    client.cookies.clear()
+    r = client.get("/verifikasi", follow_redirects=False)
+    assert r.status_code == 200 and "Keluar" not in r.text
+    with session_scope(api.services.engine) as session:
+        set_password(session, None, "u-drafter", PASSWORD)
+    assert sign_in_as(client, "u-drafter").status_code == 303
+    r = client.get("/verifikasi")
+    assert r.status_code == 200 and "Pengguna drafter" in r.text and "Keluar" in r.text

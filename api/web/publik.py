@@ -29,9 +29,17 @@ from api.deps import ServicesDep
 from api.limits import upload
 from api.web.laporan import report_context
 from api.web.render import form_error, page
-from api.web.security import client_address, require_same_origin, settings_of
+from api.web.security import client_address, current_signed, require_same_origin, settings_of
 from pipeline import publik
-from pipeline.errors import DocumentRejected, DocumentTooLarge, InvalidInput, NaskahError, NotFound, NotPermitted
+from pipeline.errors import (
+    DocumentRejected,
+    DocumentTooLarge,
+    InvalidInput,
+    NaskahError,
+    NotFound,
+    NotPermitted,
+    Unauthenticated,
+)
 
 __all__ = ["VERIFY_COOKIE", "router"]
 
@@ -44,6 +52,14 @@ router = APIRouter(include_in_schema=False)
 VERIFY_COOKIE = "naskah_verifikasi"
 FIELDS = ["berkas"]
 _HOUR = dt.timedelta(hours=1)
+
+
+def _maybe_signed(request: Request, svc: ServicesDep) -> None:
+    """A signed-in person keeps their header on the public pages; anyone else is anonymous (no redirect)."""
+    try:
+        current_signed(request, svc)
+    except Unauthenticated:
+        request.state.signed = None
 
 
 def _form_token(request: Request) -> str:
@@ -74,8 +90,9 @@ def _form_context(request: Request, token: str) -> dict[str, object]:
 
 
 @router.get("/verifikasi", response_class=HTMLResponse)
-def verifikasi_form(request: Request) -> Response:
+def verifikasi_form(request: Request, svc: ServicesDep) -> Response:
     """The upload form: anyone, no sign-in."""
+    _maybe_signed(request, svc)
     token = _form_token(request)
     return _with_cookie(request, page(request, "publik/verifikasi.html", _form_context(request, token)), token)
 
@@ -100,6 +117,7 @@ def verifikasi(
             "unggah lagi.",
             reason="csrf_token_missing" if not csrf_token else "csrf_token_invalid",
         )
+    _maybe_signed(request, svc)
     settings = settings_of(request)
     context = _form_context(request, cookie)
     try:
@@ -149,6 +167,7 @@ def _read(berkas: UploadFile | None, limit: int) -> bytes:
 @router.get("/v/{token}", response_class=HTMLResponse)
 def ringkasan(request: Request, token: str, svc: ServicesDep) -> HTMLResponse:
     """The public summary a QR code opens: what is printed on the naskah, its status, whether archived."""
+    _maybe_signed(request, svc)
     with Session(svc.engine, expire_on_commit=False) as session:
         summary = publik.summary_by_token(session, token[:100])
     ctx = {"summary": summary, "download": settings_of(request).public_download and summary.archived}
