@@ -183,7 +183,7 @@ def test_the_anonymous_form_needs_its_csrf_token_and_a_same_site_origin(api):
     assert r.status_code == 403 and "dikirim dari situs lain" in text_of(r.text)
 
 
-@SERVICES
+@pytest.mark.parametrize("services", ["sqlite-local", "postgres-local"], indirect=True)
 def test_checks_are_rate_limited_per_client_address_across_processes_with_the_time_to_try_again(api):
     set_setting(api, public_verify_per_hour=2)
     for _ in range(2):
