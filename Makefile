@@ -18,7 +18,7 @@ DEMO_OUT ?= out/demo
 # desk-to-desk tests; curl and jq for the README's 'Using it' flow that tests/test_readme.py runs;
 # chromium for the browser tests (Playwright drives Debian's own: never `playwright install`).
 DEB_RUNTIME := libreoffice-writer-nogui python3-uno poppler-utils fonts-liberation fonts-crosextra-carlito fonts-crosextra-caladea
-DEB_TEST := postgresql softhsm2 libnss3-tools curl jq chromium
+DEB_TEST := postgresql softhsm2 libnss3-tools curl jq chromium zbar-tools
 
 .PHONY: demo test lint bench serve clean system-deps system-deps-test venv vendor-web lock lock-upgrade
 

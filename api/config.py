@@ -152,6 +152,18 @@ class Settings(BaseSettings):
         description="the address people open the web pages at (https://naskah.example.go.id); https makes the "
         "session cookie Secure, and cross-site form posts are judged against it",
     )
+    public_download: bool = Field(
+        default=False,
+        description="the public page of a naskah (the QR code's link, /v/<token>) offers the archived original "
+        "for download; off by default: each Pemda decides",
+    )
+    public_verify_per_hour: int = Field(
+        default=30,
+        ge=1,
+        le=100_000,
+        description="anonymous PDF checks (/verifikasi) one client address may make per hour (counted in the "
+        "database, shared by every process)",
+    )
     session_idle_minutes: int = Field(
         default=30, ge=1, le=24 * 60, description="a web session with no request for this long has ended"
     )
@@ -310,5 +322,6 @@ def build_services(settings: Settings, *, converter: object | None = None) -> Se
         archive_store=archive_store,
         archive_retention_days=settings.archive_retention_days,
         token_lifetime_days=settings.token_lifetime_days,
+        public_url=settings.public_url,
         page_renderer=PageRenderer(settings.preview_limits),
     )

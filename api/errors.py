@@ -50,6 +50,7 @@ STATUS: dict[type[e.NaskahError], tuple[int, int]] = {
     e.NotFound: (404, 3),
     e.Unauthenticated: (401, 4),
     e.TooManyAttempts: (429, 4),
+    e.RateLimited: (429, 4),
     e.NotPermitted: (403, 4),
     e.ActionNotAvailable: (409, 5),
     e.Conflict: (409, 5),
@@ -104,7 +105,7 @@ def headers_for(exc: e.NaskahError) -> dict[str, str] | None:
     ``Bearer realm="naskah"``; a token that is not good (unknown, expired, revoked, its user
     deactivated), also ``error="invalid_token"``.  Sign-ins refused for a while (429) say how long
     (``Retry-After``, seconds)."""
-    if isinstance(exc, e.TooManyAttempts):
+    if isinstance(exc, e.TooManyAttempts | e.RateLimited):
         return {"Retry-After": str(int(exc.detail.get("retry_after") or 60))}
     if not isinstance(exc, e.Unauthenticated):
         return None

@@ -25,6 +25,7 @@ from api.web import kerjasama as web_kerjasama
 from api.web import naskah as naskah_pages
 from api.web import pages
 from api.web import paraf as web_paraf
+from api.web import publik as web_publik
 from api.web import tanda_tangan as web_tanda_tangan
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
 from api.web.errors import page_error, too_large_page
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(web_arsip.router)  # Arsip: search, original, verification report
     app.include_router(web_dasbor.router)  # Monitoring: the secretariat's dashboard
     app.include_router(naskah_pages.router)  # the naskah, its revisions, diff and Bagian Hukum's review
+    app.include_router(web_publik.router)  # public, no sign-in: /verifikasi and the QR code's /v/<token>
 
     @app.get("/healthz", tags=["sistem"], summary="Cek hidup, dan beban konverter dokumen")
     def healthz(request: Request) -> dict[str, Any]:

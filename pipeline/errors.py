@@ -42,6 +42,7 @@ __all__ = [
     "NaskahError",
     "NotFound",
     "NotPermitted",
+    "RateLimited",
     "RuleViolation",
     "ServiceUnavailable",
     "SigningRefused",
@@ -84,6 +85,14 @@ class TooManyAttempts(Unauthenticated):
 
     code = "too_many_attempts"
     default_message = "Terlalu banyak percobaan masuk yang gagal. Coba lagi beberapa saat lagi."
+
+
+class RateLimited(NaskahError):
+    """Too many requests from one client address lately (the public verification page);
+    ``detail["retry_after"]`` is the seconds to wait, ``detail["retry_at"]`` when."""
+
+    code = "rate_limited"
+    default_message = "Terlalu banyak permintaan. Coba lagi beberapa saat lagi."
 
 
 class NotPermitted(NaskahError):

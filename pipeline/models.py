@@ -184,6 +184,30 @@ class SignInFailure(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
+class PublicLink(SQLModel, table=True):
+    """The unguessable token of a naskah's public page (``/v/<token>``, ``pipeline.publik``): what the QR
+    code in every signature block points at, so no sequential id is ever published."""
+
+    __tablename__ = "public_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    naskah_id: int = Field(foreign_key="naskah.id", unique=True)
+    token: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class RateHit(SQLModel, table=True):
+    """One request counted against a rate limit (``pipeline.publik.take_rate``: ``verifikasi:<address>``),
+    kept in the database so that every process of the app counts the same requests."""
+
+    __tablename__ = "rate_hit"
+    __table_args__ = (sa.Index("ix_rate_hit_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120)
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
 class KerjaSama(SQLModel, table=True):
     """A cooperation case: the offer's data (seed 000 "Kelengkapan") and its parties."""
 

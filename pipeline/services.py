@@ -173,6 +173,9 @@ class Services:
     archive_retention_days: int = 10957
     """How long an archived version is locked against deletion (default 30 years)."""
     token_lifetime_days: int = 90
+    public_url: str = ""
+    """Where people open the web pages (``NASKAH_PUBLIC_URL``, no trailing slash): the QR code in every
+    signature block links to ``{public_url}/v/<token>`` (``pipeline.publiklink``); empty: ``naskah:v:<token>``."""
     """How long a new API token stays valid (``NASKAH_TOKEN_LIFETIME_DAYS``; a shorter life may be asked)."""
     page_renderer: PageRenderer = field(default_factory=PageRenderer)
     """Renders page previews with poppler, bounded in time, pages and concurrency (``NASKAH_PREVIEW_*``);

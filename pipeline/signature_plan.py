@@ -59,6 +59,7 @@ from pipeline.paraf import SigningParty, field_name, final_file, signing_parties
 from pipeline.pdflimits import check_pdf
 from pipeline.pdfread import open_reader
 from pipeline.pdfworker import check_returned_bounded
+from pipeline.publiklink import link_token, qr_reference
 from pipeline.readiness import Readiness, judge
 from pipeline.revisions import PDF_TYPE, derived_file, get_revision
 from pipeline.services import Services
@@ -440,7 +441,7 @@ def _server_step(svc: Services, user: User, naskah_id: int, konfirmasi: Konfirma
                 nama=step.nama,
                 jabatan=step.jabatan,
                 tanggal=now,
-                reference=f"naskah:{naskah_id}:{final.sha256[:16]}",
+                reference=qr_reference(svc.public_url, link_token(session, naskah_id)),
                 kuasa_line=kuasa.kuasa_line if kuasa else None,
             ),
             reason=_with_note(kuasa.reason if kuasa else SignOptions.reason, catatan),

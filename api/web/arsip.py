@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from api.deps import Id, ServicesDep, SessionDep
+from api.web.laporan import VERDICTS, report_context
 from api.web.render import FormErrors, as_naskah_error, page
 from api.web.security import PageUser
 from pipeline import archive
@@ -32,22 +33,6 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
 QUERY_FIELDS = ["q", "jenis", "jenis_kerja_sama", "tahun", "opd", "masa"]
 MASA = {"berlaku": "Masih berlaku", "segera_berakhir": "Berakhir dalam 90 hari", "kedaluwarsa": "Sudah berakhir"}
-
-#: The report's one-word verdicts, as a person reads them (bottom line and each signature).
-VERDICTS = {
-    "ok": "Sah",
-    "untrusted": "Tidak dipercaya",
-    "wrong_signer": "Bukan milik penanda tangan yang tercantum",
-    "modified": "Diubah setelah ditandatangani",
-    "invalid": "Tidak sah",
-    "unsigned": "Tidak bertanda tangan",
-}
-AFTER_LAST = {
-    "nothing": "tidak ada perubahan",
-    "validation data": "hanya data validasi (sertifikat dan status pencabutan) yang ditambahkan",
-    "document timestamp": "hanya data validasi dan stempel waktu dokumen (arsip jangka panjang) yang ditambahkan",
-    "changes": "ADA perubahan isi",
-}
 
 
 @router.get("/arsip", response_class=HTMLResponse)
@@ -123,15 +108,10 @@ def verifikasi(request: Request, arsip_id: Id, signed: PageUser, svc: ServicesDe
     line first, then each signature (who, whether the certificate is theirs, trusted, when)."""
     arsip = archive.get_arsip(session, signed.user, arsip_id, profile=svc.profile)
     result = archive.verify_archived(svc, signed.user, arsip_id)
-    report = result.report
     ctx = {
+        **report_context(result.report, svc.profile.tz),
         "arsip": arsip,
         "result": result,
-        "report": report,
-        "verdicts": VERDICTS,
-        "after_last": AFTER_LAST.get(report.after_last_signature, report.after_last_signature),
-        "problems": report.all_problems(),
-        "tz": svc.profile.tz,
         "nama_jenis": NASKAH_NAMES.get(JenisNaskah(arsip.jenis), arsip.jenis),
     }
     return page(request, "arsip/verifikasi.html", ctx)
