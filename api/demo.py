@@ -35,22 +35,9 @@ from storage.db import session_scope, upgrade
 
 T = TypeVar("T")
 
-# Fields the case itself provides (pipeline.revisions.build_context); the rest of a
+# Fields the case itself provides (pipeline.revisions.build_context, parties included); the rest of a
 # template's sample data becomes the naskah's own fields.
-CASE_FIELDS = {
-    "jenis_kerja_sama",
-    "judul",
-    "objek",
-    "manfaat",
-    "bentuk",
-    "tahun_anggaran_mulai",
-    "mulai",
-    "selesai",
-    "opd_teknis",
-    "nomor",
-    "pihak_kesatu",
-    "pihak_kedua",
-}
+CASE_FIELDS = set(revisions.CASE_KEYS) | {"pihak_kesatu", "pihak_kedua"}
 
 
 def demo_case(day: date) -> cases.CaseInput:
