@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -20,26 +23,38 @@ async def _fails() -> None:
     raise ValueError("rusak")
 
 
+def inside_a_running_loop(call: Callable[[], Any]) -> Any:
+    """``call()`` made synchronously from code running in an event loop (in a thread of its own, so that
+    this thread's state does not matter: a browser test before may have left its loop here)."""
+    out: dict[str, Any] = {}
+
+    def target() -> None:
+        async def main() -> None:
+            out["value"] = call()  # asyncio.run inside would refuse: "cannot be called from a running event loop"
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            out["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
 def test_run_works_without_a_loop_and_inside_a_running_one():
+    assert inside_a_running_loop(lambda: asyncrun.run(_answer())) == 42
     assert asyncrun.run(_answer()) == 42
-
-    async def caller() -> int:
-        return asyncrun.run(_answer())  # asyncio.run would refuse: "cannot be called from a running event loop"
-
-    assert asyncio.run(caller()) == 42
 
 
 def test_an_error_reaches_the_caller_inside_a_running_loop():
-    async def caller() -> None:
-        asyncrun.run(_fails())
-
     with pytest.raises(ValueError, match="rusak"):
-        asyncio.run(caller())
+        inside_a_running_loop(lambda: asyncrun.run(_fails()))
 
 
 def test_verification_works_from_inside_a_running_loop(final_pdf, dev_pki):
-    async def caller():
-        return verify_pdf(final_pdf, dev_pki.roots)
-
-    report = asyncio.run(caller())
+    report = inside_a_running_loop(lambda: verify_pdf(final_pdf, dev_pki.roots))
     assert report.signatures == []

@@ -73,7 +73,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(app_name=APP_NAME, vendored=vendored_url, static=_own, may=allowed)
+    env.globals.update(app_name=APP_NAME, vendored=vendored_url, static=_own, permitted=allowed)
     env.filters["tanggal"] = _tanggal
     env.filters["waktu"] = _waktu
     env.filters["zip_labels"] = _zip_labels
