@@ -66,8 +66,13 @@ def test_a_paraf_officials_inbox_shows_the_late_task_first_passes_axe_and_fits_a
     first = page.locator(".task-list > li").first
     assert "Terlambat" in first.inner_text() and TITLES[0] in first.inner_text()
     assert first.get_by_role("link", name="Beri paraf").get_attribute("href") == f"/naskah/{ids[0]}/paraf"
-    assert page.locator("#ubin-paraf .tile-count").inner_text() == "3"
-    assert "1 terlambat" in page.locator("#ubin-paraf").inner_text()
+    # the live server is shared by the browser tests of this worker: naskah another test left waiting for
+    # this official's paraf count too, so the tile is held to the API's answer for the same person
+    summary = httpx.get(f"{live.url}/api/v1/me/tasks", headers=_token(live, "kabag_pemerintahan"), timeout=60).json()
+    (paraf,) = [k for k in summary["ringkasan"] if k.get("tugas", k.get("kind")) == "paraf"]
+    assert paraf["jumlah"] >= 3 and paraf["terlambat"] >= 1, paraf
+    assert page.locator("#ubin-paraf .tile-count").inner_text() == str(paraf["jumlah"])
+    assert f"{paraf['terlambat']} terlambat" in page.locator("#ubin-paraf").inner_text()
     assert axe_violations(page) == []
     screenshot(page, "web-beranda", tmp_path)
 
@@ -75,7 +80,7 @@ def test_a_paraf_officials_inbox_shows_the_late_task_first_passes_axe_and_fits_a
     page.wait_for_url(f"{live.url}/?tugas=paraf")
     assert page.locator("#ubin-paraf").get_attribute("aria-current") == "true"
     assert page.evaluate("document.activeElement.id") == "ubin-paraf"  # focus stays where it was
-    assert page.locator(".task-list > li").count() == 3
+    assert page.locator(".task-list > li").count() == paraf["jumlah"]
     page.click("#semua-tugas")  # back to every kind: the link is gone, focus goes to the heading
     page.wait_for_url(f"{live.url}/")
     page.wait_for_function("document.activeElement.id === 'judul-tugas'")
