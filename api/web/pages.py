@@ -7,9 +7,7 @@ for the pattern).  Sessions, CSRF and origin checks are ``api.web.security``'s; 
 
 from __future__ import annotations
 
-import hmac
 import logging
-import secrets
 from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -21,6 +19,7 @@ from api.deps import ServicesDep, SessionDep
 from api.web.render import form_error, page
 from api.web.security import (
     SESSION_COOKIE,
+    AnonymousForm,
     FormUser,
     PageUser,
     Signed,
@@ -45,6 +44,11 @@ router = APIRouter(include_in_schema=False)
 #: The sign-in form's own CSRF token (there is no session yet): a random value in a cookie that the
 #: form sends back as ``csrf_token`` (double submit), with the origin check of every POST.
 SIGNIN_COOKIE = "naskah_masuk"
+SIGNIN_FORM = AnonymousForm(
+    SIGNIN_COOKIE,
+    "/masuk",
+    "Formulir masuk ini kedaluwarsa atau tidak dikirim dari halaman ini. Muat ulang halaman masuk, lalu coba lagi.",
+)
 SIGNIN_FIELDS = ["username", "password"]
 PASSWORD_FIELDS = ["password_lama", "password_baru", "konfirmasi"]
 
@@ -104,22 +108,13 @@ def beranda(
 
 
 def _signin_page(request: Request, response_token: str | None = None, **context: object) -> tuple[HTMLResponse, str]:
-    token = response_token or request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(32)
+    token = response_token or SIGNIN_FORM.token(request)
     ctx = {"signin_token": token, "next": "/", "signed_out": False, **context}
     return page(request, "masuk.html", ctx), token
 
 
 def _with_signin_cookie(request: Request, response: Response, token: str) -> Response:
-    response.set_cookie(
-        SIGNIN_COOKIE,
-        token,
-        max_age=3600,
-        path="/masuk",
-        httponly=True,
-        samesite="lax",
-        secure=settings_of(request).secure_cookies,
-    )
-    return response
+    return SIGNIN_FORM.with_cookie(request, response, token)
 
 
 @router.get("/masuk", response_class=HTMLResponse)
@@ -145,13 +140,7 @@ def masuk(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Sign in: a session is started and its cookie set; then the page asked for (a local path only)."""
-    cookie = request.cookies.get(SIGNIN_COOKIE) or ""
-    if not cookie or not csrf_token or not hmac.compare_digest(cookie.encode(), csrf_token.encode()):
-        raise NotPermitted(
-            "Formulir masuk ini kedaluwarsa atau tidak dikirim dari halaman ini. Muat ulang halaman masuk, "
-            "lalu coba lagi.",
-            reason="csrf_token_missing" if not csrf_token else "csrf_token_invalid",
-        )
+    cookie = SIGNIN_FORM.check(request, csrf_token)
     settings = settings_of(request)
     values = {"username": username}
     try:

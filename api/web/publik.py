@@ -16,9 +16,7 @@ code opens, ``/v/<token>`` (``pipeline.publik`` holds the rules and says what is
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import logging
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -29,7 +27,7 @@ from api.deps import ServicesDep
 from api.limits import upload
 from api.web.laporan import report_context
 from api.web.render import form_error, page
-from api.web.security import client_address, current_signed, require_same_origin, settings_of
+from api.web.security import AnonymousForm, client_address, current_signed, require_same_origin, settings_of
 from pipeline import publik
 from pipeline.errors import (
     DocumentRejected,
@@ -37,7 +35,6 @@ from pipeline.errors import (
     InvalidInput,
     NaskahError,
     NotFound,
-    NotPermitted,
     Unauthenticated,
 )
 
@@ -50,6 +47,11 @@ router = APIRouter(include_in_schema=False)
 #: The upload form's own CSRF token (nobody is signed in): a random value in a cookie that the form sends
 #: back as ``csrf_token`` (double submit, as ``/masuk``), with the origin check of every POST.
 VERIFY_COOKIE = "naskah_verifikasi"
+VERIFY_FORM = AnonymousForm(
+    VERIFY_COOKIE,
+    "/verifikasi",
+    "Formulir ini kedaluwarsa atau tidak dikirim dari halaman ini. Muat ulang halaman Verifikasi, lalu unggah lagi.",
+)
 FIELDS = ["berkas"]
 _HOUR = dt.timedelta(hours=1)
 
@@ -63,20 +65,11 @@ def _maybe_signed(request: Request, svc: ServicesDep) -> None:
 
 
 def _form_token(request: Request) -> str:
-    return request.cookies.get(VERIFY_COOKIE) or secrets.token_urlsafe(32)
+    return VERIFY_FORM.token(request)
 
 
 def _with_cookie(request: Request, response: Response, token: str) -> Response:
-    response.set_cookie(
-        VERIFY_COOKIE,
-        token,
-        max_age=3600,
-        path="/verifikasi",
-        httponly=True,
-        samesite="lax",
-        secure=settings_of(request).secure_cookies,
-    )
-    return response
+    return VERIFY_FORM.with_cookie(request, response, token)
 
 
 def _form_context(request: Request, token: str) -> dict[str, object]:
@@ -110,13 +103,7 @@ def verifikasi(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Check an uploaded PDF; the report, or the form again saying what is wrong (422, 429)."""
-    cookie = request.cookies.get(VERIFY_COOKIE) or ""
-    if not cookie or not csrf_token or not hmac.compare_digest(cookie.encode(), csrf_token.encode()):
-        raise NotPermitted(
-            "Formulir ini kedaluwarsa atau tidak dikirim dari halaman ini. Muat ulang halaman Verifikasi, lalu "
-            "unggah lagi.",
-            reason="csrf_token_missing" if not csrf_token else "csrf_token_invalid",
-        )
+    cookie = VERIFY_FORM.check(request, csrf_token)
     _maybe_signed(request, svc)
     settings = settings_of(request)
     context = _form_context(request, cookie)

@@ -19,6 +19,8 @@ The session cookie (:data:`SESSION_COOKIE`) is HttpOnly, SameSite=Lax, path ``/`
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -205,3 +207,38 @@ def clear_session_cookie(response: Response, request: Request) -> None:
     response.delete_cookie(
         SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings_of(request).secure_cookies
     )
+
+
+@dataclass(frozen=True)
+class AnonymousForm:
+    """The CSRF token of a form posted by nobody signed in yet (sign-in, public verification): a random
+    value in a cookie scoped to the form's path that the form sends back as ``csrf_token`` (double
+    submit), with the origin check every POST has.  One mechanism for every such form."""
+
+    cookie: str
+    path: str
+    expired: str
+    """What to tell the person whose token is missing or wrong (what to reload)."""
+
+    def token(self, request: Request) -> str:
+        """The token the page puts in its form: the cookie's, or a new one."""
+        return request.cookies.get(self.cookie) or secrets.token_urlsafe(32)
+
+    def with_cookie(self, request: Request, response: Response, token: str) -> Response:
+        response.set_cookie(
+            self.cookie,
+            token,
+            max_age=3600,
+            path=self.path,
+            httponly=True,
+            samesite="lax",
+            secure=settings_of(request).secure_cookies,
+        )
+        return response
+
+    def check(self, request: Request, csrf_token: str) -> str:
+        """The cookie's token if the form sent it back, else NotPermitted (csrf_token_missing/_invalid)."""
+        cookie = request.cookies.get(self.cookie) or ""
+        if not cookie or not csrf_token or not hmac.compare_digest(cookie.encode(), csrf_token.encode()):
+            raise NotPermitted(self.expired, reason="csrf_token_missing" if not csrf_token else "csrf_token_invalid")
+        return cookie
