@@ -40,9 +40,10 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 import weakref
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -80,6 +81,7 @@ from pyhanko_certvalidator.errors import (
     RevokedError,
     ValidationError,
 )
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
 from pipeline import asyncrun
@@ -204,8 +206,6 @@ class ParsedKeySigner(signers.SimpleSigner):
         embed_roots: bool = True,
         attribute_certs: Iterable[Any] | None = None,
     ) -> None:
-        from pyhanko_certvalidator.registry import SimpleCertificateStore
-
         der = private_key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
@@ -353,15 +353,67 @@ def configure_tsa_timeout(seconds: float) -> None:
     _tsa_timeout = float(seconds)
 
 
+#: Seconds after which a timestamper asks its TSA again which certificates it signs with.
+TSA_RELEARN_S = 3600.0
+
+
+class LearningTimestamper(HTTPTimeStamper):
+    """pyHanko's HTTP timestamper, kept per URL, that does not hold on to a TSA's old certificate.
+
+    pyHanko learns the TSA's certificates once, from a dummy token, and validates (and embeds the
+    validation data of) those before every signature.  Kept for the life of the process, a renewed
+    TSA certificate (or another TSA answering at the same address) would refuse every signature as
+    ``certificate_untrusted`` until a restart, or embed the old certificate's validation data.  So
+    the dummy is re-learned after :data:`TSA_RELEARN_S`, and once more at once when the learned
+    certificates no longer validate.
+    """
+
+    def __init__(self, url: str, timeout: float) -> None:
+        super().__init__(url, timeout=timeout)
+        self._learned_at: float | None = None
+
+    def _forget(self) -> None:
+        self._dummy_response_cache = {}
+        self._certs = {}
+        self.cert_registry = SimpleCertificateStore()
+        self._learned_at = None
+
+    def _register_dummy(self, md_algorithm: str, dummy: cms.ContentInfo) -> None:
+        super()._register_dummy(md_algorithm, dummy)
+        self._learned_at = time.monotonic()
+
+    async def async_dummy_response(self, md_algorithm: str) -> cms.ContentInfo:
+        if self._learned_at is not None and time.monotonic() - self._learned_at > TSA_RELEARN_S:
+            log.info("re-learning the certificates of the TSA at %s", self.url)
+            self._forget()
+        return await super().async_dummy_response(md_algorithm)
+
+    async def validation_paths(self, validation_context: ValidationContext) -> AsyncIterator[Any]:
+        learned_before = self._learned_at is not None
+        try:
+            paths = [path async for path in super().validation_paths(validation_context)]
+        except (PathBuildingError, ValidationError) as exc:
+            if not learned_before:
+                raise
+            log.warning(
+                "the TSA at %s no longer validates with its learned certificates (%s); re-learning", self.url, exc
+            )
+            self._forget()
+            paths = [path async for path in super().validation_paths(validation_context)]
+        for path in paths:
+            yield path
+
+
 def http_timestamper(url: str) -> TimeStamper:
     """An RFC 3161 client for ``url``, one per URL (and timeout): it caches the TSA's certificate path
-    (pyHanko asks the TSA for a dummy token to learn it) across signatures."""
+    (pyHanko asks the TSA for a dummy token to learn it) across signatures, see
+    :class:`LearningTimestamper`."""
     return _http_timestamper(url, _tsa_timeout)
 
 
 @functools.lru_cache(maxsize=32)
 def _http_timestamper(url: str, timeout: float) -> TimeStamper:
-    return HTTPTimeStamper(url, timeout=timeout)
+    return LearningTimestamper(url, timeout)
 
 
 def validation_context(

@@ -418,3 +418,39 @@ def test_a_reloaded_dev_pki_keeps_keys_port_and_revocations(tmp_path):
     assert oct((tmp_path / "pki" / "intermediate.key.pem").stat().st_mode & 0o777) == "0o600"
     with pytest.raises(InvalidInput):
         DevPki.generate(tmp_path / "pki")
+
+
+def test_a_tsa_whose_certificate_changed_is_learned_again_without_a_restart(
+    final_pdf, dev_pki, counterparty_pki, counterparty_person
+):
+    """The process keeps one timestamper per TSA address.  When the TSA behind that address now signs
+    with another certificate (renewed, or another TSA answering there), the next signature re-learns
+    it instead of being refused as untrusted until a restart."""
+    from tests.fixtures.gate import HttpGate
+
+    gate = HttpGate(dev_pki.tsa_url)  # one address; the TSA behind it changes below
+    try:
+
+        def sign_via_gate(roots: list) -> bytes:
+            return sign_pdf(
+                final_pdf,
+                make_signer(counterparty_person),
+                appearance(),
+                SignOptions(field_name=FIELD_KEDUA, embed_validation_info=True),
+                timestamper=http_timestamper(gate.url),
+                validation_context=validation_context(roots),
+            )
+
+        first = sign_via_gate([*counterparty_pki.roots, *dev_pki.roots])
+        assert verify_pdf(first, [*counterparty_pki.roots, *dev_pki.roots]).ok
+        before = gate.forwarded
+
+        gate.upstream = counterparty_pki.tsa_url  # the old TSA certificate is no longer trusted below
+        second = sign_via_gate(counterparty_pki.roots)
+
+        report = verify_pdf(second, counterparty_pki.roots)
+        assert report.ok, report
+        assert report.signatures[0].timestamp_valid
+        assert gate.forwarded >= before + 2  # a new dummy token (re-learning) and the signature's own
+    finally:
+        gate.shutdown()
