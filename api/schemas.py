@@ -440,7 +440,9 @@ class ArsipPublic(BaseModel):
     tanggal_ttd: date
     mulai: date
     selesai: date
-    status_masa: str = Field(description="berlaku atau kedaluwarsa, pada hari ini")
+    status_masa: str = Field(
+        description="berlaku, segera_berakhir (dalam 90 hari) atau kedaluwarsa, pada hari ini (seperti saringan masa)"
+    )
     related: list[dict[str, Any]] = Field(description="naskah terkait: KB ↔ PKS ↔ Surat Kuasa")
     sha256: str
     key: str

@@ -24,7 +24,7 @@ def arsip_public(arsip: Arsip, today: dt.date, shown: set[int] | None = None) ->
         {
             **arsip.model_dump(),
             "related": related,
-            "status_masa": "berlaku" if arsip.selesai >= today else "kedaluwarsa",
+            "status_masa": archive.masa_of(arsip.selesai, today),
         }
     )
 
