@@ -335,8 +335,12 @@ class ArsipQuery(BaseModel):
     jenis_kerja_sama: Literal["KSDD", "KSDPK", "KSIV"] | None = None
     tahun: int | None = Field(default=None, ge=2000, le=2100, description="tahun penandatanganan")
     opd: Line | None = Field(default=None, max_length=200, description="OPD teknis (sebagian nama)")
-    masa: Masa | None = Field(default=None, description="berlaku, kedaluwarsa, atau segera_berakhir (dalam_hari)")
-    dalam_hari: int = Field(default=90, ge=1, le=3650, description="untuk masa=segera_berakhir")
+    masa: Masa | None = Field(
+        default=None,
+        description="berlaku (berakhir lebih dari dalam_hari lagi), segera_berakhir (dalam dalam_hari hari, "
+        "termasuk hari ini) atau kedaluwarsa (sudah lewat); tiga kelompok yang tidak tumpang tindih",
+    )
+    dalam_hari: int = Field(default=90, ge=1, le=3650, description="batas segera_berakhir, dalam hari")
     sort: Literal["tanggal", "-tanggal", "selesai", "-selesai", "judul", "-judul"] = "-tanggal"
     offset: int = Field(default=0, ge=0, le=MAX_ID)
     limit: int = Field(default=20, ge=1, le=200)
@@ -380,8 +384,9 @@ def search(
         conditions.append(Arsip.tanggal_ttd <= dt.date(query.tahun, 12, 31))
     if query.opd:
         conditions.append(col(Arsip.opd_teknis).ilike(_like(query.opd), escape="\\"))
+    # three disjoint buckets, as masa_of says of each row: "berlaku" is beyond the "segera" window
     if query.masa == "berlaku":
-        conditions.append(Arsip.selesai >= today)
+        conditions.append(Arsip.selesai > today + dt.timedelta(days=query.dalam_hari))
     elif query.masa == "kedaluwarsa":
         conditions.append(Arsip.selesai < today)
     elif query.masa == "segera_berakhir":
@@ -480,9 +485,8 @@ def record(session: Session, user: User, arsip_id: int, today: dt.date, *, profi
                 "naskah_id": step.kuasa_naskah_id,
                 "nomor": found.nomor if found else None,
                 "pemberi": f"{found.pemberi_nama} ({found.pemberi_jabatan})" if found else None,
-                "visible": step.kuasa_naskah_id in access.visible_naskah_ids(
-                    session, user, profile, [step.kuasa_naskah_id]
-                ),
+                "visible": step.kuasa_naskah_id
+                in access.visible_naskah_ids(session, user, profile, [step.kuasa_naskah_id]),
             }
     return ArsipRecord(
         arsip=arsip,

@@ -16,15 +16,15 @@ from pipeline.services import Services
 router = APIRouter(tags=["arsip"])
 
 
-def arsip_public(arsip: Arsip, today: dt.date, shown: set[int] | None = None) -> ArsipPublic:
+def arsip_public(arsip: Arsip, today: dt.date, shown: set[int] | None = None, dalam_hari: int = 90) -> ArsipPublic:
     """The record; ``shown``: the naskah ids the user may see, so a related naskah they may not see is
-    not named (None: all)."""
+    not named (None: all); ``status_masa`` with the search's ``dalam_hari`` (``archive.masa_of``)."""
     related = [r for r in arsip.related if shown is None or int(r.get("naskah_id") or 0) in shown]
     return ArsipPublic.model_validate(
         {
             **arsip.model_dump(),
             "related": related,
-            "status_masa": archive.masa_of(arsip.selesai, today),
+            "status_masa": archive.masa_of(arsip.selesai, today, dalam_hari),
         }
     )
 
@@ -47,7 +47,7 @@ def search(
     today = dt.datetime.now(svc.profile.tz).date()
     rows, count = archive.search(session, user, query, today, profile=svc.profile)
     shown = _related_shown(svc, session, user, rows)
-    return Page(data=[arsip_public(a, today, shown) for a in rows], count=count)
+    return Page(data=[arsip_public(a, today, shown, query.dalam_hari) for a in rows], count=count)
 
 
 @router.get("/arsip/{arsip_id}", summary="Rincian arsip")

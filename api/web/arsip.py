@@ -41,7 +41,11 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 PAGE_SIZE = 20
 QUERY_FIELDS = ["q", "jenis", "jenis_kerja_sama", "tahun", "opd", "masa", "sort"]
-MASA = {"berlaku": "Masih berlaku", "segera_berakhir": "Berakhir dalam 90 hari", "kedaluwarsa": "Sudah berakhir"}
+MASA = {
+    "berlaku": "Masih berlaku (lebih dari 90 hari lagi)",
+    "segera_berakhir": "Segera berakhir (dalam 90 hari)",
+    "kedaluwarsa": "Sudah berakhir",
+}
 SORTS = {
     "-tanggal": "Tanggal tanda tangan, terbaru dulu",
     "tanggal": "Tanggal tanda tangan, terlama dulu",
