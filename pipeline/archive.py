@@ -55,9 +55,9 @@ __all__ = [
     "get_arsip",
     "last_timestamp_expiry",
     "masa_of",
-    "record",
     "orphans",
     "read_original",
+    "record",
     "renew_timestamps",
     "search",
     "search_text",
@@ -436,6 +436,8 @@ class ArsipRecord:
     """Everything the record page shows of an archived original, as ``user`` may see it."""
 
     arsip: Arsip
+    pihak: list[dict[str, Any]]
+    """The record's parties in PIHAK order, each with its ``nomor`` and its signing day as a date."""
     versions: list[RecordVersion]
     """Oldest first; the last one is the record's current version."""
     related: list[dict[str, Any]]
@@ -488,8 +490,17 @@ def record(session: Session, user: User, arsip_id: int, today: dt.date, *, profi
                 "visible": step.kuasa_naskah_id
                 in access.visible_naskah_ids(session, user, profile, [step.kuasa_naskah_id]),
             }
+    pihak = [
+        {
+            **p,
+            "nomor": arsip.nomor.get(str(p.get("urutan"))),
+            "tanggal_ttd": dt.date.fromisoformat(p["tanggal_ttd"]) if p.get("tanggal_ttd") else None,
+        }
+        for p in sorted(arsip.pihak, key=lambda p: int(p.get("urutan") or 0))
+    ]
     return ArsipRecord(
         arsip=arsip,
+        pihak=pihak,
         versions=versions,
         related=related,
         kuasa=kuasa,
