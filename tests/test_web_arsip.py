@@ -339,3 +339,46 @@ def test_record_page_shows_every_field_versions_and_the_report_and_a_damaged_ori
     assert arsip["sha256"] in page.text  # the record is still shown, to be reported
     assert not doc.xpath("//a[text()='Unduh naskah asli']")
     assert browsers["secretariat"].get(f"/arsip/{aid}/asli.pdf").status_code == 500  # never the damaged bytes
+
+
+@SERVICES
+def test_record_page_links_the_related_naskah_the_reader_may_see_and_says_when_the_original_is_unreadable(
+    api, browsers
+):
+    db = api.services.engine
+    kb, kb_naskah = add_arsip(db, judul="Pengelolaan Sampah Regional")
+    _, dishub_naskah = add_arsip(db, judul="Terminal Tipe B", opd="Dinas Perhubungan", serial=2)
+    with session_scope(db) as session:
+        case_id = session.get(Arsip, kb).kerja_sama_id
+    pks, _ = add_arsip(
+        db,
+        jenis="PKS",
+        judul="Pengangkutan Sampah",
+        case_id=case_id,
+        parent_id=kb_naskah,
+        related=[
+            {"naskah_id": kb_naskah, "jenis": "KB", "hubungan": "induk", "status": "archived"},
+            {"naskah_id": dishub_naskah, "jenis": "SK", "hubungan": "turunan", "status": "signed"},
+        ],
+        serial=3,
+    )
+    with session_scope(db) as session:
+        create_user(
+            session,
+            username="kadis_dlh",
+            nama="Kadis DLH",
+            jabatan="Kepala Dinas",
+            roles=["signer"],
+            opd="Dinas Lingkungan Hidup",
+        )
+    for who, links in (
+        ("secretariat", [f"/naskah/{kb_naskah}", f"/naskah/{dishub_naskah}"]),
+        ("kadis_dlh", [f"/naskah/{kb_naskah}"]),  # the other OPD's naskah is not named
+    ):
+        r = browsers[who].get(f"/arsip/{pks}")
+        assert r.status_code == 200, (who, r.text[:300])
+        doc = lxml_html.fromstring(r.text)
+        assert doc.xpath("//dd[@data-field='related']//a/@href") == links, who
+        # the rows point at no stored object: the record is shown with a banner saying so, no download
+        assert doc.xpath("//div[contains(@class,'stored-unreadable')][@role='alert']")
+        assert not doc.xpath("//a[text()='Unduh naskah asli']")

@@ -29,7 +29,7 @@ from api.web.render import FormErrors, as_naskah_error, page
 from api.web.security import PageUser
 from pipeline import archive, recap
 from pipeline.cases import NASKAH_NAMES
-from pipeline.errors import IntegrityAlarm, InvalidInput, NaskahError
+from pipeline.errors import IntegrityAlarm, InvalidInput, NaskahError, NotFound, StorageUnavailable
 from pipeline.models import JenisNaskah
 
 __all__ = ["VERDICTS", "router"]
@@ -165,21 +165,26 @@ def rekap_xlsx(request: Request, signed: PageUser, svc: ServicesDep, session: Se
 def rincian(request: Request, arsip_id: Id, signed: PageUser, svc: ServicesDep, session: SessionDep) -> HTMLResponse:
     """The record page: every field of the record, the related naskah, each stored version (sha256,
     locked until), the original to open or download, and the verification report of the current
-    version (``archive.verify_archived``).  An integrity alarm is a red banner here, not an error page."""
+    version (``archive.verify_archived``).  An integrity alarm is a red banner here, not an error page;
+    a stored original the store cannot give (missing, store down) is a banner saying so, with the record."""
     today = dt.datetime.now(svc.profile.tz).date()
     rec = archive.record(session, signed.user, arsip_id, today, profile=svc.profile)
     alarm: IntegrityAlarm | None = None
+    unreadable: NaskahError | None = None
     result = None
     try:
         result = archive.verify_archived(svc, signed.user, arsip_id)
     except IntegrityAlarm as exc:
         alarm = exc
+    except (NotFound, StorageUnavailable) as exc:  # the record is readable (above): its stored object is not
+        unreadable = exc
     ctx: dict[str, Any] = {
         "rec": rec,
         "arsip": rec.arsip,
         "today": today,
         "tz": svc.profile.tz,
         "alarm": alarm,
+        "unreadable": unreadable,
         "result": result,
         "nama_jenis": NASKAH_NAMES.get(JenisNaskah(rec.arsip.jenis), rec.arsip.jenis),
         "naskah_names": {j.value: NASKAH_NAMES[j] for j in JenisNaskah},
