@@ -26,6 +26,7 @@ from pipeline.models import Arsip, User
 from storage.db import session_scope
 from storage.objects import LocalObjectStore
 from tests.test_archive import signed_kb
+from tests.test_kuasa import kuasa_api
 from tests.test_recap import add_arsip
 from tests.test_web_beranda import browsers
 
@@ -33,7 +34,7 @@ SERVICES = pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
 # free text and masa are SQL (LIKE, dates): the same answers on PostgreSQL
 BOTH_DATABASES = pytest.mark.parametrize("services", ["sqlite-local", "postgres-local"], indirect=True)
 
-__all__ = ["browsers"]
+__all__ = ["browsers", "kuasa_api"]
 
 
 def today_of(api) -> dt.date:
@@ -382,3 +383,58 @@ def test_record_page_links_the_related_naskah_the_reader_may_see_and_says_when_t
         # the rows point at no stored object: the record is shown with a banner saying so, no download
         assert doc.xpath("//div[contains(@class,'stored-unreadable')][@role='alert']")
         assert not doc.xpath("//a[text()='Unduh naskah asli']")
+
+
+@SERVICES
+def test_record_page_names_the_surat_kuasa_a_delegate_signed_under_and_links_it(
+    kuasa_api, browsers, dev_pki, counterparty_pki
+):
+    from tests.test_api import create_case, create_naskah, hari_ini
+    from tests.test_kuasa import (
+        KEPALA_DLH,
+        MITRA_DLH,
+        SK_NOMOR,
+        pks_under_kuasa,
+        plan,
+        sign,
+        surat_kuasa,
+        through_paraf,
+    )
+
+    api = kuasa_api
+    today = hari_ini()
+    case_id = create_case(api)
+    create_naskah(api, case_id, "KB")
+    pks = pks_under_kuasa(api, case_id)
+    through_paraf(api, pks)
+    sk = surat_kuasa(api, case_id, pks, mulai=today, sampai=today + dt.timedelta(days=30))
+    through_paraf(api, sk)
+    assert (
+        plan(
+            api, sk, [{"pihak_urutan": 2, "username": "kadis_dlh"}, {"pihak_urutan": 1, "username": "bupati"}]
+        ).status_code
+        == 201
+    )
+    kadis_p12 = dev_pki.issue_person("Budi Santoso", nip="196612111986091002").to_pkcs12("rahasia")
+    assert sign(api, sk, "kadis_dlh", kadis_p12).status_code == 200
+    assert sign(api, sk, "bupati", dev_pki.issue_person("dr. Fahmi Fadli").to_pkcs12("rahasia")).status_code == 200
+    steps = [{"pihak_urutan": 2, "username": "kadis_mitra"}, {"pihak_urutan": 1, "username": "kadis_dlh"}]
+    assert plan(api, pks, steps).status_code == 201
+    assert (
+        sign(api, pks, "kadis_mitra", counterparty_pki.issue_person(MITRA_DLH).to_pkcs12("rahasia")).status_code == 200
+    )
+    assert sign(api, pks, "kadis_dlh", kadis_p12).status_code == 200
+    r = api.client.post(f"/api/v1/naskah/{pks}/archive", headers=api.auth("secretariat"))
+    assert r.status_code == 201, r.text
+
+    doc = lxml_html.fromstring(browsers["secretariat"].get(f"/arsip/{r.json()['id']}").text)
+    cards = {
+        " ".join(c.xpath("string(.//h3)").split()): c for c in doc.xpath("//li[contains(@class,'signature-card')]")
+    }
+    delegate = next(c for name, c in cards.items() if "Budi Santoso" in name or KEPALA_DLH in name)
+    kuasa = delegate.xpath(".//dd[contains(@class,'kuasa')]")[0]
+    assert SK_NOMOR in kuasa.text_content() and kuasa.xpath(".//a/@href") == [f"/naskah/{sk}"]
+    assert "Bupati" in kuasa.text_content()  # from whom
+    mitra = next(c for name, c in cards.items() if MITRA_DLH in name)
+    assert "Tidak (menandatangani sendiri)" in mitra.xpath("string(.//dd[contains(@class,'kuasa')])")
+    assert f"/naskah/{sk}" in doc.xpath("//dd[@data-field='related']//a/@href")
