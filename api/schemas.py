@@ -425,6 +425,19 @@ class SignerPublic(BaseModel):
     has_certificate: bool | None = Field(default=None, description="BSrE (check=true): sertifikat aktif")
 
 
+class ArsipVersionPublic(BaseModel):
+    """One stored version of an archived original (``archive.RecordVersion``)."""
+
+    version_id: str
+    sha256: str
+    size: int
+    reason: str = Field(description="archive (diarsipkan) atau renew (pembaruan stempel waktu)")
+    created_at: datetime
+    timestamp_expiry: datetime | None = Field(description="sertifikat TSA stempel waktu terakhir berlaku sampai")
+    lock_until: datetime = Field(description="terkunci (tidak dapat diubah atau dihapus) sampai")
+    current: bool = Field(description="versi yang sekarang diserahkan sebagai naskah asli")
+
+
 class ArsipPublic(BaseModel):
     """An archived original as the secretariat sees it."""
 

@@ -148,6 +148,17 @@ def test_search_filters_and_sorting_are_the_apis_and_each_row_shows_nomor_pihak_
     assert str(selesai.year) in row.xpath("string(./td[@data-label='Masa berlaku'])")
 
 
+def test_masa_of_is_three_disjoint_buckets_around_today():
+    from pipeline.archive import masa_of
+
+    today = dt.date(2026, 12, 7)
+    assert masa_of(today - dt.timedelta(days=1), today) == "kedaluwarsa"
+    assert masa_of(today, today) == "segera_berakhir"  # the last day still holds
+    assert masa_of(today + dt.timedelta(days=90), today) == "segera_berakhir"
+    assert masa_of(today + dt.timedelta(days=91), today) == "berlaku"
+    assert masa_of(today + dt.timedelta(days=31), today, dalam_hari=30) == "berlaku"
+
+
 @SERVICES
 def test_masa_berlaku_buckets_around_today_and_the_badges_agree(api, browsers):
     ids = seed(api)
@@ -304,6 +315,9 @@ def test_record_page_shows_every_field_versions_and_the_report_and_a_damaged_ori
     assert len(versions) == 1
     assert arsip["sha256"] in versions[0].text_content() and "versi sekarang" in versions[0].text_content()
     assert _tanggal(retain) in versions[0].xpath("string(.//dd[contains(@class,'lock-until')])")
+    listed = api.client.get(f"/api/v1/arsip/{aid}/versions", headers=api.auth("secretariat")).json()
+    assert [(v["sha256"], v["reason"], v["current"]) for v in listed] == [(arsip["sha256"], "archive", True)]
+    assert dt.datetime.fromisoformat(listed[0]["lock_until"]) == retain
 
     report = doc.xpath("string(//section[@aria-labelledby='judul-laporan'])")
     report = " ".join(report.split())

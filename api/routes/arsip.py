@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentUser, Id, ServicesDep, SessionDep
-from api.schemas import ArsipPublic, Page
+from api.schemas import ArsipPublic, ArsipVersionPublic, Page
 from pipeline import access, archive
 from pipeline.models import Arsip, User
 from pipeline.services import Services
@@ -55,6 +56,13 @@ def get_arsip(arsip_id: Id, svc: ServicesDep, session: SessionDep, user: Current
     arsip = archive.get_arsip(session, user, arsip_id, profile=svc.profile)
     today = dt.datetime.now(svc.profile.tz).date()
     return arsip_public(arsip, today, _related_shown(svc, session, user, [arsip]))
+
+
+@router.get("/arsip/{arsip_id}/versions", summary="Versi tersimpan naskah asli (sha256, terkunci sampai)")
+def versions(arsip_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> list[ArsipVersionPublic]:
+    today = dt.datetime.now(svc.profile.tz).date()
+    rec = archive.record(session, user, arsip_id, today, profile=svc.profile)
+    return [ArsipVersionPublic.model_validate(dataclasses.asdict(v)) for v in rec.versions]
 
 
 @router.get(
