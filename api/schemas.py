@@ -425,6 +425,19 @@ class SignerPublic(BaseModel):
     has_certificate: bool | None = Field(default=None, description="BSrE (check=true): sertifikat aktif")
 
 
+class ArsipVersionPublic(BaseModel):
+    """One stored version of an archived original (``archive.RecordVersion``)."""
+
+    version_id: str
+    sha256: str
+    size: int
+    reason: str = Field(description="archive (diarsipkan) atau renew (pembaruan stempel waktu)")
+    created_at: datetime
+    timestamp_expiry: datetime | None = Field(description="sertifikat TSA stempel waktu terakhir berlaku sampai")
+    lock_until: datetime = Field(description="terkunci (tidak dapat diubah atau dihapus) sampai")
+    current: bool = Field(description="versi yang sekarang diserahkan sebagai naskah asli")
+
+
 class ArsipPublic(BaseModel):
     """An archived original as the secretariat sees it."""
 
@@ -440,7 +453,9 @@ class ArsipPublic(BaseModel):
     tanggal_ttd: date
     mulai: date
     selesai: date
-    status_masa: str = Field(description="berlaku atau kedaluwarsa, pada hari ini")
+    status_masa: str = Field(
+        description="berlaku, segera_berakhir (dalam 90 hari) atau kedaluwarsa, pada hari ini (seperti saringan masa)"
+    )
     related: list[dict[str, Any]] = Field(description="naskah terkait: KB ↔ PKS ↔ Surat Kuasa")
     sha256: str
     key: str

@@ -44,15 +44,20 @@ from pipeline.verify import VerificationReport, certificate_expiry, refuse_unrea
 from storage.db import session_scope
 
 __all__ = [
+    "MASA_LABELS",
     "ArchivedVerification",
     "ArsipQuery",
+    "ArsipRecord",
+    "RecordVersion",
     "RenewResult",
     "add_document_timestamp",
     "archive_naskah",
     "get_arsip",
     "last_timestamp_expiry",
+    "masa_of",
     "orphans",
     "read_original",
+    "record",
     "renew_timestamps",
     "search",
     "search_text",
@@ -330,11 +335,30 @@ class ArsipQuery(BaseModel):
     jenis_kerja_sama: Literal["KSDD", "KSDPK", "KSIV"] | None = None
     tahun: int | None = Field(default=None, ge=2000, le=2100, description="tahun penandatanganan")
     opd: Line | None = Field(default=None, max_length=200, description="OPD teknis (sebagian nama)")
-    masa: Masa | None = Field(default=None, description="berlaku, kedaluwarsa, atau segera_berakhir (dalam_hari)")
-    dalam_hari: int = Field(default=90, ge=1, le=3650, description="untuk masa=segera_berakhir")
+    masa: Masa | None = Field(
+        default=None,
+        description="berlaku (berakhir lebih dari dalam_hari lagi), segera_berakhir (dalam dalam_hari hari, "
+        "termasuk hari ini) atau kedaluwarsa (sudah lewat); tiga kelompok yang tidak tumpang tindih",
+    )
+    dalam_hari: int = Field(default=90, ge=1, le=3650, description="batas segera_berakhir, dalam hari")
     sort: Literal["tanggal", "-tanggal", "selesai", "-selesai", "judul", "-judul"] = "-tanggal"
     offset: int = Field(default=0, ge=0, le=MAX_ID)
     limit: int = Field(default=20, ge=1, le=200)
+
+
+#: The masa berlaku buckets as a person reads them (search filter, result badges, record page).
+MASA_LABELS = {"berlaku": "Masih berlaku", "segera_berakhir": "Segera berakhir", "kedaluwarsa": "Sudah berakhir"}
+
+
+def masa_of(selesai: dt.date, today: dt.date, dalam_hari: int = 90) -> str:
+    """``kedaluwarsa`` after ``selesai``, ``segera_berakhir`` when it is at most ``dalam_hari`` days
+    away, else ``berlaku``: the same rule as :func:`search`'s ``masa`` filter (so a row's badge and
+    the bucket it is found in never disagree) and the recap's status."""
+    if selesai < today:
+        return "kedaluwarsa"
+    if selesai <= today + dt.timedelta(days=dalam_hari):
+        return "segera_berakhir"
+    return "berlaku"
 
 
 def _like(text: str) -> str:
@@ -360,8 +384,9 @@ def search(
         conditions.append(Arsip.tanggal_ttd <= dt.date(query.tahun, 12, 31))
     if query.opd:
         conditions.append(col(Arsip.opd_teknis).ilike(_like(query.opd), escape="\\"))
+    # three disjoint buckets, as masa_of says of each row: "berlaku" is beyond the "segera" window
     if query.masa == "berlaku":
-        conditions.append(Arsip.selesai >= today)
+        conditions.append(Arsip.selesai > today + dt.timedelta(days=query.dalam_hari))
     elif query.masa == "kedaluwarsa":
         conditions.append(Arsip.selesai < today)
     elif query.masa == "segera_berakhir":
@@ -384,6 +409,104 @@ def get_arsip(session: Session, user: User, arsip_id: int, *, profile: Profile) 
     if arsip is None or not access.may_see_naskah(session, user, profile, arsip.naskah_id):
         raise NotFound(f"Arsip dengan id {arsip_id} tidak ditemukan.", arsip_id=arsip_id)
     return arsip
+
+
+@dataclass(frozen=True)
+class RecordVersion:
+    """One stored version of an archived original (the first, then one per timestamp renewal).
+
+    ``lock_until``: the archive store's retention on the original.  Every version is written with
+    the record's retention (a renewal never shortens it, ``renew_timestamps``), so it is the
+    record's ``retain_until``.
+    """
+
+    version_id: str
+    sha256: str
+    size: int
+    reason: str
+    """``archive`` or ``renew``."""
+    created_at: dt.datetime
+    timestamp_expiry: dt.datetime | None
+    lock_until: dt.datetime
+    current: bool
+
+
+@dataclass(frozen=True)
+class ArsipRecord:
+    """Everything the record page shows of an archived original, as ``user`` may see it."""
+
+    arsip: Arsip
+    pihak: list[dict[str, Any]]
+    """The record's parties in PIHAK order, each with its ``nomor`` and its signing day as a date."""
+    versions: list[RecordVersion]
+    """Oldest first; the last one is the record's current version."""
+    related: list[dict[str, Any]]
+    """The related naskah (KB ↔ PKS ↔ Surat Kuasa) ``user`` may see; another one is not named."""
+    kuasa: dict[str, dict[str, Any]]
+    """Signature field -> the Surat Kuasa its signer signed under (``naskah_id``, ``nomor``,
+    ``pemberi``), for delegated signatures only."""
+    masa: str
+    """``berlaku``, ``segera_berakhir`` or ``kedaluwarsa`` today (:func:`masa_of`)."""
+    sisa_hari: int
+    """Days from today to ``selesai`` (negative once expired)."""
+
+
+def record(session: Session, user: User, arsip_id: int, today: dt.date, *, profile: Profile) -> ArsipRecord:
+    """The archive record ``arsip_id`` with its stored versions, the related naskah ``user`` may see
+    and the Surat Kuasa each delegated signature was made under; not found as :func:`get_arsip`."""
+    arsip = get_arsip(session, user, arsip_id, profile=profile)
+    rows = session.exec(
+        select(ArsipVersion).where(ArsipVersion.arsip_id == arsip_id).order_by(col(ArsipVersion.id))
+    ).all()
+    versions = [
+        RecordVersion(
+            version_id=v.version_id,
+            sha256=v.sha256,
+            size=v.size,
+            reason=v.reason,
+            created_at=v.created_at,
+            timestamp_expiry=v.timestamp_expiry,
+            lock_until=arsip.retain_until,
+            current=v.version_id == arsip.version_id,
+        )
+        for v in rows
+    ]
+    ids = [int(r.get("naskah_id") or 0) for r in arsip.related]
+    shown = access.visible_naskah_ids(session, user, profile, ids)
+    related = [r for r in arsip.related if int(r.get("naskah_id") or 0) in shown]
+    kuasa: dict[str, dict[str, Any]] = {}
+    plan = get_plan(session, arsip.naskah_id)
+    if plan is not None:
+        from pipeline.kuasa import read_kuasa
+
+        for step in steps_of(session, plan):
+            if step.kuasa_naskah_id is None:
+                continue
+            found = read_kuasa(session, step.kuasa_naskah_id)
+            kuasa[step.signed_field or step.field_name] = {
+                "naskah_id": step.kuasa_naskah_id,
+                "nomor": found.nomor if found else None,
+                "pemberi": f"{found.pemberi_nama} ({found.pemberi_jabatan})" if found else None,
+                "visible": step.kuasa_naskah_id
+                in access.visible_naskah_ids(session, user, profile, [step.kuasa_naskah_id]),
+            }
+    pihak = [
+        {
+            **p,
+            "nomor": arsip.nomor.get(str(p.get("urutan"))),
+            "tanggal_ttd": dt.date.fromisoformat(p["tanggal_ttd"]) if p.get("tanggal_ttd") else None,
+        }
+        for p in sorted(arsip.pihak, key=lambda p: int(p.get("urutan") or 0))
+    ]
+    return ArsipRecord(
+        arsip=arsip,
+        pihak=pihak,
+        versions=versions,
+        related=related,
+        kuasa=kuasa,
+        masa=masa_of(arsip.selesai, today),
+        sisa_hari=(arsip.selesai - today).days,
+    )
 
 
 def _fetch(svc: Services, user: User, arsip_id: int) -> tuple[Arsip, bytes]:

@@ -37,7 +37,7 @@ from openpyxl.utils import get_column_letter
 from sqlmodel import Session, col, select
 
 from pipeline import access
-from pipeline.archive import ArsipQuery, search
+from pipeline.archive import ArsipQuery, masa_of, search
 from pipeline.cases import NASKAH_NAMES
 from pipeline.models import Arsip, NaskahNomor, Pihak, User
 from pipeline.sop import Profile
@@ -65,12 +65,9 @@ TITLE = "Rekapitulasi Kerja Sama Daerah"
 
 
 def masa(selesai: dt.date, today: dt.date, dalam_hari: int) -> str:
-    """``berlaku``, ``segera_berakhir`` (ends within ``dalam_hari`` days) or ``kedaluwarsa`` on ``today``."""
-    if selesai < today:
-        return "kedaluwarsa"
-    if selesai <= today + dt.timedelta(days=dalam_hari):
-        return "segera_berakhir"
-    return "berlaku"
+    """``berlaku``, ``segera_berakhir`` (ends within ``dalam_hari`` days) or ``kedaluwarsa`` on ``today``
+    (``archive.masa_of``: the search filter's rule)."""
+    return masa_of(selesai, today, dalam_hari)
 
 
 @dataclass(frozen=True)

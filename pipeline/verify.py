@@ -211,6 +211,10 @@ class SignatureCheck:
     certificate_subject: str = ""
     """The signer certificate's whole subject (CN, serialNumber with NIK/NIP, O, ...)."""
 
+    certificate_issuer: str = ""
+    """The CA that issued the signer's certificate (its subject CN, or the whole subject): people
+    ask "who vouches for this name", and a certificate of the BSrE reads differently from a vendor's."""
+
     belongs_to_signer: bool | None = None
     """The certificate belongs to the official printed in this signature block; None when the
     document is not a naskah the system knows (nobody told us whom to expect)."""
@@ -385,6 +389,16 @@ def _cn(cert: asn1_x509.Certificate | None) -> str:
     if isinstance(cn, list):
         cn = cn[-1]
     return str(cn) if cn else cert.subject.human_friendly
+
+
+def _issuer_name(cert: asn1_x509.Certificate | None) -> str:
+    """The issuing CA's common name (its whole subject when it has none); empty without a certificate."""
+    if cert is None:
+        return ""
+    cn = cert.issuer.native.get("common_name")
+    if isinstance(cn, list):
+        cn = cn[-1]
+    return str(cn) if cn else cert.issuer.human_friendly
 
 
 def _trust_problem(status: PdfSignatureStatus) -> str:
@@ -598,6 +612,7 @@ async def _check_signature(
         validated_at=moment,
         diagnostic=diagnostic,
         certificate_subject=status.signing_cert.subject.human_friendly if status.signing_cert is not None else "",
+        certificate_issuer=_issuer_name(status.signing_cert),
         belongs_to_signer=belongs,
         expected_signer=expected_dict,
         identity_basis=basis,

@@ -167,13 +167,13 @@ def test_the_secretariat_searches_the_archive_and_reads_a_verification_report(
     page.goto("/arsip")
     page.select_option("#f-jenis", "KB")  # htmx redraws the results
     page.wait_for_url(f"{live.url}/arsip?*jenis=KB*")
-    assert page.locator("#hasil").get_by_role("link", name=f"Hasil verifikasi KB {nid}").is_visible()
+    assert page.locator("#hasil").get_by_role("link", name=f"Rincian KB {nid}").is_visible()
     checked(page, "web-arsip", tmp_path)
     with page.expect_download() as download:
         page.get_by_role("link", name=f"Unduh asli KB {nid}").click()
     assert download.value.suggested_filename == f"kb-{nid}.pdf"
-    page.get_by_role("link", name=f"Hasil verifikasi KB {nid}").click()
-    page.wait_for_url(f"{live.url}/arsip/{arsip['id']}/verifikasi", timeout=60_000)
+    page.get_by_role("link", name=f"Rincian KB {nid}").click()  # the record page carries the report
+    page.wait_for_url(f"{live.url}/arsip/{arsip['id']}", timeout=60_000)
     assert "Naskah asli ini sah dan utuh" in page.inner_text(".verdict")
     checked(page, "web-arsip-verifikasi", tmp_path)
 

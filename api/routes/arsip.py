@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentUser, Id, ServicesDep, SessionDep
-from api.schemas import ArsipPublic, Page
+from api.schemas import ArsipPublic, ArsipVersionPublic, Page
 from pipeline import access, archive
 from pipeline.models import Arsip, User
 from pipeline.services import Services
@@ -16,15 +17,15 @@ from pipeline.services import Services
 router = APIRouter(tags=["arsip"])
 
 
-def arsip_public(arsip: Arsip, today: dt.date, shown: set[int] | None = None) -> ArsipPublic:
+def arsip_public(arsip: Arsip, today: dt.date, shown: set[int] | None = None, dalam_hari: int = 90) -> ArsipPublic:
     """The record; ``shown``: the naskah ids the user may see, so a related naskah they may not see is
-    not named (None: all)."""
+    not named (None: all); ``status_masa`` with the search's ``dalam_hari`` (``archive.masa_of``)."""
     related = [r for r in arsip.related if shown is None or int(r.get("naskah_id") or 0) in shown]
     return ArsipPublic.model_validate(
         {
             **arsip.model_dump(),
             "related": related,
-            "status_masa": "berlaku" if arsip.selesai >= today else "kedaluwarsa",
+            "status_masa": archive.masa_of(arsip.selesai, today, dalam_hari),
         }
     )
 
@@ -47,7 +48,7 @@ def search(
     today = dt.datetime.now(svc.profile.tz).date()
     rows, count = archive.search(session, user, query, today, profile=svc.profile)
     shown = _related_shown(svc, session, user, rows)
-    return Page(data=[arsip_public(a, today, shown) for a in rows], count=count)
+    return Page(data=[arsip_public(a, today, shown, query.dalam_hari) for a in rows], count=count)
 
 
 @router.get("/arsip/{arsip_id}", summary="Rincian arsip")
@@ -55,6 +56,13 @@ def get_arsip(arsip_id: Id, svc: ServicesDep, session: SessionDep, user: Current
     arsip = archive.get_arsip(session, user, arsip_id, profile=svc.profile)
     today = dt.datetime.now(svc.profile.tz).date()
     return arsip_public(arsip, today, _related_shown(svc, session, user, [arsip]))
+
+
+@router.get("/arsip/{arsip_id}/versions", summary="Versi tersimpan naskah asli (sha256, terkunci sampai)")
+def versions(arsip_id: Id, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> list[ArsipVersionPublic]:
+    today = dt.datetime.now(svc.profile.tz).date()
+    rec = archive.record(session, user, arsip_id, today, profile=svc.profile)
+    return [ArsipVersionPublic.model_validate(dataclasses.asdict(v)) for v in rec.versions]
 
 
 @router.get(
