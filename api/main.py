@@ -17,10 +17,11 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.config import Settings, build_services
 from api.limits import BoundedRequests
-from api.routes import admin, arsip, cases, monitoring, naskah, preview, signing, tasks, templates, workflow
+from api.routes import admin, arsip, audit, cases, monitoring, naskah, preview, signing, tasks, templates, workflow
 from api.timing import ConversionTimingHeader
 from api.web import arsip as web_arsip
 from api.web import dasbor as web_dasbor
+from api.web import jejak as web_jejak
 from api.web import kerjasama as web_kerjasama
 from api.web import naskah as naskah_pages
 from api.web import pages
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     v1.include_router(monitoring.router)  # before arsip: /arsip/rekap.csv must not reach /arsip/{arsip_id}
     v1.include_router(arsip.router)
     v1.include_router(admin.router)
+    v1.include_router(audit.router)
     app.include_router(v1)
     app.include_router(pages.router)  # the web pages (api/web): sign-in, Beranda, ...
     app.include_router(web_paraf.router)  # /naskah/{id}/paraf
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(web_kerjasama.router)  # Kerja sama: list, forms, detail, a new naskah
     app.include_router(web_arsip.router)  # Arsip: search, original, verification report
     app.include_router(web_dasbor.router)  # Monitoring: the secretariat's dashboard
+    app.include_router(web_jejak.router)  # Jejak audit: a naskah's timeline, the whole trail, Periksa rantai
     app.include_router(naskah_pages.router)  # the naskah, its revisions, diff and Bagian Hukum's review
     app.include_router(web_publik.router)  # public, no sign-in: /verifikasi and the QR code's /v/<token>
 

@@ -340,6 +340,31 @@ class AuditEntryPublic(BaseModel):
     entry_hash: str = Field(description="sha256 entri ini, termasuk prev_hash: rantai hash")
 
 
+class AuditListEntryPublic(AuditEntryPublic):
+    """An entry of the whole trail: also which naskah or kerja sama it belongs to (None: neither)."""
+
+    naskah_id: int | None
+    kerja_sama_id: int | None
+
+
+class ChainBreakPublic(BaseModel):
+    seq: int = Field(description="entri pertama tempat rantai putus")
+    problem: Literal["edited", "missing_predecessor", "out_of_order", "missing", "head_mismatch"]
+    message: str = Field(description="apa yang salah, dalam bahasa Indonesia")
+
+
+class ChainCheckPublic(BaseModel):
+    ok: bool
+    bottom_line: Literal["ok", "broken"]
+    count: int = Field(description="entri yang diperiksa dan utuh")
+    head_seq: int = Field(description="entri terakhir yang utuh")
+    head_hash: str
+    broken: ChainBreakPublic | None
+    entry_seq: int | None = Field(
+        description="entri jejak audit yang mencatat pemeriksaan ini (None: kepala rantai hilang, tidak tercatat)"
+    )
+
+
 class ParafPublic(BaseModel):
     urutan: int
     posisi: str

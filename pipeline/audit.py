@@ -16,39 +16,62 @@ would wait for the first, i.e. for itself).
 
 Reads that change nothing in the database (downloads, verification) use ``record_now``, which
 commits the entry before the bytes are handed out.
+
+Who reads it: the trail of one naskah (:func:`trail`) whoever may see the naskah's internal material
+(``pipeline.access``); the whole trail (:func:`search`) and the chain check (:func:`check_chain`) only
+the roles that answer for it (:data:`READERS`: admin, the secretariat, Bagian Hukum), never a
+counterparty's official.  A chain check is itself an entry (``verify_chain``) holding its result, as a
+PDF's verification is (``verify``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from pipeline import access
-from pipeline.auth import require
-from pipeline.errors import IntegrityAlarm, NotFound, StorageUnavailable
-from pipeline.models import AuditEntry, AuditHead, Naskah, NaskahFile, User, as_utc, utcnow
+from pipeline.auth import PERMISSIONS, allowed, require
+from pipeline.errors import IntegrityAlarm, NotFound, NotPermitted, StorageUnavailable
+from pipeline.lifecycle import ACTION_LABELS as LIFECYCLE_LABELS
+from pipeline.lifecycle import Action
+from pipeline.models import MAX_ID, AuditEntry, AuditHead, Naskah, NaskahFile, NaskahNomor, User, as_utc, utcnow
 from pipeline.sop import Profile
+from pipeline.textcheck import Line, LineCheck
 from storage.db import session_scope
 
 __all__ = [
+    "ACTIONS",
+    "ACTION_LABELS",
     "GENESIS",
+    "READERS",
     "AuditAction",
+    "AuditQuery",
     "ChainBreak",
     "ChainReport",
+    "actors",
     "canonical",
+    "chain_result",
+    "check_chain",
     "entry_hash",
+    "may_read_all",
+    "naskah_of",
+    "people_of",
     "record",
     "record_now",
     "record_verification",
+    "require_reader",
+    "search",
     "sha256_of",
     "trail",
     "verify_chain",
@@ -84,6 +107,57 @@ class AuditAction(StrEnum):
     TOKEN_REVOKE = "token_revoke"
     CERTIFICATE_REGISTER = "certificate_register"
     CERTIFICATE_REMOVE = "certificate_remove"
+    VERIFY_CHAIN = "verify_chain"  # the audit chain checked ("Periksa rantai"): its result in the detail
+
+
+#: Every action as a person reads it after the actor's name ("Hj. Nurul … menyetujui rancangan").
+ACTION_LABELS: Mapping[str, str] = {
+    **{a.value: label for a, label in LIFECYCLE_LABELS.items()},
+    AuditAction.CREATE_CASE: "membuat kerja sama",
+    AuditAction.EDIT_CASE: "mengubah data kerja sama",
+    AuditAction.CREATE_NASKAH: "membuat naskah",
+    AuditAction.DOWNLOAD: "mengunduh atau membuka berkas",
+    AuditAction.SIGNATURE_PLAN: "menetapkan rencana tanda tangan",
+    AuditAction.EXPORT: "mengekspor PDF untuk pihak mitra",
+    AuditAction.VERIFY: "memverifikasi tanda tangan PDF",
+    AuditAction.RENEW: "memperbarui cap waktu arsip",
+    AuditAction.ASSIGN_DRAFTER: "menugaskan penyusun naskah",
+    AuditAction.REMOVE_DRAFTER: "mengakhiri penugasan penyusun naskah",
+    AuditAction.USER_ADD: "menambah pengguna",
+    AuditAction.USER_UPDATE: "mengubah data pengguna",
+    AuditAction.USER_DEACTIVATE: "menonaktifkan pengguna",
+    AuditAction.USER_REACTIVATE: "mengaktifkan kembali pengguna",
+    AuditAction.USER_PASSWORD: "mengatur kata sandi",
+    AuditAction.TOKEN_ISSUE: "menerbitkan token API",
+    AuditAction.TOKEN_REVOKE: "mencabut token API",
+    AuditAction.CERTIFICATE_REGISTER: "mendaftarkan sertifikat",
+    AuditAction.CERTIFICATE_REMOVE: "menghapus sertifikat",
+    AuditAction.VERIFY_CHAIN: "memeriksa rantai jejak audit",
+}
+ACTIONS = tuple(ACTION_LABELS)
+"""Every action an entry may carry (the lifecycle's, then the others)."""
+assert set(ACTIONS) >= {a.value for a in Action} | {a.value for a in AuditAction}
+
+#: The roles that answer for the whole trail (``auth.PERMISSIONS["read_audit"]``): the admin
+#: (accounts, tokens, certificates), the secretariat (keeps the archive and reports on every
+#: agreement) and Bagian Hukum (reviews every naskah).  A counterparty's official never, whatever
+#: roles an account was given.
+READERS = frozenset(r.value for r in PERMISSIONS["read_audit"])
+
+
+def may_read_all(user: User) -> bool:
+    """May ``user`` read the whole trail and check the chain (the templates ask it for the menu)."""
+    return not user.pihak_luar and allowed(user, "read_audit")
+
+
+def require_reader(user: User) -> None:
+    if not may_read_all(user):
+        raise NotPermitted(
+            "Jejak audit seluruh sistem hanya dapat dibaca admin, Sekretariat TKKSD dan Bagian Hukum. Jejak audit "
+            "satu naskah ada di halaman naskah itu.",
+            reason="audit_readers_only",
+            needed=sorted(READERS),
+        )
 
 
 def sha256_of(data: bytes) -> str:
@@ -212,18 +286,131 @@ def record_verification(engine: Engine, user: User | None, pdf: bytes, verdict: 
 
 
 def trail(
-    session: Session, user: User, naskah_id: int, *, profile: Profile, offset: int = 0, limit: int = 50
+    session: Session,
+    user: User,
+    naskah_id: int,
+    *,
+    profile: Profile,
+    offset: int = 0,
+    limit: int = 50,
+    newest_first: bool = False,
 ) -> tuple[list[AuditEntry], int]:
-    """The entries of one naskah, oldest first, and how many there are: internal material of a naskah
-    ``user`` may see (``pipeline.access``); one they may not see is not found, as one that does not exist."""
+    """The entries of one naskah, oldest first (``newest_first``: the timeline's order), and how many
+    there are: internal material of a naskah ``user`` may see (``pipeline.access``); one they may not
+    see is not found, as one that does not exist."""
     require(user, "read")
     if session.get(Naskah, naskah_id) is None or not access.may_see_naskah(session, user, profile, naskah_id):
         raise NotFound(f"Naskah dengan id {naskah_id} tidak ditemukan.", naskah_id=naskah_id)
     access.require_internal(user, naskah_id)
     where = AuditEntry.naskah_id == naskah_id
-    rows = session.exec(select(AuditEntry).where(where).order_by(col(AuditEntry.seq)).offset(offset).limit(limit))
+    order = col(AuditEntry.seq).desc() if newest_first else col(AuditEntry.seq)
+    rows = session.exec(select(AuditEntry).where(where).order_by(order).offset(offset).limit(limit))
     count = session.exec(select(func.count()).select_from(AuditEntry).where(where)).one()
     return list(rows.all()), count
+
+
+def people_of(session: Session, rows: list[AuditEntry]) -> dict[int, User]:
+    """The accounts behind ``rows`` (their name and jabatan for a timeline), by id; the system has none."""
+    ids = sorted({r.actor_id for r in rows if r.actor_id is not None})
+    if not ids:
+        return {}
+    return {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all() if u.id is not None}
+
+
+def naskah_of(session: Session, rows: list[AuditEntry]) -> dict[int, Naskah]:
+    """The naskah ``rows`` belong to, by id (their jenis for the whole trail's list)."""
+    ids = sorted({r.naskah_id for r in rows if r.naskah_id is not None})
+    if not ids:
+        return {}
+    return {n.id: n for n in session.exec(select(Naskah).where(col(Naskah.id).in_(ids))).all() if n.id is not None}
+
+
+def actors(session: Session) -> list[tuple[str, str]]:
+    """(username, name) of every account, by name, then the system: the whole trail's "who" choices."""
+    users = session.exec(select(User.username, User.nama).order_by(col(User.nama), col(User.username))).all()
+    return [(u, n) for u, n in users] + [("system", "Sistem (proses otomatis)")]
+
+
+Username = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), LineCheck]
+
+
+class AuditQuery(BaseModel):
+    """What the whole trail is filtered by (``/audit``, ``GET /api/v1/audit``); newest first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        default=None, description="jenis tindakan (mis. paraf, download, verify_chain)"
+    )
+    actor: Username | None = Field(default=None, description="nama pengguna pelaku ('system' untuk proses otomatis)")
+    naskah: Line | None = Field(
+        default=None, max_length=200, description="id naskah (angka), atau sebagian nomor naskah pihak mana pun"
+    )
+    dari: date | None = Field(default=None, description="sejak tanggal ini (zona waktu profil SOP)")
+    sampai: date | None = Field(default=None, description="sampai dengan tanggal ini (zona waktu profil SOP)")
+    q: Line = Field(
+        default="", max_length=200, description="kata dalam rincian entri, nama pengguna pelaku atau awal sidik sha256"
+    )
+    offset: int = Field(default=0, ge=0, le=MAX_ID)
+    limit: int = Field(default=50, ge=1, le=200)
+
+    @model_validator(mode="after")
+    def _known(self) -> AuditQuery:
+        if self.action is not None and self.action not in ACTIONS:
+            raise ValueError(f"Tindakan '{self.action}' tidak dikenal.")
+        if self.dari is not None and self.sampai is not None and self.dari > self.sampai:
+            raise ValueError("Tanggal 'dari' sesudah tanggal 'sampai'.")
+        return self
+
+
+def _like(text: str) -> str:
+    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _local_midnight(day: date, profile: Profile) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=profile.tz).astimezone(UTC)
+
+
+def search(session: Session, user: User, query: AuditQuery, *, profile: Profile) -> tuple[list[AuditEntry], int]:
+    """The whole trail filtered, newest first, and how many entries match (for :data:`READERS` only).
+
+    The readers see every entry: they answer for the whole system (the secretariat and Bagian Hukum
+    see every naskah anyway, ``access.STAFF_ROLES``; the admin's own actions are accounts and tokens)."""
+    require_reader(user)
+    where: list[Any] = []
+    if query.action:
+        where.append(AuditEntry.action == query.action)
+    if query.actor:
+        where.append(AuditEntry.actor == query.actor)
+    if query.naskah:
+        wanted = query.naskah.strip()
+        if re.fullmatch(r"\d{1,18}", wanted) and int(wanted) <= MAX_ID:
+            where.append(AuditEntry.naskah_id == int(wanted))
+        else:
+            numbered = select(NaskahNomor.naskah_id).where(
+                func.lower(col(NaskahNomor.nomor)).like(_like(wanted), escape="\\")
+            )
+            where.append(col(AuditEntry.naskah_id).in_(numbered))
+    if query.dari:
+        where.append(col(AuditEntry.at) >= _local_midnight(query.dari, profile))
+    if query.sampai:
+        where.append(col(AuditEntry.at) < _local_midnight(query.sampai + timedelta(days=1), profile))
+    for word in query.q.split():
+        pattern = _like(word)
+        where.append(
+            sa.or_(
+                func.lower(sa.cast(AuditEntry.detail, sa.Text)).like(pattern, escape="\\"),
+                func.lower(col(AuditEntry.actor)).like(pattern, escape="\\"),
+                col(AuditEntry.object_sha256).like(word.casefold().replace("%", "").replace("_", "") + "%"),
+            )
+        )
+    condition = sa.and_(sa.true(), *where)
+    rows = session.exec(
+        select(AuditEntry).where(condition).order_by(col(AuditEntry.seq).desc()).offset(query.offset).limit(query.limit)
+    ).all()
+    count = session.exec(select(func.count()).select_from(AuditEntry).where(condition)).one()
+    return list(rows), count
 
 
 # --- verifying ----------------------------------------------------------------------------------
@@ -343,3 +530,45 @@ def _head_break(head: AuditHead | None, last_seq: int, last_hash: str) -> ChainB
             last_seq, "head_mismatch", f"Entri {last_seq} ditulis ulang: sidiknya lain dari yang dicatat kepala rantai."
         )
     return None
+
+
+# --- the check as an action ("Periksa rantai") -----------------------------------------------------
+
+
+def _report_detail(report: ChainReport) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "ok": report.ok,
+        "count": report.count,
+        "head_seq": report.head_seq,
+        "head_hash": report.head_hash,
+    }
+    if report.broken is not None:
+        detail.update(broken_seq=report.broken.seq, problem=report.broken.problem, message=report.broken.message)
+    return detail
+
+
+def check_chain(session: Session, user: User) -> tuple[ChainReport, AuditEntry | None]:
+    """Verify the chain for a reader and record the check with its result (``verify_chain``), in the
+    caller's transaction.  The entry is None when the chain's head is gone: nothing can be appended
+    then, and the report says so itself."""
+    require_reader(user)
+    report = verify_chain(session)
+    try:
+        entry = record(session, user, AuditAction.VERIFY_CHAIN, **_report_detail(report))
+    except IntegrityAlarm:
+        return report, None
+    return report, entry
+
+
+def chain_result(session: Session, user: User, seq: int) -> tuple[AuditEntry, ChainReport]:
+    """A recorded chain check and the report it found (the page a check redirects to)."""
+    require_reader(user)
+    entry = session.get(AuditEntry, seq)
+    if entry is None or entry.action != AuditAction.VERIFY_CHAIN.value:
+        raise NotFound(f"Pemeriksaan rantai nomor {seq} tidak ditemukan.", seq=seq)
+    d = entry.detail
+    broken = None
+    if not d.get("ok", False):
+        broken = ChainBreak(int(d.get("broken_seq", 0)), str(d.get("problem", "")), str(d.get("message", "")))
+    report = ChainReport(int(d.get("count", 0)), int(d.get("head_seq", 0)), str(d.get("head_hash", "")), broken)
+    return entry, report

@@ -58,6 +58,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "edit_case": frozenset({Role.DRAFTER}),
     "create_naskah": frozenset({Role.DRAFTER}),
     "manage_users": frozenset({Role.ADMIN}),
+    # the whole audit trail and its chain check (``pipeline.audit.require_reader``): who answers for it
+    "read_audit": frozenset({Role.ADMIN, Role.SECRETARIAT, Role.LEGAL}),
 }
 
 TOKEN_PREFIX = "nsk_"
