@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlmodel import Session, func, select
 
 from api.schemas import (
+    AuditEntryPublic,
+    AuditListEntryPublic,
     CasePublic,
     CaseSummary,
     NaskahPublic,
@@ -20,7 +22,7 @@ from pipeline.actions import DRAFTING_ACTIONS
 from pipeline.auth import token_status
 from pipeline.cases import list_naskah, nomor_of, pihak_of
 from pipeline.lifecycle import STATUS_LABELS, Action, Role, Status, available
-from pipeline.models import ApiToken, KerjaSama, Naskah, Revision, RevisionState, User
+from pipeline.models import ApiToken, AuditEntry, KerjaSama, Naskah, Revision, RevisionState, User
 from pipeline.revisions import latest_revision
 from pipeline.sop import Profile
 from pipeline.templates import TemplateInfo
@@ -142,3 +144,24 @@ def case_summary(case: KerjaSama) -> CaseSummary:
 
 def template_public(info: TemplateInfo) -> TemplatePublic:
     return TemplatePublic.model_validate(info.public())
+
+
+def audit_entry_public(r: AuditEntry) -> AuditEntryPublic:
+    """An entry of a naskah's trail (``GET /naskah/{id}/audit``)."""
+    return AuditEntryPublic(
+        seq=r.seq,
+        at=r.at,
+        actor=r.actor,
+        action=r.action,
+        sha256=r.object_sha256,
+        detail=r.detail,
+        prev_hash=r.prev_hash,
+        entry_hash=r.entry_hash,
+    )
+
+
+def audit_list_entry_public(r: AuditEntry) -> AuditListEntryPublic:
+    """An entry of the whole trail (``GET /audit``): also the naskah or kerja sama it belongs to."""
+    return AuditListEntryPublic(
+        **audit_entry_public(r).model_dump(), naskah_id=r.naskah_id, kerja_sama_id=r.kerja_sama_id
+    )

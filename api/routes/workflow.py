@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 
 from api.deps import CurrentUser, Id, Offset, ServicesDep, SessionDep
-from api.present import naskah_public
+from api.present import audit_entry_public, naskah_public
 from api.schemas import (
     AuditEntryPublic,
     EventPublic,
@@ -162,17 +162,5 @@ def audit_trail(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[AuditEntryPublic]:
     rows, count = audit.trail(session, user, naskah_id, profile=svc.profile, offset=offset, limit=limit)
-    data = [
-        AuditEntryPublic(
-            seq=r.seq,
-            at=r.at,
-            actor=r.actor,
-            action=r.action,
-            sha256=r.object_sha256,
-            detail=r.detail,
-            prev_hash=r.prev_hash,
-            entry_hash=r.entry_hash,
-        )
-        for r in rows
-    ]
+    data = [audit_entry_public(r) for r in rows]
     return Page(data=data, count=count)
