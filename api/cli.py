@@ -362,6 +362,27 @@ def db_upgrade() -> None:
     typer.echo("Basis data mutakhir.")
 
 
+@app.command("libur")
+@friendly
+def libur(
+    tahun: Annotated[int, typer.Option("--tahun", min=1946, max=2100, help="tahun yang ditampilkan")],
+) -> None:
+    """Hari libur nasional dan cuti bersama yang dilewati mutu baku 'hari kerja' profil SOP (pustaka
+    holidays ditambah/dikurangi hari_libur profil); Sabtu dan Minggu tidak dicantumkan."""
+    from pipeline.sop import load_profile
+    from pipeline.terbilang import HARI
+
+    profile = load_profile(Settings().sop_profile)
+    days = profile.kalender.holidays_of(tahun)
+    typer.echo(f"Profil {profile.name} ({profile.zona_waktu}), tahun {tahun}: {len(days)} hari libur")
+    for day, name in days.items():
+        source = "profil" if day in profile.hari_libur.tambah else "pustaka"
+        typer.echo(f"{day.isoformat()}  {HARI[day.weekday()]:<6}  {name}  [{source}]")
+    removed = sorted(d for d in profile.hari_libur.hapus if d.year == tahun)
+    for day in removed:
+        typer.echo(f"{day.isoformat()}  {HARI[day.weekday()]:<6}  hari kerja (dihapus oleh profil)")
+
+
 @app.command()
 @friendly
 def reconcile(
