@@ -34,7 +34,7 @@ from functools import lru_cache
 
 import holidays
 
-__all__ = ["CATEGORIES", "WorkCalendar", "library_holidays"]
+__all__ = ["CATEGORIES", "WorkCalendar", "has_cuti_bersama", "library_holidays"]
 
 #: The library's categories for Indonesia: public holidays and the government's cuti bersama.
 CATEGORIES = ("public", "government")
@@ -48,6 +48,12 @@ def library_holidays(year: int) -> Mapping[dt.date, str]:
     One dict per year, built once (the library's own lazy expansion is not safe across threads)."""
     found = holidays.country_holidays("ID", years=year, categories=CATEGORIES, language="id")
     return dict(found.items())
+
+
+def has_cuti_bersama(year: int) -> bool:
+    """Whether the library knows the cuti bersama of ``year`` (the SKB is published a few months ahead;
+    a year without any is one the profile's ``hari_libur.tambah`` must fill in)."""
+    return any(name.lower().startswith("cuti bersama") for name in library_holidays(year).values())
 
 
 class WorkCalendar:

@@ -288,3 +288,49 @@ def test_dashboard_counts_waiting_and_completed_steps_on_the_working_day_clock(d
     took = durations["legal_review"]
     assert (took.jumlah, took.melebihi) == (1, 0)
     assert took.to_dict()["rata_rata"] == "14 jam" and took.to_dict()["terlama_menit"] == 14 * 60
+
+
+def test_a_step_started_the_friday_before_lebaran_is_not_late_on_the_mondays_after_it(db):
+    # Kota Tangerang (WIB), archiving in 1 hari kerja.  Friday 5 March 2027 14:00; Monday 8 is Nyepi, Tuesday
+    # 9 its cuti bersama, Wednesday-Thursday 10-11 Idul Fitri, Friday 12 and Monday 15 cuti bersama: the
+    # working day after Friday is Tuesday 16 March, due 14:00.  Counting calendar days it was late on
+    # Saturday 6 March; counting weekdays only, on Monday 8 March at 14:00.
+    profile = profile_with("tangerang", mutu_baku={"signed": "1 hari kerja"})
+    friday = at(WIB, 2027, 3, 5, 14, 0)
+    nid = submitted(db, friday, "signed")
+    mondays = [at(WIB, 2027, 3, 8, 15, 0), at(WIB, 2027, 3, 15, 15, 0)]
+    with session_scope(db) as session:
+        for monday in mondays:
+            [task] = tasks.tasks_for(session, reader(db), profile, monday).data
+            assert task.naskah_id == nid and not task.terlambat, monday
+            assert task.to_dict()["lama"] == "10 jam"  # Friday 14:00 to midnight; nothing since
+            [row] = monitoring.in_progress(session, reader(db), profile, monday)
+            assert not row.terlambat
+        [task] = tasks.tasks_for(session, reader(db), profile, at(WIB, 2027, 3, 16, 15, 0)).data
+    assert task.terlambat and task.to_dict()["tenggat"] == at(WIB, 2027, 3, 16, 14, 0).astimezone(dt.UTC)
+    assert task.to_dict()["lewat"] == "1 jam" and task.to_dict()["lama"] == "1 hari kerja 1 jam"
+
+
+def test_naskah_libur_lists_the_profiles_days_off_and_warns_of_a_year_without_cuti_bersama(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    data = {
+        **raw(),
+        "hari_libur": {"tambah": {"2026-12-09": "Hari Jadi Kabupaten"}, "hapus": ["2026-12-24"]},
+    }
+    path = tmp_path / "wilayah.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("NASKAH_SOP_PROFILE", str(path))
+    runner = CliRunner()
+    result = runner.invoke(app, ["libur", "--tahun", "2026"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "Profil paser (WITA), tahun 2026: 25 hari libur"
+    assert "2026-03-20  Jumat   Cuti Bersama Hari Raya Idul Fitri  [pustaka]" in lines
+    assert "2026-12-09  Rabu    Hari Jadi Kabupaten  [profil]" in lines
+    assert "2026-12-24  Kamis   hari kerja (dihapus oleh profil)" in lines
+    assert "Perhatian" not in result.output
+    later = runner.invoke(app, ["libur", "--tahun", "2028"])
+    assert later.exit_code == 0 and "belum memuat cuti bersama tahun 2028" in later.output
