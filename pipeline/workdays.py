@@ -72,6 +72,7 @@ class WorkCalendar:
         self.tz = tz
         self.tambah = dict(tambah or {})
         self.hapus = frozenset(hapus)
+        self._off: dict[int, frozenset[dt.date]] = {}
 
     def holiday(self, day: dt.date) -> str | None:
         """The name of the holiday or cuti bersama on ``day`` (None: none, or removed by the profile)."""
@@ -89,7 +90,12 @@ class WorkCalendar:
 
     def is_working_day(self, day: dt.date) -> bool:
         """Monday to Friday, and not a holiday or cuti bersama."""
-        return day.weekday() < 5 and self.holiday(day) is None
+        if day.weekday() >= 5:
+            return False
+        off = self._off.get(day.year)
+        if off is None:  # one set per year (a dict write is atomic: a race only builds it twice)
+            off = self._off[day.year] = frozenset(self.holidays_of(day.year))
+        return day not in off
 
     def _local(self, at: dt.datetime) -> dt.datetime:
         return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).astimezone(self.tz)
@@ -120,12 +126,22 @@ class WorkCalendar:
 
     def elapsed(self, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
         """The working time between ``start`` and ``end``: the part of it that falls on working days
-        (zero when ``end`` is not after ``start``)."""
+        (zero when ``end`` is not after ``start``).
+
+        The first and last days count in part, the whole days between are counted by date (a wait of
+        a year costs a few hundred dictionary look-ups, not as many datetime computations)."""
         at, stop = self._local(start), self._local(end)
-        total = dt.timedelta(0)
-        while at < stop:
-            day_end = min(self._day_end(at), stop)
-            if self.is_working_day(at.date()):
-                total += day_end - at
-            at = day_end
+        if stop <= at:
+            return dt.timedelta(0)
+        first_end = self._day_end(at)
+        if stop <= first_end:
+            return stop - at if self.is_working_day(at.date()) else dt.timedelta(0)
+        total = first_end - at if self.is_working_day(at.date()) else dt.timedelta(0)
+        day, last = first_end.date(), stop.date()
+        while day < last:
+            if self.is_working_day(day):
+                total += _DAY
+            day += _DAY
+        if self.is_working_day(last):
+            total += stop - dt.datetime.combine(last, dt.time(0), tzinfo=self.tz)
         return total

@@ -148,6 +148,15 @@ def test_elapsed_working_time_leaves_out_weekends_and_holidays():
     assert calendar.elapsed(start, calendar.add_days(start, 3)) == dt.timedelta(days=3)
 
 
+def test_a_year_of_working_time_is_its_working_days_and_a_wait_crosses_new_year():
+    calendar = WorkCalendar(WITA)
+    # 2026: 261 weekdays, 25 holidays and cuti bersama of which 4 on a weekend (21-22 March, 5 April, 31 May).
+    assert calendar.elapsed(at(WITA, 2026, 1, 1, 0, 0), at(WITA, 2027, 1, 1, 0, 0)) == dt.timedelta(days=240)
+    # Thursday 31 December noon to Monday 4 January noon: New Year's Day and the weekend do not count.
+    assert calendar.elapsed(at(WITA, 2026, 12, 31, 12, 0), at(WITA, 2027, 1, 4, 12, 0)) == dt.timedelta(days=1)
+    assert calendar.add_days(at(WITA, 2026, 12, 31, 12, 0), 1) == at(WITA, 2027, 1, 4, 12, 0)
+
+
 # -- the profile's own list ----------------------------------------------------------------------------
 
 
