@@ -362,6 +362,39 @@ def db_upgrade() -> None:
     typer.echo("Basis data mutakhir.")
 
 
+@app.command("libur")
+@friendly
+def libur(
+    tahun: Annotated[
+        int | None,
+        typer.Option("--tahun", min=1946, max=2100, help="tahun yang ditampilkan (bawaan: tahun ini di zona profil)"),
+    ] = None,
+) -> None:
+    """Hari libur nasional dan cuti bersama yang dilewati mutu baku 'hari kerja' profil SOP (pustaka
+    holidays ditambah/dikurangi hari_libur profil); Sabtu dan Minggu tidak dicantumkan."""
+    from datetime import UTC, datetime
+
+    from pipeline.sop import load_profile
+    from pipeline.terbilang import HARI
+    from pipeline.workdays import has_cuti_bersama
+
+    profile = load_profile(Settings().sop_profile)
+    year = tahun if tahun is not None else datetime.now(UTC).astimezone(profile.tz).year
+    days = profile.kalender.holidays_of(year)
+    typer.echo(f"Profil {profile.name} ({profile.zona_waktu}), tahun {year}: {len(days)} hari libur")
+    for day, name in days.items():
+        source = "profil" if day in profile.hari_libur.tambah else "pustaka"
+        typer.echo(f"{day.isoformat()}  {HARI[day.weekday()]:<6}  {name}  [{source}]")
+    for day in sorted(d for d in profile.hari_libur.hapus if d.year == year):
+        typer.echo(f"{day.isoformat()}  {HARI[day.weekday()]:<6}  hari kerja (dihapus oleh profil)")
+    if not has_cuti_bersama(year) and not any(d.year == year for d in profile.hari_libur.tambah):
+        typer.echo(
+            f"Perhatian: pustaka holidays belum memuat cuti bersama tahun {year}; bila SKB-nya sudah terbit, "
+            "tambahkan tanggalnya di hari_libur.tambah profil ini (mutu baku 'hari kerja' kini menghitungnya "
+            "sebagai hari kerja)."
+        )
+
+
 @app.command()
 @friendly
 def reconcile(

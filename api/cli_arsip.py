@@ -388,7 +388,7 @@ def monitoring_command(
                     w.langkah,
                     _cut(w.menunggu, 40),
                     w.sejak.astimezone(profile.tz).strftime("%Y-%m-%d %H:%M"),
-                    monitoring.durasi(w.lama),
+                    monitoring.durasi(w.lama, kerja=w.hari_kerja),
                     w.standar.text if w.standar else "-",
                     "TERLAMBAT" if w.terlambat else "",
                 ]
@@ -455,7 +455,7 @@ def tasks_command(
                 t.jenis,
                 tasks.KIND_LABELS[t.tugas],
                 t.wait.sejak.astimezone(profile.tz).strftime("%Y-%m-%d %H:%M"),
-                monitoring.durasi(t.wait.lama),
+                monitoring.durasi(t.wait.lama, kerja=t.wait.hari_kerja),
                 t.wait.standar.text if t.wait.standar else "-",
                 "TERLAMBAT" if t.terlambat else "",
                 _cut(t.judul, 50),

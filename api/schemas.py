@@ -593,13 +593,17 @@ class WaitingPublic(BaseModel):
     menunggu: str = Field(description="giliran siapa: jabatan, penanda tangan berikutnya, penyusun, sekretariat")
     sejak: datetime = Field(description="awal langkah ini: peristiwa terakhir yang membawa naskah ke sini")
     lama_menit: int
-    lama: str = Field(description="lama menunggu, mis. '2 hari 3 jam'")
+    lama: str = Field(
+        description="lama menunggu, mis. '2 hari 3 jam'; terhadap mutu baku dalam hari kerja hanya waktu kerja "
+        "dihitung ('1 hari kerja 3 jam': tanpa akhir pekan, libur nasional dan cuti bersama)"
+    )
     standar: str | None = Field(description="mutu baku waktu langkah ini menurut profil SOP (kosong: tidak ada)")
     standar_menit: int | None
     standar_dari: str | None = Field(description="kunci mutu_baku asal standar (mis. paraf.sekda)")
     tenggat: datetime | None
     terlambat: bool
     lewat_menit: int | None = Field(description="menit melewati tenggat (kosong bila belum terlambat)")
+    lewat: str | None = Field(None, description="berapa lama melewati tenggat, dengan kata (jam yang sama dengan lama)")
 
 
 class TaskPublic(BaseModel):
@@ -631,6 +635,7 @@ class TaskPublic(BaseModel):
     tenggat: datetime | None
     terlambat: bool
     lewat_menit: int | None
+    lewat: str | None = None
     catatan: str | None = Field(description="catatan pengembalian Bagian Hukum atau alasan penolakan paraf")
     catatan_oleh: str | None
     catatan_pada: datetime | None
@@ -688,6 +693,7 @@ class ProgressStepPublic(BaseModel):
     tenggat: datetime | None
     terlambat: bool
     lewat_menit: int | None
+    lewat: str | None = None
     giliran_saya: bool = Field(description="langkah ini menunggu saya dan pipeline akan menerimanya sekarang")
     riwayat: list[ProgressEventPublic]
     detail: dict[str, Any]

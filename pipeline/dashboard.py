@@ -15,7 +15,9 @@ the reader may not open):
   of waiting).
 * :func:`step_durations` — how long each COMPLETED step took, against its standard: per step the number
   done, the average and the longest, and how many took longer than the standard allowed (the deadline
-  on the region's calendar, :meth:`pipeline.sop.Duration.deadline`, as for waiting).  A step is measured
+  on the region's calendar, :meth:`pipeline.sop.Profile.deadline`, as for waiting).  Against a ``hari
+  kerja`` standard the time taken is working time (:meth:`pipeline.sop.Profile.elapsed`: weekends,
+  national holidays and cuti bersama left out), so average and standard are on one clock.  A step is measured
   as ``monitoring`` measures waiting: it starts at the event that moved the naskah into it (drafting at
   the naskah's creation; a revision while drafting does not restart it) and ends at the next event that
   moves it on; each paraf ends one position's step and each signature one signer's step.  A step cut
@@ -236,6 +238,8 @@ class DurationRow:
     """Of those, how many ended after their deadline."""
     total: dt.timedelta = dt.timedelta(0)
     terlama: dt.timedelta = dt.timedelta(0)
+    hari_kerja: bool = False
+    """The standard counts working days: ``total`` and ``terlama`` are working time."""
 
     @property
     def rata_rata(self) -> dt.timedelta:
@@ -250,9 +254,9 @@ class DurationRow:
             "jumlah": self.jumlah,
             "melebihi": self.melebihi,
             "rata_rata_menit": int(self.rata_rata.total_seconds() // 60),
-            "rata_rata": monitoring.durasi(self.rata_rata),
+            "rata_rata": monitoring.durasi(self.rata_rata, kerja=self.hari_kerja),
             "terlama_menit": int(self.terlama.total_seconds() // 60),
-            "terlama": monitoring.durasi(self.terlama),
+            "terlama": monitoring.durasi(self.terlama, kerja=self.hari_kerja),
         }
 
 
@@ -297,12 +301,13 @@ def step_durations(session: Session, user: User, profile: Profile) -> list[Durat
                 step_label(profile, key),
                 standard.text if standard else None,
                 int(standard.value.total_seconds() // 60) if standard else None,
+                hari_kerja=bool(standard and standard.hari_kerja),
             )
-        took = end - start
+        took = profile.elapsed(standard, start, end)
         row.jumlah += 1
         row.total += took
         row.terlama = max(row.terlama, took)
-        if standard is not None and end > standard.deadline(start.astimezone(profile.tz)).astimezone(dt.UTC):
+        if standard is not None and end > profile.deadline(standard, start):
             row.melebihi += 1
 
     chains = {j: profile.paraf_chain(j) for j in JENIS_NASKAH}

@@ -21,7 +21,10 @@ signature starts the next one); a naskah with no event yet waits since it was cr
 
 The standard time of a step is the profile's ``mutu_baku`` entry for it (for ``paraf.<posisi>``,
 the whole round's ``paraf`` when the position has none); the deadline places it on the region's
-calendar (``hari kerja`` skip weekends, see :meth:`pipeline.sop.Duration.deadline`).  A step the
+calendar (:meth:`pipeline.sop.Profile.deadline`: ``hari kerja`` skip weekends, national holidays and
+cuti bersama, see :mod:`pipeline.workdays`).  How long a step has waited (``lama``) and how far past
+its deadline it is (``lewat``) are on the same clock as its standard: working time for a ``hari
+kerja`` standard, wall-clock time otherwise (:meth:`pipeline.sop.Profile.elapsed`).  A step the
 profile gives no time for is never overdue.
 
 Both are plain functions of the session, the profile and ``now``/``today``, so tests pass a fixed clock.
@@ -180,20 +183,18 @@ class Waiting:
     sejak: dt.datetime
     """When the step started (UTC): the last lifecycle event that put the naskah there."""
     lama: dt.timedelta
-    """How long it has waited, until ``now``."""
+    """How long it has waited, until ``now``, on its standard's clock (working time for hari kerja)."""
     standar: Duration | None
     """The SOP profile's standard time for the step; None when the SOP gives none."""
     standar_dari: str | None
     """The ``mutu_baku`` key the standard came from (``paraf.sekda``, or ``paraf`` for the round)."""
     tenggat: dt.datetime | None
-    """When the step is due (region's calendar; hari kerja skip weekends)."""
+    """When the step is due (:meth:`pipeline.sop.Profile.deadline`: hari kerja skip weekends, national
+    holidays and cuti bersama)."""
     terlambat: bool
     """``now`` is past ``tenggat``."""
-
-    @property
-    def lewat(self) -> dt.timedelta | None:
-        """How far past the deadline (None while not overdue)."""
-        return self.lama - (self.tenggat - self.sejak) if self.terlambat and self.tenggat else None
+    lewat: dt.timedelta | None = None
+    """How far past the deadline, on the standard's clock (None while not overdue)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -209,22 +210,29 @@ class Waiting:
             "menunggu": self.menunggu,
             "sejak": self.sejak.isoformat(),
             "lama_menit": int(self.lama.total_seconds() // 60),
-            "lama": durasi(self.lama),
+            "lama": durasi(self.lama, kerja=self.hari_kerja),
             "standar": self.standar.text if self.standar else None,
             "standar_menit": int(self.standar.value.total_seconds() // 60) if self.standar else None,
             "standar_dari": self.standar_dari,
             "tenggat": self.tenggat.isoformat() if self.tenggat else None,
             "terlambat": self.terlambat,
             "lewat_menit": int(self.lewat.total_seconds() // 60) if self.lewat else None,
+            "lewat": durasi(self.lewat, kerja=self.hari_kerja) if self.lewat else None,
         }
 
+    @property
+    def hari_kerja(self) -> bool:
+        """The standard counts working days: ``lama`` and ``lewat`` are working time."""
+        return bool(self.standar and self.standar.hari_kerja)
 
-def durasi(value: dt.timedelta) -> str:
-    """A wait as people say it: ``3 hari 4 jam``, ``2 jam 5 menit``, ``12 menit``."""
+
+def durasi(value: dt.timedelta, *, kerja: bool = False) -> str:
+    """A wait as people say it: ``3 hari 4 jam``, ``2 jam 5 menit``, ``12 menit``; working time
+    (``kerja``, measured against a hari kerja standard) says ``3 hari kerja 4 jam``."""
     minutes = max(0, int(value.total_seconds() // 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
-    parts = [f"{days} hari"] if days else []
+    parts = [f"{days} hari kerja" if kerja else f"{days} hari"] if days else []
     if hours:
         parts.append(f"{hours} jam")
     if minutes and not days:
@@ -340,9 +348,8 @@ def waiting(
         langkah, menunggu = step_of(profile, naskah, int(paraf_counts.get(nid, 0)), next_signer.get(nid), nid in plans)
         since = starts.get(nid) or naskah.created_at
         standard, source = standard_for(profile, langkah)
-        deadline = None
-        if standard is not None:
-            deadline = standard.deadline(since.astimezone(profile.tz)).astimezone(dt.UTC)
+        deadline = profile.deadline(standard, since) if standard is not None else None
+        late = deadline is not None and now > deadline
         try:
             label = STATUS_LABELS[Status(naskah.status)]
         except ValueError:
@@ -360,14 +367,15 @@ def waiting(
                 keterangan=label,
                 menunggu=menunggu,
                 sejak=since.astimezone(dt.UTC),
-                lama=now - since,
+                lama=profile.elapsed(standard, since, now),
                 standar=standard,
                 standar_dari=source,
                 tenggat=deadline,
-                terlambat=deadline is not None and now > deadline,
+                terlambat=late,
+                lewat=profile.elapsed(standard, deadline, now) if late and deadline is not None else None,
             )
         )
-    out.sort(key=lambda w: (not w.terlambat, -w.lama.total_seconds(), w.naskah_id))
+    out.sort(key=lambda w: (not w.terlambat, w.sejak, w.naskah_id))
     return out
 
 

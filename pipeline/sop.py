@@ -12,16 +12,18 @@ application at start-up with the file and field named, not halfway through a par
 Durations are written the way the SOPs write them: ``30 menit``, ``1 jam``, ``3 hari``,
 ``2 hari kerja``, ``4 hari 420 menit``.  ``hari`` is a calendar day.  ``hari kerja`` is a
 working day: :attr:`Duration.value` counts it as one day of 24 hours (the budget on a
-working-day clock), and :meth:`Duration.deadline` places it on the calendar by skipping
-Saturdays and Sundays.  National holidays and cuti bersama are not known to the system,
-so a deadline that spans one is early, never late.
+working-day clock), and :meth:`Profile.deadline` places it on the region's calendar
+(:mod:`pipeline.workdays`: weekends, national holidays and cuti bersama skipped, in the
+profile's time zone, corrected by the profile's ``hari_libur``).  Every "late" of the system
+(inbox, progress, monitoring, dashboard) is :meth:`Profile.deadline` and :meth:`Profile.elapsed`.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +34,14 @@ from pydantic_core import PydanticCustomError
 from pipeline.errors import InvalidInput, NotFound
 from pipeline.lifecycle import FINAL_STATES, Role, Status
 from pipeline.templates import CORNERS, JENIS_NASKAH, ParafBox
+from pipeline.workdays import WorkCalendar, library_holidays
 
 __all__ = [
     "MAX_PARAF",
     "PROFILE_DIR",
     "ZONA_WAKTU",
     "Duration",
+    "HariLibur",
     "Position",
     "Profile",
     "available_profiles",
@@ -73,15 +77,6 @@ def _invalid(message: str) -> PydanticCustomError:
     return PydanticCustomError("naskah_invalid", message)
 
 
-def _add_working_days(start: datetime, days: int) -> datetime:
-    current = start
-    while days > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:  # Monday..Friday
-            days -= 1
-    return current
-
-
 class Duration(BaseModel):
     """A standard time as the SOP writes it (``text``), and what it means.
 
@@ -94,7 +89,7 @@ class Duration(BaseModel):
     text: str
     """The original words, e.g. ``"2 hari kerja"``."""
     value: timedelta
-    """The whole duration; each hari kerja counts as one 24-hour day (see :meth:`deadline`)."""
+    """The whole duration; each hari kerja counts as one 24-hour day (see :meth:`Profile.deadline`)."""
     hari_kerja: int = 0
     """How many of ``value``'s days are working days."""
 
@@ -110,10 +105,10 @@ class Duration(BaseModel):
             raise _invalid(f"'{data}' tidak bersatuan; tulis mis. '30 menit', '1 jam', '3 hari' atau '2 hari kerja'")
         return data
 
-    def deadline(self, start: datetime) -> datetime:
-        """When a step that started at ``start`` is due: working days skip Saturday and Sunday."""
-        calendar = self.value - timedelta(days=self.hari_kerja)
-        return _add_working_days(start, self.hari_kerja) + calendar
+    @property
+    def kerja(self) -> timedelta:
+        """The part of the duration on the working-day clock (its hari kerja, 24 hours each)."""
+        return timedelta(days=self.hari_kerja)
 
     def __str__(self) -> str:
         return self.text
@@ -184,6 +179,96 @@ class Position(BaseModel):
         return value.strip()
 
 
+_DATE_HINT = "tulis TTTT-BB-HH, mis. 2028-01-27"
+
+
+def _as_date(value: Any) -> date | None:
+    """A date from YAML (already a date when unquoted) or from text ``2028-01-27``; None if neither."""
+    if isinstance(value, datetime):
+        return None  # a time of day has no place in a list of holidays
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+class HariLibur(BaseModel):
+    """A profile's corrections to the national holiday library (:mod:`pipeline.workdays`).
+
+    In YAML::
+
+        hari_libur:
+          tambah:                      # not working days, whatever the library says
+            2028-01-27: Cuti bersama Tahun Baru Imlek
+            2026-05-13: Hari Jadi Kabupaten Paser
+          hapus:                       # working days after all (the government moved a cuti bersama)
+            - 2027-03-15
+
+    Each date is checked at load time: a date that is not a date, a ``tambah`` without a name, a
+    ``hapus`` of a date the library has no holiday on (nothing to remove: a typo or a stale entry),
+    a date both added and removed.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tambah: dict[date, str] = {}
+    """Days off the library lacks, with their names as shown to people."""
+    hapus: frozenset[date] = frozenset()
+    """Library holidays that are working days in this region after all."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _entries(cls, data: Any) -> Any:
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise _invalid("harus berupa pemetaan dengan 'tambah' dan/atau 'hapus'")
+        problems: list[str] = []
+        unknown = [str(k) for k in data if k not in ("tambah", "hapus")]
+        if unknown:
+            problems.append(f"kolom tidak dikenal: {', '.join(unknown)}; pilih 'tambah' atau 'hapus'")
+        tambah: dict[date, str] = {}
+        raw_tambah = data.get("tambah") or {}
+        if not isinstance(raw_tambah, dict):
+            problems.append("tambah: harus berupa pemetaan tanggal: nama libur (mis. 2028-01-27: Cuti bersama Imlek)")
+            raw_tambah = {}
+        for key, name in raw_tambah.items():
+            day = _as_date(key)
+            if day is None:
+                problems.append(f"tambah: '{key}' bukan tanggal; {_DATE_HINT}")
+            elif not isinstance(name, str) or not name.strip():
+                problems.append(f"tambah.{day.isoformat()}: nama libur wajib diisi (mis. Cuti bersama Idul Fitri)")
+            else:
+                tambah[day] = name.strip()
+        hapus: set[date] = set()
+        raw_hapus = data.get("hapus") or []
+        if not isinstance(raw_hapus, list):
+            problems.append("hapus: harus berupa daftar tanggal [..]")
+            raw_hapus = []
+        for entry in raw_hapus:
+            day = _as_date(entry)
+            if day is None:
+                problems.append(f"hapus: '{entry}' bukan tanggal; {_DATE_HINT}")
+            elif day in hapus:
+                problems.append(f"hapus: {day.isoformat()} tertulis dua kali")
+            elif day in tambah:
+                problems.append(f"hapus: {day.isoformat()} juga ada di tambah; pilih salah satu")
+            elif day not in library_holidays(day.year):
+                problems.append(
+                    f"hapus: {day.isoformat()} bukan hari libur nasional atau cuti bersama menurut pustaka "
+                    "holidays, jadi tidak ada yang dihapus; periksa tanggalnya"
+                )
+            else:
+                hapus.add(day)
+        if problems:
+            raise _invalid("; ".join(problems))
+        return {"tambah": tambah, "hapus": frozenset(hapus)}
+
+
 class Profile(BaseModel):
     """A region's SOP for naskah kerja sama; see ``pipeline/profiles/paser.yaml`` for a commented example."""
 
@@ -204,6 +289,8 @@ class Profile(BaseModel):
     """Our own side's signer per jenis naskah (a PKS may be delegated by Surat Kuasa)."""
     mutu_baku: dict[str, Duration] = {}
     """Standard time per lifecycle status (``legal_review``) or paraf position (``paraf.sekda``)."""
+    hari_libur: HariLibur = HariLibur()
+    """Days off the holiday library lacks (``tambah``) or wrongly has (``hapus``), for ``hari kerja``."""
     paraf_box: ParafBox | None = None
     """Overrides the template's per-page paraf box when set."""
     kabag_pemerintahan: str | None = None
@@ -347,6 +434,32 @@ class Profile(BaseModel):
         """The legal reviewer (Bagian Hukum)."""
         return self.positions[self.review]
 
+    @cached_property
+    def kalender(self) -> WorkCalendar:
+        """The region's working days: weekdays minus national holidays and cuti bersama, corrected by
+        ``hari_libur``, in the region's time zone."""
+        return WorkCalendar(self.tz, self.hari_libur.tambah, self.hari_libur.hapus)
+
+    def deadline(self, standard: Duration, start: datetime) -> datetime:
+        """When a step that started at ``start`` (naive: UTC) is due under ``standard``, in UTC.
+
+        Its hari kerja run on the working-day clock (:meth:`WorkCalendar.add`: Friday 16:00 + 1 hari
+        kerja = Monday 16:00, holidays skipped; from a non-working day the count starts at 00:00 of
+        the next working day), then the rest (minutes, hours, calendar days) on the wall clock.  The
+        one deadline of the system: inbox, progress, monitoring and dashboard all ask here."""
+        at = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
+        if standard.hari_kerja:
+            at = self.kalender.add(at, standard.kerja)
+        return (at + (standard.value - standard.kerja)).astimezone(UTC)
+
+    def elapsed(self, standard: Duration | None, start: datetime, end: datetime) -> timedelta:
+        """How long from ``start`` to ``end`` counts against ``standard``: working time (weekends,
+        holidays and cuti bersama left out) when it is written in hari kerja, else wall-clock time."""
+        if standard is not None and standard.hari_kerja:
+            return self.kalender.elapsed(start, end)
+        aware = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in (start, end)]
+        return max(aware[1] - aware[0], timedelta(0))
+
     def standard_time(self, step: str) -> timedelta | None:
         """The SOP's standard time of ``step`` (``legal_review``, ``paraf.sekda``); None if the SOP gives none."""
         duration = self.mutu_baku.get(step)
@@ -367,6 +480,9 @@ _MESSAGES = {
     "dataclass_type": "harus berupa pemetaan (kunci: nilai)",
     "float_type": "harus berupa angka",
     "float_parsing": "harus berupa angka",
+    "date_type": "harus berupa tanggal (TTTT-BB-HH)",
+    "date_parsing": "harus berupa tanggal (TTTT-BB-HH)",
+    "date_from_datetime_parsing": "harus berupa tanggal (TTTT-BB-HH)",
 }
 
 

@@ -191,11 +191,13 @@ def test_working_days_skip_the_weekend_and_a_step_without_standard_is_never_late
     friday = dt.datetime(2026, 5, 29, 10, 0, tzinfo=WITA)
     review = add_naskah(db, case, status="legal_review", created_at=friday.astimezone(dt.UTC))
     event(db, review, "submit", "draft", "legal_review", friday.astimezone(dt.UTC))
-    monday_noon = dt.datetime(2026, 6, 1, 12, 0, tzinfo=WITA)  # 3 days 2 hours later: 1 working day
+    # Monday 1 June is Hari Lahir Pancasila, a national holiday: Friday 14 hours, Tuesday 24, Wednesday 10.
+    tuesday_noon = dt.datetime(2026, 6, 2, 12, 0, tzinfo=WITA)  # 4 days 2 hours later: 26 working hours
     with session_scope(db) as session:
-        (r,) = in_progress(session, reader(db), profile, monday_noon)
-        assert r.tenggat == dt.datetime(2026, 6, 2, 10, 0, tzinfo=WITA) and not r.terlambat
-        (r,) = in_progress(session, reader(db), profile, dt.datetime(2026, 6, 2, 10, 1, tzinfo=WITA))
+        (r,) = in_progress(session, reader(db), profile, tuesday_noon)
+        assert r.tenggat == dt.datetime(2026, 6, 3, 10, 0, tzinfo=WITA) and not r.terlambat
+        assert r.lama == dt.timedelta(hours=26) and r.to_dict()["lama"] == "1 hari kerja 2 jam"
+        (r,) = in_progress(session, reader(db), profile, dt.datetime(2026, 6, 3, 10, 1, tzinfo=WITA))
         assert r.terlambat and r.lewat == dt.timedelta(minutes=1)
         # Tangerang's SOP gives no time for legal review: shown, never overdue
         (r,) = in_progress(session, reader(db), load_profile("tangerang"), NOW + dt.timedelta(days=30))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -123,11 +123,7 @@ def test_unreadable_or_ranged_durations_are_refused(text: str):
         parse_duration(text)
 
 
-def test_hari_kerja_deadline_skips_the_weekend_but_hari_does_not():
-    friday = datetime(2026, 11, 20, 9, 0)
-    assert parse_duration("2 hari kerja").deadline(friday) == datetime(2026, 11, 24, 9, 0)  # Tuesday
-    assert parse_duration("2 hari").deadline(friday) == datetime(2026, 11, 22, 9, 0)  # Sunday
-    assert parse_duration("1 hari kerja 2 jam").deadline(friday) == datetime(2026, 11, 23, 11, 0)
+# Deadlines on the working-day clock (weekends, holidays, cuti bersama, time zones): tests/test_workdays.py.
 
 
 # --- loading ------------------------------------------------------------------------

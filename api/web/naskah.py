@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, UploadFile
@@ -38,7 +38,6 @@ from pipeline import audit, cases, preview, progress, review, revisions
 from pipeline.errors import Conflict, DocumentTooLarge, InvalidInput, NaskahError, NotFound, TemplateDataError
 from pipeline.lifecycle import ACTION_LABELS, STATUS_LABELS, Action, Status
 from pipeline.models import MAX_ID, KerjaSama, Naskah, NaskahEvent, Revision, RevisionSource, User
-from pipeline.monitoring import durasi
 from pipeline.services import Services
 from pipeline.templates import NAMA_NASKAH
 
@@ -118,8 +117,6 @@ def naskah_context(svc: Services, session: Session, signed: Signed, naskah_id: i
     actions = set(public.available_actions)
     tz = svc.profile.tz
     path = progress.progress_of(session, user, naskah_id, profile=svc.profile, now=datetime.now(UTC)).to_dict()
-    for step in path["langkah"]:
-        step["lewat"] = durasi(timedelta(minutes=step["lewat_menit"])) if step["lewat_menit"] else None
     # Separation of duties (issue 12): the reviewer who sent the draft or wrote it does not approve it; the
     # pipeline's own answer, so the page says so instead of offering a button the pipeline would refuse.
     conflict = None

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import InvalidInput
-from pipeline.monitoring import durasi
 from pipeline.tasks import KIND_LABELS, Kind, TaskList
 
 __all__ = ["PER_PAGE", "Inbox", "action_of", "inbox", "parse_kind", "waktu"]
@@ -125,7 +124,6 @@ def inbox(found: TaskList, kinds: list[Kind], *, kind: Kind | None, page: int, t
         row["sejak_teks"] = waktu(row["sejak"], tz)
         row["tenggat_teks"] = waktu(row["tenggat"], tz) if row["tenggat"] else None
         row["catatan_pada_teks"] = waktu(row["catatan_pada"], tz) if row["catatan_pada"] else None
-        row["lewat"] = durasi(task.wait.lewat) if task.wait.lewat is not None else None
         rows.append(row)
     return Inbox(
         tiles=tiles,
