@@ -44,11 +44,11 @@ __all__ = [
     "SignInFailure",
     "SignaturePlan",
     "SignatureStep",
+    "User",
+    "UserCertificate",
     "Usulan",
     "UsulanEvent",
     "UsulanFile",
-    "User",
-    "UserCertificate",
     "WebSession",
     "utcnow",
 ]

@@ -34,10 +34,10 @@ from pipeline.lifecycle import FINAL_STATES, Role, Status
 from pipeline.templates import CORNERS, JENIS_NASKAH, ParafBox
 
 __all__ = [
+    "INTAKE_STEPS",
     "MAX_PARAF",
     "PROFILE_DIR",
     "ZONA_WAKTU",
-    "INTAKE_STEPS",
     "Duration",
     "IntakeProfile",
     "Position",
@@ -364,7 +364,9 @@ class Profile(BaseModel):
             kind, _, key = step.partition(".")
             if kind == "disposisi" and key:
                 if key not in intake.disposisi[:-1]:
-                    problems.append(f"intake.mutu_baku.{step}: '{key}' tidak mendisposisikan di rantai intake.disposisi")
+                    problems.append(
+                        f"intake.mutu_baku.{step}: '{key}' tidak mendisposisikan di rantai intake.disposisi"
+                    )
             elif key or step not in INTAKE_STEPS:
                 problems.append(
                     f"intake.mutu_baku.{step}: langkah tidak dikenal; pilih {', '.join(INTAKE_STEPS)} atau "

@@ -617,9 +617,7 @@ def _read_manifest(path: Path, problems: list[str]) -> _Manifest | None:
         problems.append(f"[template]: kunci tidak dikenal {sorted(set(head) - _TEMPLATE_KEYS)}")
     jenis = head.get("jenis")
     if jenis not in JENIS_NASKAH + JENIS_SURAT:
-        problems.append(
-            f"[template] jenis harus salah satu dari {', '.join(JENIS_NASKAH + JENIS_SURAT)} ({jenis!r})"
-        )
+        problems.append(f"[template] jenis harus salah satu dari {', '.join(JENIS_NASKAH + JENIS_SURAT)} ({jenis!r})")
     title = head.get("title")
     if not isinstance(title, str) or not title.strip():
         problems.append("[template] title wajib diisi")

@@ -1483,9 +1483,7 @@ def build_berita_acara() -> tuple[Naskah, str]:
         "{% if rekomendasi_catatan %}, dengan catatan: {{ rekomendasi_catatan }}{% endif %}.",
         after=6,
     )
-    n.para(
-        "Demikian berita acara ini dibuat untuk dipergunakan sebagaimana mestinya.", keep=True, after=6
-    )
+    n.para("Demikian berita acara ini dibuat untuk dipergunakan sebagaimana mestinya.", keep=True, after=6)
     n.para("{{ tempat }}, {{ tanggal|tanggal }}", align=CENTER, left=8.0, after=0, keep=True)
     n.signatures(
         ([B("Notulis,"), SIGNING_SPACE], [Seg("{{ notulis }}", bold=True, underline=True)]),

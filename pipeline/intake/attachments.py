@@ -209,9 +209,7 @@ def _check_image(data: bytes, filename: str) -> None:
         ) from None
 
 
-def check_attachment(
-    data: bytes, filename: str | None, *, docx_limits: DocxLimits, pdf_limits: PdfLimits
-) -> Checked:
+def check_attachment(data: bytes, filename: str | None, *, docx_limits: DocxLimits, pdf_limits: PdfLimits) -> Checked:
     """The type of an acceptable attachment (by its bytes), or a refusal naming the file and why."""
     shown = safe_filename(filename, "bin").removesuffix(".bin") if filename else "lampiran"
     if not data:

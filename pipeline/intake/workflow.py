@@ -65,6 +65,7 @@ __all__ = [
     "UsulanInput",
     "UsulanUpdate",
     "add_file",
+    "batalkan",
     "catat_rapat",
     "create_usulan",
     "decide",
@@ -75,9 +76,8 @@ __all__ = [
     "get_usulan",
     "jadwalkan_rapat",
     "kelengkapan",
-    "list_usulan",
-    "batalkan",
     "lengkapi",
+    "list_usulan",
     "read_file",
     "rekomendasi",
     "telaah",
@@ -215,7 +215,9 @@ class SuratInput(_Input):
 class KeputusanInput(_Input):
     setuju: bool
     note: Note = ""
-    mulai: date | None = Field(default=None, description="disetujui: mulai kerja sama; kosong = 1 Januari tahun anggaran")
+    mulai: date | None = Field(
+        default=None, description="disetujui: mulai kerja sama; kosong = 1 Januari tahun anggaran"
+    )
     surat: SuratInput | None = Field(default=None, description="ditolak: surat jawaban (wajib)")
 
 
@@ -669,9 +671,7 @@ def create_usulan(session: Session, user: User, data: UsulanInput, *, profile: P
     return usulan
 
 
-def lengkapi(
-    session: Session, user: User, usulan_id: int, data: UsulanUpdate, *, profile: Profile
-) -> Usulan:
+def lengkapi(session: Session, user: User, usulan_id: int, data: UsulanUpdate, *, profile: Profile) -> Usulan:
     """Complete the kelengkapan (or correct it) before the meeting."""
     usulan = get_usulan(session, user, usulan_id, profile=profile)
     fields = data.model_fields_set
@@ -686,9 +686,7 @@ def lengkapi(
     return usulan
 
 
-def add_file(
-    svc: Services, user: User, usulan_id: int, kind: str, data: bytes, filename: str | None
-) -> UsulanFile:
+def add_file(svc: Services, user: User, usulan_id: int, kind: str, data: bytes, filename: str | None) -> UsulanFile:
     """Attach a file (the letter's scan, a KAK or FS, a telaah's file), checked before it is stored."""
     if kind not in UPLOAD_KINDS:
         raise InvalidInput(
@@ -757,13 +755,13 @@ def files_of(session: Session, usulan_id: int) -> list[UsulanFile]:
 
 def events_of(session: Session, usulan_id: int) -> list[UsulanEvent]:
     return list(
-        session.exec(
-            select(UsulanEvent).where(UsulanEvent.usulan_id == usulan_id).order_by(col(UsulanEvent.id))
-        ).all()
+        session.exec(select(UsulanEvent).where(UsulanEvent.usulan_id == usulan_id).order_by(col(UsulanEvent.id))).all()
     )
 
 
-def read_file(svc: Services, user: User, usulan_id: int, file_id: int, *, pdf: bool = False) -> tuple[UsulanFile, bytes]:
+def read_file(
+    svc: Services, user: User, usulan_id: int, file_id: int, *, pdf: bool = False
+) -> tuple[UsulanFile, bytes]:
     """A file of an usulan the user may see (its PDF for a drafted letter when ``pdf``); the download is audited."""
     with session_scope(svc.engine) as session:
         get_usulan(session, user, usulan_id, profile=svc.profile)
@@ -1021,8 +1019,8 @@ def _letter_data(
                 "Hasil rapat belum dicatat (notulen, kesimpulan, rekomendasi); catat dahulu hasil rapat.",
                 reason="notulen",
             )
-        pimpinan = data.penandatangan.model_dump() if data.penandatangan else _official(
-            session, profile, intake.disposisi[-2]
+        pimpinan = (
+            data.penandatangan.model_dump() if data.penandatangan else _official(session, profile, intake.disposisi[-2])
         )
         hadir = [p for p in usulan.rapat_peserta if p.get("hadir", True)]
         return {
@@ -1088,7 +1086,9 @@ def _letter_data(
     return {**common, "isi": list(data.isi) if data.isi else _isi(letter, usulan, profile)}
 
 
-def _render_letter(svc: Services, info_name: str, values: dict[str, Any], title: str, author: str) -> tuple[bytes, bytes]:
+def _render_letter(
+    svc: Services, info_name: str, values: dict[str, Any], title: str, author: str
+) -> tuple[bytes, bytes]:
     from pipeline.intake.letters import render_letter
 
     return render_letter(svc, info_name, values, title=title, author=author)
@@ -1106,7 +1106,11 @@ def draft_letter(
         version = usulan.lock_version
         perihal = usulan.perihal
     docx, pdf = _render_letter(
-        svc, _TEMPLATE[letter], values, title=f"{letter.value.replace('_', ' ').title()}: {perihal}", author=_pemda(svc.profile)
+        svc,
+        _TEMPLATE[letter],
+        values,
+        title=f"{letter.value.replace('_', ' ').title()}: {perihal}",
+        author=_pemda(svc.profile),
     )
     return _store_letter(svc, user, usulan_id, letter, data.nomor, docx, pdf, version)
 
@@ -1155,7 +1159,9 @@ def _store_letter(
     return row
 
 
-def _letter_row(usulan_id: int, letter: Letter, nomor: str, docx_obj: Any, pdf_obj: Any, size: int, user: User) -> UsulanFile:
+def _letter_row(
+    usulan_id: int, letter: Letter, nomor: str, docx_obj: Any, pdf_obj: Any, size: int, user: User
+) -> UsulanFile:
     return UsulanFile(
         usulan_id=usulan_id,
         kind=letter.value,
@@ -1230,9 +1236,7 @@ def decide(svc: Services, user: User, usulan_id: int, data: KeputusanInput) -> U
         values = None
         if not data.setuju:
             if data.surat is None:
-                raise InvalidInput(
-                    "Surat jawaban wajib diisi (nomor dan tempat) ketika usulan ditolak.", field="surat"
-                )
+                raise InvalidInput("Surat jawaban wajib diisi (nomor dan tempat) ketika usulan ditolak.", field="surat")
             usulan.keputusan_catatan = data.note.strip()
             values = _letter_data(session, profile, usulan, Letter.JAWABAN, data.surat, user)
         session.rollback()
@@ -1240,7 +1244,9 @@ def decide(svc: Services, user: User, usulan_id: int, data: KeputusanInput) -> U
     if values is not None and data.surat is not None:
         with session_scope(svc.engine) as session:
             perihal = get_usulan(session, user, usulan_id, profile=profile).perihal
-        files = _render_letter(svc, _TEMPLATE[Letter.JAWABAN], values, title=f"Jawaban: {perihal}", author=_pemda(profile))
+        files = _render_letter(
+            svc, _TEMPLATE[Letter.JAWABAN], values, title=f"Jawaban: {perihal}", author=_pemda(profile)
+        )
         digest = hashlib.sha256(files[0]).hexdigest()[:16]
         base = f"usulan/{usulan_id}/{Letter.JAWABAN.value}-{digest}"
         docx_obj = svc.put(f"{base}.docx", files[0], DOCX_TYPE)
@@ -1294,7 +1300,9 @@ def decide(svc: Services, user: User, usulan_id: int, data: KeputusanInput) -> U
     return usulan
 
 
-def _dry_run(session: Session, profile: Profile, usulan: Usulan, user: User, action: Action, data: KeputusanInput) -> None:
+def _dry_run(
+    session: Session, profile: Profile, usulan: Usulan, user: User, action: Action, data: KeputusanInput
+) -> None:
     """Whether the step would be taken (status, role, note, kelengkapan), before anything is rendered."""
     status = Status(usulan.status)
     try:
