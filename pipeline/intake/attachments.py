@@ -30,7 +30,7 @@ from pipeline.pdfread import READ_ERRORS, open_reader
 from pipeline.templates import image_type
 from pipeline.textcheck import text_problem
 
-__all__ = ["MAX_IMAGE_BYTES", "Checked", "check_attachment", "safe_filename"]
+__all__ = ["MAX_IMAGE_BYTES", "Checked", "check_attachment", "safe_filename", "shown_name"]
 
 MB = 1024 * 1024
 MAX_IMAGE_BYTES = 10 * MB
@@ -80,6 +80,14 @@ def safe_filename(name: str | None, extension: str) -> str:
         base = "lampiran"
     stem = base.rsplit(".", 1)[0] if "." in base else base
     return f"{stem or 'lampiran'}.{extension}"
+
+
+def shown_name(name: str | None) -> str:
+    """The name a person gave (without folders or control characters), as refusals quote it: the
+    sender's own file name, extension included, so the person knows which file is meant."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    base = "".join(ch for ch in base if ch.isprintable())[:200]
+    return base if base and text_problem(base) is None else "lampiran"
 
 
 def _active_problem(data: bytes) -> str | None:
@@ -211,7 +219,7 @@ def _check_image(data: bytes, filename: str) -> None:
 
 def check_attachment(data: bytes, filename: str | None, *, docx_limits: DocxLimits, pdf_limits: PdfLimits) -> Checked:
     """The type of an acceptable attachment (by its bytes), or a refusal naming the file and why."""
-    shown = safe_filename(filename, "bin").removesuffix(".bin") if filename else "lampiran"
+    shown = shown_name(filename)
     if not data:
         raise DocumentRejected(f"Lampiran '{shown}' kosong.", reason="empty", filename=shown)
     if data[:1024].lstrip().startswith(b"%PDF-") or data.startswith(b"%PDF-"):

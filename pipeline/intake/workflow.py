@@ -1272,7 +1272,6 @@ def decide(svc: Services, user: User, usulan_id: int, data: KeputusanInput) -> U
                 guards={"lengkap": True},
                 expected_version=version,
                 to_posisi=None,
-                detail={"kerja_sama_id": case.id},
             )
         else:
             assert files is not None and data.surat is not None
