@@ -1287,11 +1287,13 @@ LETTER_FIELDS_TAIL = [
 
 
 def kop_surat(n: Naskah) -> None:
-    """The kop: lambang on the left, the Pemda, unit and address centred, a double rule below."""
-    table = n.doc.add_table(rows=1, cols=2)
+    """The kop: lambang on the left, the Pemda, unit and address centred ON THE PAGE (a third, empty
+    column as wide as the lambang's balances it, so a kop without a lambang is not off-centre), a
+    double rule below."""
+    table = n.doc.add_table(rows=1, cols=3)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     n._borders(table, "nil")
-    n._fixed(table, (2.6, 13.4))
+    n._fixed(table, (2.6, 10.8, 2.6))
     n._cell(table.cell(0, 0), "{% if lambang %}{{ lambang }}{% endif %}")
     cell = table.cell(0, 1)
     n._cell(cell, Seg("{{ kop.pemda|upper }}", bold=True, size=14))
@@ -1331,8 +1333,8 @@ def letter_head(n: Naskah) -> None:
     n.para("", after=0, container=right)
     n.para("Yth. {{ kepada }}", align=LEFT, after=0, container=right)
     n.tag("{%p if kepada_di %}", container=right)
-    n.para("di", align=LEFT, after=0, left=0.6, container=right)
-    n.para("{{ kepada_di }}", align=LEFT, after=0, left=1.2, container=right)
+    n.para("di", align=LEFT, after=0, left=0, container=right)
+    n.para("{{ kepada_di }}", align=LEFT, after=0, left=0.9, container=right)
     n.tag("{%p endif %}", container=right)
     n.spacer(14)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -139,6 +140,22 @@ def pdftotext(data: bytes, tmp_path: Path) -> str:
     return " ".join(text.split())
 
 
+def first_line_offset(data: bytes, tmp_path: Path) -> tuple[str, float]:
+    """The first line of page 1 (the kop) and how far its centre is from the page's, in cm, as
+    poppler's ``pdftotext -bbox`` places the words."""
+    path = tmp_path / "kop.pdf"
+    path.write_bytes(data)
+    xml = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(path), "-"], check=True, capture_output=True)
+    root = ET.fromstring(xml.stdout)
+    page = next(e for e in root.iter() if e.tag.endswith("page"))
+    words = [w for w in page.iter() if w.tag.endswith("word")]
+    top = min(float(w.get("yMin", 0)) for w in words)
+    line = [w for w in words if abs(float(w.get("yMin", 0)) - top) < 2]
+    left, right = min(float(w.get("xMin", 0)) for w in line), max(float(w.get("xMax", 0)) for w in line)
+    offset_pt = (left + right) / 2 - float(page.get("width", 0)) / 2
+    return " ".join(w.text or "" for w in line), abs(offset_pt) / 72 * 2.54
+
+
 def to_rapat(api: Api, pdf: bytes) -> int:
     """A complete penawaran recorded, disposed down the chain, studied and scheduled (a meeting held an hour ago)."""
     created = post(api, "tu", "", penawaran())
@@ -213,6 +230,8 @@ def test_a_penawaran_goes_from_its_letter_to_an_approved_case_ready_for_drafting
     text = pdftotext(pdf.content, tmp_path)
     assert "Undangan Rapat TKKSD" in text and "Ruang Rapat Sekretariat Daerah" in text
     assert "Pemerintah Kota Balikpapan" in text and "Andi Saputra" in text  # invited; signed by the Kabag
+    assert "SEKRETARIAT DAERAH" in text and "Yth. Para undangan (daftar di bawah)" in text
+    assert first_line_offset(pdf.content, tmp_path) [1] < 0.3  # the kop is centred without a lambang
 
     hasil(api, uid, "setuju")
     ba = post(api, "analis", f"/{uid}/surat/berita_acara", {"nomor": "005/78/Pem", "tempat": "Tanah Grogot"})
@@ -304,6 +323,10 @@ def test_a_refused_penawaran_gets_its_surat_jawaban_drafted_from_the_template(in
     assert "100.3.7.1/245/Pem" in text and "Yth. Wali Kota Balikpapan" in text
     assert "belum dapat kami setujui" in text and "Anggaran tahun 2027 sudah ditetapkan" in text
     assert "BUPATI PASER" in text and "dr. Fahmi Fadli" in text
+    # the Bupati's own letter: under the kop of the office (Tata Naskah Dinas), centred on the page
+    kop, off_centre = first_line_offset(pdf.content, tmp_path)
+    assert kop == "BUPATI PASER" and off_centre < 0.3, (kop, off_centre)
+    assert "SEKRETARIAT DAERAH" not in text
     docx_file = api.client.get(f"/api/v1/usulan/{uid}/berkas/{jawaban[0]['id']}", headers=api.auth("tu"))
     assert docx_file.content.startswith(b"PK") and docx_file.headers["X-Content-SHA256"] == jawaban[0]["sha256"]
     with session_scope(api.services.engine) as session:

@@ -1045,8 +1045,14 @@ def _letter_data(
         }
     signer_posisi = intake.disposisi[-2] if letter == Letter.UNDANGAN else intake.pemutus
     signer = data.penandatangan.model_dump() if data.penandatangan else _official(session, profile, signer_posisi)
+    kepala_daerah = profile.positions[intake.pemutus].jabatan
+    if signer["jabatan"].strip().casefold() == kepala_daerah.casefold():
+        # Tata Naskah Dinas: a letter the Kepala Daerah signs carries the kop of the office itself
+        # ("BUPATI PASER"), not the Sekretariat Daerah's.
+        kop = {"pemda": kepala_daerah, "unit": None, "alamat": None}
     if letter == Letter.UNDANGAN:
-        kepada, kepada_di = "Daftar undangan terlampir", None
+        # the invitees are listed under the letter itself (no separate lampiran)
+        kepada, kepada_di = "Para undangan (daftar di bawah)", None
     elif letter in (Letter.JAWABAN, Letter.BALASAN):
         kepada = usulan.pengirim_jabatan or usulan.pengirim_instansi
         kepada_di = usulan.pengirim_alamat
