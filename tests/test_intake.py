@@ -476,3 +476,66 @@ def test_attachment_check_types_by_bytes_not_by_name():
     checked = check_attachment(a_docx(), "KAK.pdf", **limits)
     assert checked.content_type.endswith("wordprocessingml.document") and checked.filename == "KAK.docx"
     assert wf.KELENGKAPAN[0][0] == "surat"
+
+
+# --- the CLI ---------------------------------------------------------------------------------------
+
+
+def test_the_cli_walks_an_usulan_from_its_letter_to_the_bupatis_approval(tmp_path: Path, monkeypatch):
+    """``naskah usulan``: the same steps as the API, each as the person it belongs to, refusals as an
+    Indonesian message and a non-zero exit code (no traceback)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    monkeypatch.setenv("NASKAH_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    monkeypatch.setenv("NASKAH_STORAGE_URL", f"file:{tmp_path}/objects")
+    monkeypatch.setenv("NASKAH_CONVERTER", "cold")
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, list(args))
+
+    for key in ("tu", "bupati", "sekda", "kabag", "analis"):
+        nama, jabatan, roles, posisi = PEOPLE[key]
+        args = ["user", "add", key, "--nama", nama, "--jabatan", jabatan]
+        args += [x for r in roles for x in ("--role", r)] + [x for p in posisi for x in ("--posisi", p)]
+        assert run(*args).exit_code == 0
+    data = tmp_path / "usulan.json"
+    data.write_text(json.dumps(penawaran()), encoding="utf-8")
+    created = run("usulan", "catat", "--data", str(data), "--sebagai", "tu")
+    assert created.exit_code == 0, created.output
+    assert "Usulan 1: Penawaran Kerja Sama" in created.output and "kurang surat penawaran" in created.output
+    scan = io.BytesIO()
+    Image.new("RGB", (200, 280), "white").save(scan, "PNG")
+    (tmp_path / "surat.png").write_bytes(scan.getvalue())
+    (tmp_path / "KAK.docx").write_bytes(a_docx())
+    assert run("usulan", "lampiran", "1", str(tmp_path / "surat.png"), "--jenis", "surat", "--sebagai", "tu").exit_code == 0
+    kak = run("usulan", "lampiran", "1", str(tmp_path / "KAK.docx"), "--jenis", "kak", "--sebagai", "tu")
+    assert kak.exit_code == 0 and "kelengkapan: lengkap" in run("usulan", "lihat", "1").output
+
+    wrong = run("usulan", "disposisi", "1", "--sebagai", "sekda", "--catatan", "lanjut")
+    assert wrong.exit_code != 0 and "Giliran Bupati Paser" in wrong.output and "Traceback" not in wrong.output
+    for who in ("bupati", "sekda", "kabag"):
+        step = run("usulan", "disposisi", "1", "--sebagai", who, "--catatan", "tindak lanjuti")
+        assert step.exit_code == 0, step.output
+    (tmp_path / "telaah.txt").write_text("Objek sesuai RPJMD; layak dibahas.", encoding="utf-8")
+    assert run("usulan", "telaah", "1", "--sebagai", "analis", "--teks", str(tmp_path / "telaah.txt")).exit_code == 0
+    rapat = tmp_path / "rapat.json"
+    rapat.write_text(json.dumps({"waktu": (datetime.now(UTC) - timedelta(hours=1)).isoformat(), "tempat": "Setda"}))
+    assert run("usulan", "rapat", "1", "--sebagai", "analis", "--data", str(rapat)).exit_code == 0
+    hasil_json = tmp_path / "hasil.json"
+    hasil_json.write_text(json.dumps({"notulen": "Sesuai RPJMD.", "kesimpulan": "Layak.", "rekomendasi": "setuju"}))
+    assert run("usulan", "hasil-rapat", "1", "--sebagai", "analis", "--data", str(hasil_json)).exit_code == 0
+    assert run("usulan", "rekomendasi", "1", "--sebagai", "analis").exit_code == 0
+    bad_json = tmp_path / "rusak.json"
+    bad_json.write_text("{nomor:")
+    broken = run("usulan", "putus", "1", "--sebagai", "bupati", "--tolak", "--catatan", "x", "--surat", str(bad_json))
+    assert broken.exit_code != 0 and "bukan JSON yang sah" in broken.output and "Traceback" not in broken.output
+    approved = run("usulan", "putus", "1", "--sebagai", "bupati", "--setuju", "--catatan", "Setuju")
+    assert approved.exit_code == 0, approved.output
+    assert "Disetujui" in approved.output and "kerja sama : 1 (dibuka untuk penyusunan naskah)" in approved.output
+    listed = run("usulan", "daftar", "--status", "disetujui")
+    assert listed.exit_code == 0 and "1 usulan" in listed.output

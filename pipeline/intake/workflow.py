@@ -465,6 +465,17 @@ def _roles(user: User) -> set[Role]:
     return out
 
 
+#: Who holds a role, as the people of a Pemda say it (the role's code in brackets, as the admin sets it).
+_ROLE_LABELS: dict[Role, str] = {
+    Role.DRAFTER: "Bagian Pemerintahan (peran drafter)",
+    Role.LEGAL: "Bagian Hukum (peran legal)",
+    Role.PARAF: "pejabat pemberi paraf (peran paraf)",
+    Role.SIGNER: "Kepala Daerah (peran signer)",
+    Role.SECRETARIAT: "Tata Usaha/Sekretariat (peran secretariat)",
+    Role.ADMIN: "admin",
+}
+
+
 def _step(
     session: Session,
     profile: Profile,
@@ -500,8 +511,8 @@ def _step(
         ) from None
     if not (row.roles & _roles(user)):
         raise NotPermitted(
-            f"Anda tidak dapat {ACTION_LABELS[action]}: tindakan ini untuk peran "
-            f"{', '.join(sorted(r.value for r in row.roles))}.",
+            f"Anda tidak dapat {ACTION_LABELS[action]}: tindakan ini untuk "
+            f"{' atau '.join(_ROLE_LABELS[r] for r in sorted(row.roles))}.",
             action=action.value,
             roles=sorted(r.value for r in row.roles),
         )
