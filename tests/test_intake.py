@@ -223,6 +223,9 @@ def test_a_penawaran_goes_from_its_letter_to_an_approved_case_ready_for_drafting
     invited = [p["nama"] for p in scheduled.json()["rapat_peserta"]]
     assert invited == ["Dinas Lingkungan Hidup Kabupaten Paser", "Pemerintah Kota Balikpapan", "Bagian Hukum Setda"]
 
+    bad_nip = {"nomor": "005/77/Pem", "tempat": "Tanah Grogot", "penandatangan": {"nama": "A", "jabatan": "B", "nip": "12"}}
+    refused_nip = post(api, "analis", f"/{uid}/surat/undangan", bad_nip)
+    assert refused_nip.status_code == 422 and "NIP terdiri dari 18 angka" in refused_nip.json()["message"]
     undangan = post(api, "analis", f"/{uid}/surat/undangan", {"nomor": "005/77/Pem", "tempat": "Tanah Grogot"})
     assert undangan.status_code == 201, undangan.text
     pdf = api.client.get(f"/api/v1/usulan/{uid}/berkas/{undangan.json()['id']}?pdf=true", headers=api.auth("analis"))
@@ -246,6 +249,9 @@ def test_a_penawaran_goes_from_its_letter_to_an_approved_case_ready_for_drafting
     # only the Kepala Daerah decides
     assert post(api, "drafter", f"/{uid}/keputusan", {"setuju": True}).status_code == 403
     assert post(api, "sekda", f"/{uid}/keputusan", {"setuju": True}).status_code == 403
+    past = post(api, "bupati", f"/{uid}/keputusan", {"setuju": True, "mulai": "2020-01-01"})
+    assert past.status_code == 422 and past.json()["detail"]["field"] == "mulai"
+    assert "tidak boleh sebelum hari keputusan" in past.json()["message"]
     decided = post(api, "bupati", f"/{uid}/keputusan", {"setuju": True, "note": "Setuju, lanjutkan"})
     assert decided.status_code == 200, decided.text
     final = decided.json()

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 
@@ -192,11 +192,22 @@ class RekomendasiInput(_Input):
     note: Note = ""
 
 
+def _nip(value: str) -> str:
+    """An NIP as people write it (18 digits, spaces allowed), refused in words a person can act on."""
+    digits = value.replace(" ", "")
+    if not (digits.isascii() and digits.isdigit() and len(digits) == 18):
+        raise ValueError("NIP terdiri dari 18 angka (boleh dipisah spasi), mis. 19800101 200501 1 001")
+    return value
+
+
+NipText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=30), AfterValidator(_nip)]
+
+
 class Penandatangan(_Input):
     nama: Text200
     jabatan: Text200
     pangkat: Text200 | None = None
-    nip: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9 ]{18,21}$")] | None = None
+    nip: NipText | None = None
 
 
 class SuratInput(_Input):
@@ -216,7 +227,9 @@ class KeputusanInput(_Input):
     setuju: bool
     note: Note = ""
     mulai: date | None = Field(
-        default=None, description="disetujui: mulai kerja sama; kosong = 1 Januari tahun anggaran"
+        default=None,
+        description="disetujui: mulai kerja sama, tidak sebelum hari keputusan; kosong = 1 Januari tahun anggaran "
+        "(atau hari keputusan bila tanggal itu sudah lewat)",
     )
     surat: SuratInput | None = Field(default=None, description="ditolak: surat jawaban (wajib)")
 
@@ -1203,7 +1216,8 @@ def _letter_row(
 def _case_input(session: Session, profile: Profile, usulan: Usulan, decider: User, mulai: date | None) -> CaseInput:
     intake = _intake(profile)
     assert usulan.jangka_waktu_bulan and usulan.tahun_anggaran_mulai and usulan.mitra and usulan.jenis_kerja_sama
-    start = mulai or date(usulan.tahun_anggaran_mulai, 1, 1)
+    today = utcnow().astimezone(profile.tz).date()
+    start = mulai or max(date(usulan.tahun_anggaran_mulai, 1, 1), today)
     selesai = akhir_jangka_waktu(start, usulan.jangka_waktu_bulan)
     nip = decider.nip if decider.nip and 18 <= len(decider.nip.replace(" ", "")) <= 21 else None
     mitra = usulan.mitra
@@ -1338,6 +1352,14 @@ def _dry_run(
         raise InvalidInput(f"Catatan (alasan) wajib diisi untuk {ACTION_LABELS[action]}.", field="note")
     if action == Action.SETUJUI:
         _require_lengkap(session, usulan, "disetujui")
+        today = utcnow().astimezone(profile.tz).date()
+        if data.mulai is not None and data.mulai < today:
+            # a kerja sama decided today cannot have run since an earlier day (its naskah is not signed yet)
+            raise InvalidInput(
+                f"Tanggal mulai kerja sama ({_tgl(data.mulai)}) tidak boleh sebelum hari keputusan ({_tgl(today)}).",
+                field="mulai",
+                reason="mulai_in_past",
+            )
 
 
 def rapat_waktu_local(profile: Profile, usulan: Usulan) -> datetime | None:
