@@ -210,7 +210,10 @@ def test_a_penawaran_goes_from_its_letter_to_an_approved_case_ready_for_drafting
     assert r.json()["status"] == "telaah" and r.json()["giliran"] == ["analis"]
 
     # telaah, then the meeting: refused while kelengkapan is missing, naming what
-    assert post(api, "analis", f"/{uid}/telaah", {"telaah": "Objek sesuai RPJMD; layak dibahas."}, "PUT").status_code == 200
+    assert (
+        post(api, "analis", f"/{uid}/telaah", {"telaah": "Objek sesuai RPJMD; layak dibahas."}, "PUT").status_code
+        == 200
+    )
     when = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     rapat = {"waktu": when, "tempat": "Ruang Rapat Sekretariat Daerah", "peserta": ["Bagian Hukum Setda"]}
     incomplete = post(api, "analis", f"/{uid}/rapat", rapat, "PUT")
@@ -223,7 +226,11 @@ def test_a_penawaran_goes_from_its_letter_to_an_approved_case_ready_for_drafting
     invited = [p["nama"] for p in scheduled.json()["rapat_peserta"]]
     assert invited == ["Dinas Lingkungan Hidup Kabupaten Paser", "Pemerintah Kota Balikpapan", "Bagian Hukum Setda"]
 
-    bad_nip = {"nomor": "005/77/Pem", "tempat": "Tanah Grogot", "penandatangan": {"nama": "A", "jabatan": "B", "nip": "12"}}
+    bad_nip = {
+        "nomor": "005/77/Pem",
+        "tempat": "Tanah Grogot",
+        "penandatangan": {"nama": "A", "jabatan": "B", "nip": "12"},
+    }
     refused_nip = post(api, "analis", f"/{uid}/surat/undangan", bad_nip)
     assert refused_nip.status_code == 422 and "NIP terdiri dari 18 angka" in refused_nip.json()["message"]
     undangan = post(api, "analis", f"/{uid}/surat/undangan", {"nomor": "005/77/Pem", "tempat": "Tanah Grogot"})
@@ -234,7 +241,7 @@ def test_a_penawaran_goes_from_its_letter_to_an_approved_case_ready_for_drafting
     assert "Undangan Rapat TKKSD" in text and "Ruang Rapat Sekretariat Daerah" in text
     assert "Pemerintah Kota Balikpapan" in text and "Andi Saputra" in text  # invited; signed by the Kabag
     assert "SEKRETARIAT DAERAH" in text and "Yth. Para undangan (daftar di bawah)" in text
-    assert first_line_offset(pdf.content, tmp_path) [1] < 0.3  # the kop is centred without a lambang
+    assert first_line_offset(pdf.content, tmp_path)[1] < 0.3  # the kop is centred without a lambang
 
     hasil(api, uid, "setuju")
     ba = post(api, "analis", f"/{uid}/surat/berita_acara", {"nomor": "005/78/Pem", "tempat": "Tanah Grogot"})
@@ -306,7 +313,10 @@ def test_a_refused_penawaran_gets_its_surat_jawaban_drafted_from_the_template(in
     no_letter = post(api, "bupati", f"/{uid}/keputusan", {"setuju": False, "note": "Anggaran 2027 sudah ditetapkan"})
     assert no_letter.status_code == 422 and "Surat jawaban" in no_letter.json()["message"]
     no_reason = post(
-        api, "bupati", f"/{uid}/keputusan", {"setuju": False, "surat": {"nomor": "100.3.7.1/9/Pem", "tempat": "Tanah Grogot"}}
+        api,
+        "bupati",
+        f"/{uid}/keputusan",
+        {"setuju": False, "surat": {"nomor": "100.3.7.1/9/Pem", "tempat": "Tanah Grogot"}},
     )
     assert no_reason.status_code == 422 and no_reason.json()["detail"]["field"] == "note"
     refused = post(
@@ -388,7 +398,133 @@ def test_wrong_roles_and_people_are_refused_and_others_do_not_see_the_usulan(int
     assert r.status_code == 200 and r.json()["status"] == "dibatalkan"
 
 
+# --- every refusal is a 4xx in Indonesian ------------------------------------------------------------
+
+#: Words of the framework's or the validator's own English, which a refusal must never show.
+ENGLISH = (
+    "Value error",
+    "Input should",
+    "Field required",
+    "Internal Server",
+    "Not Found",
+    "Method Not Allowed",
+    "Traceback",
+    "Exception",
+    "object has no",
+)
+
+
+def reach(api: Api, status: str, pdf: bytes) -> int:
+    """A fresh usulan in ``status`` (through the API, as its people would)."""
+    uid = post(api, "tu", "", penawaran()).json()["id"]
+    if status == "diterima":
+        return uid
+    steps = {"disposisi": ("bupati",), "telaah": ("bupati", "sekda", "kabag")}
+    if status in steps:
+        for who in steps[status]:
+            assert post(api, who, f"/{uid}/disposisi", {"note": "tindak lanjuti"}).status_code == 200
+        return uid
+    assert post(api, "tu", f"/{uid}/batal", {"note": "salah catat"}).status_code == 200
+    uid = to_rapat(api, pdf)
+    if status == "rapat":
+        return uid
+    hasil(api, uid, "tolak" if status == "ditolak" else "setuju")
+    assert post(api, "analis", f"/{uid}/rekomendasi").status_code == 200
+    if status == "disetujui":
+        assert post(api, "bupati", f"/{uid}/keputusan", {"setuju": True}).status_code == 200
+    elif status == "ditolak":
+        surat = {"nomor": "100.3.7.1/9/Pem", "tempat": "Tanah Grogot"}
+        assert (
+            post(api, "bupati", f"/{uid}/keputusan", {"setuju": False, "note": "x", "surat": surat}).status_code == 200
+        )
+    return uid
+
+
+def wrong_requests(uid: int, file_id: int) -> list[tuple[str, str, dict[str, Any] | None]]:
+    """Requests that are refused somewhere (wrong person, wrong status, wrong body), and a few that pass."""
+    now = datetime.now(UTC)
+    mitra = {"instansi": "PT Air", "kind": "pihak_ketiga", "penandatangan_nama": "A", "penandatangan_jabatan": "Dirut"}
+    surat = {"nomor": "1/Pem", "tempat": "Tanah Grogot"}
+    return [
+        ("POST", "", {}),
+        ("POST", "", penawaran(surat_tanggal=(date.today() + timedelta(days=3)).isoformat())),
+        ("POST", "", penawaran(diterima_at=(now + timedelta(days=1)).isoformat())),
+        ("POST", "", penawaran(jenis_kerja_sama="KSDPK")),
+        ("POST", "", penawaran(perihal="a\x00b", mitra={**mitra, "kind": "raja"})),
+        ("POST", "", penawaran(tahun_anggaran_mulai=1500, surat_tanggal="2026-02-30")),
+        (
+            "POST",
+            "",
+            penawaran(jenis="permohonan", pengirim_kind="opd", pengirim_instansi="Dinas Perhubungan", mitra=mitra),
+        ),
+        ("PATCH", f"/{uid}", {}),
+        ("PATCH", f"/{uid}", {"jenis_kerja_sama": "KSIV"}),
+        ("PATCH", f"/{uid}", {"jangka_waktu_bulan": 0, "perihal": ""}),
+        ("PATCH", f"/{uid}", {"bentuk": "Perjanjian", "tidak_dikenal": 1}),
+        ("POST", f"/{uid}/disposisi", {"note": "x", "expected_version": 999}),
+        ("POST", f"/{uid}/disposisi", {"note": "lanjut"}),
+        ("PUT", f"/{uid}/telaah", {"telaah": "   "}),
+        ("PUT", f"/{uid}/telaah", {"telaah": "Layak."}),
+        ("PUT", f"/{uid}/rapat", {"waktu": "2000-01-01T10:00", "tempat": "Setda"}),
+        ("PUT", f"/{uid}/rapat", {"waktu": "besok", "tempat": "Setda"}),
+        ("PUT", f"/{uid}/rapat", {"waktu": (now + timedelta(days=2)).isoformat(), "tempat": "Setda"}),
+        ("PUT", f"/{uid}/rapat/hasil", {"notulen": "a", "kesimpulan": "b", "rekomendasi": "mungkin"}),
+        ("PUT", f"/{uid}/rapat/hasil", {"notulen": "a", "kesimpulan": "b", "rekomendasi": "setuju", "hadir": ["X"]}),
+        ("POST", f"/{uid}/rekomendasi", {}),
+        ("POST", f"/{uid}/keputusan", {"setuju": True, "mulai": "1990-01-01"}),
+        ("POST", f"/{uid}/keputusan", {"setuju": False, "note": "x"}),
+        ("POST", f"/{uid}/keputusan", {"setuju": False, "note": "x", "surat": {"nomor": "", "tempat": "X"}}),
+        ("POST", f"/{uid}/surat/jawaban", surat),
+        ("POST", f"/{uid}/surat/undangan", {**surat, "penandatangan": {"nama": "A", "jabatan": "B", "nip": "12"}}),
+        ("POST", f"/{uid}/surat/berita_acara", surat),
+        ("POST", f"/{uid}/surat/balasan", {**surat, "tanggal": "1800-13-01"}),
+        ("POST", f"/{uid}/surat/tidakada", surat),
+        ("GET", f"/{uid}/berkas/999999", None),
+        ("GET", f"/{uid}/berkas/{file_id}?pdf=true", None),
+        ("GET", f"/{uid}/berkas/{file_id}?pdf=mungkin", None),
+        ("GET", f"/{uid}", None),
+        ("GET", "/0", None),
+        ("GET", "/abc", None),
+        ("GET", "/99999999999999999999999", None),
+        ("GET", "?status=entah&limit=0", None),
+        ("DELETE", f"/{uid}", None),
+        ("POST", f"/{uid}/batal", {"note": ""}),
+    ]
+
+
+@pytest.mark.parametrize("intake", ["sqlite-local"], indirect=True)
+def test_no_request_in_any_status_by_anyone_gives_a_5xx_and_every_refusal_is_indonesian(intake: Api):
+    """Each status, each person (those whose turn it is last), wrong bodies, wrong ids, wrong methods:
+    never a 5xx (the test client re-raises one), every refusal the error envelope with an Indonesian
+    message and a detail saying why."""
+    api = intake
+    pdf = a_pdf(api)
+    order = ["admin", "paraf", "dlh", "tu", "kabag", "bupati", "analis"]
+    counts: dict[int, int] = {}
+    for status in ("diterima", "disposisi", "telaah", "rapat", "keputusan", "disetujui", "ditolak"):
+        uid = reach(api, status, pdf)
+        file_id = api.client.get(f"/api/v1/usulan/{uid}", headers=api.auth("tu")).json()["berkas"]
+        for who in order:
+            for method, path, body in wrong_requests(uid, file_id[0]["id"] if file_id else 1):
+                url = f"/api/v1/usulan{path}"
+                if body is None:
+                    r = api.client.request(method, url, headers=api.auth(who))
+                else:
+                    r = api.client.request(method, url, headers=api.auth(who), json=body)
+                counts[r.status_code] = counts.get(r.status_code, 0) + 1
+                where = (status, who, method, path)
+                assert r.status_code < 500, (where, r.text)
+                if r.status_code >= 400:
+                    envelope = r.json()
+                    assert set(envelope) == {"code", "message", "detail"}, (where, envelope)
+                    message = envelope["message"]
+                    assert message and not any(word in message for word in ENGLISH), (where, message)
+                    assert message.rstrip(")").endswith("."), (where, message)
+    assert all(code in counts for code in (200, 201, 403, 404, 405, 409, 422)), counts
+
+
 # --- hostile attachments --------------------------------------------------------------------------
+
 
 def tiny_pdf(*objects: bytes) -> bytes:
     """A well-formed one-page PDF (a correct cross-reference table) whose catalog is object 1."""
@@ -518,7 +654,10 @@ def test_the_cli_walks_an_usulan_from_its_letter_to_the_bupatis_approval(tmp_pat
     Image.new("RGB", (200, 280), "white").save(scan, "PNG")
     (tmp_path / "surat.png").write_bytes(scan.getvalue())
     (tmp_path / "KAK.docx").write_bytes(a_docx())
-    assert run("usulan", "lampiran", "1", str(tmp_path / "surat.png"), "--jenis", "surat", "--sebagai", "tu").exit_code == 0
+    assert (
+        run("usulan", "lampiran", "1", str(tmp_path / "surat.png"), "--jenis", "surat", "--sebagai", "tu").exit_code
+        == 0
+    )
     kak = run("usulan", "lampiran", "1", str(tmp_path / "KAK.docx"), "--jenis", "kak", "--sebagai", "tu")
     assert kak.exit_code == 0 and "kelengkapan: lengkap" in run("usulan", "lihat", "1").output
 
