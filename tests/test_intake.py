@@ -29,7 +29,6 @@ from pipeline.docxcheck import DocxLimits
 from pipeline.intake import workflow as wf
 from pipeline.intake.attachments import check_attachment
 from pipeline.intake.letters import intake_templates
-from pipeline.lifecycle import Role
 from pipeline.models import AuditEntry, KerjaSama, Pihak, User
 from pipeline.pdflimits import PdfLimits
 from pipeline.services import Services

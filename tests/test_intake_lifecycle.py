@@ -120,4 +120,6 @@ def test_a_broken_intake_section_is_refused_with_every_problem_named(tmp_path: P
 
 def test_readme_table_is_generated_from_the_code():
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    assert markdown_table() in readme, "README.md's intake table is stale: paste pipeline.intake.lifecycle.markdown_table()"
+    assert markdown_table() in readme, (
+        "README.md's intake table is stale: paste pipeline.intake.lifecycle.markdown_table()"
+    )
