@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import threading
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator
@@ -395,6 +396,70 @@ def test_wrong_roles_and_people_are_refused_and_others_do_not_see_the_usulan(int
     assert api.client.get("/api/v1/usulan", headers=api.auth("bupati")).json()["count"] == 1
     r = post(api, "tu", f"/{uid}/batal", {"note": "surat tercatat dua kali"})
     assert r.status_code == 200 and r.json()["status"] == "dibatalkan"
+
+
+# --- races ----------------------------------------------------------------------------------------
+
+
+class GatedConverter:
+    """The real converter, each conversion held until ``parties`` of them are waiting: two refusals
+    racing have both passed every check and rendered their surat jawaban when they are let go."""
+
+    def __init__(self, inner: Any, parties: int) -> None:
+        self.inner = inner
+        self.barrier = threading.Barrier(parties, timeout=120)
+
+    def to_pdf(self, docx_bytes: bytes) -> bytes:
+        pdf = self.inner.to_pdf(docx_bytes)
+        self.barrier.wait()
+        return pdf
+
+    def close(self) -> None:
+        """The session's converter is closed by its fixture."""
+
+
+@pytest.mark.parametrize("intake", ["postgres-s3"], indirect=True)
+def test_two_decisions_racing_on_one_usulan_exactly_one_is_taken(intake: Api):
+    """The Bupati's decision sent twice at once (a double click, two tabs: one approving, one refusing)
+    on PostgreSQL: exactly one wins, the other gets a 409 in Indonesian; one event, one letter, no
+    second kerja sama."""
+    api = intake
+    uid = to_rapat(api, a_pdf(api))
+    hasil(api, uid, "tolak")
+    assert post(api, "analis", f"/{uid}/rekomendasi").status_code == 200
+    surat = {"nomor": "100.3.7.1/245/Pem", "tempat": "Tanah Grogot"}
+    refuse = {"setuju": False, "note": "Anggaran sudah ditetapkan", "surat": surat}
+    original = api.services.converter
+    api.services.converter = GatedConverter(original, 2)
+    results: list[Any] = [None, None]
+    errors: list[BaseException] = []
+
+    def decide(i: int) -> None:
+        try:
+            results[i] = post(api, "bupati", f"/{uid}/keputusan", refuse)
+        except BaseException as exc:  # a server error surfaces here (the test client re-raises it)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=decide, args=(i,)) for i in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(180)
+    finally:
+        api.services.converter = original
+    assert not errors, errors
+    codes = sorted(r.status_code for r in results)
+    assert codes == [200, 409], [r.text for r in results]
+    loser = next(r for r in results if r.status_code == 409).json()
+    assert "Muat ulang" in loser["message"] and loser["detail"]["reason"] in ("stale", "not_in_this_status")
+    body = api.client.get(f"/api/v1/usulan/{uid}", headers=api.auth("bupati")).json()
+    assert body["status"] == "ditolak"
+    assert [e["action"] for e in body["riwayat"]].count("tolak") == 1
+    assert [f["kind"] for f in body["berkas"]].count("jawaban") == 1
+    with session_scope(api.services.engine) as session:
+        assert session.exec(select(KerjaSama)).first() is None
+        assert audit.verify_chain(session).ok
 
 
 # --- every refusal is a 4xx in Indonesian ------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 
@@ -549,9 +550,9 @@ def _step(
         to_posisi=to_posisi,
         tz=profile.tz,
     )
+    _claim(session, usulan)
     now = utcnow()
     usulan.status = row.target.value
-    usulan.lock_version += 1
     usulan.updated_at = now
     if to_posisi is not None:
         usulan.posisi = to_posisi
@@ -572,6 +573,27 @@ def _step(
     if turn_moves:
         _turn_changed(session, profile, usulan, action)
     return row  # type: ignore[return-value]
+
+
+def _claim(session: Session, usulan: Usulan) -> None:
+    """Bump ``lock_version`` only if nobody has since the usulan was read (compare and set, in the
+    caller's transaction), so two people racing for the same step (two decisions, two disposisi)
+    cannot both succeed: the other gets a 409 and its transaction, a case it opened included, is
+    rolled back.  The session's pending changes are flushed first (an ORM statement autoflushes)."""
+    read = usulan.lock_version
+    result = session.execute(
+        sa.update(Usulan)
+        .where(col(Usulan.id) == usulan.id, col(Usulan.lock_version) == read)
+        .values(lock_version=read + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            "Usulan telah diubah oleh pengguna lain pada saat yang sama. Muat ulang lalu coba lagi.",
+            usulan_id=usulan.id,
+            reason="stale",
+        )
+    set_committed_value(usulan, "lock_version", read + 1)
 
 
 def _require_posisi(user: User, posisi: str, profile: Profile, doing: str) -> None:
