@@ -46,6 +46,9 @@ __all__ = [
     "SignatureStep",
     "User",
     "UserCertificate",
+    "Usulan",
+    "UsulanEvent",
+    "UsulanFile",
     "WebSession",
     "utcnow",
 ]
@@ -612,3 +615,105 @@ class PreviewPage(SQLModel, table=True):
     thumb_version_id: str = Field(max_length=200)
     thumb_sha256: str = Field(max_length=64)
     text: str = Field(default="", sa_type=sa.Text)
+
+
+class Usulan(SQLModel, table=True):
+    """An incoming penawaran (from another daerah, a third party, an instansi vertikal) or permohonan
+    (from an OPD) before any naskah: its letter, the SOP's kelengkapan, where it is in the intake
+    lifecycle (``pipeline.intake.lifecycle``), the analis's telaah, the TKKSD meeting and the decision.
+    Approved, it opens a kerja sama case (``kerja_sama_id``)."""
+
+    __tablename__ = "usulan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    jenis: str = Field(max_length=16)  # penawaran | permohonan
+    status: str = Field(max_length=16, index=True)  # intake lifecycle Status
+    lock_version: int = 0  # optimistic lock: bumped by every step
+    perihal: str = Field(max_length=500)  # what the letter is about ("Hal")
+    jenis_kerja_sama: str | None = Field(default=None, max_length=8)  # JenisKerjaSama once known
+    # the letter
+    surat_nomor: str = Field(max_length=200)
+    surat_tanggal: date
+    diterima_at: datetime = Field(sa_type=UtcDateTime)
+    pengirim_instansi: str = Field(max_length=300)
+    pengirim_kind: str = Field(max_length=32)  # PihakKind, or "opd" for a permohonan of our own OPD
+    pengirim_nama: str | None = Field(default=None, max_length=200)
+    pengirim_jabatan: str | None = Field(default=None, max_length=200)
+    pengirim_alamat: str | None = Field(default=None, max_length=500)
+    # the counterparty of the kerja sama (a penawaran: its sender; a permohonan: the one the OPD names)
+    mitra: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    # kelengkapan (seed 000): objek, manfaat, bentuk, tahun anggaran mulai, jangka waktu
+    objek: str | None = Field(default=None, sa_type=sa.Text)
+    manfaat: str | None = Field(default=None, sa_type=sa.Text)
+    bentuk: str | None = Field(default=None, max_length=200)
+    tahun_anggaran_mulai: int | None = None
+    jangka_waktu_bulan: int | None = None
+    opd_teknis: str | None = Field(default=None, max_length=200)
+    opd_key: str = Field(default="", max_length=200, index=True)  # pipeline.access.opd_key(opd_teknis)
+    # whose turn: the chain position holding it now, since when
+    posisi: str | None = Field(default=None, max_length=64)
+    turn_since: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    telaah: str | None = Field(default=None, sa_type=sa.Text)
+    pengkaji_id: int | None = Field(default=None, foreign_key="users.id")  # the analis of the telaah
+    # the TKKSD meeting
+    rapat_waktu: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    rapat_tempat: str | None = Field(default=None, max_length=300)
+    rapat_acara: str | None = Field(default=None, max_length=500)
+    rapat_peserta: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    notulen: str | None = Field(default=None, sa_type=sa.Text)
+    kesimpulan: str | None = Field(default=None, sa_type=sa.Text)
+    rekomendasi: str | None = Field(default=None, max_length=16)  # setuju | tolak
+    rekomendasi_catatan: str | None = Field(default=None, sa_type=sa.Text)
+    # the decision
+    keputusan_catatan: str | None = Field(default=None, sa_type=sa.Text)
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    kerja_sama_id: int | None = Field(default=None, foreign_key="kerja_sama.id")
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class UsulanFile(SQLModel, table=True):
+    """A file of an usulan in the object store: the letter's scan, the KAK or feasibility study, the
+    telaah's files (uploaded and checked), and the letters drafted from templates (``generated``)."""
+
+    __tablename__ = "usulan_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    usulan_id: int = Field(foreign_key="usulan.id", index=True)
+    kind: str = Field(max_length=32)  # surat | kak | fs | telaah | lampiran | undangan | berita_acara | jawaban ...
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    key: str = Field(max_length=512)
+    version_id: str = Field(max_length=200)
+    sha256: str = Field(max_length=64)
+    size: int
+    generated: bool = False  # drafted from a template (a DOCX, with ``pdf_*`` its PDF/A)
+    nomor: str | None = Field(default=None, max_length=200)  # an outgoing letter's nomor
+    pdf_key: str | None = Field(default=None, max_length=512)
+    pdf_version_id: str | None = Field(default=None, max_length=200)
+    pdf_sha256: str | None = Field(default=None, max_length=64)
+    uploaded_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class UsulanEvent(SQLModel, table=True):
+    """One step of an usulan: who did it in which position, to whom it went, with what note, when its
+    turn began and when it was done (the time it took, against the profile's mutu baku)."""
+
+    __tablename__ = "usulan_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    usulan_id: int = Field(foreign_key="usulan.id", index=True)
+    action: str = Field(max_length=32)
+    from_status: str = Field(max_length=16)
+    to_status: str = Field(max_length=16)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    posisi: str | None = Field(default=None, max_length=64)  # the position acted in (disposisi)
+    to_posisi: str | None = Field(default=None, max_length=64)  # whose turn it became
+    note: str = Field(default="", sa_type=sa.Text)
+    started_at: datetime = Field(sa_type=UtcDateTime)  # when it became this step's turn
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    mutu_baku: str | None = Field(default=None, max_length=100)  # the standard time, as the SOP writes it
+    terlambat: bool | None = None  # done after the standard time (None: the SOP gives none)

@@ -37,11 +37,13 @@ from pipeline.templates import CORNERS, JENIS_NASKAH, ParafBox
 from pipeline.workdays import WorkCalendar, library_holidays
 
 __all__ = [
+    "INTAKE_STEPS",
     "MAX_PARAF",
     "PROFILE_DIR",
     "ZONA_WAKTU",
     "Duration",
     "HariLibur",
+    "IntakeProfile",
     "Position",
     "Profile",
     "available_profiles",
@@ -269,6 +271,34 @@ class HariLibur(BaseModel):
         return {"tambah": tambah, "hapus": frozenset(hapus)}
 
 
+#: Steps of an usulan that take time, besides ``disposisi.<posisi>`` (``pipeline.intake``).
+INTAKE_STEPS = ("diterima", "telaah", "rapat", "keputusan")
+
+
+class IntakeProfile(BaseModel):
+    """How an incoming penawaran or permohonan travels before drafting (``pipeline.intake``).
+
+    Seeds 000 (Kota Tangerang), 002 (Magetan), 003 (Bangka Belitung), 004 (Paser steps 1-7).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    disposisi: list[str]
+    """The chain, highest first: the letter reaches the first (the Kepala Daerah, or the Kabag for an
+    OPD's permohonan in Paser), each disposes it to the next, the last (Ketua Tim / Analis) studies it,
+    prepares the TKKSD meeting and reports its recommendation."""
+    pemutus: str
+    """The Kepala Daerah, who approves or refuses (seed 000 step 8, seed 003 step 9)."""
+    penerima: str | None = None
+    """Who records incoming letters (Tata Usaha); informative: the role ``secretariat`` or ``drafter`` may."""
+    mutu_baku: dict[str, Duration] = {}
+    """Standard time per step: ``diterima`` (recorded -> first disposisi), ``disposisi.<posisi>`` (that
+    official's disposisi), ``telaah``, ``rapat`` (scheduled -> recommendation), ``keputusan``."""
+
+    def standard(self, step: str) -> Duration | None:
+        return self.mutu_baku.get(step)
+
+
 class Profile(BaseModel):
     """A region's SOP for naskah kerja sama; see ``pipeline/profiles/paser.yaml`` for a commented example."""
 
@@ -296,6 +326,8 @@ class Profile(BaseModel):
     kabag_pemerintahan: str | None = None
     """Position key of the Kepala Bagian Pemerintahan / Tata Pemerintahan, who assigns drafters to a
     naskah (``pipeline.access``); unset: the position keyed ``kabag_pemerintahan``, if any."""
+    intake: IntakeProfile | None = None
+    """The intake of penawaran and permohonan (None: this region records none; ``pipeline.intake`` refuses)."""
     pemisahan_tugas: bool = True
     """Separation of duties: one person may not both submit and approve a naskah, give two paraf in
     its chain, or sign for two of its parties, whatever roles and positions they hold.  ``false``
@@ -397,9 +429,37 @@ class Profile(BaseModel):
                 problems.append(
                     f"mutu_baku.{step}: langkah tidak dikenal; pilih {', '.join(STEP_STATES)} atau paraf.<posisi>"
                 )
+        if self.intake is not None:
+            problems += self._intake_problems(self.intake)
         if problems:
             raise _invalid("\n".join(problems))  # split again into one problem each by _problems()
         return self
+
+    def _intake_problems(self, intake: IntakeProfile) -> list[str]:
+        problems: list[str] = []
+        if len(intake.disposisi) < 2:
+            problems.append("intake.disposisi: paling sedikit dua pejabat (yang menerima dan analis yang menelaah)")
+        if len(set(intake.disposisi)) != len(intake.disposisi):
+            problems.append("intake.disposisi: pejabat yang sama muncul dua kali")
+        for key in [*intake.disposisi, intake.pemutus, *([intake.penerima] if intake.penerima else [])]:
+            if key not in self.positions:
+                problems.append(f"intake: posisi '{key}' tidak ada di positions")
+        pemutus = self.positions.get(intake.pemutus)
+        if pemutus is not None and not pemutus.kepala_daerah:
+            problems.append(f"intake.pemutus: '{intake.pemutus}' bukan Kepala Daerah (kepala_daerah: true)")
+        for step in intake.mutu_baku:
+            kind, _, key = step.partition(".")
+            if kind == "disposisi" and key:
+                if key not in intake.disposisi[:-1]:
+                    problems.append(
+                        f"intake.mutu_baku.{step}: '{key}' tidak mendisposisikan di rantai intake.disposisi"
+                    )
+            elif key or step not in INTAKE_STEPS:
+                problems.append(
+                    f"intake.mutu_baku.{step}: langkah tidak dikenal; pilih {', '.join(INTAKE_STEPS)} atau "
+                    "disposisi.<posisi>"
+                )
+        return problems
 
     @property
     def tz(self) -> tzinfo:

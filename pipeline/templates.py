@@ -82,6 +82,7 @@ __all__ = [
     "FIELD_TYPES",
     "IMAGE_TYPES",
     "JENIS_NASKAH",
+    "JENIS_SURAT",
     "MAX_DATA_BYTES",
     "MAX_LIST_ITEMS",
     "MAX_TEXT_CHARS",
@@ -110,6 +111,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 JENIS_NASKAH = ("KB", "NK", "PKS", "SK")
+#: Documents of the intake (``pipeline.intake``), rendered the same way but never a naskah: letters
+#: (undangan, surat jawaban, balasan, penawaran, permohonan) and the berita acara of a TKKSD meeting.
+JENIS_SURAT = ("SURAT", "BA")
 JENIS_KERJA_SAMA = ("KSDD", "KSDPK", "KSIV")
 FIELD_TYPES = (
     "text",
@@ -612,8 +616,8 @@ def _read_manifest(path: Path, problems: list[str]) -> _Manifest | None:
     if set(head) - _TEMPLATE_KEYS:
         problems.append(f"[template]: kunci tidak dikenal {sorted(set(head) - _TEMPLATE_KEYS)}")
     jenis = head.get("jenis")
-    if jenis not in JENIS_NASKAH:
-        problems.append(f"[template] jenis harus salah satu dari {', '.join(JENIS_NASKAH)} ({jenis!r})")
+    if jenis not in JENIS_NASKAH + JENIS_SURAT:
+        problems.append(f"[template] jenis harus salah satu dari {', '.join(JENIS_NASKAH + JENIS_SURAT)} ({jenis!r})")
     title = head.get("title")
     if not isinstance(title, str) or not title.strip():
         problems.append("[template] title wajib diisi")
@@ -677,7 +681,7 @@ def load_template(path: Path, *, name: str | None = None) -> TemplateInfo:
     path = Path(path)
     if name is None:
         folder = path.parent.name
-        name = f"{folder}/{path.stem}" if folder.upper() in JENIS_NASKAH else path.stem
+        name = f"{folder}/{path.stem}" if folder.upper() in JENIS_NASKAH + JENIS_SURAT else path.stem
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -1253,6 +1253,303 @@ def build_sk() -> tuple[Naskah, str]:
 
 BUILDERS: dict[str, Builder] = {"kb": build_kb, "nk": build_nk, "pks": build_pks, "sk": build_sk}
 
+# --- intake letters (pipeline.intake): templates/intake/<jenis>/<variant>.docx ---------------------
+
+INTAKE_OUT = HERE / "intake"
+
+KOP_ITEMS = (
+    F("pemda", "text", True, "Nama Pemerintah Daerah, mis. Pemerintah Kabupaten Paser"),
+    F("unit", "text", False, "Unit kerja, mis. Sekretariat Daerah"),
+    F("alamat", "text", False, "Alamat kantor, telepon, laman"),
+)
+PENANDATANGAN_ITEMS = (
+    F("jabatan", "text", True, "Jabatan penanda tangan, mis. Bupati Paser"),
+    F("nama", "text", True, "Nama penanda tangan dengan gelar"),
+    F("pangkat", "text", False, "Pangkat/golongan (pejabat di bawah Kepala Daerah)"),
+    F("nip", "text", False, "NIP (pejabat di bawah Kepala Daerah)"),
+)
+LETTER_FIELDS_HEAD = [
+    F("kop", "object", True, "Kop surat: Pemerintah Daerah, unit kerja, alamat", KOP_ITEMS),
+    F("lambang", "image", False, "Lambang daerah di kop (diisi sistem dari lambang PIHAK KESATU bila ada)"),
+    F("tempat", "text", True, "Tempat surat dibuat, mis. Tanah Grogot"),
+    F("tanggal", "date", True, "Tanggal surat (TTTT-BB-HH)"),
+    F("nomor", "text", True, "Nomor surat dalam register, mis. 100.3.7.1/45/Pem"),
+    F("sifat", "text", False, "Sifat surat, mis. Biasa, Penting, Segera"),
+    F("lampiran", "text", False, "Lampiran, mis. 1 (satu) berkas; kosong: -"),
+    F("hal", "text", True, "Hal (perihal) surat"),
+    F("kepada", "text", True, "Yth. penerima surat, mis. Wali Kota Balikpapan"),
+    F("kepada_di", "text", False, "Tempat penerima (baris 'di ...'), mis. Balikpapan"),
+]
+LETTER_FIELDS_TAIL = [
+    F("penandatangan", "object", True, "Pejabat yang menandatangani surat", PENANDATANGAN_ITEMS),
+    F("tembusan", "text_list", False, "Tembusan (satu per baris)"),
+]
+
+
+def kop_surat(n: Naskah) -> None:
+    """The kop: lambang on the left, the Pemda, unit and address centred ON THE PAGE (a third, empty
+    column as wide as the lambang's balances it, so a kop without a lambang is not off-centre), a
+    double rule below."""
+    table = n.doc.add_table(rows=1, cols=3)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    n._borders(table, "nil")
+    n._fixed(table, (2.6, 10.8, 2.6))
+    n._cell(table.cell(0, 0), "{% if lambang %}{{ lambang }}{% endif %}")
+    cell = table.cell(0, 1)
+    n._cell(cell, Seg("{{ kop.pemda|upper }}", bold=True, size=14))
+    n.tag("{%p if kop.unit %}", container=cell)
+    n.para(Seg("{{ kop.unit|upper }}", bold=True, size=16), align=CENTER, after=0, container=cell)
+    n.tag("{%p endif %}", container=cell)
+    n.tag("{%p if kop.alamat %}", container=cell)
+    n.para(Seg("{{ kop.alamat }}", size=10), align=CENTER, after=0, container=cell)
+    n.tag("{%p endif %}", container=cell)
+    n.rule(after=10)
+
+
+def letter_head(n: Naskah) -> None:
+    """Nomor, sifat, lampiran and hal on the left; place and date, and the addressee, on the right."""
+    table = n.doc.add_table(rows=1, cols=2)
+    n._borders(table, "nil")
+    n._fixed(table, (9.0, 7.0))
+    left, right = table.cell(0, 0), table.cell(0, 1)
+    tabs = (2.3, 2.6)
+
+    def line(label: str, value: str, first: bool = False) -> None:
+        text = f"{label}\t:\t{value}"
+        if first:
+            n._cell(left, text, align=LEFT)
+            fmt = left.paragraphs[0].paragraph_format
+            for tab in tabs:
+                fmt.tab_stops.add_tab_stop(Cm(tab))
+            fmt.left_indent, fmt.first_line_indent = Cm(2.6), Cm(-2.6)
+        else:
+            n.para(text, align=LEFT, after=0, tabs=tabs, left=0, hanging=2.6, container=left)
+
+    line("Nomor", "{{ nomor }}", first=True)
+    line("Sifat", "{% if sifat %}{{ sifat }}{% else %}Biasa{% endif %}")
+    line("Lampiran", "{% if lampiran %}{{ lampiran }}{% else %}-{% endif %}")
+    line("Hal", "{{ hal }}")
+    n._cell(right, "{{ tempat }}, {{ tanggal|tanggal }}", align=LEFT)
+    n.para("", after=0, container=right)
+    n.para("Yth. {{ kepada }}", align=LEFT, after=0, container=right)
+    n.tag("{%p if kepada_di %}", container=right)
+    n.para("di", align=LEFT, after=0, left=0, container=right)
+    n.para("{{ kepada_di }}", align=LEFT, after=0, left=0.9, container=right)
+    n.tag("{%p endif %}", container=right)
+    n.spacer(14)
+
+
+def letter_signature(n: Naskah, closing: str | None) -> None:
+    if closing:
+        n.para(closing, keep=True, left=2.6, after=14)
+    for text in ("{{ penandatangan.jabatan|upper }},",):
+        n.para(B(text), align=CENTER, left=8.0, after=0, keep=True)
+    n.spacer(64)
+    n.para(Seg("{{ penandatangan.nama }}", bold=True, underline=True), align=CENTER, left=8.0, after=0, keep=True)
+    n.tag("{%p if penandatangan.pangkat %}")
+    n.para("{{ penandatangan.pangkat }}", align=CENTER, left=8.0, after=0, keep=True)
+    n.tag("{%p endif %}")
+    n.tag("{%p if penandatangan.nip %}")
+    n.para("NIP. {{ penandatangan.nip }}", align=CENTER, left=8.0, after=0)
+    n.tag("{%p endif %}")
+
+
+def tembusan(n: Naskah) -> None:
+    n.tag("{%p if tembusan %}")
+    n.para(Seg("Tembusan:", underline=True), align=LEFT, before=18, after=0, size=10)
+    n.tag("{%p for t in tembusan %}")
+    n.para("{{ loop.index }}. {{ t }}", align=LEFT, after=0, size=10)
+    n.tag("{%p endfor %}")
+    n.tag("{%p endif %}")
+
+
+def _letter(title: str) -> Naskah:
+    n = Naskah(title)
+    section = n.doc.sections[0]
+    section.top_margin = Cm(1.5)
+    section.bottom_margin = Cm(2.0)
+    n.doc.styles["Normal"].paragraph_format.line_spacing = 1.0
+    return n
+
+
+def build_surat_dinas() -> tuple[Naskah, str]:
+    """A surat dinas (Tata Naskah Dinas): the intake's surat jawaban, balasan, penawaran and permohonan;
+    the pipeline writes the paragraphs (``isi``) for each kind, the drafter may change them."""
+    n = _letter("Templat surat dinas kerja sama (standar)")
+    kop_surat(n)
+    letter_head(n)
+    n.tag("{%p for p in isi %}")
+    n.para("{{ p }}", left=2.6, after=6)
+    n.tag("{%p endfor %}")
+    letter_signature(n, None)
+    tembusan(n)
+    fields = [
+        *LETTER_FIELDS_HEAD,
+        F("isi", "text_list", True, "Paragraf isi surat, satu per butir"),
+        *LETTER_FIELDS_TAIL,
+    ]
+    return n, manifest(
+        "SURAT",
+        "Surat dinas kerja sama (standar)",
+        "Surat jawaban, surat balasan, surat penawaran atau surat permohonan kerja sama (Tata Naskah Dinas).",
+        [],
+        fields,
+    )
+
+
+def build_surat_undangan() -> tuple[Naskah, str]:
+    """The invitation to a TKKSD meeting: when, where, what, and the invitees listed under it."""
+    n = _letter("Templat undangan rapat TKKSD (standar)")
+    kop_surat(n)
+    letter_head(n)
+    n.para(
+        "Dalam rangka pembahasan {{ perihal }} dari {{ pengirim }}, bersama ini kami mengundang Bapak/Ibu untuk "
+        "menghadiri rapat Tim Koordinasi Kerja Sama Daerah (TKKSD) yang akan dilaksanakan pada:",
+        left=2.6,
+    )
+    tabs = (6.0, 6.4)
+
+    def line(label: str, value: str) -> None:
+        n.para(f"{label}\t:\t{value}", align=LEFT, left=3.2, hanging=0, tabs=tabs, after=0)
+
+    line("hari, tanggal", "{{ rapat_hari }}, {{ rapat_tanggal|tanggal }}")
+    line("pukul", "{{ rapat_pukul }}")
+    line("tempat", "{{ rapat_tempat }}")
+    line("acara", "{{ acara }}")
+    n.spacer(8)
+    n.para(
+        "Mengingat pentingnya acara tersebut, kami harapkan kehadiran Bapak/Ibu tepat pada waktunya. Atas "
+        "perhatian dan kehadirannya diucapkan terima kasih.",
+        left=2.6,
+        keep=True,
+        after=14,
+    )
+    letter_signature(n, None)
+    n.tag("{%p if peserta %}")
+    n.para(B("Daftar undangan:"), align=LEFT, before=18, after=2, keep=True)
+    n.tag("{%p for u in peserta %}")
+    n.para("{{ loop.index }}.\t{{ u }}", align=LEFT, hanging=0.8, after=0)
+    n.tag("{%p endfor %}")
+    n.tag("{%p endif %}")
+    tembusan(n)
+    fields = [
+        *LETTER_FIELDS_HEAD,
+        F("perihal", "text", True, "Perihal usulan kerja sama yang dibahas"),
+        F("pengirim", "text", True, "Pengirim usulan (instansi)"),
+        F("rapat_hari", "text", True, "Nama hari rapat, mis. Senin (diisi sistem dari tanggal rapat)"),
+        F("rapat_tanggal", "date", True, "Tanggal rapat (TTTT-BB-HH)"),
+        F("rapat_pukul", "text", True, "Waktu rapat, mis. 09.00 WITA s.d. selesai"),
+        F("rapat_tempat", "text", True, "Tempat rapat"),
+        F("acara", "text", True, "Acara rapat"),
+        F("peserta", "text_list", False, "Yang diundang (OPD teknis, mitra), satu per butir"),
+        *LETTER_FIELDS_TAIL,
+    ]
+    return n, manifest(
+        "SURAT",
+        "Undangan rapat TKKSD (standar)",
+        "Undangan rapat Tim Koordinasi Kerja Sama Daerah untuk membahas usulan kerja sama yang masuk.",
+        [],
+        fields,
+    )
+
+
+def build_berita_acara() -> tuple[Naskah, str]:
+    """The berita acara (notulen) of a TKKSD meeting: who came, what was discussed, the recommendation."""
+    n = _letter("Templat berita acara rapat TKKSD (standar)")
+    kop_surat(n)
+    n.heading(Seg("BERITA ACARA", bold=True, underline=True))
+    n.heading("RAPAT TIM KOORDINASI KERJA SAMA DAERAH")
+    n.para("NOMOR : {{ nomor }}", align=CENTER, after=12)
+    n.para(
+        "Pada hari ini {{ rapat_tanggal|tanggal_terbilang }}, bertempat di {{ rapat_tempat }}, telah "
+        "dilaksanakan rapat Tim Koordinasi Kerja Sama Daerah (TKKSD) {{ kop.pemda }} untuk membahas "
+        "{{ perihal }} dari {{ pengirim }} (surat nomor {{ surat_nomor }} tanggal {{ surat_tanggal|tanggal }}), "
+        "yang dihadiri oleh:",
+    )
+    n.grid(
+        ["No", "Nama / Instansi", "Keterangan"],
+        ["{{ loop.index }}", "{{ p.nama }}", "{{ p.keterangan }}"],
+        (1.2, 10.0, 4.8),
+        "p in peserta",
+    )
+    n.spacer(10)
+    n.para(B("Hasil pembahasan:"), after=2, keep=True)
+    n.tag("{%p for h in hasil %}")
+    n.item("{{ loop.index }}.", "{{ h }}", hanging=0.8, after=2)
+    n.tag("{%p endfor %}")
+    n.para(B("Kesimpulan dan rekomendasi:"), before=6, after=2, keep=True)
+    n.para("{{ kesimpulan }}", after=2)
+    n.para(
+        "TKKSD merekomendasikan kepada {{ kepala_daerah }} agar usulan kerja sama ini "
+        "{% if rekomendasi == 'setuju' %}disetujui{% else %}tidak disetujui{% endif %}"
+        "{% if rekomendasi_catatan %}, dengan catatan: {{ rekomendasi_catatan }}{% endif %}.",
+        after=6,
+    )
+    n.para("Demikian berita acara ini dibuat untuk dipergunakan sebagaimana mestinya.", keep=True, after=6)
+    n.para("{{ tempat }}, {{ tanggal|tanggal }}", align=CENTER, left=8.0, after=0, keep=True)
+    n.signatures(
+        ([B("Notulis,"), SIGNING_SPACE], [Seg("{{ notulis }}", bold=True, underline=True)]),
+        (
+            [B("Pimpinan Rapat,"), B("{{ pimpinan.jabatan|upper }},"), SIGNING_SPACE],
+            [
+                Seg("{{ pimpinan.nama }}", bold=True, underline=True),
+                "{% if pimpinan.nip %}NIP. {{ pimpinan.nip }}{% endif %}",
+            ],
+        ),
+        gap=4,
+    )
+    fields = [
+        F("kop", "object", True, "Kop: Pemerintah Daerah, unit kerja, alamat", KOP_ITEMS),
+        F("lambang", "image", False, "Lambang daerah di kop (diisi sistem dari lambang PIHAK KESATU bila ada)"),
+        F("nomor", "text", True, "Nomor berita acara"),
+        F("rapat_tanggal", "date", True, "Tanggal rapat (TTTT-BB-HH)"),
+        F("rapat_tempat", "text", True, "Tempat rapat"),
+        F("perihal", "text", True, "Perihal usulan yang dibahas"),
+        F("pengirim", "text", True, "Pengirim usulan (instansi)"),
+        F("surat_nomor", "text", True, "Nomor surat usulan"),
+        F("surat_tanggal", "date", True, "Tanggal surat usulan (TTTT-BB-HH)"),
+        F(
+            "peserta",
+            "table",
+            True,
+            "Yang hadir",
+            (F("nama", "text", True, "Nama dan instansi"), F("keterangan", "text", False, "Peran, mis. OPD teknis")),
+        ),
+        F("hasil", "text_list", True, "Hasil pembahasan, satu per butir"),
+        F("kesimpulan", "text", True, "Kesimpulan rapat"),
+        F("kepala_daerah", "text", True, "Jabatan Kepala Daerah yang memutuskan, mis. Bupati Paser"),
+        F("rekomendasi", "choice", True, "setuju atau tolak", choices=("setuju", "tolak")),
+        F("rekomendasi_catatan", "text", False, "Catatan pada rekomendasi"),
+        F("tempat", "text", True, "Tempat berita acara dibuat"),
+        F("tanggal", "date", True, "Tanggal berita acara (TTTT-BB-HH)"),
+        F("notulis", "text", True, "Nama notulis"),
+        F(
+            "pimpinan",
+            "object",
+            True,
+            "Pimpinan rapat",
+            (
+                F("nama", "text", True, "Nama pimpinan rapat"),
+                F("jabatan", "text", True, "Jabatan pimpinan rapat"),
+                F("nip", "text", False, "NIP pimpinan rapat"),
+            ),
+        ),
+    ]
+    return n, manifest(
+        "BA",
+        "Berita acara rapat TKKSD (standar)",
+        "Berita acara / notulen rapat Tim Koordinasi Kerja Sama Daerah atas usulan kerja sama yang masuk.",
+        [],
+        fields,
+    )
+
+
+LETTER_BUILDERS: dict[tuple[str, str], Builder] = {
+    ("surat", "dinas"): build_surat_dinas,
+    ("surat", "undangan"): build_surat_undangan,
+    ("ba", "rapat_tkksd"): build_berita_acara,
+}
+
 
 def main(out: Path = OUT) -> int:
     for jenis, build in BUILDERS.items():
@@ -1261,13 +1558,21 @@ def main(out: Path = OUT) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "standar.docx").write_bytes(naskah.save())
         (folder / "standar.toml").write_text(toml, encoding="utf-8")
+    intake_out = out.parent / "intake"
+    for (jenis, variant), build in LETTER_BUILDERS.items():
+        letter, toml = build()
+        folder = intake_out / jenis
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{variant}.docx").write_bytes(letter.save())
+        (folder / f"{variant}.toml").write_text(toml, encoding="utf-8")
     # Refuse to leave behind anything the loader would refuse.
     sys.path.insert(0, str(HERE.parent))
     from pipeline.templates import TemplateRegistry
 
-    registry = TemplateRegistry.load(out)
-    for info in registry.all():
-        print(f"{info.name:<14} {info.jenis:<4} {info.sha256[:16]}  {len(info.fields)} isian  {info.title}")
+    for root in (out, intake_out):
+        registry = TemplateRegistry.load(root)
+        for info in registry.all():
+            print(f"{info.name:<18} {info.jenis:<5} {info.sha256[:16]}  {len(info.fields)} isian  {info.title}")
     return 0
 
 

@@ -307,11 +307,13 @@ def test_committed_templates_match_build_script(tmp_path: Path):
     sys.modules[spec.name] = module  # dataclasses look their module up while the script is executed
     try:
         spec.loader.exec_module(module)
-        module.main(tmp_path)
+        module.main(tmp_path / "naskah")  # the intake's letters go next to it: tmp_path / "intake"
     finally:
         del sys.modules[spec.name]
-    for built in sorted(tmp_path.glob("*/*")):
-        committed = default_template_root() / built.relative_to(tmp_path)
+    built_files = sorted(tmp_path.glob("*/*/*"))
+    assert any(f.parts[-3] == "intake" for f in built_files) and any(f.parts[-3] == "naskah" for f in built_files)
+    for built in built_files:
+        committed = default_template_root().parent / built.relative_to(tmp_path)
         assert committed.read_bytes() == built.read_bytes(), f"{committed} is stale: run templates/build.py"
 
 
