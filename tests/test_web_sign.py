@@ -307,6 +307,8 @@ def test_signing_with_pkcs12_wrong_passphrase_is_a_field_error_never_echoed_or_l
         assert all(secret not in str(r.args) for r in caplog.records)
 
     client = as_user(web, "u-secretariat")
+    home = client.get("/").text  # Tugas saya's "Arsipkan naskah" leads to the page that archives
+    assert f'href="/naskah/{nid}/tanda-tangan"' in home and "Arsipkan naskah" in text_of(home)
     page = text_of(client.get(f"/naskah/{nid}/tanda-tangan").text)
     assert "Arsipkan" in page
     r = post_form(client, f"/naskah/{nid}/tanda-tangan/arsipkan", page=f"/naskah/{nid}/tanda-tangan")
