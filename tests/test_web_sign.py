@@ -311,6 +311,17 @@ def test_signing_with_pkcs12_wrong_passphrase_is_a_field_error_never_echoed_or_l
     assert f'href="/naskah/{nid}/tanda-tangan"' in home and "Arsipkan naskah" in text_of(home)
     page = text_of(client.get(f"/naskah/{nid}/tanda-tangan").text)
     assert "Arsipkan" in page
+    trusted = web.services.trust_roots
+    web.services.trust_roots = list(dev_pki.roots)  # the partner's CA is not trusted here: refused on the page
+    try:
+        r = post_form(client, f"/naskah/{nid}/tanda-tangan/arsipkan", page=f"/naskah/{nid}/tanda-tangan")
+    finally:
+        web.services.trust_roots = trusted
+    assert r.status_code == 422, text_of(r.text)[:800]
+    text = text_of(r.text)
+    assert "Ada masalah" in text and "tidak diarsipkan" in text and "not_verified" in text
+    assert 'href="#f-arsip"' in r.text and 'id="f-arsip"' in r.text  # the summary points at the button
+    assert web.client.get(f"/api/v1/naskah/{nid}", headers=web.auth("drafter")).json()["status"] == "signed"
     r = post_form(client, f"/naskah/{nid}/tanda-tangan/arsipkan", page=f"/naskah/{nid}/tanda-tangan")
     assert r.status_code == 303
     assert "Sudah diarsipkan" in text_of(client.get(f"/naskah/{nid}/tanda-tangan").text)
