@@ -14,8 +14,10 @@ from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
 from pipeline.auth import create_user
+from pipeline.models import Arsip
 from storage.db import session_scope
 from tests.fixtures.pki import WALIKOTA
 from tests.test_signing_flow import counterparty_signs, fully_initialled
@@ -31,8 +33,6 @@ def web(signers_api):
     """A browser-like client on the signing API (both PKIs trusted, a TSA); every user has ``PASSWORD``."""
     api = signers_api
     with session_scope(api.services.engine) as session:
-        from sqlmodel import select
-
         from pipeline.models import User
 
         create_user(
@@ -324,7 +324,11 @@ def test_signing_with_pkcs12_wrong_passphrase_is_a_field_error_never_echoed_or_l
     assert web.client.get(f"/api/v1/naskah/{nid}", headers=web.auth("drafter")).json()["status"] == "signed"
     r = post_form(client, f"/naskah/{nid}/tanda-tangan/arsipkan", page=f"/naskah/{nid}/tanda-tangan")
     assert r.status_code == 303
-    assert "Sudah diarsipkan" in text_of(client.get(f"/naskah/{nid}/tanda-tangan").text)
+    page = client.get(f"/naskah/{nid}/tanda-tangan").text
+    assert "Sudah diarsipkan" in text_of(page)
+    with Session(web.services.engine) as session:
+        arsip_id = session.exec(select(Arsip.id).where(Arsip.naskah_id == nid)).one()
+    assert f'href="/arsip/{arsip_id}"' in page  # the record, one click away
     naskah = web.client.get(f"/api/v1/naskah/{nid}", headers=web.auth("drafter")).json()
     assert naskah["status"] == "archived"
 

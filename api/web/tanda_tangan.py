@@ -153,6 +153,9 @@ def _context(svc: Services, session: SessionDep, signed: Signed, naskah_id: int)
         if plan is not None and naskah.status in signed_states
         else None,
         "archived": naskah.status == Status.ARCHIVED.value,
+        "arsip": archive.arsip_of_naskah(session, user, naskah_id, profile=svc.profile)
+        if naskah.status == Status.ARCHIVED.value
+        else None,
         "readiness": None,
         "refusal": None,
         "done": "",
