@@ -132,6 +132,8 @@ def test_a_tampered_copy_of_an_archived_original_is_flagged_with_the_reason(sign
     assert r.status_code == 200, r.text
     text = text_of(r.text)
     assert "Berkas ini TIDAK lolos verifikasi" in text
+    assert "BUKAN naskah asli: tanda tangannya tidak cocok dengan isinya" in text  # said first, plainly
+    assert "Jangan gunakan berkas ini sebagai naskah kerja sama" in text
     assert "Tidak sama persis dengan naskah asli mana pun" in text
     assert "Yang ditemukan" in text  # the reasons, in words
 
