@@ -331,7 +331,7 @@ def test_the_secretariat_archives_the_demos_signed_kb_finds_it_and_anyone_checks
             verdict = anyone.inner_text("#judul-arsip")
             assert "BUKAN naskah asli" in verdict, (tampered.name, verdict)
             assert "TIDAK lolos verifikasi" in anyone.inner_text("#judul-kesimpulan"), tampered.name
-            assert "Sama persis" not in text
+            assert "Sama persis" not in text and "Terbukti tidak berubah" not in text
             clean(anyone)
         screenshot(anyone, "web-verifikasi-diubah", tmp_path)
 
