@@ -287,7 +287,6 @@ def test_the_secretariat_archives_the_demos_signed_kb_finds_it_and_anyone_checks
         assert arsip.sha256 in page.inner_text(".versions")
         clean(page)
         phone_usable(page)
-        screenshot(page, "web-arsip-sekretariat-rincian", tmp_path)
 
         # ... and the original, byte for byte the locked object in the archive store
         with page.expect_download() as info:
@@ -324,7 +323,6 @@ def test_the_secretariat_archives_the_demos_signed_kb_finds_it_and_anyone_checks
         assert arsip.sha256 in text
         clean(anyone)
         phone_usable(anyone)
-        screenshot(anyone, "web-verifikasi-asli", tmp_path)
 
         for tampered in (byte, added):
             text = upload(anyone, tampered)
