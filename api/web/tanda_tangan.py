@@ -379,9 +379,7 @@ def naskah_pdf(naskah_id: Id, signed: PageUser, svc: ServicesDep, session: Sessi
 
 
 @router.post("/naskah/{naskah_id}/tanda-tangan/arsipkan")
-def arsipkan(
-    request: Request, naskah_id: Id, signed: FormUser, svc: ServicesDep, session: SessionDep
-) -> Response:
+def arsipkan(request: Request, naskah_id: Id, signed: FormUser, svc: ServicesDep, session: SessionDep) -> Response:
     """Archive the signed naskah (``archive.archive_naskah``, as ``POST /api/v1/naskah/{id}/archive``:
     verified, B-LTA, stored locked).  A refusal a person can act on (the signed file does not verify,
     e.g. a CA not trusted here) is shown on the page with its problems, not as an error page."""
