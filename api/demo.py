@@ -71,6 +71,21 @@ def demo_case(day: date) -> cases.CaseInput:
     )
 
 
+def demo_kb(day: date, today: date) -> cases.NaskahInput:
+    """The demo's Kesepakatan Bersama of :func:`demo_case`: the template's sample fields, stating ``today``
+    as its date (a naskah is signed on the date its text states), to be signed desk to desk."""
+    kb_fields = {k: v for k, v in sample_data("KB").items() if k not in CASE_FIELDS}
+    kb_fields["tanggal"] = today.isoformat()  # signed today: the text states today
+    kb_fields["cara_penandatanganan"] = "desk"  # Balikpapan signs in its own office: no one place claimed
+    kb_fields.pop("tempat", None)
+    return cases.NaskahInput(
+        jenis="KB",
+        nomor={1: f"100.3.7.1/{day.month:02d}1/Tapem/{day.year}", 2: f"100.3.7.1/{day.month:02d}7/Pem/{day.year}"},
+        data=kb_fields,
+        note="Rancangan awal hasil rapat TKKSD",
+    )
+
+
 class Steps:
     """Times each step and prints it as a row; the rows go into report.json."""
 
@@ -198,16 +213,8 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     assert case_id is not None
     steps.run("lambang kedua pihak diunggah (PNG)", lambda: _upload_lambang(svc, drafter, case_id, "BPP"))
 
-    kb_fields = {k: v for k, v in sample_data("KB").items() if k not in CASE_FIELDS}
-    kb_fields["tanggal"] = today.isoformat()  # signed today: the text states today
-    kb_fields["cara_penandatanganan"] = "desk"  # Balikpapan signs in its own office: no one place claimed
-    kb_fields.pop("tempat", None)
-    naskah_in = cases.NaskahInput(
-        jenis="KB",
-        nomor={1: f"100.3.7.1/{day.month:02d}1/Tapem/{day.year}", 2: f"100.3.7.1/{day.month:02d}7/Pem/{day.year}"},
-        data=kb_fields,
-        note="Rancangan awal hasil rapat TKKSD",
-    )
+    naskah_in = demo_kb(day, today)
+    kb_fields = naskah_in.data
     naskah, _rev1 = steps.run(
         "revisi 1: KB dirender dari templat (DOCX + PDF/A)",
         lambda: revisions.create_naskah(svc, drafter, case_id, naskah_in),

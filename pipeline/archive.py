@@ -52,6 +52,7 @@ __all__ = [
     "RenewResult",
     "add_document_timestamp",
     "archive_naskah",
+    "arsip_of_naskah",
     "get_arsip",
     "last_timestamp_expiry",
     "masa_of",
@@ -409,6 +410,13 @@ def get_arsip(session: Session, user: User, arsip_id: int, *, profile: Profile) 
     if arsip is None or not access.may_see_naskah(session, user, profile, arsip.naskah_id):
         raise NotFound(f"Arsip dengan id {arsip_id} tidak ditemukan.", arsip_id=arsip_id)
     return arsip
+
+
+def arsip_of_naskah(session: Session, user: User, naskah_id: int, *, profile: Profile) -> Arsip | None:
+    """The archive record of naskah ``naskah_id`` (None: not archived), for a user who may see the naskah
+    (``get_naskah``: not found otherwise); the naskah's pages link its record with it."""
+    get_naskah(session, user, naskah_id, profile=profile)
+    return session.exec(select(Arsip).where(Arsip.naskah_id == naskah_id)).first()
 
 
 @dataclass(frozen=True)

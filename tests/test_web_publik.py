@@ -100,6 +100,7 @@ def test_an_archived_original_verifies_is_recognised_as_archived_and_shows_only_
     text = text_of(r.text)
     assert "Sama persis dengan naskah asli di arsip Pemda" in text
     assert "Tanda tangan pada berkas ini sah dan isinya utuh" in text
+    assert "Terbukti tidak berubah sejak" in text  # since its first document timestamp
     assert hashlib.sha256(original).hexdigest() in text
     # the summary: what the document prints, and its status
     assert "Pemerintah Kabupaten Paser" in text and "Pemerintah Kota Balikpapan" in text
@@ -132,8 +133,11 @@ def test_a_tampered_copy_of_an_archived_original_is_flagged_with_the_reason(sign
     assert r.status_code == 200, r.text
     text = text_of(r.text)
     assert "Berkas ini TIDAK lolos verifikasi" in text
+    assert "BUKAN naskah asli: tanda tangannya tidak cocok dengan isinya" in text  # said first, plainly
+    assert "Jangan gunakan berkas ini sebagai naskah kerja sama" in text
     assert "Tidak sama persis dengan naskah asli mana pun" in text
     assert "Yang ditemukan" in text  # the reasons, in words
+    assert "Terbukti tidak berubah" not in text  # it was changed: nothing proves it unchanged
 
 
 @SERVICES

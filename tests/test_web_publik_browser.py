@@ -79,7 +79,8 @@ def test_anyone_checks_a_genuine_original_and_a_tampered_copy_and_opens_the_qr_p
         page.click("main button[type=submit]")
         page.wait_for_selector("#judul-arsip")
         assert "TIDAK lolos verifikasi" in page.locator("#judul-kesimpulan").inner_text()
-        assert "Tidak sama persis" in page.locator("#judul-arsip").inner_text()
+        assert "BUKAN naskah asli" in page.locator("#judul-arsip").inner_text()
+        assert "Tidak sama persis" in page.locator(".arsip-match").inner_text()
         assert axe_violations(page) == []
         assert _fits(page)
 

@@ -14,8 +14,10 @@ from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
 from pipeline.auth import create_user
+from pipeline.models import Arsip
 from storage.db import session_scope
 from tests.fixtures.pki import WALIKOTA
 from tests.test_signing_flow import counterparty_signs, fully_initialled
@@ -31,8 +33,6 @@ def web(signers_api):
     """A browser-like client on the signing API (both PKIs trusted, a TSA); every user has ``PASSWORD``."""
     api = signers_api
     with session_scope(api.services.engine) as session:
-        from sqlmodel import select
-
         from pipeline.models import User
 
         create_user(
@@ -307,11 +307,28 @@ def test_signing_with_pkcs12_wrong_passphrase_is_a_field_error_never_echoed_or_l
         assert all(secret not in str(r.args) for r in caplog.records)
 
     client = as_user(web, "u-secretariat")
+    home = client.get("/").text  # Tugas saya's "Arsipkan naskah" leads to the page that archives
+    assert f'href="/naskah/{nid}/tanda-tangan"' in home and "Arsipkan naskah" in text_of(home)
     page = text_of(client.get(f"/naskah/{nid}/tanda-tangan").text)
     assert "Arsipkan" in page
+    trusted = web.services.trust_roots
+    web.services.trust_roots = list(dev_pki.roots)  # the partner's CA is not trusted here: refused on the page
+    try:
+        r = post_form(client, f"/naskah/{nid}/tanda-tangan/arsipkan", page=f"/naskah/{nid}/tanda-tangan")
+    finally:
+        web.services.trust_roots = trusted
+    assert r.status_code == 422, text_of(r.text)[:800]
+    text = text_of(r.text)
+    assert "Ada masalah" in text and "tidak diarsipkan" in text and "not_verified" in text
+    assert 'href="#f-arsip"' in r.text and 'id="f-arsip"' in r.text  # the summary points at the button
+    assert web.client.get(f"/api/v1/naskah/{nid}", headers=web.auth("drafter")).json()["status"] == "signed"
     r = post_form(client, f"/naskah/{nid}/tanda-tangan/arsipkan", page=f"/naskah/{nid}/tanda-tangan")
     assert r.status_code == 303
-    assert "Sudah diarsipkan" in text_of(client.get(f"/naskah/{nid}/tanda-tangan").text)
+    page = client.get(f"/naskah/{nid}/tanda-tangan").text
+    assert "Sudah diarsipkan" in text_of(page)
+    with Session(web.services.engine) as session:
+        arsip_id = session.exec(select(Arsip.id).where(Arsip.naskah_id == nid)).one()
+    assert f'href="/arsip/{arsip_id}"' in page  # the record, one click away
     naskah = web.client.get(f"/api/v1/naskah/{nid}", headers=web.auth("drafter")).json()
     assert naskah["status"] == "archived"
 

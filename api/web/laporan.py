@@ -35,12 +35,14 @@ AFTER_LAST = {
 
 def report_context(report: VerificationReport, tz: dt.tzinfo) -> dict[str, Any]:
     """What ``_laporan.html``'s macro reads: the report, its words, its problems, the zone of its times,
-    and the moment since which the file is proven unchanged (its first document timestamp)."""
+    and the moment since which the file is proven unchanged (its first document timestamp), only when it
+    verifies: a copy changed after its timestamps (or whose bytes no longer match) is proven nothing of
+    the kind, and saying so under a red verdict would contradict it."""
     return {
         "report": report,
         "verdicts": VERDICTS,
         "after_last": AFTER_LAST.get(report.after_last_signature, report.after_last_signature),
         "problems": report.all_problems(),
         "tz": tz,
-        "moment": report.timestamps[0].time if report.timestamps else None,
+        "moment": report.timestamps[0].time if report.ok and report.timestamps else None,
     }

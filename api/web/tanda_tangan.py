@@ -47,6 +47,7 @@ router = APIRouter(include_in_schema=False)
 PLAN_FIELDS = ["mode", "steps"]
 SIGN_FIELDS = ["p12", "passphrase", "location", "konfirmasi_tanggal", "catatan_tanggal"]
 IMPORT_FIELDS = ["file", "konfirmasi_tanggal", "catatan_tanggal"]
+ARCHIVE_FIELDS = ["arsip"]
 _PIHAK = {1: "PIHAK KESATU", 2: "PIHAK KEDUA", 3: "PIHAK KETIGA", 4: "PIHAK KEEMPAT"}
 
 
@@ -152,6 +153,9 @@ def _context(svc: Services, session: SessionDep, signed: Signed, naskah_id: int)
         if plan is not None and naskah.status in signed_states
         else None,
         "archived": naskah.status == Status.ARCHIVED.value,
+        "arsip": archive.arsip_of_naskah(session, user, naskah_id, profile=svc.profile)
+        if naskah.status == Status.ARCHIVED.value
+        else None,
         "readiness": None,
         "refusal": None,
         "done": "",
@@ -375,7 +379,12 @@ def naskah_pdf(naskah_id: Id, signed: PageUser, svc: ServicesDep, session: Sessi
 
 
 @router.post("/naskah/{naskah_id}/tanda-tangan/arsipkan")
-def arsipkan(naskah_id: Id, signed: FormUser, svc: ServicesDep) -> Response:
-    """Archive the signed naskah (``archive.archive_naskah``: verified, B-LTA, stored locked)."""
-    archive.archive_naskah(svc, signed.user, naskah_id)
+def arsipkan(request: Request, naskah_id: Id, signed: FormUser, svc: ServicesDep, session: SessionDep) -> Response:
+    """Archive the signed naskah (``archive.archive_naskah``, as ``POST /api/v1/naskah/{id}/archive``:
+    verified, B-LTA, stored locked).  A refusal a person can act on (the signed file does not verify,
+    e.g. a CA not trusted here) is shown on the page with its problems, not as an error page."""
+    try:
+        archive.archive_naskah(svc, signed.user, naskah_id)
+    except NaskahError as exc:
+        return _refused(request, svc, session, signed, naskah_id, exc, ARCHIVE_FIELDS, {})
     return RedirectResponse(f"/naskah/{naskah_id}/tanda-tangan?selesai=arsip", status_code=303)

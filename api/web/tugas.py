@@ -28,12 +28,13 @@ _BULAN = (
 )  # fmt: skip
 
 #: Where each ``tindakan`` is done, and the words of its link.  The naskah's page holds review,
-#: revisions, the signature plan and archiving; paraf and signing (desk to desk too) have their own.
+#: revisions and the signature plan; paraf has its own page; signing (desk to desk too) and archiving
+#: the signed naskah are on the signing page, where its verification is shown.
 _ACTIONS: dict[str, tuple[str, str]] = {
     "approve": ("", "Telaah naskah"),
     "revise": ("", "Perbaiki rancangan"),
     "signature_plan": ("", "Susun rencana tanda tangan"),
-    "archive": ("", "Arsipkan naskah"),
+    "archive": ("/tanda-tangan", "Arsipkan naskah"),
     "paraf": ("/paraf", "Beri paraf"),
     "sign": ("/tanda-tangan", "Tanda tangani"),
     "export": ("/tanda-tangan", "Unduh PDF untuk mitra"),
