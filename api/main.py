@@ -19,6 +19,7 @@ from api.config import Settings, build_services
 from api.limits import BoundedRequests
 from api.routes import admin, arsip, cases, monitoring, naskah, preview, signing, tasks, templates, workflow
 from api.timing import ConversionTimingHeader
+from api.web import admin as web_admin
 from api.web import arsip as web_arsip
 from api.web import dasbor as web_dasbor
 from api.web import kerjasama as web_kerjasama
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(web_arsip.router)  # Arsip: search, original, verification report
     app.include_router(web_dasbor.router)  # Monitoring: the secretariat's dashboard
     app.include_router(naskah_pages.router)  # the naskah, its revisions, diff and Bagian Hukum's review
+    app.include_router(web_admin.router)  # Administrasi: users, sessions and tokens, signers (role admin)
     app.include_router(web_publik.router)  # public, no sign-in: /verifikasi and the QR code's /v/<token>
 
     @app.get("/healthz", tags=["sistem"], summary="Cek hidup, dan beban konverter dokumen")
