@@ -48,6 +48,7 @@ __all__ = [
     "end_sessions",
     "find_users",
     "issue",
+    "may_deactivate",
     "register",
     "reset_password",
     "revoke",
@@ -205,10 +206,15 @@ def change_user(session: Session, actor: User | None, profile: Profile, username
     """Change an account's roles, positions, jabatan, NIP/NIK, OPD, pihak luar/dalam (those given)."""
     _admin(actor)
     user = get_user(session, username)
-    if actor is not None and actor.id == user.id and "roles" in changes:
-        kept = {r.strip().lower() for raw in changes["roles"] for r in str(raw).split(",")}
-        if Role.ADMIN.value not in kept:
-            raise InvalidInput("Admin tidak dapat mencabut peran admin dari dirinya sendiri.", reason="self_lockout")
+    kept = {r.strip().lower() for raw in changes.get("roles") or [] for r in str(raw).split(",") if r.strip()}
+    if kept:  # None or empty: roles unchanged, or refused by ``parse_roles`` with its own message
+        if actor is not None and actor.id == user.id and Role.ADMIN.value not in kept:
+            raise InvalidInput(
+                "Admin tidak dapat mencabut peran admin dari dirinya sendiri. Minta admin lain bila perlu.",
+                reason="self_lockout",
+                field="roles",
+            )
+        _keep_an_admin(session, user, active=user.active, roles=kept)
     fields = update_user(session, user, known_posisi=profile.positions.keys(), **changes)
     audit.record(
         session,
@@ -221,16 +227,51 @@ def change_user(session: Session, actor: User | None, profile: Profile, username
     return user
 
 
+def _keep_an_admin(session: Session, user: User, *, active: bool, roles: set[str]) -> None:
+    """Refuse a change that would leave no active admin (nobody could then manage accounts but the
+    command line on the server).  The other active admins are read FOR UPDATE, so two admins
+    deactivating each other at the same moment on PostgreSQL cannot both succeed."""
+    if not user.active or Role.ADMIN.value not in user.role_set:
+        return  # not an active admin now: the count of admins does not go down
+    if active and Role.ADMIN.value in roles:
+        return
+    others = session.exec(
+        select(User)
+        .where(col(User.active).is_(True), User.id != user.id, col(User.roles).contains(Role.ADMIN.value))
+        .with_for_update()
+    ).all()
+    if not any(Role.ADMIN.value in other.role_set for other in others):
+        raise InvalidInput(
+            f"'{user.username}' adalah satu-satunya admin aktif; tambahkan atau aktifkan admin lain lebih dahulu.",
+            reason="last_admin",
+            username=user.username,
+        )
+
+
 def _shown(value: Any) -> Any:
     return value if isinstance(value, bool | int | type(None)) else str(value)
 
 
-def set_user_active(session: Session, actor: User | None, username: str, active: bool) -> tuple[User, int]:
-    """Deactivate (its tokens revoked: they fail at once) or reactivate an account."""
+def may_deactivate(session: Session, actor: User | None, username: str) -> User:
+    """The account, when ``actor`` may deactivate it: not their own account (an admin locking
+    themselves out), and not the last active admin.  Else the refusal, said so the admin can act."""
     _admin(actor)
     user = get_user(session, username)
-    if actor is not None and actor.id == user.id and not active:
-        raise InvalidInput("Admin tidak dapat menonaktifkan akunnya sendiri.", reason="self_lockout")
+    if actor is not None and actor.id == user.id:
+        raise InvalidInput(
+            "Admin tidak dapat menonaktifkan akunnya sendiri. Minta admin lain bila perlu.", reason="self_lockout"
+        )
+    _keep_an_admin(session, user, active=False, roles=set(user.role_set))
+    return user
+
+
+def set_user_active(session: Session, actor: User | None, username: str, active: bool) -> tuple[User, int]:
+    """Deactivate (its tokens revoked: they fail at once) or reactivate an account."""
+    if active:
+        _admin(actor)
+        user = get_user(session, username)
+    else:
+        user = may_deactivate(session, actor, username)
     revoked = set_active(session, user, active)
     audit.record(
         session,

@@ -9,6 +9,7 @@ The browser's view (a walk through the pages, axe, a phone's width) is tests/tes
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from sqlmodel import col, select
 
 from api.web.security import SESSION_COOKIE
 from pipeline import accounts
+from pipeline.errors import InvalidInput
 from pipeline.models import AuditEntry, User, WebSession
 from storage.db import session_scope
 from tests.test_web import PASSWORD, _hash_of_password, signin_token
@@ -521,3 +523,96 @@ def test_admin_api_resets_a_password_lists_and_ends_sessions_and_shows_signers(a
     assert states == {"bupati": ["kedaluwarsa"], "kabag_hukum": [], "sekda": ["segera"]}
     for path in ("/api/v1/admin/sessions", "/api/v1/admin/signers"):
         assert api.client.get(path, headers=api.auth("drafter")).status_code == 403
+
+
+# --- no lock-out: oneself, the last admin ---------------------------------------------------------------
+
+
+def test_an_admin_cannot_deactivate_themselves_and_is_told_why(api, people):
+    admin = people("u-admin")
+    confirm = admin.get("/admin/pengguna/u-admin/nonaktifkan")
+    assert confirm.status_code == 422 and "tidak dapat menonaktifkan akunnya sendiri" in confirm.text
+    assert not doc(confirm).xpath('//main//form[@method="post"]'), "no button that can only fail"
+    r = post(admin, "/admin/pengguna/u-admin/nonaktifkan", {}, "/admin/pengguna/u-admin")
+    assert r.status_code == 422 and "tidak dapat menonaktifkan akunnya sendiri" in r.text
+    assert "Minta admin lain" in r.text
+    api_refusal = api.client.post("/api/v1/admin/users/u-admin/deactivate", headers=api.auth("admin"))
+    assert api_refusal.status_code == 422 and api_refusal.json()["detail"]["reason"] == "self_lockout"
+    assert signed_in(admin)
+    assert api.client.get("/api/v1/admin/users", headers=api.auth("admin")).status_code == 200
+    with session_scope(api.services.engine) as session:
+        assert session.exec(select(User).where(User.username == "u-admin")).one().active
+
+
+def test_the_last_active_admin_can_neither_be_deactivated_nor_lose_the_role(api, people):
+    """Two admins: one may remove the other; the one left cannot be removed, by anyone (the command
+    line's None actor included), by deactivating or by taking the role away; with a second admin again,
+    it can."""
+    with session_scope(api.services.engine) as session:
+        accounts.add_user(
+            session, None, api.services.profile, username="admin2", nama="Admin Dua", jabatan="Pranata", roles=["admin"]
+        )
+    r = api.client.post("/api/v1/admin/users/admin2/deactivate", headers=api.auth("admin"))
+    assert r.status_code == 200 and r.json()["active"] is False
+    for attempt in (
+        lambda s: accounts.set_user_active(s, None, "u-admin", False),
+        lambda s: accounts.change_user(s, None, api.services.profile, "u-admin", roles=["drafter"]),
+    ):
+        with pytest.raises(InvalidInput) as caught, session_scope(api.services.engine) as session:
+            attempt(session)
+        assert caught.value.detail["reason"] == "last_admin"
+        assert "satu-satunya admin aktif" in caught.value.message
+    with session_scope(api.services.engine) as session:
+        assert session.exec(select(User).where(User.username == "u-admin")).one().role_set == {"admin"}
+        accounts.set_user_active(session, None, "admin2", True)
+    with session_scope(api.services.engine) as session:  # two admins again: one may go
+        accounts.change_user(session, None, api.services.profile, "u-admin", roles=["drafter", "admin"])
+        accounts.set_user_active(session, None, "admin2", False)
+    with pytest.raises(InvalidInput), session_scope(api.services.engine) as session:
+        accounts.set_user_active(session, None, "u-admin", False)
+
+
+# --- no secret in the database or the logs ---------------------------------------------------------
+
+
+def _database_text(engine: Any) -> str:
+    """Every row of every table as text (what someone holding a copy of the database reads)."""
+    from sqlalchemy import MetaData
+    from sqlalchemy import select as sa_select
+
+    meta = MetaData()
+    meta.reflect(engine)
+    out = []
+    with engine.connect() as conn:
+        for table in meta.sorted_tables:
+            out += [repr(tuple(row)) for row in conn.execute(sa_select(table)).all()]
+    return "\n".join(out)
+
+
+def test_no_password_or_token_is_kept_in_clear_in_the_database_logs_or_later_pages(api, people, caplog):
+    caplog.set_level(logging.DEBUG)
+    admin = people("u-admin")
+    chosen = post(admin, "/admin/pengguna/baru", new_user_form(), "/admin/pengguna/baru")
+    assert chosen.status_code == 303
+    made = post(admin, "/admin/pengguna/baru", new_user_form(username="budi", password=""), "/admin/pengguna/baru")
+    generated = doc(made).get_element_by_id("kata-sandi-baru").text_content().strip()
+    reset = post(admin, "/admin/pengguna/u-legal/kata-sandi", {"password": ""}, "/admin/pengguna/u-legal")
+    reset_shown = doc(reset).get_element_by_id("kata-sandi-baru").text_content().strip()
+    auth = api.auth("admin")
+    by_api = api.client.post("/api/v1/admin/users/u-drafter/password", json={}, headers=auth).json()["password"]
+    issued = api.client.post("/api/v1/admin/users/budi/tokens", json={"label": "skrip"}, headers=auth).json()
+    token = issued["token"]
+    budi = people("budi", generated)
+    secrets = [NEW_PASSWORD, generated, reset_shown, by_api, token, PASSWORD, *api.tokens.values()]
+    secrets += [c.cookies.get(SESSION_COOKIE) for c in (admin, budi)]
+    assert len(set(secrets)) == len(secrets)
+    stored = _database_text(api.services.engine)
+    assert "$argon2id$" in stored and "budi" in stored  # the dump did read the accounts
+    logged = caplog.text + "\n".join(str(r.args) for r in caplog.records)
+    for secret in secrets:
+        assert secret not in stored, secret[:6]
+        assert secret not in logged, secret[:6]
+    for path in ("/admin/pengguna", "/admin/pengguna/budi", "/admin/pengguna/u-legal", "/admin/sesi"):
+        text = admin.get(path).text
+        for secret in secrets:
+            assert secret not in text, (path, secret[:6])

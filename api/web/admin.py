@@ -313,8 +313,7 @@ def _confirm(request: Request, *, heading: str, lines: list[str], action: str, b
 
 @router.get("/admin/pengguna/{username}/nonaktifkan", response_class=HTMLResponse)
 def nonaktifkan_form(request: Request, signed: PageUser, session: SessionDep, username: Username) -> HTMLResponse:
-    require(signed.user, "manage_users")
-    user = get_user(session, username)
+    user = accounts.may_deactivate(session, signed.user, username)  # oneself, the last admin: said at once
     return _confirm(
         request,
         heading=f"Nonaktifkan {user.nama}?",
