@@ -30,6 +30,7 @@ from pipeline import accounts
 from pipeline.errors import InvalidInput
 from pipeline.models import AuditEntry, User, WebSession
 from storage.db import session_scope
+from tests.fixtures.app import OFFICIALS
 from tests.test_web import PASSWORD, _hash_of_password, signin_token
 
 SERVICES = pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
@@ -616,3 +617,105 @@ def test_no_password_or_token_is_kept_in_clear_in_the_database_logs_or_later_pag
         text = admin.get(path).text
         for secret in secrets:
             assert secret not in text, (path, secret[:6])
+
+
+# --- the matrix: every admin page and API route, every person who is not admin ---------------------------
+
+
+def _admin_routes() -> list[tuple[str, str]]:
+    """(method, path template) of every route of the admin API and the admin pages, read from their
+    routers: a route added later is in the matrix without anyone remembering to add it."""
+    from api.routes import admin as admin_api
+    from api.web import admin as admin_pages
+
+    out = [(m, "/api/v1" + r.path) for r in admin_api.router.routes for m in sorted(r.methods)]
+    out += [(m, r.path) for r in admin_pages.router.routes for m in sorted(r.methods)]
+    return out
+
+
+def _state(engine: Any) -> dict[str, Any]:
+    """What an admin action could change: the accounts, their passwords, tokens, sessions, certificates
+    and the audit trail's length."""
+    from pipeline.models import ApiToken, UserCertificate
+
+    with session_scope(engine) as session:
+        return {
+            "users": sorted(
+                (u.username, u.active, u.roles, u.posisi, u.jabatan, u.password_hash)
+                for u in session.exec(select(User)).all()
+            ),
+            "tokens": sorted((t.id, t.revoked_at) for t in session.exec(select(ApiToken)).all()),
+            "sessions": sorted(s.id for s in session.exec(select(WebSession)).all()),
+            "certificates": sorted((c.sha256, c.removed_at) for c in session.exec(select(UserCertificate)).all()),
+            "audit": len(session.exec(select(AuditEntry)).all()),
+        }
+
+
+NOT_ADMIN = ["u-drafter", "u-legal", "u-paraf", "u-signer", "u-secretariat", *OFFICIALS]
+
+
+def test_every_admin_page_and_api_route_refuses_everyone_who_is_not_admin(api, people):
+    """Each non-admin role and each official of the SOP chain, on every route of both routers, with a
+    well-formed request aimed at the admin's own account, token and session: 403 (or 404), nothing
+    changed.  Without a sign-in: 401 from the API, the sign-in page for a page (a GET or a POST)."""
+    admin = people("u-admin")
+    with session_scope(api.services.engine) as session:
+        (_u, admin_token), *_ = accounts.valid_tokens(session, None, username="u-admin")
+        admin_session = session.exec(select(WebSession)).one().id
+        accounts.register(session, None, "u-admin", sha256="ab" * 32)
+    values = {"username": "u-admin", "token_id": admin_token.id, "session_id": admin_session, "sha256": "ab" * 32}
+    routes = _admin_routes()
+    assert len(routes) >= 36 and ("GET", "/admin/penanda-tangan") in routes
+    json_bodies = {
+        ("POST", "/api/v1/admin/users"): {
+            "username": "andi.saputra",
+            "nama": "Andi",
+            "jabatan": "Analis",
+            "roles": ["admin"],
+        },
+        ("PATCH", "/api/v1/admin/users/{username}"): {"roles": ["drafter"]},
+        ("POST", "/api/v1/admin/users/{username}/tokens"): {"label": "curian"},
+        ("POST", "/api/v1/admin/users/{username}/certificates/sha256"): {"sha256": "cd" * 32},
+        ("POST", "/api/v1/admin/users/{username}/password"): {"password": NEW_PASSWORD},
+    }
+    form_bodies = {
+        "/admin/pengguna/baru": new_user_form(roles=["admin"]),
+        "/admin/pengguna/{username}": [(k, v) for k, v in new_user_form(roles=["drafter"]) if k != "username"],
+        "/admin/pengguna/{username}/kata-sandi": [("password", NEW_PASSWORD)],
+    }
+    _key, pem = make_certificate("Penyusup", dt.datetime.now(dt.UTC) + dt.timedelta(days=90))
+    clients = {username: people(username) for username in NOT_ADMIN}
+    before = _state(api.services.engine)
+    tried = 0
+    for username, client in clients.items():
+        csrf = csrf_of(client, "/")
+        bearer = {"Authorization": f"Bearer {api.tokens[username.removeprefix('u-')]}"}
+        for method, template in routes:
+            path = template.replace("{sha256:fingerprint}", "{sha256}").format(**values)
+            if template.startswith("/api/"):
+                kwargs: dict[str, Any] = {"headers": bearer}
+                if (method, template) in json_bodies:
+                    kwargs["json"] = json_bodies[(method, template)]
+                elif template.endswith("/certificates") and method == "POST":
+                    kwargs["files"] = {"file": ("c.pem", pem.public_bytes(serialization.Encoding.PEM))}
+                r = api.client.request(method, path, **kwargs)
+            elif method == "POST":
+                data = as_form([*form_bodies.get(template, []), ("csrf_token", csrf)])
+                r = client.post(path, data=data, follow_redirects=False)
+            else:
+                r = client.get(path, follow_redirects=False)
+            assert r.status_code in (403, 404), (username, method, path, r.status_code, r.text[:200])
+            tried += 1
+    assert tried == len(routes) * len(NOT_ADMIN)
+    assert _state(api.services.engine) == before, "nothing changed"
+    assert signed_in(admin) and all(signed_in(c) for c in clients.values())
+    anonymous = TestClient(api.client.app, base_url=str(api.client.base_url))
+    for method, template in routes:
+        path = template.replace("{sha256:fingerprint}", "{sha256}").format(**values)
+        r = anonymous.request(method, path, follow_redirects=False)
+        if template.startswith("/api/"):
+            assert r.status_code == 401, (method, path, r.status_code)
+        else:  # a page, read or form: to the sign-in page, nothing done
+            assert r.status_code == 303 and r.headers["location"].startswith("/masuk"), (path, r.status_code)
+    anonymous.close()
+    assert _state(api.services.engine) == before
