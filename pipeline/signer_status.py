@@ -38,6 +38,7 @@ from pipeline.signer_config import configured_signer
 from pipeline.signers import Pkcs11Backend, Pkcs12Backend, SignerBackend
 
 __all__ = [
+    "FACT_LABELS",
     "WARN_DAYS",
     "CertificateFacts",
     "SignerStatus",
@@ -50,6 +51,22 @@ log = logging.getLogger(__name__)
 
 WARN_DAYS = 30
 """A certificate expiring within this many days is shown with a warning (amber)."""
+
+FACT_LABELS = {
+    "source": "Sumber",
+    "path": "Nama berkas",
+    "module": "Modul PKCS#11",
+    "token_label": "Label token",
+    "key_label": "Label kunci",
+    "cert_label": "Label sertifikat",
+    "base_url": "Alamat layanan",
+    "credential_id": "ID kredensial",
+    "secret_kind": "Jenis rahasia",
+    "signatures_per_session": "Tanda tangan per sesi",
+    "username": "Nama pengguna aplikasi",
+}
+"""How a page names the keys of ``SignerBackend.describe()`` (the API keeps the keys)."""
+VALUE_LABELS = {"file": "berkas di server", "memory": "dimuat di memori"}
 
 ExpiryState = Literal["berlaku", "segera", "kedaluwarsa", "tidak_diketahui"]
 BACKEND_LABELS = {
@@ -112,9 +129,14 @@ class SignerStatus:
 
 
 def _days_left(not_after: datetime | None, now: datetime) -> int | None:
+    """Days until ``not_after`` as a person counts them: ending in 11 days and 23 hours is "in 12 days",
+    ended 5 days and 3 hours ago is "5 days ago" (negative)."""
     if not_after is None:
         return None
-    return (as_utc(not_after) - now).days
+    delta = as_utc(not_after) - now
+    if delta >= timedelta(0):
+        return -(-delta // timedelta(days=1))  # whole days, rounded up
+    return -((-delta) // timedelta(days=1))
 
 
 def _facts_of(cert: pyca_x509.Certificate, now: datetime) -> CertificateFacts:

@@ -135,9 +135,10 @@ def test_the_signer_page_warns_of_expiry_passes_axe_and_fits_a_phone(live, signe
     admin.goto("/admin/penanda-tangan")
     soon = admin.locator('article[data-username="adm-segera"]')
     assert "signer-segera" in soon.get_attribute("class")
-    assert "a11ce" in soon.inner_text() and "Berakhir dalam" in soon.inner_text()
+    assert "a11ce" in soon.inner_text() and "Berakhir dalam 12 hari" in soon.inner_text()
+    assert "Nama berkas\nsegera.p12" in soon.inner_text() and "path" not in soon.inner_text(), "labels in Indonesian"
     late = admin.locator('article[data-username="adm-lewat"]')
-    assert "signer-kedaluwarsa" in late.get_attribute("class") and "Kedaluwarsa" in late.inner_text()
+    assert "signer-kedaluwarsa" in late.get_attribute("class") and "Kedaluwarsa 5 hari lalu" in late.inner_text()
     assert "rahasia-lewat" not in admin.content() and "folder-rahasia-adm" not in admin.content(), (
         "no passphrase, no folder"
     )

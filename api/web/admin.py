@@ -467,6 +467,8 @@ def penanda_tangan(request: Request, signed: PageUser, svc: ServicesDep, session
         "signers": signer_status.signer_statuses(session, signed.user, svc.signer_backends),
         "registered": signer_status.registered_certificates(session, signed.user),
         "warn_days": signer_status.WARN_DAYS,
+        "fact_labels": signer_status.FACT_LABELS,
+        "value_labels": signer_status.VALUE_LABELS,
         "notice": None,
         "target_tz": svc.profile.tz,
     }
