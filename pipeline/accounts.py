@@ -229,18 +229,20 @@ def change_user(session: Session, actor: User | None, profile: Profile, username
 
 def _keep_an_admin(session: Session, user: User, *, active: bool, roles: set[str]) -> None:
     """Refuse a change that would leave no active admin (nobody could then manage accounts but the
-    command line on the server).  The other active admins are read FOR UPDATE, so two admins
-    deactivating each other at the same moment on PostgreSQL cannot both succeed."""
+    command line on the server).  Every active admin's row, this one's included, is read FOR UPDATE in
+    id order: two admins deactivating each other at the same moment on PostgreSQL queue up (no
+    deadlock), and the second then sees the first's change and is refused."""
     if not user.active or Role.ADMIN.value not in user.role_set:
         return  # not an active admin now: the count of admins does not go down
     if active and Role.ADMIN.value in roles:
         return
-    others = session.exec(
+    admins = session.exec(
         select(User)
-        .where(col(User.active).is_(True), User.id != user.id, col(User.roles).contains(Role.ADMIN.value))
+        .where(col(User.active).is_(True), col(User.roles).contains(Role.ADMIN.value))
+        .order_by(col(User.id))
         .with_for_update()
     ).all()
-    if not any(Role.ADMIN.value in other.role_set for other in others):
+    if not any(other.id != user.id and Role.ADMIN.value in other.role_set for other in admins):
         raise InvalidInput(
             f"'{user.username}' adalah satu-satunya admin aktif; tambahkan atau aktifkan admin lain lebih dahulu.",
             reason="last_admin",

@@ -719,3 +719,47 @@ def test_every_admin_page_and_api_route_refuses_everyone_who_is_not_admin(api, p
             assert r.status_code == 303 and r.headers["location"].startswith("/masuk"), (path, r.status_code)
     anonymous.close()
     assert _state(api.services.engine) == before
+
+
+def test_two_admins_deactivating_each_other_at_once_on_postgres_leave_one_admin(services, pg_server, pg_template):
+    """The race the last-admin rule must survive: each admin deactivates the other in a transaction held
+    open a moment.  One succeeds; the other waits for it and is then refused (``last_admin``)."""
+    import threading
+    import time
+
+    from pipeline.auth import create_user
+    from storage.db import make_engine
+
+    engine = make_engine(pg_server.url(pg_server.new_database(pg_template)))
+    with session_scope(engine) as session:
+        for name in ("admin-a", "admin-b"):
+            create_user(session, username=name, nama=name, jabatan="Pranata Komputer", roles=["admin"])
+    barrier = threading.Barrier(2)
+    results: dict[str, str] = {}
+
+    def deactivate(actor_name: str, target: str) -> None:
+        try:
+            with session_scope(engine) as session:
+                actor = session.exec(select(User).where(User.username == actor_name)).one()
+                barrier.wait()
+                accounts.set_user_active(session, actor, target, False)
+                time.sleep(0.5)  # the other runs meanwhile
+            results[actor_name] = "ok"
+        except InvalidInput as exc:
+            results[actor_name] = exc.detail["reason"]
+        except Exception as exc:  # a deadlock, say: what the rule must not end in
+            results[actor_name] = type(exc).__name__
+
+    threads = [
+        threading.Thread(target=deactivate, args=("admin-a", "admin-b")),
+        threading.Thread(target=deactivate, args=("admin-b", "admin-a")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    with session_scope(engine) as session:
+        active = [u.username for u in session.exec(select(User)).all() if u.active and "admin" in u.role_set]
+    engine.dispose()
+    assert sorted(results.values()) == ["last_admin", "ok"], results
+    assert len(active) == 1
