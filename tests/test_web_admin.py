@@ -512,10 +512,15 @@ def test_admin_api_resets_a_password_lists_and_ends_sessions_and_shows_signers(a
     ended = api.client.delete(f"/api/v1/admin/sessions/{listed['data'][0]['id']}", headers=auth)
     assert ended.status_code == 200 and ended.json() == {"username": "u-drafter", "sesi_berakhir": 1}
     assert not signed_in(drafter)
+    again = people("u-drafter")
     r = api.client.post("/api/v1/admin/users/u-drafter/password", json={}, headers=auth)
-    assert r.status_code == 200 and r.json()["password"]
+    assert r.status_code == 200 and r.json()["password"] and r.json()["sesi_berakhir"] == 1
+    assert not signed_in(again), "a reset by the API ends the sessions too"
     people("u-drafter", r.json()["password"])
     assert api.client.delete("/api/v1/admin/users/u-drafter/sessions", headers=auth).json()["sesi_berakhir"] == 1
+    last = people("u-drafter", r.json()["password"])
+    assert api.client.post("/api/v1/admin/users/u-drafter/deactivate", headers=auth).status_code == 200
+    assert not signed_in(last), "deactivated by the API: the browser is out at once"
     weak = api.client.post("/api/v1/admin/users/u-drafter/password", json={"password": "pendek"}, headers=auth)
     assert weak.status_code == 422 and weak.json()["detail"]["field"] == "password"
     signers = api.client.get("/api/v1/admin/signers", headers=auth)
@@ -523,7 +528,7 @@ def test_admin_api_resets_a_password_lists_and_ends_sessions_and_shows_signers(a
     states = {s["username"]: [c["state"] for c in s["certificates"]] for s in signers.json()["data"]}
     assert states == {"bupati": ["kedaluwarsa"], "kabag_hukum": [], "sekda": ["segera"]}
     for path in ("/api/v1/admin/sessions", "/api/v1/admin/signers"):
-        assert api.client.get(path, headers=api.auth("drafter")).status_code == 403
+        assert api.client.get(path, headers=api.auth("legal")).status_code == 403
 
 
 # --- no lock-out: oneself, the last admin ---------------------------------------------------------------
