@@ -1,7 +1,7 @@
 """user_certificate.issuer, .serial: what the admin's signer overview shows of a registered certificate
 
-Revision ID: 0016_admin
-Revises: 0015_publik
+Revision ID: 0017_admin
+Revises: 0016_intake
 Create Date: 2026-12-07 07:20:00
 
 Issue 14 (administration): the page "Penanda tangan" lists every registered certificate with its
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0016_admin"
-down_revision: str | Sequence[str] | None = "0015_publik"
+revision: str = "0017_admin"
+down_revision: str | Sequence[str] | None = "0016_intake"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
