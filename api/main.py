@@ -32,6 +32,7 @@ from api.routes import (
     workflow,
 )
 from api.timing import ConversionTimingHeader
+from api.web import admin as web_admin
 from api.web import arsip as web_arsip
 from api.web import dasbor as web_dasbor
 from api.web import jejak as web_jejak
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(web_dasbor.router)  # Monitoring: the secretariat's dashboard
     app.include_router(web_jejak.router)  # Jejak audit: a naskah's timeline, the whole trail, Periksa rantai
     app.include_router(naskah_pages.router)  # the naskah, its revisions, diff and Bagian Hukum's review
+    app.include_router(web_admin.router)  # Administrasi: users, sessions and tokens, signers (role admin)
     app.include_router(web_publik.router)  # public, no sign-in: /verifikasi and the QR code's /v/<token>
 
     @app.get("/healthz", tags=["sistem"], summary="Cek hidup, dan beban konverter dokumen")

@@ -109,8 +109,60 @@ class TokenRequest(_Body):
 class CertificatePublic(BaseModel):
     sha256: str
     subject: str
+    issuer: str = ""
+    serial: str = ""
     not_after: datetime | None
     created_at: datetime
+
+
+class PasswordReset(_Body):
+    """An admin's password reset: the new password, or none to have one generated (shown once)."""
+
+    password: Annotated[str, StringConstraints(max_length=256)] | None = Field(
+        default=None, description="kata sandi baru (10-256 karakter); kosong: dibuatkan sistem"
+    )
+
+
+class PasswordResetDone(BaseModel):
+    password: str | None = Field(description="kata sandi yang dibuatkan sistem; hanya ditampilkan sekali")
+    sesi_berakhir: int = Field(description="sesi peramban pengguna yang diakhiri")
+
+
+class SessionPublic(BaseModel):
+    """A signed-in browser (never its id or CSRF token)."""
+
+    id: int
+    username: str
+    nama: str
+    created_at: datetime
+    last_seen_at: datetime
+    ends_at: datetime = Field(description="berakhir paling lambat (batas diam atau batas umur sesi)")
+
+
+class SessionsEnded(BaseModel):
+    username: str
+    sesi_berakhir: int
+
+
+class SignerCertificatePublic(BaseModel):
+    subject: str
+    issuer: str
+    serial: str
+    not_after: datetime | None
+    sha256: str
+    source: str = Field(description="backend (dibaca dari token/berkas) atau terdaftar (UserCertificate)")
+    state: str = Field(description="berlaku, segera (<= 30 hari), kedaluwarsa, tidak_diketahui")
+    days_left: int | None
+
+
+class SignerStatusPublic(BaseModel):
+    username: str
+    nama: str | None
+    kind: str
+    facts: dict[str, str]
+    signer_id: str | None
+    certificates: list[SignerCertificatePublic]
+    note: str
 
 
 class CertificateRequest(_Body):

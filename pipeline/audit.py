@@ -103,6 +103,7 @@ class AuditAction(StrEnum):
     USER_PASSWORD = (
         "user_password"  # a password set (by the admin, the CLI) or changed by its owner; never the password
     )
+    SESSION_END = "session_end"  # an admin signed a browser (or all of an account's) out
     TOKEN_ISSUE = "token_issue"
     TOKEN_REVOKE = "token_revoke"
     CERTIFICATE_REGISTER = "certificate_register"

@@ -81,9 +81,11 @@ def parse_roles(roles: Iterable[str]) -> list[Role]:
                 out.append(Role(name))
             except ValueError:
                 valid = ", ".join(r.value for r in Role)
-                raise InvalidInput(f"Peran '{name}' tidak dikenal. Pilihan: {valid}.", role=name) from None
+                raise InvalidInput(
+                    f"Peran '{name}' tidak dikenal. Pilihan: {valid}.", role=name, field="roles"
+                ) from None
     if not out:
-        raise InvalidInput("Setidaknya satu peran harus diberikan.")
+        raise InvalidInput("Setidaknya satu peran harus diberikan.", field="roles")
     return sorted(set(out))
 
 
@@ -111,6 +113,7 @@ def create_user(
         raise InvalidInput(
             "Nama pengguna hanya boleh huruf kecil, angka, titik, garis bawah atau strip (2-64 karakter).",
             username=username,
+            field="username",
         )
     if session.exec(select(User).where(User.username == username)).first():
         raise Conflict(f"Pengguna '{username}' sudah ada.", username=username)
@@ -196,7 +199,9 @@ def _apply(
         if unknown:
             choices = ", ".join(sorted(known_posisi))
             raise InvalidInput(
-                f"Posisi {', '.join(unknown)} tidak ada di profil SOP. Pilihan: {choices}.", posisi=unknown
+                f"Posisi {', '.join(unknown)} tidak ada di profil SOP. Pilihan: {choices}.",
+                posisi=unknown,
+                field="posisi",
             )
     parsed = parse_roles(roles)
     opd_text = " ".join(str(opd).split()) if opd and str(opd).strip() else None

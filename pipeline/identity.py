@@ -321,7 +321,7 @@ def register_certificate(
     """Register a certificate (PEM/DER bytes, or only its sha256 fingerprint) as ``user``'s: from then
     on it belongs to that official whatever its subject says.  Registering it again is a no-op
     (a removed one is registered anew)."""
-    subject, not_after = "", None
+    subject, issuer, serial, not_after = "", "", "", None
     if certificate is not None:
         try:
             cert = as_asn1(
@@ -335,6 +335,8 @@ def register_certificate(
             ) from None
         value = cert.sha256.hex()
         subject = cert.subject.human_friendly[:500]
+        issuer = cert.issuer.human_friendly[:500]
+        serial = format(cert.serial_number, "x")[:80]
         not_after = cert["tbs_certificate"]["validity"]["not_after"].native
     elif sha256:
         value = normalise_fingerprint(sha256)
@@ -345,10 +347,14 @@ def register_certificate(
         select(UserCertificate).where(UserCertificate.user_id == user.id, UserCertificate.sha256 == value)
     ).first()
     if row is None:
-        row = UserCertificate(user_id=user.id, sha256=value, subject=subject, not_after=not_after)
+        row = UserCertificate(
+            user_id=user.id, sha256=value, subject=subject, issuer=issuer, serial=serial, not_after=not_after
+        )
     else:
         row.removed_at = None
         row.subject = subject or row.subject
+        row.issuer = issuer or row.issuer
+        row.serial = serial or row.serial
         row.not_after = not_after or row.not_after
     session.add(row)
     session.flush()

@@ -141,6 +141,9 @@ class UserCertificate(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True)
     sha256: str = Field(max_length=64, index=True)
     subject: str = Field(default="", max_length=500)
+    # who issued it and its serial (hex), for the admin's overview; empty when only the sha256 was given
+    issuer: str = Field(default="", max_length=500)
+    serial: str = Field(default="", max_length=80)
     not_after: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     removed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

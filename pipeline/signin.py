@@ -45,7 +45,9 @@ __all__ = [
     "csrf_matches",
     "end_session",
     "end_user_sessions",
+    "generate_password",
     "hash_password",
+    "live_sessions",
     "password_problem",
     "resume_session",
     "set_password",
@@ -94,6 +96,17 @@ def password_problem(password: str, username: str = "") -> str | None:
     if username and password.strip().lower() == username.lower():
         return "Kata sandi tidak boleh sama dengan nama pengguna."
     return None
+
+
+#: What a generated one-time password is made of: no 0/O, 1/l/I look-alikes, so it reads out and types well.
+_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def generate_password() -> str:
+    """A one-time password an admin hands over (16 characters in four groups, ~93 bits: well over the
+    length rule, and easy to read out over the phone)."""
+    groups = ["".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(4)) for _ in range(4)]
+    return "-".join(groups)
 
 
 def hash_password(password: str) -> str:
@@ -314,6 +327,41 @@ def end_user_sessions(session: Session, user: User) -> int:
     result = session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.flush()
     return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A signed-in browser as an admin sees it: whose, since when, last request, when it ends (the
+    earlier of its absolute end and its idle end).  Never its id or CSRF token."""
+
+    id: int
+    username: str
+    nama: str
+    created_at: datetime
+    last_seen_at: datetime
+    ends_at: datetime
+
+
+def live_sessions(
+    session: Session, *, policy: SessionPolicy, user: User | None = None, now: datetime | None = None
+) -> list[LiveSession]:
+    """The sessions still good now (not past ``max_age``, not idle), of ``user`` or of everyone, the most
+    recently active first.  Ended ones still in the table (nobody came back) are not listed."""
+    moment = as_utc(now) if now else utcnow()
+    query = (
+        select(WebSession, User)
+        .join(User, col(User.id) == col(WebSession.user_id))
+        .where(col(WebSession.expires_at) > moment, col(WebSession.last_seen_at) > moment - policy.idle)
+        .order_by(col(WebSession.last_seen_at).desc(), col(WebSession.id).desc())
+    )
+    if user is not None:
+        query = query.where(WebSession.user_id == user.id)
+    out = []
+    for row, owner in session.exec(query).all():
+        assert row.id is not None
+        ends = min(as_utc(row.expires_at), as_utc(row.last_seen_at) + policy.idle)
+        out.append(LiveSession(row.id, owner.username, owner.nama, row.created_at, row.last_seen_at, ends))
+    return out
 
 
 def csrf_matches(row: WebSession, sent: str | None) -> bool:

@@ -1,14 +1,17 @@
-"""User administration for the admin role: accounts, their tokens and registered certificates.
+"""User administration for the admin role: accounts, their tokens, passwords and web sessions,
+registered certificates, and the signer configuration (read-only).
 
-Every change is an audit entry (``pipeline.accounts``).  A token is shown once, when issued; only
-its hash is kept.  Deactivating an account revokes its tokens: they fail at once.
+Every change is an audit entry (``pipeline.accounts``).  A token or a generated password is shown
+once; only its hash is kept.  Deactivating an account revokes its tokens and ends its web sessions:
+they fail at once.  The admin pages (``api/web/admin.py``) call the same pipeline functions.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Path, UploadFile, status
+from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile, status
 from starlette.convertors import StringConvertor, register_url_convertor
 
 from api.deps import CurrentUser, ServicesDep, SessionDep
@@ -18,6 +21,12 @@ from api.schemas import (
     CertificatePublic,
     CertificateRequest,
     Page,
+    PasswordReset,
+    PasswordResetDone,
+    SessionPublic,
+    SessionsEnded,
+    SignerCertificatePublic,
+    SignerStatusPublic,
     TokenIssued,
     TokenPublic,
     TokenRequest,
@@ -26,11 +35,12 @@ from api.schemas import (
     UserCreated,
     UserUpdate,
 )
-from pipeline import accounts
+from pipeline import accounts, signer_status
 from pipeline.auth import get_user, list_users, require, user_tokens
 from pipeline.errors import DocumentTooLarge
 from pipeline.identity import list_certificates
 from pipeline.models import MAX_ID, ApiToken, User
+from pipeline.signin import LiveSession, SessionPolicy
 
 
 def _admin(user: CurrentUser) -> User:
@@ -41,6 +51,7 @@ def _admin(user: CurrentUser) -> User:
 Admin = Annotated[User, Depends(_admin)]
 Username = Annotated[str, Path(min_length=2, max_length=64, description="nama pengguna")]
 TokenId = Annotated[int, Path(ge=1, le=MAX_ID)]
+SessionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 MAX_CERTIFICATE = MAX_CERTIFICATE_BYTES
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -182,3 +193,76 @@ def unregister(
 ) -> CertificatePublic:
     row = accounts.unregister(session, admin, username, sha256)
     return CertificatePublic.model_validate(row, from_attributes=True)
+
+
+# --- passwords and web sessions -------------------------------------------------------------------
+
+
+def _policy(request: Request) -> SessionPolicy:
+    return request.app.state.settings.session_policy
+
+
+def session_public(row: LiveSession) -> SessionPublic:
+    return SessionPublic(
+        id=row.id,
+        username=row.username,
+        nama=row.nama,
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        ends_at=row.ends_at,
+    )
+
+
+@router.post(
+    "/users/{username}/password",
+    summary="Atur ulang kata sandi web (kosong: dibuatkan, ditampilkan sekali); semua sesinya berakhir",
+)
+def reset_password(username: Username, body: PasswordReset, session: SessionDep, admin: Admin) -> PasswordResetDone:
+    generated, ended = accounts.reset_password(session, admin, username, body.password)
+    return PasswordResetDone(password=generated, sesi_berakhir=ended)
+
+
+@router.get("/sessions", summary="Sesi peramban yang masih berlaku (semua, atau satu pengguna)")
+def sessions(
+    request: Request,
+    session: SessionDep,
+    admin: Admin,
+    username: Annotated[str | None, Query(min_length=2, max_length=64)] = None,
+) -> Page[SessionPublic]:
+    rows = [session_public(r) for r in accounts.sessions(session, admin, policy=_policy(request), username=username)]
+    return Page(data=rows, count=len(rows))
+
+
+@router.delete("/sessions/{session_id}", summary="Akhiri satu sesi peramban")
+def end_session(session_id: SessionId, session: SessionDep, admin: Admin) -> SessionsEnded:
+    username = accounts.end_session(session, admin, session_id)
+    return SessionsEnded(username=username, sesi_berakhir=1)
+
+
+@router.delete("/users/{username}/sessions", summary="Akhiri semua sesi peramban pengguna")
+def end_sessions(username: Username, session: SessionDep, admin: Admin) -> SessionsEnded:
+    return SessionsEnded(username=username, sesi_berakhir=accounts.end_sessions(session, admin, username))
+
+
+# --- the signer configuration (read-only) ---------------------------------------------------------
+
+
+def signer_public(row: signer_status.SignerStatus) -> SignerStatusPublic:
+    return SignerStatusPublic(
+        username=row.username,
+        nama=row.nama,
+        kind=row.kind,
+        facts=row.facts,
+        signer_id=row.signer_id,
+        certificates=[SignerCertificatePublic(**asdict(c)) for c in row.certificates],
+        note=row.note,
+    )
+
+
+@router.get(
+    "/signers",
+    summary="Konfigurasi penanda tangan: backend, sertifikat dan peringatan masa berlaku (tanpa rahasia)",
+)
+def signers(svc: ServicesDep, session: SessionDep, admin: Admin) -> Page[SignerStatusPublic]:
+    rows = [signer_public(r) for r in signer_status.signer_statuses(session, admin, svc.signer_backends)]
+    return Page(data=rows, count=len(rows))

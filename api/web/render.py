@@ -27,7 +27,16 @@ from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
 from pipeline.auth import allowed
 from pipeline.errors import InvalidInput, NaskahError
 
-__all__ = ["APP_NAME", "TEMPLATE_DIR", "FormErrors", "as_naskah_error", "environment", "form_error", "page"]
+__all__ = [
+    "APP_NAME",
+    "TEMPLATE_DIR",
+    "FormErrors",
+    "as_naskah_error",
+    "environment",
+    "form_error",
+    "page",
+    "waktu",
+]
 
 APP_NAME = "Naskah Kerja Sama Daerah"
 TEMPLATE_DIR = STATIC_DIR.parent / "templates"
@@ -45,7 +54,7 @@ def _tanggal(value: Any) -> str:
     return f"{value.day} {_BULAN[value.month - 1]} {value.year}"
 
 
-def _waktu(value: Any, tz: Any = None) -> str:
+def waktu(value: Any, tz: Any = None) -> str:
     """A moment as Indonesians write it, in ``tz`` (the profile's zone): "7 Desember 2026 pukul 10.15 WITA"."""
     if value is None:
         return "-"
@@ -75,7 +84,7 @@ def environment() -> Environment:
     )
     env.globals.update(app_name=APP_NAME, vendored=vendored_url, static=_own, permitted=allowed)
     env.filters["tanggal"] = _tanggal
-    env.filters["waktu"] = _waktu
+    env.filters["waktu"] = waktu
     env.filters["zip_labels"] = _zip_labels
     return env
 
