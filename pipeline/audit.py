@@ -43,6 +43,7 @@ from sqlmodel import Session, col, func, select
 from pipeline import access
 from pipeline.auth import PERMISSIONS, allowed, require
 from pipeline.errors import IntegrityAlarm, NotFound, NotPermitted, StorageUnavailable
+from pipeline.intake.lifecycle import ACTION_LABELS as INTAKE_LABELS
 from pipeline.lifecycle import ACTION_LABELS as LIFECYCLE_LABELS
 from pipeline.lifecycle import Action
 from pipeline.models import MAX_ID, AuditEntry, AuditHead, Naskah, NaskahFile, NaskahNomor, User, as_utc, utcnow
@@ -129,11 +130,18 @@ ACTION_LABELS: Mapping[str, str] = {
     AuditAction.USER_DEACTIVATE: "menonaktifkan pengguna",
     AuditAction.USER_REACTIVATE: "mengaktifkan kembali pengguna",
     AuditAction.USER_PASSWORD: "mengatur kata sandi",
+    AuditAction.SESSION_END: "mengakhiri sesi masuk pengguna",
     AuditAction.TOKEN_ISSUE: "menerbitkan token API",
     AuditAction.TOKEN_REVOKE: "mencabut token API",
     AuditAction.CERTIFICATE_REGISTER: "mendaftarkan sertifikat",
     AuditAction.CERTIFICATE_REMOVE: "menghapus sertifikat",
     AuditAction.VERIFY_CHAIN: "memeriksa rantai jejak audit",
+    # the intake of an usulan (pipeline.intake): its steps, then what is done beside them
+    **{f"usulan_{a.value}": label for a, label in INTAKE_LABELS.items()},
+    "usulan_catat": "mencatat usulan kerja sama yang masuk",
+    "usulan_lampiran": "menambah lampiran usulan",
+    "usulan_unduh": "mengunduh berkas usulan",
+    "usulan_surat": "menyusun surat untuk usulan",
 }
 ACTIONS = tuple(ACTION_LABELS)
 """Every action an entry may carry (the lifecycle's, then the others)."""
