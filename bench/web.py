@@ -611,7 +611,8 @@ def bench(args: argparse.Namespace, server: PgServer, work: Path, scratch: Path)
     started = time.perf_counter()
     naskah = signed_naskah(work)
     print(
-        f"naskah: {PAGES} pages, 2 signatures (PAdES B-LT), {len(naskah.pdf)} bytes in {time.perf_counter() - started:.1f} s"
+        f"naskah: {PAGES} pages, 2 signatures (PAdES B-LT), {len(naskah.pdf)} bytes "
+        f"in {time.perf_counter() - started:.1f} s"
     )
     seeded = prepare_database(server, args.records, work, bool(args.keep))
     how = f"seeded in {seeded.seconds:.1f} s (COPY)" if seeded.seconds else "kept from an earlier run (--keep)"
