@@ -390,7 +390,7 @@ async def sign_in(client: aiohttp.ClientSession, base_url: str, username: str) -
             raise RuntimeError(f"sign-in of {username}: HTTP {r.status} {(await r.text())[:300]}")
 
 
-COUNT = re.compile(r'class="result-count"[^>]*>\s*(\d+) arsip')
+COUNT = re.compile(r'class="result-count"[^>]*>\s*(?:lebih dari )?[\d.]+ arsip')  # archive.search_page
 ROW_OPD = re.compile(r"· (?:KSDD|KSDPK|KSIV) · ([^<]+)</span>")
 
 

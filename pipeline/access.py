@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -179,11 +180,50 @@ def case_clause(session: Session, user: User, profile: Profile) -> ColumnElement
     return sa.or_(*parts)
 
 
+#: Up to this many ids are put in an ``arsip_clause`` as values (the database reads them from the record's
+#: indexes); more stay a subquery (SQLite takes at most 32,766 values in one statement).
+ID_VALUES_LIMIT = 5000
+
+
 def arsip_clause(session: Session, user: User, profile: Profile) -> ColumnElement[bool]:
-    """A condition on ``Arsip``: the archived originals of the naskah the user sees."""
-    if scope(user, profile).everything:
+    """A condition on ``Arsip``: the archived originals of the naskah the user sees.
+
+    For an official of the Pemda who is not staff it is :func:`naskah_clause`'s rule on the record's own
+    columns (an archived naskah's jenis and kerja sama are the record's): the naskah they made,
+    initialled, sign or draft, and their OPD's kerja sama, read first as ids, so that the archive search
+    reads the record's indexes instead of joining every naskah (100,000 records: ~300 ms a search).
+    """
+    s = scope(user, profile)
+    if s.everything:
         return sa.true()
-    return col(Arsip.naskah_id).in_(select(Naskah.id).where(naskah_clause(session, user, profile)))
+    if s.pihak_luar:
+        return col(Arsip.naskah_id).in_(select(Naskah.id).where(naskah_clause(session, user, profile)))
+    own = sa.union(
+        select(SignaturePlan.naskah_id)
+        .join(SignatureStep, col(SignatureStep.plan_id) == col(SignaturePlan.id))
+        .where(SignatureStep.user_id == s.user_id),
+        select(Paraf.naskah_id).where(Paraf.user_id == s.user_id),
+        select(NaskahDrafter.naskah_id).where(
+            NaskahDrafter.user_id == s.user_id, col(NaskahDrafter.removed_at).is_(None)
+        ),
+        select(Naskah.id).where(Naskah.created_by == s.user_id),
+    )
+    parts = [col(Arsip.naskah_id).in_(_values_or_query(session, own))]
+    if s.jenis:
+        parts.append(col(Arsip.jenis).in_(sorted(s.jenis)))
+    if s.opd:
+        parts.append(
+            col(Arsip.kerja_sama_id).in_(
+                _values_or_query(session, select(KerjaSama.id).where(KerjaSama.opd_key == s.opd))
+            )
+        )
+    return sa.or_(*parts)
+
+
+def _values_or_query(session: Session, query: sa.Select[Any] | sa.CompoundSelect) -> Any:
+    """The ids ``query`` selects as a list of values when they are few, else ``query`` itself."""
+    ids = session.execute(query.limit(ID_VALUES_LIMIT + 1)).scalars().all()
+    return list(ids) if len(ids) <= ID_VALUES_LIMIT else query
 
 
 def _counterparty_steps(session: Session, user: User) -> set[int]:
