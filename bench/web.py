@@ -34,6 +34,7 @@ request or check).  ``--keep [DIR]`` keeps the database, the PKI and the signed 
 /tmp/naskah-bench-web) and reuses them on the next run with the same ``--records``.
 
     .venv/bin/python bench/web.py [--records 100000] [--sessions 32] [--uploads 16] [--seconds 15] [--keep]
+    make bench-web BENCH_WEB_ARGS="--keep"
 
 Lines: ``web: arsip p95=… ms p50=… ms p99=… ms requests=…`` and ``web: verifikasi p95=…`` likewise.
 """
