@@ -1,7 +1,7 @@
 """arsip: indexes the archive search page and the public verification need at 100,000 records
 
-Revision ID: 0016_bench
-Revises: 0015_publik
+Revision ID: 0018_bench
+Revises: 0017_admin
 Create Date: 2026-12-07 12:45:00
 
 Issue 14 (benchmark, ``bench/web.py``): with 100,000 archived records
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0016_bench"
-down_revision: str | Sequence[str] | None = "0015_publik"
+revision: str = "0018_bench"
+down_revision: str | Sequence[str] | None = "0017_admin"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
