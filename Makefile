@@ -20,7 +20,7 @@ DEMO_OUT ?= out/demo
 DEB_RUNTIME := libreoffice-writer-nogui python3-uno poppler-utils fonts-liberation fonts-crosextra-carlito fonts-crosextra-caladea
 DEB_TEST := postgresql softhsm2 libnss3-tools curl jq chromium zbar-tools
 
-.PHONY: demo test lint bench serve clean system-deps system-deps-test venv vendor-web lock lock-upgrade
+.PHONY: demo test lint bench bench-web serve clean system-deps system-deps-test venv vendor-web lock lock-upgrade
 
 demo: system-deps $(VENV)/.installed
 	$(BIN)/naskah demo --out $(DEMO_OUT)
@@ -44,6 +44,14 @@ bench: system-deps system-deps-test $(VENV)/.installed
 	$(BIN)/python bench/sign.py
 	$(BIN)/python bench/archive_load.py
 	$(BIN)/python bench/preview.py
+	$(BIN)/python bench/web.py
+
+# The web pages under load alone (bench/web.py): /arsip with 100,000 records and 32 signed-in sessions,
+# /verifikasi under 16 concurrent uploads.  BENCH_WEB_ARGS passes options, e.g. "--keep" to keep the
+# seeded database for the next run, or "--records 10000 --seconds 5" for a quick look.
+BENCH_WEB_ARGS ?=
+bench-web: system-deps system-deps-test $(VENV)/.installed
+	$(BIN)/python bench/web.py $(BENCH_WEB_ARGS)
 
 # The web pages and the API on the demo's data (make demo first; it runs here when there is none):
 # http://127.0.0.1:8000/ , sign in with an account the demo printed (also in out/demo/report.json).

@@ -23,7 +23,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.general import SigningError
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
-from sqlalchemy import and_, func, or_, true
+from sqlalchemy import and_, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -45,11 +45,13 @@ from storage.db import session_scope
 
 __all__ = [
     "MASA_LABELS",
+    "PAGE_COUNT_LIMIT",
     "ArchivedVerification",
     "ArsipQuery",
     "ArsipRecord",
     "RecordVersion",
     "RenewResult",
+    "SearchPage",
     "add_document_timestamp",
     "archive_naskah",
     "arsip_of_naskah",
@@ -61,6 +63,7 @@ __all__ = [
     "record",
     "renew_timestamps",
     "search",
+    "search_page",
     "search_text",
     "verify_archived",
 ]
@@ -367,11 +370,8 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search(
-    session: Session, user: User, query: ArsipQuery, today: dt.date, *, profile: Profile
-) -> tuple[list[Arsip], int]:
-    """Archived originals matching ``query`` among those ``user`` may see (``pipeline.access``),
-    sorted and paginated, and the total count of those."""
+def _where(session: Session, user: User, query: ArsipQuery, today: dt.date, profile: Profile) -> Any:
+    """The condition of :func:`search` and :func:`search_page`: ``query`` among what ``user`` may see."""
     require(user, "read")
     conditions: list[Any] = [access.arsip_clause(session, user, profile)]
     for word in query.q.split():
@@ -393,14 +393,68 @@ def search(
     elif query.masa == "segera_berakhir":
         conditions.append(Arsip.selesai >= today)
         conditions.append(Arsip.selesai <= today + dt.timedelta(days=query.dalam_hari))
-    where = and_(*conditions) if conditions else true()
+    return and_(*conditions)
+
+
+def _rows(session: Session, where: Any, query: ArsipQuery) -> list[Arsip]:
+    statement = select(Arsip).where(where).order_by(*SORTS[query.sort]).offset(query.offset).limit(query.limit)
+    return list(session.exec(statement).all())
+
+
+def search(
+    session: Session, user: User, query: ArsipQuery, today: dt.date, *, profile: Profile
+) -> tuple[list[Arsip], int]:
+    """Archived originals matching ``query`` among those ``user`` may see (``pipeline.access``),
+    sorted and paginated, and the total count of those."""
+    where = _where(session, user, query, today, profile)
     total = session.exec(select(func.count()).select_from(Arsip).where(where)).one()
     if not total or query.offset >= total:
         return [], int(total)
-    rows = session.exec(
-        select(Arsip).where(where).order_by(*SORTS[query.sort]).offset(query.offset).limit(query.limit)
-    ).all()
-    return list(rows), int(total)
+    return _rows(session, where, query), int(total)
+
+
+#: The search page counts matches up to this many (beyond the page it shows): a count is exact below it.
+PAGE_COUNT_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of :func:`search_page`: its rows and how many match, exactly or at least."""
+
+    rows: list[Arsip]
+    count: int
+    """The number of matches when ``exact``, else a lower bound (there are more than ``count``)."""
+    exact: bool
+
+
+def search_page(
+    session: Session,
+    user: User,
+    query: ArsipQuery,
+    today: dt.date,
+    *,
+    profile: Profile,
+    count_limit: int | None = None,
+) -> SearchPage:
+    """:func:`search` for a person paging through results: the same rows, but matches are counted only
+    up to ``count_limit`` (default :data:`PAGE_COUNT_LIMIT`), or to the end of the asked page when that
+    lies beyond: "more than 1,000".
+
+    An exact count reads every match: a word found in most of 100,000 records (``kabupaten``,
+    ``paser``) costs a LIKE on every row, ~60 ms of database CPU each time on an idle machine, and the
+    page is asked often.  A person needs the exact number of a narrow search, not of a broad one (the
+    rekap counts those, ``pipeline.recap``); the API (:func:`search`) keeps its exact ``count``.
+    """
+    where = _where(session, user, query, today, profile)
+    upto = max(PAGE_COUNT_LIMIT if count_limit is None else count_limit, query.offset + query.limit) + 1
+    counted = int(
+        session.exec(select(func.count()).select_from(select(Arsip.id).where(where).limit(upto).subquery())).one()
+    )
+    exact = counted < upto
+    count = counted if exact else upto - 1
+    if not counted or query.offset >= counted:
+        return SearchPage([], count, exact)
+    return SearchPage(_rows(session, where, query), count, exact)
 
 
 def get_arsip(session: Session, user: User, arsip_id: int, *, profile: Profile) -> Arsip:

@@ -272,7 +272,7 @@ class Naskah(SQLModel, table=True):
     lock_version: int = 0  # optimistic lock: bumped by every state change
     parent_id: int | None = Field(default=None, foreign_key="naskah.id")  # PKS -> KB, SK -> PKS
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)  # drafter's template fields
-    created_by: int = Field(foreign_key="users.id")
+    created_by: int = Field(foreign_key="users.id", index=True)  # access: the naskah a user made
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
@@ -407,7 +407,7 @@ class Paraf(SQLModel, table=True):
     revision_sha256: str = Field(max_length=64)
     urutan: int
     posisi: str = Field(max_length=64)  # SOP profile position key
-    user_id: int = Field(foreign_key="users.id")
+    user_id: int = Field(foreign_key="users.id", index=True)  # access: the naskah they initialled
     nama: str = Field(max_length=200)
     jabatan: str = Field(max_length=200)
     singkatan: str = Field(max_length=64)
@@ -444,7 +444,8 @@ class SignatureStep(SQLModel, table=True):
     field_name: str = Field(max_length=64)
     nama: str = Field(max_length=200)
     jabatan: str = Field(max_length=200)
-    user_id: int | None = Field(default=None, foreign_key="users.id")  # None: the counterparty signs outside
+    # None: the counterparty signs outside; indexed for access (the naskah a user signs)
+    user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
     external: bool = False  # desk to desk: signed in the counterparty's own system
     kuasa_naskah_id: int | None = Field(default=None, foreign_key="naskah.id")  # Surat Kuasa for a delegate
     signed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
@@ -519,7 +520,7 @@ class Arsip(SQLModel, table=True):
     kerja_sama_id: int = Field(foreign_key="kerja_sama.id", index=True)
     jenis: str = Field(max_length=8, index=True)  # KB, NK, PKS, SK
     jenis_kerja_sama: str = Field(max_length=8, index=True)  # KSDD, KSDPK, KSIV
-    judul: str = Field(max_length=500)
+    judul: str = Field(max_length=500, index=True)  # sort=judul reads it in order
     pihak: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)  # urutan, instansi, penandatangan
     nomor: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)  # {pihak urutan: nomor}
     opd_teknis: str = Field(max_length=200, index=True)
@@ -530,7 +531,7 @@ class Arsip(SQLModel, table=True):
     search_text: str = Field(sa_type=sa.Text)  # lower-case judul, pihak, nomor, OPD for free-text search
     key: str = Field(max_length=300)
     version_id: str = Field(max_length=200)  # the current version (a renewal adds a newer one)
-    sha256: str = Field(max_length=64)
+    sha256: str = Field(max_length=64, index=True)  # /verifikasi looks an upload up by it
     size: int
     retain_until: datetime = Field(sa_type=UtcDateTime)
     timestamp_expiry: datetime | None = Field(default=None, sa_type=UtcDateTime)
@@ -546,7 +547,7 @@ class ArsipVersion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     arsip_id: int = Field(foreign_key="arsip.id", index=True)
     version_id: str = Field(max_length=200)
-    sha256: str = Field(max_length=64)
+    sha256: str = Field(max_length=64, index=True)  # /verifikasi looks an upload up by it
     size: int
     reason: str = Field(max_length=16)  # archive | renew
     timestamp_expiry: datetime | None = Field(default=None, sa_type=UtcDateTime)

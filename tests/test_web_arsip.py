@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 from openpyxl import load_workbook
-from sqlmodel import select
+from sqlmodel import col, select
 
+from api.web.render import environment
+from pipeline import archive
 from pipeline.auth import create_user, issue_token
 from pipeline.models import Arsip, User
 from storage.db import session_scope
@@ -215,6 +217,65 @@ def test_pagination_counts_and_links_keep_the_filters(api, browsers):
     page2 = lxml_html.fromstring(browsers["secretariat"].get(next_url).text)
     assert count_text(page2) == "23 arsip cocok dengan pencarian · menampilkan 21–23 · halaman 2 dari 2"
     assert row_ids(doc) + row_ids(page2) == api_ids(api, q="kerja sama", sort="judul")[0]
+
+
+@BOTH_DATABASES
+def test_a_broad_search_is_counted_up_to_the_limit_and_says_more_than(api, browsers, monkeypatch):
+    """An exact count reads every match (100,000 records: the page's slowest part), so the page counts
+    up to ``archive.PAGE_COUNT_LIMIT`` or the end of the asked page: "lebih dari N"; rows are the API's."""
+    monkeypatch.setattr(archive, "PAGE_COUNT_LIMIT", 30)
+    db = api.services.engine
+    for n in range(45):
+        add_arsip(
+            db, judul=f"Kerja Sama Nomor {n:02d}", tanggal_ttd=dt.date(2025, 1, 1) + dt.timedelta(days=n), serial=n
+        )
+    doc = search_page(browsers, "secretariat", q="kerja sama", sort="judul")
+    assert count_text(doc) == "lebih dari 30 arsip cocok dengan pencarian · menampilkan 1–20 · halaman 1"
+    assert doc.xpath("string(//li[@aria-current='page'])").strip() == "1"
+    page2 = lxml_html.fromstring(browsers["secretariat"].get(doc.xpath("//a[@rel='next']/@href")[0]).text)
+    assert count_text(page2) == "lebih dari 40 arsip cocok dengan pencarian · menampilkan 21–40 · halaman 2"
+    page3 = lxml_html.fromstring(browsers["secretariat"].get(page2.xpath("//a[@rel='next']/@href")[0]).text)
+    assert count_text(page3) == "45 arsip cocok dengan pencarian · menampilkan 41–45 · halaman 3 dari 3"
+    assert page3.xpath("//a[@rel='next']") == []
+    assert row_ids(doc) + row_ids(page2) + row_ids(page3) == api_ids(api, q="kerja sama", sort="judul")[0]
+    assert api_ids(api, q="kerja sama")[1] == 45  # the API's count stays exact
+    assert count_text(search_page(browsers, "secretariat", q="nomor 07")).startswith("1 arsip cocok")
+    # in the pipeline: exact below the limit, a lower bound above it
+    with session_scope(db) as session:
+        user = session.exec(select(User).where(col(User.username).in_(["secretariat", "u-secretariat"]))).one()
+        today = today_of(api)
+        query = archive.ArsipQuery(q="kerja sama", limit=20)
+        broad = archive.search_page(session, user, query, today, profile=api.services.profile, count_limit=44)
+        assert (broad.count, broad.exact) == (44, False)
+        whole = archive.search_page(session, user, query, today, profile=api.services.profile, count_limit=45)
+        assert (whole.count, whole.exact) == (45, True)
+        assert [a.id for a in whole.rows] == [
+            a.id for a in archive.search(session, user, query, today, profile=api.services.profile)[0]
+        ]
+
+
+def test_more_than_a_thousand_is_written_the_indonesian_way():
+    template = environment().get_template("arsip/_hasil.html")
+    ctx = dict(
+        errors=None,
+        fragment=True,
+        filtered=False,
+        rows=[],
+        pages=60,
+        page_no=1,
+        count=1000,
+        exact=False,
+        rekap_csv="",
+        rekap_xlsx="",
+    )
+    text = " ".join(lxml_html.fromstring(template.render(**ctx)).xpath("string(//p[@class='result-count'])").split())
+    assert text == "lebih dari 1.000 arsip · halaman 1"
+
+
+@pytest.mark.parametrize("services", ["postgres-local"], indirect=True)
+def test_a_reader_of_one_opd_finds_only_its_kerja_sama_on_postgresql_too(api, browsers):
+    """On PostgreSQL ``access.arsip_clause`` reads the OPD's kerja sama ids first (one array): the same rows."""
+    test_a_reader_of_one_opd_finds_only_its_kerja_sama_in_rows_counts_rekap_and_records(api, browsers)
 
 
 @SERVICES

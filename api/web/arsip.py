@@ -86,17 +86,20 @@ def cari(
     page_no = int(halaman) if halaman.isdigit() and 0 < int(halaman) < 100_000 else 1
     today = dt.datetime.now(svc.profile.tz).date()
     rows: list[Any] = []
-    count = 0
+    count, exact = 0, True
     errors = FormErrors()
     try:
         query = archive.ArsipQuery(**given, offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-        rows, count = archive.search(session, signed.user, query, today, profile=svc.profile)
+        # counted up to archive.PAGE_COUNT_LIMIT: "lebih dari 1.000 arsip" for a broad search
+        found = archive.search_page(session, signed.user, query, today, profile=svc.profile)
+        rows, count, exact = found.rows, found.count, found.exact
     except (ValidationError, NaskahError) as exc:
         error = as_naskah_error(exc)
         if not isinstance(error, InvalidInput):
             raise error from None
         errors = FormErrors.from_error(error, QUERY_FIELDS)
-    pages = max(1, math.ceil(count / PAGE_SIZE))
+    # a lower bound: at least one more page when this one is full (the count went past its end)
+    pages = max(1, math.ceil(count / PAGE_SIZE)) if exact else max(page_no + 1, math.ceil(count / PAGE_SIZE))
 
     def link(n: int) -> str:
         return "/arsip?" + urlencode({**given, "halaman": n})
@@ -106,6 +109,7 @@ def cari(
     ctx = {
         "rows": rows,
         "count": count,
+        "exact": exact,
         "today": today,
         "page_no": page_no,
         "pages": pages,
