@@ -10,16 +10,22 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import json
+import logging
 import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from fastapi.testclient import TestClient
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
+from api.config import Settings
 from api.web.security import SESSION_COOKIE
 from pipeline import notifications
 from pipeline.models import NaskahEvent, Notifikasi, User
@@ -58,7 +64,7 @@ class SmtpServer:
     lock: threading.Lock = field(default_factory=threading.Lock)
     controller: Controller | None = None
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_DATA(self, server, session, envelope) -> str:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         text = msg.get_body(preferencelist=("plain",))
         html = msg.get_body(preferencelist=("html",))
@@ -511,3 +517,107 @@ def test_mark_all_read_on_the_page(mail_api):
 def _id(api, username: str) -> int:
     with Session(api.services.engine) as session:
         return session.exec(select(User.id).where(User.username == username)).one()
+
+
+# --- the SMTP password ------------------------------------------------------------------------------------
+
+SMTP_USER = "naskah-relay"
+SMTP_PASSWORD = "Rahasia-SMTP-7f3q"
+
+
+@dataclass
+class AuthSmtpServer(SmtpServer):
+    """An SMTP server that wants a login (AUTH PLAIN/LOGIN, over loopback without TLS for the test)."""
+
+    logins: list[tuple[str, bool]] = field(default_factory=list)
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        ok = auth_data.login == SMTP_USER.encode() and auth_data.password == SMTP_PASSWORD.encode()
+        self.logins.append((auth_data.login.decode(), ok))
+        return AuthResult(success=ok, handled=False)  # aiosmtpd answers 235 or 535 itself
+
+    def start(self) -> None:
+        self.controller = Controller(
+            self,
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=self.authenticate,
+            auth_required=True,
+            auth_require_tls=False,  # loopback only; production sets NASKAH_SMTP_TLS
+        )
+        self.controller.start()
+
+
+@pytest.fixture
+def auth_smtp() -> Iterator[AuthSmtpServer]:
+    server = AuthSmtpServer(_free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+def _everything_stored(api) -> str:
+    """Every value of every row of every table, as text (what a database dump would hold)."""
+    out: list[str] = []
+    with api.services.engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in conn.execute(sa.select(table)).all():
+                out.extend(str(v) for v in row)
+    return "\n".join(out)
+
+
+@SQLITE
+def test_the_smtp_password_never_reaches_logs_the_database_or_a_page(mail_api, auth_smtp, caplog, tmp_path):
+    api = mail_api
+    caplog.set_level(logging.DEBUG)  # every logger, every level: smtplib, the sender, the app
+    wrong = "Salah-SMTP-9k2w"
+    settings = Settings(
+        smtp_host="127.0.0.1",
+        smtp_port=auth_smtp.port,
+        smtp_user=SMTP_USER,
+        smtp_password=wrong,
+        mail_from=f"noreply@{DOMAIN}",
+    )
+    api.client.app.state.settings = settings  # what the monitoring page and its API twin describe
+    for shown in (repr(settings), str(settings), settings.model_dump_json(), repr(settings.smtp)):
+        assert wrong not in shown
+    nid = create_naskah(api, create_case(api))["id"]
+    assert post(api, f"{nid}/submit", "drafter").status_code == 200
+    svc = api.services
+
+    # a wrong password: the login is refused, the mail stays queued with an error that names no password
+    report = notifications.send_due(svc.engine, Mailer(settings.smtp), svc.profile)
+    assert report.sent == 0 and report.deferred >= 1 and report.error == "SMTP login refused (535)"
+    # (smtplib tries each mechanism the server offers: PLAIN, then LOGIN)
+    assert auth_smtp.logins and set(auth_smtp.logins) == {(SMTP_USER, False)} and auth_smtp.take() == []
+    assert {r.last_error for r in rows(api, kind="telaah")} == {"SMTP login refused (535)"}
+    surel = api.client.get("/api/v1/monitoring/ringkasan", headers=api.auth("secretariat")).json()["surel"]
+    assert surel["bermasalah"] and surel["server"] == f"127.0.0.1:{auth_smtp.port} (none)"
+    page = web_client(api, "u-secretariat").get("/monitoring")
+    assert page.status_code == 200 and "SMTP login refused" in page.text
+
+    # the right one: delivered after the backoff
+    right = Settings(
+        smtp_host="127.0.0.1",
+        smtp_port=auth_smtp.port,
+        smtp_user=SMTP_USER,
+        smtp_password=SMTP_PASSWORD,
+        mail_from=f"noreply@{DOMAIN}",
+    )
+    api.client.app.state.settings = right
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    report = notifications.send_due(svc.engine, Mailer(right.smtp), svc.profile, later)
+    assert report.sent == 2 and auth_smtp.logins[-1] == (SMTP_USER, True)
+    got = auth_smtp.take()
+    assert who(got) == {"u-legal", "kabag_hukum"}
+    surel = api.client.get("/api/v1/monitoring/ringkasan", headers=api.auth("secretariat")).json()
+    page_text = web_client(api, "u-secretariat").get("/monitoring").text
+
+    stored = _everything_stored(api)
+    db_file = Path(svc.engine.url.database or "")
+    raw_db = db_file.read_bytes() if db_file.is_file() else b""
+    for password in (wrong, SMTP_PASSWORD):
+        assert password not in caplog.text, "a password in the logs"
+        assert password not in stored and password.encode() not in raw_db, "a password in the database"
+        assert password not in json.dumps(surel) and password not in page_text
+        assert all(password not in m.raw.decode("utf-8", "replace") for m in got)
