@@ -58,6 +58,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "edit_case": frozenset({Role.DRAFTER}),
     "create_naskah": frozenset({Role.DRAFTER}),
     "manage_users": frozenset({Role.ADMIN}),
+    # the mail outbox's state: queue, last error, the SMTP server's address (pipeline.notifications)
+    "mail_health": frozenset({Role.SECRETARIAT, Role.ADMIN}),
 }
 
 TOKEN_PREFIX = "nsk_"

@@ -41,7 +41,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from pipeline import access, tasks
-from pipeline.auth import PERMISSIONS
+from pipeline.auth import PERMISSIONS, allowed
 from pipeline.errors import NotFound
 from pipeline.lifecycle import Role, Status
 from pipeline.models import KerjaSama, Naskah, Notifikasi, User, as_utc, utcnow
@@ -72,6 +72,7 @@ __all__ = [
     "mail_health",
     "mark_all_read",
     "mark_read",
+    "may_see_mail_health",
     "notify",
     "remind",
     "send_due",
@@ -632,6 +633,12 @@ class MailHealth:
             "server": self.server,
             "bermasalah": self.bermasalah,
         }
+
+
+def may_see_mail_health(user: User) -> bool:
+    """The outbox's state (the SMTP server's address, its errors) is for the secretariat that runs the
+    application, not for every reader of the monitoring page (a counterparty's official reads it too)."""
+    return allowed(user, "mail_health") and not user.pihak_luar
 
 
 def mail_health(session: Session, now: dt.datetime, *, server: str = "tidak dikonfigurasi") -> MailHealth:

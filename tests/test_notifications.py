@@ -288,6 +288,12 @@ def test_a_stopped_smtp_server_delays_mail_without_losing_it(mail_api, smtp):
     assert surel["antre"] == 2 and surel["bermasalah"] and surel["galat_terakhir"] and surel["tertua"]
     page = web_client(api, "u-secretariat").get("/monitoring")
     assert page.status_code == 200 and 'id="surel-masalah"' in page.text and "Surel tertunda" in page.text
+    # the outbox (the SMTP server's address, its errors) is the secretariat's: not every reader's
+    for reader, web_reader in (("drafter", "u-drafter"), ("walikota", "walikota")):
+        r = api.client.get("/api/v1/monitoring/ringkasan", headers=api.auth(reader))
+        assert r.status_code == 200 and r.json()["surel"] is None
+        page = web_client(api, web_reader).get("/monitoring")
+        assert page.status_code == 200 and 'id="surel"' not in page.text and "SMTP" not in page.text
     # a retry before the backoff is over does not hammer the server
     assert deliver(api, smtp).sent == 0
     # the server is back: after the backoff, every mail arrives once
@@ -485,13 +491,17 @@ def test_the_inbox_page_lists_unread_marks_read_and_opens_the_page(mail_api):
     assert page.status_code == 200
     assert '<span class="badge rounded-pill text-bg-warning" id="notifikasi-jumlah">1<' in page.text
     [row] = rows(api, kind="telaah", user_id=_id(api, "kabag_hukum"))
-    assert row.subject in page.text.replace("&#34;", '"').replace("&#39;", "'")
+    # listed by its kind and what it is about (the mail's subject without the application's name)
+    shown = page.text.replace("&#34;", '"').replace("&#39;", "'")
+    about = row.subject.split(": ", 1)[1]
+    assert "Telaah Bagian Hukum" in shown and f'<p class="mb-2 notif-subject">{about}</p>' in shown
+    assert f"[{notifications.APP_NAME}]" not in shown
     # opening it marks it read and leads to the naskah
     r = client.post(f"/notifikasi/{row.id}/buka", data={"csrf_token": csrf_of(client, "/notifikasi")})
     assert r.status_code == 200 and str(r.url).endswith(f"/naskah/{nid}")
     page = client.get("/notifikasi")
     assert 'id="notifikasi-jumlah"' not in page.text and "Semua notifikasi sudah dibaca" in page.text
-    assert row.subject.split(":")[0] in client.get("/notifikasi?semua=1").text
+    assert about in client.get("/notifikasi?semua=1").text.replace("&#34;", '"').replace("&#39;", "'")
     # another's notification is not found; a POST without the CSRF token is refused
     other = rows(api, kind="telaah", user_id=_id(api, "u-legal"))[0]
     r = client.post(f"/notifikasi/{other.id}/baca", data={"csrf_token": csrf_of(client, "/notifikasi")})

@@ -124,5 +124,7 @@ def cap_waktu(
 def ringkasan(request: Request, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> DashboardPublic:
     now = dt.datetime.now(dt.UTC)
     d = dashboard.dashboard(session, user, svc.profile, now)
-    surel = notifications.mail_health(session, now, server=request.app.state.settings.smtp.describe())
-    return DashboardPublic.model_validate({**d.to_dict(), "surel": surel.to_dict()})
+    surel = None
+    if notifications.may_see_mail_health(user):
+        surel = notifications.mail_health(session, now, server=request.app.state.settings.smtp.describe()).to_dict()
+    return DashboardPublic.model_validate({**d.to_dict(), "surel": surel})

@@ -82,7 +82,9 @@ def monitoring_page(request: Request, signed: PageUser, svc: ServicesDep, sessio
     d = dashboard.dashboard(session, signed.user, svc.profile, now)
     ctx = {
         "d": d,
-        "surel": notifications.mail_health(session, now, server=settings_of(request).smtp.describe()),
+        "surel": notifications.mail_health(session, now, server=settings_of(request).smtp.describe())
+        if notifications.may_see_mail_health(signed.user)
+        else None,
         "charts": _charts(d),
         "jenis_kerja_sama": dashboard.JENIS_KERJA_SAMA,
         "kerja_sama_names": KERJA_SAMA_NAMES,

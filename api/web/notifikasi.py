@@ -18,6 +18,7 @@ from api.web.pages import safe_next
 from api.web.render import page
 from api.web.security import FormUser, PageUser
 from pipeline import notifications
+from pipeline.models import Notifikasi
 
 __all__ = ["router"]
 
@@ -37,7 +38,7 @@ def inbox_page(
     )
     pages = max(1, -(-found.count // PER_PAGE))
     ctx = {
-        "items": [(row, notifications.KIND_LABELS[notifications.Kind(row.kind)]) for row in found.data],
+        "items": [_item(row) for row in found.data],
         "count": found.count,
         "unread": found.unread,
         "semua": bool(semua),
@@ -46,6 +47,14 @@ def inbox_page(
         "tz": svc.profile.tz,
     }
     return page(request, "notifikasi.html", ctx)
+
+
+def _item(row: Notifikasi) -> tuple[Notifikasi, str, str]:
+    """The row, its kind's label, and what it is about: the mail's subject without the application's
+    name and the label, which the list shows once above it."""
+    label = notifications.KIND_LABELS[notifications.Kind(row.kind)]
+    about = row.subject.removeprefix(f"[{notifications.APP_NAME}] ").removeprefix(f"{label}: ")
+    return row, label, about
 
 
 def _back(semua: int) -> str:
