@@ -65,6 +65,16 @@ def test_the_inbox_shows_whose_turn_it_is_opens_the_page_passes_axe_and_fits_a_p
     assert axe_violations(page) == []
     screenshot(page, "web-notifikasi", tmp_path)
 
+    # on a phone the menu is folded: the count sits on its button and leads to the inbox
+    phone = live.sign_in("kabag_pemerintahan", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    assert not phone.locator("#notifikasi-tautan").is_visible()
+    mini = phone.locator("#notifikasi-ponsel")
+    assert mini.is_visible() and " ".join(mini.inner_text().split()) == f"Notifikasi: {unread} belum dibaca"
+    _no_horizontal_scroll(phone)
+    assert axe_violations(phone) == []
+    mini.click()
+    phone.wait_for_url(f"{live.url}/notifikasi")
+
     # "Buka halaman" of the reminder: read, and the paraf page of that naskah
     item = page.locator("#daftar-notifikasi > li", has_text="Pengingat").filter(has_text=TITLES[0])
     item.locator("button[type=submit]", has_text="Buka halaman").click()
@@ -80,8 +90,8 @@ def test_the_inbox_shows_whose_turn_it_is_opens_the_page_passes_axe_and_fits_a_p
     assert "Semua notifikasi sudah dibaca" in page.locator("main").inner_text()
 
     # a phone: everything read is shown on asking, without horizontal scrolling
-    phone = live.sign_in("kabag_pemerintahan", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     phone.goto(f"{live.url}/notifikasi?semua=1")
+    assert phone.locator("#notifikasi-ponsel").count() == 0
     assert phone.locator("#daftar-notifikasi > li").count() >= 3
     _no_horizontal_scroll(phone)
     assert axe_violations(phone) == []
