@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -631,3 +632,60 @@ def test_the_smtp_password_never_reaches_logs_the_database_or_a_page(mail_api, a
         assert password not in stored and password.encode() not in raw_db, "a password in the database"
         assert password not in json.dumps(surel) and password not in page_text
         assert all(password not in m.raw.decode("utf-8", "replace") for m in got)
+
+
+@SQLITE
+def test_the_cli_sends_the_queue_says_why_not_and_never_prints_the_password(mail_api, auth_smtp, monkeypatch):
+    """``naskah notifikasi status|kirim`` (cron's way, NASKAH_MAIL_WORKER off): the queue and the server,
+    a dead server is exit 1 with the mail kept, back up it delivers; the password is never printed."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    api = mail_api
+    svc = api.services
+    env = {
+        "NASKAH_DATABASE_URL": svc.engine.url.render_as_string(hide_password=False),
+        "NASKAH_SMTP_HOST": "127.0.0.1",
+        "NASKAH_SMTP_PORT": str(auth_smtp.port),
+        "NASKAH_SMTP_USER": SMTP_USER,
+        "NASKAH_SMTP_PASSWORD": SMTP_PASSWORD,
+        "NASKAH_SMTP_TIMEOUT": "5",
+        "NASKAH_MAIL_FROM": f"noreply@{DOMAIN}",
+        "NASKAH_PUBLIC_URL": PUBLIC,
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    runner = CliRunner()
+    outputs: list[str] = []
+
+    def naskah(*args: str) -> Any:
+        result = runner.invoke(app, ["notifikasi", *args])
+        outputs.append(result.output)
+        return result
+
+    nid = create_naskah(api, create_case(api))["id"]
+    assert post(api, f"{nid}/submit", "drafter").status_code == 200
+
+    out = naskah("status", "--json")
+    assert out.exit_code == 0, out.output
+    status = json.loads(out.output)
+    assert status["antre"] == 2 and status["server"] == f"127.0.0.1:{auth_smtp.port} (none)"
+
+    auth_smtp.stop()
+    out = naskah("kirim")
+    assert out.exit_code == 1 and "0 terkirim" in out.output and "ditunda" in out.output, out.output
+    assert all(r.mail_status == "antre" for r in rows(api, kind="telaah"))
+
+    auth_smtp.start()
+    with session_scope(svc.engine) as session:  # the backoff is over (what the clock would have done)
+        for row in session.exec(select(Notifikasi)).all():
+            row.next_attempt_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+            session.add(row)
+    out = naskah("kirim")
+    assert out.exit_code == 0 and "2 terkirim" in out.output, out.output
+    got = auth_smtp.take()
+    assert who(got) == {"u-legal", "kabag_hukum"} and all(f"{PUBLIC}/naskah/{nid}" in m.text for m in got)
+    out = naskah("status")
+    assert out.exit_code == 0 and "Menunggu dikirim: 0" in out.output
+    assert all(SMTP_PASSWORD not in text for text in outputs)
