@@ -689,3 +689,63 @@ def test_the_cli_sends_the_queue_says_why_not_and_never_prints_the_password(mail
     out = naskah("status")
     assert out.exit_code == 0 and "Menunggu dikirim: 0" in out.output
     assert all(SMTP_PASSWORD not in text for text in outputs)
+
+
+@SQLITE
+def test_the_api_processs_background_sender_delivers_while_steps_never_wait_on_smtp(mail_api, smtp):
+    """NASKAH_MAIL_WORKER on: the API process mails what the steps queued, within a round or two; with
+    the server stopped the step answers as fast as with it up, and the mail follows once it is back."""
+    import time
+
+    from api.main import create_app
+
+    api = mail_api
+    settings = Settings(
+        database_url="sqlite://",
+        storage_url="file:/nonexistent",
+        migrate_on_start=False,
+        cleanup_on_start=False,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_timeout=5,
+        mail_from=f"noreply@{DOMAIN}",
+        mail_worker=True,
+        mail_interval_seconds=1,
+    )
+
+    def wait_for(n: int, seconds: float = 30) -> list[Received]:
+        got: list[Received] = []
+        deadline = time.monotonic() + seconds
+        while len(got) < n and time.monotonic() < deadline:
+            time.sleep(0.2)
+            got += smtp.take()
+        return got
+
+    with TestClient(create_app(settings, api.services), base_url=str(api.client.base_url)) as client:
+        assert client.app.state.mail_worker is not None
+        nid = create_naskah(api, create_case(api))["id"]
+        started = time.monotonic()
+        r = client.post(f"/api/v1/naskah/{nid}/submit", json={}, headers=api.auth("drafter"))
+        up = time.monotonic() - started
+        assert r.status_code == 200, r.text
+        assert who(wait_for(2)) == {"u-legal", "kabag_hukum"}
+
+        smtp.stop()
+        started = time.monotonic()
+        r = client.post(f"/api/v1/naskah/{nid}/approve", json={}, headers=api.auth("legal"))
+        down = time.monotonic() - started
+        assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(x.last_error for x in rows(api, kind="paraf")):
+            time.sleep(0.2)
+        [queued] = rows(api, kind="paraf")
+        assert queued.mail_status == "antre" and queued.last_error  # tried, failed, kept
+        assert down < up + 2, (up, down)  # the step did not wait on the dead server
+        smtp.start()
+        with session_scope(api.services.engine) as session:  # the backoff is over
+            row = session.get(Notifikasi, queued.id)
+            row.next_attempt_at = dt.datetime.now(dt.UTC)
+            session.add(row)
+        got = wait_for(1)
+        assert who(got) == {"kabag_pemerintahan"}
+    assert not client.app.state.mail_worker.thread.is_alive()  # stopped with the app
