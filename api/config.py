@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline import fetch
@@ -38,7 +38,9 @@ __all__ = ["Settings", "build_services"]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NASKAH_", extra="ignore")
+    # A refused setting is reported without the values given: they hold secrets (the SMTP password, the
+    # database URL's password, S3 keys), and the message goes to a terminal or a log at start-up.
+    model_config = SettingsConfigDict(env_prefix="NASKAH_", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = Field(
         default="sqlite:///./var/naskah.db",
@@ -229,6 +231,17 @@ class Settings(BaseSettings):
         if "@" not in v or any(c in v for c in " <>\r\n"):
             raise ValueError("must be a plain address, e.g. noreply@pemda.go.id")
         return v
+
+    @model_validator(mode="after")
+    def _smtp_login_over_tls(self) -> Settings:
+        """An SMTP login sends the password: only inside TLS, or to a relay on this machine."""
+        host = self.smtp_host.strip().lower()
+        if self.smtp_user and self.smtp_tls == "none" and host and host not in {"localhost", "127.0.0.1", "::1"}:
+            raise ValueError(
+                "NASKAH_SMTP_USER is set but NASKAH_SMTP_TLS is none: the SMTP password would cross the network "
+                "in clear; set NASKAH_SMTP_TLS=starttls (port 587) or ssl (port 465)"
+            )
+        return self
 
     @property
     def smtp(self) -> SmtpConfig:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlmodel import Session, SQLModel, col, select
 
 from api.config import Settings
@@ -749,3 +750,23 @@ def test_the_api_processs_background_sender_delivers_while_steps_never_wait_on_s
         got = wait_for(1)
         assert who(got) == {"kabag_pemerintahan"}
     assert not client.app.state.mail_worker.thread.is_alive()  # stopped with the app
+
+
+def test_an_smtp_login_without_tls_to_another_machine_is_refused_at_start_without_echoing_the_password(
+    monkeypatch,
+):
+    with pytest.raises(ValidationError) as refused:
+        Settings(smtp_host="mail.paserkab.go.id", smtp_user=SMTP_USER, smtp_password=SMTP_PASSWORD)
+    assert "NASKAH_SMTP_TLS" in str(refused.value) and SMTP_PASSWORD not in str(refused.value)
+    for tls in ("starttls", "ssl"):
+        assert Settings(smtp_host="mail.paserkab.go.id", smtp_user=SMTP_USER, smtp_tls=tls).smtp.configured
+    # a relay on this machine, or no login at all, needs no TLS
+    assert Settings(smtp_host="127.0.0.1", smtp_user=SMTP_USER, smtp_password=SMTP_PASSWORD).smtp.user == SMTP_USER
+    assert Settings(smtp_host="mail.paserkab.go.id").smtp.tls == "none"
+    # any refused setting at start-up (from the environment) is reported without the values given
+    monkeypatch.setenv("NASKAH_SMTP_PASSWORD", SMTP_PASSWORD)
+    monkeypatch.setenv("NASKAH_DATABASE_URL", f"postgresql+psycopg://naskah:{SMTP_PASSWORD}@db/naskah")
+    monkeypatch.setenv("NASKAH_SMTP_PORT", "0")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert "smtp_port" in str(refused.value) and SMTP_PASSWORD not in str(refused.value)
