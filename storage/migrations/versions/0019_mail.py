@@ -1,7 +1,7 @@
 """notifikasi, users.email: notifications in the web inbox and the mail outbox
 
-Revision ID: 0016_mail
-Revises: 0015_publik
+Revision ID: 0019_mail
+Revises: 0018_bench
 Create Date: 2026-12-07 07:30:00
 
 Issue 15 (notifications): whoever's turn it is gets a notification, written in the transaction of the
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0016_mail"
-down_revision: str | Sequence[str] | None = "0015_publik"
+revision: str = "0019_mail"
+down_revision: str | Sequence[str] | None = "0018_bench"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
