@@ -18,6 +18,7 @@ import typer
 from api.cli_arsip import arsip_app, monitoring_command, tasks_command
 from api.cli_common import NoConverter, belongs_line, echo_signing_dates, echo_timestamps, friendly, tanggal_option
 from api.cli_devpki import devpki_app
+from api.cli_notifikasi import notifikasi_app
 from api.cli_usulan import usulan_app
 from api.config import Settings, build_services
 from api.errors import exit_code
@@ -33,6 +34,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(arsip_app, name="arsip")
 app.add_typer(devpki_app, name="dev-pki")
 app.add_typer(usulan_app, name="usulan")
+app.add_typer(notifikasi_app, name="notifikasi")
 app.command("monitoring")(monitoring_command)
 app.command("tasks")(tasks_command)
 
@@ -133,6 +135,9 @@ def user_add(
         bool, typer.Option("--pihak-luar", help="pejabat pihak mitra: hanya melihat naskah yang ia tanda tangani")
     ] = False,
     instansi: Annotated[str | None, typer.Option(help="instansi pejabat pihak mitra (dengan --pihak-luar)")] = None,
+    email: Annotated[
+        str | None, typer.Option(help="alamat surel untuk notifikasi (giliran, pengingat, ringkasan harian)")
+    ] = None,
     hari: Annotated[
         int | None, typer.Option(help="masa berlaku token (hari); bawaan NASKAH_TOKEN_LIFETIME_DAYS", min=1)
     ] = None,
@@ -172,6 +177,7 @@ def user_add(
             opd=opd,
             pihak_luar=pihak_luar,
             instansi=instansi,
+            email=email,
         )
         if secret is not None:
             set_password(session, None, username, secret)

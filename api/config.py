@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline import fetch
@@ -31,13 +31,16 @@ from pipeline.sop import load_profile
 from pipeline.templates import TemplateRegistry, default_template_root
 from pipeline.verify import as_certificates
 from storage.db import make_engine, upgrade
+from storage.mail import SmtpConfig
 from storage.objects import parse_store_url
 
 __all__ = ["Settings", "build_services"]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NASKAH_", extra="ignore")
+    # A refused setting is reported without the values given: they hold secrets (the SMTP password, the
+    # database URL's password, S3 keys), and the message goes to a terminal or a log at start-up.
+    model_config = SettingsConfigDict(env_prefix="NASKAH_", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = Field(
         default="sqlite:///./var/naskah.db",
@@ -170,6 +173,32 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(
         default=12, ge=1, le=24 * 30, description="a web session ends this long after sign-in, however active"
     )
+    smtp_host: str = Field(
+        default="",
+        description="SMTP server notifications are mailed through; empty: mail stays queued (the web "
+        "inbox still shows every notification)",
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="its port (587 with starttls, 465 with ssl)")
+    smtp_tls: Literal["none", "starttls", "ssl"] = Field(
+        default="none", description="none, starttls (upgrade after connecting) or ssl (TLS from the start)"
+    )
+    smtp_user: str = Field(default="", description="SMTP login; empty: no login")
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="SMTP password (never logged)")
+    smtp_timeout: float = Field(default=10.0, gt=0, le=120, description="seconds per SMTP connection or command")
+    mail_from: str = Field(
+        default="naskah@localhost", description="the sender address of notification mail (noreply@pemda.go.id)"
+    )
+    mail_worker: bool = Field(
+        default=True,
+        description="the API process sends queued mail, writes reminders past the mutu baku and the daily digest "
+        "in the background (off: run `naskah notifikasi kirim` / `ringkasan` from cron)",
+    )
+    mail_interval_seconds: float = Field(
+        default=60.0, ge=1, le=3600, description="how often the background sender looks for due mail and reminders"
+    )
+    mail_digest_hour: int = Field(
+        default=7, ge=0, le=23, description="hour of the day (profile's time zone) the daily digest is written"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -194,6 +223,38 @@ class Settings(BaseSettings):
         if v and not v.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return v
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, v: str) -> str:
+        v = v.strip()
+        if "@" not in v or any(c in v for c in " <>\r\n"):
+            raise ValueError("must be a plain address, e.g. noreply@pemda.go.id")
+        return v
+
+    @model_validator(mode="after")
+    def _smtp_login_over_tls(self) -> Settings:
+        """An SMTP login sends the password: only inside TLS, or to a relay on this machine."""
+        host = self.smtp_host.strip().lower()
+        if self.smtp_user and self.smtp_tls == "none" and host and host not in {"localhost", "127.0.0.1", "::1"}:
+            raise ValueError(
+                "NASKAH_SMTP_USER is set but NASKAH_SMTP_TLS is none: the SMTP password would cross the network "
+                "in clear; set NASKAH_SMTP_TLS=starttls (port 587) or ssl (port 465)"
+            )
+        return self
+
+    @property
+    def smtp(self) -> SmtpConfig:
+        """Where notification mail goes (``storage.mail``); ``configured`` is False without a host."""
+        return SmtpConfig(
+            host=self.smtp_host.strip(),
+            port=self.smtp_port,
+            tls=self.smtp_tls,
+            user=self.smtp_user,
+            password=self.smtp_password.get_secret_value(),
+            sender=self.mail_from,
+            timeout=self.smtp_timeout,
+        )
 
     @property
     def session_policy(self) -> SessionPolicy:

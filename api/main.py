@@ -25,6 +25,7 @@ from api.routes import (
     intake,
     monitoring,
     naskah,
+    notifications,
     preview,
     signing,
     tasks,
@@ -38,6 +39,7 @@ from api.web import dasbor as web_dasbor
 from api.web import jejak as web_jejak
 from api.web import kerjasama as web_kerjasama
 from api.web import naskah as naskah_pages
+from api.web import notifikasi as web_notifikasi
 from api.web import pages
 from api.web import paraf as web_paraf
 from api.web import publik as web_publik
@@ -48,6 +50,7 @@ from api.web.security import SecurityHeaders
 from pipeline.convert import ConverterPool
 from pipeline.services import Services
 from storage.db import upgrade
+from storage.mail import Mailer
 
 __all__ = ["create_app"]
 
@@ -81,9 +84,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             svc.pdf_worker.warm_up()  # the fork server of the bounded PDF analysis, before the first upload
         log.info("naskah API ready: store=%s templates=%d", svc.store.description, len(svc.templates.all()))
         app.state.housekeeping = _start_housekeeping(svc, settings) if settings.cleanup_on_start else None
+        app.state.mail_worker = MailWorker(svc, settings) if settings.mail_worker else None
         try:
             yield
         finally:
+            if app.state.mail_worker is not None:
+                app.state.mail_worker.stop()
             if app.state.housekeeping is not None:
                 app.state.housekeeping.join(timeout=30)  # before the engine and store are closed under it
             if owned:
@@ -117,6 +123,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     v1.include_router(signing.router)
     v1.include_router(templates.router)
     v1.include_router(tasks.router)
+    v1.include_router(notifications.router)
     v1.include_router(monitoring.router)  # before arsip: /arsip/rekap.csv must not reach /arsip/{arsip_id}
     v1.include_router(arsip.router)
     v1.include_router(admin.router)
@@ -130,6 +137,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(web_arsip.router)  # Arsip: search, original, verification report
     app.include_router(web_dasbor.router)  # Monitoring: the secretariat's dashboard
     app.include_router(web_jejak.router)  # Jejak audit: a naskah's timeline, the whole trail, Periksa rantai
+    app.include_router(web_notifikasi.router)  # Notifikasi: the inbox, and mail on or off (/akun/notifikasi)
     app.include_router(naskah_pages.router)  # the naskah, its revisions, diff and Bagian Hukum's review
     app.include_router(web_admin.router)  # Administrasi: users, sessions and tokens, signers (role admin)
     app.include_router(web_publik.router)  # public, no sign-in: /verifikasi and the QR code's /v/<token>
@@ -165,6 +173,38 @@ def _start_housekeeping(svc: Services, settings: Settings) -> threading.Thread:
     thread = threading.Thread(target=run, name="naskah-housekeeping", daemon=True)
     thread.start()
     return thread
+
+
+class MailWorker:
+    """The background sender of notifications (``pipeline.notifications.cycle``): every
+    ``NASKAH_MAIL_INTERVAL_SECONDS`` reminders, the daily digest and the due mail, in a daemon thread
+    of the API process.  A failing round (database or mail server down) is logged and the next round
+    tries again; nothing an action does waits on it."""
+
+    def __init__(self, svc: Services, settings: Settings) -> None:
+        self.svc = svc
+        self.mailer = Mailer(settings.smtp)
+        self.interval = settings.mail_interval_seconds
+        self.digest_hour = settings.mail_digest_hour
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="naskah-mail", daemon=True)
+        log.info("mail worker: every %.0f s, SMTP %s", self.interval, settings.smtp.describe())
+        self.thread.start()
+
+    def _run(self) -> None:
+        from pipeline.notifications import cycle
+
+        while not self._stop.is_set():
+            try:
+                svc = self.svc
+                cycle(svc.engine, svc.profile, self.mailer, public_url=svc.public_url, digest_hour=self.digest_hour)
+            except Exception:
+                log.exception("mail worker round failed; next round in %.0f s", self.interval)
+            self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(timeout=30)
 
 
 def _docs(app: FastAPI) -> None:

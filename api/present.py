@@ -48,7 +48,13 @@ def user_public(user: User) -> UserPublic:
 
 
 def user_admin_public(user: User, tokens: int) -> UserAdminPublic:
-    return UserAdminPublic(**user_public(user).model_dump(), token_berlaku=tokens, created_at=user.created_at)
+    return UserAdminPublic(
+        **user_public(user).model_dump(),
+        token_berlaku=tokens,
+        created_at=user.created_at,
+        email=user.email,
+        email_notifikasi=user.email_notifikasi,
+    )
 
 
 def token_public(token: ApiToken) -> TokenPublic:

@@ -41,6 +41,8 @@ class UserAdminPublic(UserPublic):
 
     token_berlaku: int = Field(description="token yang masih berlaku (belum dicabut, belum kedaluwarsa)")
     created_at: datetime
+    email: str | None = Field(default=None, description="alamat surel notifikasi")
+    email_notifikasi: bool = Field(default=True, description="pengguna menerima notifikasi lewat surel")
 
 
 class TokenPublic(BaseModel):
@@ -83,6 +85,9 @@ class UserCreate(_Body):
     instansi: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), LineCheck] | None
     ) = None
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)] | None = Field(
+        default=None, description="alamat surel untuk notifikasi"
+    )
     token_label: Annotated[str, StringConstraints(max_length=100), LineCheck] = ""
     token_hari: int | None = Field(default=None, ge=1, le=3650, description="masa berlaku token pertama (hari)")
 
@@ -99,6 +104,9 @@ class UserUpdate(_Body):
     opd: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), LineCheck] | None = None
     pihak_luar: bool | None = None
     instansi: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), LineCheck] | None = None
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)] | None = Field(
+        default=None, description="alamat surel notifikasi (null: hapus)"
+    )
 
 
 class TokenRequest(_Body):
@@ -628,6 +636,58 @@ class DashboardPublic(BaseModel):
     proses: list[StepCountPublic]
     durasi: list[StepDurationPublic]
     cap_waktu: list[RenewalCountPublic]
+    surel: MailHealthPublic | None = Field(
+        default=None, description="antrean surel pemberitahuan: server SMTP yang mati terlihat di sini"
+    )
+
+
+class MailHealthPublic(BaseModel):
+    """The notification outbox (``pipeline.notifications.mail_health``)."""
+
+    antre: int = Field(description="surel yang belum terkirim")
+    tertua: datetime | None = Field(description="kapan surel tertua yang masih antre dibuat")
+    galat_terakhir: str | None = Field(description="galat pengiriman terakhir (server mati, alamat ditolak)")
+    coba_lagi: datetime | None = Field(description="kapan surel yang gagal terakhir dicoba lagi")
+    terkirim_24_jam: int
+    gagal: int = Field(description="surel yang ditolak server untuk selamanya")
+    server: str = Field(description="server SMTP (host:port, TLS) atau 'tidak dikonfigurasi'")
+    bermasalah: bool = Field(description="ada surel antre dengan galat: periksa server SMTP")
+
+
+class NotificationPublic(BaseModel):
+    """One notification of my inbox: what it is about and the page to open; never a document."""
+
+    id: int
+    kind: str = Field(
+        description="telaah, paraf, tanda_tangan, rencana_ttd, kirim_mitra, impor, arsip, "
+        "dikembalikan, pengingat, ringkasan, keputusan, disposisi"
+    )
+    kind_label: str
+    subject: str
+    body_text: str
+    link: str = Field(description="halaman aplikasi web (path)")
+    naskah_id: int | None
+    created_at: datetime
+    read_at: datetime | None
+    mail_status: str = Field(description="antre, terkirim, tidak_dikirim (surel dimatikan/tanpa alamat), gagal")
+    sent_at: datetime | None
+
+
+class NotificationsPublic(BaseModel):
+    data: list[NotificationPublic]
+    count: int
+    unread: int = Field(description="jumlah yang belum dibaca (lencana di kepala halaman)")
+
+
+class NotificationSettingsPublic(BaseModel):
+    email: str | None = Field(description="alamat surel tercatat (diisi admin)")
+    email_notifikasi: bool = Field(description="pemberitahuan juga dikirim lewat surel")
+
+
+class NotificationSettingsInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email_notifikasi: bool = Field(description="false: tidak ada surel lagi; kotak masuk di aplikasi tetap ada")
 
 
 class WaitingPublic(BaseModel):

@@ -60,6 +60,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "manage_users": frozenset({Role.ADMIN}),
     # the whole audit trail and its chain check (``pipeline.audit.require_reader``): who answers for it
     "read_audit": frozenset({Role.ADMIN, Role.SECRETARIAT, Role.LEGAL}),
+    # the mail outbox's state: queue, last error, the SMTP server's address (pipeline.notifications)
+    "mail_health": frozenset({Role.SECRETARIAT, Role.ADMIN}),
 }
 
 TOKEN_PREFIX = "nsk_"
@@ -103,6 +105,7 @@ def create_user(
     opd: str | None = None,
     pihak_luar: bool = False,
     instansi: str | None = None,
+    email: str | None = None,
 ) -> User:
     """A new user.  ``posisi`` are SOP profile positions (e.g. ``sekda``) that decide whose turn a
     paraf is; when ``known_posisi`` is given, unknown ones are refused.  ``nip`` (civil servants) and
@@ -131,9 +134,25 @@ def create_user(
         pihak_luar=pihak_luar,
         instansi=instansi,
     )
+    user.email = check_email(email)
     session.add(user)
     session.flush()
     return user
+
+
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+def check_email(email: str | None) -> str | None:
+    """The address notifications are mailed to (``pipeline.notifications``): one plain address or none."""
+    if email is None or not str(email).strip():
+        return None
+    text = str(email).strip()
+    if len(text) > 254 or not _EMAIL.match(text):
+        raise InvalidInput("Alamat surel tidak valid (contoh: nama@paserkab.go.id).", field="email")
+    return text
 
 
 def update_user(
@@ -145,13 +164,14 @@ def update_user(
 ) -> list[str]:
     """Change an account's ``nama``, ``jabatan``, ``roles``, ``posisi``, ``nip``, ``nik``, ``opd``,
     ``pihak_luar``, ``instansi`` (those given); checked as on creation.  Returns the fields changed."""
-    allowed = {"nama", "jabatan", "roles", "nip", "nik", "posisi", "opd", "pihak_luar", "instansi"}
+    allowed = {"nama", "jabatan", "roles", "nip", "nik", "posisi", "opd", "pihak_luar", "instansi", "email"}
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise InvalidInput(f"Isian pengguna tidak dikenal: {', '.join(unknown)}.", fields=unknown)
     # null clears what may be empty (NIP, NIK, OPD, instansi); for the rest it means "unchanged"
-    changes = {k: v for k, v in changes.items() if v is not None or k in {"nip", "nik", "opd", "instansi"}}
+    changes = {k: v for k, v in changes.items() if v is not None or k in {"nip", "nik", "opd", "instansi", "email"}}
     before = {k: getattr(user, k) for k in allowed}
+    email = check_email(changes.pop("email")) if "email" in changes else user.email  # type: ignore[arg-type]
     current: dict[str, object] = {
         "nama": user.nama,
         "jabatan": user.jabatan,
@@ -165,6 +185,7 @@ def update_user(
     }
     current.update(changes)
     _apply(user, known_posisi=known_posisi, **current)  # type: ignore[arg-type]
+    user.email = email
     session.add(user)
     session.flush()
     return sorted(k for k in allowed if getattr(user, k) != before[k])

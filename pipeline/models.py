@@ -32,6 +32,7 @@ __all__ = [
     "NaskahEvent",
     "NaskahFile",
     "NaskahNomor",
+    "Notifikasi",
     "ObjectStoreRecord",
     "Paraf",
     "Pihak",
@@ -119,6 +120,10 @@ class User(SQLModel, table=True):
     instansi: str | None = Field(default=None, max_length=300)
     # The web sign-in's password as an argon2id hash (``pipeline.signin``); None: no web sign-in yet.
     password_hash: str | None = Field(default=None, max_length=200)
+    # Where notifications are mailed (``pipeline.notifications``); None: the web inbox only.  The user
+    # may turn mail off (``email_notifikasi``); the inbox stays.
+    email: str | None = Field(default=None, max_length=254)
+    email_notifikasi: bool = True
 
     @property
     def role_set(self) -> frozenset[str]:
@@ -721,3 +726,37 @@ class UsulanEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     mutu_baku: str | None = Field(default=None, max_length=100)  # the standard time, as the SOP writes it
     terlambat: bool | None = None  # done after the standard time (None: the SOP gives none)
+
+
+class Notifikasi(SQLModel, table=True):
+    """One notification to one user: an entry of their web inbox and, unless they turned mail off or
+    have no address, a mail in the outbox (``pipeline.notifications``).  Written in the transaction of
+    the step that made it their turn, so no step fails or waits on a mail server; the sender delivers
+    it later (``attempts``, ``next_attempt_at``, ``last_error``) and records ``sent_at``.  ``kunci``
+    names the occasion (``paraf:12:v7``): the same occasion is never notified twice to one user."""
+
+    __tablename__ = "notifikasi"
+    __table_args__ = (
+        sa.Index("ix_notifikasi_user_kunci", "user_id", "kunci"),
+        sa.Index("ix_notifikasi_outbox", "mail_status", "next_attempt_at"),
+        sa.Index("ix_notifikasi_unread", "user_id", "read_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    kind: str = Field(max_length=32)  # pipeline.notifications.Kind
+    kunci: str = Field(max_length=200)
+    naskah_id: int | None = Field(default=None, foreign_key="naskah.id", index=True)
+    subject: str = Field(max_length=300)
+    body_text: str = Field(sa_type=sa.Text)
+    body_html: str = Field(sa_type=sa.Text)
+    link: str = Field(max_length=500)  # a path of the web app (/naskah/12/paraf)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    read_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # the outbox: antre (queued) -> terkirim (sent) | tidak_dikirim (mail off, no address) | gagal (refused)
+    mail_status: str = Field(default="antre", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    sent_to: str | None = Field(default=None, max_length=254)
+    last_error: str | None = Field(default=None, max_length=500)

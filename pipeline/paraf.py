@@ -354,6 +354,9 @@ def give_paraf(svc: Services, user: User, naskah_id: int) -> Paraf:
             sha256=stored.sha256,
             detail={"urutan": urutan, "posisi": position.key, "kind": kind},
         )
+        from pipeline import notifications  # here: notifications reads tasks, which reads this module
+
+        notifications.after_step(session, svc, naskah, user)
     return new
 
 
@@ -385,6 +388,9 @@ def refuse_paraf(svc: Services, user: User, naskah_id: int, note: str) -> Naskah
             sha256=latest.pdf_sha256 if latest else None,
         )
         void_paraf(session, naskah_id)  # the chain starts again after the draft is reworked
+        from pipeline import notifications  # here: notifications reads tasks, which reads this module
+
+        notifications.after_step(session, svc, naskah, user)
         return naskah
 
 

@@ -54,6 +54,9 @@ def _step(
         )
         if then is not None:
             then(session, naskah_id)
+        from pipeline import notifications  # here: notifications reads tasks, which reads this module
+
+        notifications.after_step(session, svc, naskah, user)
         return naskah
 
 

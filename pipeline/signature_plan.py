@@ -247,6 +247,10 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
         for row in rows:
             row.plan_id = plan.id or 0
             session.add(row)
+        session.flush()
+        from pipeline import notifications  # here: notifications reads tasks, which reads this module
+
+        notifications.after_step(session, svc, naskah, user)  # the first signer's turn (or the export's)
         audit.record(
             session, user, audit.AuditAction.SIGNATURE_PLAN, naskah_id=naskah_id, sha256=locked.sha256, mode=data.mode
         )
@@ -794,6 +798,9 @@ def _record(
             },
         )
         log.info("naskah %s: signature %s recorded (%s, %s)", naskah_id, urutan, kind, stored.sha256[:12])
+        from pipeline import notifications  # here: notifications reads tasks, which reads this module
+
+        notifications.after_step(session, svc, naskah, user)
         return step
 
 

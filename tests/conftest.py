@@ -11,6 +11,9 @@ from pipeline.signing import configure_tsa_timeout
 # (pytest-xdist, LibreOffice, PostgreSQL) the last one can take longer than the production default.
 os.environ.setdefault("NASKAH_TSA_TIMEOUT", "60")
 configure_tsa_timeout(float(os.environ["NASKAH_TSA_TIMEOUT"]))
+# The API's background mail sender is off in tests (and in the live servers they start) unless a test
+# asks for it: a thread reading the database while a test arranges it would only add noise.
+os.environ.setdefault("NASKAH_MAIL_WORKER", "0")
 
 pytest_plugins = [
     "tests.fixtures.converter",

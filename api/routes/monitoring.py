@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import CurrentUser, ServicesDep, SessionDep
 from api.schemas import DashboardPublic, EndingPublic, Page, RenewalDuePublic, WaitingPublic
-from pipeline import dashboard, monitoring, recap
+from pipeline import dashboard, monitoring, notifications, recap
 from pipeline.archive import ArsipQuery
 
 router = APIRouter()
@@ -121,6 +121,10 @@ def cap_waktu(
     summary="Angka dasbor monitoring: kerja sama per tahun, yang segera berakhir, naskah per langkah, "
     "lama langkah dibanding mutu baku, cap waktu yang perlu diperbarui",
 )
-def ringkasan(svc: ServicesDep, session: SessionDep, user: CurrentUser) -> DashboardPublic:
-    d = dashboard.dashboard(session, user, svc.profile, dt.datetime.now(dt.UTC))
-    return DashboardPublic.model_validate(d.to_dict())
+def ringkasan(request: Request, svc: ServicesDep, session: SessionDep, user: CurrentUser) -> DashboardPublic:
+    now = dt.datetime.now(dt.UTC)
+    d = dashboard.dashboard(session, user, svc.profile, now)
+    surel = None
+    if notifications.may_see_mail_health(user):
+        surel = notifications.mail_health(session, now, server=request.app.state.settings.smtp.describe()).to_dict()
+    return DashboardPublic.model_validate({**d.to_dict(), "surel": surel})

@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import ServicesDep, SessionDep
 from api.web.render import page
-from api.web.security import PageUser
-from pipeline import dashboard
+from api.web.security import PageUser, settings_of
+from pipeline import dashboard, notifications
 from pipeline.recap import KERJA_SAMA_NAMES
 
 __all__ = ["router"]
@@ -78,9 +78,13 @@ def _charts(d: dashboard.Dashboard) -> dict[str, Any]:
 @router.get("/monitoring", response_class=HTMLResponse)
 def monitoring_page(request: Request, signed: PageUser, svc: ServicesDep, session: SessionDep) -> HTMLResponse:
     """The dashboard for the signed-in user (``pipeline.dashboard.dashboard``: only what they may see)."""
-    d = dashboard.dashboard(session, signed.user, svc.profile, dt.datetime.now(dt.UTC))
+    now = dt.datetime.now(dt.UTC)
+    d = dashboard.dashboard(session, signed.user, svc.profile, now)
     ctx = {
         "d": d,
+        "surel": notifications.mail_health(session, now, server=settings_of(request).smtp.describe())
+        if notifications.may_see_mail_health(signed.user)
+        else None,
         "charts": _charts(d),
         "jenis_kerja_sama": dashboard.JENIS_KERJA_SAMA,
         "kerja_sama_names": KERJA_SAMA_NAMES,

@@ -26,6 +26,7 @@ from api.errors import http_status, validation_message
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
 from pipeline.auth import allowed
 from pipeline.errors import InvalidInput, NaskahError
+from pipeline.notifications import unread_count_now
 
 __all__ = [
     "APP_NAME",
@@ -145,7 +146,9 @@ def page(
     """Render ``template`` in the layout, with what every page needs: the signed-in user (or None),
     the session's CSRF token, the current path (navigation), and the form's errors and values."""
     signed = getattr(request.state, "signed", None)
+    svc = getattr(request.app.state, "services", None)
     ctx: dict[str, Any] = {
+        "notifikasi_baru": unread_count_now(svc.engine, signed.user) if signed is not None and svc else 0,
         "request_path": request.url.path,
         "user": signed.user if signed is not None else None,
         "csrf_token": signed.csrf_token if signed is not None else "",

@@ -1,0 +1,84 @@
+"""My notifications (the web inbox's twin) and my choice of mail: ``/me/notifications``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import CurrentUser, Id, Offset, SessionDep
+from api.schemas import (
+    NotificationPublic,
+    NotificationSettingsInput,
+    NotificationSettingsPublic,
+    NotificationsPublic,
+)
+from pipeline import notifications
+from pipeline.models import Notifikasi, User
+
+router = APIRouter(tags=["pengguna"])
+
+
+def as_public(row: Notifikasi) -> dict[str, Any]:
+    kind = notifications.Kind(row.kind)
+    return {
+        "id": row.id,
+        "kind": kind.value,
+        "kind_label": notifications.KIND_LABELS[kind],
+        "subject": row.subject,
+        "body_text": row.body_text,
+        "link": row.link,
+        "naskah_id": row.naskah_id,
+        "created_at": row.created_at,
+        "read_at": row.read_at,
+        "mail_status": row.mail_status,
+        "sent_at": row.sent_at,
+    }
+
+
+@router.get(
+    "/me/notifications",
+    summary="Pemberitahuan saya, yang terbaru lebih dulu, dengan jumlah yang belum dibaca",
+    description="Giliran saya (telaah, paraf, tanda tangan, impor, arsip, ...), pengingat yang melewati mutu "
+    "baku, ringkasan harian, disposisi dan keputusan. Hanya milik saya.",
+)
+def my_notifications(
+    session: SessionDep,
+    user: CurrentUser,
+    belum_dibaca: Annotated[bool, Query(description="hanya yang belum dibaca")] = False,
+    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> NotificationsPublic:
+    found = notifications.inbox(session, user, unread_only=belum_dibaca, limit=limit, offset=offset)
+    return NotificationsPublic.model_validate(
+        {"data": [as_public(r) for r in found.data], "count": found.count, "unread": found.unread}
+    )
+
+
+@router.post("/me/notifications/read", summary="Tandai semua pemberitahuan saya sudah dibaca")
+def read_all(session: SessionDep, user: CurrentUser) -> dict[str, int]:
+    return {"ditandai": notifications.mark_all_read(session, user)}
+
+
+@router.post("/me/notifications/{notification_id}/read", summary="Tandai satu pemberitahuan saya sudah dibaca")
+def read_one(notification_id: Id, session: SessionDep, user: CurrentUser) -> NotificationPublic:
+    row = notifications.mark_read(session, user, notification_id)
+    return NotificationPublic.model_validate(as_public(row))
+
+
+def _settings(user: User) -> NotificationSettingsPublic:
+    return NotificationSettingsPublic(email=user.email, email_notifikasi=user.email_notifikasi)
+
+
+@router.get("/me/notification-settings", summary="Alamat surel saya dan apakah pemberitahuan dikirim lewat surel")
+def get_settings(user: CurrentUser) -> NotificationSettingsPublic:
+    return _settings(user)
+
+
+@router.put(
+    "/me/notification-settings",
+    summary="Nyalakan atau matikan surel pemberitahuan saya (kotak masuk di aplikasi tetap ada)",
+)
+def put_settings(body: NotificationSettingsInput, session: SessionDep, user: CurrentUser) -> NotificationSettingsPublic:
+    notifications.set_email(session, user, aktif=body.email_notifikasi)
+    return _settings(user)
