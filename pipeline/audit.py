@@ -46,6 +46,7 @@ from pipeline.errors import IntegrityAlarm, NotFound, NotPermitted, StorageUnava
 from pipeline.lifecycle import ACTION_LABELS as LIFECYCLE_LABELS
 from pipeline.lifecycle import Action
 from pipeline.models import MAX_ID, AuditEntry, AuditHead, Naskah, NaskahFile, NaskahNomor, User, as_utc, utcnow
+from pipeline.monev_lifecycle import ACTION_LABELS as MONEV_LABELS
 from pipeline.sop import Profile
 from pipeline.textcheck import Line, LineCheck
 from storage.db import session_scope
@@ -108,6 +109,8 @@ class AuditAction(StrEnum):
     CERTIFICATE_REGISTER = "certificate_register"
     CERTIFICATE_REMOVE = "certificate_remove"
     VERIFY_CHAIN = "verify_chain"  # the audit chain checked ("Periksa rantai"): its result in the detail
+    MONEV_TINDAK_LANJUT = "monev_tindak_lanjut"  # a monev round's tindak lanjut item done (pipeline.monev)
+    MONEV_PERPANJANGAN = "monev_perpanjangan"  # the decision whether an agreement is extended
 
 
 #: Every action as a person reads it after the actor's name ("Hj. Nurul … menyetujui rancangan").
@@ -133,6 +136,9 @@ ACTION_LABELS: Mapping[str, str] = {
     AuditAction.CERTIFICATE_REGISTER: "mendaftarkan sertifikat",
     AuditAction.CERTIFICATE_REMOVE: "menghapus sertifikat",
     AuditAction.VERIFY_CHAIN: "memeriksa rantai jejak audit",
+    **{a.value: label for a, label in MONEV_LABELS.items()},
+    AuditAction.MONEV_TINDAK_LANJUT: "menyelesaikan tindak lanjut monitoring dan evaluasi",
+    AuditAction.MONEV_PERPANJANGAN: "mencatat keputusan perpanjangan kerja sama",
 }
 ACTIONS = tuple(ACTION_LABELS)
 """Every action an entry may carry (the lifecycle's, then the others)."""
