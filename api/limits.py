@@ -86,6 +86,8 @@ UPLOAD_LIMITS: dict[str, tuple[str, Callable[[Services], int]]] = {
     "pdf": ("berkas PDF", lambda svc: svc.pdf_limits.max_bytes),
     "p12": ("berkas PKCS#12", lambda _svc: MAX_P12_BYTES),
     "lambang": ("gambar lambang", lambda _svc: MAX_LAMBANG_BYTES),
+    # a monev report's or tindak lanjut's attachments (pipeline.attachments): PDF, DOCX or scanned images
+    "monev": ("lampiran monitoring dan evaluasi", lambda svc: max(svc.pdf_limits.max_bytes, svc.docx_limits.max_bytes)),
     "certificate": ("berkas sertifikat", lambda _svc: MAX_CERTIFICATE_BYTES),
 }
 

@@ -17,7 +17,20 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.config import Settings, build_services
 from api.limits import BoundedRequests
-from api.routes import admin, arsip, audit, cases, monitoring, naskah, preview, signing, tasks, templates, workflow
+from api.routes import (
+    admin,
+    arsip,
+    audit,
+    cases,
+    monev,
+    monitoring,
+    naskah,
+    preview,
+    signing,
+    tasks,
+    templates,
+    workflow,
+)
 from api.timing import ConversionTimingHeader
 from api.web import arsip as web_arsip
 from api.web import dasbor as web_dasbor
@@ -107,6 +120,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     v1.include_router(arsip.router)
     v1.include_router(admin.router)
     v1.include_router(audit.router)
+    v1.include_router(monev.router)
     app.include_router(v1)
     app.include_router(pages.router)  # the web pages (api/web): sign-in, Beranda, ...
     app.include_router(web_paraf.router)  # /naskah/{id}/paraf

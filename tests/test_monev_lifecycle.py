@@ -31,11 +31,11 @@ def _reachable(start: MonevStatus) -> set[MonevStatus]:
 
 def test_every_state_is_reachable_from_the_kabags_assignment():
     assert _reachable(INITIAL_STATE) == set(MonevStatus)
-    assert CREATE_ROLES == {MonevRole.KABAG}
+    assert {MonevRole.KABAG} == CREATE_ROLES
 
 
 def test_final_states_have_no_way_out_and_every_other_state_reaches_selesai():
-    assert FINAL_STATES == {MonevStatus.SELESAI, MonevStatus.DIBATALKAN}
+    assert {MonevStatus.SELESAI, MonevStatus.DIBATALKAN} == FINAL_STATES
     assert not [t for t in TRANSITIONS if t.source in FINAL_STATES]
     for state in set(MonevStatus) - FINAL_STATES:
         assert MonevStatus.SELESAI in _reachable(state), state
