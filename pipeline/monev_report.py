@@ -348,6 +348,25 @@ def _cell(cell: object, text: str, *, bold: bool = False, size: float = 8) -> No
         run.font.size = Pt(size)
 
 
+def _widths(table: object, widths: Sequence[Cm]) -> None:
+    """Fixed column widths (LibreOffice reads the grid's, Word the cells')."""
+    table.autofit = False  # type: ignore[attr-defined]
+    for column, width in zip(table.columns, widths, strict=True):  # type: ignore[attr-defined]
+        column.width = width
+    for row in table.rows:  # type: ignore[attr-defined]
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = width
+
+
+def _heading(doc: object, text: str) -> None:
+    paragraph = doc.add_paragraph()  # type: ignore[attr-defined]
+    paragraph.paragraph_format.space_before = Pt(10)
+    paragraph.paragraph_format.space_after = Pt(4)
+    run = paragraph.add_run(text)
+    run.bold = True
+    run.font.size = Pt(10)
+
+
 def to_docx(report: EvaluationReport) -> bytes:
     """The report as a landscape A4 Word document (what :func:`to_pdf` converts)."""
     doc = Document()
@@ -367,15 +386,16 @@ def to_docx(report: EvaluationReport) -> bytes:
     sub = doc.add_paragraph(_subtitle(report))
     sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
-    doc.add_paragraph().add_run("Ringkasan").bold = True
+    _heading(doc, "Ringkasan")
     summary = doc.add_table(rows=0, cols=2)
     summary.style = "Table Grid"
     for label, value in report.summary():
         cells = summary.add_row().cells
         _cell(cells[0], label, size=9)
         _cell(cells[1], str(value), size=9)
+    _widths(summary, [Cm(8), Cm(2)])
 
-    doc.add_paragraph().add_run("Hasil monitoring dan evaluasi").bold = True
+    _heading(doc, "Hasil monitoring dan evaluasi")
     headers = ["No", "Kerja sama", "Laporan OPD", "Temuan dan evaluasi", "Arahan dan tindak lanjut", "Perpanjangan"]
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
@@ -409,12 +429,9 @@ def to_docx(report: EvaluationReport) -> bytes:
         )
         _cell(cells[4], f"Arahan: {r.arahan or '-'}\n{follow or 'Tindak lanjut: -'}")
         _cell(cells[5], row.perpanjangan)
-    widths = [Cm(0.8), Cm(5.0), Cm(6.4), Cm(5.6), Cm(6.4), Cm(2.4)]
-    for row_ in table.rows:
-        for cell, width in zip(row_.cells, widths, strict=True):
-            cell.width = width
+    _widths(table, [Cm(0.8), Cm(5.0), Cm(6.4), Cm(5.6), Cm(6.4), Cm(2.4)])
 
-    doc.add_paragraph().add_run(f"Peringatan per {tanggal(report.per_tanggal)}").bold = True
+    _heading(doc, f"Peringatan per {tanggal(report.per_tanggal)}")
     if not report.alerts:
         doc.add_paragraph("Tidak ada peringatan.")
     else:
@@ -428,6 +445,7 @@ def to_docx(report: EvaluationReport) -> bytes:
             cells = warn.add_row().cells
             for cell, text in zip(cells, [a.label, f"{a.judul} ({a.opd_teknis})", a.pesan, a.pelaku], strict=True):
                 _cell(cell, text)
+        _widths(warn, [Cm(5.0), Cm(6.6), Cm(9.0), Cm(6.0)])
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
