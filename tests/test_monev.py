@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from pipeline import audit
 from pipeline.auth import create_user, issue_token
+from pipeline.cleanup import cleanup
 from pipeline.models import AuditEntry, MonevLampiran
 from storage.db import session_scope
 from tests.test_recap import add_arsip
@@ -386,7 +387,14 @@ def test_the_evaluation_report_per_period_as_xlsx_and_pdf(api, tmp_path: Path):
     today = _today(api)
     arsip_id = _agreement(api)
     round_id = _to_monitoring(api, arsip_id)
-    assert _report(api, round_id).status_code == 200
+    png = _png()
+    reported = _report(api, round_id, files=[("files", ("foto.png", png, "image/png"))]).json()
+    # housekeeping keeps the report's attachment: a row points at it
+    report = cleanup(api.services, min_age=dt.timedelta(0))
+    assert not [v for v in report.removed if v.key.startswith("monev/")]
+    assert not [v for v in report.foreign if v.key.startswith("monev/")]
+    lampiran = reported["lampiran"][0]["id"]
+    assert api.client.get(f"{M}/lampiran/{lampiran}", headers=api.auth("katim")).content == png
     _agreement(api, mulai_ago=10, ends_in=30, judul="Air Minum Regional")  # an alert (perpanjangan) in the report
     period = {"dari": (today - dt.timedelta(days=30)).isoformat(), "sampai": today.isoformat()}
 
