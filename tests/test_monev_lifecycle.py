@@ -63,3 +63,12 @@ def test_returning_a_report_and_cancelling_need_a_note_closing_needs_every_item_
 
 def test_markdown_table_has_a_row_per_transition_and_the_creation():
     assert len(markdown_table().splitlines()) == len(TRANSITIONS) + 3
+
+
+def test_readme_carries_the_monev_table():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert markdown_table() in readme, (
+        "README.md's monev table is stale: paste pipeline.monev_lifecycle.markdown_table()"
+    )
