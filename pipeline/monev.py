@@ -97,6 +97,7 @@ __all__ = [
     "olah",
     "putuskan_perpanjangan",
     "read_lampiran",
+    "require_pemda",
     "roles_for",
     "round_view",
     "selesaikan_tindak_lanjut",
@@ -220,8 +221,19 @@ def in_force(arsip: Arsip, today: dt.date) -> bool:
     return arsip.jenis != "SK" and arsip.mulai <= today <= arsip.selesai
 
 
-def _visible_arsip(session: Session, user: User, profile: Profile, arsip_id: int) -> Arsip:
+def require_pemda(user: User) -> None:
+    """Monev is the Pemda's own supervision of its agreements: not for a counterparty's official (403)."""
     require(user, "read")
+    if user.pihak_luar:
+        raise NotPermitted(
+            "Monitoring dan evaluasi kerja sama adalah pengawasan internal Pemerintah Daerah; tidak tersedia bagi "
+            "pejabat pihak mitra.",
+            reason="internal_only",
+        )
+
+
+def _visible_arsip(session: Session, user: User, profile: Profile, arsip_id: int) -> Arsip:
+    require_pemda(user)
     if not 1 <= arsip_id <= MAX_ID:
         raise NotFound(f"Arsip {arsip_id} tidak ditemukan.", arsip_id=arsip_id)
     arsip = session.exec(select(Arsip).where(Arsip.id == arsip_id, access.arsip_clause(session, user, profile))).first()
@@ -232,7 +244,7 @@ def _visible_arsip(session: Session, user: User, profile: Profile, arsip_id: int
 
 def agreements_in_force(session: Session, user: User, profile: Profile, today: dt.date) -> list[Arsip]:
     """The agreements in force on ``today`` that ``user`` may see, ending soonest first."""
-    require(user, "read")
+    require_pemda(user)
     return list(
         session.exec(
             select(Arsip)
@@ -327,7 +339,7 @@ def get_round(
     session: Session, user: User, profile: Profile, round_id: int, *, lock: bool = False
 ) -> tuple[MonevRound, Arsip]:
     """The round and its agreement, if ``user`` may see the agreement (else 404, as for a missing one)."""
-    require(user, "read")
+    require_pemda(user)
     if not 1 <= round_id <= MAX_ID:
         raise NotFound(f"Monitoring dan evaluasi {round_id} tidak ditemukan.", round_id=round_id)
     query = select(MonevRound).where(MonevRound.id == round_id)
@@ -352,7 +364,7 @@ def list_rounds(
     offset: int = 0,
 ) -> tuple[list[MonevRound], int]:
     """The rounds ``user`` may see (newest first), with their count under the same rule."""
-    require(user, "read")
+    require_pemda(user)
     visible = select(Arsip.id).where(access.arsip_clause(session, user, profile))
     where = [col(MonevRound.arsip_id).in_(visible)]
     if arsip_id is not None:

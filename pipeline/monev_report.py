@@ -30,10 +30,9 @@ from openpyxl.utils import get_column_letter
 from sqlmodel import Session, col, select
 
 from pipeline import access
-from pipeline.auth import require
 from pipeline.errors import InvalidInput
 from pipeline.models import Arsip, MonevRound, MonevTindakLanjut, User
-from pipeline.monev import KEPUTUSAN, PENILAIAN, Alert, alerts, perpanjangan_of
+from pipeline.monev import KEPUTUSAN, PENILAIAN, Alert, alerts, perpanjangan_of, require_pemda
 from pipeline.monev_lifecycle import STATUS_LABELS, MonevStatus
 from pipeline.services import Services
 from pipeline.sop import Profile
@@ -114,7 +113,7 @@ def build(
     session: Session, user: User, profile: Profile, dari: dt.date, sampai: dt.date, today: dt.date
 ) -> EvaluationReport:
     """The report's content for ``user`` (only the agreements they may see)."""
-    require(user, "read")
+    require_pemda(user)
     check_period(dari, sampai)
     tz = profile.tz
     start = dt.datetime.combine(dari, dt.time(0), tzinfo=tz)

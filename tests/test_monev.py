@@ -302,11 +302,13 @@ def test_who_sees_monev_follows_who_sees_the_agreement(api):
     for who in ("kabag_pemerintahan", "katim", "legal", "secretariat", "opd-dlh"):
         assert _get(api, who, f"/{round_id}").status_code == 200, who
         assert _get(api, who, "").json()["count"] == 1, who
-    for who in ("opd-lain", "mitra", "paraf"):
+    for who in ("opd-lain", "paraf"):
         assert _get(api, who, f"/{round_id}").status_code == 404, who
         assert _get(api, who, "").json() == {"data": [], "count": 0}, who
         assert _get(api, who, "/peringatan").json() == [], who
         assert _get(api, who, "/kerja-sama").json() == [], who
+    for path in (f"/{round_id}", "", "/peringatan", "/kerja-sama"):  # internal: never for a counterparty
+        _refused(_get(api, "mitra", path), 403, "internal_only")
     assert _get(api, "admin", "").status_code == 403  # no read role
     assert {a["arsip_id"] for a in _get(api, "opd-dlh", "/kerja-sama").json()} == {arsip_id, other}
     assert _get(api, "kabag_pemerintahan", "/999999").status_code == 404
