@@ -94,6 +94,7 @@ __all__ = [
     "kembalikan",
     "lapor",
     "list_rounds",
+    "my_steps",
     "olah",
     "putuskan_perpanjangan",
     "read_lampiran",
@@ -1254,3 +1255,108 @@ def alerts(session: Session, user: User, profile: Profile, today: dt.date, *, mi
             )
         )
     return [a for a in out if a.giliran_saya] if mine else out
+
+
+# -- the inbox ------------------------------------------------------------------------------------
+
+
+@dataclass
+class MyStep:
+    """A round waiting on the user: the step they may take now, and whether it is past its SOP time."""
+
+    round_id: int
+    arsip_id: int
+    judul: str
+    opd_teknis: str
+    status: str
+    status_label: str
+    langkah: list[str]
+    """The actions the user may take (``MonevAction`` values, cancelling left out)."""
+    langkah_label: str
+    sejak: dt.datetime
+    tenggat: dt.datetime | None
+    terlambat: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "round_id": self.round_id,
+            "arsip_id": self.arsip_id,
+            "judul": self.judul,
+            "opd_teknis": self.opd_teknis,
+            "status": self.status,
+            "status_label": self.status_label,
+            "langkah": self.langkah,
+            "langkah_label": self.langkah_label,
+            "sejak": self.sejak,
+            "tenggat": self.tenggat,
+            "terlambat": self.terlambat,
+        }
+
+
+def my_steps(session: Session, user: User, profile: Profile, now: dt.datetime | None = None) -> list[MyStep]:
+    """The open rounds on which ``user`` may take the next step now (the Kabag's cancelling aside), late
+    first, then the longest waiting; an open round with a tindak lanjut item of theirs counts too."""
+    _config(profile)
+    now = now or utcnow()
+    if user.pihak_luar:
+        return []
+    rounds, _ = list_rounds(session, user, profile, limit=200)
+    out: list[MyStep] = []
+    for round_ in rounds:
+        status = MonevStatus(round_.status)
+        if status in FINAL_STATES:
+            continue
+        arsip = session.get(Arsip, round_.arsip_id)
+        assert arsip is not None
+        actions = [
+            a for a in available(status, roles_for(user, profile, arsip, round_)) if a is not MonevAction.BATALKAN
+        ]
+        if status is MonevStatus.TINDAK_LANJUT:
+            items = _tindak_lanjut(session, round_.id or 0)
+            open_items = [i for i in items if i.selesai_at is None]
+            if open_items:
+                actions = [a for a in actions if a is not MonevAction.TUTUP]
+                mine = [
+                    i
+                    for i in open_items
+                    if (i.penanggung_jawab_id == user.id) or (i.penanggung_jawab_opd and of_opd(user, arsip.opd_teknis))
+                ]
+                if mine:
+                    label = f"selesaikan tindak lanjut nomor {', '.join(str(i.urutan) for i in mine)}"
+                    deadline = dt.datetime.combine(min(i.tenggat for i in mine), dt.time(23, 59), tzinfo=profile.tz)
+                    out.append(
+                        MyStep(
+                            round_.id or 0,
+                            arsip.id or 0,
+                            arsip.judul,
+                            arsip.opd_teknis,
+                            status.value,
+                            STATUS_LABELS[status],
+                            ["tindak_lanjut"],
+                            label,
+                            round_.status_since,
+                            deadline,
+                            deadline < now,
+                        )
+                    )
+                    continue
+        if not actions:
+            continue
+        deadline = step_deadline(profile, round_)
+        out.append(
+            MyStep(
+                round_.id or 0,
+                arsip.id or 0,
+                arsip.judul,
+                arsip.opd_teknis,
+                status.value,
+                STATUS_LABELS[status],
+                [a.value for a in actions],
+                " atau ".join(ACTION_LABELS[a] for a in actions),
+                round_.status_since,
+                deadline,
+                deadline is not None and deadline < now,
+            )
+        )
+    out.sort(key=lambda s: (not s.terlambat, s.sejak, s.round_id))
+    return out

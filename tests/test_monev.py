@@ -435,3 +435,28 @@ def test_the_evaluation_report_per_period_as_xlsx_and_pdf(api, tmp_path: Path):
     assert "Pengelolaan Sampah Regional" in text and "Berakhir" in text
     subprocess.run(["pdftoppm", "-r", "60", "-png", str(path), str(tmp_path / "page")], check=True)
     assert list(tmp_path.glob("page*.png"))
+
+
+@SQLITE
+def test_my_monev_lists_the_steps_and_alerts_that_wait_on_me(api):
+    _people(api)
+    today = _today(api)
+    arsip_id = _agreement(api)
+    mine = _get(api, "kabag_pemerintahan", "/saya").json()
+    assert mine["langkah"] == [] and [a["kind"] for a in mine["peringatan"]] == ["tanpa_laporan"]
+    round_id = _to_monitoring(api, arsip_id)
+    [step] = _get(api, "opd-dlh", "/saya").json()["langkah"]
+    assert step["round_id"] == round_id and step["langkah"] == ["monev_lapor"] and step["terlambat"] is False
+    assert step["langkah_label"] == "menyampaikan laporan monitoring"
+    for who in ("katim", "kabag_pemerintahan", "opd-lain"):
+        assert _get(api, who, "/saya").json()["langkah"] == [], who
+    _report(api, round_id)
+    assert [s["langkah"] for s in _get(api, "katim", "/saya").json()["langkah"]] == [["monev_kembalikan", "monev_olah"]]
+    _post(api, "katim", f"/{round_id}/olah", {"hasil_olah": "Rekap"})
+    _post(api, "kabag_pemerintahan", f"/{round_id}/evaluasi", {"penilaian": "baik", "evaluasi": "Baik"})
+    item = {"uraian": "Surat kepada mitra", "penanggung_jawab": "analis", "tenggat": today.isoformat()}
+    _post(api, "kabag_pemerintahan", f"/{round_id}/arahan", {"arahan": "Lanjutkan", "tindak_lanjut": [item]})
+    [step] = _get(api, "analis", "/saya").json()["langkah"]
+    assert step["langkah"] == ["tindak_lanjut"] and step["langkah_label"] == "selesaikan tindak lanjut nomor 1"
+    assert _get(api, "opd-dlh", "/saya").json()["langkah"] == []
+    _refused(_get(api, "mitra", "/saya"), 403, "internal_only")

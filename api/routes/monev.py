@@ -185,8 +185,12 @@ def alerts(
     return [a.to_dict() for a in found]
 
 
-def _period(dari: dt.date, sampai: dt.date) -> None:
-    monev_report.check_period(dari, sampai)
+@router.get("/saya", summary="Monev yang menunggu saya: langkah ronde dan peringatan yang menjadi giliran saya")
+def mine(svc: ServicesDep, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+    monev.require_pemda(user)
+    steps = monev.my_steps(session, user, svc.profile)
+    found = monev.alerts(session, user, svc.profile, _today(svc), mine=True)
+    return {"langkah": [s.to_dict() for s in steps], "peringatan": [a.to_dict() for a in found]}
 
 
 @router.get(
