@@ -36,6 +36,7 @@ from api.web import arsip as web_arsip
 from api.web import dasbor as web_dasbor
 from api.web import jejak as web_jejak
 from api.web import kerjasama as web_kerjasama
+from api.web import monev as web_monev
 from api.web import naskah as naskah_pages
 from api.web import pages
 from api.web import paraf as web_paraf
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(web_kerjasama.router)  # Kerja sama: list, forms, detail, a new naskah
     app.include_router(web_arsip.router)  # Arsip: search, original, verification report
     app.include_router(web_dasbor.router)  # Monitoring: the secretariat's dashboard
+    app.include_router(web_monev.router)  # Monev: what waits on me, alerts, rounds, the OPD's report form
     app.include_router(web_jejak.router)  # Jejak audit: a naskah's timeline, the whole trail, Periksa rantai
     app.include_router(naskah_pages.router)  # the naskah, its revisions, diff and Bagian Hukum's review
     app.include_router(web_publik.router)  # public, no sign-in: /verifikasi and the QR code's /v/<token>

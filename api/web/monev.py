@@ -1,0 +1,181 @@
+"""The monev pages (``/monev``): what waits on me, the alerts, the agreements in force, a round with its
+report, files, findings and tindak lanjut, the OPD's report form, and the evaluation report downloads.
+
+Thin over ``pipeline.monev`` and ``pipeline.monev_report`` (the same functions as ``/api/v1/monev``),
+for the signed-in user: only what they may see; a counterparty's official is refused (403).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from api.deps import Id, ServicesDep, SessionDep
+from api.limits import upload
+from api.web.render import as_naskah_error, form_error, page
+from api.web.security import FormUser, PageUser
+from pipeline import monev, monev_report
+from pipeline.errors import DocumentTooLarge, NaskahError
+from pipeline.monev_lifecycle import ACTION_LABELS, STATUS_LABELS, MonevAction
+from pipeline.services import Services
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REPORT_FIELDS = ["realisasi", "kendala", "manfaat", "rekomendasi", "files"]
+REPORT_LABELS = {
+    "realisasi": "Realisasi",
+    "kendala": "Kendala",
+    "manfaat": "Manfaat",
+    "rekomendasi": "Rekomendasi",
+    "files": "Lampiran",
+}
+_ACTIONS = {a.value: label for a, label in ACTION_LABELS.items()}
+
+
+def _period(svc: Services, dari: dt.date | None, sampai: dt.date | None) -> tuple[dt.date, dt.date]:
+    today = monev.local_today(svc.profile)
+    return dari or today.replace(month=1, day=1), sampai or today
+
+
+@router.get("/monev", response_class=HTMLResponse)
+def index(request: Request, signed: PageUser, svc: ServicesDep, session: SessionDep) -> HTMLResponse:
+    """What waits on me, every alert I may see, the agreements in force with their last monev."""
+    user = signed.user
+    today = monev.local_today(svc.profile)
+    steps = monev.my_steps(session, user, svc.profile)
+    alerts = monev.alerts(session, user, svc.profile, today)
+    agreements = monev.agreements_in_force(session, user, svc.profile, today)
+    decided = monev.perpanjangan_of(session, [a.id or 0 for a in agreements])
+    last = {}
+    for a in agreements:
+        rounds, _ = monev.list_rounds(session, user, svc.profile, arsip_id=a.id, limit=1)
+        last[a.id] = rounds[0] if rounds else None
+    dari, sampai = _period(svc, None, None)
+    ctx = {
+        "today": today,
+        "steps": steps,
+        "mine": [a for a in alerts if a.giliran_saya],
+        "alerts": alerts,
+        "agreements": agreements,
+        "decided": decided,
+        "keputusan": monev.KEPUTUSAN,
+        "last": last,
+        "status_labels": {s.value: label for s, label in STATUS_LABELS.items()},
+        "dari": dari,
+        "sampai": sampai,
+        "tz": svc.profile.tz,
+    }
+    return page(request, "monev/index.html", ctx)
+
+
+def _download(data: bytes, media_type: str, name: str) -> Response:
+    return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/monev/laporan.xlsx")
+def report_xlsx(
+    signed: PageUser,
+    svc: ServicesDep,
+    session: SessionDep,
+    dari: Annotated[dt.date | None, Query()] = None,
+    sampai: Annotated[dt.date | None, Query()] = None,
+) -> Response:
+    start, end = _period(svc, dari, sampai)
+    built = monev_report.build(session, signed.user, svc.profile, start, end, monev.local_today(svc.profile))
+    return _download(monev_report.to_xlsx(built), XLSX_TYPE, f"evaluasi-kerja-sama-{start}-{end}.xlsx")
+
+
+@router.get("/monev/laporan.pdf")
+def report_pdf(
+    signed: PageUser,
+    svc: ServicesDep,
+    session: SessionDep,
+    dari: Annotated[dt.date | None, Query()] = None,
+    sampai: Annotated[dt.date | None, Query()] = None,
+) -> Response:
+    start, end = _period(svc, dari, sampai)
+    built = monev_report.build(session, signed.user, svc.profile, start, end, monev.local_today(svc.profile))
+    return _download(monev_report.to_pdf(svc, built), "application/pdf", f"evaluasi-kerja-sama-{start}-{end}.pdf")
+
+
+@router.get("/monev/lampiran/{lampiran_id}")
+def lampiran(lampiran_id: Id, signed: PageUser, svc: ServicesDep, session: SessionDep) -> Response:
+    row, data = monev.read_lampiran(session, svc, signed.user, lampiran_id)
+    return _download(data, row.content_type, row.filename)
+
+
+def _round_context(svc: Services, session: SessionDep, signed: PageUser | FormUser, round_id: int) -> dict:
+    view = monev.round_view(session, signed.user, svc.profile, round_id)
+    return {
+        "v": view,
+        "r": view.round,
+        "a": view.arsip,
+        "actions": _ACTIONS,
+        "penilaian": monev.PENILAIAN,
+        "today": monev.local_today(svc.profile),
+        "tz": svc.profile.tz,
+        "labels": REPORT_LABELS,
+        "may_report": MonevAction.LAPOR.value in view.boleh,
+        "selesai": "",
+    }
+
+
+@router.get("/monev/{round_id}", response_class=HTMLResponse)
+def detail(
+    request: Request,
+    round_id: Id,
+    signed: PageUser,
+    svc: ServicesDep,
+    session: SessionDep,
+    selesai: Annotated[str, Query(max_length=20)] = "",
+) -> HTMLResponse:
+    """A round: where it is, whose turn, its report, files, findings, tindak lanjut and history."""
+    ctx = {**_round_context(svc, session, signed, round_id), "selesai": selesai}
+    return page(request, "monev/ronde.html", ctx)
+
+
+@router.post("/monev/{round_id}/laporan", response_class=HTMLResponse, openapi_extra=upload("monev"))
+def report(
+    request: Request,
+    round_id: Id,
+    signed: FormUser,
+    svc: ServicesDep,
+    session: SessionDep,
+    realisasi: Annotated[str, Form(max_length=6000)] = "",
+    kendala: Annotated[str, Form(max_length=6000)] = "",
+    manfaat: Annotated[str, Form(max_length=6000)] = "",
+    rekomendasi: Annotated[str, Form(max_length=6000)] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    """The OPD's Laporan Monitoring (``monev.lapor``); refusals on the form, input kept."""
+    values = {"realisasi": realisasi, "kendala": kendala, "manfaat": manfaat, "rekomendasi": rekomendasi}
+    try:
+        data = monev.Laporan.model_validate(values)
+        limit = max(svc.pdf_limits.max_bytes, svc.docx_limits.max_bytes)
+        read: list[tuple[str | None, bytes]] = []
+        for f in files or []:
+            if not f.filename:
+                continue  # the empty file input of a form sent without a file
+            content = f.file.read(limit + 1)
+            if len(content) > limit:
+                raise DocumentTooLarge(
+                    f"Lampiran '{f.filename}' lebih besar dari batas {limit / 1024 / 1024:.0f} MB.",
+                    reason="too_large",
+                    field="files",
+                )
+            read.append((f.filename, content))
+        monev.lapor(session, svc, signed.user, round_id, data, read)
+    except (NaskahError, ValidationError) as exc:
+        error = as_naskah_error(exc)
+        if error.detail.get("filename") or error.detail.get("reason") == "too_many_files":
+            error = type(error)(error.message, **{**error.detail, "field": "files"})
+        ctx = _round_context(svc, session, signed, round_id)
+        return form_error(request, "monev/ronde.html", error, form_fields=REPORT_FIELDS, values=values, context=ctx)
+    return RedirectResponse(f"/monev/{round_id}?selesai=laporan", status_code=303)

@@ -1,0 +1,99 @@
+"""The monev pages over plain HTTP (no browser): what waits on me and the alerts with who must act, the
+agreements in force, a round with its report and files, the OPD's report form (errors on the form,
+input kept; Post/Redirect/Get), visibility as the API's, the menu link, the report downloads."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from lxml import html as lxml_html
+from openpyxl import load_workbook
+
+from tests.test_monev import LAPORAN, OPD, M, _agreement, _people, _png, _to_monitoring
+from tests.test_web import page_csrf
+from tests.test_web_beranda import browsers
+
+SERVICES = pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
+
+__all__ = ["browsers"]
+
+
+def doc_of(client, path: str) -> lxml_html.HtmlElement:
+    r = client.get(path, follow_redirects=False)
+    assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    return lxml_html.fromstring(r.text)
+
+
+def words(node) -> str:
+    return " ".join(node.text_content().split())
+
+
+@SERVICES
+def test_the_monev_page_shows_what_waits_on_me_and_every_alert_with_who_acts(api, browsers):
+    _people(api)
+    arsip_id = _agreement(api)
+    doc = doc_of(browsers["kabag_pemerintahan"], "/monev")
+    [row] = doc.xpath('//table[contains(@class, "monev-peringatan")]//tr[@data-kind="tanpa_laporan"]')
+    assert "Kepala Bagian Pemerintahan" in words(row) and "Anda" in words(row)
+    assert "Pengelolaan Sampah Regional" in words(doc.xpath('//*[contains(@class, "monev-giliran")]')[0])
+    assert [a.get("href") for a in doc.xpath('//table[contains(@class, "monev-berlaku")]//a')] == [f"/arsip/{arsip_id}"]
+    assert doc.xpath('//nav//a[@href="/monev" and @aria-current="page"]')
+    other = doc_of(browsers["opd-lain"], "/monev")
+    assert "Pengelolaan Sampah Regional" not in words(other) and "Tidak ada peringatan." in words(other)
+    assert browsers["mitra"].get("/monev").status_code == 403
+    assert not doc_of(browsers["mitra"], "/").xpath('//nav//a[@href="/monev"]')
+
+
+@SERVICES
+def test_the_opd_reports_through_the_form_and_the_round_page_shows_it(api, browsers):
+    _people(api)
+    round_id = _to_monitoring(api, _agreement(api))
+    client = browsers["opd-dlh"]
+    doc = doc_of(client, f"/monev/{round_id}")
+    assert "Menunggu laporan monitoring OPD" in words(doc) and OPD in words(doc)
+    assert doc.xpath(f'//form[@action="/monev/{round_id}/laporan"]')
+    assert not doc_of(browsers["katim"], f"/monev/{round_id}").xpath("//form[contains(@action, '/laporan')]")
+    assert browsers["opd-lain"].get(f"/monev/{round_id}").status_code == 404
+
+    # A missing field comes back on the form, the rest kept; nothing is stored.
+    token = page_csrf(client, f"/monev/{round_id}")
+    bad = client.post(
+        f"/monev/{round_id}/laporan",
+        data={**LAPORAN, "kendala": "", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert bad.status_code == 422
+    form = lxml_html.fromstring(bad.text)
+    assert form.xpath('//*[@id="f-kendala-galat"]') and "Ada masalah" in words(form)
+    assert form.xpath('//textarea[@name="realisasi"]')[0].text == LAPORAN["realisasi"]
+    hostile = client.post(
+        f"/monev/{round_id}/laporan",
+        data={**LAPORAN, "csrf_token": token},
+        files=[("files", ("laporan.pdf", b"MZ\x90\x00" + b"\x00" * 100, "application/pdf"))],
+        follow_redirects=False,
+    )
+    assert hostile.status_code == 422 and lxml_html.fromstring(hostile.text).xpath('//*[@id="f-files-galat"]')
+
+    png = _png()
+    ok = client.post(
+        f"/monev/{round_id}/laporan",
+        data={**LAPORAN, "csrf_token": token},
+        files=[("files", ("foto.png", png, "image/png"))],
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303 and ok.headers["location"] == f"/monev/{round_id}?selesai=laporan"
+    doc = doc_of(browsers["katim"], ok.headers["location"])
+    assert words(doc.xpath('//*[@data-field="realisasi"]')[0]) == LAPORAN["realisasi"]
+    [link] = doc.xpath('//ul[contains(@class, "monev-lampiran")]//a')
+    assert link.text == "foto.png" and browsers["katim"].get(link.get("href")).content == png
+    assert api.client.get(f"{M}/{round_id}", headers=api.auth("katim")).json()["status"] == "pengolahan"
+
+
+@SERVICES
+def test_the_report_downloads_from_the_page(api, browsers):
+    _people(api)
+    _to_monitoring(api, _agreement(api))
+    r = browsers["kabag_pemerintahan"].get("/monev/laporan.xlsx")
+    assert r.status_code == 200
+    assert load_workbook(io.BytesIO(r.content))["Evaluasi"].max_row == 5
