@@ -97,3 +97,17 @@ def test_the_report_downloads_from_the_page(api, browsers):
     r = browsers["kabag_pemerintahan"].get("/monev/laporan.xlsx")
     assert r.status_code == 200
     assert load_workbook(io.BytesIO(r.content))["Evaluasi"].max_row == 5
+
+
+@SERVICES
+def test_the_monitoring_dashboard_counts_the_monev_alerts(api, browsers):
+    _people(api)
+    _agreement(api)
+    _agreement(api, mulai_ago=10, ends_in=30, judul="Air Minum Regional")
+    doc = doc_of(browsers["secretariat"], "/monitoring")
+    rows = {r.get("data-kind"): r for r in doc.xpath('//table[@id="tabel-monev"]//tr[@data-kind]')}
+    assert words(rows["tanpa_laporan"].xpath('./td[@data-kolom="jumlah"]')[0]) == "1"
+    assert words(rows["perpanjangan"].xpath('./td[@data-kolom="jumlah"]')[0]) == "1"
+    assert words(rows["tindak_lanjut_terlambat"].xpath('./td[@data-kolom="jumlah"]')[0]) == "0"
+    assert "Air Minum Regional (Kepala Bagian Pemerintahan)" in words(rows["perpanjangan"])
+    assert not doc_of(browsers["opd-lain"], "/monitoring").xpath('//table[@id="tabel-monev"]//td[text()="1"]')

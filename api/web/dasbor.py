@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import ServicesDep, SessionDep
 from api.web.render import page
 from api.web.security import PageUser
-from pipeline import dashboard
+from pipeline import dashboard, monev
 from pipeline.recap import KERJA_SAMA_NAMES
 
 __all__ = ["router"]
@@ -78,8 +78,25 @@ def _charts(d: dashboard.Dashboard) -> dict[str, Any]:
 @router.get("/monitoring", response_class=HTMLResponse)
 def monitoring_page(request: Request, signed: PageUser, svc: ServicesDep, session: SessionDep) -> HTMLResponse:
     """The dashboard for the signed-in user (``pipeline.dashboard.dashboard``: only what they may see)."""
-    d = dashboard.dashboard(session, signed.user, svc.profile, dt.datetime.now(dt.UTC))
+    now = dt.datetime.now(dt.UTC)
+    d = dashboard.dashboard(session, signed.user, svc.profile, now)
+    monev_alerts = (
+        monev.alerts(session, signed.user, svc.profile, monev.local_today(svc.profile, now))
+        if svc.profile.monev is not None and not signed.user.pihak_luar
+        else None
+    )
     ctx = {
+        "monev": None
+        if monev_alerts is None
+        else [
+            (
+                kind,
+                label,
+                sum(1 for a in monev_alerts if a.kind == kind),
+                [a for a in monev_alerts if a.kind == kind][:5],
+            )
+            for kind, label in monev.ALERT_LABELS.items()
+        ],
         "d": d,
         "charts": _charts(d),
         "jenis_kerja_sama": dashboard.JENIS_KERJA_SAMA,
