@@ -69,6 +69,7 @@ from pipeline.monev_lifecycle import (
 )
 from pipeline.services import Services
 from pipeline.sop import OPD_TEKNIS, MonevProfile, Profile
+from pipeline.terbilang import tanggal
 from pipeline.textcheck import LineCheck
 
 __all__ = [
@@ -622,9 +623,9 @@ def tugaskan(
             "Surat Kuasa bukan perjanjian"
             if arsip.jenis == "SK"
             else (
-                f"berakhir {arsip.selesai:%d-%m-%Y}"
+                f"berakhir {tanggal(arsip.selesai)}"
                 if arsip.selesai < today
-                else f"baru berlaku {arsip.mulai:%d-%m-%Y}"
+                else f"baru berlaku {tanggal(arsip.mulai)}"
             )
         )
         raise RuleViolation(
@@ -854,7 +855,7 @@ def arahkan(
     for n, item in enumerate(data.tindak_lanjut, start=1):
         if item.tenggat < today:
             raise RuleViolation(
-                f"Tenggat tindak lanjut nomor {n} ({item.tenggat:%d-%m-%Y}) sudah lewat.",
+                f"Tenggat tindak lanjut nomor {n} ({tanggal(item.tenggat)}) sudah lewat.",
                 reason="due_in_past",
                 field=f"tindak_lanjut[{n - 1}].tenggat",
             )
@@ -1177,7 +1178,7 @@ def alerts(session: Session, user: User, profile: Profile, today: dt.date, *, mi
                 tanggal=item.tenggat,
                 hari=late,
                 pesan=f"Tindak lanjut nomor {item.urutan} ({item.uraian[:120]}) lewat {late} hari dari tenggat "
-                f"{item.tenggat:%d-%m-%Y}.",
+                f"{tanggal(item.tenggat)}.",
                 pelaku=item.penanggung_jawab,
                 pelaku_roles=["penanggung_jawab"],
                 giliran_saya=mine_now,
@@ -1204,12 +1205,12 @@ def alerts(session: Session, user: User, profile: Profile, today: dt.date, *, mi
             roles = _next_roles(status)
             pelaku = " atau ".join(_who(profile, r, arsip, current, people) for r in roles)
             saya = bool(roles_for(user, profile, arsip, current) & set(roles))
-            what = f"monitoring dan evaluasi {current.id}: {STATUS_LABELS[status].lower()}"
+            what = f"monitoring dan evaluasi {current.id}: {STATUS_LABELS[status]}"
         ago = (today - since).days
         basis = (
-            f"laporan terakhir {since:%d-%m-%Y}"
+            f"laporan terakhir {tanggal(since)}"
             if reports
-            else f"belum pernah ada laporan sejak berlaku {since:%d-%m-%Y}"
+            else f"belum pernah ada laporan sejak berlaku {tanggal(since)}"
         )
         out.append(
             Alert(
@@ -1247,7 +1248,7 @@ def alerts(session: Session, user: User, profile: Profile, today: dt.date, *, mi
                 selesai=arsip.selesai,
                 tanggal=arsip.selesai,
                 hari=left,
-                pesan=f"Berakhir {arsip.selesai:%d-%m-%Y} ({left} hari lagi); belum ada keputusan diperpanjang atau "
+                pesan=f"Berakhir {tanggal(arsip.selesai)} ({left} hari lagi); belum ada keputusan diperpanjang atau "
                 "tidak.",
                 pelaku=kabag_label,
                 pelaku_roles=[MonevRole.KABAG.value],

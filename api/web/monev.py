@@ -61,7 +61,8 @@ def index(request: Request, signed: PageUser, svc: ServicesDep, session: Session
     ctx = {
         "today": today,
         "steps": steps,
-        "mine": [a for a in alerts if a.giliran_saya],
+        # an alert on a round already listed as my step says the same thing: shown once
+        "mine": [a for a in alerts if a.giliran_saya and a.round_id not in {s.round_id for s in steps}],
         "alerts": alerts,
         "agreements": agreements,
         "decided": decided,
