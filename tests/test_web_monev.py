@@ -111,3 +111,14 @@ def test_the_monitoring_dashboard_counts_the_monev_alerts(api, browsers):
     assert words(rows["tindak_lanjut_terlambat"].xpath('./td[@data-kolom="jumlah"]')[0]) == "0"
     assert "Air Minum Regional (Kepala Bagian Pemerintahan)" in words(rows["perpanjangan"])
     assert not doc_of(browsers["opd-lain"], "/monitoring").xpath('//table[@id="tabel-monev"]//td[text()="1"]')
+
+
+@SERVICES
+def test_beranda_tells_whom_monev_waits_on(api, browsers):
+    _people(api)
+    round_id = _to_monitoring(api, _agreement(api))
+    card = doc_of(browsers["opd-dlh"], "/").xpath('//section[contains(@class, "monev-inbox")]')
+    assert card and "1 langkah monev menunggu Anda" in words(card[0]) and card[0].xpath('.//a[@href="/monev"]')
+    assert not doc_of(browsers["katim"], "/").xpath('//section[contains(@class, "monev-inbox")]')
+    assert not doc_of(browsers["mitra"], "/").xpath('//section[contains(@class, "monev-inbox")]')
+    assert round_id
