@@ -10,7 +10,7 @@ import pytest
 from lxml import html as lxml_html
 from openpyxl import load_workbook
 
-from tests.test_monev import LAPORAN, OPD, M, _agreement, _people, _png, _to_monitoring
+from tests.test_monev import LAPORAN, OPD, M, _agreement, _people, _png, _to_monitoring, _today
 from tests.test_web import page_csrf
 from tests.test_web_beranda import browsers
 
@@ -122,3 +122,60 @@ def test_beranda_tells_whom_monev_waits_on(api, browsers):
     assert not doc_of(browsers["katim"], "/").xpath('//section[contains(@class, "monev-inbox")]')
     assert not doc_of(browsers["mitra"], "/").xpath('//section[contains(@class, "monev-inbox")]')
     assert round_id
+
+
+@SERVICES
+def test_a_round_walks_to_its_end_through_the_page_forms(api, browsers):
+    _people(api)
+    today = _today(api)
+    round_id = _to_monitoring(api, _agreement(api))
+    opd = browsers["opd-dlh"]
+    token = page_csrf(opd, f"/monev/{round_id}")
+    assert (
+        opd.post(
+            f"/monev/{round_id}/laporan", data={**LAPORAN, "csrf_token": token}, follow_redirects=False
+        ).status_code
+        == 303
+    )
+
+    def step(who: str, action: str, data: dict, expect: int = 303):
+        client = browsers[who]
+        token = page_csrf(client, f"/monev/{round_id}")
+        r = client.post(
+            f"/monev/{round_id}/langkah/{action}", data={**data, "csrf_token": token}, follow_redirects=False
+        )
+        assert r.status_code == expect, (action, r.status_code, r.text[:300])
+        return r
+
+    katim = doc_of(browsers["katim"], f"/monev/{round_id}")
+    assert [f.get("action") for f in katim.xpath('//section[contains(@class, "monev-langkah")]//form')] == [
+        f"/monev/{round_id}/langkah/monev_kembalikan",
+        f"/monev/{round_id}/langkah/monev_olah",
+    ]
+    bad = step("katim", "monev_olah", {"hasil_olah": ""}, expect=422)
+    assert "Ada masalah" in words(lxml_html.fromstring(bad.text))
+    step("katim", "monev_olah", {"hasil_olah": "Rekap capaian"})
+    step("katim", "monev_evaluasi", {"temuan": "x", "penilaian": "baik", "evaluasi": "x"}, expect=403)
+    step(
+        "kabag_pemerintahan",
+        "monev_evaluasi",
+        {"temuan": "Armada kurang\nJadwal molor", "penilaian": "cukup", "evaluasi": "Berjalan"},
+    )
+    wrong = step(
+        "kabag_pemerintahan", "monev_arahkan", {"arahan": "Tambah armada", "tindak_lanjut": "tanpa tenggat"}, expect=422
+    )
+    assert lxml_html.fromstring(wrong.text).xpath('//textarea[@name="arahan"]')[0].text == "Tambah armada"
+    plan = f"Usulan truk | opd_teknis | {today.isoformat()}"
+    step("kabag_pemerintahan", "monev_arahkan", {"arahan": "Tambah armada", "tindak_lanjut": plan})
+    doc = doc_of(opd, f"/monev/{round_id}")
+    [form] = doc.xpath('//tr[contains(@class, "monev-tl-form")]//form')
+    token = page_csrf(opd, f"/monev/{round_id}")
+    r = opd.post(form.get("action"), data={"catatan": "Usulan dikirim", "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    step("katim", "monev_tutup", {"kesimpulan": "Selesai dengan baik"})
+    final = api.client.get(f"{M}/{round_id}", headers=api.auth("katim")).json()
+    assert final["status"] == "selesai" and final["temuan"] == ["Armada kurang", "Jadwal molor"]
+    assert browsers["katim"].post(f"/monev/{round_id}/langkah/hapus", data={"csrf_token": token}).status_code in (
+        403,
+        404,
+    )

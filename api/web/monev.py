@@ -8,18 +8,20 @@ for the signed-in user: only what they may see; a counterparty's official is ref
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.deps import Id, ServicesDep, SessionDep
 from api.limits import upload
-from api.web.render import as_naskah_error, form_error, page
+from api.web.render import FormErrors, as_naskah_error, form_error, page
 from api.web.security import FormUser, PageUser
 from pipeline import monev, monev_report
-from pipeline.errors import DocumentTooLarge, NaskahError
+from pipeline.errors import DocumentTooLarge, InvalidInput, NaskahError, NotFound
+from pipeline.models import MonevTindakLanjut
 from pipeline.monev_lifecycle import ACTION_LABELS, STATUS_LABELS, MonevAction
 from pipeline.services import Services
 
@@ -29,12 +31,33 @@ router = APIRouter(include_in_schema=False)
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPORT_FIELDS = ["realisasi", "kendala", "manfaat", "rekomendasi", "files"]
+#: The steps a round page offers as forms (besides the OPD's report) and the fields each has.
+STEP_FIELDS: dict[str, list[str]] = {
+    MonevAction.JADWALKAN.value: ["bahan", "jadwal", "batas_laporan"],
+    MonevAction.KEMBALIKAN.value: ["catatan"],
+    MonevAction.OLAH.value: ["hasil_olah"],
+    MonevAction.EVALUASI.value: ["temuan", "penilaian", "evaluasi"],
+    MonevAction.ARAHKAN.value: ["arahan", "tindak_lanjut"],
+    MonevAction.TUTUP.value: ["kesimpulan"],
+    MonevAction.BATALKAN.value: ["catatan"],
+}
 REPORT_LABELS = {
     "realisasi": "Realisasi",
     "kendala": "Kendala",
     "manfaat": "Manfaat",
     "rekomendasi": "Rekomendasi",
     "files": "Lampiran",
+    "bahan": "Bahan monitoring",
+    "jadwal": "Jadwal monitoring",
+    "batas_laporan": "Batas laporan OPD",
+    "catatan": "Catatan",
+    "hasil_olah": "Hasil olah data",
+    "temuan": "Temuan",
+    "penilaian": "Penilaian",
+    "evaluasi": "Evaluasi",
+    "arahan": "Arahan",
+    "tindak_lanjut": "Rencana tindak lanjut",
+    "kesimpulan": "Kesimpulan dokumen evaluasi",
 }
 _ACTIONS = {a.value: label for a, label in ACTION_LABELS.items()}
 
@@ -124,7 +147,18 @@ def _round_context(svc: Services, session: SessionDep, signed: PageUser | FormUs
         "tz": svc.profile.tz,
         "labels": REPORT_LABELS,
         "may_report": MonevAction.LAPOR.value in view.boleh,
+        "steps": [a for a in view.boleh if a in STEP_FIELDS],
+        "finishable": [
+            i.id
+            for i in view.tindak_lanjut
+            if i.selesai_at is None
+            and view.round.status == "tindak_lanjut"
+            and monev.may_finish(signed.user, svc.profile, view.arsip, view.round, i)
+        ],
+        "penilaian_choices": list(monev.PENILAIAN.items()),
         "selesai": "",
+        "open_step": "",
+        "empty": FormErrors(),
     }
 
 
@@ -180,3 +214,101 @@ def report(
         ctx = _round_context(svc, session, signed, round_id)
         return form_error(request, "monev/ronde.html", error, form_fields=REPORT_FIELDS, values=values, context=ctx)
     return RedirectResponse(f"/monev/{round_id}?selesai=laporan", status_code=303)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _items(text: str) -> list[dict[str, str]]:
+    """``uraian | penanggung jawab | YYYY-MM-DD`` per line, as the Arahan form asks."""
+    items = []
+    for n, line in enumerate(_lines(text), start=1):
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) != 3:
+            raise InvalidInput(
+                f"Baris {n} rencana tindak lanjut harus ditulis 'uraian | penanggung jawab | YYYY-MM-DD'.",
+                reason="bad_item",
+                field="tindak_lanjut",
+            )
+        items.append({"uraian": parts[0], "penanggung_jawab": parts[1], "tenggat": parts[2]})
+    return items
+
+
+def _take(session: SessionDep, svc: Services, user: Any, round_id: int, action: str, form: dict[str, str]) -> None:
+    """One step of the round from its form: the same pipeline call as its API route."""
+    profile = svc.profile
+    if action == MonevAction.JADWALKAN.value:
+        data = monev.Jadwal.model_validate(
+            {"bahan": form["bahan"], "jadwal": form["jadwal"] or None, "batas_laporan": form["batas_laporan"] or None}
+        )
+        monev.jadwalkan(session, user, profile, round_id, data)
+    elif action == MonevAction.KEMBALIKAN.value:
+        monev.kembalikan(session, user, profile, round_id, form["catatan"])
+    elif action == MonevAction.OLAH.value:
+        monev.olah(session, user, profile, round_id, form["hasil_olah"])
+    elif action == MonevAction.EVALUASI.value:
+        data = monev.Evaluasi.model_validate(
+            {"temuan": _lines(form["temuan"]), "penilaian": form["penilaian"], "evaluasi": form["evaluasi"]}
+        )
+        monev.evaluasi(session, user, profile, round_id, data)
+    elif action == MonevAction.ARAHKAN.value:
+        data = monev.Arahan.model_validate({"arahan": form["arahan"], "tindak_lanjut": _items(form["tindak_lanjut"])})
+        monev.arahkan(session, user, profile, round_id, data)
+    elif action == MonevAction.TUTUP.value:
+        monev.tutup(session, user, profile, round_id, form["kesimpulan"])
+    else:
+        monev.batalkan(session, user, profile, round_id, form["catatan"])
+
+
+@router.post("/monev/{round_id}/langkah/{action}", response_class=HTMLResponse)
+async def step(
+    request: Request, round_id: Id, action: str, signed: FormUser, svc: ServicesDep, session: SessionDep
+) -> Response:
+    """A step of the round taken from the page (jadwal, kembalikan, olah, evaluasi, arahan, tutup,
+    batalkan); refusals on the form, input kept; Post/Redirect/Get."""
+    if action not in STEP_FIELDS:
+        raise NotFound("Langkah ini tidak dikenal.", action=action)
+    raw = await request.form()
+    form = {name: str(raw.get(name) or "")[:6000] for name in STEP_FIELDS[action]}
+    try:
+        await run_in_threadpool(_take, session, svc, signed.user, round_id, action, form)
+    except (NaskahError, ValidationError) as exc:
+        ctx = await run_in_threadpool(_round_context, svc, session, signed, round_id)
+        ctx["open_step"] = action
+        return form_error(
+            request, "monev/ronde.html", as_naskah_error(exc), form_fields=STEP_FIELDS[action], values=form, context=ctx
+        )
+    return RedirectResponse(f"/monev/{round_id}?selesai={action}", status_code=303)
+
+
+@router.post("/monev/tindak-lanjut/{item_id}/selesai", response_class=HTMLResponse, openapi_extra=upload("monev"))
+def finish_item(
+    request: Request,
+    item_id: Id,
+    signed: FormUser,
+    svc: ServicesDep,
+    session: SessionDep,
+    catatan: Annotated[str, Form(max_length=2000)] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    """A tindak lanjut item done, with a note and its proof (``monev.selesaikan_tindak_lanjut``)."""
+    item = session.get(MonevTindakLanjut, item_id)
+    if item is None:
+        raise NotFound(f"Tindak lanjut {item_id} tidak ditemukan.")
+    round_id = item.round_id
+    try:
+        read = [(f.filename, f.file.read()) for f in files or [] if f.filename]
+        monev.selesaikan_tindak_lanjut(session, svc, signed.user, item_id, catatan, read)
+    except (NaskahError, ValidationError) as exc:
+        ctx = _round_context(svc, session, signed, round_id)
+        ctx["open_step"] = f"tl-{item_id}"
+        return form_error(
+            request,
+            "monev/ronde.html",
+            as_naskah_error(exc),
+            form_fields=["catatan"],
+            values={"catatan": catatan},
+            context=ctx,
+        )
+    return RedirectResponse(f"/monev/{round_id}?selesai=tindak_lanjut", status_code=303)
