@@ -86,6 +86,18 @@ def test_the_opd_reports_through_the_pages_which_pass_axe_and_fit_a_phone(live, 
     screenshot(page, "web-monev-ronde", tmp_path)
     assert blocked == []
 
+    team = live.sign_in("katim-b", viewport={"width": 1280, "height": 900})
+    team.goto(f"/monev/{round_id}")
+    assert team.locator("section.monev-langkah h2").all_inner_texts() == [
+        "Mengembalikan laporan monitoring",
+        "Menyerahkan hasil olah data monitoring",
+    ]
+    team.fill("#langkah-monev_olah #f-hasil_olah", "")
+    team.click("#langkah-monev_olah button[type=submit]")
+    assert "Ada masalah" in team.locator("main").inner_text()
+    assert axe_violations(team) == []
+    screenshot(team, "web-monev-langkah", tmp_path)
+
     phone = live.sign_in("kabag_pemerintahan", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     for path in ("/monev", f"/monev/{round_id}"):
         phone.goto(path)
