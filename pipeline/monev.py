@@ -103,8 +103,10 @@ __all__ = [
     "roles_for",
     "round_view",
     "selesaikan_tindak_lanjut",
+    "team_candidates",
     "tugaskan",
     "tutup",
+    "visible_agreement",
 ]
 
 log = logging.getLogger(__name__)
@@ -242,6 +244,21 @@ def _visible_arsip(session: Session, user: User, profile: Profile, arsip_id: int
     if arsip is None:
         raise NotFound(f"Arsip {arsip_id} tidak ditemukan.", arsip_id=arsip_id)
     return arsip
+
+
+def visible_agreement(session: Session, user: User, profile: Profile, arsip_id: int) -> Arsip:
+    """An archived agreement ``user`` may see (404 else, as for a missing one)."""
+    return _visible_arsip(session, user, profile, arsip_id)
+
+
+def team_candidates(session: Session, profile: Profile) -> list[User]:
+    """Who the Kabag may assign to a monev team: active officials of our Pemda holding the ketua tim
+    position or the drafter role (the analis), as :func:`tugaskan` accepts them."""
+    monev = _config(profile)
+    users = session.exec(
+        select(User).where(col(User.active).is_(True), col(User.pihak_luar).is_(False)).order_by(col(User.nama))
+    ).all()
+    return [u for u in users if monev.ketua_tim in u.posisi_set or Role.DRAFTER.value in u.role_set]
 
 
 def agreements_in_force(session: Session, user: User, profile: Profile, today: dt.date) -> list[Arsip]:

@@ -37,7 +37,9 @@ def test_the_monev_page_shows_what_waits_on_me_and_every_alert_with_who_acts(api
     [row] = doc.xpath('//table[contains(@class, "monev-peringatan")]//tr[@data-kind="tanpa_laporan"]')
     assert "Kepala Bagian Pemerintahan" in words(row) and "Anda" in words(row)
     assert "Pengelolaan Sampah Regional" in words(doc.xpath('//*[contains(@class, "monev-giliran")]')[0])
-    assert [a.get("href") for a in doc.xpath('//table[contains(@class, "monev-berlaku")]//a')] == [f"/arsip/{arsip_id}"]
+    assert [a.get("href") for a in doc.xpath('//table[contains(@class, "monev-berlaku")]//a')] == [
+        f"/monev/kerja-sama/{arsip_id}"
+    ]
     assert doc.xpath('//nav//a[@href="/monev" and @aria-current="page"]')
     other = doc_of(browsers["opd-lain"], "/monev")
     assert "Pengelolaan Sampah Regional" not in words(other) and "Tidak ada peringatan." in words(other)
@@ -179,3 +181,42 @@ def test_a_round_walks_to_its_end_through_the_page_forms(api, browsers):
         403,
         404,
     )
+
+
+@SERVICES
+def test_the_kabag_assigns_a_team_and_decides_on_extension_from_the_agreement_page(api, browsers):
+    _people(api)
+    today = _today(api)
+    arsip_id = _agreement(api, ends_in=60)
+    kabag = browsers["kabag_pemerintahan"]
+    doc = doc_of(kabag, f"/monev/kerja-sama/{arsip_id}")
+    choices = doc.xpath('//select[@name="ketua_tim"]/option/@value')
+    assert "katim" in choices and "analis" in choices and "opd-dlh" not in choices
+    assert not doc_of(browsers["opd-dlh"], f"/monev/kerja-sama/{arsip_id}").xpath("//main//form")  # reads, does not act
+    assert browsers["opd-lain"].get(f"/monev/kerja-sama/{arsip_id}").status_code == 404
+
+    token = page_csrf(kabag, f"/monev/kerja-sama/{arsip_id}")
+    form = {"surat_perintah": "SP/9", "ketua_tim": "katim", "analis": "", "periode_mulai": today.isoformat(),
+            "periode_selesai": today.isoformat(), "catatan": "", "csrf_token": token}  # fmt: skip
+    bad = kabag.post(
+        f"/monev/kerja-sama/{arsip_id}/tugaskan", data={**form, "surat_perintah": ""}, follow_redirects=False
+    )
+    assert bad.status_code == 422 and "Ada masalah" in words(lxml_html.fromstring(bad.text))
+    ok = kabag.post(f"/monev/kerja-sama/{arsip_id}/tugaskan", data=form, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"].endswith("?selesai=monev_tugaskan")
+    assert "Persiapan" in words(doc_of(kabag, ok.headers["location"]))
+
+    decided = kabag.post(
+        f"/monev/kerja-sama/{arsip_id}/perpanjangan",
+        data={"keputusan": "tidak_diperpanjang", "catatan_keputusan": "Tujuan tercapai", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert decided.status_code == 303
+    shown = doc_of(kabag, decided.headers["location"]).xpath('//*[@data-field="perpanjangan"]')[0]
+    assert words(shown).startswith("Tidak diperpanjang")
+    refused = browsers["katim"].post(
+        f"/monev/kerja-sama/{arsip_id}/perpanjangan",
+        data={"keputusan": "diperpanjang", "csrf_token": page_csrf(browsers["katim"], "/monev")},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403

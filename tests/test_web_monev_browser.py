@@ -20,7 +20,7 @@ from tests.test_monev import LAPORAN
 from tests.test_recap import add_arsip
 
 
-def _arrange(live) -> int:
+def _arrange(live) -> tuple[int, int]:
     svc = live.services
     today = dt.datetime.now(svc.profile.tz).date()
     with session_scope(svc.engine) as session:
@@ -51,11 +51,11 @@ def _arrange(live) -> int:
         monev.jadwalkan(
             session, katim, svc.profile, round_.id or 0, monev.Jadwal(bahan="Data penyelenggaraan", jadwal=today)
         )
-        return round_.id or 0
+        return round_.id or 0, arsip_id
 
 
 def test_the_opd_reports_through_the_pages_which_pass_axe_and_fit_a_phone(live, tmp_path):
-    round_id = _arrange(live)
+    round_id, arsip_id = _arrange(live)
     page = live.sign_in("dlh-b", viewport={"width": 1280, "height": 900})
     blocked: list[str] = []
     page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
@@ -98,8 +98,18 @@ def test_the_opd_reports_through_the_pages_which_pass_axe_and_fit_a_phone(live, 
     assert axe_violations(team) == []
     screenshot(team, "web-monev-langkah", tmp_path)
 
+    kabag = live.sign_in("kabag_pemerintahan", viewport={"width": 1280, "height": 900})
+    kabag.goto(f"/monev/kerja-sama/{arsip_id}")
+    kabag.select_option("#f-keputusan", "diperpanjang")
+    kabag.fill("#f-catatan_keputusan", "Diperpanjang lima tahun dengan addendum.")
+    kabag.click("form.monev-perpanjangan button[type=submit]")
+    kabag.wait_for_url(f"{live.url}/monev/kerja-sama/{arsip_id}?selesai=perpanjangan")
+    assert kabag.locator('[data-field="perpanjangan"]').inner_text().startswith("Diperpanjang")
+    assert axe_violations(kabag) == []
+    screenshot(kabag, "web-monev-kerja-sama", tmp_path)
+
     phone = live.sign_in("kabag_pemerintahan", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    for path in ("/monev", f"/monev/{round_id}"):
+    for path in ("/monev", f"/monev/{round_id}", f"/monev/kerja-sama/{arsip_id}"):
         phone.goto(path)
         widths = phone.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         wide = phone.evaluate(

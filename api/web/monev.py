@@ -312,3 +312,131 @@ def finish_item(
             context=ctx,
         )
     return RedirectResponse(f"/monev/{round_id}?selesai=tindak_lanjut", status_code=303)
+
+
+# -- one agreement: its rounds, the Kabag's assignment and decision to extend ------------------------
+
+ASSIGN_FIELDS = ["surat_perintah", "ketua_tim", "analis", "periode_mulai", "periode_selesai", "catatan"]
+DECISION_FIELDS = ["keputusan", "catatan_keputusan"]
+AGREEMENT_LABELS = {
+    "surat_perintah": "Nomor Surat Perintah",
+    "ketua_tim": "Ketua tim",
+    "analis": "Analis",
+    "periode_mulai": "Periode dari",
+    "periode_selesai": "Periode sampai",
+    "catatan": "Catatan",
+    "keputusan": "Keputusan",
+    "catatan_keputusan": "Catatan keputusan",
+}
+
+
+def _agreement_context(svc: Services, session: SessionDep, signed: PageUser | FormUser, arsip_id: int) -> dict:
+    user = signed.user
+    arsip = monev.visible_agreement(session, user, svc.profile, arsip_id)
+    rounds, _ = monev.list_rounds(session, user, svc.profile, arsip_id=arsip_id, limit=200)
+    today = monev.local_today(svc.profile)
+    kabag = monev.is_kabag(user, svc.profile)
+    team = monev.team_candidates(session, svc.profile) if kabag else []
+    return {
+        "a": arsip,
+        "rounds": rounds,
+        "status_labels": {s.value: label for s, label in STATUS_LABELS.items()},
+        "decision": monev.perpanjangan_of(session, [arsip_id]).get(arsip_id),
+        "keputusan": monev.KEPUTUSAN,
+        "keputusan_choices": list(monev.KEPUTUSAN.items()),
+        "kabag": kabag,
+        "in_force": monev.in_force(arsip, today),
+        "open_round": next((r for r in rounds if r.status not in ("selesai", "dibatalkan")), None),
+        "team": [(u.username, f"{u.nama} ({u.jabatan})") for u in team],
+        "labels": AGREEMENT_LABELS,
+        "default_values": {
+            "periode_mulai": max(arsip.mulai, today - dt.timedelta(days=180)).isoformat(),
+            "periode_selesai": today.isoformat(),
+        },
+        "tz": svc.profile.tz,
+        "open_form": "",
+        "empty": FormErrors(),
+        "selesai": "",
+    }
+
+
+@router.get("/monev/kerja-sama/{arsip_id}", response_class=HTMLResponse)
+def agreement(
+    request: Request,
+    arsip_id: Id,
+    signed: PageUser,
+    svc: ServicesDep,
+    session: SessionDep,
+    selesai: Annotated[str, Query(max_length=20)] = "",
+) -> HTMLResponse:
+    """An agreement's monev: its rounds, the decision to extend; the Kabag's forms to assign a team and
+    to record the decision."""
+    ctx = {**_agreement_context(svc, session, signed, arsip_id), "selesai": selesai}
+    ctx["values"] = ctx["default_values"]
+    return page(request, "monev/kerja_sama.html", ctx)
+
+
+@router.post("/monev/kerja-sama/{arsip_id}/tugaskan", response_class=HTMLResponse)
+def assign(
+    request: Request,
+    arsip_id: Id,
+    signed: FormUser,
+    svc: ServicesDep,
+    session: SessionDep,
+    surat_perintah: Annotated[str, Form(max_length=400)] = "",
+    ketua_tim: Annotated[str, Form(max_length=64)] = "",
+    analis: Annotated[str, Form(max_length=64)] = "",
+    periode_mulai: Annotated[str, Form(max_length=20)] = "",
+    periode_selesai: Annotated[str, Form(max_length=20)] = "",
+    catatan: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Step 1 from the page: the Kabag assigns a team (``monev.tugaskan``)."""
+    values = {
+        "surat_perintah": surat_perintah,
+        "ketua_tim": ketua_tim,
+        "analis": analis,
+        "periode_mulai": periode_mulai,
+        "periode_selesai": periode_selesai,
+        "catatan": catatan,
+    }
+    try:
+        data = monev.Penugasan.model_validate({**values, "analis": analis or None})
+        round_ = monev.tugaskan(session, signed.user, svc.profile, arsip_id, data)
+        session.flush()
+    except (NaskahError, ValidationError) as exc:
+        ctx = {**_agreement_context(svc, session, signed, arsip_id), "open_form": "tugaskan"}
+        return form_error(
+            request,
+            "monev/kerja_sama.html",
+            as_naskah_error(exc),
+            form_fields=ASSIGN_FIELDS,
+            values=values,
+            context=ctx,
+        )
+    return RedirectResponse(f"/monev/{round_.id}?selesai=monev_tugaskan", status_code=303)
+
+
+@router.post("/monev/kerja-sama/{arsip_id}/perpanjangan", response_class=HTMLResponse)
+def decide(
+    request: Request,
+    arsip_id: Id,
+    signed: FormUser,
+    svc: ServicesDep,
+    session: SessionDep,
+    keputusan: Annotated[str, Form(max_length=32)] = "",
+    catatan_keputusan: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """The Kabag's decision whether the agreement is extended (``monev.putuskan_perpanjangan``)."""
+    values = {"keputusan": keputusan, "catatan_keputusan": catatan_keputusan}
+    try:
+        data = monev.Perpanjangan.model_validate({"keputusan": keputusan, "catatan": catatan_keputusan})
+        monev.putuskan_perpanjangan(session, signed.user, svc.profile, arsip_id, data)
+    except (NaskahError, ValidationError) as exc:
+        error = as_naskah_error(exc)
+        if isinstance(exc, ValidationError):
+            error = type(error)(error.message, **{**error.detail, "field": "keputusan"})
+        ctx = {**_agreement_context(svc, session, signed, arsip_id), "open_form": "perpanjangan"}
+        return form_error(
+            request, "monev/kerja_sama.html", error, form_fields=DECISION_FIELDS, values=values, context=ctx
+        )
+    return RedirectResponse(f"/monev/kerja-sama/{arsip_id}?selesai=perpanjangan", status_code=303)
