@@ -1,7 +1,7 @@
 """monev_round, monev_event, monev_lampiran, monev_tindak_lanjut, monev_perpanjangan: monitoring and evaluation
 
-Revision ID: 0016_monev
-Revises: 0015_publik
+Revision ID: 0020_monev
+Revises: 0019_mail
 Create Date: 2026-12-07 13:00:00
 
 Issue 15 (monitoring dan evaluasi of running agreements, Kota Tangerang's monev SOP): rounds on an
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0016_monev"
-down_revision: str | Sequence[str] | None = "0015_publik"
+revision: str = "0020_monev"
+down_revision: str | Sequence[str] | None = "0019_mail"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
