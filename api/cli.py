@@ -18,6 +18,7 @@ import typer
 from api.cli_arsip import arsip_app, monitoring_command, tasks_command
 from api.cli_common import NoConverter, belongs_line, echo_signing_dates, echo_timestamps, friendly, tanggal_option
 from api.cli_devpki import devpki_app
+from api.cli_monev import monev_app
 from api.cli_notifikasi import notifikasi_app
 from api.cli_usulan import usulan_app
 from api.config import Settings, build_services
@@ -32,6 +33,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(arsip_app, name="arsip")
+app.add_typer(monev_app, name="monev")
 app.add_typer(devpki_app, name="dev-pki")
 app.add_typer(usulan_app, name="usulan")
 app.add_typer(notifikasi_app, name="notifikasi")

@@ -28,7 +28,7 @@ from api.config import Settings, build_services
 from pipeline import audit, cases, fetch, revisions
 from pipeline.auth import create_user
 from pipeline.errors import Conflict, InvalidInput
-from pipeline.models import User
+from pipeline.models import Arsip, User
 from pipeline.templates import sample_data
 from pipeline.terbilang import akhir_jangka_waktu
 from storage.db import session_scope, upgrade
@@ -264,6 +264,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         nk_id = _nota_kesepakatan(svc, steps, day, today, drafter, people, pki)
         nk = _entry(svc, out, drafter, nk_id, "nk", pki.roots, steps)
         found = _archive_all(svc, out, steps, [kb, sk, pks, nk], people["sekretariat.tkksd"])
+        monev_round = _monev(svc, out, steps, kb["arsip"]["id"], drafter, people)
     akses = steps.run("hak akses: apa yang dilihat setiap pengguna", lambda: _visibility(svc, drafter, people))
     with session_scope(svc.engine) as session:
         chain = steps.run("jejak audit: rantai hash diperiksa", lambda: audit.verify_chain(session))
@@ -276,6 +277,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         "naskah": [kb, sk, pks, nk],
         "arsip_search": {"q": "sampah", "count": found["count"], "data": found["data"]},
         "recap": found["recap"],
+        "monev": monev_round,
         "akses": akses,
         "audit": chain.to_dict(),
         "accounts": accounts,
@@ -297,6 +299,11 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     typer.echo(f"Rekapitulasi kerja sama ({out / 'rekap.xlsx'}, {out / 'rekap.csv'}):")
     for r in found["recap"]:
         typer.echo(f"  {r['no']:>2}. {r['jenis_kerja_sama']:<5} {r['jenis']:<3} {r['judul'][:52]:<52} {r['status']}")
+    if monev_round:
+        typer.echo(
+            f"Monev {monev_round['id']} atas KB ({monev_round['status']}): laporan {out / monev_round['xlsx']} "
+            f"dan {out / monev_round['pdf']}"
+        )
     typer.echo(f"Jejak audit: {chain.count} entri, rantai hash {chain.bottom_line} (naskah audit verify)")
     typer.echo("Hak akses (pipeline/access.py): kerja sama / naskah / arsip yang dilihat")
     for username, seen in akses.items():
@@ -807,6 +814,92 @@ def _archive_all(svc: Any, out: Path, steps: Steps, entries: list[dict[str, Any]
             for r in recap_rows
         ],
     }
+
+
+def _monev(
+    svc: Any, out: Path, steps: Steps, arsip_id: int, drafter: User, people: dict[str, User]
+) -> dict[str, Any] | None:
+    """One monev round on the archived KB (Kota Tangerang's monev SOP with Paser's officials): the Kabag
+    assigns the analis as ketua tim, the Kepala Dinas reports with a photo, the Kabag evaluates and
+    directs one tindak lanjut, the Dinas carries it out, the round closes; then the evaluation report."""
+    from pipeline import monev, monev_report
+
+    today = _today(svc)
+    kabag, kadis = people["kabag_pemerintahan"], people["kadis.dlh"]
+    with session_scope(svc.engine) as session:
+        arsip = session.get(Arsip, arsip_id)
+        if arsip is None or not monev.in_force(arsip, today) or svc.profile.monev is None:
+            return None  # the agreement starts later than today (demo --tanggal in the future): nothing to monitor
+        mulai = arsip.mulai
+    photo = lambang_png("TPA", (40, 120, 70))
+
+    def rounds() -> int:
+        with session_scope(svc.engine) as session:
+            data = monev.Penugasan(
+                surat_perintah=f"800.1.11.1/{today.month:02d}3/Pem/{today.year}",
+                ketua_tim=drafter.username,
+                periode_mulai=mulai,
+                periode_selesai=today,
+            )
+            round_ = monev.tugaskan(session, kabag, svc.profile, arsip_id, data)
+            session.flush()
+            monev.jadwalkan(
+                session, drafter, svc.profile, round_.id or 0, monev.Jadwal(bahan="Data penyelenggaraan", jadwal=today)
+            )
+            return round_.id or 0
+
+    round_id = steps.run("monev: Kabag menugaskan tim, tim menetapkan jadwal", rounds)
+    laporan = monev.Laporan(
+        realisasi="TPA Regional Kuaro menerima sampah kedua daerah sesuai jadwal.",
+        kendala="Satu armada pengangkut rusak dua minggu.",
+        manfaat="Timbulan sampah tidak terkelola berkurang.",
+        rekomendasi="Pengadaan satu armada cadangan.",
+    )
+
+    def report_and_evaluate() -> None:
+        with session_scope(svc.engine) as session:
+            monev.lapor(session, svc, kadis, round_id, laporan, [("foto-tpa.png", photo)])
+        with session_scope(svc.engine) as session:
+            monev.olah(session, drafter, svc.profile, round_id, "Capaian sesuai rencana; armada kurang satu.")
+            found = monev.Evaluasi(
+                temuan=["Armada cadangan belum ada"], penilaian="cukup", evaluasi="Berjalan dengan kendala armada."
+            )
+            monev.evaluasi(session, kabag, svc.profile, round_id, found)
+            item = monev.TindakLanjutItem(
+                uraian="Usulan armada cadangan pada APBD Perubahan",
+                penanggung_jawab="opd_teknis",
+                tenggat=today + timedelta(days=30),
+            )
+            monev.arahkan(
+                session,
+                kabag,
+                svc.profile,
+                round_id,
+                monev.Arahan(arahan="Usulkan armada cadangan.", tindak_lanjut=[item]),
+            )
+
+    steps.run("monev: laporan OPD (dengan lampiran), olah data, temuan, evaluasi dan arahan", report_and_evaluate)
+
+    def follow_up() -> str:
+        with session_scope(svc.engine) as session:
+            view = monev.round_view(session, kabag, svc.profile, round_id)
+            monev.selesaikan_tindak_lanjut(
+                session, svc, kadis, view.tindak_lanjut[0].id or 0, "Usulan dikirim ke TAPD."
+            )
+        with session_scope(svc.engine) as session:
+            return monev.tutup(session, drafter, svc.profile, round_id, "Kerja sama berjalan; armada diusulkan.").status
+
+    status = steps.run("monev: tindak lanjut selesai, monev ditutup", follow_up)
+    with session_scope(svc.engine) as session:
+        built = monev_report.build(session, kabag, svc.profile, mulai, today, today)
+    folder = out / "monev"
+    folder.mkdir(exist_ok=True)
+    (folder / "evaluasi.xlsx").write_bytes(monev_report.to_xlsx(built))
+    steps.run(
+        "monev: laporan evaluasi (XLSX, PDF)",
+        lambda: (folder / "evaluasi.pdf").write_bytes(monev_report.to_pdf(svc, built)),
+    )
+    return {"id": round_id, "status": status, "xlsx": "monev/evaluasi.xlsx", "pdf": "monev/evaluasi.pdf"}
 
 
 def _entry(

@@ -86,8 +86,10 @@ UPLOAD_LIMITS: dict[str, tuple[str, Callable[[Services], int]]] = {
     "pdf": ("berkas PDF", lambda svc: svc.pdf_limits.max_bytes),
     "p12": ("berkas PKCS#12", lambda _svc: MAX_P12_BYTES),
     "lambang": ("gambar lambang", lambda _svc: MAX_LAMBANG_BYTES),
-    # an usulan's attachment (pipeline.intake.attachments): a PDF, a DOCX or a scanned image
+    # an usulan's attachment (pipeline.attachments): a PDF, a DOCX or a scanned image
     "lampiran": ("lampiran usulan", lambda svc: max(svc.pdf_limits.max_bytes, svc.docx_limits.max_bytes)),
+    # a monev report's or tindak lanjut's attachments (pipeline.attachments): PDF, DOCX or scanned images
+    "monev": ("lampiran monitoring dan evaluasi", lambda svc: max(svc.pdf_limits.max_bytes, svc.docx_limits.max_bytes)),
     "certificate": ("berkas sertifikat", lambda _svc: MAX_CERTIFICATE_BYTES),
 }
 

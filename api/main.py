@@ -23,6 +23,7 @@ from api.routes import (
     audit,
     cases,
     intake,
+    monev,
     monitoring,
     naskah,
     notifications,
@@ -38,6 +39,7 @@ from api.web import arsip as web_arsip
 from api.web import dasbor as web_dasbor
 from api.web import jejak as web_jejak
 from api.web import kerjasama as web_kerjasama
+from api.web import monev as web_monev
 from api.web import naskah as naskah_pages
 from api.web import notifikasi as web_notifikasi
 from api.web import pages
@@ -129,6 +131,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     v1.include_router(admin.router)
     v1.include_router(audit.router)
     v1.include_router(intake.router)
+    v1.include_router(monev.router)
     app.include_router(v1)
     app.include_router(pages.router)  # the web pages (api/web): sign-in, Beranda, ...
     app.include_router(web_paraf.router)  # /naskah/{id}/paraf
@@ -136,6 +139,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(web_kerjasama.router)  # Kerja sama: list, forms, detail, a new naskah
     app.include_router(web_arsip.router)  # Arsip: search, original, verification report
     app.include_router(web_dasbor.router)  # Monitoring: the secretariat's dashboard
+    app.include_router(web_monev.router)  # Monev: what waits on me, alerts, rounds, the OPD's report form
     app.include_router(web_jejak.router)  # Jejak audit: a naskah's timeline, the whole trail, Periksa rantai
     app.include_router(web_notifikasi.router)  # Notifikasi: the inbox, and mail on or off (/akun/notifikasi)
     app.include_router(naskah_pages.router)  # the naskah, its revisions, diff and Bagian Hukum's review

@@ -47,6 +47,7 @@ from pipeline.intake.lifecycle import ACTION_LABELS as INTAKE_LABELS
 from pipeline.lifecycle import ACTION_LABELS as LIFECYCLE_LABELS
 from pipeline.lifecycle import Action
 from pipeline.models import MAX_ID, AuditEntry, AuditHead, Naskah, NaskahFile, NaskahNomor, User, as_utc, utcnow
+from pipeline.monev_lifecycle import ACTION_LABELS as MONEV_LABELS
 from pipeline.sop import Profile
 from pipeline.textcheck import Line, LineCheck
 from storage.db import session_scope
@@ -110,6 +111,8 @@ class AuditAction(StrEnum):
     CERTIFICATE_REGISTER = "certificate_register"
     CERTIFICATE_REMOVE = "certificate_remove"
     VERIFY_CHAIN = "verify_chain"  # the audit chain checked ("Periksa rantai"): its result in the detail
+    MONEV_TINDAK_LANJUT = "monev_tindak_lanjut"  # a monev round's tindak lanjut item done (pipeline.monev)
+    MONEV_PERPANJANGAN = "monev_perpanjangan"  # the decision whether an agreement is extended
 
 
 #: Every action as a person reads it after the actor's name ("Hj. Nurul … menyetujui rancangan").
@@ -142,6 +145,9 @@ ACTION_LABELS: Mapping[str, str] = {
     "usulan_lampiran": "menambah lampiran usulan",
     "usulan_unduh": "mengunduh berkas usulan",
     "usulan_surat": "menyusun surat untuk usulan",
+    **{a.value: label for a, label in MONEV_LABELS.items()},
+    AuditAction.MONEV_TINDAK_LANJUT: "menyelesaikan tindak lanjut monitoring dan evaluasi",
+    AuditAction.MONEV_PERPANJANGAN: "mencatat keputusan perpanjangan kerja sama",
 }
 ACTIONS = tuple(ACTION_LABELS)
 """Every action an entry may carry (the lifecycle's, then the others)."""

@@ -32,7 +32,9 @@ unknown owner, a version older than its owner) is kept and reported as ``foreign
 lambang that the audit trail recorded as uploaded is history, not an orphan, and is kept.  The preview
 cache (``preview/<sha256>/…``, ``pipeline.preview``) has no owner row: its referenced images are kept,
 and an unreferenced one (a render whose lease was taken over, a cache dropped because one of its images
-was damaged) is removed once older than ``min_age``; it is a cache, rendered again when needed.
+was damaged) is removed once older than ``min_age``; it is a cache, rendered again when needed.  A monev
+round's attachments (``monev/<round>/…``, ``monev_lampiran`` rows) are referenced; one no row names (its
+step's transaction failed) has no owner this cleanup judges and is kept as ``foreign``.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from pipeline.models import (
     ArsipVersion,
     AuditEntry,
     KerjaSama,
+    MonevLampiran,
     Naskah,
     NaskahFile,
     Pihak,
@@ -159,6 +162,7 @@ def referenced_versions(session: Session) -> tuple[set[tuple[str, str]], set[str
         if key and version
     )
     refs.update(session.exec(select(PreviewPage.image_key, PreviewPage.image_version_id)).all())  # type: ignore[arg-type]
+    refs.update(session.exec(select(MonevLampiran.key, MonevLampiran.version_id)).all())  # type: ignore[arg-type]
     refs.update(session.exec(select(PreviewPage.thumb_key, PreviewPage.thumb_version_id)).all())  # type: ignore[arg-type]
     # the archive store is another store by default; should it be this one, its records count too
     refs.update(

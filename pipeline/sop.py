@@ -39,11 +39,14 @@ from pipeline.workdays import WorkCalendar, library_holidays
 __all__ = [
     "INTAKE_STEPS",
     "MAX_PARAF",
+    "MONEV_STEPS",
     "PROFILE_DIR",
     "ZONA_WAKTU",
     "Duration",
     "HariLibur",
     "IntakeProfile",
+    "MonevProfile",
+    "MonevStep",
     "Position",
     "Profile",
     "available_profiles",
@@ -299,6 +302,57 @@ class IntakeProfile(BaseModel):
         return self.mutu_baku.get(step)
 
 
+#: The monev SOP's steps in order (Kota Tangerang, seed 001), as keys of ``monev.langkah``.
+MONEV_STEPS: dict[str, str] = {
+    "penugasan": "Menugaskan ketua tim melakukan monitoring dan evaluasi (Surat Perintah)",
+    "pengumpulan_data": "Mengumpulkan data dan informasi penyelenggaraan kerja sama",
+    "bahan": "Mengolah data menjadi bahan dan jadwal monitoring",
+    "monitoring": "Melaksanakan monitoring pada OPD (Laporan Monitoring)",
+    "penyerahan": "Menyerahkan data hasil monitoring kepada Ketua Tim",
+    "pengolahan": "Mengolah data hasil monitoring untuk Kepala Bagian",
+    "pembahasan": "Membahas hasil monitoring: temuan dan evaluasi",
+    "arahan": "Memberikan arahan dan rencana tindak lanjut (disposisi)",
+    "tindak_lanjut": "Menindaklanjuti hasil monitoring dan evaluasi (dokumen evaluasi)",
+}
+#: Who acts in a monev step besides a position of the profile: the agreement's OPD teknis.
+OPD_TEKNIS = "opd_teknis"
+
+
+class MonevStep(BaseModel):
+    """One step of the monev SOP: its standard time (none for the open-ended tindak lanjut) and who acts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    waktu: Duration | None = None
+    pelaksana: str
+    """A position key, or ``opd_teknis`` (the agreement's OPD teknis, as ``users.opd``)."""
+
+
+class MonevProfile(BaseModel):
+    """Monitoring and evaluation of running agreements (``pipeline.monev``; seed 001, Kota Tangerang).
+
+    ``kabag`` assigns a ketua tim to a monev round (step 1), leads the discussion (step 7) and gives the
+    arahan (step 8), and records the decision to extend an agreement; ``ketua_tim`` is the position a
+    ketua tim usually holds (any drafter, the analis, may be assigned too).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kabag: str
+    ketua_tim: str
+    tanpa_laporan: Duration
+    """An agreement in force whose last monev report (or its start, without one) is older than this is
+    flagged (``pipeline.monev.alerts``)."""
+    perpanjangan_sebelum: Duration
+    """An agreement ending within this period without a decision to extend (or not) is flagged."""
+    langkah: dict[str, MonevStep]
+    """The SOP's steps (every key of ``MONEV_STEPS``)."""
+
+    def waktu(self, *steps: str) -> list[Duration]:
+        """The standard times of ``steps`` that have one (for a state that spans several steps)."""
+        return [d for d in (self.langkah[s].waktu if s in self.langkah else None for s in steps) if d is not None]
+
+
 class Profile(BaseModel):
     """A region's SOP for naskah kerja sama; see ``pipeline/profiles/paser.yaml`` for a commented example."""
 
@@ -326,6 +380,8 @@ class Profile(BaseModel):
     kabag_pemerintahan: str | None = None
     """Position key of the Kepala Bagian Pemerintahan / Tata Pemerintahan, who assigns drafters to a
     naskah (``pipeline.access``); unset: the position keyed ``kabag_pemerintahan``, if any."""
+    monev: MonevProfile | None = None
+    """Monitoring and evaluation of running agreements (None: this region runs none; ``pipeline.monev`` refuses)."""
     intake: IntakeProfile | None = None
     """The intake of penawaran and permohonan (None: this region records none; ``pipeline.intake`` refuses)."""
     pemisahan_tugas: bool = True
@@ -431,9 +487,35 @@ class Profile(BaseModel):
                 )
         if self.intake is not None:
             problems += self._intake_problems(self.intake)
+        if self.monev is not None:
+            problems += self._monev_problems(self.monev)
         if problems:
             raise _invalid("\n".join(problems))  # split again into one problem each by _problems()
         return self
+
+    def _monev_problems(self, monev: MonevProfile) -> list[str]:
+        problems: list[str] = []
+        for field, key in (("kabag", monev.kabag), ("ketua_tim", monev.ketua_tim)):
+            if key not in self.positions:
+                problems.append(f"monev.{field}: posisi '{key}' tidak ada di positions")
+        for step in MONEV_STEPS:
+            if step not in monev.langkah:
+                problems.append(f"monev.langkah.{step}: belum ditentukan")
+        for step, entry in monev.langkah.items():
+            if step not in MONEV_STEPS:
+                problems.append(f"monev.langkah.{step}: langkah tidak dikenal; pilih {', '.join(MONEV_STEPS)}")
+            if entry.pelaksana != OPD_TEKNIS and entry.pelaksana not in self.positions:
+                problems.append(
+                    f"monev.langkah.{step}.pelaksana: '{entry.pelaksana}' bukan posisi di positions atau {OPD_TEKNIS}"
+                )
+        return problems
+
+    def pelaksana_label(self, key: str, opd: str | None = None) -> str:
+        """Who acts, as a person reads it: the position's jabatan, or the agreement's OPD teknis."""
+        if key == OPD_TEKNIS:
+            return opd or "OPD teknis"
+        position = self.positions.get(key)
+        return position.jabatan if position is not None else key
 
     def _intake_problems(self, intake: IntakeProfile) -> list[str]:
         problems: list[str] = []

@@ -175,7 +175,7 @@ def test_every_api_route_has_a_body_limit_and_every_upload_route_declares_its_ow
         assert rule is not None and rule.route is route, (method, path)
         assert rule.needs_auth, f"{method} {path} is public: say so on purpose"
         if has_file_parameter(route):
-            assert kind in ("docx", "pdf", "p12", "lambang", "certificate"), (
+            assert kind in ("docx", "pdf", "p12", "lambang", "certificate", "monev"), (
                 f"{method} {path}: an upload without its limit"
             )
         else:
@@ -191,6 +191,8 @@ def test_upload_limits_come_from_the_settings_the_routes_check_with(small):
     assert limit_of(app, svc, "POST", "/api/v1/naskah/1/sign") == 1 * MB + MULTIPART_SLACK
     assert limit_of(app, svc, "PUT", "/api/v1/cases/1/pihak/1/lambang") == 2 * MB + MULTIPART_SLACK
     assert limit_of(app, svc, "POST", "/api/v1/cases") == 1 * MB
+    # a monev report's attachments: the larger of the PDF and the DOCX limit
+    assert limit_of(app, svc, "POST", "/api/v1/monev/1/laporan") == 3 * MB + MULTIPART_SLACK
 
 
 # -- authentication first --------------------------------------------------------------------

@@ -139,6 +139,10 @@ def test_demo_runs_and_writes_report(env):
     recap = [(r["jenis_kerja_sama"], r["jenis"]) for r in report["recap"]]
     assert recap == [("KSDD", "KB"), ("KSDD", "PKS"), ("KSIV", "NK")]  # a Surat Kuasa is not an agreement
     assert (out / "rekap.xlsx").read_bytes().startswith(b"PK") and (out / "rekap.csv").stat().st_size > 0
+    # the demo ends with one monev round on the archived KB, closed, and its evaluation report
+    assert report["monev"]["status"] == "selesai"
+    assert (out / report["monev"]["xlsx"]).read_bytes().startswith(b"PK")
+    assert (out / report["monev"]["pdf"]).read_bytes().startswith(b"%PDF")
     assert kb["jenis"] == "KB" and [r["n"] for r in kb["revisions"]] == [1, 2, 3, 4]
     assert [r["source"] for r in kb["revisions"]] == ["rendered", "rendered", "uploaded", "rendered"]
     assert [p["jabatan"] for p in kb["paraf"]] == ["Kepala Bagian Pemerintahan", "Asisten Umum", "Sekretaris Daerah"]

@@ -25,10 +25,10 @@ from sqlmodel import col, select
 from api.config import Settings
 from api.main import create_app
 from pipeline import audit
+from pipeline.attachments import check_attachment
 from pipeline.auth import create_user, issue_token
 from pipeline.docxcheck import DocxLimits
 from pipeline.intake import workflow as wf
-from pipeline.intake.attachments import check_attachment
 from pipeline.intake.letters import intake_templates
 from pipeline.models import AuditEntry, KerjaSama, Pihak, User
 from pipeline.pdflimits import PdfLimits

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import ServicesDep, SessionDep
 from api.web.render import page
 from api.web.security import PageUser, settings_of
-from pipeline import dashboard, notifications
+from pipeline import dashboard, monev, notifications
 from pipeline.recap import KERJA_SAMA_NAMES
 
 __all__ = ["router"]
@@ -80,7 +80,23 @@ def monitoring_page(request: Request, signed: PageUser, svc: ServicesDep, sessio
     """The dashboard for the signed-in user (``pipeline.dashboard.dashboard``: only what they may see)."""
     now = dt.datetime.now(dt.UTC)
     d = dashboard.dashboard(session, signed.user, svc.profile, now)
+    monev_alerts = (
+        monev.alerts(session, signed.user, svc.profile, monev.local_today(svc.profile, now))
+        if svc.profile.monev is not None and not signed.user.pihak_luar
+        else None
+    )
     ctx = {
+        "monev": None
+        if monev_alerts is None
+        else [
+            (
+                kind,
+                label,
+                sum(1 for a in monev_alerts if a.kind == kind),
+                [a for a in monev_alerts if a.kind == kind][:5],
+            )
+            for kind, label in monev.ALERT_LABELS.items()
+        ],
         "d": d,
         "surel": notifications.mail_health(session, now, server=settings_of(request).smtp.describe())
         if notifications.may_see_mail_health(signed.user)

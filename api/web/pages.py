@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 
 from api.deps import ServicesDep, SessionDep
 from api.web.render import form_error, page
@@ -31,9 +32,11 @@ from api.web.security import (
     settings_of,
 )
 from api.web.tugas import inbox, parse_kind
-from pipeline import cases, tasks
+from pipeline import cases, monev, tasks
 from pipeline.errors import NaskahError, NotPermitted, Unauthenticated
+from pipeline.models import User
 from pipeline.signin import change_own_password, end_session, sign_in, start_session
+from pipeline.sop import Profile
 
 __all__ = ["router", "safe_next"]
 
@@ -74,6 +77,17 @@ def _greeting(now: datetime) -> str:
     return "Selamat malam"
 
 
+def _monev_inbox(session: Session, user: User, profile: Profile, now: datetime) -> dict[str, int] | None:
+    """Monev's share of the inbox (``monev.my_steps`` and the alerts that are the user's turn, as
+    ``GET /api/v1/monev/saya``); None when the region runs no monev or the user is a counterparty's."""
+    if profile.monev is None or user.pihak_luar:
+        return None
+    steps = monev.my_steps(session, user, profile, now)
+    listed = {s.round_id for s in steps}
+    alerts = [a for a in monev.alerts(session, user, profile, now.date(), mine=True) if a.round_id not in listed]
+    return {"langkah": len(steps), "terlambat": sum(1 for s in steps if s.terlambat), "peringatan": len(alerts)}
+
+
 @router.get("/", response_class=HTMLResponse)
 def beranda(
     request: Request,
@@ -95,6 +109,7 @@ def beranda(
         "inbox": None,
         "cases": [],
         "case_count": 0,
+        "monev": None,
     }
     try:
         found = tasks.tasks_for(session, signed.user, svc.profile, now.astimezone(UTC))
@@ -102,6 +117,7 @@ def beranda(
             found, tasks.kinds_of(signed.user, svc.profile), kind=kind, page=halaman, tz=svc.profile.tz
         )
         ctx["cases"], ctx["case_count"] = cases.list_cases(session, signed.user, profile=svc.profile, limit=10)
+        ctx["monev"] = _monev_inbox(session, signed.user, svc.profile, now)
     except NotPermitted:
         ctx["no_role"] = True  # no role on the naskah's path: nothing to read, nothing waits
     return page(request, "beranda.html", {"no_role": False, **ctx})

@@ -32,11 +32,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 
 from pipeline import access, audit
+from pipeline.attachments import DOCX_TYPE, check_attachment
 from pipeline.auth import require
 from pipeline.cases import COUNTERPARTY_KIND, CaseInput, LongText, Nomor, Note, PihakInput, Text, Text200, Text300
 from pipeline.cases import create_case as open_case
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from pipeline.intake.attachments import DOCX_TYPE, check_attachment
 from pipeline.intake.lifecycle import (
     ACTION_LABELS,
     FINAL_STATES,

@@ -1,4 +1,4 @@
-"""Attachments of an usulan (the letter's scan, a KAK, a feasibility study, the telaah's files):
+"""Attachments (an usulan's letter scan, a KAK, a feasibility study, the telaah's files; a monev report's files):
 checked like every upload before anything is stored.
 
 The type is decided by the bytes (magic number), never by the file name: PDF, DOCX, PNG or JPEG.
