@@ -216,10 +216,8 @@ def test_a_json_body_is_not_parsed_before_the_401(small):
     """The issue's case: a 100 MB JSON body sent without a token was parsed before the 401."""
     app = small.client.app
     body = b'{"judul": "' + b"a" * (100 * MB) + b'"}'
-    started = time.perf_counter()
     r = asgi_request(app, "POST", "/api/v1/cases", headers={"content-type": "application/json"}, chunks=[body])
-    assert r.status == 401 and r.pulled == 0
-    assert time.perf_counter() - started < 1.0
+    assert r.status == 401 and r.pulled == 0  # not a byte of the body was read: nothing parsed, whatever the clock says
 
 
 # -- the limit, from Content-Length and while streaming --------------------------------------
