@@ -684,52 +684,6 @@ class Usulan(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     kerja_sama_id: int | None = Field(default=None, foreign_key="kerja_sama.id")
     created_by: int = Field(foreign_key="users.id")
-
-
-class MonevRound(SQLModel, table=True):
-    """One round of monitoring dan evaluasi of an archived agreement in force (``pipeline.monev``): the
-    Kabag's assignment, the bahan and jadwal, the OPD teknis's Laporan Monitoring, the hasil olah data,
-    temuan and evaluasi, the arahan, and the closing dokumen evaluasi.  ``status`` is a
-    ``monev_lifecycle.MonevStatus``; ``status_since`` starts the current step's SOP clock."""
-
-    __tablename__ = "monev_round"
-
-    id: int | None = Field(default=None, primary_key=True)
-    arsip_id: int = Field(foreign_key="arsip.id", index=True)
-    kerja_sama_id: int = Field(foreign_key="kerja_sama.id", index=True)
-    status: str = Field(max_length=32, index=True)
-    status_since: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-    lock_version: int = 0
-    # Step 1: the Surat Perintah naming the team.
-    surat_perintah: str = Field(max_length=200)
-    ketua_tim_id: int = Field(foreign_key="users.id", index=True)
-    analis_id: int | None = Field(default=None, foreign_key="users.id", index=True)
-    periode_mulai: date  # the period the round looks at
-    periode_selesai: date
-    catatan_penugasan: str = Field(default="", sa_type=sa.Text)
-    assigned_by: int = Field(foreign_key="users.id")
-    assigned_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
-    # Steps 2-3: bahan and jadwal; the OPD reports by ``batas_laporan``.
-    bahan: str = Field(default="", sa_type=sa.Text)
-    jadwal: date | None = None
-    batas_laporan: date | None = None
-    # Step 4: the OPD teknis's Laporan Monitoring.
-    realisasi: str = Field(default="", sa_type=sa.Text)
-    kendala: str = Field(default="", sa_type=sa.Text)
-    manfaat: str = Field(default="", sa_type=sa.Text)
-    rekomendasi: str = Field(default="", sa_type=sa.Text)
-    reported_by: int | None = Field(default=None, foreign_key="users.id")
-    reported_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
-    # Steps 5-8.
-    hasil_olah: str = Field(default="", sa_type=sa.Text)
-    temuan: list[str] = Field(default_factory=list, sa_type=sa.JSON)
-    penilaian: str | None = Field(default=None, max_length=32)  # pipeline.monev.PENILAIAN
-    evaluasi: str = Field(default="", sa_type=sa.Text)
-    arahan: str = Field(default="", sa_type=sa.Text)
-    # Step 9.
-    kesimpulan: str = Field(default="", sa_type=sa.Text)  # the dokumen evaluasi's conclusion
-    closed_by: int | None = Field(default=None, foreign_key="users.id")
-    closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
@@ -744,33 +698,6 @@ class UsulanFile(SQLModel, table=True):
     usulan_id: int = Field(foreign_key="usulan.id", index=True)
     kind: str = Field(max_length=32)  # surat | kak | fs | telaah | lampiran | undangan | berita_acara | jawaban ...
     filename: str = Field(max_length=255)
-
-
-class MonevEvent(SQLModel, table=True):
-    """Every step of a monev round, with its note (a report returned, a round cancelled)."""
-
-    __tablename__ = "monev_event"
-
-    id: int | None = Field(default=None, primary_key=True)
-    round_id: int = Field(foreign_key="monev_round.id", index=True)
-    action: str = Field(max_length=32)  # monev_lifecycle.MonevAction
-    from_status: str | None = Field(default=None, max_length=32)
-    to_status: str = Field(max_length=32)
-    actor_id: int = Field(foreign_key="users.id")
-    note: str = Field(default="", sa_type=sa.Text)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-
-
-class MonevLampiran(SQLModel, table=True):
-    """A file of a monev round (the report's attachments, a tindak lanjut's proof): checked like every
-    upload, kept in the object store by key, version id and sha256."""
-
-    __tablename__ = "monev_lampiran"
-
-    id: int | None = Field(default=None, primary_key=True)
-    round_id: int = Field(foreign_key="monev_round.id", index=True)
-    tindak_lanjut_id: int | None = Field(default=None, foreign_key="monev_tindak_lanjut.id")
-    filename: str = Field(max_length=250)
     content_type: str = Field(max_length=100)
     key: str = Field(max_length=512)
     version_id: str = Field(max_length=200)
@@ -838,6 +765,86 @@ class Notifikasi(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     sent_to: str | None = Field(default=None, max_length=254)
     last_error: str | None = Field(default=None, max_length=500)
+
+
+class MonevRound(SQLModel, table=True):
+    """One round of monitoring dan evaluasi of an archived agreement in force (``pipeline.monev``): the
+    Kabag's assignment, the bahan and jadwal, the OPD teknis's Laporan Monitoring, the hasil olah data,
+    temuan and evaluasi, the arahan, and the closing dokumen evaluasi.  ``status`` is a
+    ``monev_lifecycle.MonevStatus``; ``status_since`` starts the current step's SOP clock."""
+
+    __tablename__ = "monev_round"
+
+    id: int | None = Field(default=None, primary_key=True)
+    arsip_id: int = Field(foreign_key="arsip.id", index=True)
+    kerja_sama_id: int = Field(foreign_key="kerja_sama.id", index=True)
+    status: str = Field(max_length=32, index=True)
+    status_since: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    lock_version: int = 0
+    # Step 1: the Surat Perintah naming the team.
+    surat_perintah: str = Field(max_length=200)
+    ketua_tim_id: int = Field(foreign_key="users.id", index=True)
+    analis_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    periode_mulai: date  # the period the round looks at
+    periode_selesai: date
+    catatan_penugasan: str = Field(default="", sa_type=sa.Text)
+    assigned_by: int = Field(foreign_key="users.id")
+    assigned_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+    # Steps 2-3: bahan and jadwal; the OPD reports by ``batas_laporan``.
+    bahan: str = Field(default="", sa_type=sa.Text)
+    jadwal: date | None = None
+    batas_laporan: date | None = None
+    # Step 4: the OPD teknis's Laporan Monitoring.
+    realisasi: str = Field(default="", sa_type=sa.Text)
+    kendala: str = Field(default="", sa_type=sa.Text)
+    manfaat: str = Field(default="", sa_type=sa.Text)
+    rekomendasi: str = Field(default="", sa_type=sa.Text)
+    reported_by: int | None = Field(default=None, foreign_key="users.id")
+    reported_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    # Steps 5-8.
+    hasil_olah: str = Field(default="", sa_type=sa.Text)
+    temuan: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    penilaian: str | None = Field(default=None, max_length=32)  # pipeline.monev.PENILAIAN
+    evaluasi: str = Field(default="", sa_type=sa.Text)
+    arahan: str = Field(default="", sa_type=sa.Text)
+    # Step 9.
+    kesimpulan: str = Field(default="", sa_type=sa.Text)  # the dokumen evaluasi's conclusion
+    closed_by: int | None = Field(default=None, foreign_key="users.id")
+    closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class MonevEvent(SQLModel, table=True):
+    """Every step of a monev round, with its note (a report returned, a round cancelled)."""
+
+    __tablename__ = "monev_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="monev_round.id", index=True)
+    action: str = Field(max_length=32)  # monev_lifecycle.MonevAction
+    from_status: str | None = Field(default=None, max_length=32)
+    to_status: str = Field(max_length=32)
+    actor_id: int = Field(foreign_key="users.id")
+    note: str = Field(default="", sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class MonevLampiran(SQLModel, table=True):
+    """A file of a monev round (the report's attachments, a tindak lanjut's proof): checked like every
+    upload, kept in the object store by key, version id and sha256."""
+
+    __tablename__ = "monev_lampiran"
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="monev_round.id", index=True)
+    tindak_lanjut_id: int | None = Field(default=None, foreign_key="monev_tindak_lanjut.id")
+    filename: str = Field(max_length=250)
+    content_type: str = Field(max_length=100)
+    key: str = Field(max_length=512)
+    version_id: str = Field(max_length=200)
+    sha256: str = Field(max_length=64)
+    size: int
     uploaded_by: int = Field(foreign_key="users.id")
     uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
