@@ -46,7 +46,19 @@ TITLE = "Laporan Evaluasi Kerja Sama Daerah"
 _FORMULA_START = ("=", "+", "-", "@")
 
 
+EARLIEST, LATEST = dt.date(1950, 1, 1), dt.date(2999, 12, 31)
+"""Dates a report may name (a year like 0001 is a typing slip, and overflows a time zone's arithmetic)."""
+
+
 def check_period(dari: dt.date, sampai: dt.date) -> None:
+    for name, day in (("dari", dari), ("sampai", sampai)):
+        if not EARLIEST <= day <= LATEST:
+            raise InvalidInput(
+                f"Tanggal {day:%d-%m-%Y} di luar rentang yang dapat dilaporkan "
+                f"({EARLIEST:%d-%m-%Y} s.d. {LATEST:%d-%m-%Y}); periksa tahunnya.",
+                reason="bad_period",
+                field=name,
+            )
     if sampai < dari:
         raise InvalidInput(
             f"Periode tidak valid: tanggal akhir {sampai:%d-%m-%Y} sebelum tanggal awal {dari:%d-%m-%Y}.",

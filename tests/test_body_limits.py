@@ -27,7 +27,7 @@ import pytest
 import uvicorn
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from api.limits import BODY_LIMIT_KEY, MULTIPART_SLACK, RouteTable
+from api.limits import BODY_LIMIT_KEY, MULTIPART_SLACK, UPLOAD_LIMITS, RouteTable
 from pipeline.pdflimits import PdfLimits
 
 MB = 1024 * 1024
@@ -175,9 +175,7 @@ def test_every_api_route_has_a_body_limit_and_every_upload_route_declares_its_ow
         assert rule is not None and rule.route is route, (method, path)
         assert rule.needs_auth, f"{method} {path} is public: say so on purpose"
         if has_file_parameter(route):
-            assert kind in ("docx", "pdf", "p12", "lambang", "certificate", "monev"), (
-                f"{method} {path}: an upload without its limit"
-            )
+            assert kind in UPLOAD_LIMITS, f"{method} {path}: an upload without its limit"
         else:
             assert kind is None, f"{method} {path}: a JSON body keeps the default limit"
         assert 0 < rule.limit(small.services, 1 * MB) <= 3 * MB + MULTIPART_SLACK

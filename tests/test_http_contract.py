@@ -164,8 +164,16 @@ def test_every_time_in_every_answer_carries_its_zone(signers_api, dev_pki, count
     queries = {
         "/api/v1/naskah/{naskah_id}/diff": {"a": 1, "b": 1},
         "/api/v1/monitoring/kedaluwarsa": {"dalam_hari": 3650},
+        "/api/v1/monev/laporan.xlsx": {"dari": "2026-01-01", "sampai": "2026-12-31"},
+        "/api/v1/monev/laporan.pdf": {"dari": "2026-01-01", "sampai": "2026-12-31"},
     }
+    # the intake's and monev's records are not made by this lifecycle: their lists are visited (empty),
+    # their single records are left to tests/test_intake.py and tests/test_monev.py
+    unmade = ("/api/v1/usulan/", "/api/v1/monev/")
     for template, operations in spec["paths"].items():
+        params = re.findall(r"{([^}]+)}", template)
+        if template.startswith(unmade) and any(p not in values for p in params):
+            continue
         if "get" in operations:
             path = re.sub(r"{([^}]+)}", lambda m: str(values[m.group(1)]), template)
             who = "admin" if template.startswith("/api/v1/admin/") else "secretariat"  # user administration

@@ -460,3 +460,20 @@ def test_my_monev_lists_the_steps_and_alerts_that_wait_on_me(api):
     assert step["langkah"] == ["tindak_lanjut"] and step["langkah_label"] == "selesaikan tindak lanjut nomor 1"
     assert _get(api, "opd-dlh", "/saya").json()["langkah"] == []
     _refused(_get(api, "mitra", "/saya"), 403, "internal_only")
+
+
+def test_dates_at_the_ends_of_the_calendar_are_refused_or_answered_never_a_5xx(api):
+    """Schemathesis found ``laporan.xlsx?dari=0001-01-01&sampai=0001-01-01`` answering 500."""
+    _people(api)
+    _agreement(api)
+    for day in ("0001-01-01", "9999-12-31"):
+        for path, params in (
+            ("/laporan.xlsx", {"dari": day, "sampai": day}),
+            ("/laporan.pdf", {"dari": day, "sampai": day}),
+            ("/peringatan", {"tanggal": day}),
+            ("/kerja-sama", {"tanggal": day}),
+        ):
+            r = _get(api, "kabag_pemerintahan", path, **params)
+            assert r.status_code < 500, (path, day, r.text[:300])
+            if r.status_code >= 400:
+                assert r.json()["detail"].get("reason"), r.text

@@ -208,9 +208,9 @@ def test_every_persons_counters_and_list_are_the_apis_at_each_step_of_a_kb(
     )
     assert r.status_code == 200, r.text
     seen = everyone_as_api(api, browsers)
-    assert [t["href"] for t in seen["secretariat"]] == [f"/naskah/{nid}"] and "Arsipkan" in seen["secretariat"][0][
-        "text"
-    ]
+    assert [t["href"] for t in seen["secretariat"]] == [f"/naskah/{nid}/tanda-tangan"] and "Arsipkan" in seen[
+        "secretariat"
+    ][0]["text"]
     assert api.client.post(f"/api/v1/naskah/{nid}/archive", headers=api.auth("secretariat")).status_code == 201
     assert all(v == [] for v in everyone_as_api(api, browsers).values())
 

@@ -136,7 +136,7 @@ def _api_on(live: Any) -> Api:
     """The live app's services behind a TestClient with a token per user (to arrange data as the API would)."""
     tokens: dict[str, str] = {}
     with session_scope(live.services.engine) as session:
-        for user in session.exec(select(User)).all():
+        for user in session.exec(select(User).where(User.active)).all():
             tokens[user.username.removeprefix("u-")] = issue_token(session, user)
     settings = Settings(
         database_url="sqlite://", storage_url="file:/nonexistent", migrate_on_start=False, cleanup_on_start=False

@@ -27,7 +27,7 @@ def _api(live) -> Api:
     """The live app's JSON API over real HTTP, a bearer token per role and per official."""
     tokens: dict[str, str] = {}
     with session_scope(live.services.engine) as session:
-        for user in session.exec(select(User)).all():
+        for user in session.exec(select(User).where(User.active)).all():
             key = user.username.removeprefix("u-")
             tokens[key] = issue_token(session, user)
     return Api(client=httpx.Client(base_url=live.url, timeout=60), services=live.services, tokens=tokens)  # type: ignore[arg-type]

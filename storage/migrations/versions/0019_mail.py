@@ -23,9 +23,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Upgrade schema."""
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("email", sa.String(length=254), nullable=True))
-        batch.add_column(sa.Column("email_notifikasi", sa.Boolean(), server_default=sa.true(), nullable=False))
+    # plain ADD COLUMN (SQLite has it): a batch copy of ``users`` drops the table, which SQLite refuses
+    # while rows of other tables refer to it (foreign keys are on)
+    op.add_column("users", sa.Column("email", sa.String(length=254), nullable=True))
+    op.add_column("users", sa.Column("email_notifikasi", sa.Boolean(), server_default=sa.true(), nullable=False))
     op.create_table(
         "notifikasi",
         sa.Column("id", sa.Integer(), nullable=False),
