@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pipeline import statetable
+
 __all__ = [
     "ACTION_LABELS",
     "CREATE_ROLES",
@@ -154,37 +156,18 @@ ACTION_LABELS: Mapping[MonevAction, str] = {
 
 
 def available(status: MonevStatus, roles: Iterable[MonevRole]) -> list[MonevAction]:
-    """Actions a user holding ``roles`` (for this round) may attempt in ``status`` (table order)."""
-    held = set(roles)
-    seen: list[MonevAction] = []
-    for t in TRANSITIONS:
-        if t.source == status and t.roles & held and t.action not in seen:
-            seen.append(t.action)
-    return seen
+    """Actions a user holding ``roles`` may attempt on a round in ``status`` (table order)."""
+    return statetable.available(TRANSITIONS, status, roles)
 
 
 def resolve(status: MonevStatus, action: MonevAction, guards: Mapping[str, bool] | None = None) -> Transition:
-    """The row that applies: the first whose source and action match and whose guard holds.
-
-    Raises LookupError when no row matches (the caller names the state in an ActionNotAvailable)."""
-    guards = guards or {}
-    candidates = [t for t in TRANSITIONS if t.source == status and t.action == action]
-    if not candidates:
-        raise LookupError(f"no transition for {action} from {status}")
-    for t in candidates:
-        if t.guard is None or guards.get(t.guard, False):
-            return t
-    raise LookupError(f"no guard holds for {action} from {status}: {[t.guard for t in candidates]}")
+    """The row that applies: the first whose source and action match and whose guard holds (LookupError
+    when none does; callers name the state in an ActionNotAvailable)."""
+    return statetable.resolve(TRANSITIONS, status, action, guards)
 
 
 def markdown_table() -> str:
     """The table as Markdown, for README.md (kept in step by a test)."""
-    lines = ["| dari | tindakan | ke | peran | syarat |", "| --- | --- | --- | --- | --- |"]
+    lines = list(statetable.HEADER)
     lines.append(f"| (baru) | {MonevAction.TUGASKAN} | {INITIAL_STATE} | {', '.join(sorted(CREATE_ROLES))} |  |")
-    for t in TRANSITIONS:
-        roles = ", ".join(sorted(r.value for r in t.roles))
-        cond = t.guard or ""
-        if t.note_required:
-            cond = (cond + " " if cond else "") + "wajib catatan"
-        lines.append(f"| {t.source} | {t.action} | {t.target} | {roles} | {cond} |")
-    return "\n".join(lines)
+    return "\n".join([*lines, *statetable.markdown_rows(TRANSITIONS)])

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pipeline import statetable
 from pipeline.lifecycle import Role
 
 __all__ = [
@@ -170,35 +171,15 @@ ACTION_LABELS: Mapping[Action, str] = {
 
 def available(status: Status, roles: Iterable[Role]) -> list[Action]:
     """Actions a user holding ``roles`` may attempt on an usulan in ``status`` (table order)."""
-    held = set(roles)
-    seen: list[Action] = []
-    for t in TRANSITIONS:
-        if t.source == status and t.roles & held and t.action not in seen:
-            seen.append(t.action)
-    return seen
+    return statetable.available(TRANSITIONS, status, roles)
 
 
 def resolve(status: Status, action: Action, guards: Mapping[str, bool] | None = None) -> Transition:
-    """The row that applies: the first whose source and action match and whose guard holds.
-
-    Raises LookupError when no row matches (callers name the status in an ActionNotAvailable)."""
-    guards = guards or {}
-    candidates = [t for t in TRANSITIONS if t.source == status and t.action == action]
-    if not candidates:
-        raise LookupError(f"no transition for {action} from {status}")
-    for t in candidates:
-        if t.guard is None or guards.get(t.guard, False):
-            return t
-    raise LookupError(f"no guard holds for {action} from {status}: {[t.guard for t in candidates]}")
+    """The row that applies: the first whose source and action match and whose guard holds (LookupError
+    when none does; callers name the state in an ActionNotAvailable)."""
+    return statetable.resolve(TRANSITIONS, status, action, guards)
 
 
 def markdown_table() -> str:
     """The table as Markdown, for README.md (kept in step by a test)."""
-    lines = ["| dari | tindakan | ke | peran | syarat |", "| --- | --- | --- | --- | --- |"]
-    for t in TRANSITIONS:
-        roles = ", ".join(sorted(r.value for r in t.roles))
-        cond = t.guard or ""
-        if t.note_required:
-            cond = (cond + " " if cond else "") + "wajib catatan"
-        lines.append(f"| {t.source} | {t.action} | {t.target} | {roles} | {cond} |")
-    return "\n".join(lines)
+    return "\n".join([*statetable.HEADER, *statetable.markdown_rows(TRANSITIONS)])
