@@ -50,6 +50,7 @@ from pipeline.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from pipeline.identity import digits, same_person
 from pipeline.lifecycle import Role, Status
 from pipeline.models import (
+    JENIS_NASKAH,
     Arsip,
     KerjaSama,
     Naskah,
@@ -62,7 +63,6 @@ from pipeline.models import (
     utcnow,
 )
 from pipeline.sop import Profile
-from pipeline.templates import JENIS_NASKAH
 
 __all__ = [
     "FROZEN_STATES",

@@ -16,7 +16,7 @@ import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pyhanko.pdf_utils.misc import PdfError
@@ -30,18 +30,28 @@ from sqlmodel import Session, col, select
 from pipeline import access, actions, audit
 from pipeline.auth import require
 from pipeline.cases import get_naskah, list_naskah, nomor_of, pihak_of
-from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, RuleViolation, ServiceUnavailable
+from pipeline.errors import (
+    ActionNotAvailable,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RuleViolation,
+    ServiceUnavailable,
+    store_errors,
+)
 from pipeline.lifecycle import Action
 from pipeline.models import MAX_ID, Arsip, ArsipVersion, KerjaSama, Naskah, SignatureStep, User, utcnow
 from pipeline.pades import append_document_timestamp
 from pipeline.revisions import PDF_TYPE, latest_complete
-from pipeline.services import Services, store_errors
 from pipeline.signature_plan import current_file, expected_signers, get_plan, steps_of
 from pipeline.signing_date import SigningDates, signing_dates
 from pipeline.sop import Profile
 from pipeline.textcheck import Line
 from pipeline.verify import VerificationReport, certificate_expiry, refuse_unreadable, verify_pdf
 from storage.db import session_scope
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 __all__ = [
     "MASA_LABELS",

@@ -44,10 +44,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
+from pipeline.errors import store_errors
 from pipeline.models import (
     Arsip,
     ArsipVersion,
@@ -63,10 +64,12 @@ from pipeline.models import (
     utcnow,
 )
 from pipeline.revisions import ReconcileResult, reconcile
-from pipeline.services import Services, store_errors
 from pipeline.workdirs import SweptDir, sweep
 from storage.db import session_scope
 from storage.objects import ListedVersion, ObjectLocked, ObjectMissing
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 __all__ = ["DEFAULT_MIN_AGE", "CleanupReport", "Housekeeping", "cleanup", "housekeeping", "referenced_versions"]
 

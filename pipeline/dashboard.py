@@ -42,9 +42,8 @@ from sqlmodel import Session, col, select
 from pipeline import access, monitoring
 from pipeline.auth import require
 from pipeline.lifecycle import STATUS_LABELS, Action, Status
-from pipeline.models import Arsip, Naskah, NaskahEvent, User, as_utc
+from pipeline.models import JENIS_NASKAH, Arsip, Naskah, NaskahEvent, User, as_utc
 from pipeline.sop import Profile
-from pipeline.templates import JENIS_NASKAH
 
 __all__ = [
     "ENDING_WINDOWS",

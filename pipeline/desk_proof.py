@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
@@ -26,10 +27,12 @@ from pipeline import access
 from pipeline.cases import get_naskah
 from pipeline.models import NaskahFile, SignatureStep, User
 from pipeline.pdfread import open_reader
-from pipeline.services import Services
 from pipeline.signature_plan import get_plan, steps_of
 from pipeline.verification import verify_known
 from pipeline.verify import SignatureCheck
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 __all__ = ["ImportProof", "import_proofs"]
 

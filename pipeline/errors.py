@@ -28,7 +28,22 @@ one table, looked up along this hierarchy; the CLI reuses it for exit codes.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
+
+from storage.objects import (
+    STORE_MARKER,
+    ChecksumMismatch,
+    ObjectLocked,
+    ObjectMissing,
+    StoreError,
+    StoreMissing,
+    StoreUnavailable,
+)
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "ActionNotAvailable",
@@ -51,6 +66,7 @@ __all__ = [
     "TemplateError",
     "TooManyAttempts",
     "Unauthenticated",
+    "store_errors",
 ]
 
 
@@ -173,3 +189,41 @@ class IntegrityAlarm(NaskahError):
         "PERINGATAN: isi dokumen tersimpan tidak sesuai dengan sidik (sha256) yang tercatat. "
         "Laporkan kepada admin; dokumen tidak diserahkan."
     )
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Translate object-store failures into errors a person can act on."""
+    try:
+        yield
+    except StoreMissing as exc:
+        _log.error("object store unusable, not recreated: %s", exc)
+        raise StorageUnavailable(
+            f"Penyimpanan tidak tersedia: folder {exc.path} tidak ada atau bukan milik aplikasi ini (penanda "
+            f"{STORE_MARKER} tidak ada atau lain). Periksa apakah volumenya terpasang; folder itu tidak dibuat "
+            "ulang agar tidak ada berkas yang tersimpan di tempat yang salah.",
+            reason=f"store_{exc.reason}",
+            path=str(exc.path),
+        ) from exc
+    except StoreUnavailable as exc:
+        _log.warning("object store unavailable: %s", exc)
+        raise StorageUnavailable() from exc
+    except ChecksumMismatch as exc:
+        _log.critical("INTEGRITY ALARM: %s", exc)
+        raise IntegrityAlarm(key=getattr(exc, "key", None), version_id=getattr(exc, "version_id", None)) from exc
+    except ObjectMissing as exc:
+        _log.error("object missing from store: %s", exc)
+        raise NotFound(
+            "Berkas revisi tidak ditemukan di penyimpanan. Laporkan kepada admin.",
+            key=getattr(exc, "key", None),
+        ) from exc
+    except ObjectLocked as exc:
+        _log.warning("refused to change a locked object: %s", exc)
+        raise Conflict(
+            "Berkas arsip terkunci (object lock) dan tidak dapat diubah atau dihapus.",
+            key=getattr(exc, "key", None),
+            retain_until=str(getattr(exc, "retain_until", "")),
+        ) from exc
+    except StoreError as exc:  # anything else the store refuses: not the user's fault, maybe passing
+        _log.error("object store error: %s", exc)
+        raise StorageUnavailable() from exc

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import logging
 import warnings
+from typing import TYPE_CHECKING
 
 from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session
@@ -25,9 +26,11 @@ from pipeline.auth import require
 from pipeline.cases import get_case, pihak_of
 from pipeline.errors import DocumentRejected, DocumentTooLarge, NotFound
 from pipeline.models import KerjaSama, Pihak, User
-from pipeline.services import Services
 from pipeline.templates import image_type
 from storage.db import session_scope
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 __all__ = ["MAX_LAMBANG_BYTES", "check_lambang", "upload_lambang"]
 

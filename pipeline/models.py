@@ -75,6 +75,13 @@ def as_utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+JENIS_NASKAH = ("KB", "NK", "PKS", "SK")
+#: Documents of the intake (``pipeline.intake``), rendered the same way but never a naskah: letters
+#: (undangan, surat jawaban, balasan, penawaran, permohonan) and the berita acara of a TKKSD meeting.
+JENIS_SURAT = ("SURAT", "BA")
+JENIS_KERJA_SAMA = ("KSDD", "KSDPK", "KSIV")
+
+
 class JenisKerjaSama(StrEnum):
     KSDD = "KSDD"  # dengan daerah lain
     KSDPK = "KSDPK"  # dengan pihak ketiga

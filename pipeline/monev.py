@@ -30,7 +30,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlmodel import Session, col, select
@@ -67,10 +67,12 @@ from pipeline.monev_lifecycle import (
     available,
     resolve,
 )
-from pipeline.services import Services
 from pipeline.sop import OPD_TEKNIS, MonevProfile, Profile
 from pipeline.terbilang import tanggal
 from pipeline.textcheck import LineCheck
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 __all__ = [
     "KEPUTUSAN",

@@ -19,6 +19,7 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
@@ -34,9 +35,11 @@ from pipeline.errors import InvalidInput
 from pipeline.models import Arsip, MonevRound, MonevTindakLanjut, User
 from pipeline.monev import KEPUTUSAN, PENILAIAN, Alert, alerts, perpanjangan_of, require_pemda
 from pipeline.monev_lifecycle import STATUS_LABELS, MonevStatus
-from pipeline.services import Services
 from pipeline.sop import Profile
 from pipeline.terbilang import tanggal
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 __all__ = ["MAX_DAYS", "EvaluationReport", "ReportRow", "build", "check_period", "to_docx", "to_pdf", "to_xlsx"]
 

@@ -18,7 +18,7 @@ version, harmless).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -28,10 +28,12 @@ from pipeline.errors import ActionNotAvailable, InvalidInput, NotPermitted
 from pipeline.lifecycle import Action, Status
 from pipeline.models import Naskah, NaskahFile, Paraf, Revision, User, utcnow
 from pipeline.revisions import ORDINAL, PDF_TYPE, derived_file, latest_revision, read_revision_file, void_paraf
-from pipeline.services import Services
 from pipeline.sop import Position, Profile
 from pipeline.stamp import ParafMark, SignatureSlot, inisial_dari, prepare_signature_fields, stamp_paraf
 from storage.db import session_scope
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 __all__ = [
     "ParafStep",
@@ -354,9 +356,7 @@ def give_paraf(svc: Services, user: User, naskah_id: int) -> Paraf:
             sha256=stored.sha256,
             detail={"urutan": urutan, "posisi": position.key, "kind": kind},
         )
-        from pipeline import notifications  # here: notifications reads tasks, which reads this module
-
-        notifications.after_step(session, svc, naskah, user)
+        svc.after_step(session, naskah, user)
     return new
 
 
@@ -388,9 +388,7 @@ def refuse_paraf(svc: Services, user: User, naskah_id: int, note: str) -> Naskah
             sha256=latest.pdf_sha256 if latest else None,
         )
         void_paraf(session, naskah_id)  # the chain starts again after the draft is reworked
-        from pipeline import notifications  # here: notifications reads tasks, which reads this module
-
-        notifications.after_step(session, svc, naskah, user)
+        svc.after_step(session, naskah, user)
         return naskah
 
 

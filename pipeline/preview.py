@@ -18,7 +18,7 @@ a lease whose holder died expires and is taken over.  So two first views render 
 Reading a cached image checks its sha256 like every stored object; a cached image that is missing
 or damaged is not an error for the reader: the cache of that PDF is dropped and rendered again.
 The PDF itself missing or damaged in the store is ``StorageUnavailable`` (503) saying so, with the
-integrity alarm in the log (``pipeline.services.store_errors``).
+integrity alarm in the log (``pipeline.errors.store_errors``).
 
 Who sees what is :mod:`pipeline.access`'s: a revision's pages are internal drafting material (as
 the revision's PDF is: a counterparty official gets 403 ``internal_only``), the current file is
@@ -33,6 +33,7 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
@@ -45,10 +46,12 @@ from pipeline.models import NaskahFile, Preview, PreviewPage, Revision, User, ut
 from pipeline.pagerender import RenderedDocument
 from pipeline.paraf import active_paraf
 from pipeline.revisions import get_revision, latest_complete
-from pipeline.services import Services
 from pipeline.signature_plan import current_file, get_plan
 from pipeline.sop import Profile
 from storage.db import session_scope
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 __all__ = [
     "PAGE_TYPE",

@@ -29,7 +29,7 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, delete, func, select
 
@@ -51,9 +51,11 @@ from pipeline.models import (
 )
 from pipeline.publiklink import FALLBACK_PREFIX, link_token, qr_reference
 from pipeline.revisions import latest_complete
-from pipeline.services import Services
 from pipeline.verification import find_naskah, verify_known
 from pipeline.verify import VerificationReport
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 __all__ = [
     "FALLBACK_PREFIX",

@@ -11,6 +11,7 @@ drafter and the legal role (403, ``reason: separation_of_duties``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
@@ -20,9 +21,11 @@ from pipeline.errors import NotPermitted
 from pipeline.lifecycle import Action
 from pipeline.models import Naskah, NaskahEvent, Revision, User
 from pipeline.revisions import latest_revision
-from pipeline.services import Services
 from pipeline.sop import Profile
 from storage.db import session_scope
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 __all__ = ["approval_conflict", "approve", "cancel", "history", "last_submitter", "return_for_revision", "submit"]
 
@@ -54,9 +57,7 @@ def _step(
         )
         if then is not None:
             then(session, naskah_id)
-        from pipeline import notifications  # here: notifications reads tasks, which reads this module
-
-        notifications.after_step(session, svc, naskah, user)
+        svc.after_step(session, naskah, user)
         return naskah
 
 

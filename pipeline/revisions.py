@@ -27,7 +27,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -61,7 +61,6 @@ from pipeline.models import (
     User,
     utcnow,
 )
-from pipeline.services import Services
 from pipeline.sop import Profile
 from pipeline.templates import (
     FieldSpec,
@@ -73,6 +72,9 @@ from pipeline.templates import (
 )
 from storage.db import session_scope
 from storage.objects import StoredObject
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 __all__ = [
     "DOCX_TYPE",
@@ -778,7 +780,7 @@ def reconcile(
 
 
 def _find_version(svc: Services, key: str, sha256: str) -> str | None:
-    from pipeline.services import store_errors
+    from pipeline.errors import store_errors
 
     with store_errors():
         for obj in reversed(svc.store.versions(key)):

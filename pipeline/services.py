@@ -1,42 +1,37 @@
 """The long-lived parts a workflow needs, in one bundle built by the entry points.
 
-Also the single place where storage exceptions become pipeline errors, so workflows
-never see ``storage``'s own exception types.
+The composition root of ``pipeline``: it builds the engines (converter, page renderer, PDF worker,
+template registry) and is imported at run time only by the entry points (``api``); every module
+below names :class:`Services` for type checking only (import-linter checks it).  A step that makes
+it someone's turn calls :meth:`Services.after_step`, which reaches the notifications without the
+step's module importing the layer above it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from pipeline.convert import Converter
 from pipeline.docxcheck import DocxLimits
-from pipeline.errors import Conflict, IntegrityAlarm, NotFound, StorageUnavailable
-from pipeline.models import ArsipVersion, NaskahFile, ObjectStoreRecord, Pihak, Revision
+from pipeline.errors import StorageUnavailable, store_errors
+from pipeline.models import ArsipVersion, Naskah, NaskahFile, ObjectStoreRecord, Pihak, Revision, User
 from pipeline.pagerender import PageRenderer
 from pipeline.pdflimits import PdfLimits
 from pipeline.sop import Profile, load_profile
 from pipeline.templates import TemplateRegistry
 from storage.db import session_scope
 from storage.objects import (
-    STORE_MARKER,
-    ChecksumMismatch,
     LocalObjectStore,
-    ObjectLocked,
-    ObjectMissing,
     ObjectStore,
     StoredObject,
-    StoreError,
     StoreMissing,
-    StoreUnavailable,
     open_store,
     parse_store_url,
 )
@@ -44,47 +39,9 @@ from storage.objects import (
 if TYPE_CHECKING:  # pyHanko behind it: imported where a worker is made (api.config), not by every user of Services
     from pipeline.pdfworker import PdfWorker
 
-__all__ = ["Services", "open_bound_store", "store_errors"]
+__all__ = ["Services", "open_bound_store"]
 
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def store_errors() -> Iterator[None]:
-    """Translate object-store failures into errors a person can act on."""
-    try:
-        yield
-    except StoreMissing as exc:
-        log.error("object store unusable, not recreated: %s", exc)
-        raise StorageUnavailable(
-            f"Penyimpanan tidak tersedia: folder {exc.path} tidak ada atau bukan milik aplikasi ini (penanda "
-            f"{STORE_MARKER} tidak ada atau lain). Periksa apakah volumenya terpasang; folder itu tidak dibuat "
-            "ulang agar tidak ada berkas yang tersimpan di tempat yang salah.",
-            reason=f"store_{exc.reason}",
-            path=str(exc.path),
-        ) from exc
-    except StoreUnavailable as exc:
-        log.warning("object store unavailable: %s", exc)
-        raise StorageUnavailable() from exc
-    except ChecksumMismatch as exc:
-        log.critical("INTEGRITY ALARM: %s", exc)
-        raise IntegrityAlarm(key=getattr(exc, "key", None), version_id=getattr(exc, "version_id", None)) from exc
-    except ObjectMissing as exc:
-        log.error("object missing from store: %s", exc)
-        raise NotFound(
-            "Berkas revisi tidak ditemukan di penyimpanan. Laporkan kepada admin.",
-            key=getattr(exc, "key", None),
-        ) from exc
-    except ObjectLocked as exc:
-        log.warning("refused to change a locked object: %s", exc)
-        raise Conflict(
-            "Berkas arsip terkunci (object lock) dan tidak dapat diubah atau dihapus.",
-            key=getattr(exc, "key", None),
-            retain_until=str(getattr(exc, "retain_until", "")),
-        ) from exc
-    except StoreError as exc:  # anything else the store refuses: not the user's fault, maybe passing
-        log.error("object store error: %s", exc)
-        raise StorageUnavailable() from exc
 
 
 #: Rows that point at objects in each role's store: a database holding any has had its store.
@@ -173,13 +130,26 @@ class Services:
     archive_retention_days: int = 10957
     """How long an archived version is locked against deletion (default 30 years)."""
     token_lifetime_days: int = 90
+    """How long a new API token stays valid (``NASKAH_TOKEN_LIFETIME_DAYS``; a shorter life may be asked)."""
     public_url: str = ""
     """Where people open the web pages (``NASKAH_PUBLIC_URL``, no trailing slash): the QR code in every
     signature block links to ``{public_url}/v/<token>`` (``pipeline.publiklink``); empty: ``naskah:v:<token>``."""
-    """How long a new API token stays valid (``NASKAH_TOKEN_LIFETIME_DAYS``; a shorter life may be asked)."""
     page_renderer: PageRenderer = field(default_factory=PageRenderer)
     """Renders page previews with poppler, bounded in time, pages and concurrency (``NASKAH_PREVIEW_*``);
     ``pipeline.preview`` caches what it renders, once per PDF sha256."""
+
+    def after_step(self, session: Session, naskah: Naskah, actor: User | None) -> None:
+        """In the step's transaction, after it: tell whoever's turn it now is (``pipeline.inbox``).
+        Never raises; see :func:`pipeline.notifications.after_step`."""
+        from pipeline import notifications  # the layer above the steps: imported when a step is taken
+
+        notifications.after_step(session, self, naskah, actor)
+
+    def after_step_now(self, naskah_id: int, actor: User | None) -> None:
+        """:meth:`after_step` in a transaction of its own (a step recorded outside one)."""
+        from pipeline import notifications
+
+        notifications.after_step_now(self, naskah_id, actor)
 
     def put(self, key: str, data: bytes, content_type: str) -> StoredObject:
         with store_errors():

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,7 +62,6 @@ from pipeline.pdfworker import check_returned_bounded
 from pipeline.publiklink import link_token, qr_reference
 from pipeline.readiness import Readiness, judge
 from pipeline.revisions import PDF_TYPE, derived_file, get_revision
-from pipeline.services import Services
 from pipeline.signer_config import configured_signer
 from pipeline.signers import DigestSignerBackend, RemoteSignRequest, WholeFileSignerBackend
 from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
@@ -70,6 +69,9 @@ from pipeline.signing_date import KonfirmasiTanggal
 from pipeline.stamp import lock_signature_field
 from pipeline.textcheck import Line
 from storage.db import session_scope
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 __all__ = [
     "PlanInput",
@@ -248,9 +250,7 @@ def create_plan(svc: Services, user: User, naskah_id: int, data: PlanInput) -> S
             row.plan_id = plan.id or 0
             session.add(row)
         session.flush()
-        from pipeline import notifications  # here: notifications reads tasks, which reads this module
-
-        notifications.after_step(session, svc, naskah, user)  # the first signer's turn (or the export's)
+        svc.after_step(session, naskah, user)  # the first signer's turn (or the export's)
         audit.record(
             session, user, audit.AuditAction.SIGNATURE_PLAN, naskah_id=naskah_id, sha256=locked.sha256, mode=data.mode
         )
@@ -798,9 +798,7 @@ def _record(
             },
         )
         log.info("naskah %s: signature %s recorded (%s, %s)", naskah_id, urutan, kind, stored.sha256[:12])
-        from pipeline import notifications  # here: notifications reads tasks, which reads this module
-
-        notifications.after_step(session, svc, naskah, user)
+        svc.after_step(session, naskah, user)
         return step
 
 

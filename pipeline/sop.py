@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import cached_property
 from pathlib import Path
@@ -33,7 +34,7 @@ from pydantic_core import PydanticCustomError
 
 from pipeline.errors import InvalidInput, NotFound
 from pipeline.lifecycle import FINAL_STATES, Role, Status
-from pipeline.templates import CORNERS, JENIS_NASKAH, ParafBox
+from pipeline.models import JENIS_NASKAH
 from pipeline.workdays import WorkCalendar, library_holidays
 
 __all__ = [
@@ -53,6 +54,38 @@ __all__ = [
     "load_profile",
     "parse_duration",
 ]
+
+CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
+@dataclass(frozen=True)
+class ParafBox:
+    """Where the per-page paraf marks are stamped, in PDF points, relative to a page corner.
+
+    ``x`` and ``y`` are the distances from that corner's two page edges to the nearest
+    corner of the box (for "bottom-right": from the right edge to the box's right side
+    and from the bottom edge to its bottom side), so one box fits portrait and landscape
+    pages alike.
+    """
+
+    corner: str
+    x: float
+    y: float
+    width: float
+    height: float
+
+    def rect(self, page_width: float, page_height: float) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) in PDF user space (origin bottom-left) on a page of this size."""
+        x0 = page_width - self.x - self.width if self.corner.endswith("right") else self.x
+        y0 = page_height - self.y - self.height if self.corner.startswith("top") else self.y
+        return (x0, y0, x0 + self.width, y0 + self.height)
+
+    def public(self) -> dict[str, Any]:
+        return {"corner": self.corner, "x": self.x, "y": self.y, "width": self.width, "height": self.height}
+
+
+DEFAULT_PARAF = ParafBox("bottom-right", 36, 24, 160, 46)
+
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 MAX_PARAF = 3  # Tata Naskah Dinas: at most three officials give the hierarchical paraf

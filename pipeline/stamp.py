@@ -60,7 +60,7 @@ from pypdf.generic import (
 )
 
 from pipeline.errors import InvalidInput, RuleViolation
-from pipeline.templates import ParafBox
+from pipeline.sop import ParafBox
 
 __all__ = [
     "FONT_PATH",

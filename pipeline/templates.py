@@ -64,6 +64,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import PydanticCustomError
 
 from pipeline.errors import NotFound, TemplateDataError, TemplateError
+from pipeline.models import JENIS_KERJA_SAMA, JENIS_NASKAH, JENIS_SURAT
+from pipeline.sop import CORNERS, DEFAULT_PARAF, ParafBox
 from pipeline.terbilang import (
     akhir_jangka_waktu,
     jangka_waktu,
@@ -110,11 +112,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-JENIS_NASKAH = ("KB", "NK", "PKS", "SK")
-#: Documents of the intake (``pipeline.intake``), rendered the same way but never a naskah: letters
-#: (undangan, surat jawaban, balasan, penawaran, permohonan) and the berita acara of a TKKSD meeting.
-JENIS_SURAT = ("SURAT", "BA")
-JENIS_KERJA_SAMA = ("KSDD", "KSDPK", "KSIV")
 FIELD_TYPES = (
     "text",
     "integer",
@@ -163,7 +160,6 @@ A naskah must cite at least one (Tata Naskah Dinas); these defaults are the nati
 naskah of that jenis rests on, offered by ``pipeline.revisions.build_context`` and shown by
 ``GET /templates`` (``dasar_hukum_baku``). A drafter who lists the dasar hukum replaces them.
 """
-CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]*")
 # Sub-field names that would resolve to a dict method in Jinja (``r.items`` is dict.items).
@@ -213,35 +209,6 @@ PIHAK_ITEMS: tuple[FieldSpec, ...] = (
     FieldSpec("nip", "text", False, "NIP penandatangan (pejabat di bawah Kepala Daerah/Wakil/Sekda)"),
     FieldSpec("alamat", "text", False, "Alamat kedudukan instansi"),
 )
-
-
-@dataclass(frozen=True)
-class ParafBox:
-    """Where the per-page paraf marks are stamped, in PDF points, relative to a page corner.
-
-    ``x`` and ``y`` are the distances from that corner's two page edges to the nearest
-    corner of the box (for "bottom-right": from the right edge to the box's right side
-    and from the bottom edge to its bottom side), so one box fits portrait and landscape
-    pages alike.
-    """
-
-    corner: str
-    x: float
-    y: float
-    width: float
-    height: float
-
-    def rect(self, page_width: float, page_height: float) -> tuple[float, float, float, float]:
-        """(x0, y0, x1, y1) in PDF user space (origin bottom-left) on a page of this size."""
-        x0 = page_width - self.x - self.width if self.corner.endswith("right") else self.x
-        y0 = page_height - self.y - self.height if self.corner.startswith("top") else self.y
-        return (x0, y0, x0 + self.width, y0 + self.height)
-
-    def public(self) -> dict[str, Any]:
-        return {"corner": self.corner, "x": self.x, "y": self.y, "width": self.width, "height": self.height}
-
-
-DEFAULT_PARAF = ParafBox("bottom-right", 36, 24, 160, 46)
 
 
 @dataclass(frozen=True)

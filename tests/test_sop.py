@@ -12,8 +12,8 @@ import yaml
 
 from pipeline.errors import InvalidInput, NotFound
 from pipeline.lifecycle import Role
-from pipeline.sop import PROFILE_DIR, available_profiles, load_profile, parse_duration
-from pipeline.templates import JENIS_NASKAH, ParafBox
+from pipeline.models import JENIS_NASKAH
+from pipeline.sop import PROFILE_DIR, ParafBox, available_profiles, load_profile, parse_duration
 
 
 def paser_raw() -> dict[str, Any]:

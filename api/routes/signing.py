@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.limits import MAX_P12_BYTES, upload
 from api.schemas import SignaturePlanPublic, SignatureStepPublic, SignerPublic
-from pipeline import access, audit, cases, notifications, signature_plan
+from pipeline import access, audit, cases, signature_plan
 from pipeline.errors import DocumentTooLarge, InvalidInput, NotFound
 from pipeline.models import NaskahFile, SignaturePlan, User
 from pipeline.services import Services
@@ -177,7 +177,7 @@ def my_signer(
 def export(naskah_id: Id, svc: ServicesDep, user: CurrentUser) -> Response:
     data = signature_plan.export_current(svc, user, naskah_id)
     audit.record_now(svc.engine, user, audit.AuditAction.EXPORT, naskah_id=naskah_id, sha256=audit.sha256_of(data))
-    notifications.after_step_now(svc, naskah_id, user)  # the import of the partner's return is next
+    svc.after_step_now(naskah_id, user)  # the import of the partner's return is next
     return Response(
         data,
         media_type="application/pdf",

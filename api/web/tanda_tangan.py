@@ -25,7 +25,7 @@ from api.limits import MAX_P12_BYTES, upload
 from api.web.paraf import waktu
 from api.web.render import as_naskah_error, form_error, page
 from api.web.security import FormUser, PageUser, Signed
-from pipeline import access, archive, audit, cases, desk_proof, notifications, paraf, signature_plan
+from pipeline import access, archive, audit, cases, desk_proof, paraf, signature_plan
 from pipeline.errors import DocumentTooLarge, InvalidInput, NaskahError, NotFound
 from pipeline.lifecycle import Status
 from pipeline.models import NaskahFile, User
@@ -320,7 +320,7 @@ def untuk_mitra(naskah_id: Id, signed: PageUser, svc: ServicesDep) -> Response:
     audit.record_now(
         svc.engine, signed.user, audit.AuditAction.EXPORT, naskah_id=naskah_id, sha256=audit.sha256_of(data)
     )
-    notifications.after_step_now(svc, naskah_id, signed.user)  # the import of the partner's return is next
+    svc.after_step_now(naskah_id, signed.user)  # the import of the partner's return is next
     return Response(
         data,
         media_type="application/pdf",

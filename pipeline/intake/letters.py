@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.services import Services
 from pipeline.templates import DocProperties, TemplateRegistry, render_docx
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 __all__ = ["intake_template_root", "intake_templates", "render_letter"]
 

@@ -23,7 +23,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import sqlalchemy as sa
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -50,10 +50,12 @@ from pipeline.intake.lifecycle import (
 )
 from pipeline.lifecycle import Role
 from pipeline.models import JenisKerjaSama, PihakKind, User, Usulan, UsulanEvent, UsulanFile, as_utc, utcnow
-from pipeline.services import Services
 from pipeline.sop import Duration, IntakeProfile, Profile
 from pipeline.terbilang import HARI, akhir_jangka_waktu
 from storage.db import session_scope
+
+if TYPE_CHECKING:
+    from pipeline.services import Services
 
 __all__ = [
     "KELENGKAPAN",
