@@ -56,8 +56,8 @@ def render(
     converter: Annotated[str, typer.Option(help="auto | warm | cold")] = "auto",
 ) -> None:
     """Render satu templat dengan data JSON menjadi DOCX dan PDF/A-2b."""
-    from pipeline.convert import check_pdf, open_converter
-    from pipeline.templates import TemplateRegistry, load_template, render_docx
+    from pipeline.drafting.convert import check_pdf, open_converter
+    from pipeline.drafting.templates import TemplateRegistry, load_template, render_docx
 
     settings = Settings()
     path = Path(template)
@@ -428,7 +428,7 @@ def reconcile(
     LibreOffice milik proses yang sudah tidak berjalan dihapus.  Penyimpanan arsip tidak disentuh
     (terkunci; lihat `naskah arsip yatim`).
     """
-    from pipeline.cleanup import housekeeping
+    from pipeline.archival.cleanup import housekeeping
 
     settings = Settings()
     min_age = settings.cleanup_min_age_minutes if min_age_minutes is None else min_age_minutes
@@ -539,8 +539,8 @@ def verify(
     Bila basis data NASKAH_DATABASE_URL mengenal naskah ini, setiap tanda tangan juga diperiksa:
     apakah sertifikatnya milik pejabat yang tercantum pada blok tanda tangannya (milik_penanda_tangan).
     """
-    from pipeline.verification import verify_known
-    from pipeline.verify import as_certificates
+    from pipeline.sign.verification import verify_known
+    from pipeline.sign.verify import as_certificates
 
     if not file.is_file():
         raise InvalidInput(f"Berkas '{file}' tidak ditemukan.", file=str(file))

@@ -25,7 +25,7 @@ from sqlmodel import select
 
 from api.cli_common import NoConverter, belongs_line, echo_signing_dates, echo_timestamps, friendly, tanggal_option
 from api.config import Settings, build_services
-from pipeline import archive, monitoring, recap
+from pipeline.archival import archive, monitoring, recap
 from pipeline.errors import InvalidInput, NotFound
 from pipeline.lifecycle import Role
 from pipeline.models import Arsip, User
@@ -421,7 +421,7 @@ def tasks_command(
     as_json: AsJson = False,
 ) -> None:
     """Tugas saya: naskah yang menunggu tindakan pengguna ini (yang terlambat lebih dulu), dengan jumlah per jenis."""
-    from pipeline import tasks
+    from pipeline.inbox import tasks
 
     with _database() as (engine, profile):
         user = _actor(engine, username)

@@ -18,7 +18,7 @@ from api.errors import database_error, exit_code, validation_message
 from pipeline.errors import InvalidInput, NaskahError
 
 if TYPE_CHECKING:  # pyHanko loads only for the commands that verify
-    from pipeline.verify import VerificationReport
+    from pipeline.sign.verify import VerificationReport
 
 __all__ = [
     "DIAGNOSTIC_LABEL",

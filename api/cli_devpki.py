@@ -1,6 +1,6 @@
 """``naskah dev-pki``: a development PKI to try signing with, without a real PSrE.
 
-``init`` creates a CA with its TSA and OCSP/CRL services (``pipeline.devpki``), ``p12`` issues a
+``init`` creates a CA with its TSA and OCSP/CRL services (``pipeline.sign.devpki``), ``p12`` issues a
 test certificate for a person as a PKCS#12 file (what a PSrE hands an official), and ``serve``
 answers the TSA, OCSP and CRL requests that signing (B-T/B-LT) and verification make.  For trying
 the system only: its keys lie unencrypted in the folder, and nothing it issues is trusted anywhere
@@ -36,7 +36,7 @@ def devpki_init(
     port: Annotated[int | None, typer.Option(help="port layanan TSA/OCSP/CRL (bawaan: port bebas)")] = None,
 ) -> None:
     """Buat CA uji beserta TSA dan OCSP/CRL-nya; cetak pengaturan server yang memakainya."""
-    from pipeline.devpki import DevPki
+    from pipeline.sign.devpki import DevPki
 
     pki = DevPki.generate(folder, name=nama, port=port)
     typer.echo(f"PKI pengembangan '{pki.name}' dibuat di {folder} (layanan di {pki.base_url}).")
@@ -53,7 +53,7 @@ def _env_lines(pki: object) -> list[str]:
     return [
         f"export NASKAH_TRUST_ROOTS={shlex.quote(str(roots))}",
         f"export NASKAH_TSA_URL={shlex.quote(tsa)}",
-        # its OCSP/CRL live on 127.0.0.1, which the server fetches from only when allowlisted (pipeline.fetch)
+        # its OCSP/CRL live on 127.0.0.1, which the server fetches from only when allowlisted (pipeline.sign.fetch)
         f"export NASKAH_FETCH_ALLOW={shlex.quote(allow)}",
     ]
 
@@ -62,7 +62,7 @@ def _env_lines(pki: object) -> list[str]:
 @friendly
 def devpki_env(folder: Folder) -> None:
     """Cetak pengaturan NASKAH_TRUST_ROOTS, NASKAH_TSA_URL dan NASKAH_FETCH_ALLOW untuk PKI ini, untuk eval "$(...)"."""
-    from pipeline.devpki import DevPki
+    from pipeline.sign.devpki import DevPki
 
     for line in _env_lines(DevPki.load(folder)):
         typer.echo(line)
@@ -88,7 +88,7 @@ def devpki_p12(
     hari: Annotated[int, typer.Option(min=1, max=3650, help="masa berlaku dalam hari")] = 365,
 ) -> None:
     """Terbitkan sertifikat uji seorang pejabat sebagai berkas PKCS#12 (kunci + sertifikat + rantai)."""
-    from pipeline.devpki import DevPki
+    from pipeline.sign.devpki import DevPki
 
     pki = DevPki.load(folder)
     data = pki.issue_person(nama, nip=nip, email=email, valid_days=hari).to_pkcs12(passphrase)
@@ -102,7 +102,7 @@ def devpki_p12(
 @friendly
 def devpki_serve(folder: Folder) -> None:
     """Layani TSA, OCSP dan CRL PKI pengembangan sampai dihentikan (Ctrl+C)."""
-    from pipeline.devpki import DevPki
+    from pipeline.sign.devpki import DevPki
 
     pki = DevPki.load(folder)
     with pki.serve():

@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from api.cli_common import NoConverter, friendly, tanggal_option
 from api.config import Settings, build_services
-from pipeline import monev, monev_report
+from pipeline.archival import monev, monev_report
 from pipeline.errors import InvalidInput, NotFound
 from pipeline.lifecycle import Role
 from pipeline.models import User

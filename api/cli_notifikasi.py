@@ -14,7 +14,7 @@ import typer
 
 from api.cli_common import friendly
 from api.config import Settings
-from pipeline import notifications
+from pipeline.inbox import notifications
 from pipeline.sop import load_profile
 from storage.db import make_engine, session_scope, upgrade
 from storage.mail import Mailer

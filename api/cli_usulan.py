@@ -21,10 +21,10 @@ from api.cli_common import NoConverter, friendly
 from api.config import Settings, build_services
 from pipeline.errors import InvalidInput, NotFound
 from pipeline.intake import workflow as wf
-from pipeline.intake.lifecycle import STATUS_LABELS, Letter, Status
 from pipeline.lifecycle import Role
 from pipeline.models import User, Usulan
 from pipeline.services import Services
+from pipeline.usulan_lifecycle import STATUS_LABELS, Letter, Status
 from storage.db import session_scope, upgrade
 
 __all__ = ["usulan_app"]

@@ -14,22 +14,22 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipeline import fetch
 from pipeline.auth import DEFAULT_TOKEN_DAYS
-from pipeline.convert import open_converter_pool
-from pipeline.docxcheck import DocxLimits
-from pipeline.fetch import FetchPolicy, parse_allowlist
-from pipeline.pades import DEFAULT_LEVEL, PadesLevel
-from pipeline.pagerender import PageRenderer, PreviewLimits
-from pipeline.pdflimits import PdfLimits
-from pipeline.pdfworker import PdfWorker, WorkerLimits
+from pipeline.drafting.convert import open_converter_pool
+from pipeline.drafting.docxcheck import DocxLimits
+from pipeline.drafting.templates import TemplateRegistry, default_template_root
+from pipeline.pdf.pagerender import PageRenderer, PreviewLimits
+from pipeline.pdf.pdflimits import PdfLimits
 from pipeline.services import Services, open_bound_store
-from pipeline.signer_config import load_signers_file
+from pipeline.sign import fetch
+from pipeline.sign.fetch import FetchPolicy, parse_allowlist
+from pipeline.sign.pades import DEFAULT_LEVEL, PadesLevel
+from pipeline.sign.pdfworker import PdfWorker, WorkerLimits
+from pipeline.sign.signer_config import load_signers_file
+from pipeline.sign.signing import configure_tsa_timeout
+from pipeline.sign.verify import as_certificates
 from pipeline.signin import SessionPolicy
-from pipeline.signing import configure_tsa_timeout
 from pipeline.sop import load_profile
-from pipeline.templates import TemplateRegistry, default_template_root
-from pipeline.verify import as_certificates
 from storage.db import make_engine, upgrade
 from storage.mail import SmtpConfig
 from storage.objects import parse_store_url
@@ -270,7 +270,7 @@ class Settings(BaseSettings):
 
     @property
     def fetch_policy(self) -> FetchPolicy:
-        """Where OCSP/CRL/AIA may be fetched from, and how much (``pipeline.fetch``)."""
+        """Where OCSP/CRL/AIA may be fetched from, and how much (``pipeline.sign.fetch``)."""
         return FetchPolicy(
             allow=parse_allowlist(self.fetch_allow),
             timeout=self.fetch_timeout,
@@ -344,7 +344,7 @@ def build_services(settings: Settings, *, converter: object | None = None) -> Se
     """Open the database engine (migrated first when ``migrate_on_start``), the object stores this
     database was set up with (``open_bound_store``: a local store's folder that has gone, or is
     another store, stops the start instead of being made again empty), the converter, and load
-    (validate) the templates; set the process's fetch policy (``pipeline.fetch``)."""
+    (validate) the templates; set the process's fetch policy (``pipeline.sign.fetch``)."""
     templates = TemplateRegistry.load(*settings.template_roots)
     signer_backends = settings.signer_backends  # before anything is opened: a bad file stops the start-up
     fetch.configure(settings.fetch_policy)  # one per process: what every validation may fetch from

@@ -25,17 +25,19 @@ import typer
 from docx import Document
 
 from api.config import Settings, build_services
-from pipeline import audit, cases, fetch, revisions
+from pipeline import audit
 from pipeline.auth import create_user
+from pipeline.drafting import cases, revisions
+from pipeline.drafting.templates import sample_data
 from pipeline.errors import Conflict, InvalidInput
 from pipeline.models import Arsip, User
-from pipeline.templates import sample_data
+from pipeline.sign import fetch
 from pipeline.terbilang import akhir_jangka_waktu
 from storage.db import session_scope, upgrade
 
 T = TypeVar("T")
 
-# Fields the case itself provides (pipeline.revisions.build_context, parties included); the rest of a
+# Fields the case itself provides (pipeline.drafting.revisions.build_context, parties included); the rest of a
 # template's sample data becomes the naskah's own fields.
 CASE_FIELDS = set(revisions.CASE_KEYS) | {"pihak_kesatu", "pihak_kedua"}
 
@@ -246,7 +248,7 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     _paraf(svc, steps, naskah_id, people, "KB")
     pki = _demo_pki(out / "pki", steps)
     svc.trust_roots, svc.tsa_url = pki.roots, pki.ours.tsa_url
-    # both PKIs answer OCSP/CRL on 127.0.0.1, fetched only when allowlisted (NASKAH_FETCH_ALLOW, pipeline.fetch)
+    # both PKIs answer OCSP/CRL on 127.0.0.1, fetched only when allowlisted (NASKAH_FETCH_ALLOW, pipeline.sign.fetch)
     fetch.configure(fetch.current_policy().allowing(pki.ours.fetch_allow, pki.mitra.fetch_allow))
     with pki.ours.serve(), pki.mitra.serve():
         _sign_kb_desk_to_desk(svc, steps, naskah_id, drafter, people, pki)
@@ -351,7 +353,8 @@ def _visibility(svc: Any, drafter: User, people: dict[str, User]) -> dict[str, d
     signs (all), our Kepala Dinas his OPD's kerja sama, the counterparty's officials only what they sign."""
     from sqlmodel import col, select
 
-    from pipeline import access, archive
+    from pipeline import access
+    from pipeline.archival import archive
     from pipeline.models import Naskah
 
     out: dict[str, dict[str, Any]] = {}
@@ -451,7 +454,7 @@ class DemoPki:
 
 
 def _demo_pki(directory: Path, steps: Steps) -> DemoPki:
-    from pipeline.devpki import DevPki
+    from pipeline.sign.devpki import DevPki
 
     def load(sub: str, name: str) -> DevPki:
         path = directory / sub
@@ -484,7 +487,7 @@ def _review(
     svc: Any, steps: Steps, naskah_id: int, drafter: User, people: dict[str, User], *, return_once: bool = False
 ) -> dict[str, Any] | None:
     """Submit, (once returned and revised from data: the Word-edits refusal met, returned), approve."""
-    from pipeline import review
+    from pipeline.approval import review
 
     legal = people["kabag_hukum"]
     label = _label(svc, naskah_id)
@@ -544,7 +547,7 @@ def _revise_from_data_after_word(svc: Any, steps: Steps, naskah_id: int, drafter
 
 
 def _paraf(svc: Any, steps: Steps, naskah_id: int, people: dict[str, User], jenis: str) -> None:
-    from pipeline import paraf
+    from pipeline.approval import paraf
 
     label = _label(svc, naskah_id)
     for key in [p.key for p in svc.profile.paraf_chain(jenis)]:
@@ -571,8 +574,8 @@ def _tatap_muka(
     svc: Any, steps: Steps, naskah_id: int, drafter: User, signers: list[tuple[int, User, Any]], where: str
 ) -> None:
     """Everyone signs on the server, in one sitting, in the listed order (pihak, user, PKI)."""
-    from pipeline import signature_plan
-    from pipeline.signers import Pkcs12Backend
+    from pipeline.sign import signature_plan
+    from pipeline.sign.signers import Pkcs12Backend
 
     label = _label(svc, naskah_id)
     plan = signature_plan.PlanInput(
@@ -596,9 +599,9 @@ def _sign_kb_desk_to_desk(
     svc: Any, steps: Steps, naskah_id: int, drafter: User, people: dict[str, User], pki: DemoPki
 ) -> None:
     """The partner signs in its own system with its own CA; we import, then the Bupati locks it."""
-    from pipeline import signature_plan
-    from pipeline.signers import Pkcs12Backend
-    from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
+    from pipeline.sign import signature_plan
+    from pipeline.sign.signers import Pkcs12Backend
+    from pipeline.sign.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
 
     steps.run(
         "KB: rencana tanda tangan desk to desk",
@@ -750,7 +753,7 @@ def _nota_kesepakatan(
 
 def _archive_all(svc: Any, out: Path, steps: Steps, entries: list[dict[str, Any]], secretariat: User) -> dict[str, Any]:
     """The secretariat archives every signed naskah (B-LTA, locked), then searches the archive."""
-    from pipeline import archive
+    from pipeline.archival import archive
 
     for entry in entries:
         arsip = steps.run(
@@ -776,7 +779,7 @@ def _archive_all(svc: Any, out: Path, steps: Steps, entries: list[dict[str, Any]
             # the newest document timestamp carries the proof until its TSA certificate ends
             "renew_before": arsip.timestamp_expiry.isoformat() if arsip.timestamp_expiry else None,
         }
-    from pipeline import recap
+    from pipeline.archival import recap
 
     today = _today(svc)
     with session_scope(svc.engine) as session:
@@ -822,7 +825,7 @@ def _monev(
     """One monev round on the archived KB (Kota Tangerang's monev SOP with Paser's officials): the Kabag
     assigns the analis as ketua tim, the Kepala Dinas reports with a photo, the Kabag evaluates and
     directs one tindak lanjut, the Dinas carries it out, the round closes; then the evaluation report."""
-    from pipeline import monev, monev_report
+    from pipeline.archival import monev, monev_report
 
     today = _today(svc)
     kabag, kadis = people["kabag_pemerintahan"], people["kadis.dlh"]
@@ -906,8 +909,9 @@ def _entry(
     svc: Any, out: Path, user: User, naskah_id: int, name: str, roots: list[Any], steps: Steps
 ) -> dict[str, Any]:
     """The report entry of a signed naskah; writes its signed PDF and verifies it."""
-    from pipeline import paraf, signature_plan
-    from pipeline.verify import verify_pdf
+    from pipeline.approval import paraf
+    from pipeline.sign import signature_plan
+    from pipeline.sign.verify import verify_pdf
 
     with session_scope(svc.engine) as session:
         naskah = cases.get_naskah(session, user, naskah_id, profile=svc.profile)
@@ -970,7 +974,7 @@ def lambang_png(text: str, fill: tuple[int, int, int]) -> bytes:
 
 
 def _upload_lambang(svc: Any, drafter: User, case_id: int, mitra: str) -> None:
-    from pipeline import lambang
+    from pipeline.drafting import lambang
 
     lambang.upload_lambang(svc, drafter, case_id, 1, lambang_png("PSR", (24, 110, 56)))
     lambang.upload_lambang(svc, drafter, case_id, 2, lambang_png(mitra, (28, 64, 150)))

@@ -48,8 +48,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import AUTHENTICATED_USER, get_current_user
 from api.errors import headers_for, http_status
 from pipeline.auth import authenticate
+from pipeline.drafting.lambang import MAX_LAMBANG_BYTES
 from pipeline.errors import DocumentTooLarge, NaskahError
-from pipeline.lambang import MAX_LAMBANG_BYTES
 from pipeline.models import User
 from pipeline.services import Services
 
@@ -86,9 +86,9 @@ UPLOAD_LIMITS: dict[str, tuple[str, Callable[[Services], int]]] = {
     "pdf": ("berkas PDF", lambda svc: svc.pdf_limits.max_bytes),
     "p12": ("berkas PKCS#12", lambda _svc: MAX_P12_BYTES),
     "lambang": ("gambar lambang", lambda _svc: MAX_LAMBANG_BYTES),
-    # an usulan's attachment (pipeline.attachments): a PDF, a DOCX or a scanned image
+    # an usulan's attachment (pipeline.drafting.attachments): a PDF, a DOCX or a scanned image
     "lampiran": ("lampiran usulan", lambda svc: max(svc.pdf_limits.max_bytes, svc.docx_limits.max_bytes)),
-    # a monev report's or tindak lanjut's attachments (pipeline.attachments): PDF, DOCX or scanned images
+    # a monev report's or tindak lanjut's attachments (pipeline.drafting.attachments): PDF, DOCX or scanned images
     "monev": ("lampiran monitoring dan evaluasi", lambda svc: max(svc.pdf_limits.max_bytes, svc.docx_limits.max_bytes)),
     "certificate": ("berkas sertifikat", lambda _svc: MAX_CERTIFICATE_BYTES),
 }

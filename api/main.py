@@ -49,7 +49,7 @@ from api.web import tanda_tangan as web_tanda_tangan
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
 from api.web.errors import page_error, too_large_page
 from api.web.security import SecurityHeaders
-from pipeline.convert import ConverterPool
+from pipeline.drafting.convert import ConverterPool
 from pipeline.services import Services
 from storage.db import upgrade
 from storage.mail import Mailer
@@ -164,7 +164,7 @@ def _start_housekeeping(svc: Services, settings: Settings) -> threading.Thread:
     each run it: removals are idempotent, and nothing younger than the age threshold is touched."""
 
     def run() -> None:
-        from pipeline.cleanup import housekeeping
+        from pipeline.archival.cleanup import housekeeping
 
         try:
             done = housekeeping(svc, min_age=timedelta(minutes=settings.cleanup_min_age_minutes))
@@ -180,7 +180,7 @@ def _start_housekeeping(svc: Services, settings: Settings) -> threading.Thread:
 
 
 class MailWorker:
-    """The background sender of notifications (``pipeline.notifications.cycle``): every
+    """The background sender of notifications (``pipeline.inbox.notifications.cycle``): every
     ``NASKAH_MAIL_INTERVAL_SECONDS`` reminders, the daily digest and the due mail, in a daemon thread
     of the API process.  A failing round (database or mail server down) is logged and the next round
     tries again; nothing an action does waits on it."""
@@ -196,7 +196,7 @@ class MailWorker:
         self.thread.start()
 
     def _run(self) -> None:
-        from pipeline.notifications import cycle
+        from pipeline.inbox.notifications import cycle
 
         while not self._stop.is_set():
             try:

@@ -20,12 +20,12 @@ from api.schemas import (
 from pipeline import access
 from pipeline.actions import DRAFTING_ACTIONS
 from pipeline.auth import token_status
-from pipeline.cases import list_naskah, nomor_of, pihak_of
+from pipeline.drafting.cases import list_naskah, nomor_of, pihak_of
+from pipeline.drafting.revisions import latest_revision
+from pipeline.drafting.templates import TemplateInfo
 from pipeline.lifecycle import STATUS_LABELS, Action, Role, Status, available
 from pipeline.models import ApiToken, AuditEntry, KerjaSama, Naskah, Revision, RevisionState, User
-from pipeline.revisions import latest_revision
 from pipeline.sop import Profile
-from pipeline.templates import TemplateInfo
 
 PREFIX = "/api/v1"
 

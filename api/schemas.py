@@ -7,7 +7,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from pipeline.cases import Note, check_data_size
+from pipeline.drafting.cases import Note, check_data_size
 from pipeline.models import MAX_ID
 from pipeline.textcheck import LineCheck
 
@@ -627,7 +627,7 @@ class RenewalCountPublic(BaseModel):
 
 
 class DashboardPublic(BaseModel):
-    """The monitoring dashboard's numbers (``pipeline.dashboard``), only what the caller may see."""
+    """The monitoring dashboard's numbers (``pipeline.archival.dashboard``), only what the caller may see."""
 
     profil: str = Field(description="daerah yang SOP-nya menjadi ukuran mutu baku")
     per_tanggal: date
@@ -642,7 +642,7 @@ class DashboardPublic(BaseModel):
 
 
 class MailHealthPublic(BaseModel):
-    """The notification outbox (``pipeline.notifications.mail_health``)."""
+    """The notification outbox (``pipeline.inbox.notifications.mail_health``)."""
 
     antre: int = Field(description="surel yang belum terkirim")
     tertua: datetime | None = Field(description="kapan surel tertua yang masih antre dibuat")

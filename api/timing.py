@@ -1,6 +1,6 @@
 """How long the conversions of a request waited and took, in its ``Server-Timing`` response header.
 
-The converter pool (``pipeline.convert.ConverterPool``) queues a conversion when every LibreOffice is
+The converter pool (``pipeline.drafting.convert.ConverterPool``) queues a conversion when every LibreOffice is
 busy; how long it waited is what tells a user (and whoever watches the server) that the pool is too
 small or a document too slow.  Browsers show the header in their developer tools; it reads, e.g.::
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline.convert import ConversionTiming, collect_timings
+from pipeline.drafting.convert import ConversionTiming, collect_timings
 
 __all__ = ["ConversionTimingHeader", "server_timing"]
 

@@ -7,7 +7,7 @@ original; this benchmark keeps that fast with a realistic archive behind the rea
 * ``--records`` archive rows (default 10,000) of Kabupaten Paser's agreements, with the
   kerja sama, pihak, naskah and nomor rows behind them: KB and PKS with other regions (KSDD)
   and third parties (KSDPK), NK with vertical agencies (KSIV), Surat Kuasa for PKS signed by
-  a Kepala OPD; ``search_text`` built by ``pipeline.archive.search_text`` as archiving does;
+  a Kepala OPD; ``search_text`` built by ``pipeline.archival.archive.search_text`` as archiving does;
   all bulk-loaded with COPY;
 * 300 of them with a real PDF (100-300 KB, generated here, not signed) in a local archive
   store, locked with ``retain_until`` like every archived original;
@@ -29,7 +29,7 @@ context, not judged:
 * download: ``GET /api/v1/arsip/{id}/original.pdf`` of the 300; the ``X-Content-SHA256``
   header must equal the body's hash and the seeded one.
 
-The same search mix is also run in process, one query at a time (``pipeline.archive.search``,
+The same search mix is also run in process, one query at a time (``pipeline.archival.archive.search``,
 no HTTP), so the database's share of a search is seen next to the HTTP numbers.  With no think
 time, latency is mostly queueing (about clients / throughput), so each phase also reports its CPU
 per request, split into API (uvicorn and its workers), PostgreSQL and this client, read from
@@ -75,8 +75,8 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 from sqlmodel import SQLModel, select
 
-from pipeline import archive
 from pipeline.access import opd_key
+from pipeline.archival import archive
 from pipeline.auth import create_user, issue_token
 from pipeline.lifecycle import Status
 from pipeline.models import Arsip, ArsipVersion, KerjaSama, Naskah, NaskahNomor, Pihak, User
@@ -484,7 +484,7 @@ def add_naskah(rows: Rows, case: Case, docs: list[Doc], i: int, user_id: int, ar
         for u, inst, (who, jab) in ((1, OURS, doc.signers[0]), (2, second, doc.signers[1]))
     ]
     # The case's naskah form one chain KB <- PKS <- SK, so each is related to all the others;
-    # the earlier ones are its ancestors (induk), as pipeline.archive._related reports them.
+    # the earlier ones are its ancestors (induk), as pipeline.archival.archive._related reports them.
     related = [
         {
             "naskah_id": case.naskah_ids[j],
@@ -944,7 +944,7 @@ def check_download(expected: dict[int, str]) -> Check:
 
 
 def in_process_search(engine: sa.Engine, queries: list[dict[str, Any]], n: int) -> list[float]:
-    """The same queries through ``pipeline.archive.search``, one at a time: the database's share."""
+    """The same queries through ``pipeline.archival.archive.search``, one at a time: the database's share."""
     times = []
     with session_scope(engine) as session:
         user = session.exec(select(User).where(User.username == "sekretariat.tkksd")).one()
@@ -1031,7 +1031,7 @@ def report(r: Results) -> int:
     """The lines, the context, the goal; 0 when the goal is met and nothing failed."""
     print(r.baseline.line())
     print(
-        f"search in process (pipeline.archive.search, one at a time, no HTTP): "
+        f"search in process (pipeline.archival.archive.search, one at a time, no HTTP): "
         f"p50={percentile(r.in_process_ms, 50):.1f} p95={percentile(r.in_process_ms, 95):.1f} ms"
     )
     print(r.search.line())

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.convert import ColdConverter, WarmConverter, check_pdf
-from pipeline.templates import TemplateRegistry, default_template_root, render_docx, sample_data
+from pipeline.drafting.convert import ColdConverter, WarmConverter, check_pdf
+from pipeline.drafting.templates import TemplateRegistry, default_template_root, render_docx, sample_data
 
 MIN_RATIO = 5.0
 

@@ -1,6 +1,6 @@
 """Page previews: the first view of a 10-page naskah against the cached view, measured in the same run.
 
-A real KB long enough for 10 pages is created through ``pipeline.revisions.create_naskah`` (docxtpl,
+A real KB long enough for 10 pages is created through ``pipeline.drafting.revisions.create_naskah`` (docxtpl,
 LibreOffice to PDF/A-2b, local versioned store, SQLite).  A *view* is what a preview page asks the API
 for: ``GET …/revisions/1/pages`` (page sizes and texts) and every page's PNG, through the real app
 (``TestClient``: routing, token, access checks, audit entry).  A *first view* finds no cache (its rows
@@ -37,12 +37,12 @@ from sqlmodel import select
 from api.config import Settings
 from api.demo import CASE_FIELDS, demo_case
 from api.main import create_app
-from pipeline import cases, revisions
 from pipeline.auth import create_user, issue_token
-from pipeline.convert import WarmConverter
+from pipeline.drafting import cases, revisions
+from pipeline.drafting.convert import WarmConverter
+from pipeline.drafting.templates import TemplateRegistry, default_template_root, sample_data
 from pipeline.models import Preview, PreviewPage
 from pipeline.services import Services
-from pipeline.templates import TemplateRegistry, default_template_root, sample_data
 from storage.db import make_engine, session_scope, upgrade
 from storage.objects import LocalObjectStore
 

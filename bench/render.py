@@ -1,6 +1,6 @@
 """Throughput of the drafting path with 1 and with N warm converters, measured in the same run.
 
-Each naskah is a real KB created through ``pipeline.revisions.create_naskah`` (docxtpl render in
+Each naskah is a real KB created through ``pipeline.drafting.revisions.create_naskah`` (docxtpl render in
 the sandbox, LibreOffice to PDF/A-2b through a ``ConverterPool``, both files into the local
 versioned store, rows in PostgreSQL as in production).  The same load runs twice, the same number
 of clients (default 2 x N) creating naskah at once: first against a pool of 1 converter (how the
@@ -37,11 +37,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.demo import CASE_FIELDS, demo_case
-from pipeline import cases, revisions
 from pipeline.auth import create_user
-from pipeline.convert import ConverterPool, WarmConverter
+from pipeline.drafting import cases, revisions
+from pipeline.drafting.convert import ConverterPool, WarmConverter
+from pipeline.drafting.templates import TemplateRegistry, default_template_root, render_docx, sample_data
 from pipeline.services import Services
-from pipeline.templates import TemplateRegistry, default_template_root, render_docx, sample_data
 from storage.db import make_engine, session_scope, upgrade
 from storage.objects import LocalObjectStore
 
@@ -76,7 +76,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=0, help="concurrent clients (default: 2 x N)")
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     args = parser.parse_args()
-    logging.getLogger("pipeline.convert").setLevel(logging.ERROR)  # waits are summed below, not logged each
+    logging.getLogger("pipeline.drafting.convert").setLevel(logging.ERROR)  # waits are summed below, not logged each
     n_conv = max(1, args.converters)
     clients = args.clients or 2 * n_conv
     registry = TemplateRegistry.load(default_template_root())

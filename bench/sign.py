@@ -3,7 +3,7 @@
 Why: signing sits in an interactive step (an official presses "Tanda tangani"), and a naive
 ``sign_pdf`` around pyHanko spends most of its time re-parsing the private key and making
 a dummy signature to size the signature container (SIGNING_NOTES).  This benchmark keeps
-``pipeline.signing`` honest against two references:
+``pipeline.sign.signing`` honest against two references:
 
 * the ``pyhanko`` command-line signer, once per document (what a script around the CLI
   would cost: interpreter start-up, imports, PKCS#12 decryption, signing);
@@ -43,10 +43,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from pipeline import fetch
-from pipeline.convert import WarmConverter, check_pdf
-from pipeline.devpki import DevPki
-from pipeline.signing import (
+from pipeline.drafting.convert import WarmConverter, check_pdf
+from pipeline.sign import fetch
+from pipeline.sign.devpki import DevPki
+from pipeline.sign.signing import (
     ParsedKeySigner,
     SignatureAppearance,
     SignOptions,
@@ -54,7 +54,7 @@ from pipeline.signing import (
     sign_pdf,
     validation_context,
 )
-from pipeline.verify import verify_pdf
+from pipeline.sign.verify import verify_pdf
 from tests.fixtures.converter import sample_docx
 
 MIN_VS_CLI = 40.0

@@ -285,11 +285,11 @@ class SignedNaskah:
 def signed_naskah(work: Path) -> SignedNaskah:
     """A 10-page naskah converted by LibreOffice, signed by PIHAK KESATU and PIHAK KEDUA (PAdES B-LT,
     each timestamped by the dev PKI's TSA), kept in ``work`` for the next run."""
-    from pipeline import fetch
-    from pipeline.convert import WarmConverter, check_pdf
-    from pipeline.devpki import DevPki
-    from pipeline.signing import ParsedKeySigner, SignatureAppearance, SignOptions, http_timestamper, sign_pdf
-    from pipeline.signing import validation_context as make_vc
+    from pipeline.drafting.convert import WarmConverter, check_pdf
+    from pipeline.sign import fetch
+    from pipeline.sign.devpki import DevPki
+    from pipeline.sign.signing import ParsedKeySigner, SignatureAppearance, SignOptions, http_timestamper, sign_pdf
+    from pipeline.sign.signing import validation_context as make_vc
     from tests.fixtures.converter import sample_docx
 
     pki_dir, out = work / "pki", work / f"naskah-{PAGES}-halaman-ditandatangani.pdf"
@@ -607,7 +607,7 @@ def main() -> int:
 
 
 def bench(args: argparse.Namespace, server: PgServer, work: Path, scratch: Path) -> int:
-    from pipeline.devpki import DevPki
+    from pipeline.sign.devpki import DevPki
 
     started = time.perf_counter()
     naskah = signed_naskah(work)

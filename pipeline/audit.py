@@ -43,13 +43,13 @@ from sqlmodel import Session, col, func, select
 from pipeline import access
 from pipeline.auth import PERMISSIONS, allowed, require
 from pipeline.errors import IntegrityAlarm, NotFound, NotPermitted, StorageUnavailable
-from pipeline.intake.lifecycle import ACTION_LABELS as INTAKE_LABELS
 from pipeline.lifecycle import ACTION_LABELS as LIFECYCLE_LABELS
 from pipeline.lifecycle import Action
 from pipeline.models import MAX_ID, AuditEntry, AuditHead, Naskah, NaskahFile, NaskahNomor, User, as_utc, utcnow
 from pipeline.monev_lifecycle import ACTION_LABELS as MONEV_LABELS
 from pipeline.sop import Profile
 from pipeline.textcheck import Line, LineCheck
+from pipeline.usulan_lifecycle import ACTION_LABELS as INTAKE_LABELS
 from storage.db import session_scope
 
 __all__ = [
@@ -111,7 +111,7 @@ class AuditAction(StrEnum):
     CERTIFICATE_REGISTER = "certificate_register"
     CERTIFICATE_REMOVE = "certificate_remove"
     VERIFY_CHAIN = "verify_chain"  # the audit chain checked ("Periksa rantai"): its result in the detail
-    MONEV_TINDAK_LANJUT = "monev_tindak_lanjut"  # a monev round's tindak lanjut item done (pipeline.monev)
+    MONEV_TINDAK_LANJUT = "monev_tindak_lanjut"  # a monev round's tindak lanjut item done (pipeline.archival.monev)
     MONEV_PERPANJANGAN = "monev_perpanjangan"  # the decision whether an agreement is extended
 
 

@@ -60,7 +60,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "manage_users": frozenset({Role.ADMIN}),
     # the whole audit trail and its chain check (``pipeline.audit.require_reader``): who answers for it
     "read_audit": frozenset({Role.ADMIN, Role.SECRETARIAT, Role.LEGAL}),
-    # the mail outbox's state: queue, last error, the SMTP server's address (pipeline.notifications)
+    # the mail outbox's state: queue, last error, the SMTP server's address (pipeline.inbox.notifications)
     "mail_health": frozenset({Role.SECRETARIAT, Role.ADMIN}),
 }
 
@@ -146,7 +146,7 @@ _EMAIL = re.compile(
 
 
 def check_email(email: str | None) -> str | None:
-    """The address notifications are mailed to (``pipeline.notifications``): one plain address or none."""
+    """The address notifications are mailed to (``pipeline.inbox.notifications``): one plain address or none."""
     if email is None or not str(email).strip():
         return None
     text = str(email).strip()

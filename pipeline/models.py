@@ -132,7 +132,7 @@ class User(SQLModel, table=True):
     instansi: str | None = Field(default=None, max_length=300)
     # The web sign-in's password as an argon2id hash (``pipeline.signin``); None: no web sign-in yet.
     password_hash: str | None = Field(default=None, max_length=200)
-    # Where notifications are mailed (``pipeline.notifications``); None: the web inbox only.  The user
+    # Where notifications are mailed (``pipeline.inbox.notifications``); None: the web inbox only.  The user
     # may turn mail off (``email_notifikasi``); the inbox stays.
     email: str | None = Field(default=None, max_length=254)
     email_notifikasi: bool = True
@@ -208,7 +208,7 @@ class SignInFailure(SQLModel, table=True):
 
 
 class PublicLink(SQLModel, table=True):
-    """The unguessable token of a naskah's public page (``/v/<token>``, ``pipeline.publik``): what the QR
+    """The unguessable token of a naskah's public page (``/v/<token>``, ``pipeline.archival.publik``): what the QR
     code in every signature block points at, so no sequential id is ever published."""
 
     __tablename__ = "public_link"
@@ -220,7 +220,7 @@ class PublicLink(SQLModel, table=True):
 
 
 class RateHit(SQLModel, table=True):
-    """One request counted against a rate limit (``pipeline.publik.take_rate``: ``verifikasi:<address>``),
+    """One request counted against a rate limit (``pipeline.archival.publik.take_rate``: ``verifikasi:<address>``),
     kept in the database so that every process of the app counts the same requests."""
 
     __tablename__ = "rate_hit"
@@ -311,7 +311,7 @@ class NaskahDrafter(SQLModel, table=True):
 class NaskahNomor(SQLModel, table=True):
     """Each party numbers the naskah in its own register: one nomor per pihak.
 
-    ``register_key`` is that register and the nomor, normalised (``pipeline.cases.register_key``:
+    ``register_key`` is that register and the nomor, normalised (``pipeline.drafting.cases.register_key``:
     the party's instansi and the nomor, case and spacing aside); its unique index is what stops two
     naskah getting the same nomor from one party, also when two drafters create them at once.  NULL
     once the naskah is cancelled: a cancelled naskah gives its nomor back.
@@ -468,7 +468,7 @@ class SignatureStep(SQLModel, table=True):
     signed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     signer_subject: str | None = Field(default=None, max_length=300)
     file_id: int | None = Field(default=None, foreign_key="naskah_file.id")  # the PDF with this signature
-    tanggal_ttd: date | None = None  # the day of this signature in the profile's zone (pipeline.signing_date)
+    tanggal_ttd: date | None = None  # the day of this signature in the profile's zone (pipeline.sign.signing_date)
     catatan_tanggal: str | None = Field(default=None, sa_type=sa.Text)  # why it is not the naskah's date
     # Where the signature sits: our prepared field, or one the partner's software or a service (BSrE) created;
     # 1-based page, shown or not (recorded for a desk-to-desk import).
@@ -589,7 +589,7 @@ class ObjectStoreRecord(SQLModel, table=True):
 
 
 class Preview(SQLModel, table=True):
-    """A PDF's pages rendered as images (``pipeline.preview``): one row per PDF sha256 and rendering
+    """A PDF's pages rendered as images (``pipeline.workspace.preview``): one row per PDF sha256 and rendering
     variant (resolution, thumbnail size), shared by every revision or file with those bytes.
 
     The row is also the lock that makes concurrent first views render once, in any process: the
@@ -641,7 +641,7 @@ class PreviewPage(SQLModel, table=True):
 class Usulan(SQLModel, table=True):
     """An incoming penawaran (from another daerah, a third party, an instansi vertikal) or permohonan
     (from an OPD) before any naskah: its letter, the SOP's kelengkapan, where it is in the intake
-    lifecycle (``pipeline.intake.lifecycle``), the analis's telaah, the TKKSD meeting and the decision.
+    lifecycle (``pipeline.usulan_lifecycle``), the analis's telaah, the TKKSD meeting and the decision.
     Approved, it opens a kerja sama case (``kerja_sama_id``)."""
 
     __tablename__ = "usulan"
@@ -742,7 +742,7 @@ class UsulanEvent(SQLModel, table=True):
 
 class Notifikasi(SQLModel, table=True):
     """One notification to one user: an entry of their web inbox and, unless they turned mail off or
-    have no address, a mail in the outbox (``pipeline.notifications``).  Written in the transaction of
+    have no address, a mail in the outbox (``pipeline.inbox.notifications``).  Written in the transaction of
     the step that made it their turn, so no step fails or waits on a mail server; the sender delivers
     it later (``attempts``, ``next_attempt_at``, ``last_error``) and records ``sent_at``.  ``kunci``
     names the occasion (``paraf:12:v7``): the same occasion is never notified twice to one user."""
@@ -756,7 +756,7 @@ class Notifikasi(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id")
-    kind: str = Field(max_length=32)  # pipeline.notifications.Kind
+    kind: str = Field(max_length=32)  # pipeline.inbox.notifications.Kind
     kunci: str = Field(max_length=200)
     naskah_id: int | None = Field(default=None, foreign_key="naskah.id", index=True)
     subject: str = Field(max_length=300)
@@ -775,7 +775,7 @@ class Notifikasi(SQLModel, table=True):
 
 
 class MonevRound(SQLModel, table=True):
-    """One round of monitoring dan evaluasi of an archived agreement in force (``pipeline.monev``): the
+    """One round of monitoring dan evaluasi of an archived agreement in force (``pipeline.archival.monev``): the
     Kabag's assignment, the bahan and jadwal, the OPD teknis's Laporan Monitoring, the hasil olah data,
     temuan and evaluasi, the arahan, and the closing dokumen evaluasi.  ``status`` is a
     ``monev_lifecycle.MonevStatus``; ``status_since`` starts the current step's SOP clock."""
@@ -811,7 +811,7 @@ class MonevRound(SQLModel, table=True):
     # Steps 5-8.
     hasil_olah: str = Field(default="", sa_type=sa.Text)
     temuan: list[str] = Field(default_factory=list, sa_type=sa.JSON)
-    penilaian: str | None = Field(default=None, max_length=32)  # pipeline.monev.PENILAIAN
+    penilaian: str | None = Field(default=None, max_length=32)  # pipeline.archival.monev.PENILAIAN
     evaluasi: str = Field(default="", sa_type=sa.Text)
     arahan: str = Field(default="", sa_type=sa.Text)
     # Step 9.

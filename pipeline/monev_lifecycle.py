@@ -12,7 +12,7 @@ The Kabag may cancel a round that is not finished, with a note.
 
 Roles are the round's, not the naskah's: ``kabag`` (the profile's ``monev.kabag`` position), ``tim``
 (the ketua tim and analis the Kabag assigned to THIS round) and ``opd`` (an official of the
-agreement's OPD teknis).  ``pipeline.monev`` decides which a user holds for a given round and
+agreement's OPD teknis).  ``pipeline.archival.monev`` decides which a user holds for a given round and
 evaluates the guard; this module is pure data plus look-ups, so it is testable and the README's
 table is generated from it.
 """
@@ -97,7 +97,7 @@ def T(  # a short name: it reads as a table row
 S, A, R = MonevStatus, MonevAction, MonevRole
 K, TIM, OPD = R.KABAG, R.TIM, R.OPD
 
-# Guards (evaluated by pipeline.monev):
+# Guards (evaluated by pipeline.archival.monev):
 #   "tindak_lanjut_selesai"  every tindak lanjut item of the round is done
 TRANSITIONS: tuple[Transition, ...] = (
     # from               action        to                who        guard

@@ -18,14 +18,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from pipeline.convert import Converter
-from pipeline.docxcheck import DocxLimits
+from pipeline.drafting.convert import Converter
+from pipeline.drafting.docxcheck import DocxLimits
+from pipeline.drafting.templates import TemplateRegistry
 from pipeline.errors import StorageUnavailable, store_errors
 from pipeline.models import ArsipVersion, Naskah, NaskahFile, ObjectStoreRecord, Pihak, Revision, User
-from pipeline.pagerender import PageRenderer
-from pipeline.pdflimits import PdfLimits
+from pipeline.pdf.pagerender import PageRenderer
+from pipeline.pdf.pdflimits import PdfLimits
 from pipeline.sop import Profile, load_profile
-from pipeline.templates import TemplateRegistry
 from storage.db import session_scope
 from storage.objects import (
     LocalObjectStore,
@@ -37,7 +37,7 @@ from storage.objects import (
 )
 
 if TYPE_CHECKING:  # pyHanko behind it: imported where a worker is made (api.config), not by every user of Services
-    from pipeline.pdfworker import PdfWorker
+    from pipeline.sign.pdfworker import PdfWorker
 
 __all__ = ["Services", "open_bound_store"]
 
@@ -121,10 +121,10 @@ class Services:
     tsa_url: str | None = None
     """RFC 3161 timestamp authority for PAdES B-T (``pades_level`` B-T or B-LT needs it)."""
     pades_level: str = "B-LT"
-    """The PAdES level every signature of a naskah must reach (``pipeline.pades``): B-LT by default;
+    """The PAdES level every signature of a naskah must reach (``pipeline.sign.pades``): B-LT by default;
     signing that cannot reach it is refused, naming the setting to fix."""
     signer_backends: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Username -> signer backend configuration (``pipeline.signer_config``; no official's secret)."""
+    """Username -> signer backend configuration (``pipeline.sign.signer_config``; no official's secret)."""
     archive_store: ObjectStore | None = None
     """Where archived originals go, each version locked (S3 object lock COMPLIANCE / local read-only)."""
     archive_retention_days: int = 10957
@@ -133,21 +133,21 @@ class Services:
     """How long a new API token stays valid (``NASKAH_TOKEN_LIFETIME_DAYS``; a shorter life may be asked)."""
     public_url: str = ""
     """Where people open the web pages (``NASKAH_PUBLIC_URL``, no trailing slash): the QR code in every
-    signature block links to ``{public_url}/v/<token>`` (``pipeline.publiklink``); empty: ``naskah:v:<token>``."""
+    signature block links to ``{public_url}/v/<token>`` (``pipeline.sign.publiklink``); empty: ``naskah:v:<token>``."""
     page_renderer: PageRenderer = field(default_factory=PageRenderer)
     """Renders page previews with poppler, bounded in time, pages and concurrency (``NASKAH_PREVIEW_*``);
-    ``pipeline.preview`` caches what it renders, once per PDF sha256."""
+    ``pipeline.workspace.preview`` caches what it renders, once per PDF sha256."""
 
     def after_step(self, session: Session, naskah: Naskah, actor: User | None) -> None:
         """In the step's transaction, after it: tell whoever's turn it now is (``pipeline.inbox``).
-        Never raises; see :func:`pipeline.notifications.after_step`."""
-        from pipeline import notifications  # the layer above the steps: imported when a step is taken
+        Never raises; see :func:`pipeline.inbox.notifications.after_step`."""
+        from pipeline.inbox import notifications
 
         notifications.after_step(session, self, naskah, actor)
 
     def after_step_now(self, naskah_id: int, actor: User | None) -> None:
         """:meth:`after_step` in a transaction of its own (a step recorded outside one)."""
-        from pipeline import notifications
+        from pipeline.inbox import notifications
 
         notifications.after_step_now(self, naskah_id, actor)
 

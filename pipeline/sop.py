@@ -362,7 +362,7 @@ class MonevStep(BaseModel):
 
 
 class MonevProfile(BaseModel):
-    """Monitoring and evaluation of running agreements (``pipeline.monev``; seed 001, Kota Tangerang).
+    """Monitoring and evaluation of running agreements (``pipeline.archival.monev``; seed 001, Kota Tangerang).
 
     ``kabag`` assigns a ketua tim to a monev round (step 1), leads the discussion (step 7) and gives the
     arahan (step 8), and records the decision to extend an agreement; ``ketua_tim`` is the position a
@@ -375,7 +375,7 @@ class MonevProfile(BaseModel):
     ketua_tim: str
     tanpa_laporan: Duration
     """An agreement in force whose last monev report (or its start, without one) is older than this is
-    flagged (``pipeline.monev.alerts``)."""
+    flagged (``pipeline.archival.monev.alerts``)."""
     perpanjangan_sebelum: Duration
     """An agreement ending within this period without a decision to extend (or not) is flagged."""
     langkah: dict[str, MonevStep]
@@ -414,7 +414,8 @@ class Profile(BaseModel):
     """Position key of the Kepala Bagian Pemerintahan / Tata Pemerintahan, who assigns drafters to a
     naskah (``pipeline.access``); unset: the position keyed ``kabag_pemerintahan``, if any."""
     monev: MonevProfile | None = None
-    """Monitoring and evaluation of running agreements (None: this region runs none; ``pipeline.monev`` refuses)."""
+    """Monitoring and evaluation of running agreements (None: this region runs none;
+    ``pipeline.archival.monev`` refuses)."""
     intake: IntakeProfile | None = None
     """The intake of penawaran and permohonan (None: this region records none; ``pipeline.intake`` refuses)."""
     pemisahan_tugas: bool = True

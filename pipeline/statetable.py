@@ -1,5 +1,5 @@
 """What every lifecycle table of the system does with its rows: the naskah's (``pipeline.lifecycle``),
-the usulan's (``pipeline.intake.lifecycle``) and the monev round's (``pipeline.monev_lifecycle``).
+the usulan's (``pipeline.usulan_lifecycle``) and the monev round's (``pipeline.monev_lifecycle``).
 
 Each table is a tuple of rows (source state, action, target state, the roles that may act, a guard
 the caller evaluates, whether a note is required); this module finds the actions open to some roles,

@@ -4,7 +4,7 @@ A naskah states the signing day and date in words ("Pada hari ini Senin tanggal 
 tiga bulan November tahun dua ribu dua puluh enam") and amounts twice ("2 (dua)",
 "Rp1.250.000,00 (satu juta dua ratus lima puluh ribu rupiah)"), so a typo in one form
 is caught by the other.  These functions are the Jinja filters of the templates
-(``pipeline.templates.make_environment``); they accept what JSON data carries (ISO date
+(``pipeline.drafting.templates.make_environment``); they accept what JSON data carries (ISO date
 strings) as well as Python values, and refuse anything else loudly instead of printing a
 wrong date or amount into a legal document.
 """

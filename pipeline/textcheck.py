@@ -2,7 +2,7 @@
 
 One check for every input that carries user text (case fields, pihak, naskah data, nomor,
 notes, ``catatan_tanggal``, search words, usernames), as pydantic types (:data:`Line`,
-:data:`MultiLine` and the bounded ``Text``/``LongText`` of ``pipeline.cases``) and as a function
+:data:`MultiLine` and the bounded ``Text``/``LongText`` of ``pipeline.drafting.cases``) and as a function
 (:func:`text_problem`) for the template data and the pipeline's own entry points.  Refused, with
 the field named by the caller and the character's position (1-based) and code point in the
 Indonesian message:

@@ -1,6 +1,6 @@
 """Sending one mail over SMTP (the standard library's ``smtplib`` and ``email``): the I/O of notifications.
 
-Knows nothing of naskah: ``pipeline.notifications`` decides who gets what and when, and hands each
+Knows nothing of naskah: ``pipeline.inbox.notifications`` decides who gets what and when, and hands each
 message here.  A failure says whether it is worth retrying (:class:`MailError` ``temporary``): a server
 that is down, refuses for now (4xx) or times out is; a recipient the server refuses for good (5xx on
 that address) is not.  The password is never logged nor put in an error message.

@@ -5,7 +5,7 @@ A missing tool (PostgreSQL, LibreOffice) fails the run; nothing is skipped silen
 
 import os
 
-from pipeline.signing import configure_tsa_timeout
+from pipeline.sign.signing import configure_tsa_timeout
 
 # The race tests hold TSA requests at a gate until every racer has arrived; on a loaded 2-core machine
 # (pytest-xdist, LibreOffice, PostgreSQL) the last one can take longer than the production default.

@@ -21,10 +21,12 @@ from typing import Any
 from sqlmodel import select
 
 from api.config import Settings, build_services
-from pipeline import archive, revisions, signature_plan
-from pipeline.convert import RemoteConverter
+from pipeline.archival import archive
+from pipeline.drafting import revisions
+from pipeline.drafting.convert import RemoteConverter
 from pipeline.models import User
-from pipeline.signers import Pkcs12Backend
+from pipeline.sign import signature_plan
+from pipeline.sign.signers import Pkcs12Backend
 from storage.db import session_scope
 
 APPLICATION_NAME = "naskah-crash-child"

@@ -12,8 +12,8 @@ import pytest
 from docx import Document
 
 from api.demo import CASE_FIELDS, demo_case, edit_in_word
+from pipeline.drafting.templates import sample_data
 from pipeline.sop import load_profile
-from pipeline.templates import sample_data
 
 DAY = date(2026, 11, 23)
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from api.config import Settings, build_services
 from api.main import create_app
-from pipeline import fetch
+from pipeline.sign import fetch
 
 
 def test_api_applies_migrations_on_start_and_defaults_need_no_setup(tmp_path):

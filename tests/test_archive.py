@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.verify import verify_pdf
+from pipeline.sign.verify import verify_pdf
 from storage.objects import LocalObjectStore, ObjectLocked
 from tests.test_signing_flow import fully_initialled
 
@@ -115,7 +115,7 @@ def test_archiving_refuses_an_unsigned_naskah_and_a_tampered_original_is_an_alar
 
 @pytest.mark.parametrize("services", ["sqlite-s3"], indirect=True)
 def test_timestamp_renewal_adds_a_locked_version_and_keeps_the_old_one(signers_api, dev_pki, counterparty_pki):
-    from pipeline.archive import renew_timestamps
+    from pipeline.archival.archive import renew_timestamps
 
     api = signers_api
     nid = signed_kb(api, dev_pki, counterparty_pki)
@@ -187,7 +187,7 @@ def test_the_archive_chain_judges_each_timestamp_at_the_time_the_next_one_proves
     that was not renewed in time says so."""
     import time
 
-    from pipeline.archive import renew_timestamps
+    from pipeline.archival.archive import renew_timestamps
 
     api = signers_api
     nid = signed_kb(api, dev_pki, counterparty_pki)
@@ -256,7 +256,7 @@ def test_the_archive_chain_judges_each_timestamp_at_the_time_the_next_one_proves
 
 @pytest.mark.parametrize("services", ["sqlite-local", "sqlite-s3"], indirect=True)
 def test_locked_versions_no_record_points_at_are_reported(signers_api, dev_pki, counterparty_pki):
-    from pipeline.archive import orphans, renew_timestamps
+    from pipeline.archival.archive import orphans, renew_timestamps
 
     api = signers_api
     nid = signed_kb(api, dev_pki, counterparty_pki)

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from pipeline.archive import add_document_timestamp, last_timestamp_expiry
+from pipeline.archival.archive import add_document_timestamp, last_timestamp_expiry
 from pipeline.errors import InvalidInput, ServiceUnavailable
-from pipeline.verify import verify_pdf
+from pipeline.sign.verify import verify_pdf
 from tests.test_verify import signed  # noqa: F401 - the module-scoped B-LT fixture
 
 

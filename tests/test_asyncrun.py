@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pipeline import asyncrun
-from pipeline.verify import verify_pdf
+from pipeline.sign.verify import verify_pdf
 
 
 async def _answer() -> int:

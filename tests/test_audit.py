@@ -19,12 +19,13 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.demo import demo_case
-from pipeline import actions, audit, cases
+from pipeline import actions, audit
 from pipeline.auth import create_user
+from pipeline.drafting import cases
+from pipeline.drafting.revisions import derived_file
 from pipeline.errors import ActionNotAvailable, Conflict, NotPermitted
 from pipeline.lifecycle import Action
 from pipeline.models import AuditEntry, AuditHead, Naskah
-from pipeline.revisions import derived_file
 from storage.db import session_scope
 from storage.objects import StoredObject
 from tests.fixtures.app import make_db

@@ -28,7 +28,7 @@ import uvicorn
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.limits import BODY_LIMIT_KEY, MULTIPART_SLACK, UPLOAD_LIMITS, RouteTable
-from pipeline.pdflimits import PdfLimits
+from pipeline.pdf.pdflimits import PdfLimits
 
 MB = 1024 * 1024
 

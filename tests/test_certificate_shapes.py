@@ -18,7 +18,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
 
-from pipeline.devpki import DevPki
+from pipeline.sign.devpki import DevPki
 from tests.fixtures.cert_shapes import SHAPES, issue_shape, nss_db, pdfsig
 from tests.test_signing_backends import one_backend, state
 from tests.test_signing_flow import fully_initialled

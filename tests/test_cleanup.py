@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from pipeline.cleanup import cleanup, housekeeping
+from pipeline.archival.cleanup import cleanup, housekeeping
 from pipeline.models import NaskahFile, Pihak, Revision
 from pipeline.workdirs import OWNER_FILE, sweep
 from storage.db import session_scope
@@ -200,7 +200,7 @@ def test_after_races_and_killed_processes_the_store_holds_exactly_what_the_rows_
 
 WARM_CHILD = """
 import time
-from pipeline.convert import WarmConverter
+from pipeline.drafting.convert import WarmConverter
 
 converter = WarmConverter()
 print(converter.server_pid, flush=True)

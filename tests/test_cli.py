@@ -14,9 +14,9 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from api.cli import app
-from pipeline.diff import docx_paragraphs
+from pipeline.drafting.diff import docx_paragraphs
+from pipeline.drafting.templates import sample_data
 from pipeline.sop import load_profile
-from pipeline.templates import sample_data
 from pipeline.terbilang import tanggal_terbilang
 
 runner = CliRunner()
@@ -318,7 +318,7 @@ def test_dev_pki_issues_a_test_pkcs12_for_trying_signing(env):
     from cryptography.x509 import ocsp
     from cryptography.x509.oid import NameOID
 
-    from pipeline.devpki import DevPki
+    from pipeline.sign.devpki import DevPki
 
     pki_dir = env / "pki"
     init = runner.invoke(app, ["dev-pki", "init", str(pki_dir), "--nama", "PSrE Uji"])

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfWriter
 
-from pipeline.convert import (
+from pipeline.drafting.convert import (
     ColdConverter,
     Converter,
     FallbackConverter,
@@ -230,7 +230,7 @@ def test_check_pdf_rejects_anything_but_a_readable_pdfa_2_with_pages(data, reaso
 
 def test_remote_converter_converts_through_a_unoserver_over_the_network(converter):
     """The compose set-up: the API talks to a unoserver it does not own, bytes over XML-RPC."""
-    from pipeline.convert import RemoteConverter
+    from pipeline.drafting.convert import RemoteConverter
     from tests.fixtures.converter import sample_docx
 
     port = converter._server.port  # the session's real unoserver stands in for the service
@@ -240,7 +240,7 @@ def test_remote_converter_converts_through_a_unoserver_over_the_network(converte
 
 
 def test_remote_converter_that_does_not_answer_is_unavailable():
-    from pipeline.convert import RemoteConverter
+    from pipeline.drafting.convert import RemoteConverter
     from pipeline.errors import ConverterUnavailable
     from tests.fixtures.converter import sample_docx
 

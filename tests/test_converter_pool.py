@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.convert import ConverterPool, WarmConverter, check_pdf, collect_timings
+from pipeline.drafting.convert import ConverterPool, WarmConverter, check_pdf, collect_timings
 from pipeline.errors import ConversionFailed, ConverterUnavailable
 from tests.fixtures.converter import sample_docx
 

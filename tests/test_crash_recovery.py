@@ -35,9 +35,9 @@ import psycopg
 import pytest
 from sqlmodel import select
 
+from pipeline.drafting.revisions import reconcile
 from pipeline.models import Arsip, NaskahFile
-from pipeline.revisions import reconcile
-from pipeline.verify import verify_pdf
+from pipeline.sign.verify import verify_pdf
 from storage.db import session_scope
 from storage.objects import LocalObjectStore, S3ObjectStore
 from tests.crash_child import APPLICATION_NAME

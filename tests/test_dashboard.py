@@ -1,4 +1,4 @@
-"""The monitoring dashboard's aggregates (``pipeline.dashboard``): counts per year and jenis, agreements
+"""The monitoring dashboard's aggregates (``pipeline.archival.dashboard``): counts per year and jenis, agreements
 ending, naskah per step on time or late, how long completed steps took against the SOP, renewals due;
 and that a reader who may not see a kerja sama gets counts without it."""
 
@@ -8,7 +8,7 @@ import datetime as dt
 
 from sqlmodel import select
 
-from pipeline import dashboard
+from pipeline.archival import dashboard
 from pipeline.models import User
 from pipeline.sop import load_profile
 from storage.db import session_scope

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.errors import TemplateDataError
-from pipeline.templates import (
+from pipeline.drafting.templates import (
     MAX_DATA_BYTES,
     MAX_LIST_ITEMS,
     MAX_TEXT_CHARS,
@@ -15,6 +14,7 @@ from pipeline.templates import (
     sample_data,
     validate_data,
 )
+from pipeline.errors import TemplateDataError
 from tests.test_api import create_case, create_naskah, naskah_body, revision_count
 
 
@@ -69,7 +69,7 @@ def test_a_lambang_image_does_not_count_as_template_text(registry):
     from tests.test_api import _png
 
     kb = registry.get("kb/standar")
-    big_png = _png(1200, 1200)  # a few KB..MB of bytes: images are checked by pipeline.lambang, not here
+    big_png = _png(1200, 1200)  # a few KB..MB of bytes: images are checked by pipeline.drafting.lambang, not here
     validate_data(kb, {**sample_data("KB"), "lambang_pihak_kesatu": big_png})
 
 

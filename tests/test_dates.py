@@ -85,7 +85,7 @@ def _dates_on_pages(pdf: bytes, tmp_path: Path) -> list[list[str]]:
 def test_paraf_given_around_midnight_carry_their_own_day_on_every_page(api, monkeypatch, tmp_path):
     """Three paraf within two seconds of midnight WITA (15:59:59-16:00:01 UTC): the first is still
     6 December in Tanah Grogot, the other two are 7 December, on every page, whatever the database."""
-    from pipeline import paraf as paraf_module
+    from pipeline.approval import paraf as paraf_module
     from tests.test_workflow import approved_kb, post
 
     nid = approved_kb(api)
@@ -126,7 +126,7 @@ def test_paraf_given_around_midnight_carry_their_own_day_on_every_page(api, monk
     ],
 )
 def test_a_kerja_sama_runs_at_most_five_years_ending_the_day_before_the_same_date(mulai: str, last_allowed: str):
-    from pipeline.cases import check_jangka_waktu
+    from pipeline.drafting.cases import check_jangka_waktu
     from pipeline.terbilang import jangka_waktu
 
     start, last = dt.date.fromisoformat(mulai), dt.date.fromisoformat(last_allowed)
@@ -149,8 +149,8 @@ def test_the_demo_case_is_a_valid_five_year_kerja_sama_on_any_day():
 
 
 def test_a_naskah_whose_own_jangka_waktu_exceeds_five_years_is_refused(registry):
+    from pipeline.drafting.templates import sample_data, validate_data
     from pipeline.errors import TemplateDataError
-    from pipeline.templates import sample_data, validate_data
 
     info = registry.get("pks/standar")
     data = sample_data("PKS")
@@ -175,7 +175,7 @@ def _pdf_text(pdf: bytes, tmp_path: Path, name: str) -> str:
 
 @pytest.mark.parametrize("jenis", ["KB", "NK", "PKS"])
 def test_a_desk_to_desk_naskah_claims_no_single_place_and_says_how_it_is_signed(jenis, registry, converter, tmp_path):
-    from pipeline.templates import render_docx, sample_data
+    from pipeline.drafting.templates import render_docx, sample_data
 
     info = registry.get(f"{jenis.lower()}/standar")
     data = sample_data(jenis)
@@ -198,8 +198,8 @@ def test_a_desk_to_desk_naskah_claims_no_single_place_and_says_how_it_is_signed(
 
 
 def test_a_tatap_muka_naskah_needs_its_place_and_the_mode_is_one_of_two(registry):
+    from pipeline.drafting.templates import sample_data, validate_data
     from pipeline.errors import TemplateDataError
-    from pipeline.templates import sample_data, validate_data
 
     info = registry.get("kb/standar")
     data = sample_data("KB")
@@ -217,8 +217,8 @@ def test_a_tatap_muka_naskah_needs_its_place_and_the_mode_is_one_of_two(registry
 
 
 def test_a_choice_field_needs_its_choices_in_the_manifest(tmp_path: Path):
+    from pipeline.drafting.templates import load_template
     from pipeline.errors import TemplateError
-    from pipeline.templates import load_template
     from tests.test_templates import make_docx, write_manifest
 
     path = make_docx(tmp_path / "kb" / "pilih.docx", "{% if cara == 'desk' %}desk{% endif %}")
@@ -346,7 +346,7 @@ def test_desk_to_desk_on_another_day_needs_a_confirmation_that_every_report_show
 
     from pypdf import PdfReader
 
-    from pipeline.signing_date import signing_dates
+    from pipeline.sign.signing_date import signing_dates
     from tests.test_api import hari_ini
     from tests.test_signing_flow import counterparty_signs
 

@@ -18,11 +18,11 @@ from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from pipeline.desk import check_returned, export_for_counterparty
-from pipeline.devpki import DevPki, IssuedCert
 from pipeline.errors import InvalidInput
-from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
-from pipeline.verify import verify_pdf
+from pipeline.sign.desk import check_returned, export_for_counterparty
+from pipeline.sign.devpki import DevPki, IssuedCert
+from pipeline.sign.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
+from pipeline.sign.verify import verify_pdf
 from tests.fixtures.converter import sample_docx
 from tests.fixtures.pki import (
     FIELD_KEDUA,

@@ -30,13 +30,13 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pypdf import PdfReader
 
-from pipeline.desk import check_returned, embed_validation_data
-from pipeline.devpki import DevPki, IssuedCert
+from pipeline.approval.stamp import lock_signature_field, prepare_signature_fields, stamp_paraf
+from pipeline.drafting.templates import TemplateRegistry
 from pipeline.errors import InvalidInput
-from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
-from pipeline.stamp import lock_signature_field, prepare_signature_fields, stamp_paraf
-from pipeline.templates import TemplateRegistry
-from pipeline.verify import verify_pdf
+from pipeline.sign.desk import check_returned, embed_validation_data
+from pipeline.sign.devpki import DevPki, IssuedCert
+from pipeline.sign.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
+from pipeline.sign.verify import verify_pdf
 from tests.fixtures.pki import add_annotation, allow_fetching_from, make_signer, replace_page_content
 from tests.test_signing_flow import fully_initialled
 from tests.test_stamp import KB_SLOTS, MARKS

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import docx
 import pytest
 
-from pipeline.docxcheck import DocxLimits, check_docx
+from pipeline.drafting.docxcheck import DocxLimits, check_docx
 from pipeline.errors import DocumentRejected, DocumentTooLarge
 
 MB = 1024 * 1024

@@ -153,7 +153,7 @@ def test_http_errors_of_the_framework_are_envelopes(api):
 
 
 def test_an_unexpected_exception_is_a_500_envelope_without_a_stack_trace(api, monkeypatch):
-    from pipeline import cases
+    from pipeline.drafting import cases
 
     def boom(*_a, **_k):
         raise RuntimeError("secret internals /usr/lib/python3 Traceback")

@@ -5,7 +5,7 @@ A real HTTP server on 127.0.0.1 (:class:`Recorder`) stands for an intranet servi
 every request that reaches it; a PKI whose certificates point at it (``hostile_pki``, generated
 with the recorder's port, never served) signs as the partner.  The server must never reach the
 recorder unless the allowlist names it, and must not fetch at all for a file that fails the checks
-the file alone can answer.  The guarded fetcher (``pipeline.fetch``) is also driven directly, with
+the file alone can answer.  The guarded fetcher (``pipeline.sign.fetch``) is also driven directly, with
 slow and huge answers.
 """
 
@@ -27,10 +27,10 @@ from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko_certvalidator.errors import CRLFetchError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from pipeline import fetch
-from pipeline.desk import check_returned, export_for_counterparty
-from pipeline.devpki import DevPki, IssuedCert
-from pipeline.fetch import FetchPolicy, GuardedFetcherBackend, parse_allowlist
+from pipeline.sign import fetch
+from pipeline.sign.desk import check_returned, export_for_counterparty
+from pipeline.sign.devpki import DevPki, IssuedCert
+from pipeline.sign.fetch import FetchPolicy, GuardedFetcherBackend, parse_allowlist
 from tests.fixtures.pki import FIELD_KEDUA, WALIKOTA
 from tests.test_signer_identity import import_file, plan
 from tests.test_signing_backends import one_backend, state
@@ -168,7 +168,7 @@ def sent(final_pdf: bytes) -> bytes:
 
 
 def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "pipeline.fetch" and "refused" in r.getMessage()]
+    return [r.getMessage() for r in caplog.records if r.name == "pipeline.sign.fetch" and "refused" in r.getMessage()]
 
 
 # -- the desk-to-desk import ----------------------------------------------------------------------
@@ -179,7 +179,7 @@ def test_import_fetches_nothing_from_a_loopback_address_a_trusted_partner_certif
 ):
     person = hostile_pki.issue_person(WALIKOTA, ca_issuers_url=seen.url("/aia/ca.cer"))
     returned = bare_signature(sent, person)
-    caplog.set_level(logging.WARNING, logger="pipeline.fetch")
+    caplog.set_level(logging.WARNING, logger="pipeline.sign.fetch")
 
     check = check_returned(sent, returned, dev_pki.roots + hostile_pki.roots, expected_fields=[FIELD_KEDUA])
 
@@ -197,7 +197,7 @@ def test_import_fetches_nothing_from_private_or_link_local_addresses(sent, dev_p
         ca_issuers_url="http://169.254.169.254/latest/meta-data/",
     )
     returned = bare_signature(sent, person)
-    caplog.set_level(logging.WARNING, logger="pipeline.fetch")
+    caplog.set_level(logging.WARNING, logger="pipeline.sign.fetch")
 
     started = time.monotonic()
     check = check_returned(sent, returned, dev_pki.roots, expected_fields=[FIELD_KEDUA])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.devpki import DevPki
 from pipeline.errors import SigningRefused
 from pipeline.identity import Official, fingerprint, match, require_belongs, same_person
+from pipeline.sign.devpki import DevPki
 
 NIP_KADIS = "19661211 198609 1 002"
 NIK_BUPATI = "6401011203800001"

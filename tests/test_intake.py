@@ -25,16 +25,16 @@ from sqlmodel import col, select
 from api.config import Settings
 from api.main import create_app
 from pipeline import audit
-from pipeline.attachments import check_attachment
 from pipeline.auth import create_user, issue_token
-from pipeline.docxcheck import DocxLimits
+from pipeline.drafting.attachments import check_attachment
+from pipeline.drafting.docxcheck import DocxLimits
+from pipeline.drafting.templates import render_docx
 from pipeline.intake import workflow as wf
 from pipeline.intake.letters import intake_templates
 from pipeline.models import AuditEntry, KerjaSama, Pihak, User
-from pipeline.pdflimits import PdfLimits
+from pipeline.pdf.pdflimits import PdfLimits
 from pipeline.services import Services
 from pipeline.sop import load_profile
-from pipeline.templates import render_docx
 from storage.db import session_scope
 from tests.fixtures.app import Api, make_archive_store, make_db, make_store
 

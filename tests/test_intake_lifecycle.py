@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.intake.lifecycle import (
+from pipeline.lifecycle import Role
+from pipeline.sop import load_profile
+from pipeline.usulan_lifecycle import (
     FINAL_STATES,
     GUARDS,
     INITIAL_STATE,
@@ -19,8 +21,6 @@ from pipeline.intake.lifecycle import (
     markdown_table,
     resolve,
 )
-from pipeline.lifecycle import Role
-from pipeline.sop import load_profile
 
 
 def reachable(start: Status = INITIAL_STATE) -> set[Status]:
@@ -121,5 +121,5 @@ def test_a_broken_intake_section_is_refused_with_every_problem_named(tmp_path: P
 def test_readme_table_is_generated_from_the_code():
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     assert markdown_table() in readme, (
-        "README.md's intake table is stale: paste pipeline.intake.lifecycle.markdown_table()"
+        "README.md's intake table is stale: paste pipeline.usulan_lifecycle.markdown_table()"
     )

@@ -12,12 +12,12 @@ from sqlmodel import select
 
 from api.demo import CASE_FIELDS
 from pipeline.auth import create_user, issue_token
+from pipeline.drafting.revisions import latest_revision
+from pipeline.drafting.templates import sample_data
 from pipeline.errors import NotPermitted
-from pipeline.kuasa import find_kuasa, same_person
 from pipeline.models import Naskah, User
-from pipeline.revisions import latest_revision
-from pipeline.templates import sample_data
-from pipeline.verify import verify_pdf
+from pipeline.sign.kuasa import find_kuasa, same_person
+from pipeline.sign.verify import verify_pdf
 from storage.db import session_scope
 from tests.test_api import create_case, create_naskah, hari_ini
 from tests.test_workflow import post

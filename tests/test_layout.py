@@ -30,9 +30,9 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pypdf import PdfReader
 
-from pipeline.convert import WarmConverter, check_pdf
-from pipeline.stamp import ParafMark, SignatureSlot, prepare_signature_fields, stamp_paraf
-from pipeline.templates import TemplateRegistry, render_docx, sample_data
+from pipeline.approval.stamp import ParafMark, SignatureSlot, prepare_signature_fields, stamp_paraf
+from pipeline.drafting.convert import WarmConverter, check_pdf
+from pipeline.drafting.templates import TemplateRegistry, render_docx, sample_data
 
 MARKS = (
     ParafMark(

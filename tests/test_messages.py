@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.cli_common import DIAGNOSTIC_LABEL
-from pipeline.devpki import DevPki
+from pipeline.sign.devpki import DevPki
 from tests.fixtures.pki import WALIKOTA, flip_byte_in_stream
 from tests.test_api import create_case, create_naskah
 from tests.test_signer_identity import import_file, plan, upload_sign
@@ -233,8 +233,8 @@ def test_the_command_line_reports_bad_files_without_python_internals(tmp_path, m
     ],
 )
 def test_a_template_failing_at_render_time_says_so_without_python_internals(tmp_path, expression, data):
+    from pipeline.drafting.templates import load_template, render_docx
     from pipeline.errors import TemplateError
-    from pipeline.templates import load_template, render_docx
     from tests.test_templates import make_docx
 
     info = load_template(make_docx(tmp_path / "uji.docx", expression))

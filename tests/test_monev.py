@@ -1,4 +1,4 @@
-"""Monitoring dan evaluasi over HTTP (``/api/v1/monev``, ``pipeline.monev``): a whole round as Kota
+"""Monitoring dan evaluasi over HTTP (``/api/v1/monev``, ``pipeline.archival.monev``): a whole round as Kota
 Tangerang's monev SOP runs it (here with the Paser profile's officials), who may take which step and
 why others are refused, attachments checked and stored with their sha256, the audit chain, what each
 reader sees, the alerts on known dates with who must act, the decision to extend, and the evaluation
@@ -18,8 +18,8 @@ from PIL import Image
 from sqlmodel import col, select
 
 from pipeline import audit
+from pipeline.archival.cleanup import cleanup
 from pipeline.auth import create_user, issue_token
-from pipeline.cleanup import cleanup
 from pipeline.models import AuditEntry, MonevLampiran
 from storage.db import session_scope
 from tests.test_recap import add_arsip

@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy.engine import Engine
 
+from pipeline.archival.monitoring import durasi, expiring, in_progress, renewal_due
 from pipeline.models import Arsip, NaskahEvent, NaskahFile, Paraf, SignaturePlan, SignatureStep
-from pipeline.monitoring import durasi, expiring, in_progress, renewal_due
 from pipeline.sop import load_profile, parse_duration
 from storage.db import session_scope
 from tests.test_recap import TODAY, add_arsip, add_case, add_naskah, db, reader, seeder, with_monitoring_routes

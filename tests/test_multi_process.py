@@ -33,7 +33,7 @@ import pytest
 from sqlmodel import col, select
 
 from pipeline.models import Arsip, AuditEntry, NaskahEvent, Paraf, Revision, SignatureStep
-from pipeline.verify import verify_pdf
+from pipeline.sign.verify import verify_pdf
 from storage.db import session_scope
 from tests.fixtures.app import Api
 from tests.fixtures.pki import WALIKOTA

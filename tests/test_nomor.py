@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from pipeline import cases, revisions
+from pipeline.drafting import cases, revisions
 from pipeline.errors import Conflict
 from pipeline.models import NaskahNomor
 from storage.db import session_scope

@@ -29,7 +29,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from api.config import Settings
 from api.web.security import SESSION_COOKIE
-from pipeline import notifications
+from pipeline.inbox import notifications
 from pipeline.models import NaskahEvent, Notifikasi, User
 from pipeline.signin import SessionPolicy, start_session
 from storage.db import session_scope

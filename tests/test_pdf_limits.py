@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import DocumentRejected, DocumentTooLarge, InvalidInput
-from pipeline.pdflimits import PdfLimits, check_pdf, check_structure
-from pipeline.pdfworker import PdfWorker, WorkerLimits, verify_bounded
-from pipeline.verification import prefix_hashes, verify_known
-from pipeline.verify import verify_pdf
+from pipeline.pdf.pdflimits import PdfLimits, check_pdf, check_structure
+from pipeline.sign.pdfworker import PdfWorker, WorkerLimits, verify_bounded
+from pipeline.sign.verification import prefix_hashes, verify_known
+from pipeline.sign.verify import verify_pdf
 from tests.test_body_limits import PeakRss
 
 MB = 1024 * 1024
@@ -203,7 +203,7 @@ def worker() -> PdfWorker:
 def signed(final_pdf, dev_pki, signer_person) -> bytes:
     import datetime as dt
 
-    from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
+    from pipeline.sign.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
     from tests.fixtures.pki import FIELD_KEDUA, make_signer
 
     return sign_pdf(

@@ -21,11 +21,11 @@ from sqlmodel import select
 
 from api.config import Settings
 from api.main import create_app
-from pipeline import preview
-from pipeline.cleanup import cleanup
+from pipeline.archival.cleanup import cleanup
 from pipeline.errors import ServiceUnavailable
 from pipeline.models import Preview, PreviewPage, Revision
-from pipeline.pagerender import PageRenderer, PreviewLimits, png_size
+from pipeline.pdf.pagerender import PageRenderer, PreviewLimits, png_size
+from pipeline.workspace import preview
 from storage.db import session_scope
 from storage.objects import LocalObjectStore
 from tests.test_api import case_body, create_case, create_naskah
@@ -370,7 +370,7 @@ def test_the_side_by_side_diff_aligns_rows_and_marks_the_changed_words(api):
 
 
 def test_side_by_side_pairs_a_changed_paragraph_and_keeps_the_rest_apart():
-    from pipeline.diff import Span, side_by_side
+    from pipeline.drafting.diff import Span, side_by_side
 
     old = ["Pasal 1", "PIHAK KESATU menyediakan lahan seluas 5 hektare.", "Paragraf yang dihapus.", "Penutup."]
     new = [

@@ -22,7 +22,7 @@ from sqlmodel import select
 from pipeline.audit import verify_chain
 from pipeline.auth import create_user, issue_token
 from pipeline.models import Arsip, AuditEntry, NaskahEvent, NaskahFile, SignaturePlan, SignatureStep
-from pipeline.verify import verify_pdf
+from pipeline.sign.verify import verify_pdf
 from storage.db import session_scope
 from tests.test_archive import signed_kb
 from tests.test_crash_recovery import WALIKOTA, planned_kb

@@ -16,10 +16,10 @@ from sqlmodel import select
 
 from api.routes import monitoring as monitoring_routes
 from pipeline.access import opd_key
-from pipeline.archive import ArsipQuery, search_text
+from pipeline.archival.archive import ArsipQuery, search_text
+from pipeline.archival.recap import COLUMNS, masa, recap_rows, to_csv, to_xlsx
 from pipeline.auth import create_user
 from pipeline.models import Arsip, KerjaSama, Naskah, NaskahNomor, Pihak, User
-from pipeline.recap import COLUMNS, masa, recap_rows, to_csv, to_xlsx
 from pipeline.sop import load_profile
 from storage.db import make_engine, session_scope, upgrade
 
@@ -62,7 +62,7 @@ def add_case(
             mulai=mulai,
             selesai=selesai,
             opd_teknis=opd,
-            opd_key=opd_key(opd),  # as pipeline.cases stores it: a Kepala OPD's view matches on it
+            opd_key=opd_key(opd),  # as pipeline.drafting.cases stores it: a Kepala OPD's view matches on it
             created_by=user.id or 0,
         )
         session.add(case)

@@ -9,13 +9,13 @@ import pytest
 from sqlmodel import select
 
 from api.demo import CASE_FIELDS, demo_case
-from pipeline import cases, revisions
 from pipeline.auth import create_user
-from pipeline.docxcheck import DocxLimits
+from pipeline.drafting import cases, revisions
+from pipeline.drafting.docxcheck import DocxLimits
+from pipeline.drafting.templates import sample_data
 from pipeline.errors import ActionNotAvailable, Conflict, StorageUnavailable
 from pipeline.models import Naskah, Revision, RevisionState
 from pipeline.services import Services
-from pipeline.templates import sample_data
 from storage.db import make_engine, session_scope, upgrade
 from storage.objects import LocalObjectStore
 

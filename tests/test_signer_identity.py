@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from pipeline.identity import register_certificate
 from pipeline.models import User
-from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
+from pipeline.sign.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
 from storage.db import session_scope
 from tests.fixtures.pki import WALIKOTA, make_signer
 from tests.test_signing_backends import one_backend, state

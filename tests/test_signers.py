@@ -1,4 +1,4 @@
-"""pipeline.signers: every backend signs a PDF that pyHanko judges intact, valid and trusted; every
+"""pipeline.sign.signers: every backend signs a PDF that pyHanko judges intact, valid and trusted; every
 wrong secret is refused with a reason code and never reaches a log; remote failures are
 ServiceUnavailable and are not retried.
 
@@ -26,7 +26,7 @@ from pyhanko.sign import signers as pyhanko_signers
 from pyhanko.sign.validation.status import PdfSignatureStatus
 
 from pipeline.errors import InvalidInput, ServiceUnavailable
-from pipeline.signers import (
+from pipeline.sign.signers import (
     BsreBackend,
     CscBackend,
     DigestSignerBackend,

@@ -1,4 +1,4 @@
-"""Signing with pyHanko through pipeline.signing, judged by pyHanko's own validator (pipeline.verify).
+"""Signing with pyHanko through pipeline.sign.signing, judged by pyHanko's own validator (pipeline.sign.verify).
 
 Real services only: the dev PKI's TSA, OCSP responder and CRLs answer over HTTP on
 127.0.0.1; the PDF is the KB template converted by LibreOffice.
@@ -13,17 +13,17 @@ import pytest
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 
-from pipeline.convert import check_pdf
-from pipeline.devpki import DevPki, IssuedCert
+from pipeline.drafting.convert import check_pdf
 from pipeline.errors import InvalidInput, ServiceUnavailable
-from pipeline.signing import (
+from pipeline.sign.devpki import DevPki, IssuedCert
+from pipeline.sign.signing import (
     SignatureAppearance,
     SignOptions,
     http_timestamper,
     sign_pdf,
     validation_context,
 )
-from pipeline.verify import verify_pdf
+from pipeline.sign.verify import verify_pdf
 from tests.fixtures.pki import (
     FIELD_KEDUA,
     FIELD_KESATU,

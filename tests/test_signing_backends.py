@@ -32,10 +32,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from api.config import Settings
 from api.main import create_app
-from pipeline.devpki import DevPki, IssuedCert
 from pipeline.errors import InvalidInput
-from pipeline.signer_config import check_signer_configs, load_signers_file
-from pipeline.verify import verify_pdf
+from pipeline.sign.devpki import DevPki, IssuedCert
+from pipeline.sign.signer_config import check_signer_configs, load_signers_file
+from pipeline.sign.verify import verify_pdf
 from tests.fixtures.pki import WALIKOTA
 from tests.fixtures.softhsm import SoftHsmToken
 from tests.services import ServiceProcess, hash_secret, read_request_log

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
-from pipeline.verify import verify_pdf
+from pipeline.sign.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
+from pipeline.sign.verify import verify_pdf
 from tests.fixtures.pki import make_signer
 from tests.test_api import hari_ini
 from tests.test_workflow import approved_kb, post

@@ -26,10 +26,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
-from pipeline.convert import WarmConverter, check_pdf
-from pipeline.errors import InvalidInput, RuleViolation
-from pipeline.sop import ZONA_WAKTU
-from pipeline.stamp import (
+from pipeline.approval.stamp import (
     ParafMark,
     SignatureSlot,
     find_signature_boxes,
@@ -37,7 +34,10 @@ from pipeline.stamp import (
     prepare_signature_fields,
     stamp_paraf,
 )
-from pipeline.templates import TemplateRegistry, render_docx, sample_data
+from pipeline.drafting.convert import WarmConverter, check_pdf
+from pipeline.drafting.templates import TemplateRegistry, render_docx, sample_data
+from pipeline.errors import InvalidInput, RuleViolation
+from pipeline.sop import ZONA_WAKTU
 from tests.fixtures.converter import sample_docx
 
 MARKS = (

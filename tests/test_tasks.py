@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import col, select
 
 from pipeline.auth import create_user, issue_token
+from pipeline.inbox.tasks import Kind
 from pipeline.models import NaskahEvent
-from pipeline.tasks import Kind
 from storage.db import session_scope
 from tests.fixtures.pki import WALIKOTA
 from tests.test_api import case_body, create_case, create_naskah, naskah_body

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from pipeline.errors import NotFound, TemplateDataError, TemplateError
-from pipeline.templates import (
+from pipeline.drafting.templates import (
     PIHAK_ITEMS,
     FieldSpec,
     ParafBox,
@@ -29,6 +28,7 @@ from pipeline.templates import (
     sample_data,
     validate_data,
 )
+from pipeline.errors import NotFound, TemplateDataError, TemplateError
 
 JENIS = ("KB", "NK", "PKS", "SK")
 
@@ -868,7 +868,7 @@ def test_each_partys_lambang_heads_the_naskah_and_none_leaves_no_trace(registry:
 
 
 def test_dasar_hukum_defaults_per_jenis_include_permendagri_22_2020(registry: TemplateRegistry):
-    from pipeline.templates import DASAR_HUKUM_BAKU
+    from pipeline.drafting.templates import DASAR_HUKUM_BAKU
 
     for jenis in ("KSDD", "KSDPK", "KSIV"):
         laws = DASAR_HUKUM_BAKU[jenis]
@@ -896,7 +896,7 @@ def test_rendered_docx_carries_the_naskahs_properties_and_language(registry: Tem
 
 
 def test_huruf_and_pihak_tebal_filters():
-    from pipeline.templates import huruf, pihak_tebal
+    from pipeline.drafting.templates import huruf, pihak_tebal
 
     assert [huruf(n) for n in (1, 2, 26, 27, 28)] == ["a", "b", "z", "aa", "ab"]
     with pytest.raises(ValueError):

@@ -1,4 +1,4 @@
-"""pipeline.verify: what a verification report says about real files, and what it refuses to read."""
+"""pipeline.sign.verify: what a verification report says about real files, and what it refuses to read."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 
 from pipeline.errors import InvalidInput
-from pipeline.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
-from pipeline.verify import verify_pdf
+from pipeline.sign.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
+from pipeline.sign.verify import verify_pdf
 from tests.fixtures.pki import FIELD_KEDUA, encrypt, make_signer
 
 

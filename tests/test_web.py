@@ -20,8 +20,9 @@ from api.config import Settings
 from api.main import create_app
 from api.web.pages import safe_next
 from api.web.security import CSP, SESSION_COOKIE
-from pipeline import accounts, cases
+from pipeline import accounts
 from pipeline.auth import create_user
+from pipeline.drafting import cases
 from pipeline.errors import TooManyAttempts, Unauthenticated
 from pipeline.models import SignInFailure, User, WebSession, utcnow
 from pipeline.signin import SessionPolicy, hash_password, resume_session, set_password, sign_in, start_session

@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from sqlmodel import col, select
 
 from api.web.render import environment
-from pipeline import archive
+from pipeline.archival import archive
 from pipeline.auth import create_user, issue_token
 from pipeline.models import Arsip, User
 from storage.db import session_scope
@@ -151,7 +151,7 @@ def test_search_filters_and_sorting_are_the_apis_and_each_row_shows_nomor_pihak_
 
 
 def test_masa_of_is_three_disjoint_buckets_around_today():
-    from pipeline.archive import masa_of
+    from pipeline.archival.archive import masa_of
 
     today = dt.date(2026, 12, 7)
     assert masa_of(today - dt.timedelta(days=1), today) == "kedaluwarsa"

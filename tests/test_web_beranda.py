@@ -19,9 +19,9 @@ from sqlmodel import col, select
 from api.web.security import SESSION_COOKIE
 from api.web.tugas import PER_PAGE
 from pipeline.auth import create_user, issue_token
+from pipeline.inbox.tasks import KIND_LABELS, Kind, kinds_of
 from pipeline.models import User
 from pipeline.signin import SessionPolicy, start_session
-from pipeline.tasks import KIND_LABELS, Kind, kinds_of
 from storage.db import session_scope
 from tests.test_api import case_body, create_case, create_naskah
 from tests.test_signing_flow import counterparty_signs

@@ -15,7 +15,7 @@ import pytest
 from lxml import html as lxml_html
 from sqlmodel import select
 
-from pipeline import dashboard
+from pipeline.archival import dashboard
 from pipeline.auth import create_user, issue_token
 from pipeline.models import User
 from storage.db import session_scope
@@ -144,7 +144,7 @@ def test_the_tables_show_the_pipelines_and_the_apis_numbers(api, browsers):
     summary = api.client.get("/api/v1/monitoring/ringkasan", headers=api.auth("secretariat"))
     assert summary.status_code == 200, summary.text
     body = summary.json()
-    surel = body.pop("surel")  # the mail outbox (pipeline.notifications.mail_health): the secretariat's
+    surel = body.pop("surel")  # the mail outbox (pipeline.inbox.notifications.mail_health): the secretariat's
     assert surel["antre"] == 0 and surel["bermasalah"] is False and surel["server"] == "tidak dikonfigurasi"
     assert body == json.loads(json.dumps(d.to_dict()))  # the API's numbers are the page's
     assert {str(r["tahun"]): r["total"] for r in summary.json()["per_tahun"]} == {"2024": 1, "2025": 2, "2026": 3}

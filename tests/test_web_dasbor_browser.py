@@ -9,7 +9,7 @@ import datetime as dt
 
 from sqlmodel import select
 
-from pipeline import dashboard
+from pipeline.archival import dashboard
 from pipeline.models import User
 from storage.db import session_scope
 from tests.fixtures.browser import axe_violations, screenshot

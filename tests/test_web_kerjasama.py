@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from pipeline import cases
 from pipeline.auth import create_user
+from pipeline.drafting import cases
 from pipeline.lifecycle import Status
 from pipeline.models import Naskah, NaskahDrafter, User
 from storage.db import session_scope

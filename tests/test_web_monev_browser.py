@@ -11,7 +11,7 @@ import io
 from PIL import Image
 from sqlmodel import select
 
-from pipeline import monev
+from pipeline.archival import monev
 from pipeline.auth import create_user
 from pipeline.models import User
 from storage.db import session_scope

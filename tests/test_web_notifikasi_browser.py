@@ -11,7 +11,7 @@ import datetime as dt
 import httpx
 from sqlmodel import select
 
-from pipeline import notifications
+from pipeline.inbox import notifications
 from pipeline.models import User
 from storage.db import session_scope
 from tests.fixtures.browser import axe_violations, screenshot

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from api.main import create_app
 from pipeline.models import Naskah, NaskahDrafter, NaskahEvent, PublicLink, Revision, User
-from pipeline.publiklink import FALLBACK_PREFIX, qr_reference
+from pipeline.sign.publiklink import FALLBACK_PREFIX, qr_reference
 from tests.test_archive import signed_kb
 
 SERVICES = pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
@@ -107,7 +107,7 @@ def test_an_archived_original_verifies_is_recognised_as_archived_and_shows_only_
     assert "dr. Fahmi Fadli" in text and "H. Rahmad Mas'ud, S.E., M.E." in text
     assert "Sudah ditandatangani semua pihak dan diarsipkan" in text
     with Session(api.services.engine) as session:
-        from pipeline.cases import nomor_of
+        from pipeline.drafting.cases import nomor_of
 
         for nomor in nomor_of(session, nid).values():
             assert nomor in text

@@ -44,8 +44,8 @@ from sqlmodel import Session, select
 
 from api import demo
 from api.web.arsip import PAGE_SIZE
-from pipeline import cases, revisions
 from pipeline.auth import issue_token
+from pipeline.drafting import cases, revisions
 from pipeline.models import Arsip, PublicLink, User
 from storage.db import session_scope
 from tests.fixtures.app import OFFICIALS

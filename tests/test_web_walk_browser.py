@@ -14,7 +14,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pipeline.verification import verify_known
+from pipeline.sign.verification import verify_known
 from tests.fixtures.browser import axe_violations
 from tests.test_api import case_body, naskah_body
 from tests.test_signing_flow import counterparty_signs

@@ -13,7 +13,7 @@ import pytest
 from docx import Document
 
 from api.demo import edit_in_word
-from pipeline.diff import docx_paragraphs
+from pipeline.drafting.diff import docx_paragraphs
 from tests.test_api import create_case, create_naskah
 
 pytestmark = pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
@@ -113,7 +113,7 @@ def test_an_upload_arriving_while_rendering_is_not_overwritten(api, monkeypatch)
     """The check sees a rendered newest revision; a Word upload lands before the render is stored."""
     from sqlmodel import select
 
-    from pipeline import revisions
+    from pipeline.drafting import revisions
     from pipeline.errors import Conflict
     from pipeline.models import User
     from storage.db import session_scope

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline import dashboard, monitoring, progress, tasks
+from pipeline.archival import dashboard, monitoring
 from pipeline.errors import InvalidInput
+from pipeline.inbox import tasks
 from pipeline.sop import PROFILE_DIR, ZONA_WAKTU, Profile, load_profile, parse_duration
 from pipeline.workdays import WorkCalendar, library_holidays
+from pipeline.workspace import progress
 from storage.db import session_scope
 from tests.test_monitoring import event
 from tests.test_recap import add_case, add_naskah, db, reader

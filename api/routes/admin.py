@@ -35,11 +35,12 @@ from api.schemas import (
     UserCreated,
     UserUpdate,
 )
-from pipeline import accounts, signer_status
+from pipeline import accounts
 from pipeline.auth import get_user, list_users, require, user_tokens
 from pipeline.errors import DocumentTooLarge
 from pipeline.identity import list_certificates
 from pipeline.models import MAX_ID, ApiToken, User
+from pipeline.sign import signer_status
 from pipeline.signin import LiveSession, SessionPolicy
 
 

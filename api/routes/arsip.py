@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.schemas import ArsipPublic, ArsipVersionPublic, Page
-from pipeline import access, archive
+from pipeline import access
+from pipeline.archival import archive
 from pipeline.models import Arsip, User
 from pipeline.services import Services
 

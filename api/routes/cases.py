@@ -10,7 +10,7 @@ from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.limits import upload
 from api.present import case_public, case_summary, naskah_public
 from api.schemas import CasePublic, CaseSummary, NaskahPublic, Page, PihakPublic
-from pipeline import cases, lambang, revisions
+from pipeline.drafting import cases, lambang, revisions
 from pipeline.errors import DocumentTooLarge
 
 router = APIRouter(prefix="/cases", tags=["kerja sama"])

@@ -15,12 +15,12 @@ from sqlmodel import Session
 from api.deps import CurrentUser, Id, Offset, ServicesDep, SessionDep
 from api.limits import UPLOAD_LIMITS, upload
 from api.schemas import Page
-from pipeline.cases import Note
+from pipeline.drafting.cases import Note
 from pipeline.errors import DocumentTooLarge
 from pipeline.intake import workflow as wf
-from pipeline.intake.lifecycle import ACTION_LABELS, STATUS_LABELS, Letter, Status, available
 from pipeline.models import User, Usulan
 from pipeline.services import Services
+from pipeline.usulan_lifecycle import ACTION_LABELS, STATUS_LABELS, Letter, Status, available
 
 router = APIRouter(prefix="/usulan", tags=["usulan kerja sama"])
 

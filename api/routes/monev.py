@@ -1,4 +1,4 @@
-"""Monitoring dan evaluasi of running agreements (``/api/v1/monev``): thin twins of ``pipeline.monev``.
+"""Monitoring dan evaluasi of running agreements (``/api/v1/monev``): thin twins of ``pipeline.archival.monev``.
 
 The fixed paths (``/monev/kerja-sama``, ``/monev/peringatan``, ``/monev/laporan.xlsx`` …) come before
 ``/monev/{round_id}`` so that they are never read as a round id.
@@ -13,8 +13,8 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 
 from api.deps import CurrentUser, Id, Offset, ServicesDep, SessionDep
 from api.limits import upload
-from pipeline import monev, monev_report
-from pipeline.cases import LongText, Note
+from pipeline.archival import monev, monev_report
+from pipeline.drafting.cases import LongText, Note
 from pipeline.errors import DocumentTooLarge
 from pipeline.models import MonevLampiran, MonevRound, MonevTindakLanjut
 from pipeline.monev_lifecycle import ACTION_LABELS, STATUS_LABELS, MonevAction, MonevStatus

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import CurrentUser, ServicesDep, SessionDep
 from api.schemas import DashboardPublic, EndingPublic, Page, RenewalDuePublic, WaitingPublic
-from pipeline import dashboard, monitoring, notifications, recap
-from pipeline.archive import ArsipQuery
+from pipeline.archival import dashboard, monitoring, recap
+from pipeline.archival.archive import ArsipQuery
+from pipeline.inbox import notifications
 
 router = APIRouter()
 

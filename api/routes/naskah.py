@@ -10,8 +10,9 @@ from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.limits import upload
 from api.present import naskah_public, revision_public
 from api.schemas import DiffPublic, DrafterPublic, DrafterRequest, NaskahPublic, Page, RenderRequest, RevisionPublic
-from pipeline import access, audit, cases, revisions
-from pipeline.cases import Note
+from pipeline import access, audit
+from pipeline.drafting import cases, revisions
+from pipeline.drafting.cases import Note
 from pipeline.errors import DocumentTooLarge
 from pipeline.models import MAX_ID, Naskah
 

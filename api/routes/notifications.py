@@ -13,7 +13,7 @@ from api.schemas import (
     NotificationSettingsPublic,
     NotificationsPublic,
 )
-from pipeline import notifications
+from pipeline.inbox import notifications
 from pipeline.models import Notifikasi, User
 
 router = APIRouter(tags=["pengguna"])

@@ -13,10 +13,11 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.present import PREFIX
 from api.schemas import PreviewPagePublic, PreviewPublic
-from pipeline import audit, preview
+from pipeline import audit
 from pipeline.models import MAX_ID, User
-from pipeline.preview import PreviewDocument, PreviewSource
 from pipeline.services import Services
+from pipeline.workspace import preview
+from pipeline.workspace.preview import PreviewDocument, PreviewSource
 
 router = APIRouter(prefix="/naskah", tags=["pratinjau"])
 

@@ -9,15 +9,17 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.limits import MAX_P12_BYTES, upload
 from api.schemas import SignaturePlanPublic, SignatureStepPublic, SignerPublic
-from pipeline import access, audit, cases, signature_plan
+from pipeline import access, audit
+from pipeline.drafting import cases
 from pipeline.errors import DocumentTooLarge, InvalidInput, NotFound
 from pipeline.models import NaskahFile, SignaturePlan, User
 from pipeline.services import Services
-from pipeline.signer_config import configured_signer
-from pipeline.signers import BsreBackend, Pkcs12Backend
-from pipeline.signing_date import KonfirmasiTanggal
+from pipeline.sign import signature_plan
+from pipeline.sign.signer_config import configured_signer
+from pipeline.sign.signers import BsreBackend, Pkcs12Backend
+from pipeline.sign.signing_date import KonfirmasiTanggal
+from pipeline.sign.verification import verify_known
 from pipeline.textcheck import Line, MultiLine
-from pipeline.verification import verify_known
 
 router = APIRouter(tags=["tanda tangan"])
 

@@ -8,7 +8,8 @@ from fastapi import APIRouter
 
 from api.deps import CurrentUser, Id, ServicesDep, SessionDep
 from api.schemas import ProgressPublic, TasksPublic
-from pipeline import progress, tasks
+from pipeline.inbox import tasks
+from pipeline.workspace import progress
 
 router = APIRouter()
 

@@ -19,7 +19,9 @@ from api.schemas import (
     ParafPublic,
     ParafStepPublic,
 )
-from pipeline import audit, cases, paraf, review
+from pipeline import audit
+from pipeline.approval import paraf, review
+from pipeline.drafting import cases
 from pipeline.models import NaskahFile, Paraf, User
 from pipeline.services import Services
 

@@ -3,7 +3,7 @@ signer configuration (read-only).
 
 Each route is as thin as its API twin in ``api/routes/admin.py``: parse the form into the API's own
 input model (``UserCreate``'s and ``UserUpdate``'s fields, ``PasswordReset``), call the same
-``pipeline.accounts`` / ``pipeline.signer_status`` function (which checks the role and writes the audit
+``pipeline.accounts`` / ``pipeline.sign.signer_status`` function (which checks the role and writes the audit
 entry), render.  Anyone without the admin role gets the pipeline's refusal as a 403 page.
 
 - A password is never put back into a form, never logged; a generated one is shown once on a page
@@ -29,12 +29,13 @@ from api.deps import ServicesDep, SessionDep
 from api.schemas import PasswordReset, UserCreate, UserUpdate
 from api.web.render import FormErrors, as_naskah_error, form_error, page, waktu
 from api.web.security import FormUser, PageUser, settings_of
-from pipeline import accounts, signer_status
+from pipeline import accounts
 from pipeline.auth import get_user, require, token_status
 from pipeline.errors import Conflict, InvalidInput, NaskahError, NotFound
 from pipeline.identity import list_certificates
 from pipeline.lifecycle import Role
 from pipeline.models import MAX_ID, User
+from pipeline.sign import signer_status
 from pipeline.sop import Profile
 
 __all__ = ["router"]

@@ -7,7 +7,7 @@ An archived original whose stored bytes no longer match their sha256 (``Integrit
 on the record page as a red banner with the record's fields, never a 500: the secretariat must see
 which original is damaged to report it.
 
-Least privilege is ``pipeline.archive``'s (``access.arsip_clause``): a user finds, downloads and
+Least privilege is ``pipeline.archival.archive``'s (``access.arsip_clause``): a user finds, downloads and
 verifies only the originals of naskah they may see; another one is "not found", as one that does not
 exist, and the count says nothing of it.
 """
@@ -27,8 +27,8 @@ from api.deps import Id, ServicesDep, SessionDep
 from api.web.laporan import VERDICTS, report_context
 from api.web.render import FormErrors, as_naskah_error, page
 from api.web.security import PageUser
-from pipeline import archive, recap
-from pipeline.cases import NASKAH_NAMES
+from pipeline.archival import archive, recap
+from pipeline.drafting.cases import NASKAH_NAMES
 from pipeline.errors import IntegrityAlarm, InvalidInput, NaskahError, NotFound, StorageUnavailable
 from pipeline.models import JenisNaskah
 
@@ -216,7 +216,7 @@ def asli(arsip_id: Id, signed: PageUser, svc: ServicesDep) -> Response:
 def lihat(arsip_id: Id, signed: PageUser, svc: ServicesDep) -> Response:
     """The archived original to open in the browser's PDF viewer (the same bytes as ``asli.pdf``).
 
-    The page-image preview (``pipeline.preview``) reads from the working object store only; an
+    The page-image preview (``pipeline.workspace.preview``) reads from the working object store only; an
     archived original lives in the locked archive store, so the record page links the PDF instead.
     """
     arsip, data = archive.read_original(svc, signed.user, arsip_id)

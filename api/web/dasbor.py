@@ -1,6 +1,6 @@
 """The monitoring dashboard (``/monitoring``): the Sekretariat TKKSD's charts, each with its numbers as a table.
 
-Every number comes from ``pipeline.dashboard`` (which reads ``pipeline.monitoring``: one computation
+Every number comes from ``pipeline.archival.dashboard`` (which reads ``pipeline.archival.monitoring``: one computation
 of waiting, of agreements ending and of renewals due) for the signed-in user, so the counts include
 only what the user may see (``pipeline.access``).  The page carries the charts' data as a JSON data
 block (``<script type="application/json">``: not executed, so the CSP allows it) that
@@ -19,8 +19,9 @@ from fastapi.responses import HTMLResponse
 from api.deps import ServicesDep, SessionDep
 from api.web.render import page
 from api.web.security import PageUser, settings_of
-from pipeline import dashboard, monev, notifications
-from pipeline.recap import KERJA_SAMA_NAMES
+from pipeline.archival import dashboard, monev
+from pipeline.archival.recap import KERJA_SAMA_NAMES
+from pipeline.inbox import notifications
 
 __all__ = ["router"]
 
@@ -77,7 +78,7 @@ def _charts(d: dashboard.Dashboard) -> dict[str, Any]:
 
 @router.get("/monitoring", response_class=HTMLResponse)
 def monitoring_page(request: Request, signed: PageUser, svc: ServicesDep, session: SessionDep) -> HTMLResponse:
-    """The dashboard for the signed-in user (``pipeline.dashboard.dashboard``: only what they may see)."""
+    """The dashboard for the signed-in user (``pipeline.archival.dashboard.dashboard``: only what they may see)."""
     now = dt.datetime.now(dt.UTC)
     d = dashboard.dashboard(session, signed.user, svc.profile, now)
     monev_alerts = (

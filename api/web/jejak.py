@@ -28,13 +28,14 @@ from api.web.laporan import VERDICTS
 from api.web.naskah import waktu
 from api.web.render import FormErrors, as_naskah_error, page
 from api.web.security import FormUser, PageUser
-from pipeline import audit, cases
+from pipeline import audit
 from pipeline.auth import allowed
+from pipeline.drafting import cases
+from pipeline.drafting.templates import NAMA_NASKAH
 from pipeline.errors import InvalidInput, NaskahError
 from pipeline.lifecycle import STATUS_LABELS
 from pipeline.models import AuditEntry, User
 from pipeline.sop import Profile
-from pipeline.templates import NAMA_NASKAH
 
 __all__ = ["describe", "router"]
 

@@ -28,12 +28,14 @@ from starlette.datastructures import FormData
 from api.deps import Id, ServicesDep, SessionDep
 from api.web.render import FormErrors, as_naskah_error, form_error, page
 from api.web.security import FormUser, PageUser
-from pipeline import access, cases, overview, revisions
+from pipeline import access
 from pipeline.auth import allowed, require
+from pipeline.drafting import cases, revisions
+from pipeline.drafting.templates import FieldSpec, dasar_hukum_baku
 from pipeline.errors import Conflict, InvalidInput, NaskahError, TemplateDataError
 from pipeline.lifecycle import STATUS_LABELS, Status
 from pipeline.models import JenisKerjaSama, JenisNaskah, PihakKind
-from pipeline.templates import FieldSpec, dasar_hukum_baku
+from pipeline.workspace import overview
 
 __all__ = ["JENIS_KERJA_SAMA", "PIHAK_KINDS", "router"]
 

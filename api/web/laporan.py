@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pipeline.verify import VerificationReport
+from pipeline.sign.verify import VerificationReport
 
 __all__ = ["AFTER_LAST", "VERDICTS", "report_context"]
 

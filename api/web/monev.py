@@ -1,7 +1,7 @@
 """The monev pages (``/monev``): what waits on me, the alerts, the agreements in force, a round with its
 report, files, findings and tindak lanjut, the OPD's report form, and the evaluation report downloads.
 
-Thin over ``pipeline.monev`` and ``pipeline.monev_report`` (the same functions as ``/api/v1/monev``),
+Thin over ``pipeline.archival.monev`` and ``pipeline.archival.monev_report`` (the same functions as ``/api/v1/monev``),
 for the signed-in user: only what they may see; a counterparty's official is refused (403).
 """
 
@@ -19,7 +19,7 @@ from api.deps import Id, ServicesDep, SessionDep
 from api.limits import upload
 from api.web.render import FormErrors, as_naskah_error, form_error, page
 from api.web.security import FormUser, PageUser
-from pipeline import monev, monev_report
+from pipeline.archival import monev, monev_report
 from pipeline.errors import DocumentTooLarge, InvalidInput, NaskahError, NotFound
 from pipeline.models import MonevTindakLanjut
 from pipeline.monev_lifecycle import ACTION_LABELS, STATUS_LABELS, MonevAction

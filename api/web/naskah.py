@@ -34,12 +34,15 @@ from api.schemas import NoteRequest, RenderRequest
 from api.web import naskah_form
 from api.web.render import FormErrors, as_naskah_error, form_error, page
 from api.web.security import CSP, FormUser, PageUser, Signed
-from pipeline import audit, cases, preview, progress, review, revisions
+from pipeline import audit
+from pipeline.approval import review
+from pipeline.drafting import cases, revisions
+from pipeline.drafting.templates import NAMA_NASKAH
 from pipeline.errors import Conflict, DocumentTooLarge, InvalidInput, NaskahError, NotFound, TemplateDataError
 from pipeline.lifecycle import ACTION_LABELS, STATUS_LABELS, Action, Status
 from pipeline.models import MAX_ID, KerjaSama, Naskah, NaskahEvent, Revision, RevisionSource, User
 from pipeline.services import Services
-from pipeline.templates import NAMA_NASKAH
+from pipeline.workspace import preview, progress
 
 __all__ = ["router", "waktu"]
 
@@ -426,7 +429,7 @@ def beda(
 def pratinjau(
     request: Request, naskah_id: Id, number: Id, signed: PageUser, svc: ServicesDep, session: SessionDep
 ) -> HTMLResponse:
-    """A revision's pages as images (rendered once per PDF sha256 and cached: ``pipeline.preview``), each
+    """A revision's pages as images (rendered once per PDF sha256 and cached: ``pipeline.workspace.preview``), each
     page's text beside it for screen readers and for copying, and the PDF itself one click away.  A
     preview that cannot be made now (busy, too slow, a PDF poppler cannot read) says so and offers the PDF."""
     user = signed.user

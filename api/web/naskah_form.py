@@ -1,4 +1,4 @@
-"""The "Revisi baru" form, generated from a template's manifest (``pipeline.templates.FieldSpec``).
+"""The "Revisi baru" form, generated from a template's manifest (``pipeline.drafting.templates.FieldSpec``).
 
 Only translation between HTML forms and the data ``POST /api/v1/naskah/{id}/revisions/render`` takes;
 every rule (required fields, types, dates in order, the five-year limit, text rules, sizes) stays in
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pipeline.drafting.templates import FieldSpec
 from pipeline.errors import NaskahError
-from pipeline.templates import FieldSpec
 
 __all__ = [
     "EXTRA_TABLE_ROWS",

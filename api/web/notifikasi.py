@@ -1,7 +1,7 @@
 """Notifikasi: the user's inbox (``/notifikasi``) and their choice of mail (``/akun/notifikasi``).
 
 The same pipeline calls as ``GET /api/v1/me/notifications``, ``POST …/{id}/read`` and
-``PUT /api/v1/me/notification-settings`` (``pipeline.notifications``): only the user's own notifications,
+``PUT /api/v1/me/notification-settings`` (``pipeline.inbox.notifications``): only the user's own notifications,
 another's id is 404.  Opening a notification (a POST: it marks it read) leads to its page; everything
 works without JavaScript (Post/Redirect/Get).
 """
@@ -17,7 +17,7 @@ from api.deps import Id, ServicesDep, SessionDep
 from api.web.pages import safe_next
 from api.web.render import page
 from api.web.security import FormUser, PageUser
-from pipeline import notifications
+from pipeline.inbox import notifications
 from pipeline.models import Notifikasi
 
 __all__ = ["router"]

@@ -32,8 +32,10 @@ from api.web.security import (
     settings_of,
 )
 from api.web.tugas import inbox, parse_kind
-from pipeline import cases, monev, tasks
+from pipeline.archival import monev
+from pipeline.drafting import cases
 from pipeline.errors import NaskahError, NotPermitted, Unauthenticated
+from pipeline.inbox import tasks
 from pipeline.models import User
 from pipeline.signin import change_own_password, end_session, sign_in, start_session
 from pipeline.sop import Profile

@@ -1,7 +1,7 @@
 """Paraf page (``/naskah/{id}/paraf``): the chain as a stepper, and "Beri paraf" for the official whose turn it is.
 
-As thin as its API twin (``api/routes/workflow.py``): the stepper is ``pipeline.progress``'s, whose turn
-it is ``pipeline.tasks``' (``giliran_saya``) and, for everyone else, ``paraf.turn_of``'s words; the
+As thin as its API twin (``api/routes/workflow.py``): the stepper is ``pipeline.workspace.progress``'s, whose turn
+it is ``pipeline.inbox.tasks``' (``giliran_saya``) and, for everyone else, ``paraf.turn_of``'s words; the
 official whose turn it is opens the page as it will be stamped (``paraf.preview_paraf``) before
 confirming.  A POST by anyone else is refused by ``paraf.give_paraf`` itself, with its reason, as a page.
 Refusing needs a note (``paraf.refuse_paraf``; the lifecycle table requires it).
@@ -18,12 +18,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.deps import Id, ServicesDep, SessionDep
 from api.web.render import form_error, page
 from api.web.security import FormUser, PageUser, Signed
-from pipeline import audit, cases, paraf
+from pipeline import audit
+from pipeline.approval import paraf
+from pipeline.drafting import cases
 from pipeline.errors import NaskahError
 from pipeline.lifecycle import Status
-from pipeline.progress import progress_of
 from pipeline.services import Services
 from pipeline.textcheck import MultiLine
+from pipeline.workspace.progress import progress_of
 
 __all__ = ["router", "waktu"]
 

@@ -1,7 +1,7 @@
 """The public pages (no sign-in): check any PDF at ``/verifikasi``, and the page a signature block's QR
-code opens, ``/v/<token>`` (``pipeline.publik`` holds the rules and says what is shown and why).
+code opens, ``/v/<token>`` (``pipeline.archival.publik`` holds the rules and says what is shown and why).
 
-- ``/verifikasi``: the same verification as ``POST /api/v1/verify`` (``pipeline.verification``: the PDF
+- ``/verifikasi``: the same verification as ``POST /api/v1/verify`` (``pipeline.sign.verification``: the PDF
   limits, the bounded worker), said with the Arsip page's report (``api.web.laporan``), plus whether the
   file is byte for byte an archived original of this Pemda.  The upload route names its kind
   (``upload("pdf")``), so ``api.limits`` refuses a body over the PDF limit before reading it, with an
@@ -28,7 +28,7 @@ from api.limits import upload
 from api.web.laporan import report_context
 from api.web.render import form_error, page
 from api.web.security import AnonymousForm, client_address, current_signed, require_same_origin, settings_of
-from pipeline import publik
+from pipeline.archival import publik
 from pipeline.errors import (
     DocumentRejected,
     DocumentTooLarge,

@@ -26,7 +26,7 @@ from api.errors import http_status, validation_message
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
 from pipeline.auth import allowed
 from pipeline.errors import InvalidInput, NaskahError
-from pipeline.notifications import unread_count_now
+from pipeline.inbox.notifications import unread_count_now
 
 __all__ = [
     "APP_NAME",

@@ -1,14 +1,14 @@
 """Signing page (``/naskah/{id}/tanda-tangan``): the plan, readiness, signing, desk to desk, verification, archive.
 
 As thin as its API twins (``api/routes/signing.py``, ``api/routes/arsip.py``): each form calls the same
-pipeline function with the session's user.  Which form a person sees comes from ``pipeline.tasks``
+pipeline function with the session's user.  Which form a person sees comes from ``pipeline.inbox.tasks``
 (the task the pipeline would accept from them now: ``rencana_ttd``, ``tanda_tangan``, ``kirim_mitra`` /
 ``impor``, ``arsip``); a POST by anyone else is refused by the pipeline with its reason, as a page.
 
 Secrets (the PKCS#12 passphrase, a token's PIN, an OTP) go to the pipeline and nowhere else: never
 put back into a form, never logged; the uploaded PKCS#12 file lives in memory for one request.
 Readiness (``signature_plan.readiness``) opens the key with the secret to read its certificate and
-judges it with the rules signing uses (``pipeline.readiness``); nothing is signed or kept.
+judges it with the rules signing uses (``pipeline.sign.readiness``); nothing is signed or kept.
 """
 
 from __future__ import annotations
@@ -25,20 +25,24 @@ from api.limits import MAX_P12_BYTES, upload
 from api.web.paraf import waktu
 from api.web.render import as_naskah_error, form_error, page
 from api.web.security import FormUser, PageUser, Signed
-from pipeline import access, archive, audit, cases, desk_proof, paraf, signature_plan
+from pipeline import access, audit
+from pipeline.approval import paraf
+from pipeline.archival import archive
+from pipeline.drafting import cases
+from pipeline.drafting.revisions import get_revision
 from pipeline.errors import DocumentTooLarge, InvalidInput, NaskahError, NotFound
+from pipeline.inbox.tasks import tasks_for
 from pipeline.lifecycle import Status
 from pipeline.models import NaskahFile, User
-from pipeline.progress import progress_of
-from pipeline.revisions import get_revision
 from pipeline.services import Services
-from pipeline.signer_config import configured_signer
-from pipeline.signers import DigestSignerBackend, Pkcs12Backend
-from pipeline.signing_date import KonfirmasiTanggal
-from pipeline.tasks import tasks_for
+from pipeline.sign import desk_proof, signature_plan
+from pipeline.sign.signer_config import configured_signer
+from pipeline.sign.signers import DigestSignerBackend, Pkcs12Backend
+from pipeline.sign.signing_date import KonfirmasiTanggal
+from pipeline.sign.verification import verify_known
+from pipeline.sign.verify import VERDICTS
 from pipeline.textcheck import Line, MultiLine
-from pipeline.verification import verify_known
-from pipeline.verify import VERDICTS
+from pipeline.workspace.progress import progress_of
 
 __all__ = ["router"]
 
@@ -103,7 +107,7 @@ def _steps(session: SessionDep, plan: Any) -> list[dict[str, Any]]:
 
 
 def _verification(svc: Services, session: SessionDep, user: User, naskah_id: int, plan: Any) -> dict[str, Any]:
-    """The project's verification of the signed PDF, in words (``pipeline.verification``)."""
+    """The project's verification of the signed PDF, in words (``pipeline.sign.verification``)."""
     file: NaskahFile = signature_plan.current_file(session, plan)
     data = svc.get(file.key, file.version_id, file.sha256)
     report = verify_known(

@@ -1,6 +1,6 @@
-"""Tugas saya on Beranda: the pipeline's task list (``pipeline.tasks``) in the words and links of the page.
+"""Tugas saya on Beranda: the pipeline's task list (``pipeline.inbox.tasks``) in the words and links of the page.
 
-Nothing here decides who has what to do: :func:`pipeline.tasks.tasks_for` does, for the page and for
+Nothing here decides who has what to do: :func:`pipeline.inbox.tasks.tasks_for` does, for the page and for
 ``GET /api/v1/me/tasks`` alike, and the page reads the very dicts the API serves (``Task.to_dict``).
 This module only says where each task is done (one link per task, by its ``tindakan``), writes the
 times as Indonesians read them (in the region's zone: "7 Desember 2026 pukul 09.15 WITA") and cuts
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.errors import InvalidInput
-from pipeline.tasks import KIND_LABELS, Kind, TaskList
+from pipeline.inbox.tasks import KIND_LABELS, Kind, TaskList
 
 __all__ = ["PER_PAGE", "Inbox", "action_of", "inbox", "parse_kind", "waktu"]
 

@@ -1,7 +1,7 @@
 """The intake of an usulan kerja sama: from the incoming letter to a case ready for drafting.
 
 Every step goes through :func:`_step`, which checks the role (the table in
-``pipeline.intake.lifecycle``), the person (the profile's ``intake`` section: whose position holds
+``pipeline.usulan_lifecycle``), the person (the profile's ``intake`` section: whose position holds
 the usulan now), the status and the guard, writes the step's :class:`UsulanEvent` (note, when the
 turn began, when it was done, the profile's mutu baku and whether it was late) and appends the step
 to the audit chain, all in the caller's transaction.
@@ -32,12 +32,26 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 
 from pipeline import access, audit
-from pipeline.attachments import DOCX_TYPE, check_attachment
 from pipeline.auth import require
-from pipeline.cases import COUNTERPARTY_KIND, CaseInput, LongText, Nomor, Note, PihakInput, Text, Text200, Text300
-from pipeline.cases import create_case as open_case
+from pipeline.drafting.attachments import DOCX_TYPE, check_attachment
+from pipeline.drafting.cases import (
+    COUNTERPARTY_KIND,
+    CaseInput,
+    LongText,
+    Nomor,
+    Note,
+    PihakInput,
+    Text,
+    Text200,
+    Text300,
+)
+from pipeline.drafting.cases import create_case as open_case
 from pipeline.errors import ActionNotAvailable, Conflict, InvalidInput, NotFound, NotPermitted, RuleViolation
-from pipeline.intake.lifecycle import (
+from pipeline.lifecycle import Role
+from pipeline.models import JenisKerjaSama, PihakKind, User, Usulan, UsulanEvent, UsulanFile, as_utc, utcnow
+from pipeline.sop import Duration, IntakeProfile, Profile
+from pipeline.terbilang import HARI, akhir_jangka_waktu
+from pipeline.usulan_lifecycle import (
     ACTION_LABELS,
     FINAL_STATES,
     INITIAL_STATE,
@@ -48,10 +62,6 @@ from pipeline.intake.lifecycle import (
     Status,
     resolve,
 )
-from pipeline.lifecycle import Role
-from pipeline.models import JenisKerjaSama, PihakKind, User, Usulan, UsulanEvent, UsulanFile, as_utc, utcnow
-from pipeline.sop import Duration, IntakeProfile, Profile
-from pipeline.terbilang import HARI, akhir_jangka_waktu
 from storage.db import session_scope
 
 if TYPE_CHECKING:
@@ -1276,7 +1286,7 @@ def _case_input(session: Session, profile: Profile, usulan: Usulan, decider: Use
 
 def decide(svc: Services, user: User, usulan_id: int, data: KeputusanInput) -> Usulan:
     """The Kepala Daerah's decision.  Approved: a kerja sama case opens for drafting with the usulan's
-    data, its creator the analis who studied it (``pipeline.cases.create_case``).  Refused: the
+    data, its creator the analis who studied it (``pipeline.drafting.cases.create_case``).  Refused: the
     surat jawaban is drafted from its template in the same step (``data.surat`` gives its nomor)."""
     profile = svc.profile
     intake = _intake(profile)

@@ -6,7 +6,7 @@ Create Date: 2026-12-07 01:00:00
 
 Each party numbers a naskah in its own register, so the same nomor of the same party on two
 naskah is a mistake (issue 11 §5).  ``register_key`` is the party's instansi and the nomor,
-normalised (``pipeline.cases.register_key``), with a unique index: the database, not only the
+normalised (``pipeline.drafting.cases.register_key``), with a unique index: the database, not only the
 check before the insert, refuses the second one, also when two drafters race.  NULL for the nomor
 of a cancelled naskah (its nomor is free again).
 
@@ -30,7 +30,7 @@ log = logging.getLogger("alembic.runtime.migration")
 
 
 def _key(instansi: str, nomor: str) -> str:
-    # the same normalisation as pipeline.cases.register_key (a migration must not import the app)
+    # the same normalisation as pipeline.drafting.cases.register_key (a migration must not import the app)
     return " ".join(instansi.split()).casefold() + "|" + "".join(nomor.split()).casefold()
 
 

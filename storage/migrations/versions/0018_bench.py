@@ -10,7 +10,7 @@ Issue 14 (benchmark, ``bench/web.py``): with 100,000 archived records
   index on ``arsip.judul`` lets it read the first page in order (as ``tanggal_ttd`` and ``selesai``
   already do);
 * ``/verifikasi`` looks an uploaded PDF's sha256 up among the archived originals and their
-  renewals (``pipeline.publik.archived_version``): without an index each upload scanned both tables;
+  renewals (``pipeline.archival.publik.archived_version``): without an index each upload scanned both tables;
 * least privilege for an official who is not staff (``pipeline.access.arsip_clause``) first reads the
   naskah they made, initialled or sign: ``naskah.created_by``, ``paraf.user_id`` and
   ``signature_step.user_id`` are indexed so that this does not scan every naskah.

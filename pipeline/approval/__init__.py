@@ -1,0 +1,1 @@
+"""Approval: legal review (telaah hukum) and the ordered paraf stamped on every page."""

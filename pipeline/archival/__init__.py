@@ -1,0 +1,3 @@
+"""Archive and what follows it: immutable originals, recap, monitoring, the dashboard, public
+verification, monitoring and evaluation (monev).
+"""
