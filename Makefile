@@ -31,7 +31,7 @@ demo: system-deps $(VENV)/.installed
 TEST_WORKERS ?= auto
 
 test: system-deps system-deps-test $(VENV)/.installed lint
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

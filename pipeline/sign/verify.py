@@ -341,6 +341,14 @@ VERDICTS = _VERDICT
 # -- inputs --------------------------------------------------------------------------------
 
 
+#: What pyHanko's modification levels mean, in the words of the person reading the report.
+_CHANGE_WORDS = {
+    "FORM_FILLING": "isian formulir diubah",
+    "ANNOTATIONS": "komentar, coretan atau stiker ditambahkan",
+    "OTHER": "isi halaman atau susunan dokumen diubah",
+}
+
+
 def as_certificates(items: Iterable[Any]) -> list[asn1_x509.Certificate]:
     """Normalise certificates given as asn1crypto or cryptography objects, DER/PEM bytes or PEM file paths."""
     result: list[asn1_x509.Certificate] = []
@@ -545,10 +553,11 @@ async def _check_signature(
         problems.append("Tanda tangan tidak mencakup seluruh revisi dokumen yang ditandatanganinya.")
     if level not in _ACCEPTED_LEVELS:
         modified = True
-        problems.append(f"Dokumen diubah setelah tanda tangan ini (tingkat perubahan {level.name}).")
+        change = _CHANGE_WORDS.get(level.name, _CHANGE_WORDS["OTHER"])
+        problems.append(f"Dokumen diubah setelah tanda tangan ini: {change}.")
     if status.docmdp_ok is False:
         modified = True
-        problems.append("Perubahan setelah tanda tangan ini melanggar kunci dokumen (DocMDP/Lock).")
+        problems.append("Perubahan setelah tanda tangan ini dilarang oleh kunci yang dipasang saat penandatanganan.")
     if not status.trusted:
         if _is_vague(status):
             problem, diagnostic = await _diagnose(emb, vc)
