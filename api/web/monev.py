@@ -231,6 +231,20 @@ def _items(text: str) -> list[dict[str, str]]:
                 reason="bad_item",
                 field="tindak_lanjut",
             )
+        if not parts[0] or not parts[1]:
+            raise InvalidInput(
+                f"Baris {n} rencana tindak lanjut: uraian dan penanggung jawab wajib diisi.",
+                reason="bad_item",
+                field="tindak_lanjut",
+            )
+        try:
+            dt.date.fromisoformat(parts[2])
+        except ValueError:
+            raise InvalidInput(
+                f"Baris {n} rencana tindak lanjut: tenggat '{parts[2][:20]}' bukan tanggal YYYY-MM-DD.",
+                reason="bad_item",
+                field="tindak_lanjut",
+            ) from None
         items.append({"uraian": parts[0], "penanggung_jawab": parts[1], "tenggat": parts[2]})
     return items
 
