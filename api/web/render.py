@@ -14,7 +14,6 @@ person typed kept (:func:`page` gets the submitted values back as ``values``).
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
