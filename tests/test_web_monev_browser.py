@@ -285,19 +285,30 @@ def test_a_whole_monev_round_walks_through_the_pages_by_its_own_people(live, tmp
     kabag.submit("#langkah-monev_evaluasi", f"/monev/{round_id}?selesai=monev_evaluasi")
     assert page.locator("#judul-evaluasi").is_visible()
 
-    # Step 8: the arahan and the tindak lanjut; an item due yesterday is marked on its field.
-    page.fill("#langkah-monev_arahkan #f-arahan", "Siapkan armada cadangan dan jalankan trayek malam.")
-    yesterday = (today - dt.timedelta(days=1)).isoformat()
-    page.fill("#langkah-monev_arahkan #f-tindak_lanjut", f"Pengadaan bus cadangan | opd_teknis | {yesterday}")
-    kabag.submit("#langkah-monev_arahkan")
+    # Step 8: the arahan and the tindak lanjut, one row each; an item due yesterday is marked on its field.
+    form = page.locator("#langkah-monev_arahkan")
+    form.locator("#f-arahan").fill("Siapkan armada cadangan dan jalankan trayek malam.")
+    form.locator("#f-tl_uraian_1").fill("Pengadaan bus cadangan")
+    assert form.locator("#f-tl_pj_1 option").all_inner_texts()[:2] == [
+        "Pilih penanggung jawab",
+        "OPD teknis: Dinas Perhubungan",
+    ]
+    form.locator("#f-tl_pj_1").select_option("opd_teknis")
+    form.locator("#f-tl_tenggat_1").fill((today - dt.timedelta(days=1)).isoformat())
+    form.locator("#f-tl_uraian_3").fill("Laporan trayek malam")
+    kabag.submit("#langkah-monev_arahkan")  # row 3 has neither a penanggung jawab nor a tenggat
     assert "Ada masalah" in page.locator("main").inner_text()
-    assert page.locator("#langkah-monev_arahkan #f-tindak_lanjut").get_attribute("aria-invalid") == "true"
-    screenshot(page, "web-monev-walk-arahan-galat", tmp_path)
+    marked = form.locator("[aria-invalid=true]").evaluate_all("els => els.map(e => e.id)")
+    assert marked == ["f-tl_pj_3", "f-tl_tenggat_3"]
+    assert form.locator("#f-tl_uraian_3").input_value() == "Laporan trayek malam"
+    form.locator("#f-tl_pj_3").select_option("katim-w")
     due = (today + dt.timedelta(days=30)).isoformat()
-    page.fill(
-        "#langkah-monev_arahkan #f-tindak_lanjut",
-        f"Pengadaan bus cadangan | opd_teknis | {due}\nLaporan trayek malam | katim-w | {due}",
-    )
+    form.locator("#f-tl_tenggat_3").fill(due)
+    kabag.submit("#langkah-monev_arahkan")  # row 1 is due yesterday
+    assert form.locator("[aria-invalid=true]").evaluate_all("els => els.map(e => e.id)") == ["f-tl_tenggat_1"]
+    assert "sudah lewat" in form.locator("#f-tl_tenggat_1-galat").inner_text()
+    screenshot(page, "web-monev-walk-arahan-galat", tmp_path)
+    form.locator("#f-tl_tenggat_1").fill(due)
     kabag.submit("#langkah-monev_arahkan", f"/monev/{round_id}?selesai=monev_arahkan")
     items = page.locator(".monev-tl tbody tr:not(.monev-tl-form)").all_inner_texts()
     assert [i.split()[:3] for i in items] == [["1", "Pengadaan", "bus"], ["2", "Laporan", "trayek"]]

@@ -13,7 +13,6 @@ person typed kept (:func:`page` gets the submitted values back as ``values``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -94,15 +93,6 @@ def environment() -> Environment:
 _ENV = environment()
 
 
-def _on_form(name: str, form_fields: list[str]) -> str:
-    """The form's field an error names: itself, or for a part of a list field (``tindak_lanjut[0].tenggat``,
-    one line of a textarea) the field that holds the list; "" when the form has neither."""
-    if name in form_fields:
-        return name
-    root = re.split(r"[\[.]", name, maxsplit=1)[0]
-    return root if root != name and root in form_fields else ""
-
-
 @dataclass
 class FormErrors:
     """What went wrong with a submitted form, per field (in the form's order), for the template."""
@@ -125,13 +115,13 @@ class FormErrors:
         listed = exc.detail.get("fields")
         if isinstance(listed, list) and listed and all(isinstance(f, dict) for f in listed):
             for item in listed:
-                name = _on_form(str(item.get("field", "")), form_fields)
-                if name and name not in out.fields:
+                name = str(item.get("field", ""))
+                if name in form_fields and name not in out.fields:
                     out.fields[name] = str(item.get("message", exc.message))
             if not out.fields:
                 out.general.append(exc.message)
-        elif isinstance(named, str) and _on_form(named, form_fields):
-            out.fields[_on_form(named, form_fields)] = exc.message
+        elif isinstance(named, str) and named in form_fields:
+            out.fields[named] = exc.message
         else:
             out.general.append(exc.message)
         out.fields = {name: out.fields[name] for name in form_fields if name in out.fields}
