@@ -285,6 +285,12 @@ def test_a_whole_monev_round_walks_through_the_pages_by_its_own_people(live, tmp
     kabag.submit("#langkah-monev_evaluasi", f"/monev/{round_id}?selesai=monev_evaluasi")
     assert page.locator("#judul-evaluasi").is_visible()
 
+    # The arahan form, the longest of the round, on a phone too.
+    phone = _Walker(live, "kabag_pemerintahan", phone=True)
+    phone.goto(f"/monev/{round_id}")
+    assert phone.page.locator("#langkah-monev_arahkan .monev-tl-baris").count() == 5
+    screenshot(phone.page, "web-monev-walk-arahan-ponsel", tmp_path)
+
     # Step 8: the arahan and the tindak lanjut, one row each; an item due yesterday is marked on its field.
     form = page.locator("#langkah-monev_arahkan")
     form.locator("#f-arahan").fill("Siapkan armada cadangan dan jalankan trayek malam.")
@@ -342,6 +348,8 @@ def test_a_whole_monev_round_walks_through_the_pages_by_its_own_people(live, tmp
     assert "Selesai" in row.inner_text()
     dasbor = kabag.goto("/monitoring")
     assert WALK_JUDUL not in dasbor.locator("#tabel-monev").inner_text()
+    for path in ("/monev", f"/monev/{round_id}", f"/monev/kerja-sama/{arsip_id}", "/monitoring"):
+        phone.goto(path)
 
     # The evaluation report, downloaded from the page: the XLSX and the PDF hold this round.
     page = kabag.goto("/monev")
@@ -350,8 +358,13 @@ def test_a_whole_monev_round_walks_through_the_pages_by_its_own_people(live, tmp
     xlsx = tmp_path / got.value.suggested_filename
     got.value.save_as(xlsx)
     book = openpyxl.load_workbook(xlsx)
-    cells = " ".join(str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value)
-    assert WALK_JUDUL in cells and "Kerja sama dilanjutkan; kendala armada teratasi." in cells, cells[:4000]
+    sheet = book["Evaluasi"]
+    header = [c.value for c in sheet[4]]
+    [row] = [[c.value for c in r] for r in sheet.iter_rows(min_row=5) if r[1].value == f"{WALK_JUDUL} (KB)"]
+    record = dict(zip(header, row, strict=True))
+    assert record["Kesimpulan"] == "Kerja sama dilanjutkan; kendala armada teratasi."
+    assert record["Realisasi"] == WALK_LAPORAN["realisasi"] and record["Tindak lanjut"] == "2 dari 2 selesai"
+    assert record["Monev"] == f"{round_id}: Selesai"
     with page.expect_download() as got:
         page.click("text=Unduh PDF")
     report = tmp_path / got.value.suggested_filename
@@ -359,4 +372,5 @@ def test_a_whole_monev_round_walks_through_the_pages_by_its_own_people(live, tmp
     assert report.read_bytes().startswith(b"%PDF")
     subprocess.run(["pdftoppm", "-r", "60", "-png", str(report), str(tmp_path / "laporan")], check=True)
     text = subprocess.run(["pdftotext", str(report), "-"], check=True, capture_output=True, text=True).stdout
-    assert WALK_JUDUL in " ".join(text.split())
+    flat = " ".join(text.split())
+    assert WALK_JUDUL.split()[0] in flat and "Kesimpulan: Kerja sama dilanjutkan;" in flat
