@@ -164,11 +164,17 @@ def test_a_round_walks_to_its_end_through_the_page_forms(api, browsers):
         {"temuan": "Armada kurang\nJadwal molor", "penilaian": "cukup", "evaluasi": "Berjalan"},
     )
     wrong = step(
-        "kabag_pemerintahan", "monev_arahkan", {"arahan": "Tambah armada", "tindak_lanjut": "tanpa tenggat"}, expect=422
+        "kabag_pemerintahan",
+        "monev_arahkan",
+        {"arahan": "Tambah armada", "tl_uraian_2": "Usulan truk", "tl_pj_2": "opd_teknis", "tl_tenggat_2": "31-12"},
+        expect=422,
     )
-    assert lxml_html.fromstring(wrong.text).xpath('//textarea[@name="arahan"]')[0].text == "Tambah armada"
-    plan = f"Usulan truk | opd_teknis | {today.isoformat()}"
-    step("kabag_pemerintahan", "monev_arahkan", {"arahan": "Tambah armada", "tindak_lanjut": plan})
+    shown = lxml_html.fromstring(wrong.text)
+    assert shown.xpath('//textarea[@name="arahan"]')[0].text == "Tambah armada"
+    assert shown.xpath('//input[@name="tl_tenggat_2"]/@aria-invalid') == ["true"]
+    assert shown.xpath('//input[@name="tl_uraian_2"]/@value') == ["Usulan truk"]
+    plan = {"tl_uraian_2": "Usulan truk", "tl_pj_2": "opd_teknis", "tl_tenggat_2": today.isoformat()}
+    step("kabag_pemerintahan", "monev_arahkan", {"arahan": "Tambah armada", **plan})
     doc = doc_of(opd, f"/monev/{round_id}")
     [form] = doc.xpath('//tr[contains(@class, "monev-tl-form")]//form')
     token = page_csrf(opd, f"/monev/{round_id}")

@@ -8,6 +8,7 @@ for the signed-in user: only what they may see; a counterparty's official is ref
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -24,6 +25,7 @@ from pipeline.errors import DocumentTooLarge, InvalidInput, NaskahError, NotFoun
 from pipeline.models import MonevTindakLanjut
 from pipeline.monev_lifecycle import ACTION_LABELS, STATUS_LABELS, MonevAction
 from pipeline.services import Services
+from pipeline.sop import OPD_TEKNIS
 
 __all__ = ["router"]
 
@@ -31,13 +33,17 @@ router = APIRouter(include_in_schema=False)
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPORT_FIELDS = ["realisasi", "kendala", "manfaat", "rekomendasi", "files"]
+TL_ROWS = 5
+"""Rows of the Arahan form's rencana tindak lanjut (uraian, penanggung jawab, tenggat); empty rows are skipped."""
+TL_PARTS = {"uraian": "uraian", "penanggung_jawab": "pj", "tenggat": "tenggat"}
 #: The steps a round page offers as forms (besides the OPD's report) and the fields each has.
 STEP_FIELDS: dict[str, list[str]] = {
     MonevAction.JADWALKAN.value: ["bahan", "jadwal", "batas_laporan"],
     MonevAction.KEMBALIKAN.value: ["catatan"],
     MonevAction.OLAH.value: ["hasil_olah"],
     MonevAction.EVALUASI.value: ["temuan", "penilaian", "evaluasi"],
-    MonevAction.ARAHKAN.value: ["arahan", "tindak_lanjut"],
+    MonevAction.ARAHKAN.value: ["arahan"]
+    + [f"tl_{part}_{n}" for n in range(1, TL_ROWS + 1) for part in ("uraian", "pj", "tenggat")],
     MonevAction.TUTUP.value: ["kesimpulan"],
     MonevAction.BATALKAN.value: ["catatan"],
 }
@@ -58,6 +64,11 @@ REPORT_LABELS = {
     "arahan": "Arahan",
     "tindak_lanjut": "Rencana tindak lanjut",
     "kesimpulan": "Kesimpulan dokumen evaluasi",
+    **{
+        f"tl_{part}_{n}": f"Tindak lanjut {n}, {label}"
+        for n in range(1, TL_ROWS + 1)
+        for part, label in (("uraian", "uraian"), ("pj", "penanggung jawab"), ("tenggat", "tenggat"))
+    },
 }
 _ACTIONS = {a.value: label for a, label in ACTION_LABELS.items()}
 
@@ -135,6 +146,14 @@ def lampiran(lampiran_id: Id, signed: PageUser, svc: ServicesDep, session: Sessi
     return _download(data, row.content_type, row.filename)
 
 
+def _pj_choices(session: SessionDep, svc: Services, view: monev.RoundView) -> list[tuple[str, str]]:
+    """Who the Arahan may name for a tindak lanjut: the OPD teknis, or an official of the monev team."""
+    team = monev.team_candidates(session, svc.profile)
+    return [(OPD_TEKNIS, f"OPD teknis: {view.arsip.opd_teknis}")] + [
+        (u.username, f"{u.nama} ({u.jabatan})") for u in team
+    ]
+
+
 def _round_context(svc: Services, session: SessionDep, signed: PageUser | FormUser, round_id: int) -> dict:
     view = monev.round_view(session, signed.user, svc.profile, round_id)
     return {
@@ -156,6 +175,8 @@ def _round_context(svc: Services, session: SessionDep, signed: PageUser | FormUs
             and monev.may_finish(signed.user, svc.profile, view.arsip, view.round, i)
         ],
         "penilaian_choices": list(monev.PENILAIAN.items()),
+        "tl_rows": range(1, TL_ROWS + 1),
+        "pj_choices": _pj_choices(session, svc, view) if MonevAction.ARAHKAN.value in view.boleh else [],
         "selesai": "",
         "open_step": "",
         "empty": FormErrors(),
@@ -220,19 +241,51 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def _items(text: str) -> list[dict[str, str]]:
-    """``uraian | penanggung jawab | YYYY-MM-DD`` per line, as the Arahan form asks."""
-    items = []
-    for n, line in enumerate(_lines(text), start=1):
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) != 3:
-            raise InvalidInput(
-                f"Baris {n} rencana tindak lanjut harus ditulis 'uraian | penanggung jawab | YYYY-MM-DD'.",
-                reason="bad_item",
-                field="tindak_lanjut",
-            )
-        items.append({"uraian": parts[0], "penanggung_jawab": parts[1], "tenggat": parts[2]})
-    return items
+def _items(form: dict[str, str]) -> tuple[list[dict[str, str]], list[int]]:
+    """The Arahan form's filled rows as tindak lanjut items, and the row number of each (to mark a field
+    the pipeline names by the item's index); a row partly filled is refused on its empty field."""
+    items, rows, missing = [], [], []
+    what = {"uraian": "uraiannya", "penanggung_jawab": "penanggung jawabnya", "tenggat": "tenggatnya"}
+    for n in range(1, TL_ROWS + 1):
+        row = {part: form.get(f"tl_{short}_{n}", "").strip() for part, short in TL_PARTS.items()}
+        if not any(row.values()):
+            continue
+        missing += [
+            {"field": f"tl_{short}_{n}", "message": f"isi juga {what[part]}, atau kosongkan seluruh baris"}
+            for part, short in TL_PARTS.items()
+            if not row[part]
+        ]
+        items.append(row)
+        rows.append(n)
+    if missing:
+        raise InvalidInput(
+            "Ada baris rencana tindak lanjut yang baru sebagian diisi: lengkapi atau kosongkan.",
+            reason="bad_item",
+            fields=missing,
+        )
+    return items, rows
+
+
+_ITEM_FIELD = re.compile(r"^tindak_lanjut\[(\d+)\]\.(uraian|penanggung_jawab|tenggat)$")
+
+
+def _on_row(exc: NaskahError, rows: list[int]) -> NaskahError:
+    """An error the pipeline or pydantic named ``tindak_lanjut[i].tenggat`` put on the form's row field."""
+
+    def rename(name: object) -> object:
+        m = _ITEM_FIELD.match(str(name))
+        if m is None or int(m.group(1)) >= len(rows):
+            return name
+        return f"tl_{TL_PARTS[m.group(2)]}_{rows[int(m.group(1))]}"
+
+    detail = dict(exc.detail)
+    if "field" in detail:
+        detail["field"] = rename(detail["field"])
+    if isinstance(detail.get("fields"), list):
+        detail["fields"] = [
+            {**f, "field": rename(f.get("field"))} if isinstance(f, dict) else f for f in detail["fields"]
+        ]
+    return type(exc)(exc.message, **detail)
 
 
 def _take(session: SessionDep, svc: Services, user: Any, round_id: int, action: str, form: dict[str, str]) -> None:
@@ -253,8 +306,12 @@ def _take(session: SessionDep, svc: Services, user: Any, round_id: int, action: 
         )
         monev.evaluasi(session, user, profile, round_id, data)
     elif action == MonevAction.ARAHKAN.value:
-        data = monev.Arahan.model_validate({"arahan": form["arahan"], "tindak_lanjut": _items(form["tindak_lanjut"])})
-        monev.arahkan(session, user, profile, round_id, data)
+        items, rows = _items(form)
+        try:
+            data = monev.Arahan.model_validate({"arahan": form["arahan"], "tindak_lanjut": items})
+            monev.arahkan(session, user, profile, round_id, data)
+        except (NaskahError, ValidationError) as exc:
+            raise _on_row(as_naskah_error(exc), rows) from exc
     elif action == MonevAction.TUTUP.value:
         monev.tutup(session, user, profile, round_id, form["kesimpulan"])
     else:

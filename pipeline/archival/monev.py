@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 from sqlmodel import Session, col, select
 
 from pipeline import access, audit
@@ -144,11 +144,14 @@ class Penugasan(_Input):
     periode_selesai: dt.date
     catatan: Note = ""
 
-    @model_validator(mode="after")
-    def _period(self) -> Penugasan:
-        if self.periode_selesai < self.periode_mulai:
-            raise ValueError("periode_selesai tidak boleh sebelum periode_mulai")
-        return self
+    @field_validator("periode_selesai")
+    @classmethod
+    def _period(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+        # on the field, not the model: the 422 and the page's form name periode_selesai
+        start = info.data.get("periode_mulai")
+        if start is not None and value < start:
+            raise ValueError("tidak boleh sebelum tanggal mulai periode (periode_mulai)")
+        return value
 
 
 class Jadwal(_Input):
@@ -160,11 +163,13 @@ class Jadwal(_Input):
         default=None, description="Batas laporan OPD; kosong: menurut mutu baku langkah monitoring"
     )
 
-    @model_validator(mode="after")
-    def _order(self) -> Jadwal:
-        if self.batas_laporan is not None and self.batas_laporan < self.jadwal:
-            raise ValueError("batas_laporan tidak boleh sebelum tanggal jadwal monitoring")
-        return self
+    @field_validator("batas_laporan")
+    @classmethod
+    def _order(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        start = info.data.get("jadwal")
+        if value is not None and start is not None and value < start:
+            raise ValueError("tidak boleh sebelum tanggal jadwal monitoring")
+        return value
 
 
 class Laporan(_Input):

@@ -4,8 +4,8 @@ What a Kepala Bagian sends up after a monev period (seed 001, step 9 "dokumen ev
 every monev round active in the period (assigned on or before its last day, not closed before its
 first day) on the agreements the reader may see — the OPD's report (realisasi, kendala, manfaat,
 rekomendasi), the temuan, penilaian and evaluasi, the arahan, the tindak lanjut with their state, the
-decision to extend — then every tindak lanjut item, then the alerts on the period's last day (or
-today, if that is earlier).
+kesimpulan a closed round ends with, the decision to extend — then every tindak lanjut item, then the
+alerts on the period's last day (or today, if that is earlier).
 
 The XLSX is built with openpyxl as the archive's recap is (``pipeline.archival.recap``): title, frozen bold
 header, wrapped cells, landscape A4 fitted to the width, formulas neutralised.  The PDF is a DOCX
@@ -204,6 +204,7 @@ def _columns(report: EvaluationReport, row: ReportRow, n: int) -> list[str | int
         r.evaluasi or "-",
         r.arahan or "-",
         f"{done} dari {len(row.items)} selesai" if row.items else "-",
+        r.kesimpulan or "-",
         row.perpanjangan,
     ]
 
@@ -224,6 +225,7 @@ HEADERS = [
     ("Evaluasi", 30),
     ("Arahan", 30),
     ("Tindak lanjut", 14),
+    ("Kesimpulan", 30),
     ("Perpanjangan", 14),
 ]
 _THIN = Side(style="thin", color="808080")
@@ -441,7 +443,8 @@ def to_docx(report: EvaluationReport) -> bytes:
             f"{i.urutan}. {i.uraian} — {i.penanggung_jawab}, tenggat {i.tenggat:%d-%m-%Y}: {report.item_state(i)}"
             for i in row.items
         )
-        _cell(cells[4], f"Arahan: {r.arahan or '-'}\n{follow or 'Tindak lanjut: -'}")
+        closing = f"\nKesimpulan: {r.kesimpulan}" if r.kesimpulan else ""
+        _cell(cells[4], f"Arahan: {r.arahan or '-'}\n{follow or 'Tindak lanjut: -'}{closing}")
         _cell(cells[5], row.perpanjangan)
     _widths(table, [Cm(0.8), Cm(5.0), Cm(6.4), Cm(5.6), Cm(6.4), Cm(2.4)])
 
