@@ -337,6 +337,8 @@ def test_the_secretariat_archives_the_demos_signed_kb_finds_it_and_anyone_checks
             assert "TIDAK lolos verifikasi" in anyone.inner_text("#judul-kesimpulan"), tampered.name
             assert "Sama persis" not in text and "Terbukti tidak berubah" not in text
             assert "Naskah asli tersimpan di arsip" not in text, tampered.name  # no green tick beside a copy
+            if anyone.locator(".public-summary").count():  # a copy recognised as this naskah's: said so, not ticked
+                assert "berkas yang diperiksa berbeda dari naskah asli itu" in text, tampered.name
             clean(anyone)
         screenshot(anyone, "web-verifikasi-diubah", tmp_path)
 
