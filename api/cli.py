@@ -601,12 +601,14 @@ def demo(
     tanggal: Annotated[
         str | None,
         typer.Option(
-            help="tanggal mulai kerja sama YYYY-MM-DD (bawaan: hari ini); naskah selalu bertanggal hari ini "
-            "(zona waktu profil) karena ditandatangani hari ini"
+            help="tanggal mulai kerja sama YYYY-MM-DD, hari ini atau sesudahnya (bawaan: hari ini; Bupati "
+            "menyetujui penawaran hari ini); naskah selalu bertanggal hari ini (zona waktu profil) karena "
+            "ditandatangani hari ini"
         ),
     ] = None,
 ) -> None:
-    """Jalankan seluruh alur contoh: KB (desk to desk), PKS atas Surat Kuasa, NK KSIV, arsip, report.json."""
+    """Jalankan seluruh alur contoh: penawaran masuk sampai disetujui Bupati, KB (desk to desk), PKS atas
+    Surat Kuasa, NK KSIV, arsip, monev; surat usulan, surel pemberitahuan (.eml) dan report.json."""
     from api.demo import run_demo
 
     day = tanggal_option(tanggal) if tanggal else None

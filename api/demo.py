@@ -1,14 +1,24 @@
-"""``naskah demo``: the drafting part of the lifecycle on a sample KSDD case, timed step by step.
+"""``naskah demo``: the whole lifecycle on a sample KSDD case, timed step by step.
 
-Everything it makes stays inside ``--out``: the SQLite database, the local object store,
-the DOCX/PDF of every revision, and ``report.json``.  It talks to the pipeline exactly as
-the API does (same functions, same checks), so a green demo means the real path works.
+It starts from an incoming penawaran of Kota Balikpapan (its letter and KAK made here, DOCX rendered
+and converted like every document), walks the intake (disposisi down the profile's chain, telaah,
+the TKKSD rapat with its undangan and berita acara, the Bupati's approval, which opens the kerja sama
+case), drafts, reviews, initials and signs the naskah of THAT case, archives them and ends with one
+monev round on the archived KB.
+
+Everything it makes stays inside ``--out``: the SQLite database, the local object store, the
+intake's letters (``usulan/``), the DOCX/PDF of every revision, every notification mail it queued
+as an ``.eml`` file (``mail/``, built by the SMTP sender's own function) and ``report.json``.  It
+talks to the pipeline exactly as the API does (same functions, same checks), so a green demo means
+the real path works.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import io
+import itertools
 import json
 import os
 import secrets
@@ -23,17 +33,24 @@ from typing import Any, TypeVar
 
 import typer
 from docx import Document
+from sqlmodel import col, select
 
 from api.config import Settings, build_services
 from pipeline import audit
 from pipeline.auth import create_user
 from pipeline.drafting import cases, revisions
-from pipeline.drafting.templates import sample_data
+from pipeline.drafting.templates import DocProperties, render_docx, sample_data
 from pipeline.errors import Conflict, InvalidInput
-from pipeline.models import Arsip, User
+from pipeline.inbox.notifications import MailStatus
+from pipeline.intake import workflow as intake
+from pipeline.intake.letters import intake_templates
+from pipeline.models import Arsip, Notifikasi, User, as_utc
 from pipeline.sign import fetch
-from pipeline.terbilang import akhir_jangka_waktu
+from pipeline.sop import load_profile
+from pipeline.terbilang import akhir_jangka_waktu, tanggal
+from pipeline.usulan_lifecycle import Letter
 from storage.db import session_scope, upgrade
+from storage.mail import Mailer
 
 T = TypeVar("T")
 
@@ -185,11 +202,13 @@ def run_demo(out: Path, day: date | None = None) -> int:
     Every naskah states today (in the SOP profile's zone) as its signing date and is signed
     today: a naskah is signed on the date its text states."""
     out = out.resolve()
-    prepare_out(out)
     settings = Settings(
         database_url=f"sqlite:///{out / 'naskah.db'}",
         storage_url=f"file:{out / 'objects'}",
     )
+    if day is not None:  # refused before the folder is touched
+        check_mulai(day, dt.datetime.now(load_profile(settings.sop_profile).tz).date())
+    prepare_out(out)
     steps = Steps()
     svc = steps.run("siapkan basis data, penyimpanan, templat, LibreOffice", lambda: build_services(settings))
     today = dt.datetime.now(svc.profile.tz).date()  # the signing day, on the region's clock
@@ -203,16 +222,35 @@ def run_demo(out: Path, day: date | None = None) -> int:
     return code
 
 
+def check_mulai(day: date, today: date) -> None:
+    """The kerja sama starts on ``day``, decided by the Bupati today: not before today (as
+    ``pipeline.intake.workflow.decide`` holds it)."""
+    if day < today:
+        raise InvalidInput(
+            f"Tanggal mulai kerja sama ({tanggal(day)}) sebelum hari ini ({tanggal(today)}): dalam demo, Bupati "
+            "menyetujui penawaran hari ini, dan kerja sama tidak dimulai sebelum diputuskan. "
+            "Pilih --tanggal hari ini atau sesudahnya.",
+            field="tanggal",
+            reason="mulai_in_past",
+        )
+
+
 def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> int:
     today = _today(svc)
     steps.run("migrasi basis data", lambda: upgrade(svc.engine))
-    with steps.step("pengguna: analis kerja sama (drafter)"), session_scope(svc.engine) as session:
-        drafter = _user(session, "analis.tapem", "Rina Wulandari, S.H.", "Analis Kerja Sama", ["drafter"])
+    with steps.step("pengguna: analis kerja sama, pejabat disposisi, paraf dan penanda tangan"):
+        with session_scope(svc.engine) as session:
+            drafter = _user(
+                session,
+                "analis.tapem",
+                "Rina Wulandari, S.H.",
+                "Analis Kerja Sama",
+                ["drafter"],
+                posisi=["analis_ks"],  # the last of the intake's disposisi chain: she writes the telaah
+            )
+        people = _officials(svc)
 
-    with steps.step("kerja sama KSDD Paser – Balikpapan"), session_scope(svc.engine) as session:
-        case = cases.create_case(session, drafter, demo_case(day))
-        case_id = case.id
-    assert case_id is not None
+    case_id, usulan = _penawaran(svc, out, steps, day, today, drafter, people)
     steps.run("lambang kedua pihak diunggah (PNG)", lambda: _upload_lambang(svc, drafter, case_id, "BPP"))
 
     naskah_in = demo_kb(day, today)
@@ -242,7 +280,6 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
 
     files_dir = out / "naskah"
     files_dir.mkdir(exist_ok=True)
-    people = _officials(svc)
     word_edits = _review(svc, steps, naskah_id, drafter, people, return_once=True)
     diff24 = steps.run("bandingkan revisi 2 dan 4", lambda: revisions.diff_revisions(svc, drafter, naskah_id, 2, 4))
     _paraf(svc, steps, naskah_id, people, "KB")
@@ -271,11 +308,15 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     with session_scope(svc.engine) as session:
         chain = steps.run("jejak audit: rantai hash diperiksa", lambda: audit.verify_chain(session))
     accounts = steps.run("kata sandi web untuk setiap akun demo", lambda: _web_accounts(svc))
+    mail = steps.run(
+        "surel pemberitahuan yang diantrekan ditulis ke mail/ (.eml)", lambda: _write_mail(svc, settings, out)
+    )
     report = {
         "tanggal": today.isoformat(),
         "mulai": day.isoformat(),
         "settings": {"NASKAH_DATABASE_URL": settings.database_url, "NASKAH_STORAGE_URL": settings.storage_url},
         "trust_roots": "pki/roots.pem",
+        "usulan": usulan,
         "naskah": [kb, sk, pks, nk],
         "arsip_search": {"q": "sampah", "count": found["count"], "data": found["data"]},
         "recap": found["recap"],
@@ -283,10 +324,17 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
         "akses": akses,
         "audit": chain.to_dict(),
         "accounts": accounts,
+        "mail": mail,
         "steps": steps.rows,
     }
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     typer.echo("")
+    typer.echo(
+        f"Usulan {usulan['id']}: penawaran {usulan['pengirim']} Nomor {usulan['surat_nomor']} — {usulan['status']}, "
+        f"kerja sama {usulan['kerja_sama_id']} dibuka"
+    )
+    for berkas in usulan["berkas"]:
+        typer.echo(f"  {berkas['keterangan']:<36} {out / berkas['pdf']}")
     typer.echo(f"Revisi 1→2: {_summary(diff12)}")
     typer.echo(f"Revisi 2→3: {_summary(diff23)}")
     typer.echo(f"Revisi 2→4: {_summary(diff24)} (suntingan Word revisi 3 dibuang dengan konfirmasi)")
@@ -306,6 +354,10 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
             f"Monev {monev_round['id']} atas KB ({monev_round['status']}): laporan {out / monev_round['xlsx']} "
             f"dan {out / monev_round['pdf']}"
         )
+    typer.echo(
+        f"Surel pemberitahuan: {mail['count']} berkas .eml di {out / 'mail'} (daftar: {out / mail['index']}; "
+        f"{mail['hanya_kotak_masuk']} hanya di kotak masuk); tidak ada yang dikirim"
+    )
     typer.echo(f"Jejak audit: {chain.count} entri, rantai hash {chain.bottom_line} (naskah audit verify)")
     typer.echo("Hak akses (pipeline/access.py): kerja sama / naskah / arsip yang dilihat")
     for username, seen in akses.items():
@@ -323,6 +375,379 @@ def _run(svc: Any, out: Path, day: date, settings: Settings, steps: Steps) -> in
     typer.echo(f"  export NASKAH_TRUST_ROOTS='{out / 'pki' / 'roots.pem'}'")
     typer.echo(f"  export NASKAH_FETCH_ALLOW='{pki.ours.fetch_allow},{pki.mitra.fetch_allow}'")
     return 0
+
+
+TELAAH = (
+    "Objek penawaran (pengelolaan sampah regional di TPA Sampah Regional Kuaro) sejalan dengan RPJMD "
+    "Kabupaten Paser dan Kebijakan dan Strategi Daerah pengelolaan sampah.\n"
+    "Kota Balikpapan adalah daerah lain: kerja sama antardaerah (KSDD), dituangkan dalam Kesepakatan Bersama "
+    "lalu Perjanjian Kerja Sama oleh Dinas Lingkungan Hidup kedua daerah.\n"
+    "KAK memuat maksud, tujuan, ruang lingkup, jangka waktu lima tahun dan pembagian pembiayaan menurut volume "
+    "sampah; kelengkapan sesuai SOP.\n"
+    "Usul: dibahas dalam rapat TKKSD bersama Dinas Lingkungan Hidup dan Bagian Hukum."
+)
+NOTULEN = (
+    "Dinas Lingkungan Hidup menyampaikan kapasitas TPA Sampah Regional Kuaro cukup untuk sampah kedua daerah.\n"
+    "Pembiayaan operasional dibagi menurut volume sampah yang diterima dari setiap daerah.\n"
+    "Bagian Hukum: bentuk Kesepakatan Bersama dilanjutkan Perjanjian Kerja Sama sesuai ketentuan.\n"
+    "Kota Balikpapan bersedia menyiapkan armada pengangkut dari tempat penampungan sementaranya."
+)
+#: The disposisi's instruction of each holder of the profile's chain (seed 000 steps 1-3).
+DISPOSISI_NOTES = {
+    "bupati": "Sekda: kaji bersama TKKSD; pengelolaan sampah regional prioritas RPJMD.",
+    "sekda": "Kabag Pemerintahan: tindak lanjuti, siapkan rapat TKKSD bersama DLH.",
+    "kabag_pemerintahan": "Analis: telaah penawaran dan KAK-nya, siapkan rapat TKKSD.",
+}
+#: The files of the intake written to ``usulan/``, in the order they are made.
+USULAN_FILES = {
+    "surat": ("01-surat-penawaran-balikpapan", "surat penawaran (masuk)"),
+    "kak": ("02-kak-pengelolaan-sampah", "KAK (masuk)"),
+    Letter.UNDANGAN.value: ("03-undangan-rapat-tkksd", "undangan rapat TKKSD"),
+    Letter.BERITA_ACARA.value: ("04-berita-acara-rapat-tkksd", "berita acara rapat TKKSD"),
+    Letter.BALASAN.value: ("05-surat-balasan-kesediaan", "surat balasan kesediaan kerja sama"),
+}
+
+
+def demo_penawaran(day: date, today: date) -> intake.UsulanInput:
+    """The penawaran of Kota Balikpapan as the Tata Usaha records it: the letter of three days ago,
+    carrying everything :func:`demo_case` holds (the case the Bupati's approval opens)."""
+    case = demo_case(day)
+    mitra = case.pihak[1]
+    sent = today - timedelta(days=3)
+    return intake.UsulanInput(
+        jenis="penawaran",
+        perihal=case.judul,  # the judul of the kerja sama, and of its naskah
+        surat_nomor=f"100.3.7.1/{sent.month:02d}2/Pem/{sent.year}",
+        surat_tanggal=sent,
+        pengirim_instansi=mitra.instansi,
+        pengirim_kind="pemda",
+        pengirim_nama=mitra.penandatangan_nama,
+        pengirim_jabatan=mitra.penandatangan_jabatan,
+        pengirim_alamat=mitra.alamat,
+        objek=case.objek,
+        manfaat=case.manfaat,
+        bentuk=case.bentuk,
+        tahun_anggaran_mulai=case.tahun_anggaran_mulai,
+        jangka_waktu_bulan=12 * 5,
+        opd_teknis=case.opd_teknis,
+    )
+
+
+def surat_penawaran(svc: Any, data: intake.UsulanInput) -> tuple[bytes, bytes]:
+    """The counterparty's letter, DOCX and PDF/A: the project's surat dinas template under the kop of the
+    Wali Kota (a letter the Kepala Daerah signs carries the office's kop), with Balikpapan's lambang."""
+    info = intake_templates().get("surat/dinas")
+    values = {
+        "kop": {"pemda": data.pengirim_jabatan or data.pengirim_instansi, "unit": None, "alamat": data.pengirim_alamat},
+        "tempat": "Balikpapan",
+        "tanggal": data.surat_tanggal,
+        "nomor": data.surat_nomor,
+        "sifat": "Biasa",
+        "lampiran": "1 (satu) berkas",
+        "hal": "Penawaran Kerja Sama",
+        "kepada": "Bupati Paser",
+        "kepada_di": "Tanah Grogot",
+        "isi": [
+            f"Dalam rangka {(data.manfaat or '')[0].lower()}{(data.manfaat or '')[1:]}, {data.pengirim_instansi} "
+            f"bermaksud menawarkan kerja sama kepada Pemerintah Kabupaten Paser dalam {data.objek}.",
+            f"Kerja sama kami usulkan berbentuk {(data.bentuk or '').lower()} untuk jangka waktu 5 (lima) tahun, "
+            f"mulai Tahun Anggaran {data.tahun_anggaran_mulai}. Kerangka Acuan Kerja (KAK) kami lampirkan.",
+            "Demikian kami sampaikan. Atas perhatian dan kerja samanya diucapkan terima kasih.",
+        ],
+        "penandatangan": {"jabatan": data.pengirim_jabatan, "nama": data.pengirim_nama},
+        "tembusan": ["Gubernur Kalimantan Timur", "Sekretaris Daerah Kota Balikpapan"],
+    }
+    docx = render_docx(
+        info,
+        values,
+        images={"lambang": lambang_png("BPP", (28, 64, 150))},
+        properties=DocProperties(
+            title=f"Penawaran Kerja Sama: {data.perihal}", author=data.pengirim_instansi, subject=info.title
+        ),
+    )
+    return docx, svc.converter.to_pdf(docx)
+
+
+def kak_docx(data: intake.UsulanInput) -> bytes:
+    """The penawaran's Kerangka Acuan Kerja, as the counterparty writes it in Word."""
+    doc = Document()
+    doc.add_heading("KERANGKA ACUAN KERJA", level=0)
+    doc.add_paragraph(f"Kerja Sama {data.perihal} antara {data.pengirim_instansi} dan Pemerintah Kabupaten Paser")
+    sections = [
+        (
+            "A. Latar Belakang",
+            "Timbulan sampah kedua daerah terus bertambah, sedangkan TPA Sampah Regional Kuaro telah dibangun untuk "
+            "melayani lebih dari satu daerah.",
+        ),
+        ("B. Maksud dan Tujuan", f"Menjalin kerja sama {data.objek}."),
+        ("C. Manfaat", f"{data.manfaat}."),
+        (
+            "D. Ruang Lingkup",
+            "Pengangkutan sampah dari tempat penampungan sementara, pengolahan dan pemrosesan akhir di TPA, "
+            "pertukaran data, serta pengembangan usaha daur ulang.",
+        ),
+        (
+            "E. Bentuk dan Jangka Waktu",
+            f"{data.bentuk}; 5 (lima) tahun mulai Tahun Anggaran {data.tahun_anggaran_mulai}.",
+        ),
+        ("F. Pembiayaan", "Dibebankan pada APBD masing-masing daerah, dibagi menurut volume sampah yang diterima."),
+        ("G. Pelaksana", f"{data.opd_teknis} dan Dinas Lingkungan Hidup Kota Balikpapan."),
+    ]
+    for heading, text in sections:
+        doc.add_heading(heading, level=2)
+        doc.add_paragraph(text)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def _holder(posisi: str, users: list[User]) -> User:
+    return next(u for u in users if posisi in u.posisi_set)
+
+
+def _penawaran(
+    svc: Any, out: Path, steps: Steps, day: date, today: date, drafter: User, people: dict[str, User]
+) -> tuple[int, dict[str, Any]]:
+    """The incoming penawaran through the intake, as the people of the profile's chain do it: recorded by
+    the Tata Usaha with its letter and KAK, disposed down the chain with notes, studied by the analis,
+    discussed in a TKKSD rapat (undangan, notulen, berita acara), recommended, approved by the Bupati,
+    which opens the kerja sama case; then the surat balasan.  The case's id and the report's entry."""
+    profile = svc.profile
+    chain = profile.intake.disposisi
+    everyone = [drafter, *people.values()]
+    tu, bupati = people["sekretariat.tkksd"], _holder(profile.intake.pemutus, everyone)
+    data = demo_penawaran(day, today)
+    folder = out / "usulan"
+    folder.mkdir(exist_ok=True)
+
+    def incoming() -> tuple[bytes, bytes]:
+        letter = surat_penawaran(svc, data)[1]
+        return letter, svc.converter.to_pdf(kak_docx(data))
+
+    surat_pdf, kak_pdf = steps.run("usulan: surat penawaran Kota Balikpapan dan KAK-nya (DOCX → PDF/A)", incoming)
+
+    def record() -> int:
+        with session_scope(svc.engine) as session:
+            return intake.create_usulan(session, tu, data, profile=profile).id or 0
+
+    uid = steps.run(f"usulan: Tata Usaha mencatat penawaran Nomor {data.surat_nomor}", record)
+
+    def attach() -> intake.Kelengkapan:
+        intake.add_file(svc, tu, uid, "surat", surat_pdf, "surat-penawaran-balikpapan.pdf")
+        intake.add_file(svc, tu, uid, "kak", kak_pdf, "kak-pengelolaan-sampah-regional.pdf")
+        with session_scope(svc.engine) as session:
+            return intake.kelengkapan(session, intake.get_usulan(session, tu, uid, profile=profile))
+
+    check = steps.run("usulan: pindaian surat dan KAK diunggah (diperiksa), kelengkapan", attach)
+    if not check.lengkap:
+        raise AssertionError(f"kelengkapan usulan demo tidak lengkap: {check.kurang}")
+    typer.echo(f"        kelengkapan lengkap: {len(check.items)} butir SOP")
+
+    for here, there in itertools.pairwise(chain):
+        holder = _holder(here, everyone)
+        note = DISPOSISI_NOTES.get(here, "Tindak lanjuti.")
+
+        def dispose(user: User = holder, note: str = note) -> None:
+            with session_scope(svc.engine) as session:
+                intake.disposisi(session, user, uid, note, profile=profile)
+
+        label = f"usulan: disposisi {profile.positions[here].jabatan} → {profile.positions[there].jabatan}"
+        steps.run(label, dispose)
+
+    def study_and_schedule() -> None:
+        with session_scope(svc.engine) as session:
+            intake.telaah(session, drafter, uid, TELAAH, profile=profile)
+        waktu = dt.datetime.now(profile.tz).replace(minute=0, second=0, microsecond=0)  # this hour: held today
+        rapat = intake.RapatInput(
+            waktu=waktu,
+            tempat="Ruang Rapat Sekretariat Daerah Kabupaten Paser, Tanah Grogot",
+            acara="Pembahasan penawaran kerja sama pengelolaan sampah regional dari Pemerintah Kota Balikpapan",
+            peserta=[
+                "Bagian Hukum Sekretariat Daerah Kabupaten Paser",
+                "Badan Perencanaan Pembangunan Daerah Kabupaten Paser",
+                "Badan Pengelolaan Keuangan dan Aset Daerah Kabupaten Paser",
+            ],
+        )
+        with session_scope(svc.engine) as session:
+            intake.jadwalkan_rapat(session, drafter, uid, rapat, profile=profile)
+
+    steps.run("usulan: telaah analis, rapat TKKSD dijadwalkan dengan undangan", study_and_schedule)
+    nomor = f"{today.month:02d}/Tapem/{today.year}"
+    steps.run(
+        "usulan: surat undangan rapat TKKSD disusun (DOCX + PDF/A)",
+        lambda: intake.draft_letter(
+            svc,
+            drafter,
+            uid,
+            Letter.UNDANGAN,
+            intake.SuratInput(nomor=f"005/{nomor}", tempat="Tanah Grogot", sifat="Penting"),
+        ),
+    )
+
+    def held() -> None:
+        result = intake.RapatHasil(
+            notulen=NOTULEN,
+            kesimpulan="Penawaran layak ditindaklanjuti dengan Kesepakatan Bersama, dilanjutkan Perjanjian Kerja Sama.",
+            rekomendasi="setuju",
+            rekomendasi_catatan="Perjanjian Kerja Sama ditandatangani Kepala Dinas Lingkungan Hidup atas kuasa Bupati",
+        )
+        with session_scope(svc.engine) as session:
+            intake.catat_rapat(session, drafter, uid, result, profile=profile)
+
+    steps.run("usulan: notulen, kesimpulan dan rekomendasi rapat TKKSD dicatat", held)
+    steps.run(
+        "usulan: berita acara rapat TKKSD disusun (DOCX + PDF/A)",
+        lambda: intake.draft_letter(
+            svc, drafter, uid, Letter.BERITA_ACARA, intake.SuratInput(nomor=f"000.3/{nomor}", tempat="Tanah Grogot")
+        ),
+    )
+
+    def recommend() -> None:
+        with session_scope(svc.engine) as session:
+            intake.rekomendasi(session, drafter, uid, "TKKSD merekomendasikan penawaran disetujui.", profile=profile)
+
+    steps.run("usulan: rekomendasi TKKSD disampaikan kepada Bupati", recommend)
+    decision = intake.KeputusanInput(
+        setuju=True, note="Setuju. Susun Kesepakatan Bersama dengan Kota Balikpapan.", mulai=day
+    )
+    decided = steps.run(
+        "usulan: Bupati menyetujui, kerja sama KSDD Paser – Balikpapan dibuka",
+        lambda: intake.decide(svc, bupati, uid, decision),
+    )
+    case_id = decided.kerja_sama_id
+    assert case_id is not None
+    steps.run(
+        "usulan: surat balasan kesediaan kerja sama disusun (DOCX + PDF/A)",
+        lambda: intake.draft_letter(
+            svc,
+            drafter,
+            uid,
+            Letter.BALASAN,
+            intake.SuratInput(
+                nomor=f"100.3.7.1/{nomor}",
+                tempat="Tanah Grogot",
+                tembusan=["Sekretaris Daerah Kabupaten Paser", "Kepala Dinas Lingkungan Hidup Kabupaten Paser"],
+            ),
+        ),
+    )
+    return case_id, _usulan_entry(svc, out, folder, drafter, uid)
+
+
+def _usulan_entry(svc: Any, out: Path, folder: Path, user: User, uid: int) -> dict[str, Any]:
+    """The report's entry of the usulan; writes its files (incoming and drafted) into ``folder``."""
+    profile = svc.profile
+    with session_scope(svc.engine) as session:
+        usulan = intake.get_usulan(session, user, uid, profile=profile)
+        files = intake.files_of(session, uid)
+        events = intake.events_of(session, uid)
+        lengkap = intake.kelengkapan(session, usulan).public()
+        names = {u.id: u.username for u in session.exec(select(User)).all()}
+        for row in (usulan, *files, *events):
+            session.expunge(row)
+    berkas = []
+    for row in files:
+        name, keterangan = USULAN_FILES[row.kind]
+        entry: dict[str, Any] = {"kind": row.kind, "keterangan": keterangan, "nomor": row.nomor}
+        for pdf in (False, True) if row.generated else (False,):
+            data = intake.read_file(svc, user, uid, row.id or 0, pdf=pdf)[1]
+            extension = "pdf" if pdf or row.content_type == "application/pdf" else "docx"
+            path = folder / f"{name}.{extension}"
+            path.write_bytes(data)
+            entry[extension] = str(path.relative_to(out))
+        entry["sha256"] = row.pdf_sha256 if row.generated else row.sha256
+        berkas.append(entry)
+    waktu = usulan.rapat_waktu
+    return {
+        "id": uid,
+        "jenis": usulan.jenis,
+        "status": usulan.status,
+        "perihal": usulan.perihal,
+        "pengirim": usulan.pengirim_instansi,
+        "surat_nomor": usulan.surat_nomor,
+        "surat_tanggal": usulan.surat_tanggal.isoformat(),
+        "jenis_kerja_sama": usulan.jenis_kerja_sama,
+        "kerja_sama_id": usulan.kerja_sama_id,
+        "kelengkapan": lengkap,
+        "rapat": {
+            "waktu": waktu.astimezone(profile.tz).isoformat() if waktu else None,
+            "tempat": usulan.rapat_tempat,
+            "peserta": [p["nama"] for p in usulan.rapat_peserta],
+            "rekomendasi": usulan.rekomendasi,
+        },
+        "riwayat": [
+            {
+                "action": e.action,
+                "oleh": names.get(e.actor_id),
+                "posisi": e.posisi,
+                "kepada": e.to_posisi,
+                "status": e.to_status,
+                "note": e.note,
+                "mutu_baku": e.mutu_baku,
+                "terlambat": e.terlambat,
+            }
+            for e in events
+        ],
+        "berkas": berkas,
+    }
+
+
+def _write_mail(svc: Any, settings: Settings, out: Path) -> dict[str, Any]:
+    """Every notification mail the demo queued (the ``notifikasi`` outbox: what ``naskah notifikasi kirim``
+    would send) as one RFC 5322 ``.eml`` file each in ``mail/``, built by the SMTP sender's own
+    :meth:`storage.mail.Mailer.message` and dated when it was queued, plus ``mail/index.md``.  Nothing
+    is sent.  Entries only for the inbox (no address, mail turned off) are counted, not written."""
+    mailer = Mailer(settings.smtp)  # the configured sender (NASKAH_MAIL_FROM), as ``send_due`` writes it
+    folder = out / "mail"
+    folder.mkdir(exist_ok=True)
+    entries: list[dict[str, Any]] = []
+    inbox_only = 0
+    with session_scope(svc.engine) as session:
+        users = {u.id: u for u in session.exec(select(User)).all()}
+        for row in session.exec(select(Notifikasi).order_by(col(Notifikasi.id))).all():
+            user = users[row.user_id]
+            if row.mail_status == MailStatus.TIDAK_DIKIRIM.value or not user.email:
+                inbox_only += 1
+                continue
+            at = as_utc(row.created_at)
+            msg = mailer.message(user.email, row.subject, row.body_text, row.body_html, date=at)
+            name = f"{len(entries) + 1:03d}-{row.kind.replace('_', '-')}-{user.username}.eml"
+            (folder / name).write_bytes(msg.as_bytes(policy=email.policy.SMTP))
+            entries.append(
+                {
+                    "file": f"mail/{name}",
+                    "kepada": user.email,
+                    "kind": row.kind,
+                    "subject": row.subject,
+                    "waktu": at.isoformat(),
+                    "naskah_id": row.naskah_id,
+                    "link": row.link,
+                }
+            )
+    tz = svc.profile.tz
+    lines = [
+        "# Surel pemberitahuan yang diantrekan demo",
+        "",
+        f"{len(entries)} surel, satu berkas `.eml` (RFC 5322) per surel, disusun dengan fungsi yang sama dengan "
+        "pengirim SMTP (`storage/mail.py`). Tidak ada yang dikirim: dalam basis data demo semuanya masih antre "
+        f"(`naskah notifikasi kirim` mengirimnya bila SMTP diatur). {inbox_only} pemberitahuan lain hanya masuk "
+        "kotak masuk aplikasi.",
+        "",
+        f"| No | Waktu ({svc.profile.zona_waktu}) | Kepada | Jenis | Perihal | Berkas |",
+        "|---:|---|---|---|---|---|",
+    ]
+    for i, e in enumerate(entries, start=1):
+        waktu = dt.datetime.fromisoformat(e["waktu"]).astimezone(tz).strftime("%d-%m-%Y %H.%M.%S")
+        subject = e["subject"].replace("|", "\\|")
+        file = e["file"].removeprefix("mail/")
+        lines.append(f"| {i} | {waktu} | {e['kepada']} | {e['kind']} | {subject} | [{file}]({file}) |")
+    (folder / "index.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {
+        "folder": "mail",
+        "index": "mail/index.md",
+        "count": len(entries),
+        "hanya_kotak_masuk": inbox_only,
+        "data": entries,
+    }
 
 
 def _web_accounts(svc: Any) -> list[dict[str, Any]]:
@@ -998,6 +1423,24 @@ def _user(
     from sqlmodel import select
 
     existing = session.exec(select(User).where(User.username == username)).first()
+    domain = MAIL_DOMAINS.get(visibility.get("instansi") or "", MAIL_DOMAINS[""])
     return existing or create_user(
-        session, username=username, nama=nama, jabatan=jabatan, roles=roles, posisi=posisi or [], nip=nip, **visibility
+        session,
+        username=username,
+        nama=nama,
+        jabatan=jabatan,
+        roles=roles,
+        posisi=posisi or [],
+        nip=nip,
+        email=f"{username}@{domain}",
+        **visibility,
     )
+
+
+#: Every demo account has an address, so its notifications are queued as mail (and written to mail/);
+#: reserved ``.example`` domains (RFC 2606): nothing can reach a real mailbox.
+MAIL_DOMAINS = {
+    "": "paserkab.example",
+    "Pemerintah Kota Balikpapan": "balikpapan.example",
+    "Kantor Pertanahan Kabupaten Paser": "atrbpn.example",
+}

@@ -9,13 +9,14 @@ that address) is not.  The password is never logged nor put in an error message.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import smtplib
 import socket
 import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from typing import Literal
 
 __all__ = ["MailError", "Mailer", "SmtpConfig"]
@@ -80,12 +81,17 @@ class Mailer:
             raise MailError(f"SMTP server {cfg.host}:{cfg.port} unavailable: {_short(exc)}", temporary=True) from None
         return smtp
 
-    def message(self, to: str, subject: str, text: str, html: str) -> EmailMessage:
-        """The mail: plain text with an HTML alternative, from the configured sender, no attachment."""
+    def message(self, to: str, subject: str, text: str, html: str, *, date: dt.datetime | None = None) -> EmailMessage:
+        """The mail: plain text with an HTML alternative, from the configured sender, no attachment.
+
+        ``date`` is its Date header (RFC 5322 requires one; ``smtplib`` does not add it): now unless
+        given (``naskah demo`` writes queued mail to files dated when it was queued; naive means UTC)."""
         msg = EmailMessage()
         msg["From"] = formataddr((self.config.sender_name, self.config.sender))
         msg["To"] = to
         msg["Subject"] = subject
+        when = date or dt.datetime.now(dt.UTC)
+        msg["Date"] = format_datetime(when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC))
         msg["Message-ID"] = make_msgid(domain=self.config.sender.rpartition("@")[2] or "localhost")
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to notifications
         msg.set_content(text)

@@ -108,16 +108,143 @@ def report_shape(report: dict) -> dict:
         "recap": [(r["no"], r["jenis"], r["nomor"]) for r in report["recap"]],
         "audit": (report["audit"]["ok"], report["audit"]["count"]),
         "steps": [s["step"] for s in report["steps"]],
+        "usulan": (
+            report["usulan"]["id"],
+            report["usulan"]["kerja_sama_id"],
+            [b["kind"] for b in report["usulan"]["berkas"]],
+        ),
+        "mail": [m["file"] for m in report["mail"]["data"]],
     }
+
+
+def pdftotext(path: Path) -> str:
+    """The text of a PDF as poppler reads it (a tool the project did not write), whitespace folded."""
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
+    return " ".join(text.split())
+
+
+def check_intake(out: Path, report: dict, result_output: str) -> None:
+    """The demo starts from Kota Balikpapan's penawaran: recorded with a real letter and KAK, disposed down
+    the profile's chain with notes, studied, discussed in a TKKSD rapat, approved by the Bupati; the case
+    that approval opened is the one the KB, SK and PKS are drafted in; the letters are in usulan/."""
+    from sqlmodel import col, select
+
+    from pipeline.models import KerjaSama, Naskah, User, Usulan
+    from storage.db import make_engine, session_scope
+
+    usulan = report["usulan"]
+    assert usulan["jenis"] == "penawaran" and usulan["status"] == "disetujui" and usulan["jenis_kerja_sama"] == "KSDD"
+    assert usulan["pengirim"] == "Pemerintah Kota Balikpapan" and usulan["kelengkapan"]["lengkap"] is True
+    riwayat = usulan["riwayat"]
+    assert [e["action"] for e in riwayat] == [
+        "catat",
+        "disposisi",
+        "disposisi",
+        "disposisi",
+        "telaah",
+        "jadwalkan_rapat",
+        "catat_rapat",
+        "rekomendasi",
+        "setujui",
+    ]
+    disposisi = [e for e in riwayat if e["action"] == "disposisi"]
+    assert [(e["oleh"], e["posisi"], e["kepada"]) for e in disposisi] == [
+        ("bupati", "bupati", "sekda"),
+        ("sekda", "sekda", "kabag_pemerintahan"),
+        ("kabag.pemerintahan", "kabag_pemerintahan", "analis_ks"),
+    ]
+    assert all(e["note"] for e in disposisi) and riwayat[-1]["oleh"] == "bupati"
+    assert usulan["rapat"]["rekomendasi"] == "setuju"
+    assert usulan["rapat"]["peserta"][:2] == ["Dinas Lingkungan Hidup Kabupaten Paser", "Pemerintah Kota Balikpapan"]
+    berkas = {b["kind"]: b for b in usulan["berkas"]}
+    assert list(berkas) == ["surat", "kak", "undangan", "berita_acara", "balasan"]
+    for b in berkas.values():
+        data = (out / b["pdf"]).read_bytes()
+        assert data.startswith(b"%PDF-") and hashlib.sha256(data).hexdigest() == b["sha256"]
+        if b["kind"] not in ("surat", "kak"):
+            assert (out / b["docx"]).read_bytes().startswith(b"PK") and b["nomor"]
+    surat = pdftotext(out / berkas["surat"]["pdf"])
+    assert "WALI KOTA BALIKPAPAN" in surat and usulan["surat_nomor"] in surat and "Penawaran Kerja Sama" in surat
+    assert "KERANGKA ACUAN KERJA" in pdftotext(out / berkas["kak"]["pdf"])
+    undangan = pdftotext(out / berkas["undangan"]["pdf"])
+    assert "Undangan Rapat TKKSD" in undangan and "Badan Perencanaan Pembangunan Daerah" in undangan
+    ba = pdftotext(out / berkas["berita_acara"]["pdf"])
+    assert "BERITA ACARA" in ba and "TPA Sampah Regional Kuaro" in ba and usulan["surat_nomor"] in ba
+    assert "bersedia bekerja sama" in pdftotext(out / berkas["balasan"]["pdf"])
+    assert "disposisi Bupati Paser → Sekretaris Daerah" in result_output
+    assert "berita acara rapat TKKSD" in result_output
+
+    engine = make_engine(f"sqlite:///{out / 'naskah.db'}")
+    try:
+        with session_scope(engine) as session:
+            row = session.exec(select(Usulan)).one()
+            assert row.kerja_sama_id == usulan["kerja_sama_id"]
+            ksdd = session.exec(select(KerjaSama).where(KerjaSama.jenis == "KSDD")).all()
+            assert [c.id for c in ksdd] == [usulan["kerja_sama_id"]]  # no other case was created for the KB
+            analis = session.exec(select(User).where(User.username == "analis.tapem")).one()
+            assert ksdd[0].created_by == analis.id and ksdd[0].judul == usulan["perihal"]
+            drafted = session.exec(select(Naskah).where(col(Naskah.jenis).in_(["KB", "SK", "PKS"]))).all()
+            assert len(drafted) == 3 and {n.kerja_sama_id for n in drafted} == {usulan["kerja_sama_id"]}
+    finally:
+        engine.dispose()
+
+
+def check_mail(out: Path, report: dict) -> None:
+    """Every mail queued in the notifikasi table is a .eml file in mail/, as the SMTP sender would send it
+    (From, To, Subject, a Date: when it was queued, text and HTML), listed in mail/index.md."""
+    import email
+    import email.policy
+    import email.utils
+
+    from sqlmodel import col, select
+
+    from pipeline.models import Notifikasi, User, as_utc
+    from storage.db import make_engine, session_scope
+
+    mail = report["mail"]
+    files = sorted((out / "mail").glob("*.eml"))
+    assert mail["count"] == len(files) == len(mail["data"]) > 20
+    index = (out / mail["index"]).read_text(encoding="utf-8")
+    engine = make_engine(f"sqlite:///{out / 'naskah.db'}")
+    try:
+        with session_scope(engine) as session:
+            users = {u.id: u for u in session.exec(select(User)).all()}
+            queued = session.exec(
+                select(Notifikasi).where(Notifikasi.mail_status == "antre").order_by(col(Notifikasi.id))
+            ).all()
+            assert len(queued) == len(files) and mail["hanya_kotak_masuk"] == 0
+            kinds = {n.kind for n in queued}
+            for row, path, entry in zip(queued, files, mail["data"], strict=True):
+                raw = path.read_bytes()
+                assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")  # RFC 5322 line ends
+                msg = email.message_from_bytes(raw, policy=email.policy.default)
+                assert msg["To"] == users[row.user_id].email == entry["kepada"]
+                assert msg["To"].endswith(".example") and msg["Auto-Submitted"] == "auto-generated"
+                assert msg["Subject"] == row.subject and msg["From"] and msg["Message-ID"]
+                assert email.utils.parsedate_to_datetime(msg["Date"]) == as_utc(row.created_at).replace(microsecond=0)
+                assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n").strip() == row.body_text.strip()
+                assert msg.get_body(("html",)).get_content().replace("\r\n", "\n").strip() == row.body_html.strip()
+                assert row.kind.replace("_", "-") in path.name and users[row.user_id].username in path.name
+                assert path.name in index
+    finally:
+        engine.dispose()
+    assert {"telaah", "paraf", "tanda_tangan", "arsip"} <= kinds
 
 
 @pytest.mark.slow
 def test_demo_runs_and_writes_report(env):
     out = env / "demo"
-    result = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", "2026-11-23"])
+    today = dt.datetime.now(load_profile("paser").tz).date()
+    # a kerja sama cannot start before the Bupati approves it (today): refused before anything is made
+    past = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", (today - dt.timedelta(days=1)).isoformat()])
+    assert past.exit_code == 2 and "sebelum hari ini" in past.output, past.output
+    assert not out.exists()
+    result = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", today.isoformat()])
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     first_shape = report_shape(report)
+    check_intake(out, report, result.output)
+    check_mail(out, report)
     kb, sk, pks, nk = report["naskah"]
     assert [n["jenis"] for n in report["naskah"]] == ["KB", "SK", "PKS", "NK"]
     for entry in report["naskah"]:
@@ -158,8 +285,7 @@ def test_demo_runs_and_writes_report(env):
     assert untrusted.exit_code != 0
     text = " ".join(docx_paragraphs((out / kb["revisions"][0]["docx"]).read_bytes()))
     # signed today, so every naskah states today (WITA) as its date; the KB, desk to desk, claims no one place
-    today = dt.datetime.now(load_profile("paser").tz).date()
-    assert report["tanggal"] == today.isoformat() and report["mulai"] == "2026-11-23"
+    assert report["tanggal"] == today.isoformat() and report["mulai"] == today.isoformat()
     assert f"Pada hari ini {tanggal_terbilang(today)}, yang bertanda tangan di bawah ini:" in text
     assert "bertempat di" not in text
     assert all(s["tanggal_ttd"] == today.isoformat() and not s["catatan_tanggal"] for s in kb["signatures"])
@@ -195,7 +321,7 @@ def test_demo_runs_and_writes_report(env):
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
 
     # a second run into the same folder starts clean: the same records, not twice as many
-    again = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", "2026-11-23"])
+    again = runner.invoke(app, ["demo", "--out", str(out), "--tanggal", today.isoformat()])
     assert again.exit_code == 0, again.output
     second = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report_shape(second) == first_shape
