@@ -322,6 +322,12 @@ def test_letters_are_drafted_from_the_page_and_the_decision_opens_the_case(intak
     assert ok.status_code == 303
     doc = doc_of(bupati, ok.headers["location"])
     case_id = api.client.get(f"/api/v1/usulan/{uid}", headers=api.auth("tu")).json()["kerja_sama_id"]
-    assert doc.xpath(f'//div[@id="kerja-sama-dibuka"]//a[@href="/kerja-sama/{case_id}"]')
+    # the case is the analis's to draft: a link for them; the Bupati, who may not see it yet, is told who
+    assert (
+        not doc.xpath('//div[@id="kerja-sama-dibuka"]//a') and bupati.get(f"/kerja-sama/{case_id}").status_code == 404
+    )
+    assert "Siti Rahmah" in words(doc.xpath('//div[@id="kerja-sama-dibuka"]')[0])
+    [link] = doc_of(analis, f"/usulan/{uid}").xpath('//div[@id="kerja-sama-dibuka"]//a/@href')
+    assert link == f"/kerja-sama/{case_id}" and analis.get(link).status_code == 200
     assert words(doc.xpath('//*[@data-field="status"]')[0]) == "Disetujui"
     assert step_forms(doc) == []

@@ -31,6 +31,7 @@ from api.limits import UPLOAD_LIMITS, upload
 from api.web.kerjasama import JENIS_KERJA_SAMA, PIHAK_KINDS
 from api.web.render import FormErrors, as_naskah_error, form_error, page
 from api.web.security import FormUser, PageUser
+from pipeline import cases
 from pipeline.attachments import check_attachment
 from pipeline.errors import DocumentTooLarge, InvalidInput, NaskahError, NotFound, NotPermitted
 from pipeline.intake import workflow as wf
@@ -80,7 +81,10 @@ LETTER_LABELS = {
     Letter.PENAWARAN: "Surat penawaran kerja sama kepada mitra",
     Letter.PERMOHONAN: "Surat permohonan kerja sama kepada mitra",
 }
-EVENT_LABELS = {"catat": "mencatat surat masuk", **{a.value: label for a, label in ACTION_LABELS.items()}}
+EVENT_LABELS = {
+    "catat": "mencatat surat masuk dan meneruskannya",
+    **{a.value: label for a, label in ACTION_LABELS.items()},
+}
 STATUS_FILTER = {s.value: label for s, label in STATUS_LABELS.items()}
 
 #: The kelengkapan fields, as UsulanInput/UsulanUpdate name them (the new-usulan and the lengkapi forms).
@@ -461,6 +465,13 @@ def _detail_context(svc: Services, session: Session, user: User, usulan_id: int)
         if step not in steps:
             steps.append(step)
     letters = wf.open_letters(svc.profile, u, user)
+    case_visible = False
+    if u.kerja_sama_id is not None:
+        try:  # the case opened is its analis's; others see it as pipeline.access says
+            cases.get_case(session, user, u.kerja_sama_id, profile=svc.profile)
+            case_visible = True
+        except NotFound:
+            pass
     deadline = wf.deadline_of(svc.profile, u)
     final = Status(u.status) in FINAL_STATES
     holders = wf.turn_of(session, svc.profile, u)
@@ -482,6 +493,7 @@ def _detail_context(svc: Services, session: Session, user: User, usulan_id: int)
         "terlambat": deadline is not None and deadline < now,
         "steps": steps,
         "letters": letters,
+        "case_visible": case_visible,
         "letter_choices": [(x.value, LETTER_LABELS[x]) for x in letters],
         "letter_labels": LETTER_LABELS,
         "upload_kinds": [(k, FILE_KINDS[k]) for k in upload_kinds] if wf.may_record(user) else [],
@@ -497,8 +509,30 @@ def _detail_context(svc: Services, session: Session, user: User, usulan_id: int)
         "done": DONE,
         "empty": FormErrors(),
         "lengkapi_values": _current_kelengkapan(u),
+        "defaults": _step_defaults(svc, u),
         "rekomendasi_choices": [("setuju", "Disetujui"), ("tolak", "Ditolak")],
         "today": now.astimezone(svc.profile.tz).date(),
+    }
+
+
+def _step_defaults(svc: Services, u: Usulan) -> dict[str, dict[str, str]]:
+    """What a step's form shows before anything is typed: what was recorded before (moving the meeting,
+    correcting the notulen, rewriting the telaah)."""
+    local = u.rapat_waktu.astimezone(svc.profile.tz) if u.rapat_waktu else None
+    return {
+        "telaah": {"telaah": u.telaah or ""},
+        "jadwalkan_rapat": {
+            "waktu": local.strftime("%Y-%m-%dT%H:%M") if local else "",
+            "tempat": u.rapat_tempat or "",
+            "acara": u.rapat_acara or "",
+            "peserta": "\n".join(p["nama"] for p in u.rapat_peserta if p.get("peran") == "undangan"),
+        },
+        "catat_rapat": {
+            "notulen": u.notulen or "",
+            "kesimpulan": u.kesimpulan or "",
+            "rekomendasi": u.rekomendasi or "",
+            "rekomendasi_catatan": u.rekomendasi_catatan or "",
+        },
     }
 
 
