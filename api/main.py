@@ -46,6 +46,7 @@ from api.web import pages
 from api.web import paraf as web_paraf
 from api.web import publik as web_publik
 from api.web import tanda_tangan as web_tanda_tangan
+from api.web import usulan as web_usulan
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
 from api.web.errors import page_error, too_large_page
 from api.web.security import SecurityHeaders
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(pages.router)  # the web pages (api/web): sign-in, Beranda, ...
     app.include_router(web_paraf.router)  # /naskah/{id}/paraf
     app.include_router(web_tanda_tangan.router)  # /naskah/{id}/tanda-tangan
+    app.include_router(web_usulan.router)  # Usulan: incoming letters, disposisi, telaah, rapat TKKSD, decision
     app.include_router(web_kerjasama.router)  # Kerja sama: list, forms, detail, a new naskah
     app.include_router(web_arsip.router)  # Arsip: search, original, verification report
     app.include_router(web_dasbor.router)  # Monitoring: the secretariat's dashboard

@@ -207,10 +207,14 @@ def list_usulan(
     session: SessionDep,
     user: CurrentUser,
     status_: Annotated[Status | None, Query(alias="status")] = None,
+    jenis: Annotated[Literal["penawaran", "permohonan"] | None, Query()] = None,
+    q: Annotated[str | None, Query(max_length=200, description="kata dalam perihal, pengirim atau nomor surat")] = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[UsulanSummary]:
-    rows, total = wf.list_usulan(session, user, profile=svc.profile, status=status_, offset=offset, limit=limit)
+    rows, total = wf.list_usulan(
+        session, user, profile=svc.profile, status=status_, jenis=jenis, q=q, offset=offset, limit=limit
+    )
     return Page(data=[UsulanSummary(**_summary(svc, u)) for u in rows], count=total)
 
 

@@ -60,6 +60,7 @@ from pipeline.usulan_lifecycle import (
     Action,
     Letter,
     Status,
+    available,
     resolve,
 )
 from storage.db import session_scope
@@ -91,11 +92,15 @@ __all__ = [
     "kelengkapan",
     "lengkapi",
     "list_usulan",
+    "may_record",
+    "open_actions",
+    "open_letters",
     "read_file",
     "rekomendasi",
     "telaah",
     "turn_of",
     "usulan_clause",
+    "waiting_on",
 ]
 
 log = logging.getLogger(__name__)
@@ -289,20 +294,41 @@ def get_usulan(session: Session, user: User, usulan_id: int, *, profile: Profile
     return row
 
 
+def _like(text: str) -> str:
+    """``%text%`` for LIKE, its own wildcards escaped (a ``%`` typed is a ``%`` searched)."""
+    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def list_usulan(
     session: Session,
     user: User,
     *,
     profile: Profile,
     status: Status | None = None,
+    jenis: str | None = None,
+    q: str | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[list[Usulan], int]:
-    """The usulan ``user`` may see, newest first, and how many (the same conditions count)."""
+    """The usulan ``user`` may see, newest first, and how many (the same conditions count); ``jenis``
+    (penawaran or permohonan) and ``q`` (every word in the perihal, the sender or the letter's nomor)
+    narrow it."""
     require(user, "read")
     where = [usulan_clause(user, profile)]
     if status is not None:
         where.append(Usulan.status == status.value)
+    if jenis:
+        where.append(Usulan.jenis == jenis)
+    for word in (q or "").split()[:10]:
+        pattern = _like(word)
+        where.append(
+            sa.or_(
+                func.lower(Usulan.perihal).like(pattern, escape="\\"),
+                func.lower(Usulan.pengirim_instansi).like(pattern, escape="\\"),
+                func.lower(Usulan.surat_nomor).like(pattern, escape="\\"),
+            )
+        )
     total = int(session.exec(select(func.count()).select_from(Usulan).where(*where)).one())
     rows = session.exec(select(Usulan).where(*where).order_by(col(Usulan.id).desc()).offset(offset).limit(limit))
     return list(rows.all()), total
@@ -395,6 +421,85 @@ def turn_of(session: Session, profile: Profile, usulan: Usulan) -> list[User]:
             holders = [u for u in holders if u.id == usulan.pengkaji_id] or holders
         return holders
     return _users_at(session, usulan.posisi or intake.disposisi[0])
+
+
+def waiting_on(session: Session, user: User, profile: Profile) -> list[Usulan]:
+    """The usulan whose turn is ``user``'s now (:func:`turn_of`), the longest waiting first: the first
+    thing their list shows.  Only positions of the profile's intake can hold a turn, so a user holding
+    none waits on nothing; the candidates are narrowed in SQL, then each is asked :func:`turn_of`."""
+    intake = profile.intake
+    if intake is None or user.pihak_luar or not user.posisi_set:
+        return []
+    mine = user.posisi_set
+    conditions: list[ColumnElement[bool]] = []
+    chain = [p for p in intake.disposisi if p in mine]
+    if chain:
+        conditions.append(
+            sa.and_(
+                col(Usulan.status).in_([Status.DITERIMA.value, Status.DISPOSISI.value]), col(Usulan.posisi).in_(chain)
+            )
+        )
+    if intake.disposisi[-1] in mine:
+        conditions.append(col(Usulan.status).in_([Status.TELAAH.value, Status.RAPAT.value]))
+    if intake.pemutus in mine:
+        conditions.append(Usulan.status == Status.KEPUTUSAN.value)
+    if not conditions:
+        return []
+    rows = session.exec(
+        select(Usulan).where(usulan_clause(user, profile), sa.or_(*conditions)).order_by(col(Usulan.turn_since))
+    ).all()
+    return [u for u in rows if any(holder.id == user.id for holder in turn_of(session, profile, u))]
+
+
+def open_actions(profile: Profile, usulan: Usulan, user: User) -> list[Action]:
+    """The steps ``user`` may take on ``usulan`` now, by the table (role, status) and the profile (the
+    position whose turn it is), in the table's order: what a page offers as forms.  Guards are not
+    evaluated here: a missing kelengkapan or notulen is named when the step is tried."""
+    intake = profile.intake
+    if intake is None or user.pihak_luar:
+        return []
+    mine = user.posisi_set
+    analis_steps = {Action.TELAAH, Action.JADWALKAN_RAPAT, Action.CATAT_RAPAT, Action.REKOMENDASI}
+    out: list[Action] = []
+    for action in available(Status(usulan.status), _roles(user)):
+        if action == Action.DISPOSISI and (usulan.posisi or intake.disposisi[0]) not in mine:
+            continue
+        if action in analis_steps and intake.disposisi[-1] not in mine:
+            continue
+        if action in (Action.SETUJUI, Action.TOLAK) and intake.pemutus not in mine:
+            continue
+        out.append(action)
+    return out
+
+
+#: Which outgoing letters suit which usulan once decided: a penawaran is answered (balasan); an OPD's
+#: approved permohonan becomes our own offer or request to the counterparty.
+_LETTERS_FOR = {
+    "penawaran": {Letter.UNDANGAN, Letter.BERITA_ACARA, Letter.JAWABAN, Letter.BALASAN},
+    "permohonan": {Letter.UNDANGAN, Letter.BERITA_ACARA, Letter.JAWABAN, Letter.PENAWARAN, Letter.PERMOHONAN},
+}
+
+
+def open_letters(profile: Profile, usulan: Usulan, user: User) -> list[Letter]:
+    """The letters ``user`` may draft on ``usulan`` now (:func:`draft_letter`'s checks: the analis, a
+    drafter, in the states :data:`LETTER_STATES` names), in :class:`Letter`'s order."""
+    intake = profile.intake
+    if intake is None or user.pihak_luar or Role.DRAFTER not in _roles(user):
+        return []
+    if intake.disposisi[-1] not in user.posisi_set:
+        return []
+    status = Status(usulan.status)
+    return [
+        letter
+        for letter in Letter
+        if status in LETTER_STATES[letter] and letter in _LETTERS_FOR.get(usulan.jenis, set(Letter))
+    ]
+
+
+def may_record(user: User) -> bool:
+    """Whether ``user`` may record an incoming letter (:func:`create_usulan`: Tata Usaha or Bagian
+    Pemerintahan)."""
+    return not user.pihak_luar and bool(_roles(user) & {Role.SECRETARIAT, Role.DRAFTER})
 
 
 def _turn_changed(session: Session, profile: Profile, usulan: Usulan, action: Action | str) -> None:
