@@ -31,13 +31,13 @@ from api.limits import UPLOAD_LIMITS, upload
 from api.web.kerjasama import JENIS_KERJA_SAMA, PIHAK_KINDS
 from api.web.render import FormErrors, as_naskah_error, form_error, page
 from api.web.security import FormUser, PageUser
-from pipeline import cases
-from pipeline.attachments import check_attachment
+from pipeline.drafting import cases
+from pipeline.drafting.attachments import check_attachment
 from pipeline.errors import DocumentTooLarge, InvalidInput, NaskahError, NotFound, NotPermitted
 from pipeline.intake import workflow as wf
-from pipeline.intake.lifecycle import ACTION_LABELS, FINAL_STATES, STATUS_LABELS, Action, Letter, Status
 from pipeline.models import User, Usulan
 from pipeline.services import Services
+from pipeline.usulan_lifecycle import ACTION_LABELS, FINAL_STATES, STATUS_LABELS, Action, Letter, Status
 
 __all__ = ["router"]
 
@@ -250,7 +250,7 @@ def _lama(seconds: float) -> str:
 
 def _read_upload(svc: Services, item: Any, field: str) -> tuple[str, bytes] | None:
     """An uploaded file of a form (None when the input was left empty), read up to the limit and checked
-    by its bytes (``pipeline.attachments``) before anything is stored; a refusal names the form's field."""
+    by its bytes (``pipeline.drafting.attachments``) before anything is stored; a refusal names the form's field."""
     if not isinstance(item, UploadFile) or not item.filename:
         return None
     limit = UPLOAD_LIMITS["lampiran"][1](svc)
