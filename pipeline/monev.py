@@ -575,6 +575,13 @@ def _check(
     return transition
 
 
+def _told(session: Session, profile: Profile, round_: MonevRound, arsip: Arsip, actor: User) -> None:
+    """Tell whoever acts on the round now (``pipeline.notify_flows.monev_step``; never fails the step)."""
+    from pipeline import notify_flows  # here: notify_flows reads this module
+
+    notify_flows.monev_step(session, profile, round_, arsip, actor)
+
+
 def _step(
     session: Session,
     user: User,
@@ -715,6 +722,7 @@ def tugaskan(
         ketua_tim=ketua.username,
         analis=analis.username if analis else None,
     )
+    _told(session, profile, round_, arsip, user)
     return round_
 
 
@@ -734,6 +742,7 @@ def jadwalkan(
         batas = profile.deadline(waktu[0], start).astimezone(profile.tz).date() if waktu else data.jadwal
     round_.bahan, round_.jadwal, round_.batas_laporan = data.bahan, data.jadwal, batas
     session.add(round_)
+    _told(session, profile, round_, arsip, user)
     return round_
 
 
@@ -814,6 +823,7 @@ def lapor(
     round_.manfaat, round_.rekomendasi = data.manfaat, data.rekomendasi
     round_.reported_by, round_.reported_at = user.id, at
     session.add(round_)
+    _told(session, profile, round_, arsip, user)
     return round_
 
 
@@ -823,6 +833,7 @@ def kembalikan(
     """The team returns an incomplete report to the OPD teknis, saying what is missing."""
     round_, arsip = get_round(session, user, profile, round_id, lock=True)
     _step(session, user, profile, round_, arsip, MonevAction.KEMBALIKAN, note=catatan, now=now)
+    _told(session, profile, round_, arsip, user)
     return round_
 
 
@@ -836,6 +847,7 @@ def olah(
     _step(session, user, profile, round_, arsip, MonevAction.OLAH, now=now)
     round_.hasil_olah = hasil_olah.strip()
     session.add(round_)
+    _told(session, profile, round_, arsip, user)
     return round_
 
 
@@ -857,6 +869,7 @@ def evaluasi(
     )
     round_.temuan, round_.penilaian, round_.evaluasi = list(data.temuan), data.penilaian, data.evaluasi
     session.add(round_)
+    _told(session, profile, round_, arsip, user)
     return round_
 
 
@@ -910,6 +923,7 @@ def arahkan(
                 tenggat=item.tenggat,
             )
         )
+    _told(session, profile, round_, arsip, user)
     return round_
 
 
@@ -979,6 +993,7 @@ def selesaikan_tindak_lanjut(
         note=catatan.strip(),
         lampiran=[{"nama": r.filename, "sha256": r.sha256} for r in rows],
     )
+    _told(session, profile, round_, arsip, user)  # the last item done: the round may be closed
     return item
 
 

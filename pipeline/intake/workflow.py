@@ -13,8 +13,9 @@ officials of the OPD teknis the usulan names.  A counterparty's official sees no
 user may not see is not found (404), as one that does not exist.
 
 Where a step makes it someone's turn (a disposisi received, a telaah to write, a decision to make),
-:func:`turn_of` names the users whose turn it is; :func:`_turn_changed` is the one call point a
-notifier hooks into (today it only logs).
+:func:`turn_of` names the users whose turn it is; :func:`_turn_changed` is the one call point where
+they are told (``pipeline.notify_flows.usulan_turn``: the inbox and a queued mail, not the person who
+took the step).
 """
 
 from __future__ import annotations
@@ -385,10 +386,14 @@ def turn_of(session: Session, profile: Profile, usulan: Usulan) -> list[User]:
     return _users_at(session, usulan.posisi or intake.disposisi[0])
 
 
-def _turn_changed(session: Session, profile: Profile, usulan: Usulan, action: Action | str) -> None:
+def _turn_changed(
+    session: Session, profile: Profile, usulan: Usulan, action: Action | str, actor: User | None = None
+) -> None:
     """THE call point for notifications: the usulan became someone's turn (a disposisi received, a
-    telaah to write, a meeting to prepare, a decision to make).  A notifier hooks in here; it must not
-    fail the step (the step's transaction is still open)."""
+    telaah to write, a meeting to prepare, a decision to make).  The notifier never fails the step (it
+    writes inside a savepoint of the step's still open transaction)."""
+    from pipeline import notify_flows  # here: notify_flows reads this module
+
     recipients = turn_of(session, profile, usulan)
     log.info(
         "usulan %s after %s: turn of %s",
@@ -396,6 +401,7 @@ def _turn_changed(session: Session, profile: Profile, usulan: Usulan, action: Ac
         action,
         ", ".join(u.username for u in recipients) or "nobody",
     )
+    notify_flows.usulan_turn(session, profile, usulan, actor)
 
 
 def _standard(intake: IntakeProfile, step: str | None) -> Duration | None:
@@ -571,7 +577,7 @@ def _step(
         **(detail or {}),
     )
     if turn_moves:
-        _turn_changed(session, profile, usulan, action)
+        _turn_changed(session, profile, usulan, action, user)
     return row  # type: ignore[return-value]
 
 
@@ -713,7 +719,7 @@ def create_usulan(session: Session, user: User, data: UsulanInput, *, profile: P
         pengirim=usulan.pengirim_instansi,
         kurang=kelengkapan(session, usulan).kurang,
     )
-    _turn_changed(session, profile, usulan, "catat")
+    _turn_changed(session, profile, usulan, "catat", user)
     return usulan
 
 
