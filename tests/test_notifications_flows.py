@@ -22,7 +22,7 @@ from storage.mail import Mailer
 from tests.test_intake import a_docx, hasil, intake, penawaran, upload  # noqa: F401 (intake: a fixture)
 from tests.test_intake import post as intake_post
 from tests.test_monev import LAPORAN, _agreement, _penugasan, _people, _today
-from tests.test_notifications import DOMAIN, PUBLIC, Received, SmtpServer, _free_port, who
+from tests.test_notifications import DOMAIN, PUBLIC, Received, SmtpServer, _free_port, csrf_of, web_client, who
 
 SQLITE = pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
 INTAKE_SQLITE = pytest.mark.parametrize("intake", ["sqlite-local"], indirect=True)
@@ -368,3 +368,28 @@ def test_who_may_no_longer_see_the_round_is_not_mailed(api, smtp):
     assert "opd-dlh" not in who(smtp.take())
     [row] = rows(api, kind="monev_laporan")
     assert row.mail_status == "tidak_dikirim" and row.last_error == "tidak lagi berhak melihat monitoring dan evaluasi"
+
+
+@SQLITE
+def test_the_inbox_page_lists_a_monev_turn_and_opens_the_rounds_page(api, smtp):
+    _people(api)
+    arsip_id = _agreement(api)
+    rid = _post(api, "kabag_pemerintahan", f"/kerja-sama/{arsip_id}/tugaskan", _penugasan(api))["id"]
+    _post(api, "katim", f"/{rid}/jadwal", {"bahan": "Data", "jadwal": _today(api).isoformat()})
+    [row] = rows(api, kind="monev_laporan")
+    client = web_client(api, "opd-dlh")
+    page = client.get("/notifikasi")
+    assert page.status_code == 200 and 'id="notifikasi-jumlah">1<' in page.text
+    assert "Laporan monitoring diminta" in page.text and "KB Pengelolaan Sampah Regional" in page.text
+    assert f"/notifikasi/{row.id}/buka" in page.text
+    opened = client.post(f"/notifikasi/{row.id}/buka", data={"csrf_token": csrf_of(client, "/notifikasi")})
+    assert opened.status_code == 200 and str(opened.url).endswith(f"/monev/{rid}")
+    assert 'id="judul-form">Sampaikan laporan monitoring<' in opened.text  # the form of the turn it told of
+    assert 'id="notifikasi-jumlah"' not in opened.text
+    client.close()
+    # another OPD's official has nothing and cannot open it
+    other = web_client(api, "opd-lain")
+    assert f"/notifikasi/{row.id}/buka" not in other.get("/notifikasi?semua=1").text
+    r = other.post(f"/notifikasi/{row.id}/buka", data={"csrf_token": csrf_of(other, "/notifikasi")})
+    assert r.status_code == 404
+    other.close()
