@@ -393,3 +393,30 @@ def test_the_inbox_page_lists_a_monev_turn_and_opens_the_rounds_page(api, smtp):
     r = other.post(f"/notifikasi/{row.id}/buka", data={"csrf_token": csrf_of(other, "/notifikasi")})
     assert r.status_code == 404
     other.close()
+
+
+@SQLITE
+def test_a_broken_notifier_never_fails_a_monev_step(api, monkeypatch):
+    _people(api)
+    arsip_id = _agreement(api)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(notify_flows, "_round_occasions", broken)
+    created = api.client.post(
+        f"{M}/kerja-sama/{arsip_id}/tugaskan", json=_penugasan(api), headers=api.auth("kabag_pemerintahan")
+    )
+    assert created.status_code == 201 and created.json()["status"] == "persiapan"
+    assert rows(api) == []
+
+
+@INTAKE_SQLITE
+def test_a_broken_notifier_never_fails_an_intake_step(intake, monkeypatch):  # noqa: F811
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(notify_flows, "_usulan_holders", broken)
+    created = intake_post(intake, "tu", "", penawaran())
+    assert created.status_code == 201 and created.json()["status"] == "diterima"
+    assert rows(intake) == []
