@@ -410,11 +410,11 @@ def digest(session: Session, profile: Profile, now: dt.datetime, *, public_url: 
     users = [u for u in _mailable_users(session) if u.id not in done]
     if not users:
         return 0
-    turns = notify_flows.UsulanTurns(session, profile)
+    turns = notify_flows.Turns(session, profile)
     made = 0
     for user in users:
         found = tasks.tasks_for(session, user, profile, now)
-        extra = notify_flows.digest_lines(session, profile, user, now, turns)
+        extra = notify_flows.digest_lines(profile, user, now, turns)
         total = found.count + len(extra)
         if not total:
             continue

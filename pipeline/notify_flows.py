@@ -45,6 +45,7 @@ from pipeline.terbilang import tanggal
 
 __all__ = [
     "DigestLine",
+    "Turns",
     "digest_lines",
     "may_see",
     "monev_alerts",
@@ -239,16 +240,20 @@ class _Occasion:
     pesan: str
     kunci: str
     rincian: list[tuple[str, str]] = field(default_factory=list)
+    tenggat: dt.date | None = None
+    """A tindak lanjut item's due date."""
 
 
-def _round_occasions(session: Session, profile: Profile, round_: MonevRound, arsip: Arsip) -> list[_Occasion]:
+def _round_occasions(
+    session: Session, profile: Profile, round_: MonevRound, arsip: Arsip, users: list[User] | None = None
+) -> list[_Occasion]:
     """Who acts on the round now and what they are asked: the roles the table lets act in its state
     (cancelling aside); in ``tindak_lanjut``, whoever answers for each open item, then (all done) the
     Kabag and the team, who close it."""
     status = MonevStatus(round_.status)
     if status in MONEV_FINAL:
         return []
-    users = _internal(session)
+    users = users if users is not None else _internal(session)
     v = f"{round_.id}:v{round_.lock_version}"
     if status is MonevStatus.PERSIAPAN:
         sp = f" (Surat Perintah {round_.surat_perintah})" if round_.surat_perintah else ""
@@ -300,7 +305,7 @@ def _round_occasions(session: Session, profile: Profile, round_: MonevRound, ars
             f"{tanggal(item.tenggat)}."
         )
         rincian = [("Tindak lanjut", f"nomor {item.urutan}"), ("Tenggat", tanggal(item.tenggat))]
-        out.append(_Occasion(Kind.MONEV_TINDAK_LANJUT, holders, pesan, f"monev_tl:{item.id}", rincian))
+        out.append(_Occasion(Kind.MONEV_TINDAK_LANJUT, holders, pesan, f"monev_tl:{item.id}", rincian, item.tenggat))
     return out
 
 
@@ -365,13 +370,15 @@ def _remind_monev(session: Session, profile: Profile, now: dt.datetime) -> int:
     if profile.monev is None:
         return 0
     made = 0
+    users: list[User] | None = None
     for round_, arsip in _open_rounds(session):
         if round_.status == MonevStatus.TINDAK_LANJUT.value:
             continue
         deadline = monev.step_deadline(profile, round_)
         if deadline is None or deadline >= now:
             continue
-        for occ in _round_occasions(session, profile, round_, arsip):
+        users = users if users is not None else _internal(session)
+        for occ in _round_occasions(session, profile, round_, arsip, users):
             recipients = [u for u in occ.users if _sees_arsip(session, u, profile, arsip.id or 0)]
             kunci = f"pengingat:monev:{round_.id}:{round_.status}:{as_utc(round_.status_since).isoformat()}"
             pesan = f"Langkah ini sudah melewati mutu baku waktu SOP ({durasi(now - deadline)}). {occ.pesan}"
@@ -462,21 +469,27 @@ class DigestLine:
     """``usulan`` or ``monev``."""
 
 
-class UsulanTurns:
-    """Whose turn each open usulan is, worked out once for a whole digest round."""
+class Turns:
+    """Whose turn each open usulan and each open monev round is, worked out once for a whole digest
+    round (the same rules as the notifications of their steps)."""
 
     def __init__(self, session: Session, profile: Profile) -> None:
         self.by_user: dict[int, list[Usulan]] = {}
-        if profile.intake is None:
-            return
-        for u in _open_usulan(session):
-            for holder in _usulan_holders(session, profile, u):
-                self.by_user.setdefault(holder.id or 0, []).append(u)
+        self.rounds: dict[int, list[tuple[MonevRound, Arsip, _Occasion]]] = {}
+        if profile.intake is not None:
+            for u in _open_usulan(session):
+                for holder in _usulan_holders(session, profile, u):
+                    self.by_user.setdefault(holder.id or 0, []).append(u)
+        if profile.monev is not None:
+            users = _internal(session)
+            for round_, arsip in _open_rounds(session):
+                for occ in _round_occasions(session, profile, round_, arsip, users):
+                    for holder in occ.users:
+                        if _sees_arsip(session, holder, profile, arsip.id or 0):
+                            self.rounds.setdefault(holder.id or 0, []).append((round_, arsip, occ))
 
 
-def digest_lines(
-    session: Session, profile: Profile, user: User, now: dt.datetime, turns: UsulanTurns
-) -> list[DigestLine]:
+def digest_lines(profile: Profile, user: User, now: dt.datetime, turns: Turns) -> list[DigestLine]:
     """The usulan and monev rounds waiting on ``user`` (``notifications.digest`` adds them)."""
     now = as_utc(now)
     out: list[DigestLine] = []
@@ -487,11 +500,17 @@ def digest_lines(
         link = usulan_link(u.id or 0)
         text = f"{_usulan_judul(u)} · menunggu {durasi(now - as_utc(u.turn_since))}"
         out.append(DigestLine(label, text, link, late, "usulan"))
-    if profile.monev is not None and not user.pihak_luar:
-        for step in monev.my_steps(session, user, profile, now):
-            label = f"Monev: {step.langkah_label}{' (TERLAMBAT)' if step.terlambat else ''}"
-            text = f"{step.judul} ({step.opd_teknis}) · menunggu {durasi(now - as_utc(step.sejak))}"
-            out.append(DigestLine(label, text, round_link(step.round_id), step.terlambat, "monev"))
+    today = monev.local_today(profile, now) if profile.monev is not None else None
+    for round_, arsip, occ in turns.rounds.get(user.id or 0, []):
+        if occ.tenggat is not None:
+            late = today is not None and occ.tenggat < today
+        else:
+            deadline = monev.step_deadline(profile, round_)
+            late = deadline is not None and deadline < now
+        label = f"Monev: {nt.KIND_LABELS[occ.kind]}{' (TERLAMBAT)' if late else ''}"
+        waited = durasi(now - as_utc(round_.status_since))
+        text = f"{arsip.jenis} {arsip.judul} ({arsip.opd_teknis}) · menunggu {waited}"
+        out.append(DigestLine(label, text, round_link(round_.id or 0), late, "monev"))
     return out
 
 
