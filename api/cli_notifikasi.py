@@ -63,10 +63,12 @@ def kirim() -> None:
 @notifikasi_app.command("ringkasan")
 @friendly
 def ringkasan() -> None:
-    """Tulis ringkasan harian tugas (sekali per orang per hari) dan pengingat, lalu kirim surel."""
+    """Tulis ringkasan harian tugas (sekali per orang per hari), peringatan monev bagi yang harus bertindak dan
+    pengingat, lalu kirim surel."""
     report = _run(digest=True)
     typer.echo(
-        f"Ringkasan baru: {report.ringkasan}. Pengingat baru: {report.pengingat}. Surel: {report.kirim.summary()}."
+        f"Ringkasan baru: {report.ringkasan}. Peringatan monev baru: {report.peringatan}. "
+        f"Pengingat baru: {report.pengingat}. Surel: {report.kirim.summary()}."
     )
 
 

@@ -660,13 +660,17 @@ class NotificationPublic(BaseModel):
     id: int
     kind: str = Field(
         description="telaah, paraf, tanda_tangan, rencana_ttd, kirim_mitra, impor, arsip, "
-        "dikembalikan, pengingat, ringkasan, keputusan, disposisi"
+        "dikembalikan, pengingat, ringkasan, keputusan, disposisi, usulan_telaah, usulan_rapat, monev_tugas, "
+        "monev_laporan, monev_olah, monev_evaluasi, monev_arahan, monev_tindak_lanjut, monev_tutup, "
+        "monev_tanpa_laporan, monev_perpanjangan, monev_tl_terlambat"
     )
     kind_label: str
     subject: str
     body_text: str
     link: str = Field(description="halaman aplikasi web (path)")
     naskah_id: int | None
+    usulan_id: int | None = Field(default=None, description="usulan kerja sama (intake) yang dimaksud")
+    monev_round_id: int | None = Field(default=None, description="monitoring dan evaluasi yang dimaksud")
     created_at: datetime
     read_at: datetime | None
     mail_status: str = Field(description="antre, terkirim, tidak_dikirim (surel dimatikan/tanpa alamat), gagal")

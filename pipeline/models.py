@@ -759,10 +759,13 @@ class Notifikasi(SQLModel, table=True):
     kind: str = Field(max_length=32)  # pipeline.inbox.notifications.Kind
     kunci: str = Field(max_length=200)
     naskah_id: int | None = Field(default=None, foreign_key="naskah.id", index=True)
+    # what else it is about (one at most): an usulan of the intake, a monev round
+    usulan_id: int | None = Field(default=None, foreign_key="usulan.id", index=True)
+    monev_round_id: int | None = Field(default=None, foreign_key="monev_round.id", index=True)
     subject: str = Field(max_length=300)
     body_text: str = Field(sa_type=sa.Text)
     body_html: str = Field(sa_type=sa.Text)
-    link: str = Field(max_length=500)  # a path of the web app (/naskah/12/paraf)
+    link: str = Field(max_length=500)  # a path of the web app (/naskah/12/paraf, /usulan/3, /monev/5)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     read_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     # the outbox: antre (queued) -> terkirim (sent) | tidak_dikirim (mail off, no address) | gagal (refused)

@@ -3,8 +3,9 @@
 The composition root of ``pipeline``: it builds the engines (converter, page renderer, PDF worker,
 template registry) and is imported at run time only by the entry points (``api``); every module
 below names :class:`Services` for type checking only (import-linter checks it).  A step that makes
-it someone's turn calls :meth:`Services.after_step`, which reaches the notifications without the
-step's module importing the layer above it.
+it someone's turn calls :meth:`Services.after_step` (naskah steps) or announces it through
+``pipeline.turns`` (intake and monev steps, whose listeners this module registers by importing
+``pipeline.inbox.flows``): either way no step imports the inbox above it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+import pipeline.inbox.flows  # noqa: F401  registers the listeners of pipeline.turns (module docstring)
 from pipeline.drafting.convert import Converter
 from pipeline.drafting.docxcheck import DocxLimits
 from pipeline.drafting.templates import TemplateRegistry

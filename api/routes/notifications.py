@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentUser, Id, Offset, SessionDep
+from api.deps import CurrentUser, Id, Offset, ServicesDep, SessionDep
 from api.schemas import (
     NotificationPublic,
     NotificationSettingsInput,
@@ -19,16 +19,18 @@ from pipeline.models import Notifikasi, User
 router = APIRouter(tags=["pengguna"])
 
 
-def as_public(row: Notifikasi) -> dict[str, Any]:
+def as_public(row: Notifikasi, public_url: str = "") -> dict[str, Any]:
     kind = notifications.Kind(row.kind)
     return {
         "id": row.id,
         "kind": kind.value,
         "kind_label": notifications.KIND_LABELS[kind],
         "subject": row.subject,
-        "body_text": row.body_text,
+        "body_text": row.body_text.replace(notifications.BASE_MARK, public_url.rstrip("/")),
         "link": row.link,
         "naskah_id": row.naskah_id,
+        "usulan_id": row.usulan_id,
+        "monev_round_id": row.monev_round_id,
         "created_at": row.created_at,
         "read_at": row.read_at,
         "mail_status": row.mail_status,
@@ -40,10 +42,12 @@ def as_public(row: Notifikasi) -> dict[str, Any]:
     "/me/notifications",
     summary="Pemberitahuan saya, yang terbaru lebih dulu, dengan jumlah yang belum dibaca",
     description="Giliran saya (telaah, paraf, tanda tangan, impor, arsip, ...), pengingat yang melewati mutu "
-    "baku, ringkasan harian, disposisi dan keputusan. Hanya milik saya.",
+    "baku, ringkasan harian, usulan kerja sama (disposisi, telaah, rapat TKKSD, keputusan) dan monitoring dan "
+    "evaluasi (penugasan, laporan, evaluasi, tindak lanjut, peringatan). Hanya milik saya.",
 )
 def my_notifications(
     session: SessionDep,
+    svc: ServicesDep,
     user: CurrentUser,
     belum_dibaca: Annotated[bool, Query(description="hanya yang belum dibaca")] = False,
     offset: Offset = 0,
@@ -51,7 +55,7 @@ def my_notifications(
 ) -> NotificationsPublic:
     found = notifications.inbox(session, user, unread_only=belum_dibaca, limit=limit, offset=offset)
     return NotificationsPublic.model_validate(
-        {"data": [as_public(r) for r in found.data], "count": found.count, "unread": found.unread}
+        {"data": [as_public(r, svc.public_url) for r in found.data], "count": found.count, "unread": found.unread}
     )
 
 
@@ -61,9 +65,9 @@ def read_all(session: SessionDep, user: CurrentUser) -> dict[str, int]:
 
 
 @router.post("/me/notifications/{notification_id}/read", summary="Tandai satu pemberitahuan saya sudah dibaca")
-def read_one(notification_id: Id, session: SessionDep, user: CurrentUser) -> NotificationPublic:
+def read_one(notification_id: Id, session: SessionDep, svc: ServicesDep, user: CurrentUser) -> NotificationPublic:
     row = notifications.mark_read(session, user, notification_id)
-    return NotificationPublic.model_validate(as_public(row))
+    return NotificationPublic.model_validate(as_public(row, svc.public_url))
 
 
 def _settings(user: User) -> NotificationSettingsPublic:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 from sqlmodel import Session, col, select
 
-from pipeline import access, audit
+from pipeline import access, audit, turns
 from pipeline.auth import require
 from pipeline.drafting.attachments import check_attachment
 from pipeline.drafting.cases import LongText, Note, Text200
@@ -582,6 +582,12 @@ def _check(
     return transition
 
 
+def _told(session: Session, profile: Profile, round_: MonevRound, arsip: Arsip, actor: User) -> None:
+    """Tell whoever acts on the round now (``pipeline.inbox.flows.monev_step`` listens to
+    :func:`pipeline.turns.announce`; never fails the step)."""
+    turns.announce("monev", session, profile, round_, arsip, actor)
+
+
 def _step(
     session: Session,
     user: User,
@@ -722,6 +728,7 @@ def tugaskan(
         ketua_tim=ketua.username,
         analis=analis.username if analis else None,
     )
+    _told(session, profile, round_, arsip, user)
     return round_
 
 
@@ -741,6 +748,7 @@ def jadwalkan(
         batas = profile.deadline(waktu[0], start).astimezone(profile.tz).date() if waktu else data.jadwal
     round_.bahan, round_.jadwal, round_.batas_laporan = data.bahan, data.jadwal, batas
     session.add(round_)
+    _told(session, profile, round_, arsip, user)
     return round_
 
 
@@ -821,6 +829,7 @@ def lapor(
     round_.manfaat, round_.rekomendasi = data.manfaat, data.rekomendasi
     round_.reported_by, round_.reported_at = user.id, at
     session.add(round_)
+    _told(session, profile, round_, arsip, user)
     return round_
 
 
@@ -830,6 +839,7 @@ def kembalikan(
     """The team returns an incomplete report to the OPD teknis, saying what is missing."""
     round_, arsip = get_round(session, user, profile, round_id, lock=True)
     _step(session, user, profile, round_, arsip, MonevAction.KEMBALIKAN, note=catatan, now=now)
+    _told(session, profile, round_, arsip, user)
     return round_
 
 
@@ -843,6 +853,7 @@ def olah(
     _step(session, user, profile, round_, arsip, MonevAction.OLAH, now=now)
     round_.hasil_olah = hasil_olah.strip()
     session.add(round_)
+    _told(session, profile, round_, arsip, user)
     return round_
 
 
@@ -864,6 +875,7 @@ def evaluasi(
     )
     round_.temuan, round_.penilaian, round_.evaluasi = list(data.temuan), data.penilaian, data.evaluasi
     session.add(round_)
+    _told(session, profile, round_, arsip, user)
     return round_
 
 
@@ -917,6 +929,7 @@ def arahkan(
                 tenggat=item.tenggat,
             )
         )
+    _told(session, profile, round_, arsip, user)
     return round_
 
 
@@ -986,6 +999,7 @@ def selesaikan_tindak_lanjut(
         note=catatan.strip(),
         lampiran=[{"nama": r.filename, "sha256": r.sha256} for r in rows],
     )
+    _told(session, profile, round_, arsip, user)  # the last item done: the round may be closed
     return item
 
 

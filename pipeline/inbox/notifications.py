@@ -15,9 +15,19 @@ task kinds         ``telaah``, ``paraf``, ``tanda_tangan``, ``rencana_ttd``, ``k
 ``pengingat``      a task passed its mutu baku (the profile's deadline, ``monitoring.waiting``),
                    once per step (:func:`remind`)
 ``ringkasan``      once a day: the user's open tasks (:func:`digest`); in the inbox already read
-``keputusan``,     intake (offers and requests): a decision for the Kepala Daerah, a disposisi received;
-``disposisi``      written by the intake through :func:`notify`, which takes its recipients as given
+``keputusan``,     intake (offers and requests, ``pipeline.inbox.flows``): a disposisi received, a
+``disposisi``,     telaah to write, a TKKSD meeting held whose berita acara is still to record, a
+``usulan_*``       decision for the Kepala Daerah; link ``/usulan/{id}``
+``monev_*``        monev (``pipeline.inbox.flows``): a round assigned to its team, a report due from the
+                   OPD teknis, data to process, an evaluation or arahan to give, a tindak lanjut item
+                   assigned, a round ready to close; and the monev alerts (no report for the period,
+                   ending without a decision to extend, a tindak lanjut overdue); link ``/monev/{id}``
 =================  ==================================================================================
+
+A row names what it is about: ``naskah_id``, ``usulan_id`` or ``monev_round_id``; the sender checks at
+sending time that its recipient may still see it.  The intake's and monev's steps run without the
+application's public address: their mail is written with :data:`BASE_MARK` in place of it, and
+:func:`send_due` fills it in.
 
 The row is also the outbox: ``mail_status`` ``antre`` until :func:`send_due` delivers it (retrying with
 :func:`backoff` while the server is down: nothing is lost), ``tidak_dikirim`` when the user has no
@@ -56,6 +66,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APP_NAME",
+    "BASE_MARK",
     "KIND_LABELS",
     "Context",
     "CycleReport",
@@ -103,6 +114,18 @@ class Kind(StrEnum):
     RINGKASAN = "ringkasan"
     KEPUTUSAN = "keputusan"
     DISPOSISI = "disposisi"
+    USULAN_TELAAH = "usulan_telaah"
+    USULAN_RAPAT = "usulan_rapat"
+    MONEV_TUGAS = "monev_tugas"
+    MONEV_LAPORAN = "monev_laporan"
+    MONEV_OLAH = "monev_olah"
+    MONEV_EVALUASI = "monev_evaluasi"
+    MONEV_ARAHAN = "monev_arahan"
+    MONEV_TINDAK_LANJUT = "monev_tindak_lanjut"
+    MONEV_TUTUP = "monev_tutup"
+    MONEV_TANPA_LAPORAN = "monev_tanpa_laporan"
+    MONEV_PERPANJANGAN = "monev_perpanjangan"
+    MONEV_TL_TERLAMBAT = "monev_tl_terlambat"
 
 
 KIND_LABELS: dict[Kind, str] = {
@@ -111,6 +134,18 @@ KIND_LABELS: dict[Kind, str] = {
     Kind.RINGKASAN: "Ringkasan harian tugas",
     Kind.KEPUTUSAN: "Keputusan Kepala Daerah diperlukan",
     Kind.DISPOSISI: "Disposisi diterima",
+    Kind.USULAN_TELAAH: "Telaah usulan kerja sama perlu disusun",
+    Kind.USULAN_RAPAT: "Rapat TKKSD: berita acara perlu dicatat",
+    Kind.MONEV_TUGAS: "Penugasan tim monitoring dan evaluasi",
+    Kind.MONEV_LAPORAN: "Laporan monitoring diminta",
+    Kind.MONEV_OLAH: "Laporan monitoring masuk: olah data",
+    Kind.MONEV_EVALUASI: "Temuan dan evaluasi monev perlu dicatat",
+    Kind.MONEV_ARAHAN: "Arahan dan rencana tindak lanjut monev diperlukan",
+    Kind.MONEV_TINDAK_LANJUT: "Tindak lanjut monev ditugaskan",
+    Kind.MONEV_TUTUP: "Tindak lanjut selesai: monev dapat ditutup",
+    Kind.MONEV_TANPA_LAPORAN: "Peringatan monev: belum ada laporan monitoring",
+    Kind.MONEV_PERPANJANGAN: "Peringatan monev: segera berakhir, belum ada keputusan perpanjangan",
+    Kind.MONEV_TL_TERLAMBAT: "Peringatan monev: tindak lanjut melewati tenggat",
 }
 
 
@@ -145,6 +180,10 @@ _STATUS_ROLES: dict[str, frozenset[str]] = {
 
 SETTINGS_PATH = "/akun/notifikasi"
 
+#: Stands for the application's public address in a mail written where it is not known (the intake's and
+#: monev's steps run without ``Services``); :func:`send_due` puts the address in its place.
+BASE_MARK = "{{alamat_aplikasi}}"
+
 
 @dataclass(frozen=True)
 class Context:
@@ -160,6 +199,8 @@ class Context:
     link: str
     kunci: str
     naskah_id: int | None = None
+    usulan_id: int | None = None
+    monev_round_id: int | None = None
     rincian: list[tuple[str, str]] = field(default_factory=list)
     """Label and value lines under the message (Langkah, Menunggu sejak, Mutu baku)."""
 
@@ -167,11 +208,13 @@ class Context:
 # -- writing notifications --------------------------------------------------------------------------------
 
 
-def _url(public_url: str, path: str) -> str:
+def _url(public_url: str | None, path: str) -> str:
+    if public_url is None:
+        return f"{BASE_MARK}{path}"
     return f"{public_url.rstrip('/')}{path}" if public_url else path
 
 
-def _compose(user: User, kind: Kind, ctx: Context, public_url: str) -> tuple[str, str, str]:
+def _compose(user: User, kind: Kind, ctx: Context, public_url: str | None) -> tuple[str, str, str]:
     """Subject, plain text and HTML of one notification, in Indonesian, with the link and nothing secret."""
     subject = f"[{APP_NAME}] {KIND_LABELS[kind]}: {ctx.judul}"[:300]
     url = _url(public_url, ctx.link)
@@ -199,7 +242,7 @@ def notify(
     recipients: Iterable[User],
     context: Context,
     *,
-    public_url: str = "",
+    public_url: str | None = "",
     now: dt.datetime | None = None,
     read: bool = False,
 ) -> list[Notifikasi]:
@@ -209,7 +252,7 @@ def notify(
     and has checked that they may see what the link shows (least privilege).  A recipient who already
     has this occasion (``kunci``), or is inactive, is skipped.  Mail goes only to users with an address
     who did not turn it off; the others get the inbox entry alone.  ``read``: the entry does not count
-    as unread (the daily digest)."""
+    as unread (the daily digest).  ``public_url`` None: not known here, filled in when the mail is sent."""
     kind = Kind(kind)
     at = as_utc(now) if now is not None else utcnow()
     out: list[Notifikasi] = []
@@ -228,6 +271,8 @@ def notify(
             kind=kind.value,
             kunci=context.kunci[:200],
             naskah_id=context.naskah_id,
+            usulan_id=context.usulan_id,
+            monev_round_id=context.monev_round_id,
             subject=subject,
             body_text=text,
             body_html=body_html,
@@ -333,9 +378,12 @@ def _mailable_users(session: Session) -> list[User]:
 
 def remind(session: Session, profile: Profile, now: dt.datetime, *, public_url: str = "") -> int:
     """A reminder to each user holding a task past its mutu baku: once per step (the step's start is in
-    the occasion's key, so a naskah that comes back to the same step later is reminded again)."""
+    the occasion's key, so a naskah that comes back to the same step later is reminded again).  The
+    intake's and monev's steps too (``pipeline.inbox.flows.remind``)."""
+    from pipeline.inbox import flows as notify_flows
+
     now = as_utc(now)
-    made = 0
+    made = notify_flows.remind(session, profile, now)
     for user in _mailable_users(session):
         for task in tasks.tasks_for(session, user, profile, now).data:
             if not task.terlambat:
@@ -351,29 +399,52 @@ def remind(session: Session, profile: Profile, now: dt.datetime, *, public_url: 
 
 def digest(session: Session, profile: Profile, now: dt.datetime, *, public_url: str = "") -> int:
     """Today's digest (the profile's calendar day) for each user with open tasks: what waits, how long,
-    which are late, each with its link.  Once per user and day; in the inbox it is already read (the
-    tasks themselves were notified)."""
+    which are late, each with its link: the naskah's tasks, then the usulan of the intake and the monev
+    rounds waiting on them (``pipeline.inbox.flows.digest_lines``).  Once per user and day; in the inbox
+    it is already read (the turns themselves were notified)."""
+    from pipeline.inbox import flows as notify_flows
+
     now = as_utc(now)
     today = now.astimezone(profile.tz).date()
+    kunci = f"ringkasan:{today.isoformat()}"
+    done = set(session.exec(select(Notifikasi.user_id).where(Notifikasi.kunci == kunci)).all())
+    users = [u for u in _mailable_users(session) if u.id not in done]
+    if not users:
+        return 0
+    turns = notify_flows.Turns(session, profile)
     made = 0
-    for user in _mailable_users(session):
+    for user in users:
         found = tasks.tasks_for(session, user, profile, now)
-        if not found.data:
+        extra = notify_flows.digest_lines(profile, user, now, turns)
+        total = found.count + len(extra)
+        if not total:
             continue
-        late = sum(1 for t in found.data if t.terlambat)
+        late = sum(1 for t in found.data if t.terlambat) + sum(1 for e in extra if e.late)
         rincian = []
         for t in found.data[:50]:
             link = _url(public_url, _PAGES[t.tugas].format(id=t.naskah_id))
             label = f"{tasks.KIND_LABELS[t.tugas]}{' (TERLAMBAT)' if t.terlambat else ''}"
             rincian.append((label, f"{t.jenis} {t.judul} · menunggu {durasi(t.wait.lama)} · {link}"))
-        pesan = f"Ada {found.count} naskah menunggu tindakan Anda" + (
-            f", {late} di antaranya terlambat." if late else "."
-        )
+        rincian += [(e.label, f"{e.text} · {_url(public_url, e.link)}") for e in extra[:50]]
+        if not extra:
+            pesan = f"Ada {found.count} naskah menunggu tindakan Anda"
+        else:
+            parts = [
+                f"{n} {what}"
+                for n, what in (
+                    (found.count, "naskah"),
+                    (sum(1 for e in extra if e.area == "usulan"), "usulan kerja sama"),
+                    (sum(1 for e in extra if e.area == "monev"), "monitoring dan evaluasi"),
+                )
+                if n
+            ]
+            pesan = f"Ada {total} hal menunggu tindakan Anda ({', '.join(parts)})"
+        pesan += f", {late} di antaranya terlambat." if late else "."
         ctx = Context(
-            judul=f"{found.count} tugas per {today.day}-{today.month:02d}-{today.year}",
+            judul=f"{total} tugas per {today.day}-{today.month:02d}-{today.year}",
             pesan=pesan,
             link="/",
-            kunci=f"ringkasan:{today.isoformat()}",
+            kunci=kunci,
             rincian=rincian,
         )
         made += len(notify(session, Kind.RINGKASAN, [user], ctx, public_url=public_url, now=now, read=True))
@@ -529,12 +600,20 @@ def _finish(engine: Engine, nid: int, **values: Any) -> None:
 
 
 def send_due(
-    engine: Engine, mailer: Mailer | None, profile: Profile, now: dt.datetime | None = None, *, limit: int = 200
+    engine: Engine,
+    mailer: Mailer | None,
+    profile: Profile,
+    now: dt.datetime | None = None,
+    *,
+    limit: int = 200,
+    public_url: str = "",
 ) -> SendReport:
     """Deliver the queued mail that is due: one SMTP session for the batch; a server that is down leaves
     every mail queued with its error and the next attempt after :func:`backoff` (nothing is lost); a
     refused address is ``gagal``.  Rechecked at sending: the address, the user's choice, and that they
-    may still see the naskah.  Without a configured server nothing is sent (the mail stays queued)."""
+    may still see the naskah (the usulan, the monev round).  Without a configured server nothing is sent
+    (the mail stays queued).  ``public_url`` takes the place of :data:`BASE_MARK` in mail written
+    without it (the intake's and monev's)."""
     report = SendReport()
     if mailer is None or not mailer.config.configured:
         return report
@@ -554,7 +633,9 @@ def send_due(
         try:
             if conn is None:
                 conn = mailer.open()
-            conn.send(user.email, row.subject, row.body_text, row.body_html)
+            base = public_url.rstrip("/")
+            text, body_html = row.body_text.replace(BASE_MARK, base), row.body_html.replace(BASE_MARK, base)
+            conn.send(user.email, row.subject, text, body_html)
         except MailError as exc:
             message = str(exc)[:500]
             report.error = message
@@ -601,6 +682,11 @@ def _not_mailable(engine: Engine, row: Notifikasi, user: User, profile: Profile)
         with session_scope(engine) as session:
             if not access.may_see_naskah(session, user, profile, row.naskah_id):
                 return "tidak lagi berhak melihat naskah"
+    if row.usulan_id is not None or row.monev_round_id is not None or row.link.startswith("/monev/"):
+        from pipeline.inbox import flows as notify_flows
+
+        with session_scope(engine) as session:
+            return notify_flows.may_see(session, user, profile, row)
     return None
 
 
@@ -685,6 +771,8 @@ def naskah_of(session: Session, ids: Sequence[int]) -> dict[int, tuple[Naskah, K
 class CycleReport:
     pengingat: int = 0
     ringkasan: int = 0
+    peringatan: int = 0
+    """Monev alerts written into the inbox of whoever must act."""
     kirim: SendReport = field(default_factory=SendReport)
 
 
@@ -698,8 +786,8 @@ def cycle(
     digest_hour: int | None = 7,
 ) -> CycleReport:
     """One round of the background sender (and of ``naskah notifikasi kirim``): reminders for steps past
-    their mutu baku, today's digest once the profile's clock passed ``digest_hour`` (None: no digest),
-    then the due mail.  Each part in its own transaction; several processes may run it (occasions and
+    their mutu baku, today's digest and the monev alerts once the profile's clock passed ``digest_hour``
+    (None: neither), then the due mail.  Each part in its own transaction; several processes may run it (occasions and
     claims are unique)."""
     now = as_utc(now) if now is not None else utcnow()
     report = CycleReport()
@@ -708,5 +796,9 @@ def cycle(
     if digest_hour is not None and now.astimezone(profile.tz).hour >= digest_hour:
         with session_scope(engine) as session:
             report.ringkasan = digest(session, profile, now, public_url=public_url)
-    report.kirim = send_due(engine, mailer, profile, now)
+        from pipeline.inbox import flows as notify_flows
+
+        with session_scope(engine) as session:
+            report.peringatan = notify_flows.monev_alerts(session, profile, now)
+    report.kirim = send_due(engine, mailer, profile, now, public_url=public_url)
     return report

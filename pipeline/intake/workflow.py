@@ -13,8 +13,9 @@ officials of the OPD teknis the usulan names.  A counterparty's official sees no
 user may not see is not found (404), as one that does not exist.
 
 Where a step makes it someone's turn (a disposisi received, a telaah to write, a decision to make),
-:func:`turn_of` names the users whose turn it is; :func:`_turn_changed` is the one call point a
-notifier hooks into (today it only logs).
+:func:`turn_of` names the users whose turn it is; :func:`_turn_changed` is the one call point where
+they are told (``pipeline.inbox.flows.usulan_turn``: the inbox and a queued mail, not the person who
+took the step).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 
-from pipeline import access, audit
+from pipeline import access, audit, turns
 from pipeline.auth import require
 from pipeline.drafting.attachments import DOCX_TYPE, check_attachment
 from pipeline.drafting.cases import (
@@ -502,10 +503,12 @@ def may_record(user: User) -> bool:
     return not user.pihak_luar and bool(_roles(user) & {Role.SECRETARIAT, Role.DRAFTER})
 
 
-def _turn_changed(session: Session, profile: Profile, usulan: Usulan, action: Action | str) -> None:
+def _turn_changed(
+    session: Session, profile: Profile, usulan: Usulan, action: Action | str, actor: User | None = None
+) -> None:
     """THE call point for notifications: the usulan became someone's turn (a disposisi received, a
-    telaah to write, a meeting to prepare, a decision to make).  A notifier hooks in here; it must not
-    fail the step (the step's transaction is still open)."""
+    telaah to write, a meeting to prepare, a decision to make).  The notifier never fails the step (it
+    writes inside a savepoint of the step's still open transaction)."""
     recipients = turn_of(session, profile, usulan)
     log.info(
         "usulan %s after %s: turn of %s",
@@ -513,6 +516,7 @@ def _turn_changed(session: Session, profile: Profile, usulan: Usulan, action: Ac
         action,
         ", ".join(u.username for u in recipients) or "nobody",
     )
+    turns.announce("usulan", session, profile, usulan, actor)  # pipeline.inbox.flows.usulan_turn listens
 
 
 def _standard(intake: IntakeProfile, step: str | None) -> Duration | None:
@@ -688,7 +692,7 @@ def _step(
         **(detail or {}),
     )
     if turn_moves:
-        _turn_changed(session, profile, usulan, action)
+        _turn_changed(session, profile, usulan, action, user)
     return row  # type: ignore[return-value]
 
 
@@ -830,7 +834,7 @@ def create_usulan(session: Session, user: User, data: UsulanInput, *, profile: P
         pengirim=usulan.pengirim_instansi,
         kurang=kelengkapan(session, usulan).kurang,
     )
-    _turn_changed(session, profile, usulan, "catat")
+    _turn_changed(session, profile, usulan, "catat", user)
     return usulan
 
 
