@@ -393,6 +393,9 @@ class Profile(BaseModel):
 
     name: str
     daerah: str
+    alamat: str | None = None
+    """The Pemda's office address: where our party "berkedudukan di" in a case the intake opens, and the
+    kop of the letters the Sekretariat Daerah sends (None: left out, the drafter fills it in)."""
     sumber: str
     """Which SOP document this profile transcribes (and what is assumed beyond it)."""
     zona_waktu: str = "WIB"

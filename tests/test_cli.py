@@ -288,6 +288,9 @@ def test_demo_runs_and_writes_report(env):
     assert report["tanggal"] == today.isoformat() and report["mulai"] == today.isoformat()
     assert f"Pada hari ini {tanggal_terbilang(today)}, yang bertanda tangan di bawah ini:" in text
     assert "bertempat di" not in text
+    # the case the intake opened carries our office address from the profile: both parties "berkedudukan di"
+    assert "berkedudukan di Jalan Jenderal Sudirman Nomor 27, Tanah Grogot" in text
+    assert "berkedudukan di Jalan Jenderal Sudirman Nomor 1, Balikpapan" in text
     assert all(s["tanggal_ttd"] == today.isoformat() and not s["catatan_tanggal"] for s in kb["signatures"])
     assert (out / "naskah.db").exists() and (out / "objects").is_dir()
     # revision 4 is rendered from data only after the drafter confirmed dropping revision 3's Word edits

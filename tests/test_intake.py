@@ -277,6 +277,8 @@ def test_a_penawaran_goes_from_its_letter_to_an_approved_case_ready_for_drafting
         pihak = session.exec(select(Pihak).where(Pihak.kerja_sama_id == ks.id).order_by(col(Pihak.urutan))).all()
         assert [p.instansi for p in pihak] == ["Pemerintah Kabupaten Paser", "Pemerintah Kota Balikpapan"]
         assert pihak[0].penandatangan_nama == "dr. Fahmi Fadli" and pihak[0].penandatangan_jabatan == "Bupati Paser"
+        # our party "berkedudukan di" the profile's office address (the KB says so), the partner at its letter's
+        assert pihak[0].alamat == "Jalan Jenderal Sudirman Nomor 27, Tanah Grogot"
 
         # every step is in the one audit chain, and the chain holds
         actions = [

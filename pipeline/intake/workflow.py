@@ -1179,7 +1179,7 @@ def _letter_data(
 ) -> dict[str, Any]:
     intake = _intake(profile)
     today = data.tanggal or utcnow().astimezone(profile.tz).date()
-    kop = {"pemda": _pemda(profile), "unit": "Sekretariat Daerah", "alamat": None}
+    kop = {"pemda": _pemda(profile), "unit": "Sekretariat Daerah", "alamat": profile.alamat}
     if letter == Letter.BERITA_ACARA:
         if not (usulan.notulen and usulan.rekomendasi and usulan.rapat_waktu):
             raise RuleViolation(
@@ -1378,6 +1378,7 @@ def _case_input(session: Session, profile: Profile, usulan: Usulan, decider: Use
             PihakInput(
                 instansi=_pemda(profile),
                 kind=PihakKind.PEMDA,
+                alamat=profile.alamat,
                 penandatangan_nama=decider.nama,
                 penandatangan_jabatan=profile.positions[intake.pemutus].jabatan,
                 penandatangan_nip=nip,
