@@ -112,6 +112,10 @@ def test_the_list_shows_what_waits_on_me_first_filters_and_hides_from_a_counterp
     assert sorted(waiting) == sorted([f"/usulan/{offer}", f"/usulan/{request}"])
     assert doc.xpath('//nav//a[@href="/usulan" and @aria-current="page"]')
     assert not doc.xpath('//a[@href="/usulan/baru"]')  # the Bupati does not record letters
+    # Beranda says so too, with the way there; nobody else's Beranda does
+    card = doc_of(browsers["bupati"], "/").xpath('//section[contains(@class, "usulan-inbox")]')
+    assert card and "2 usulan menunggu Anda" in words(card[0]) and card[0].xpath('.//a[@href="/usulan"]')
+    assert not doc_of(browsers["sekda"], "/").xpath('//section[contains(@class, "usulan-inbox")]')
     # the Sekda's turn comes after the Bupati's disposisi
     assert "Tidak ada usulan yang menunggu Anda." in words(doc_of(browsers["sekda"], "/usulan"))
     assert post(api, "bupati", f"/{offer}/disposisi", {"note": "Sekda: kaji"}).status_code == 200

@@ -36,6 +36,7 @@ from pipeline.archival import monev
 from pipeline.drafting import cases
 from pipeline.errors import NaskahError, NotPermitted, Unauthenticated
 from pipeline.inbox import tasks
+from pipeline.intake import workflow as intake
 from pipeline.models import User
 from pipeline.signin import change_own_password, end_session, sign_in, start_session
 from pipeline.sop import Profile
@@ -90,6 +91,17 @@ def _monev_inbox(session: Session, user: User, profile: Profile, now: datetime) 
     return {"langkah": len(steps), "terlambat": sum(1 for s in steps if s.terlambat), "peringatan": len(alerts)}
 
 
+def _usulan_inbox(session: Session, user: User, profile: Profile, now: datetime) -> dict[str, int] | None:
+    """The intake's share of the inbox: the usulan whose turn is this user's (``intake.waiting_on``, the
+    top of ``/usulan``) and how many are past the mutu baku; None when the region records no intake or
+    the user is a counterparty's."""
+    if profile.intake is None or user.pihak_luar:
+        return None
+    waiting = intake.waiting_on(session, user, profile)
+    late = sum(1 for u in waiting if (d := intake.deadline_of(profile, u)) is not None and d < now)
+    return {"menunggu": len(waiting), "terlambat": late}
+
+
 @router.get("/", response_class=HTMLResponse)
 def beranda(
     request: Request,
@@ -112,6 +124,7 @@ def beranda(
         "cases": [],
         "case_count": 0,
         "monev": None,
+        "usulan": None,
     }
     try:
         found = tasks.tasks_for(session, signed.user, svc.profile, now.astimezone(UTC))
@@ -120,6 +133,7 @@ def beranda(
         )
         ctx["cases"], ctx["case_count"] = cases.list_cases(session, signed.user, profile=svc.profile, limit=10)
         ctx["monev"] = _monev_inbox(session, signed.user, svc.profile, now)
+        ctx["usulan"] = _usulan_inbox(session, signed.user, svc.profile, now)
     except NotPermitted:
         ctx["no_role"] = True  # no role on the naskah's path: nothing to read, nothing waits
     return page(request, "beranda.html", {"no_role": False, **ctx})
