@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from api.deps import Id, ServicesDep, SessionDep
 from api.web.laporan import VERDICTS, report_context
-from api.web.render import FormErrors, as_naskah_error, page
+from api.web.render import FormErrors, as_naskah_error, page, page_links
 from api.web.security import PageUser
 from pipeline.archival import archive, recap
 from pipeline.drafting.cases import NASKAH_NAMES
@@ -111,10 +111,7 @@ def cari(
         "count": count,
         "exact": exact,
         "today": today,
-        "page_no": page_no,
-        "pages": pages,
-        "prev_url": link(page_no - 1) if page_no > 1 else None,
-        "next_url": link(page_no + 1) if page_no < pages else None,
+        **page_links(page_no, pages, link),
         "values": values,
         "errors": errors,
         "form_fields": QUERY_FIELDS,

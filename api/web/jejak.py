@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from api.deps import Id, ServicesDep, SessionDep
 from api.web.laporan import VERDICTS
 from api.web.naskah import waktu
-from api.web.render import FormErrors, as_naskah_error, page
+from api.web.render import FormErrors, as_naskah_error, page, page_links
 from api.web.security import FormUser, PageUser
 from pipeline import audit
 from pipeline.auth import allowed
@@ -204,12 +204,9 @@ def timeline(
         "nama_naskah": nama,
         "entries": _entries(rows, audit.people_of(session, rows), svc.profile, svc.profile.tz),
         "count": count,
-        "page_no": page_no,
-        "pages": pages,
+        **page_links(page_no, pages, link),
         "first": (page_no - 1) * PAGE_SIZE + 1,
         "last": (page_no - 1) * PAGE_SIZE + len(rows),
-        "prev_url": link(page_no - 1) if page_no > 1 else None,
-        "next_url": link(page_no + 1) if page_no < pages else None,
         "reads_all": audit.may_read_all(user),
     }
     return page(request, "jejak/naskah.html", ctx)
@@ -244,12 +241,9 @@ def _list_context(
         "entries": _entries(rows, audit.people_of(session, rows), svc.profile, svc.profile.tz),
         "naskah_names": {i: f"{NAMA_NASKAH.get(n.jenis, n.jenis)} {i}" for i, n in naskah.items()},
         "count": count,
-        "page_no": page_no,
-        "pages": pages,
+        **page_links(page_no, pages, link),
         "first": (page_no - 1) * PAGE_SIZE + 1,
         "last": (page_no - 1) * PAGE_SIZE + len(rows),
-        "prev_url": link(page_no - 1) if page_no > 1 else None,
-        "next_url": link(page_no + 1) if page_no < pages else None,
         "values": values,
         "errors": errors,
         "form_fields": QUERY_FIELDS,

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from api.deps import Id, ServicesDep, SessionDep
-from api.web.render import FormErrors, as_naskah_error, form_error, page
+from api.web.render import FormErrors, as_naskah_error, form_error, page, page_links
 from api.web.security import FormUser, PageUser
 from pipeline import access
 from pipeline.auth import allowed, require
@@ -135,10 +135,7 @@ def daftar(
     ctx = {
         "rows": overview.list_rows(session, signed.user, svc.profile, rows),
         "count": count,
-        "page_no": page_no,
-        "pages": pages,
-        "prev_url": link(page_no - 1) if page_no > 1 else None,
-        "next_url": link(page_no + 1) if page_no < pages else None,
+        **page_links(page_no, pages, link),
         "values": values,
         "errors": errors,
         "form_fields": list(values),

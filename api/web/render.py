@@ -13,6 +13,7 @@ person typed kept (:func:`page` gets the submitted values back as ``values``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,7 @@ __all__ = [
     "environment",
     "form_error",
     "page",
+    "page_links",
     "waktu",
 ]
 
@@ -160,6 +162,17 @@ def page(
     ctx.update(context or {})
     html = _ENV.get_template(template).render(ctx)
     return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+def page_links(page_no: int, pages: int, link: Callable[[int], str]) -> dict[str, Any]:
+    """What ``_halaman.html``'s macro reads for a paged list: this page, how many, and the links to the
+    pages before and after it (None at either end); ``link(n)`` is the list's address of page n."""
+    return {
+        "page_no": page_no,
+        "pages": pages,
+        "prev_url": link(page_no - 1) if page_no > 1 else None,
+        "next_url": link(page_no + 1) if page_no < pages else None,
+    }
 
 
 def form_error(

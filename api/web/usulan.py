@@ -29,7 +29,7 @@ from starlette.datastructures import FormData, UploadFile
 from api.deps import Id, ServicesDep, SessionDep
 from api.limits import UPLOAD_LIMITS, upload
 from api.web.kerjasama import JENIS_KERJA_SAMA, PIHAK_KINDS
-from api.web.render import FormErrors, as_naskah_error, form_error, page
+from api.web.render import FormErrors, as_naskah_error, form_error, page, page_links
 from api.web.security import FormUser, PageUser
 from pipeline.drafting import cases
 from pipeline.drafting.attachments import check_attachment
@@ -330,10 +330,7 @@ def daftar(
         "late": {i for i, d in deadlines.items() if d is not None and d < now},
         "waited": {u.id: _lama((now - u.turn_since).total_seconds()) for u in mine},
         "count": count,
-        "page_no": page_no,
-        "pages": pages,
-        "prev_url": link(page_no - 1) if page_no > 1 else None,
-        "next_url": link(page_no + 1) if page_no < pages else None,
+        **page_links(page_no, pages, link),
         "values": values,
         "errors": errors,
         "form_fields": list(values),
