@@ -14,15 +14,14 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from lxml import html as lxml_html
-from sqlmodel import col, select
+from sqlmodel import select
 
-from api.web.security import SESSION_COOKIE
 from api.web.tugas import PER_PAGE
 from pipeline.auth import create_user, issue_token
 from pipeline.inbox.tasks import KIND_LABELS, Kind, kinds_of
 from pipeline.models import User
-from pipeline.signin import SessionPolicy, start_session
 from storage.db import session_scope
+from tests.fixtures.app import session_jars
 from tests.test_api import case_body, create_case, create_naskah
 from tests.test_signing_flow import counterparty_signs
 from tests.test_tasks import PEOPLE, add_counterparty_official, backdate, inbox
@@ -38,22 +37,7 @@ SERVICES = pytest.mark.parametrize("services", ["sqlite-local"], indirect=True)
 def browsers(api) -> Iterator[dict[str, TestClient]]:
     """A cookie jar per person (a session started as sign-in would), all on the API fixture's app; a
     person is named as ``api.tokens`` names them (``drafter`` is the user ``u-drafter``)."""
-    made: dict[str, TestClient] = {}
-
-    class Jars(dict):
-        def __missing__(self, who: str) -> TestClient:
-            with session_scope(api.services.engine) as session:
-                user = session.exec(select(User).where(col(User.username).in_([who, f"u-{who}"]))).one()
-                sid, _ = start_session(session, user, policy=SessionPolicy())
-            client = TestClient(api.client.app, base_url=str(api.client.base_url))
-            client.cookies.set(SESSION_COOKIE, sid)
-            made[who] = client
-            self[who] = client
-            return client
-
-    yield Jars()
-    for client in made.values():
-        client.close()
+    yield from session_jars(api)
 
 
 def beranda(browsers, who: str, query: str = "") -> lxml_html.HtmlElement:

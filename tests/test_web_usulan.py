@@ -17,12 +17,10 @@ from fastapi.testclient import TestClient
 from lxml import html as lxml_html
 from sqlmodel import func, select
 
-from api.web.security import SESSION_COOKIE
 from pipeline.auth import create_user
-from pipeline.models import User, Usulan
-from pipeline.signin import SessionPolicy, start_session
+from pipeline.models import Usulan
 from storage.db import session_scope
-from tests.fixtures.app import Api
+from tests.fixtures.app import Api, session_jars
 from tests.test_intake import a_docx, a_pdf, hasil, intake, penawaran, post, to_rapat, upload
 
 __all__ = ["intake"]  # the fixture, used here
@@ -38,22 +36,7 @@ def browsers(intake: Api) -> Iterator[dict[str, TestClient]]:
             session, username="mitra", nama="Direktur Mitra", jabatan="Direktur", roles=["signer"],
             pihak_luar=True, instansi="PT Mitra Sampah",
         )  # fmt: skip
-    made: dict[str, TestClient] = {}
-
-    class Jars(dict):
-        def __missing__(self, who: str) -> TestClient:
-            with session_scope(intake.services.engine) as session:
-                user = session.exec(select(User).where(User.username == who)).one()
-                sid, _ = start_session(session, user, policy=SessionPolicy())
-            client = TestClient(intake.client.app, base_url=str(intake.client.base_url))
-            client.cookies.set(SESSION_COOKIE, sid)
-            made[who] = client
-            self[who] = client
-            return client
-
-    yield Jars()
-    for client in made.values():
-        client.close()
+    yield from session_jars(intake)
 
 
 def doc_of(client: TestClient, path: str) -> lxml_html.HtmlElement:
