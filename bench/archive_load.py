@@ -527,6 +527,7 @@ def add_naskah(rows: Rows, case: Case, docs: list[Doc], i: int, user_id: int, ar
             pihak=pihak,
             nomor=nomor,
             opd_teknis=ks["opd_teknis"],
+            opd_key=ks["opd_key"],
             tanggal_ttd=doc.tanggal_ttd,
             mulai=ks["mulai"],
             selesai=ks["selesai"],

@@ -541,6 +541,8 @@ class Arsip(SQLModel, table=True):
     pihak: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)  # urutan, instansi, penandatangan
     nomor: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)  # {pihak urutan: nomor}
     opd_teknis: str = Field(max_length=200, index=True)
+    # the kerja sama's opd_key (pipeline.access.opd_key(opd_teknis)): a Kepala OPD sees their OPD's records
+    opd_key: str = Field(default="", max_length=200, index=True)
     tanggal_ttd: date = Field(index=True)  # the day the last signature was made (profile time zone)
     mulai: date
     selesai: date = Field(index=True)

@@ -164,6 +164,7 @@ def add_arsip(
             pihak=pihak,
             nomor={str(k): v for k, v in nomor.items()},
             opd_teknis=opd,
+            opd_key=opd_key(opd),
             tanggal_ttd=tanggal_ttd,
             mulai=mulai,
             selesai=selesai,

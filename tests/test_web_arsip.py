@@ -254,6 +254,56 @@ def test_a_broad_search_is_counted_up_to_the_limit_and_says_more_than(api, brows
         ]
 
 
+@BOTH_DATABASES
+def test_the_page_has_the_apis_rows_when_matches_lie_at_the_far_end_of_the_sort(api):
+    """Matches that are not spread over the archive (a word only in the oldest records, one OPD's) are
+    where the database's plan in sort order reads every record: the page finds the matches first.  For
+    every sort and page, narrow (exact count) and broad (counted up to a limit), the rows are the API's."""
+    db, today = api.services.engine, today_of(api)
+    for n in range(30):  # "Irigasi" only in the 6 oldest, which end first and sort first by judul
+        old = n < 6
+        add_arsip(
+            db,
+            judul=f"{'Air Irigasi' if old else 'Jalan Kabupaten'} Ruas {n:02d}",
+            tanggal_ttd=dt.date(2020, 1, 1) + dt.timedelta(days=30 * n),
+            selesai=dt.date(2030, 1, 1) + dt.timedelta(days=30 * n),
+            opd="Dinas Pekerjaan Umum" if old else "Dinas Lingkungan Hidup",
+            jenis="PKS" if n % 3 else "KB",
+            serial=n,
+        )
+    with session_scope(db) as session:
+        create_user(
+            session,
+            username="kadis_pu",
+            nama="Kadis PU",
+            jabatan="Kepala Dinas",
+            roles=["signer"],
+            opd="Dinas Pekerjaan Umum",
+        )
+    profile = api.services.profile
+    with session_scope(db) as session:
+        users = {u.username: u for u in session.exec(select(User)).all()}
+        secretariat = next(u for name, u in users.items() if name in ("secretariat", "u-secretariat"))
+        cases = [
+            (secretariat, {"q": "irigasi"}, 6),
+            (secretariat, {"q": "ruas", "jenis": "KB"}, 10),
+            (secretariat, {"q": "ruas"}, 30),
+            (users["kadis_pu"], {}, 6),
+            (users["kadis_pu"], {"q": "jalan"}, 0),
+        ]
+        for user, params, total in cases:
+            for sort in archive.SORT_KEYS:
+                for offset in (0, 5, 40):
+                    query = archive.ArsipQuery(**params, sort=sort, offset=offset, limit=5)
+                    want, count = archive.search(session, user, query, today, profile=profile)
+                    assert count == total
+                    for limit in (8, 1000):  # 8: a broad search past its count limit
+                        got = archive.search_page(session, user, query, today, profile=profile, count_limit=limit)
+                        assert [a.id for a in got.rows] == [a.id for a in want], (params, sort, offset, limit)
+                        upto = max(limit, offset + 5)
+                        assert (got.count, got.exact) == ((total, True) if total <= upto else (upto, False))
+
+
 def test_more_than_a_thousand_is_written_the_indonesian_way():
     template = environment().get_template("arsip/_hasil.html")
     ctx = dict(
