@@ -199,9 +199,12 @@ def cluster(signers_api, dev_pki, counterparty_pki, converter, s3_server, pg_ser
             db=Database(pg_server.dsn(svc.engine.url.database)),
             env={**env, "NASKAH_DATABASE_URL": database_url},
         )
-    finally:
-        for server in servers:
-            server.stop()
+    finally:  # both at once: a server still finishing a raced request may take its whole grace to stop
+        stopping = [threading.Thread(target=server.stop) for server in servers]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
 
 
 def completed_numbers(api: Api, nid: int) -> list[int]:
