@@ -27,6 +27,7 @@ from pipeline.errors import StorageUnavailable, store_errors
 from pipeline.models import ArsipVersion, Naskah, NaskahFile, ObjectStoreRecord, Pihak, Revision, User
 from pipeline.pdf.pagerender import PageRenderer
 from pipeline.pdf.pdflimits import PdfLimits
+from pipeline.sign.verify import as_certificates
 from pipeline.sop import Profile, load_profile
 from storage.db import session_scope
 from storage.objects import (
@@ -139,6 +140,10 @@ class Services:
     page_renderer: PageRenderer = field(default_factory=PageRenderer)
     """Renders page previews with poppler, bounded in time, pages and concurrency (``NASKAH_PREVIEW_*``);
     ``pipeline.workspace.preview`` caches what it renders, once per PDF sha256."""
+
+    def __post_init__(self) -> None:
+        # parsed once here, before request threads share them (``pipeline.sign.verify.parsed``)
+        self.trust_roots = as_certificates(self.trust_roots)
 
     def after_step(self, session: Session, naskah: Naskah, actor: User | None) -> None:
         """In the step's transaction, after it: tell whoever's turn it now is (``pipeline.inbox``).

@@ -40,6 +40,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 import time
 import weakref
 import zlib
@@ -69,6 +70,7 @@ from pyhanko.sign.general import SigningError, as_signing_certificate_v2, simple
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.signers.pdf_signer import DSSContentSettings
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
+from pyhanko.sign.timestamps.common_utils import extract_ts_certs
 from pyhanko.stamp import QRPosition, QRStamp, QRStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import (
@@ -89,7 +91,7 @@ from pipeline.errors import InvalidInput, ServiceUnavailable, SigningRefused
 from pipeline.pdf.pdfread import refuse_unreadable
 from pipeline.sign.certpolicy import check_for_signing
 from pipeline.sign.fetch import fetcher_backend
-from pipeline.sign.verify import as_certificates
+from pipeline.sign.verify import as_certificates, parsed
 from pipeline.terbilang import tanggal
 
 __all__ = [
@@ -210,9 +212,9 @@ class ParsedKeySigner(signers.SimpleSigner):
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         super().__init__(
-            signing_cert=signing_cert,
+            signing_cert=parsed(signing_cert),  # kept across requests: parsed before threads share it
             signing_key=asn1_keys.PrivateKeyInfo.load(der),
-            cert_registry=SimpleCertificateStore.from_certs(list(cert_registry)),
+            cert_registry=SimpleCertificateStore.from_certs([parsed(cert) for cert in cert_registry]),
             signature_mechanism=signature_mechanism,
             prefer_pss=prefer_pss,
             embed_roots=embed_roots,
@@ -371,16 +373,29 @@ class LearningTimestamper(HTTPTimeStamper):
     def __init__(self, url: str, timeout: float) -> None:
         super().__init__(url, timeout=timeout)
         self._learned_at: float | None = None
+        self._lock = threading.Lock()
 
     def _forget(self) -> None:
-        self._dummy_response_cache = {}
-        self._certs = {}
-        self.cert_registry = SimpleCertificateStore()
-        self._learned_at = None
+        with self._lock:
+            self._dummy_response_cache = {}
+            self._certs = {}
+            self.cert_registry = SimpleCertificateStore()
+            self._learned_at = None
 
     def _register_dummy(self, md_algorithm: str, dummy: cms.ContentInfo) -> None:
-        super()._register_dummy(md_algorithm, dummy)
-        self._learned_at = time.monotonic()
+        # One timestamper serves every request thread: its certificates are parsed before they are
+        # shared (see ``verify.parsed``), and what it learned is swapped in whole, never mutated
+        # while another thread iterates it.
+        for wrapped in dummy["content"]["certificates"]:
+            parsed(wrapped.chosen)
+        with self._lock:
+            registry = SimpleCertificateStore.from_certs(list(self.cert_registry))
+            certs = dict(self._certs)
+            for cert in extract_ts_certs(dummy, registry):
+                certs[cert.issuer_serial] = cert
+            self._dummy_response_cache = {**self._dummy_response_cache, md_algorithm: dummy}
+            self.cert_registry, self._certs = registry, certs
+            self._learned_at = time.monotonic()
 
     async def async_dummy_response(self, md_algorithm: str) -> cms.ContentInfo:
         if self._learned_at is not None and time.monotonic() - self._learned_at > TSA_RELEARN_S:

@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from io import BytesIO
@@ -120,6 +121,7 @@ __all__ = [
     "async_verify_pdf",
     "certificate_expiry",
     "has_signature_timestamp",
+    "parsed",
     "refuse_unreadable",
     "signature_level",
     "unanchored_chain",
@@ -368,7 +370,31 @@ def as_certificates(items: Iterable[Any]) -> list[asn1_x509.Certificate]:
                 result.append(asn1_x509.Certificate.load(data))
         else:
             raise TypeError(f"not a certificate: {type(item).__name__}")
-    return result
+    return [parsed(cert) for cert in result]
+
+
+def parsed(cert: asn1_x509.Certificate) -> asn1_x509.Certificate:
+    """``cert`` with every part parsed, so that threads may share it.
+
+    asn1crypto parses lazily and writes what it parsed into the object as it goes: two threads
+    reading the same fresh certificate at once (two archive requests validating with the same trust
+    roots) can see a half-parsed extension list (``KeyError: No field numbered 2 ...``).
+    Certificates kept across requests (trust roots, the TSA's, a signer's chain) go through here
+    (:func:`as_certificates` does it), under a lock the first time, cheaply afterwards.
+    """
+    if getattr(cert, "_naskah_parsed", False):
+        return cert
+    with _PARSE_LOCK:
+        if not getattr(cert, "_naskah_parsed", False):
+            cert.native  # noqa: B018 - parses every field
+            cert.key_identifier  # noqa: B018 - and the extension summary pyHanko reads (one pass sets all)
+            cert.issuer_serial  # noqa: B018
+            cert.sha256  # noqa: B018
+            cert._naskah_parsed = True  # type: ignore[attr-defined]
+    return cert
+
+
+_PARSE_LOCK = threading.Lock()
 
 
 def _open(data: bytes) -> PdfFileReader:
