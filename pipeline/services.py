@@ -27,6 +27,7 @@ from pipeline.errors import StorageUnavailable, store_errors
 from pipeline.models import ArsipVersion, Naskah, NaskahFile, ObjectStoreRecord, Pihak, Revision, User
 from pipeline.pdf.pagerender import PageRenderer
 from pipeline.pdf.pdflimits import PdfLimits
+from pipeline.sign.reportcache import ReportCache
 from pipeline.sign.verify import as_certificates
 from pipeline.sop import Profile, load_profile
 from storage.db import session_scope
@@ -140,6 +141,9 @@ class Services:
     page_renderer: PageRenderer = field(default_factory=PageRenderer)
     """Renders page previews with poppler, bounded in time, pages and concurrency (``NASKAH_PREVIEW_*``);
     ``pipeline.workspace.preview`` caches what it renders, once per PDF sha256."""
+    report_cache: ReportCache = field(default_factory=ReportCache)
+    """Verification reports of stored files shown on pages (the signing page, desk-to-desk proofs), per
+    sha256, trust configuration, expected officials and time bucket (``pipeline.sign.reportcache``)."""
 
     def __post_init__(self) -> None:
         # parsed once here, before request threads share them (``pipeline.sign.verify.parsed``)

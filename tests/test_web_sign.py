@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import re
 from html import unescape
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +19,8 @@ from sqlmodel import Session, select
 
 from pipeline.auth import create_user
 from pipeline.models import Arsip
+from pipeline.sign import verification
+from pipeline.sign.reportcache import ReportCache
 from storage.db import session_scope
 from tests.fixtures.pki import WALIKOTA
 from tests.test_signing_flow import counterparty_signs, fully_initialled
@@ -350,3 +353,51 @@ def test_a_crafted_signing_post_by_someone_whose_turn_it_is_not_is_refused_with_
         page=f"/naskah/{nid}/tanda-tangan",
     )
     assert r.status_code == 409 and "waiting_for_counterparty" in r.text
+
+
+@SERVICES
+def test_the_signing_page_verifies_a_file_once_and_a_new_signature_afresh(
+    web, dev_pki, counterparty_pki, counterparty_person, monkeypatch
+):
+    """Reloading the page reads the reports it showed (pipeline.sign.reportcache) instead of running pyHanko's
+    validation again (0.5-1.5 s each: the page took 1-3 s a load); the file the next signature makes is
+    verified afresh, and another trust configuration gets its own report."""
+    nid = imported(web, counterparty_pki, counterparty_person)
+    web.services.report_cache = ReportCache(clock=lambda: 0.0)  # one time bucket for the whole test
+    analysed: list[bytes] = []
+    real = verification.verify_bounded
+
+    def counted(data: bytes, *args: Any, **kwargs: Any) -> Any:
+        analysed.append(data)
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(verification, "verify_bounded", counted)
+    client = as_user(web, "bupati")
+    path = f"/naskah/{nid}/tanda-tangan"
+    for _ in range(3):
+        page = text_of(client.get(path).text)
+        assert "Bukti pemeriksaan berkas mitra" in page and "Tanda tangan utuh dan sah: ya" in page
+    assert len(analysed) <= 1  # the partner's return: once (or not at all, when its proof was shown already)
+    seen = len(analysed)
+
+    files = {"p12": ("bupati.p12", dev_pki.issue_person(BUPATI).to_pkcs12("Rahasia-77"), "application/x-pkcs12")}
+    r = post_form(client, f"{path}/tandatangani", {"passphrase": "Rahasia-77"}, files, page=path)
+    assert r.status_code == 303, text_of(r.text)[:1500]
+    signed = client.get(f"{path}/naskah.pdf").content
+    for _ in range(3):
+        page = text_of(client.get(path).text)
+        assert "Semua tanda tangan sah dan tepercaya" in page
+    assert analysed[seen:] == [signed]  # the new file, once; the partner's return not again
+
+    trusted = web.services.trust_roots
+    web.services.trust_roots = list(dev_pki.roots)  # the partner's CA is no longer trusted here
+    try:
+        page = text_of(client.get(path).text)
+    finally:
+        web.services.trust_roots = trusted
+    assert "Naskah ini bermasalah" in page
+    assert "Sertifikat tepercaya (rantai ke CA yang diakui, tidak dicabut): tidak" in page
+    again = analysed[seen + 1 :]  # both files again, under it: ours and the partner's return (its prefix)
+    assert len(again) == 2 and signed in again and signed.startswith(next(a for a in again if a != signed))
+    assert "Semua tanda tangan sah dan tepercaya" in text_of(client.get(path).text)  # trusted again: as before
+    assert len(analysed) == seen + 3

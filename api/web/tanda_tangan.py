@@ -9,6 +9,11 @@ Secrets (the PKCS#12 passphrase, a token's PIN, an OTP) go to the pipeline and n
 put back into a form, never logged; the uploaded PKCS#12 file lives in memory for one request.
 Readiness (``signature_plan.readiness``) opens the key with the secret to read its certificate and
 judges it with the rules signing uses (``pipeline.sign.readiness``); nothing is signed or kept.
+
+The verification of the signed file and the proofs of desk-to-desk returns are pyHanko's validation, the
+page's whole cost (~1 s a load on the demo's KB, rendered again by every form that answers with the page):
+they are read from ``svc.report_cache`` (``pipeline.sign.reportcache``) while the file's bytes, the trust
+roots, the expected officials and the time bucket are those they were computed for.
 """
 
 from __future__ import annotations
@@ -117,6 +122,7 @@ def _verification(svc: Services, session: SessionDep, user: User, naskah_id: int
         may_see=lambda s, nid: access.may_see_naskah(s, user, svc.profile, nid),
         limits=svc.pdf_limits,
         worker=svc.pdf_worker,
+        cache=svc.report_cache,
     )
     return {"report": report, "verdict": VERDICTS.get(report.bottom_line, report.bottom_line), "sha256": file.sha256}
 

@@ -11,7 +11,9 @@ file and says, point by point, why it was accepted, so a person can see it rathe
 - the certificate belongs to the official printed in that party's block, and on what basis;
 - where the signature sits (field, page, visible or not).
 
-Everything is computed from the stored bytes each time (no proof is kept that could go stale).
+Everything is computed from the stored bytes each time (no proof is kept that could go stale); only the
+verification of a file is read again from ``svc.report_cache`` (``pipeline.sign.reportcache``) while its
+bytes, the trust roots, the expected officials and the time bucket are the same.
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ def import_proofs(svc: Services, user: User, naskah_id: int) -> list[ImportProof
             may_see=lambda s, nid: access.may_see_naskah(s, user, svc.profile, nid),
             limits=svc.pdf_limits,
             worker=svc.pdf_worker,
+            cache=svc.report_cache,
         )
         check = next((c for c in report.signatures if c.field == name), None)
         out.append(
@@ -134,7 +137,7 @@ def import_proofs(svc: Services, user: User, naskah_id: int) -> list[ImportProof
                 visible=step.signed_visible,
                 imported_at=step.signed_at,
                 check=check,
-                issuer=_issuer(data, name),
+                issuer=(check.certificate_issuer if check else "") or _issuer(data, name),
                 problems=list(check.problems) if check else ["Tanda tangan mitra tidak ditemukan pada berkas."],
             )
         )

@@ -37,6 +37,7 @@ from pipeline.identity import Official
 from pipeline.models import NaskahFile
 from pipeline.pdf.pdflimits import PdfLimits, check_pdf
 from pipeline.sign.pdfworker import PdfWorker, verify_bounded
+from pipeline.sign.reportcache import ReportCache
 from pipeline.sign.signature_plan import expected_signers
 from pipeline.sign.signing_date import signing_dates
 from pipeline.sign.verify import VerificationReport, verify_pdf
@@ -95,6 +96,7 @@ def verify_known(
     may_see: Callable[[Session, int], bool] | None = None,
     limits: PdfLimits | None = None,
     worker: PdfWorker | None = None,
+    cache: ReportCache | None = None,
     **options: Any,
 ) -> VerificationReport:
     """:func:`pipeline.sign.verify.verify_pdf`, told whom each signature must belong to when ``engine``'s
@@ -105,7 +107,11 @@ def verify_known(
 
     A file from outside comes with ``limits`` (``pipeline.pdf.pdflimits``): its size, revisions and
     objects are checked from its bytes before anything else, its pages and fields before the
-    analysis; with a ``worker`` the analysis runs there, under its memory and time limits."""
+    analysis; with a ``worker`` the analysis runs there, under its memory and time limits.
+
+    With a ``cache`` (``pipeline.sign.reportcache``) the analysis of the same bytes, under the same trust
+    configuration, for the same expected officials, within the same time bucket, is read from it instead
+    of run again (not when ``allow_fetching``); what the database adds is read on every call."""
     if limits is not None:
         check_pdf(pdf, limits)
     naskah_id, expected, dates = None, None, None
@@ -118,20 +124,26 @@ def verify_known(
                 dates = signing_dates(session, naskah_id) if naskah_id is not None else None
         except SQLAlchemyError as exc:
             log.warning("verification without the database's knowledge of the file: %s", exc)
-    if worker is not None:
-        report = worker.run(
-            verify_bounded,
-            pdf,
-            list(trust_roots),
-            limits or PdfLimits(),
-            archival=archival,
-            expected_signers=expected,
-            **options,
-        )
-    elif limits is not None:
-        report = verify_bounded(pdf, trust_roots, limits, archival=archival, expected_signers=expected, **options)
+
+    def compute() -> VerificationReport:
+        if worker is not None:
+            return worker.run(
+                verify_bounded,
+                pdf,
+                list(trust_roots),
+                limits or PdfLimits(),
+                archival=archival,
+                expected_signers=expected,
+                **options,
+            )
+        if limits is not None:
+            return verify_bounded(pdf, trust_roots, limits, archival=archival, expected_signers=expected, **options)
+        return verify_pdf(pdf, trust_roots, archival=archival, expected_signers=expected, **options)
+
+    if cache is None or options.get("allow_fetching"):  # fetched revocation data may change any moment
+        report = compute()
     else:
-        report = verify_pdf(pdf, trust_roots, archival=archival, expected_signers=expected, **options)
+        report = cache.get(cache.key(pdf, trust_roots, expected, limits, {**options, "archival": archival}), compute)
     return dataclasses.replace(
         report, naskah_id=naskah_id, tanggal_penandatanganan=dates.to_dict() if dates is not None else None
     )
