@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
+from asn1crypto import x509 as asn1_x509
+
 from pipeline.errors import DocumentRejected, NaskahError, ServiceUnavailable
 from pipeline.pdf.pdflimits import PdfLimits, check_structure
 from pipeline.sign.desk import ImportCheck, check_returned_offline
@@ -50,6 +52,12 @@ T = TypeVar("T")
 #: Imported once by the fork server, so that each child starts with them in place (the tasks below
 #: and everything they use).
 PRELOAD = ["__main__", "pipeline.sign.pdfworker"]
+
+# asn1crypto sets a class up (its field specs) in the first instance's __init__; a certificate that
+# arrives unparsed by pickle (trust roots sent to a child) skips __init__, and parsing it in a child
+# where no Certificate was made yet fails ("'NoneType' object is not subscriptable").  One made here,
+# at import, sets the class up in the fork server, so in every child it forks.
+asn1_x509.Certificate()
 
 
 # -- the tasks (run in the child; also callable in-process) -------------------------------------
