@@ -28,7 +28,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_session(svc: ServicesDep) -> Iterator[Session]:
+def get_session(request: Request, svc: ServicesDep) -> Iterator[Session]:
     """The request's session: what a route writes through it commits when the route returns, before
     the response is sent (``scope="function"`` below); a commit that fails raises instead, and the
     client gets the error envelope (503 when the database is unavailable, ``api.errors``), never a 2xx
@@ -37,14 +37,21 @@ def get_session(svc: ServicesDep) -> Iterator[Session]:
     FastAPI's default (``scope="request"``) ends a yield dependency after the response has been
     sent: the client had its 201 before the commit, read again and found nothing, or kept the id of
     a case whose commit failed.
+
+    A page renders its layout (the header's unread count) through the same session, so a request
+    holds one database connection, never two: 32 sessions asking at once took both workers' pools
+    when every page opened a second one for its header (``bench/web.py``: 503 after the pool's timeout).
     """
     with Session(svc.engine, expire_on_commit=False) as session:
+        request.state.db_session = session  # the page layout's own reads use it (api.web.render.page)
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+        finally:
+            del request.state.db_session
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from lxml import html as lxml_html
+from sqlalchemy import event
 from sqlmodel import select
 
 from api.web.tugas import PER_PAGE
@@ -327,3 +328,31 @@ def test_the_counters_are_the_kinds_each_person_can_hold(api):
     assert Kind.DIKEMBALIKAN in kinds_of(people["drafter"], profile)
     assert kinds_of(people["admin"], profile) == []
     assert set(KIND_LABELS) == set(Kind)
+
+
+@SERVICES
+def test_a_page_request_holds_one_database_connection_at_a_time(api, browsers):
+    """The layout's header (unread notifications) reads through the route's own session: a page never
+    holds two connections at once, or 32 sessions asking together would take a worker's whole pool and
+    wait on one another until its timeout (503; bench/web.py's saturated phase did)."""
+    engine = api.services.engine
+    out = {"now": 0, "peak": 0}
+
+    def checkout(*_args) -> None:
+        out["now"] += 1
+        out["peak"] = max(out["peak"], out["now"])
+
+    def checkin(*_args) -> None:
+        out["now"] -= 1
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    try:
+        for path in ("/", "/arsip", "/arsip?q=sampah", "/kerja-sama", "/notifikasi"):
+            out["peak"] = out["now"] = 0
+            r = browsers["drafter"].get(path, follow_redirects=False)
+            assert r.status_code == 200, (path, r.status_code)
+            assert out["peak"] == 1, (path, out["peak"])
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "checkin", checkin)

@@ -126,11 +126,6 @@ def cari(
         "rekap_csv": "/arsip/rekap.csv" + ("?" + rekap if rekap else ""),
         "rekap_xlsx": "/arsip/rekap.xlsx" + ("?" + rekap if rekap else ""),
     }
-    # the search is read: its connection goes back to the pool before the layout counts the header's
-    # notifications on one of its own (``render.page``).  Held meanwhile, every request needed two at
-    # once: 32 sessions asking without pause took both workers' pools (15 connections each) and waited
-    # on one another until the pool's timeout, 30 s, then answered 503 (``bench/web.py``).
-    session.commit()
     if request.headers.get("hx-request"):  # htmx swaps only a 2xx: the fragment says what is wrong itself
         return page(request, "arsip/_hasil.html", {**ctx, "fragment": True})
     return page(request, "arsip/cari.html", {**ctx, "fragment": False}, status_code=422 if errors else 200)

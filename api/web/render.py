@@ -13,6 +13,7 @@ person typed kept (:func:`page` gets the submitted values back as ``values``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,12 +23,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.errors import http_status, validation_message
 from api.web.assets import STATIC_DIR, STATIC_URL, vendored_url
 from pipeline.auth import allowed
 from pipeline.errors import InvalidInput, NaskahError
-from pipeline.inbox.notifications import unread_count_now
+from pipeline.inbox.notifications import unread_count, unread_count_now
 
 __all__ = [
     "APP_NAME",
@@ -48,6 +50,8 @@ _BULAN = (
     "Januari", "Februari", "Maret", "April", "Mei", "Juni",
     "Juli", "Agustus", "September", "Oktober", "November", "Desember",
 )  # fmt: skip
+
+log = logging.getLogger(__name__)
 
 
 def _tanggal(value: Any) -> str:
@@ -137,6 +141,20 @@ class FormErrors:
         ]
 
 
+def _unread(request: Request, svc: Any, user: Any) -> int:
+    """The header's unread count: in a savepoint of the request's own session when the route has one
+    (``api.deps.get_session``: one connection per request), else in a short read of its own."""
+    session = getattr(request.state, "db_session", None)
+    if session is None:
+        return unread_count_now(svc.engine, user)
+    try:
+        with session.begin_nested():
+            return unread_count(session, user)
+    except SQLAlchemyError:
+        log.warning("unread notifications of %s not counted", user.username, exc_info=True)
+        return 0
+
+
 def page(
     request: Request,
     template: str,
@@ -150,7 +168,7 @@ def page(
     signed = getattr(request.state, "signed", None)
     svc = getattr(request.app.state, "services", None)
     ctx: dict[str, Any] = {
-        "notifikasi_baru": unread_count_now(svc.engine, signed.user) if signed is not None and svc else 0,
+        "notifikasi_baru": _unread(request, svc, signed.user) if signed is not None and svc else 0,
         "request_path": request.url.path,
         "user": signed.user if signed is not None else None,
         "csrf_token": signed.csrf_token if signed is not None else "",
