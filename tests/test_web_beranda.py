@@ -8,6 +8,7 @@ The browser's view (axe, a phone's width, the screenshot) is tests/test_web_bera
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterator
 
@@ -17,6 +18,7 @@ from lxml import html as lxml_html
 from sqlalchemy import event
 from sqlmodel import select
 
+from api.web import render
 from api.web.tugas import PER_PAGE
 from pipeline.auth import create_user, issue_token
 from pipeline.inbox.tasks import KIND_LABELS, Kind, kinds_of
@@ -356,3 +358,54 @@ def test_a_page_request_holds_one_database_connection_at_a_time(api, browsers):
     finally:
         event.remove(engine, "checkout", checkout)
         event.remove(engine, "checkin", checkin)
+
+
+@SERVICES
+def test_the_header_counts_unread_notifications_after_the_routes_session_ended_or_rolled_back(
+    api, browsers, caplog, monkeypatch
+):
+    """An error page is rendered after the route's session has ended (its dependency ends before the
+    response): the header then counts on a short connection of its own, never through the closed
+    session.  A form refused after the route rolled its session back counts through that session, in a
+    new transaction.  Either way the badge is right and nothing is logged as not counted."""
+    from pipeline.models import Notifikasi
+    from tests.test_web_admin import new_user_form
+    from tests.test_web_admin import post as post_form
+
+    with session_scope(api.services.engine) as session:
+        for username in ("u-drafter", "u-admin"):
+            user = session.exec(select(User).where(User.username == username)).one()
+            session.add(
+                Notifikasi(
+                    user_id=user.id,
+                    kind="info",
+                    kunci=f"uji:{username}",
+                    subject="Uji",
+                    body_text="Uji",
+                    body_html="",
+                    link="/",
+                )
+            )
+    caplog.set_level(logging.WARNING, logger="api.web.render")
+    counted: list[str] = []  # how each page counted: "route" (its session) or "own" (a connection of its own)
+    for name, how in (("unread_count", "route"), ("unread_count_now", "own")):
+        real = getattr(render, name)
+        monkeypatch.setattr(render, name, lambda *a, _real=real, _how=how: counted.append(_how) or _real(*a))
+
+    def badge(html: str) -> str:
+        return lxml_html.fromstring(html).get_element_by_id("notifikasi-jumlah").text_content().split()[0]
+
+    for path, status, how in (
+        ("/", 200, "route"),
+        ("/naskah/999999/tanda-tangan", 404, "own"),  # the error page: rendered after the session ended
+        ("/kerja-sama/999999", 404, "own"),
+    ):
+        counted.clear()
+        r = browsers["drafter"].get(path, follow_redirects=False)
+        assert r.status_code == status, (path, r.status_code)
+        assert badge(r.text) == "1" and counted == [how], (path, counted)
+    counted.clear()
+    r = post_form(browsers["admin"], "/admin/pengguna/baru", new_user_form(password="pendek"), "/admin/pengguna/baru")
+    assert r.status_code == 422 and "Ada masalah" in r.text  # the route rolled back, then rendered the form
+    assert badge(r.text) == "1" and counted[-1] == "route"
+    assert "not counted" not in caplog.text
