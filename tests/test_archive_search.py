@@ -1,11 +1,12 @@
 """The archive search finds the same records however it reads them, on SQLite and PostgreSQL.
 
-``archive.search_page`` reads a page in up to three ways (its matches counted up to a limit; a broad
-search's walk along the sort's index, at most ``WALK_LIMIT`` records; every match, sorted) and the API's
-``archive.search`` counts a broad search to its end.  Each way, forced here by the count limit and the walk
-limit, must give the records and counts that the rule gives: every word of ``q`` a part of the record's
-text (case aside; ``%``, ``_`` and ``\\`` are themselves, not wildcards), the filters, the sort (by the
-database's own order) and the page; for staff, and for a Kepala OPD who sees their OPD's records only.
+``archive.search_page`` reads a page in up to four ways (its matches counted up to a limit; a broad
+search's walk along the sort's index, at most ``WALK_LIMIT`` records; then every match, sorted, or on
+PostgreSQL the walk to its end when most records match) and the API's ``archive.search`` counts a broad
+search to its end.  Each way, forced here by the count limit, the walk limit and ``MOST``, must give the
+records and counts that the rule gives: every word of ``q`` a part of the record's text (case aside;
+``%``, ``_`` and ``\\`` are themselves, not wildcards), the filters, the sort (by the database's own order) and the
+page; for staff, and for a Kepala OPD who sees their OPD's records only.
 """
 
 from __future__ import annotations
@@ -155,15 +156,18 @@ def test_every_way_of_reading_a_page_gives_the_rules_records_and_counts(db, monk
                     for offset in (0, 4, 60):
                         query = archive.ArsipQuery(**params, sort=sort, offset=offset, limit=4)
                         want = whole[offset : offset + 4]
-                        for walk_limit in (0, 3, 10**6):  # 0, 3: the walk gives up; 10**6: it reads all
+                        # the walk gives up and every match is sorted (0), or it walks on (3; PostgreSQL
+                        # when most records match), or it reads the whole archive (10**6)
+                        for walk_limit, most in ((0, 2.0), (3, 0.0), (10**6, 2.0)):
                             monkeypatch.setattr(archive, "WALK_LIMIT", walk_limit)
+                            monkeypatch.setattr(archive, "MOST", most)
                             rows, count = archive.search(session, user, query, TODAY, profile=PROFILE)
                             assert ([a.id for a in rows], count) == (want, len(whole)), (params, sort, offset)
                             for count_limit in (2, None):  # 2: a broad search; None: 1,000
                                 page = archive.search_page(
                                     session, user, query, TODAY, profile=PROFILE, count_limit=count_limit
                                 )
-                                where = (user.username, params, sort, offset, walk_limit, count_limit)
+                                where = (user.username, params, sort, offset, walk_limit, most, count_limit)
                                 assert [a.id for a in page.rows] == want, where
                                 upto = max(count_limit or archive.PAGE_COUNT_LIMIT, offset + 4)
                                 exact = len(whole) <= upto

@@ -435,6 +435,8 @@ PAGE_COUNT_LIMIT = 1000
 #: A broad search reads the archive in its sort's order for its page, at most this many records beyond the
 #: page's end, before it takes every match and sorts those instead (:func:`_walk`).
 WALK_LIMIT = 2000
+#: ... unless the database expects at least this share of the archive to match (:func:`_most_match`).
+MOST = 0.25
 
 
 @dataclass(frozen=True)
@@ -477,8 +479,11 @@ def search_page(
        :data:`WALK_LIMIT` records beyond the page's end (:func:`_walk`): a word in most records
        (``kabupaten``) has its page within the first few dozen;
     3. when they do not hold the page, the broad search's matches lie far along the sort (a former
-       Bupati's ~25,000 records, newest first, start after ~68,000 others: 100-150 ms to walk there):
-       every match, found through the trigram index, sorted (~20 ms).
+       Bupati's ~25,000 records, newest first, start after ~68,000 others: 100-150 ms to walk there on
+       an idle machine): every match, found through the trigram index, sorted, a third of that walk.
+       Unless the planner expects a quarter of the archive or more to match (:func:`_most_match`):
+       taking those reads nearly every page, and the walk to the page (as the database plans it) costs
+       less.
     """
     return _search(session, user, query, today, profile, _upto(query, count_limit), exact=False)
 
@@ -504,7 +509,11 @@ def _search(
     if not counted or query.offset >= count:
         return SearchPage([], count, complete or exact)
     if not complete:
-        ids = _walk(session, conditions, query) or _found(session, conditions, query, None)[0]
+        ids = _walk(session, conditions, query, WALK_LIMIT)
+        if ids is None and _most_match(session, conditions):
+            ids = _walk(session, conditions, query, None)
+        elif ids is None:
+            ids = _found(session, conditions, query, None)[0]
     by_id = {a.id: a for a in session.exec(select(Arsip).where(col(Arsip.id).in_(ids))).all()}
     return SearchPage([by_id[i] for i in ids if i in by_id], count, complete or exact)
 
@@ -543,14 +552,38 @@ def _found(
     return [], 0
 
 
-def _walk(session: Session, conditions: list[tuple[str, Any]], query: ArsipQuery) -> list[int] | None:
+def _most_match(session: Session, conditions: list[tuple[str, Any]]) -> bool:
+    """Whether PostgreSQL's planner expects at least :data:`MOST` of the archive to match (SQLite: no).
+
+    Taking every match reads their pages: for a quarter of the archive or more that is nearly every page
+    of a wide table (~2 KB a record: pihak, nomor, related), 100,000 records read from the page cache,
+    which costs more than walking the sort's index to the page (a current Bupati's name oldest first:
+    ~26,000 records).  Fewer matches (a former Bupati's ~25,000 newest first, after ~68,000 others) are
+    read through the trigram index for less than that walk.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    statement = select(Arsip.id).where(*(c for _, c in conditions))
+    compiled = statement.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+    connection = session.connection()
+    plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar_one()
+    total = connection.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'arsip'::regclass")).scalar_one()
+    return float(plan[0]["Plan"]["Plan Rows"]) >= MOST * max(float(total), 1.0)
+
+
+def _walk(
+    session: Session, conditions: list[tuple[str, Any]], query: ArsipQuery, limit: int | None
+) -> list[int] | None:
     """The ids of the page of a broad search, read in the sort's order (its index) among the first
-    :data:`WALK_LIMIT` records beyond the page's end, or None when those do not hold it.
+    ``limit`` records beyond the page's end (None: all), or None when those do not hold it.
 
     The conditions on the sort's column (``tahun`` by date, ``masa`` by selesai) bound where the index is
     read; the others test each record read, and reading stops at the page's end.  Without the bound a
     broad search whose matches lie far along the sort read up to every record.
     """
+    if limit is None:  # as a plain query: a subquery with ORDER BY would be planned to sort every record
+        statement = select(Arsip.id).where(*(c for _, c in conditions)).order_by(*SORTS[query.sort])
+        return list(session.exec(statement.offset(query.offset).limit(query.limit)).all())
     lead = SORT_KEYS[query.sort][0][0]
     table = Arsip.__table__  # type: ignore[attr-defined]
     rest = [c for on, c in conditions if on != lead]
@@ -560,7 +593,7 @@ def _walk(session: Session, conditions: list[tuple[str, Any]], query: ArsipQuery
         select(*(c for c in table.c if c.key in read))  # the columns tested and sorted: less to sort and hold
         .where(*(c for on, c in conditions if on == lead))
         .order_by(*SORTS[query.sort])
-        .limit(WALK_LIMIT + query.offset + query.limit)
+        .limit(None if limit is None else limit + query.offset + query.limit)
         .subquery("head")
     )
 
