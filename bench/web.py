@@ -34,6 +34,7 @@ request or check).  ``--keep [DIR]`` keeps the database, the PKI and the signed 
 /tmp/naskah-bench-web) and reuses them on the next run with the same ``--records``.
 
     .venv/bin/python bench/web.py [--records 100000] [--sessions 32] [--uploads 16] [--seconds 15] [--keep]
+        [--arsip-only]
     make bench-web BENCH_WEB_ARGS="--keep"
 
 Lines: ``web: arsip p95=… ms p50=… ms p99=… ms requests=…`` and ``web: verifikasi p95=…`` likewise.
@@ -519,8 +520,8 @@ class Results:
     arsip_one: Phase
     arsip: Phase
     arsip_saturated: Phase | None
-    verify_one: Phase
-    verify: Phase
+    verify_one: Phase | None  # None: --arsip-only
+    verify: Phase | None
 
 
 def measure(args: argparse.Namespace, target: Target, queries: list[dict[str, Any]], pdf: bytes) -> Results:
@@ -536,6 +537,8 @@ def measure(args: argparse.Namespace, target: Target, queries: list[dict[str, An
     saturated = None
     if not args.no_saturation:
         saturated = run(args.sessions, args.seconds, 0.0, arsip, f"{args.sessions} sessions, no pause")
+    if args.arsip_only:
+        return Results(arsip_one, arsip_many, saturated, None, None)
     verify = verify_setup(target, pdf)
     run(1, 0.1, 0.0, verify, "warm-up")
     verify_one = run(1, args.seconds, 0.0, verify, "1 upload at a time")
@@ -557,12 +560,13 @@ def report(r: Results, records: int, sessions: int) -> int:
     )
     if r.arsip_saturated:
         print(r.arsip_saturated.line("arsip (saturated)") + "  (capacity: latency is queueing)")
-    print(r.verify_one.line("verifikasi (1 upload)"))
-    print(r.verify.line("verifikasi"))
-    print(
-        f"  ratio {r.verify.clients} uploads / 1 upload: p50 {r.verify.pct(50) / r.verify_one.pct(50):.2f}x, "
-        f"p95 {r.verify.pct(95) / r.verify_one.pct(95):.2f}x; {os.cpu_count()} cores"
-    )
+    if r.verify_one and r.verify:
+        print(r.verify_one.line("verifikasi (1 upload)"))
+        print(r.verify.line("verifikasi"))
+        print(
+            f"  ratio {r.verify.clients} uploads / 1 upload: p50 {r.verify.pct(50) / r.verify_one.pct(50):.2f}x, "
+            f"p95 {r.verify.pct(95) / r.verify_one.pct(95):.2f}x; {os.cpu_count()} cores"
+        )
     phases = [r.arsip_one, r.arsip, r.arsip_saturated, r.verify_one, r.verify]
     for phase in phases:
         if phase is not None:
@@ -587,6 +591,7 @@ def main() -> int:
     parser.add_argument("--think-ms", type=float, default=1000.0, help="pause between a page and the next (1000)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2)")
     parser.add_argument("--no-saturation", action="store_true", help="skip the /arsip phase without pauses")
+    parser.add_argument("--arsip-only", action="store_true", help="measure /arsip only (no /verifikasi phases)")
     parser.add_argument(
         "--keep",
         nargs="?",

@@ -23,8 +23,9 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.general import SigningError
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
-from sqlalchemy import and_, func, or_
+from sqlalchemy import Column, func, or_, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.visitors import iterate, replacement_traverse
 from sqlmodel import Session, col, select
 
 from pipeline import access, actions, audit
@@ -390,51 +391,52 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _where(session: Session, user: User, query: ArsipQuery, today: dt.date, profile: Profile) -> Any:
-    """The condition of :func:`search` and :func:`search_page`: ``query`` among what ``user`` may see."""
+def _conditions(
+    session: Session, user: User, query: ArsipQuery, today: dt.date, profile: Profile
+) -> list[tuple[str, Any]]:
+    """The conditions of :func:`search` and :func:`search_page`, ``query`` among what ``user`` may see,
+    each with the one column it is on ("" for several): :func:`_walk` reads those on the sort's column
+    as its index's range."""
     require(user, "read")
-    conditions: list[Any] = [access.arsip_clause(session, user, profile)]
+    conditions: list[tuple[str, Any]] = [("", access.arsip_clause(session, user, profile))]
     for word in query.q.split():
-        conditions.append(col(Arsip.search_text).like(_like(word), escape="\\"))
+        conditions.append(("search_text", col(Arsip.search_text).like(_like(word), escape="\\")))
     if query.jenis:
-        conditions.append(Arsip.jenis == query.jenis)
+        conditions.append(("jenis", Arsip.jenis == query.jenis))
     if query.jenis_kerja_sama:
-        conditions.append(Arsip.jenis_kerja_sama == query.jenis_kerja_sama)
+        conditions.append(("jenis_kerja_sama", Arsip.jenis_kerja_sama == query.jenis_kerja_sama))
     if query.tahun:
-        conditions.append(Arsip.tanggal_ttd >= dt.date(query.tahun, 1, 1))
-        conditions.append(Arsip.tanggal_ttd <= dt.date(query.tahun, 12, 31))
+        conditions.append(("tanggal_ttd", Arsip.tanggal_ttd >= dt.date(query.tahun, 1, 1)))
+        conditions.append(("tanggal_ttd", Arsip.tanggal_ttd <= dt.date(query.tahun, 12, 31)))
     if query.opd:
-        conditions.append(col(Arsip.opd_teknis).ilike(_like(query.opd), escape="\\"))
+        conditions.append(("opd_teknis", col(Arsip.opd_teknis).ilike(_like(query.opd), escape="\\")))
     # three disjoint buckets, as masa_of says of each row: "berlaku" is beyond the "segera" window
     if query.masa == "berlaku":
-        conditions.append(Arsip.selesai > today + dt.timedelta(days=query.dalam_hari))
+        conditions.append(("selesai", Arsip.selesai > today + dt.timedelta(days=query.dalam_hari)))
     elif query.masa == "kedaluwarsa":
-        conditions.append(Arsip.selesai < today)
+        conditions.append(("selesai", Arsip.selesai < today))
     elif query.masa == "segera_berakhir":
-        conditions.append(Arsip.selesai >= today)
-        conditions.append(Arsip.selesai <= today + dt.timedelta(days=query.dalam_hari))
-    return and_(*conditions)
-
-
-def _rows(session: Session, where: Any, query: ArsipQuery) -> list[Arsip]:
-    statement = select(Arsip).where(where).order_by(*SORTS[query.sort]).offset(query.offset).limit(query.limit)
-    return list(session.exec(statement).all())
+        conditions.append(("selesai", Arsip.selesai >= today))
+        conditions.append(("selesai", Arsip.selesai <= today + dt.timedelta(days=query.dalam_hari)))
+    return conditions
 
 
 def search(
     session: Session, user: User, query: ArsipQuery, today: dt.date, *, profile: Profile
 ) -> tuple[list[Arsip], int]:
     """Archived originals matching ``query`` among those ``user`` may see (``pipeline.access``),
-    sorted and paginated, and the total count of those."""
-    where = _where(session, user, query, today, profile)
-    total = session.exec(select(func.count()).select_from(Arsip).where(where)).one()
-    if not total or query.offset >= total:
-        return [], int(total)
-    return _rows(session, where, query), int(total)
+    sorted and paginated, and the total count of those: :func:`search_page`'s rows, counted exactly."""
+    found = _search(session, user, query, today, profile, _upto(query, None), exact=True)
+    return found.rows, found.count
 
 
 #: The search page counts matches up to this many (beyond the page it shows): a count is exact below it.
 PAGE_COUNT_LIMIT = 1000
+#: A broad search reads the archive in its sort's order for its page, at most this many records beyond the
+#: page's end, before it takes every match and sorts those instead (:func:`_walk`).
+WALK_LIMIT = 2000
+#: ... unless the database expects at least this share of the archive to match (:func:`_most_match`).
+MOST = 0.25
 
 
 @dataclass(frozen=True)
@@ -465,43 +467,146 @@ def search_page(
     page is asked often.  A person needs the exact number of a narrow search, not of a broad one (the
     rekap counts those, ``pipeline.archival.recap``); the API (:func:`search`) keeps its exact ``count``.
 
-    One statement finds the matches, at most that many, in whatever order the database reads them
-    fastest (an index, a scan stopping early), and sorts them: when they are all there (the count is
-    exact) that is the page, and its rows are read by id.  Only a broad search (more matches than
-    that) asks for the page in the sort's order over the whole archive, which an index of the sort
-    reads in order, stopping at the page's end.  Asking the database for a narrow search's page
-    in sort order directly lets it choose that index too (it assumes matches are spread evenly), and
-    matches that are not (a former Bupati's name, sorted newest first; a jenis by judul; an OPD's
-    records) made it read and test up to every record: 100-400 ms for one page at 100,000 records.
+    How the page is found, in at most three statements (``bench/web.py``, 100,000 records):
+
+    1. the matches, at most that many, in whatever order the database reads them fastest (the trigram
+       index of ``search_text``, a scan stopping early), counted and sorted: when they are all there
+       (the count is exact) that is the page.  Asking for a narrow search's page in sort order lets the
+       database choose the sort's index (it assumes matches are spread evenly), and matches that are
+       not (a former Bupati's name, newest first; a jenis by judul; an OPD's records) made it read and
+       test up to every record: 100-400 ms for one page;
+    2. a broad search (more matches than that): the archive in the sort's order, at most
+       :data:`WALK_LIMIT` records beyond the page's end (:func:`_walk`): a word in most records
+       (``kabupaten``) has its page within the first few dozen;
+    3. when they do not hold the page, the broad search's matches lie far along the sort (a former
+       Bupati's ~25,000 records, newest first, start after ~68,000 others: 100-150 ms to walk there on
+       an idle machine): every match, found through the trigram index, sorted, a third of that walk.
+       Unless the planner expects a quarter of the archive or more to match (:func:`_most_match`):
+       taking those reads nearly every page, and the walk to the page (as the database plans it) costs
+       less.
     """
-    where = _where(session, user, query, today, profile)
-    upto = max(PAGE_COUNT_LIMIT if count_limit is None else count_limit, query.offset + query.limit) + 1
-    found = (
-        select(Arsip.id, Arsip.tanggal_ttd, Arsip.selesai, Arsip.judul)
-        .where(where)
-        .limit(upto)
-        .cte("found")
-        .prefix_with("MATERIALIZED", dialect="postgresql")  # read once, counted and sorted
-    )
-    counted_in = select(func.count()).select_from(found).scalar_subquery()
+    return _search(session, user, query, today, profile, _upto(query, count_limit), exact=False)
+
+
+def _upto(query: ArsipQuery, count_limit: int | None) -> int:
+    """One more than the matches the page counts: its limit, or the asked page's end when beyond."""
+    return max(PAGE_COUNT_LIMIT if count_limit is None else count_limit, query.offset + query.limit) + 1
+
+
+def _search(
+    session: Session, user: User, query: ArsipQuery, today: dt.date, profile: Profile, upto: int, *, exact: bool
+) -> SearchPage:
+    """:func:`search_page` counting up to ``upto`` (excluded); with ``exact`` a broad search is counted to
+    its end."""
+    conditions = _conditions(session, user, query, today, profile)
+    _plan_for_values(session)
+    ids, counted = _found(session, conditions, query, upto)
+    complete = counted < upto
+    count = counted if complete else upto - 1
+    if not complete and exact:
+        where = [c for _, c in conditions]
+        count = int(session.execute(select(func.count()).select_from(Arsip).where(*where)).scalar_one())
+    if not counted or query.offset >= count:
+        return SearchPage([], count, complete or exact)
+    if not complete:
+        ids = _walk(session, conditions, query, WALK_LIMIT)
+        if ids is None and _most_match(session, conditions):
+            ids = _walk(session, conditions, query, None)
+        elif ids is None:
+            ids = _found(session, conditions, query, None)[0]
+    by_id = {a.id: a for a in session.exec(select(Arsip).where(col(Arsip.id).in_(ids))).all()}
+    return SearchPage([by_id[i] for i in ids if i in by_id], count, complete or exact)
+
+
+def _plan_for_values(session: Session) -> None:
+    """On PostgreSQL, plan the search's statements for their values, in this transaction.
+
+    psycopg prepares a statement run five times on one connection, and after five more runs PostgreSQL
+    may keep one generic plan for every value.  A generic plan of ``search_text LIKE $1`` assumes a few
+    matches and reads them through the trigram index: for ``kabupaten paser`` (every record) that is
+    400 ms for one page, where the plan for the words reads 40 records in the sort's order.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+def _found(
+    session: Session, conditions: list[tuple[str, Any]], query: ArsipQuery, upto: int | None
+) -> tuple[list[int], int]:
+    """The ids of the page among the matches, at most ``upto`` of them (None: all) read in the order the
+    database finds fastest and sorted; and how many matches those are."""
+    table = Arsip.__table__  # type: ignore[attr-defined]
+    keys = [table.c[name] for name, _ in SORT_KEYS[query.sort] if name != "id"]
+    found = select(table.c.id, *keys).where(*(c for _, c in conditions))  # the sort's columns: less to hold
+    if upto is not None:
+        found = found.limit(upto)
+    cte = found.cte("found").prefix_with("MATERIALIZED", dialect="postgresql")  # read once, counted and sorted
+    counted_in = select(func.count()).select_from(cte).scalar_subquery()
     page = session.execute(
-        select(found.c.id, counted_in).order_by(*_order(found.c, query.sort)).offset(query.offset).limit(query.limit)
+        select(cte.c.id, counted_in).order_by(*_order(cte.c, query.sort)).offset(query.offset).limit(query.limit)
     ).all()
     if page:
-        counted = int(page[0][1])
-    elif query.offset:  # past the last match: how many there are
-        counted = int(session.execute(select(counted_in)).scalar_one())
-    else:
-        counted = 0
-    exact = counted < upto
-    count = counted if exact else upto - 1
-    if not counted or query.offset >= counted:
-        return SearchPage([], count, exact)
-    if not exact:
-        return SearchPage(_rows(session, where, query), count, exact)
-    ids = [int(row[0]) for row in page]
-    by_id = {a.id: a for a in session.exec(select(Arsip).where(col(Arsip.id).in_(ids))).all()}
-    return SearchPage([by_id[i] for i in ids if i in by_id], count, exact)
+        return [int(row[0]) for row in page], int(page[0][1])
+    if query.offset:  # past the last match: how many there are
+        return [], int(session.execute(select(counted_in)).scalar_one())
+    return [], 0
+
+
+def _most_match(session: Session, conditions: list[tuple[str, Any]]) -> bool:
+    """Whether PostgreSQL's planner expects at least :data:`MOST` of the archive to match (SQLite: no).
+
+    Taking every match reads their pages: for a quarter of the archive or more that is nearly every page
+    of a wide table (~2 KB a record: pihak, nomor, related), 100,000 records read from the page cache,
+    which costs more than walking the sort's index to the page (a current Bupati's name oldest first:
+    ~26,000 records).  Fewer matches (a former Bupati's ~25,000 newest first, after ~68,000 others) are
+    read through the trigram index for less than that walk.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    statement = select(Arsip.id).where(*(c for _, c in conditions))
+    compiled = statement.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+    connection = session.connection()
+    plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar_one()
+    total = connection.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'arsip'::regclass")).scalar_one()
+    return float(plan[0]["Plan"]["Plan Rows"]) >= MOST * max(float(total), 1.0)
+
+
+def _walk(
+    session: Session, conditions: list[tuple[str, Any]], query: ArsipQuery, limit: int | None
+) -> list[int] | None:
+    """The ids of the page of a broad search, read in the sort's order (its index) among the first
+    ``limit`` records beyond the page's end (None: all), or None when those do not hold it.
+
+    The conditions on the sort's column (``tahun`` by date, ``masa`` by selesai) bound where the index is
+    read; the others test each record read, and reading stops at the page's end.  Without the bound a
+    broad search whose matches lie far along the sort read up to every record.
+    """
+    if limit is None:  # as a plain query: a subquery with ORDER BY would be planned to sort every record
+        statement = select(Arsip.id).where(*(c for _, c in conditions)).order_by(*SORTS[query.sort])
+        return list(session.exec(statement.offset(query.offset).limit(query.limit)).all())
+    lead = SORT_KEYS[query.sort][0][0]
+    table = Arsip.__table__  # type: ignore[attr-defined]
+    rest = [c for on, c in conditions if on != lead]
+    read = {"id", *(name for name, _ in SORT_KEYS[query.sort])}
+    read |= {e.key for c in rest for e in iterate(c) if isinstance(e, Column) and e.table is table}
+    head = (
+        select(*(c for c in table.c if c.key in read))  # the columns tested and sorted: less to sort and hold
+        .where(*(c for on, c in conditions if on == lead))
+        .order_by(*SORTS[query.sort])
+        .limit(None if limit is None else limit + query.offset + query.limit)
+        .subquery("head")
+    )
+
+    def on_head(element: Any, **_: Any) -> Any:
+        return head.c[element.key] if isinstance(element, Column) and element.table is table else None
+
+    statement = (
+        select(head.c.id)
+        .where(*(replacement_traverse(c, {}, on_head) for c in rest))
+        .order_by(*_order(head.c, query.sort))
+    )
+    ids = session.execute(statement.offset(query.offset).limit(query.limit)).scalars().all()
+    return [int(i) for i in ids] if len(ids) == query.limit else None
 
 
 def get_arsip(session: Session, user: User, arsip_id: int, *, profile: Profile) -> Arsip:
