@@ -229,7 +229,10 @@ def _zip_bomb() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", b"<Types/>")
-        z.writestr("word/document.xml", b"\0" * (300 * 1024 * 1024))
+        with z.open("word/document.xml", "w") as member:  # 300 MiB of zeros, 1 MiB at a time (not all in memory)
+            zeros = b"\0" * (1024 * 1024)
+            for _ in range(300):
+                member.write(zeros)
     return out.getvalue()
 
 

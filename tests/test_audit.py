@@ -171,13 +171,13 @@ def test_audit_verify_json_on_an_intact_chain(engine, monkeypatch):
     }
 
 
-def test_audit_verify_on_an_empty_or_unmigrated_database(tmp_path, monkeypatch):
+def test_audit_verify_on_an_empty_or_unmigrated_database(tmp_path, monkeypatch, request):
     from storage.db import make_engine
 
     bare = make_engine(f"sqlite:///{tmp_path}/leer.db")
     result = cli_verify(bare, monkeypatch)
     assert result.exit_code == 3 and "naskah db upgrade" in result.output
-    empty = make_db("sqlite", tmp_path / "x", None)  # type: ignore[arg-type]
+    empty = make_db("sqlite", tmp_path / "x", request)
     result = cli_verify(empty, monkeypatch)
     assert result.exit_code == 0 and "0 entri" in result.output
 

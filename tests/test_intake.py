@@ -18,12 +18,10 @@ from typing import Any
 
 import docx
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
 from sqlmodel import col, select
 
 from api.config import Settings
-from api.main import create_app
 from pipeline import audit
 from pipeline.auth import create_user, issue_token
 from pipeline.drafting.attachments import check_attachment
@@ -36,7 +34,7 @@ from pipeline.pdf.pdflimits import PdfLimits
 from pipeline.services import Services
 from pipeline.sop import load_profile
 from storage.db import session_scope
-from tests.fixtures.app import Api, make_archive_store, make_db, make_store
+from tests.fixtures.app import Api, ApiApps, make_archive_store, make_db, make_store
 
 #: Who acts in the Paser profile's intake: the chain bupati -> sekda -> kabag_pemerintahan -> analis_ks.
 PEOPLE = {
@@ -54,7 +52,7 @@ PEOPLE = {
 
 
 @pytest.fixture(params=["sqlite-local", "postgres-s3"])
-def intake(request: pytest.FixtureRequest, tmp_path: Path, converter, registry) -> Iterator[Api]:
+def intake(request: pytest.FixtureRequest, tmp_path: Path, converter, registry, api_apps: ApiApps) -> Iterator[Api]:
     db_kind, store_kind = request.param.split("-")
     svc = Services(
         engine=make_db(db_kind, tmp_path, request),
@@ -81,7 +79,7 @@ def intake(request: pytest.FixtureRequest, tmp_path: Path, converter, registry) 
     settings = Settings(
         database_url="sqlite://", storage_url="file:/nonexistent", migrate_on_start=False, cleanup_on_start=False
     )
-    with TestClient(create_app(settings, svc), raise_server_exceptions=True) as client:
+    with api_apps.client(settings, svc) as client:
         yield Api(client=client, services=svc, tokens=tokens)
     svc.engine.dispose()
 

@@ -83,7 +83,7 @@ class ApiProcess:
         pytest.fail(f"{self.name} did not answer within {timeout:.0f} s:\n{self.output()}")
 
     def stop(self) -> None:
-        stop_group(self.proc.pid)
+        stop_group(self.proc.pid, self.proc)
 
 
 class Database:

@@ -21,7 +21,8 @@ from pipeline.archival.recap import COLUMNS, masa, recap_rows, to_csv, to_xlsx
 from pipeline.auth import create_user
 from pipeline.models import Arsip, KerjaSama, Naskah, NaskahNomor, Pihak, User
 from pipeline.sop import load_profile
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import session_scope
+from tests.fixtures.app import make_db
 
 TODAY = dt.date(2026, 6, 1)
 PARTNERS = {
@@ -245,9 +246,8 @@ def seeder_case(engine: Engine, arsip_id: int) -> int:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path}/rekap.db")
-    upgrade(engine)
+def db(tmp_path: Path, request: pytest.FixtureRequest) -> Engine:
+    engine = make_db("sqlite", tmp_path, request)  # a copy of the migrated template
     yield engine
     engine.dispose()
 

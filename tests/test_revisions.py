@@ -16,16 +16,16 @@ from pipeline.drafting.templates import sample_data
 from pipeline.errors import ActionNotAvailable, Conflict, StorageUnavailable
 from pipeline.models import Naskah, Revision, RevisionState
 from pipeline.services import Services
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import session_scope
 from storage.objects import LocalObjectStore
+from tests.fixtures.app import make_db
 
 DAY = date(2026, 11, 23)
 
 
 @pytest.fixture
-def svc(tmp_path, converter, registry):
-    engine = make_engine(f"sqlite:///{tmp_path}/db.sqlite")
-    upgrade(engine)
+def svc(tmp_path, converter, registry, request):
+    engine = make_db("sqlite", tmp_path, request)  # a copy of the migrated template
     s = Services(
         engine=engine,
         store=LocalObjectStore.create(tmp_path / "objects"),
