@@ -200,22 +200,8 @@ def worker() -> PdfWorker:
 
 
 @pytest.fixture(scope="module")
-def signed(final_pdf, dev_pki, signer_person) -> bytes:
-    import datetime as dt
-
-    from pipeline.sign.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
-    from tests.fixtures.pki import FIELD_KEDUA, make_signer
-
-    return sign_pdf(
-        final_pdf,
-        make_signer(signer_person),
-        SignatureAppearance(
-            nama="dr. Fahmi Fadli", jabatan="BUPATI PASER", tanggal=dt.date(2025, 3, 12), reference="x"
-        ),
-        SignOptions(field_name=FIELD_KEDUA),
-        timestamper=http_timestamper(dev_pki.tsa_url),
-        validation_context=validation_context(dev_pki.roots),
-    )
+def signed(signed_by_bupati: bytes) -> bytes:
+    return signed_by_bupati
 
 
 def test_verification_in_the_worker_gives_the_same_report_and_costs_little_more(worker, signed, dev_pki):

@@ -8,7 +8,6 @@ copy (``verify_known`` adds what the database knows), so reports are compared by
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -18,24 +17,14 @@ import pytest
 from pipeline.identity import Official
 from pipeline.sign import verification
 from pipeline.sign.reportcache import ReportCache
-from pipeline.sign.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
 from pipeline.sign.verification import verify_known
-from tests.fixtures.pki import FIELD_KEDUA, make_signer
+from tests.fixtures.pki import FIELD_KEDUA
 from tests.test_web_sekretariat_browser import add_text_incrementally, flip_byte_in_page_content
 
 
 @pytest.fixture(scope="module")
-def signed(final_pdf, dev_pki, signer_person) -> bytes:
-    return sign_pdf(
-        final_pdf,
-        make_signer(signer_person),
-        SignatureAppearance(
-            nama="Dr. H. Fahmi Fadli, M.Si.", jabatan="BUPATI PASER", tanggal=dt.date(2025, 3, 12), reference="KB-7"
-        ),
-        SignOptions(field_name=FIELD_KEDUA),
-        timestamper=http_timestamper(dev_pki.tsa_url),
-        validation_context=validation_context(dev_pki.roots),
-    )
+def signed(signed_by_bupati: bytes) -> bytes:
+    return signed_by_bupati
 
 
 class Clock:

@@ -12,23 +12,14 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 
 from pipeline.errors import InvalidInput
-from pipeline.sign.signing import SignatureAppearance, SignOptions, http_timestamper, sign_pdf, validation_context
+from pipeline.sign.signing import http_timestamper, validation_context
 from pipeline.sign.verify import verify_pdf
-from tests.fixtures.pki import FIELD_KEDUA, encrypt, make_signer
+from tests.fixtures.pki import encrypt
 
 
 @pytest.fixture(scope="module")
-def signed(final_pdf, dev_pki, signer_person) -> bytes:
-    return sign_pdf(
-        final_pdf,
-        make_signer(signer_person),
-        SignatureAppearance(
-            nama="Dr. H. Fahmi Fadli, M.Si.", jabatan="BUPATI PASER", tanggal=dt.date(2025, 3, 12), reference="KB-7"
-        ),
-        SignOptions(field_name=FIELD_KEDUA),
-        timestamper=http_timestamper(dev_pki.tsa_url),
-        validation_context=validation_context(dev_pki.roots),
-    )
+def signed(signed_by_bupati: bytes) -> bytes:
+    return signed_by_bupati
 
 
 @pytest.mark.parametrize("data", [b"", b"bukan pdf sama sekali", b"%PDF-1.7\n%garbage\n" + b"x" * 500])
