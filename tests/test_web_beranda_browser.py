@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import httpx
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from pipeline.auth import issue_token
@@ -83,7 +84,9 @@ def test_a_paraf_officials_inbox_shows_the_late_task_first_passes_axe_and_fits_a
     assert page.locator(".task-list > li").count() == paraf["jumlah"]
     page.click("#semua-tugas")  # back to every kind: the link is gone, focus goes to the heading
     page.wait_for_url(f"{live.url}/")
-    page.wait_for_function("document.activeElement.id === 'judul-tugas'")
+    # a Playwright assertion, polled from here: wait_for_function with an expression evals it in the page on
+    # every poll after the first, which the page's CSP (no 'unsafe-eval') refuses when focus lands late
+    expect(page.locator("#judul-tugas")).to_be_focused()
     assert blocked == []
 
     phone = live.sign_in("kabag_pemerintahan", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
