@@ -35,18 +35,23 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def analyses(monkeypatch) -> list[bytes]:
-    """The bytes of every full verification run (``verify_pdf`` in ``verify_known``), in order."""
+def analysed_by(monkeypatch: pytest.MonkeyPatch, name: str) -> list[bytes]:
+    """The bytes of every PDF ``pipeline.sign.verification.<name>`` analyses from now on, in order."""
     runs: list[bytes] = []
-    real = verification.verify_pdf
+    real = getattr(verification, name)
 
     def counted(data: bytes, *args: Any, **kwargs: Any) -> Any:
         runs.append(data)
         return real(data, *args, **kwargs)
 
-    monkeypatch.setattr(verification, "verify_pdf", counted)
+    monkeypatch.setattr(verification, name, counted)
     return runs
+
+
+@pytest.fixture
+def analyses(monkeypatch) -> list[bytes]:
+    """The bytes of every full verification run (``verify_pdf`` in ``verify_known``), in order."""
+    return analysed_by(monkeypatch, "verify_pdf")
 
 
 def check(cache: ReportCache, roots: list[Any], **options: Any) -> Callable[[bytes], Any]:

@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 import re
 from html import unescape
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,10 +18,10 @@ from sqlmodel import Session, select
 
 from pipeline.auth import create_user
 from pipeline.models import Arsip
-from pipeline.sign import verification
 from pipeline.sign.reportcache import ReportCache
 from storage.db import session_scope
 from tests.fixtures.pki import WALIKOTA
+from tests.test_reportcache import analysed_by
 from tests.test_signing_flow import counterparty_signs, fully_initialled
 from tests.test_web import PASSWORD, _hash_of_password, page_csrf, sign_in_as
 from tests.test_workflow import approved_kb
@@ -364,14 +363,7 @@ def test_the_signing_page_verifies_a_file_once_and_a_new_signature_afresh(
     verified afresh, and another trust configuration gets its own report."""
     nid = imported(web, counterparty_pki, counterparty_person)
     web.services.report_cache = ReportCache(clock=lambda: 0.0)  # one time bucket for the whole test
-    analysed: list[bytes] = []
-    real = verification.verify_bounded
-
-    def counted(data: bytes, *args: Any, **kwargs: Any) -> Any:
-        analysed.append(data)
-        return real(data, *args, **kwargs)
-
-    monkeypatch.setattr(verification, "verify_bounded", counted)
+    analysed = analysed_by(monkeypatch, "verify_bounded")
     client = as_user(web, "bupati")
     path = f"/naskah/{nid}/tanda-tangan"
     for _ in range(3):
