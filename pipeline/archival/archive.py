@@ -593,7 +593,7 @@ def _walk(
         select(*(c for c in table.c if c.key in read))  # the columns tested and sorted: less to sort and hold
         .where(*(c for on, c in conditions if on == lead))
         .order_by(*SORTS[query.sort])
-        .limit(None if limit is None else limit + query.offset + query.limit)
+        .limit(limit + query.offset + query.limit)
         .subquery("head")
     )
 
