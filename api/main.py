@@ -200,10 +200,19 @@ class MailWorker:
     def _run(self) -> None:
         from pipeline.inbox.notifications import cycle
 
+        alerts_done = None  # the day this process last looked for monev alerts: once a day is enough
         while not self._stop.is_set():
             try:
                 svc = self.svc
-                cycle(svc.engine, svc.profile, self.mailer, public_url=svc.public_url, digest_hour=self.digest_hour)
+                report = cycle(
+                    svc.engine,
+                    svc.profile,
+                    self.mailer,
+                    public_url=svc.public_url,
+                    digest_hour=self.digest_hour,
+                    alerts_done=alerts_done,
+                )
+                alerts_done = report.peringatan_hari or alerts_done
             except Exception:
                 log.exception("mail worker round failed; next round in %.0f s", self.interval)
             self._stop.wait(self.interval)

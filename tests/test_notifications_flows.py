@@ -327,6 +327,33 @@ def test_monev_alerts_reach_the_kabag_once_with_the_agreements_page(api, smtp):
 
 
 @SQLITE
+def test_the_mail_worker_looks_for_monev_alerts_once_a_day(api):
+    """The worker's round every minute reads every agreement in force only on its first round of a day
+    (``alerts_done``): the alerts are occasions of a day; on the next day it looks again."""
+    _people(api)
+    svc = api.services
+    _agreement(api, judul="Tanpa Laporan")  # began 400 days ago, never reported: the Kabag's alert
+    now = dt.datetime.now(dt.UTC)
+    today = now.astimezone(svc.profile.tz).date()
+
+    first = notifications.cycle(svc.engine, svc.profile, None, now, digest_hour=0)
+    assert (first.peringatan, first.peringatan_hari) == (1, today)
+    _agreement(api, judul="Kedua Tanpa Laporan")
+    again = notifications.cycle(svc.engine, svc.profile, None, now, digest_hour=0, alerts_done=today)
+    assert (again.peringatan, again.peringatan_hari) == (0, None)  # looked for once today: not read again
+    unknown = notifications.cycle(svc.engine, svc.profile, None, now, digest_hour=0, alerts_done=None)
+    assert (unknown.peringatan, unknown.peringatan_hari) == (1, today)  # the CLI (cron) always looks
+
+    tomorrow = now + dt.timedelta(days=1)
+    _agreement(api, judul="Ketiga Tanpa Laporan")
+    later = notifications.cycle(svc.engine, svc.profile, None, tomorrow, digest_hour=0, alerts_done=today)
+    assert later.peringatan_hari == today + dt.timedelta(days=1) and later.peringatan >= 1
+    with Session(svc.engine) as session:
+        subjects = {n.subject for n in session.exec(select(Notifikasi).where(col(Notifikasi.kunci).like("monev%"))).all()}
+    assert any("Ketiga" in s for s in subjects), subjects
+
+
+@SQLITE
 def test_a_monev_step_past_its_sop_time_is_reminded_once_and_in_the_digest(api, smtp):
     _people(api)
     with_mail(api)
