@@ -349,7 +349,8 @@ def test_the_mail_worker_looks_for_monev_alerts_once_a_day(api):
     later = notifications.cycle(svc.engine, svc.profile, None, tomorrow, digest_hour=0, alerts_done=today)
     assert later.peringatan_hari == today + dt.timedelta(days=1) and later.peringatan >= 1
     with Session(svc.engine) as session:
-        subjects = {n.subject for n in session.exec(select(Notifikasi).where(col(Notifikasi.kunci).like("monev%"))).all()}
+        monev = session.exec(select(Notifikasi).where(col(Notifikasi.kunci).like("monev%"))).all()
+        subjects = {n.subject for n in monev}
     assert any("Ketiga" in s for s in subjects), subjects
 
 
