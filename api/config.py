@@ -197,7 +197,10 @@ class Settings(BaseSettings):
         default=60.0, ge=1, le=3600, description="how often the background sender looks for due mail and reminders"
     )
     mail_digest_hour: int = Field(
-        default=7, ge=0, le=23, description="hour of the day (profile's time zone) the daily digest is written and the monev alerts looked for"
+        default=7,
+        ge=0,
+        le=23,
+        description="hour of the day (profile's time zone) the daily digest is written and the monev alerts looked for",
     )
     host: str = "127.0.0.1"
     port: int = 8000
