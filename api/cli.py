@@ -41,10 +41,32 @@ app.command("monitoring")(monitoring_command)
 app.command("tasks")(tasks_command)
 
 
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+#: How long uvicorn's supervisor waits for a worker to answer before it replaces it (``naskah serve --workers``).
+WORKER_HEALTHCHECK_S = 60
+
+
 def _logging(level: str = "WARNING") -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.WARNING), format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.WARNING), format=LOG_FORMAT)
+
+
+def _worker_logging(level: str) -> dict[str, Any]:
+    """uvicorn's logging configuration with ours on the root logger: a worker process is started afresh
+    and applies this (``basicConfig`` in the parent does not reach it)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = json.loads(json.dumps(LOGGING_CONFIG))
+    config["formatters"]["naskah"] = {"format": LOG_FORMAT}
+    config["handlers"]["naskah"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "naskah",
+        "stream": "ext://sys.stderr",
+    }
+    config["root"] = {
+        "level": logging.getLevelName(getattr(logging, level.upper(), logging.WARNING)),
+        "handlers": ["naskah"],
+    }
+    return config
 
 
 @app.command()
@@ -101,6 +123,9 @@ def render(
 def serve(
     host: Annotated[str | None, typer.Option(help="alamat (bawaan NASKAH_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="port (bawaan NASKAH_PORT)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="jumlah proses API pada port itu (bawaan NASKAH_WORKERS)")
+    ] = None,
 ) -> None:
     """Jalankan API HTTP (migrasi basis data diterapkan saat mulai)."""
     import uvicorn
@@ -109,7 +134,23 @@ def serve(
 
     settings = Settings()
     _logging(settings.log_level)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    where = {"host": host or settings.host, "port": port or settings.port}
+    processes = workers or settings.workers
+    if processes == 1:
+        uvicorn.run(create_app(settings), **where)
+        return
+    # each worker builds the app from the same NASKAH_* environment (create_app() reads Settings());
+    # they migrate one after the other (storage.db.upgrade's advisory lock on PostgreSQL).  A worker
+    # first imports this module again (the spawned process's __main__ is the naskah script): 3-6 s on
+    # 2 cores, past uvicorn's 5 s health check, which killed and restarted workers that were starting.
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        workers=processes,
+        log_config=_worker_logging(settings.log_level),
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        **where,
+    )
 
 
 def _engine(settings: Settings) -> Any:

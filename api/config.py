@@ -204,6 +204,13 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="API processes `naskah serve` runs on one port (uvicorn workers; each its own connection pool, "
+        "converter, mail worker). Python runs a process's pages on one core at a time: about one per core",
+    )
     log_level: str = "INFO"
 
     @field_validator("storage_url", "database_url")

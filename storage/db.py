@@ -7,6 +7,7 @@ the API can migrate on start and tests can migrate a throw-away database.
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,10 +71,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     On PostgreSQL under an advisory lock: several API processes starting together (behind a load
     balancer, each migrating on start) migrate one after the other, and the later ones find the
-    schema current, instead of failing on each other's half-made tables.
+    schema current, instead of failing on each other's half-made tables.  A SQLite file likewise,
+    under an exclusive lock on ``<file>.migrate-lock`` (``naskah serve --workers`` on the default
+    database: SQLite's DDL here is not transactional).
     """
     if engine.dialect.name != "postgresql":
-        command.upgrade(alembic_config(engine), revision)
+        with _sqlite_file_lock(engine):
+            command.upgrade(alembic_config(engine), revision)
         return
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
@@ -83,6 +87,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         finally:
             conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
             conn.commit()
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """Hold an exclusive lock beside a SQLite database file (nothing for memory or another database)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or engine.url.query.get("uri"):
+        yield
+        return
+    lock = Path(database).expanduser().resolve().with_name(Path(database).name + ".migrate-lock")
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
 
 
 @contextmanager

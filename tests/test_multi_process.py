@@ -12,7 +12,8 @@ lets go.  Each time exactly one wins and the other gets a 409 envelope: a paraf,
 the archiving, and a round of revisions rendered at once (each number given once, no gaps, also
 when the first of two renders loses its database connection at the last moment).  Afterwards
 ``naskah audit verify`` finds the chain intact and the signed PDF verifies.  Two ``naskah db
-upgrade`` started at once on an empty database both succeed.
+upgrade`` started at once on an empty database (PostgreSQL, and a SQLite file) both succeed, and
+``naskah serve --workers 2`` starts two processes on one port.
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from sqlmodel import col, select
 
 from pipeline.models import Arsip, AuditEntry, NaskahEvent, Paraf, Revision, SignatureStep
 from pipeline.sign.verify import verify_pdf
-from storage.db import session_scope
+from storage.db import alembic_config, make_engine, session_scope
 from tests.fixtures.app import Api
 from tests.fixtures.pki import WALIKOTA
 from tests.fixtures.postgres import free_port
@@ -315,3 +318,60 @@ def test_two_migrations_started_at_once_on_an_empty_database_both_succeed(pg_ser
     ]
     outputs = [p.communicate(timeout=180)[0].decode(errors="replace") for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
+
+
+def test_two_migrations_started_at_once_on_an_empty_sqlite_file_both_succeed(tmp_path):
+    """The default database too (``naskah serve --workers`` starts its workers together): the second
+    waits on the file lock beside the database and finds the schema current."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NASKAH_")}
+    env.update(NASKAH_DATABASE_URL=f"sqlite:///{tmp_path / 'naskah.db'}", HOME=str(tmp_path))
+    procs = [
+        subprocess.Popen(
+            [str(NASKAH), "db", "upgrade"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=180)[0].decode(errors="replace") for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    engine = make_engine(env["NASKAH_DATABASE_URL"])
+    try:
+        head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [head]
+    finally:
+        engine.dispose()
+
+
+def test_serve_with_two_workers_starts_both_and_stops_on_sigterm(tmp_path):
+    """``naskah serve --workers 2`` (``NASKAH_WORKERS``): two processes on one port, each built from the
+    same settings and logging as one process does; none killed while it starts (uvicorn's health check
+    waits for the import of the app); SIGTERM stops them all."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NASKAH_")}
+    env.update(NASKAH_CONVERTER="cold", NASKAH_WORKERS="2", NASKAH_LOG_LEVEL="INFO", HOME=str(tmp_path))
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(NASKAH), "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while log.read_text(errors="replace").count("Application startup complete") < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")[-4000:]
+            time.sleep(0.2)
+        for _ in range(10):
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+        r = httpx.get(f"http://127.0.0.1:{port}/masuk", timeout=10)
+        assert r.status_code == 200 and "Masuk" in r.text
+        output = log.read_text(errors="replace")
+        assert output.count("INFO api.main: naskah API ready") == 2, output[-4000:]  # our format, in each worker
+        assert "died" not in output and "Traceback" not in output, output[-4000:]
+    finally:
+        stop_group(proc.pid, proc)
+    assert proc.wait(timeout=10) is not None
+    assert "Stopping parent process" in log.read_text(errors="replace")
