@@ -11,7 +11,7 @@ original; this benchmark keeps that fast with a realistic archive behind the rea
   all bulk-loaded with COPY;
 * 300 of them with a real PDF (100-300 KB, generated here, not signed) in a local archive
   store, locked with ``retain_until`` like every archived original;
-* the API as production runs it (``uvicorn api.main:create_app --factory``, settings from
+* the API as production runs it (``naskah serve --workers``, settings from
   ``NASKAH_*``), ``--workers`` processes on 127.0.0.1, converter ``cold`` (search and
   download never convert; ``cold`` only looks up soffice, it starts nothing).
 
@@ -751,11 +751,12 @@ def query_pool(records: list[Row], rng: random.Random, size: int = 5000) -> list
 
 @contextmanager
 def serve(env: dict[str, str], workers: int, log: Path) -> Iterator[tuple[str, int]]:
-    """``uvicorn api.main:create_app --factory`` on a free loopback port, until every worker is up:
-    its base URL and the pid of uvicorn's main process."""
+    """``naskah serve --workers`` (as production runs it: uvicorn's workers, its access log) on a free
+    loopback port, until every worker is up: its base URL and the pid of its main process."""
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--host", "127.0.0.1"]
-    cmd += ["--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "info"]
+    naskah = Path(sys.executable).with_name("naskah")
+    cmd = [str(naskah), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    env = {"NASKAH_LOG_LEVEL": "INFO", **env}
     root = Path(__file__).resolve().parents[1]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=root, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)

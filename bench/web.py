@@ -8,7 +8,7 @@ pages.  This benchmark drives the HTML pages over real HTTP, each client a brows
   ``--records`` archived naskah (default 100,000) of Kabupaten Paser and the kerja sama, pihak, naskah
   and nomor rows behind them, generated and bulk-loaded with COPY by ``bench/archive_load.py``'s
   generator (the same data, the same ``search_text``);
-* the app as production runs it (``uvicorn api.main:create_app --factory``, ``--workers`` processes on
+* the app as production runs it (``naskah serve --workers``: uvicorn's worker processes on
   127.0.0.1, settings from ``NASKAH_*``);
 * ``--sessions`` clients (default 32), each signed in through ``/masuk`` (its own session cookie) as
   one of ten people: secretariat, Bagian Pemerintahan and Bagian Hukum staff, who see every record, and
@@ -640,7 +640,7 @@ def bench(args: argparse.Namespace, server: PgServer, work: Path, scratch: Path)
     postmaster = int((server.datadir / "postmaster.pid").read_text().split()[0])
     with DevPki.load(naskah.pki_dir).serve(), serve(env, args.workers, scratch / "uvicorn.log") as (base_url, pid):
         print(
-            f"load: uvicorn {args.workers} workers on loopback, {os.cpu_count()} cores (shared: other processes "
+            f"load: naskah serve --workers {args.workers} on loopback, {os.cpu_count()} cores (shared: other processes "
             f"run too), {args.seconds:g} s per phase after {WARMUP_S:g} s warm-up"
         )
         results = measure(args, Target(base_url, pid, postmaster), seeded.queries, naskah.pdf)
