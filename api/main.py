@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         log.info("naskah API ready: store=%s templates=%d", svc.store.description, len(svc.templates.all()))
         app.state.housekeeping = _start_housekeeping(svc, settings) if settings.cleanup_on_start else None
         app.state.mail_worker = MailWorker(svc, settings) if settings.mail_worker else None
+        _freeze_startup_objects()
         try:
             yield
         finally:
@@ -179,6 +181,17 @@ def _start_housekeeping(svc: Services, settings: Settings) -> threading.Thread:
     thread = threading.Thread(target=run, name="naskah-housekeeping", daemon=True)
     thread.start()
     return thread
+
+
+def _freeze_startup_objects() -> None:
+    """Keep what start-up made (modules, routes, models, the services) out of the garbage collector's
+    full collections for the life of the process (``gc.freeze``).  A full collection scans every
+    tracked object: ~300,000 after start-up, 180 ms on an idle core, up to 400 ms on busy ones, during
+    which every request of the process waits (bench/web.py's slowest /arsip pages: one process still,
+    the other serving).  Objects made later are collected as before."""
+    gc.collect()
+    gc.freeze()
+    log.info("start-up objects kept out of garbage collection: %d", gc.get_freeze_count())
 
 
 class MailWorker:
