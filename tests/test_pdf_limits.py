@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -365,3 +367,31 @@ def test_the_limits_come_from_the_settings(monkeypatch):
     assert s.pdf_limits == PdfLimits(max_bytes=10 * MB, max_pages=50, max_objects=5000, max_fields=20)
     assert (s.worker_limits.memory_mb, s.worker_limits.timeout_s) == (512, 30)
     assert verify_known  # the entry point the API and the CLI call with these limits
+
+
+def test_a_child_of_a_console_script_does_not_import_the_script_again(tmp_path):
+    """A console script's children (``naskah serve``: ``from api.cli import main``) run the script again
+    before their task, and the fork server's own preload of ``__main__`` never happens in CPython 3.11:
+    each verification imported the whole CLI again (~1 s).  Now the fork server imports what the script
+    imported (``pdfworker.main_script_imports``), once; a module that records each import shows it."""
+    log = tmp_path / "imports.log"
+    (tmp_path / "heavy_cli.py").write_text(
+        f"import os\nwith open({str(log)!r}, 'a') as f:\n    f.write(f'{{os.getpid()}}\\n')\n\ndef main():\n    pass\n"
+    )
+    script = tmp_path / "naskah-like"
+    script.write_text(
+        "import os, sys\n"
+        "from heavy_cli import main\n"
+        "from pipeline.sign.pdfworker import PdfWorker, WorkerLimits, main_script_imports\n"
+        "if __name__ == '__main__':\n"
+        "    assert 'heavy_cli' in main_script_imports(), main_script_imports()\n"
+        "    worker = PdfWorker(WorkerLimits(timeout_s=60, max_workers=1))\n"
+        "    pids = {worker.run(os.getpid) for _ in range(3)}\n"
+        "    assert len(pids) == 3 and os.getpid() not in pids, pids\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(root)])}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    imports = log.read_text().split()
+    assert len(imports) == 2, imports  # the script's process and the fork server; no child of it
