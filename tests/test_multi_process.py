@@ -307,7 +307,17 @@ def test_two_api_processes_race_and_the_database_lets_exactly_one_win(cluster: C
 def test_two_migrations_started_at_once_on_an_empty_database_both_succeed(pg_server, tmp_path):
     """Every process migrates at start (``NASKAH_MIGRATE_ON_START``): two starting together must not
     trip over each other's DDL."""
-    url = pg_server.url(pg_server.new_database())
+    _two_upgrades_at_once(pg_server.url(pg_server.new_database()), tmp_path)
+
+
+def test_two_migrations_started_at_once_on_an_empty_sqlite_file_both_succeed(tmp_path):
+    """The default database too (``naskah serve --workers`` starts its workers together): the second
+    waits on the file lock beside the database and finds the schema current."""
+    _two_upgrades_at_once(f"sqlite:///{tmp_path / 'naskah.db'}", tmp_path)
+
+
+def _two_upgrades_at_once(url: str, tmp_path: Path) -> None:
+    """``naskah db upgrade`` twice at once on the empty database ``url``: both succeed, and it is at the head."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NASKAH_")}
     env.update(NASKAH_DATABASE_URL=url, HOME=str(tmp_path))
     procs = [
@@ -318,22 +328,7 @@ def test_two_migrations_started_at_once_on_an_empty_database_both_succeed(pg_ser
     ]
     outputs = [p.communicate(timeout=180)[0].decode(errors="replace") for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
-
-
-def test_two_migrations_started_at_once_on_an_empty_sqlite_file_both_succeed(tmp_path):
-    """The default database too (``naskah serve --workers`` starts its workers together): the second
-    waits on the file lock beside the database and finds the schema current."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NASKAH_")}
-    env.update(NASKAH_DATABASE_URL=f"sqlite:///{tmp_path / 'naskah.db'}", HOME=str(tmp_path))
-    procs = [
-        subprocess.Popen(
-            [str(NASKAH), "db", "upgrade"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
-        for _ in range(2)
-    ]
-    outputs = [p.communicate(timeout=180)[0].decode(errors="replace") for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs
-    engine = make_engine(env["NASKAH_DATABASE_URL"])
+    engine = make_engine(url)
     try:
         head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
         with engine.connect() as conn:
