@@ -33,8 +33,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """
     sa_url = sa.engine.make_url(url)
     if sa_url.get_backend_name() == "sqlite":
-        if sa_url.database and sa_url.database != ":memory:" and not sa_url.query.get("uri"):
-            Path(sa_url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        if (path := _sqlite_path(sa_url)) is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = sa.create_engine(sa_url, **kwargs)
 
@@ -89,14 +89,21 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             conn.commit()
 
 
+def _sqlite_path(url: sa.engine.URL) -> Path | None:
+    """The file of a SQLite URL given by path (None: in memory, or a ``uri=true`` URL)."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" or url.query.get("uri"):
+        return None
+    return Path(url.database).expanduser().resolve()
+
+
 @contextmanager
 def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
     """Hold an exclusive lock beside a SQLite database file (nothing for memory or another database)."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or engine.url.query.get("uri"):
+    path = _sqlite_path(engine.url)
+    if path is None:
         yield
         return
-    lock = Path(database).expanduser().resolve().with_name(Path(database).name + ".migrate-lock")
+    lock = path.with_name(path.name + ".migrate-lock")
     with lock.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
         yield
