@@ -46,8 +46,13 @@ LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 WORKER_HEALTHCHECK_S = 60
 
 
+def _level(name: str) -> int:
+    """A log level by name (NASKAH_LOG_LEVEL); an unknown name is WARNING."""
+    return getattr(logging, name.upper(), logging.WARNING)
+
+
 def _logging(level: str = "WARNING") -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.WARNING), format=LOG_FORMAT)
+    logging.basicConfig(level=_level(level), format=LOG_FORMAT)
 
 
 def _worker_logging(level: str) -> dict[str, Any]:
@@ -62,10 +67,7 @@ def _worker_logging(level: str) -> dict[str, Any]:
         "formatter": "naskah",
         "stream": "ext://sys.stderr",
     }
-    config["root"] = {
-        "level": logging.getLevelName(getattr(logging, level.upper(), logging.WARNING)),
-        "handlers": ["naskah"],
-    }
+    config["root"] = {"level": _level(level), "handlers": ["naskah"]}
     return config
 
 

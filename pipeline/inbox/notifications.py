@@ -802,15 +802,15 @@ def cycle(
     report = CycleReport()
     with session_scope(engine) as session:
         report.pengingat = remind(session, profile, now, public_url=public_url)
-    if digest_hour is not None and now.astimezone(profile.tz).hour >= digest_hour:
+    local = now.astimezone(profile.tz)
+    if digest_hour is not None and local.hour >= digest_hour:
         with session_scope(engine) as session:
             report.ringkasan = digest(session, profile, now, public_url=public_url)
-        today = now.astimezone(profile.tz).date()
-        if today != alerts_done:
+        if local.date() != alerts_done:
             from pipeline.inbox import flows as notify_flows
 
             with session_scope(engine) as session:
                 report.peringatan = notify_flows.monev_alerts(session, profile, now)
-            report.peringatan_hari = today
+            report.peringatan_hari = local.date()
     report.kirim = send_due(engine, mailer, profile, now, public_url=public_url)
     return report

@@ -127,7 +127,6 @@ def main_script_imports() -> list[str]:
             names.add(value.__name__)
         elif isinstance(module := getattr(value, "__module__", None), str):
             names.add(module)
-    names.discard(main.__name__)
     return sorted(name for name in names if name in sys.modules and name not in ("__main__", "__mp_main__"))
 
 
